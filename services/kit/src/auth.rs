@@ -1,0 +1,390 @@
+//! The auth context services receive in gRPC metadata.
+//!
+//! The gateway (after checking the user's JWT) and internal clients (after
+//! mTLS) forward who is calling — subject, role, municipality, region, the
+//! party they act as (their home or their own child record) and the purpose —
+//! as a compact token `base64url(json).base64url(ed25519 signature)` in the
+//! `x-samling-auth` metadata key. Services verify the signature with the
+//! configured public keys, so a caller cannot claim a role the gateway did not
+//! grant, and then authorize again themselves (defence in depth).
+
+use crate::error::KitError;
+use crate::reference::MunicipalityCode;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+use std::sync::Arc;
+
+pub const AUTH_METADATA_KEY: &str = "x-samling-auth";
+
+/// Roles of DESIGN.md §4.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    MunicipalityCaseworker,
+    MunicipalityManager,
+    RegionalOfficer,
+    NationalAnalyst,
+    Ombud,
+    FamilyHome,
+    Child,
+    CouncilMember,
+    /// Another Samling service or a batch job.
+    Service,
+}
+
+impl Role {
+    pub const ALL: [Role; 9] = [
+        Role::MunicipalityCaseworker,
+        Role::MunicipalityManager,
+        Role::RegionalOfficer,
+        Role::NationalAnalyst,
+        Role::Ombud,
+        Role::FamilyHome,
+        Role::Child,
+        Role::CouncilMember,
+        Role::Service,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::MunicipalityCaseworker => "municipality_caseworker",
+            Role::MunicipalityManager => "municipality_manager",
+            Role::RegionalOfficer => "regional_officer",
+            Role::NationalAnalyst => "national_analyst",
+            Role::Ombud => "ombud",
+            Role::FamilyHome => "family_home",
+            Role::Child => "child",
+            Role::CouncilMember => "council_member",
+            Role::Service => "service",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Role, KitError> {
+        Role::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s)
+            .ok_or_else(|| KitError::invalid("role", "is not a known role"))
+    }
+
+    /// Roles bound to one municipality.
+    pub fn is_municipal(self) -> bool {
+        matches!(self, Role::MunicipalityCaseworker | Role::MunicipalityManager)
+    }
+
+    /// Roles that only ever see aggregates.
+    pub fn aggregates_only(self) -> bool {
+        matches!(self, Role::NationalAnalyst | Role::CouncilMember)
+    }
+}
+
+/// Who is calling, as verified from metadata.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthContext {
+    /// Stable user or client id (never a personnummer).
+    pub sub: String,
+    pub role: Role,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub municipality: Option<MunicipalityCode>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// For `family_home`: the home id; for `child`: the child id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub party: Option<String>,
+    /// Why the data is being accessed; recorded in the audit log.
+    #[serde(default)]
+    pub purpose: String,
+    /// Expiry, unix seconds.
+    pub exp: i64,
+}
+
+impl AuthContext {
+    pub fn new(sub: impl Into<String>, role: Role) -> Self {
+        AuthContext {
+            sub: sub.into(),
+            role,
+            municipality: None,
+            region: None,
+            party: None,
+            purpose: String::new(),
+            exp: 0,
+        }
+    }
+
+    pub fn with_municipality(mut self, m: MunicipalityCode) -> Self {
+        self.municipality = Some(m);
+        self
+    }
+
+    pub fn with_party(mut self, party: impl Into<String>) -> Self {
+        self.party = Some(party.into());
+        self
+    }
+
+    pub fn with_purpose(mut self, purpose: impl Into<String>) -> Self {
+        self.purpose = purpose.into();
+        self
+    }
+
+    /// Is the caller bound to exactly this municipality?
+    pub fn is_municipality(&self, m: &MunicipalityCode) -> bool {
+        self.municipality.as_ref() == Some(m)
+    }
+
+    pub fn is_party(&self, id: &str) -> bool {
+        self.party.as_deref() == Some(id)
+    }
+
+    pub fn audit(&self, action: &str, record_type: &str, record_id: &str) -> crate::audit::AuditRecord {
+        crate::audit::AuditRecord {
+            subject: self.sub.clone(),
+            role: self.role.as_str().into(),
+            action: action.into(),
+            record_type: record_type.into(),
+            record_id: record_id.into(),
+            purpose: self.purpose.clone(),
+        }
+    }
+}
+
+/// Signs auth contexts (the gateway; internal clients in dev).
+#[derive(Clone)]
+pub struct ContextSigner {
+    key: Arc<SigningKey>,
+}
+
+impl std::fmt::Debug for ContextSigner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ContextSigner(<key>)")
+    }
+}
+
+/// Lifetime of a signed context: long enough for one call chain.
+pub const CONTEXT_TTL_SECS: i64 = 300;
+
+impl ContextSigner {
+    pub fn from_seed(seed: [u8; 32]) -> Self {
+        ContextSigner {
+            key: Arc::new(SigningKey::from_bytes(&seed)),
+        }
+    }
+
+    pub fn generate() -> Result<Self, KitError> {
+        let mut seed = [0u8; 32];
+        getrandom::fill(&mut seed).map_err(|e| KitError::Internal(format!("randomness: {e}")))?;
+        Ok(Self::from_seed(seed))
+    }
+
+    /// Load the hex seed from `path`, creating it (mode 0600) if missing.
+    pub fn load_or_create(path: &Path) -> Result<Self, KitError> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => Self::from_hex(text.trim()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let signer = Self::generate()?;
+                if let Some(dir) = path.parent() {
+                    std::fs::create_dir_all(dir)
+                        .map_err(|e| KitError::Internal(format!("create {}: {e}", dir.display())))?;
+                }
+                write_private(path, &hex::encode(signer.key.to_bytes()))?;
+                Ok(signer)
+            }
+            Err(e) => Err(KitError::Internal(format!("read {}: {e}", path.display()))),
+        }
+    }
+
+    pub fn load(path: &Path) -> Result<Self, KitError> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            KitError::Internal(format!("cannot read context key {}: {e}", path.display()))
+        })?;
+        Self::from_hex(text.trim())
+    }
+
+    pub fn from_hex(hex_seed: &str) -> Result<Self, KitError> {
+        let bytes = hex::decode(hex_seed)
+            .ok()
+            .and_then(|b| <[u8; 32]>::try_from(b).ok())
+            .ok_or_else(|| KitError::invalid("auth.context_key", "must be 32 bytes of hex"))?;
+        Ok(Self::from_seed(bytes))
+    }
+
+    pub fn public_key_hex(&self) -> String {
+        hex::encode(self.key.verifying_key().to_bytes())
+    }
+
+    pub fn verifier(&self) -> ContextVerifier {
+        ContextVerifier {
+            keys: Arc::new(vec![self.key.verifying_key()]),
+        }
+    }
+
+    /// Sign `ctx` with an expiry `CONTEXT_TTL_SECS` from now.
+    pub fn sign(&self, ctx: &AuthContext) -> String {
+        let mut ctx = ctx.clone();
+        ctx.exp = chrono::Utc::now().timestamp() + CONTEXT_TTL_SECS;
+        self.sign_exact(&ctx)
+    }
+
+    /// Sign with the context's own `exp` (tests use this for expired contexts).
+    pub fn sign_exact(&self, ctx: &AuthContext) -> String {
+        let body = serde_json::to_vec(ctx).unwrap_or_default();
+        let body = URL_SAFE_NO_PAD.encode(body);
+        let sig = self.key.sign(body.as_bytes());
+        format!("{body}.{}", URL_SAFE_NO_PAD.encode(sig.to_bytes()))
+    }
+}
+
+#[cfg(unix)]
+fn write_private(path: &Path, text: &str) -> Result<(), KitError> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| KitError::Internal(format!("write {}: {e}", path.display())))?;
+    f.write_all(text.as_bytes())
+        .map_err(|e| KitError::Internal(format!("write {}: {e}", path.display())))
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, text: &str) -> Result<(), KitError> {
+    std::fs::write(path, text).map_err(|e| KitError::Internal(format!("write {}: {e}", path.display())))
+}
+
+/// Verifies signed contexts against one or more public keys (rotation).
+#[derive(Clone, Debug)]
+pub struct ContextVerifier {
+    keys: Arc<Vec<VerifyingKey>>,
+}
+
+impl ContextVerifier {
+    pub fn with_extra_keys(&self, hex_keys: &[String]) -> Result<Self, KitError> {
+        let mut keys = (*self.keys).clone();
+        for k in hex_keys {
+            let bytes = hex::decode(k.trim())
+                .ok()
+                .and_then(|b| <[u8; 32]>::try_from(b).ok())
+                .ok_or_else(|| {
+                    KitError::invalid("auth.context_public_keys", "must be 32 bytes of hex")
+                })?;
+            keys.push(VerifyingKey::from_bytes(&bytes).map_err(|_| {
+                KitError::invalid("auth.context_public_keys", "is not an Ed25519 key")
+            })?);
+        }
+        Ok(ContextVerifier {
+            keys: Arc::new(keys),
+        })
+    }
+
+    pub fn verify(&self, token: &str) -> Result<AuthContext, KitError> {
+        let bad = || KitError::Unauthenticated("invalid auth context".into());
+        let (body, sig) = token.split_once('.').ok_or_else(bad)?;
+        let sig = URL_SAFE_NO_PAD.decode(sig).map_err(|_| bad())?;
+        let sig = Signature::from_slice(&sig).map_err(|_| bad())?;
+        if !self.keys.iter().any(|k| k.verify(body.as_bytes(), &sig).is_ok()) {
+            return Err(bad());
+        }
+        let json = URL_SAFE_NO_PAD.decode(body).map_err(|_| bad())?;
+        let ctx: AuthContext = serde_json::from_slice(&json).map_err(|_| bad())?;
+        if ctx.exp < chrono::Utc::now().timestamp() {
+            return Err(KitError::Unauthenticated("auth context expired".into()));
+        }
+        Ok(ctx)
+    }
+
+    /// Read and verify the context of a gRPC request.
+    pub fn from_metadata(&self, md: &tonic::metadata::MetadataMap) -> Result<AuthContext, KitError> {
+        let token = md
+            .get(AUTH_METADATA_KEY)
+            .ok_or_else(|| KitError::Unauthenticated("missing auth context".into()))?
+            .to_str()
+            .map_err(|_| KitError::Unauthenticated("invalid auth context".into()))?;
+        self.verify(token)
+    }
+}
+
+/// A tonic interceptor: verifies the context and puts it in the request's
+/// extensions, or refuses the call with `UNAUTHENTICATED`.
+pub fn interceptor(
+    verifier: ContextVerifier,
+) -> impl FnMut(tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> + Clone {
+    move |mut req: tonic::Request<()>| {
+        let ctx = verifier.from_metadata(req.metadata())?;
+        req.extensions_mut().insert(ctx);
+        Ok(req)
+    }
+}
+
+/// The verified context of a request that passed [`interceptor`].
+pub fn context<T>(req: &tonic::Request<T>) -> Result<AuthContext, tonic::Status> {
+    req.extensions()
+        .get::<AuthContext>()
+        .cloned()
+        .ok_or_else(|| tonic::Status::unauthenticated("missing auth context"))
+}
+
+/// Attach a signed context to an outgoing request.
+pub fn attach<T>(req: &mut tonic::Request<T>, token: &str) -> Result<(), KitError> {
+    let v = token
+        .parse()
+        .map_err(|_| KitError::Internal("auth context is not valid metadata".into()))?;
+    req.metadata_mut().insert(AUTH_METADATA_KEY, v);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx() -> AuthContext {
+        AuthContext::new("user-1", Role::MunicipalityCaseworker)
+            .with_municipality(MunicipalityCode::parse("0180").unwrap())
+    }
+
+    #[test]
+    fn a_signed_context_verifies_and_round_trips() {
+        let s = ContextSigner::generate().unwrap();
+        let got = s.verifier().verify(&s.sign(&ctx())).unwrap();
+        assert_eq!(got.role, Role::MunicipalityCaseworker);
+        assert_eq!(got.municipality.unwrap().as_str(), "0180");
+    }
+
+    #[test]
+    fn a_context_signed_by_another_key_is_refused() {
+        let gateway = ContextSigner::generate().unwrap();
+        let forger = ContextSigner::generate().unwrap();
+        let e = gateway.verifier().verify(&forger.sign(&ctx())).unwrap_err();
+        assert!(matches!(e, KitError::Unauthenticated(_)));
+    }
+
+    #[test]
+    fn a_tampered_role_is_refused() {
+        let s = ContextSigner::generate().unwrap();
+        let token = s.sign(&ctx());
+        let (_, sig) = token.split_once('.').unwrap();
+        let mut forged = ctx();
+        forged.role = Role::RegionalOfficer;
+        forged.exp = chrono::Utc::now().timestamp() + 60;
+        let body = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&forged).unwrap());
+        assert!(s.verifier().verify(&format!("{body}.{sig}")).is_err());
+    }
+
+    #[test]
+    fn an_expired_context_is_refused() {
+        let s = ContextSigner::generate().unwrap();
+        let mut c = ctx();
+        c.exp = chrono::Utc::now().timestamp() - 1;
+        assert!(s.verifier().verify(&s.sign_exact(&c)).is_err());
+    }
+
+    #[test]
+    fn a_rotated_key_is_accepted_when_listed() {
+        let old = ContextSigner::generate().unwrap();
+        let new = ContextSigner::generate().unwrap();
+        let v = new.verifier().with_extra_keys(&[old.public_key_hex()]).unwrap();
+        assert!(v.verify(&old.sign(&ctx())).is_ok());
+    }
+}

@@ -1,0 +1,250 @@
+//! Typed configuration: defaults, then an optional TOML file, then `SAMLING_*`
+//! environment variables (env wins). Every field has a working default, so a
+//! bare `samling serve` runs on embedded SQLite under `./data`.
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Where SQLite files and dev keys live: `<data_dir>/<region>/<service>.db`.
+    pub data_dir: PathBuf,
+    pub database: DatabaseConfig,
+    pub listen: ListenConfig,
+    pub auth: AuthConfig,
+    pub telemetry: TelemetryConfig,
+    pub registry: RegistryConfig,
+    /// Optional county → region map (CSV like shared/reference/regions.csv).
+    pub region_map_file: Option<PathBuf>,
+    /// Per-region endpoint overrides, keyed by region id.
+    pub regions: BTreeMap<String, RegionEndpoints>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseConfig {
+    /// Empty = embedded SQLite under `data_dir`. A `postgres://` URL puts each
+    /// service of each region in its own schema `<schema_prefix><service>_<region>`.
+    pub url: String,
+    pub schema_prefix: String,
+    /// Pool size for reads (SQLite) or everything (PostgreSQL).
+    pub max_connections: Option<u32>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ListenConfig {
+    pub host: String,
+    /// Region number i (in region-map order) serves gRPC on `grpc_base_port + i`.
+    pub grpc_base_port: u16,
+    /// The gateway's HTTP address.
+    pub http_addr: String,
+}
+
+impl Default for ListenConfig {
+    fn default() -> Self {
+        ListenConfig {
+            host: "127.0.0.1".into(),
+            grpc_base_port: 50051,
+            http_addr: "127.0.0.1:8080".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthConfig {
+    /// Ed25519 seed (hex) that signs the auth context forwarded to services.
+    /// Default `<data_dir>/keys/context-signing.key`, created by `serve` if missing.
+    pub context_key_file: Option<PathBuf>,
+    /// Extra public keys (hex) accepted when verifying, for key rotation.
+    pub context_public_keys: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TelemetryConfig {
+    /// `tracing` env-filter directive.
+    pub log: String,
+    /// "text" or "json".
+    pub log_format: String,
+    /// OTLP/gRPC endpoint; unset = no export. Also read from `OTEL_EXPORTER_OTLP_ENDPOINT`.
+    pub otlp_endpoint: Option<String>,
+}
+
+impl Default for TelemetryConfig {
+    fn default() -> Self {
+        TelemetryConfig {
+            log: "info".into(),
+            log_format: "text".into(),
+            otlp_endpoint: None,
+        }
+    }
+}
+
+/// Rules of the register that are policy, not law, and so configurable.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RegistryConfig {
+    /// Normal maximum of placed children in one home.
+    pub normal_capacity: u32,
+    /// More placed children than this raises a report to IVO.
+    pub ivo_report_above: u32,
+    /// Months between re-confirmations (aktualitetsförklaring).
+    pub reconfirmation_months: u32,
+    /// Days the regional office has to answer an appeal or second-opinion request.
+    pub home_request_response_days: u32,
+}
+
+impl Default for RegistryConfig {
+    fn default() -> Self {
+        RegistryConfig {
+            normal_capacity: 3,
+            ivo_report_above: 4,
+            reconfirmation_months: 12,
+            home_request_response_days: 28,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RegionEndpoints {
+    /// e.g. `http://registry.norr.svc:50051`.
+    pub registry: Option<String>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            data_dir: PathBuf::from("./data"),
+            database: DatabaseConfig::default(),
+            listen: ListenConfig::default(),
+            auth: AuthConfig::default(),
+            telemetry: TelemetryConfig::default(),
+            registry: RegistryConfig::default(),
+            region_map_file: None,
+            regions: BTreeMap::new(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("config file {path}: {message}")]
+    Parse { path: String, message: String },
+    #[error("environment variable {name}: {message}")]
+    Env { name: String, message: String },
+}
+
+impl Config {
+    /// Defaults ← file (if given) ← environment.
+    pub fn load(file: Option<&Path>) -> Result<Config, ConfigError> {
+        let mut cfg = match file {
+            Some(path) => Self::from_file(path)?,
+            None => Config::default(),
+        };
+        cfg.apply_env(|k| std::env::var(k).ok())?;
+        Ok(cfg)
+    }
+
+    pub fn from_file(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Self::from_toml(&text).map_err(|message| ConfigError::Parse {
+            path: path.display().to_string(),
+            message,
+        })
+    }
+
+    pub fn from_toml(text: &str) -> Result<Config, String> {
+        toml::from_str(text).map_err(|e| e.to_string())
+    }
+
+    /// Apply `SAMLING_*` overrides; `get` is the environment (injectable for tests).
+    pub fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+        if let Some(v) = get("SAMLING_DATA_DIR") {
+            self.data_dir = PathBuf::from(v);
+        }
+        if let Some(v) = get("SAMLING_DATABASE_URL") {
+            self.database.url = v;
+        }
+        if let Some(v) = get("SAMLING_DATABASE_SCHEMA_PREFIX") {
+            self.database.schema_prefix = v;
+        }
+        if let Some(v) = get("SAMLING_GRPC_BASE_PORT") {
+            self.listen.grpc_base_port = v.parse().map_err(|_| ConfigError::Env {
+                name: "SAMLING_GRPC_BASE_PORT".into(),
+                message: "must be a port number".into(),
+            })?;
+        }
+        if let Some(v) = get("SAMLING_LISTEN_HOST") {
+            self.listen.host = v;
+        }
+        if let Some(v) = get("SAMLING_HTTP_ADDR") {
+            self.listen.http_addr = v;
+        }
+        if let Some(v) = get("SAMLING_LOG") {
+            self.telemetry.log = v;
+        }
+        if let Some(v) = get("SAMLING_LOG_FORMAT") {
+            if v != "text" && v != "json" {
+                return Err(ConfigError::Env {
+                    name: "SAMLING_LOG_FORMAT".into(),
+                    message: "must be text or json".into(),
+                });
+            }
+            self.telemetry.log_format = v;
+        }
+        if let Some(v) = get("OTEL_EXPORTER_OTLP_ENDPOINT").filter(|v| !v.is_empty()) {
+            self.telemetry.otlp_endpoint = Some(v);
+        }
+        if let Some(v) = get("SAMLING_AUTH_CONTEXT_KEY_FILE") {
+            self.auth.context_key_file = Some(PathBuf::from(v));
+        }
+        Ok(())
+    }
+
+    pub fn context_key_file(&self) -> PathBuf {
+        self.auth
+            .context_key_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("keys").join("context-signing.key"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn environment_overrides_the_file() {
+        let mut cfg = Config::from_toml("data_dir = \"/srv/x\"\n[listen]\ngrpc_base_port = 6000\n")
+            .unwrap();
+        assert_eq!(cfg.listen.grpc_base_port, 6000);
+        cfg.apply_env(|k| (k == "SAMLING_GRPC_BASE_PORT").then(|| "7000".to_string()))
+            .unwrap();
+        assert_eq!(cfg.listen.grpc_base_port, 7000);
+        assert_eq!(cfg.data_dir, PathBuf::from("/srv/x"));
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_rejected_by_name() {
+        let e = Config::from_toml("dta_dir = \"x\"").unwrap_err();
+        assert!(e.contains("dta_dir"), "{e}");
+        let mut cfg = Config::default();
+        let e = cfg
+            .apply_env(|k| (k == "SAMLING_GRPC_BASE_PORT").then(|| "port".to_string()))
+            .unwrap_err();
+        assert!(e.to_string().contains("SAMLING_GRPC_BASE_PORT"));
+    }
+}

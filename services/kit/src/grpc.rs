@@ -1,0 +1,64 @@
+//! gRPC server plumbing shared by every service: health (grpc.health.v1),
+//! reflection, request tracing and graceful shutdown.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+use tonic::transport::Server;
+use tonic::transport::server::Router;
+
+/// A tonic server builder with the settings every Samling server uses: a
+/// tracing span per request (method only: never payloads), HTTP/2 keepalive,
+/// and a request timeout so no handler runs forever.
+pub fn server_builder() -> Server {
+    Server::builder()
+        .timeout(Duration::from_secs(30))
+        .http2_keepalive_interval(Some(Duration::from_secs(30)))
+        .tcp_nodelay(true)
+        .trace_fn(|req| tracing::info_span!("grpc", method = %req.uri().path()))
+}
+
+/// Health and reflection services, to add to a router.
+pub async fn health_and_reflection(
+    serving: &[&str],
+) -> Result<
+    (
+        tonic_health::pb::health_server::HealthServer<impl tonic_health::pb::health_server::Health>,
+        tonic_reflection::server::v1::ServerReflectionServer<
+            impl tonic_reflection::server::v1::ServerReflection,
+        >,
+    ),
+    crate::error::KitError,
+> {
+    let (reporter, health) = tonic_health::server::health_reporter();
+    for name in serving {
+        reporter
+            .set_service_status(*name, tonic_health::ServingStatus::Serving)
+            .await;
+    }
+    reporter
+        .set_service_status("", tonic_health::ServingStatus::Serving)
+        .await;
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(samling_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()
+        .map_err(|e| crate::error::KitError::Internal(format!("reflection: {e}")))?;
+    Ok((health, reflection))
+}
+
+/// Serve `router` on `listener` until `shutdown` resolves.
+pub async fn serve(
+    router: Router,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(), tonic::transport::Error> {
+    let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
+    router.serve_with_incoming_shutdown(incoming, shutdown).await
+}
+
+/// Bind, reporting the address in the error.
+pub async fn bind(addr: SocketAddr) -> Result<tokio::net::TcpListener, crate::error::KitError> {
+    tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| crate::error::KitError::Internal(format!("cannot listen on {addr}: {e}")))
+}

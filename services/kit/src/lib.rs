@@ -1,0 +1,27 @@
+//! Shared plumbing for every Samling service.
+//!
+//! Each module owns one cross-cutting concern (DESIGN.md §4): configuration,
+//! telemetry, stores and migrations, the error → `tonic::Status` mapping, the
+//! signed auth context, the hash-chained audit log, the transactional outbox
+//! and its event feed, gRPC health/reflection, paging, ids, money, personnummer
+//! and the reference data (municipalities, counties, regions).
+#![forbid(unsafe_code)]
+
+pub mod audit;
+pub mod auth;
+pub mod config;
+pub mod dates;
+pub mod db;
+pub mod error;
+pub mod grpc;
+pub mod idempotency;
+pub mod ids;
+pub mod money;
+pub mod outbox;
+pub mod paging;
+pub mod personnummer;
+pub mod reference;
+pub mod telemetry;
+pub mod tx;
+
+pub use error::{ErrorCode, ServiceError};

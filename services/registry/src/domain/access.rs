@@ -1,0 +1,268 @@
+//! Who may do what in the register (DESIGN.md §4), checked again here after
+//! the gateway (defence in depth). Each function answers one question about
+//! one caller; the gRPC layer calls exactly one per operation.
+
+use super::RegistryError;
+use super::home::HomeView;
+use samling_kit::auth::{AuthContext, Role};
+use samling_kit::reference::MunicipalityCode;
+
+fn deny(what: &str) -> RegistryError {
+    RegistryError::forbidden(format!("your role may not {what}"))
+}
+
+fn is_office(ctx: &AuthContext) -> bool {
+    matches!(ctx.role, Role::RegionalOfficer | Role::Service)
+}
+
+fn own_municipality(ctx: &AuthContext, code: &str) -> bool {
+    ctx.role.is_municipal()
+        && ctx
+            .municipality
+            .as_ref()
+            .is_some_and(|m: &MunicipalityCode| m.as_str() == code)
+}
+
+/// Keeping the register: create and edit homes, agencies and units, import,
+/// resolve duplicates, answer homes' requests. The regional office's work.
+pub fn manage_register(ctx: &AuthContext) -> Result<(), RegistryError> {
+    if is_office(ctx) { Ok(()) } else { Err(deny("keep the register")) }
+}
+
+/// National search returns summaries without personal data; anyone working
+/// with placements or statistics may search.
+pub fn search_homes(ctx: &AuthContext) -> Result<(), RegistryError> {
+    match ctx.role {
+        Role::Child | Role::FamilyHome | Role::Ombud => Err(deny("search homes")),
+        _ => Ok(()),
+    }
+}
+
+/// What a municipality has to do with a home.
+#[derive(Debug, Clone, Default)]
+pub struct Involvement {
+    /// Municipalities with an active placement in the home.
+    pub active_placing: Vec<String>,
+    /// Municipalities that ever placed a child in the home.
+    pub ever_placing: Vec<String>,
+}
+
+/// How much of a home the caller sees. Personal data only once a placement
+/// or an approval makes it the municipality's business; a protected home's
+/// address only for the office, the home itself and a municipality with a
+/// child placed there now.
+pub fn home_view(
+    ctx: &AuthContext,
+    home: &samling_proto::registry::v1::Home,
+    inv: &Involvement,
+) -> Result<HomeView, RegistryError> {
+    if is_office(ctx) || (ctx.role == Role::FamilyHome && ctx.is_party(&home.id)) {
+        return Ok(HomeView::Full);
+    }
+    match ctx.role {
+        Role::MunicipalityCaseworker | Role::MunicipalityManager => {
+            let m = ctx.municipality.as_ref().map(|m| m.as_str()).unwrap_or("");
+            let active = inv.active_placing.iter().any(|c| c == m);
+            let involved = active
+                || inv.ever_placing.iter().any(|c| c == m)
+                || home.approvals.iter().any(|a| a.municipality_code == m);
+            Ok(match (involved, home.protected_identity, active) {
+                (false, _, _) => HomeView::NoPersonalData,
+                (true, true, false) => HomeView::AddressWithheld,
+                (true, _, _) => HomeView::Full,
+            })
+        }
+        Role::Ombud => Ok(HomeView::NoPersonalData),
+        _ => Err(deny("read a home's register entry")),
+    }
+}
+
+/// A nämnd decision is recorded by the office or the municipality's manager.
+pub fn record_approval(ctx: &AuthContext, municipality: &str) -> Result<(), RegistryError> {
+    if is_office(ctx) || (ctx.role == Role::MunicipalityManager && own_municipality(ctx, municipality)) {
+        Ok(())
+    } else {
+        Err(deny("record an approval for this municipality"))
+    }
+}
+
+/// The home's own actions: live jour availability, consent, requests.
+pub fn act_for_home(ctx: &AuthContext, home_id: &str) -> Result<(), RegistryError> {
+    if is_office(ctx) || (ctx.role == Role::FamilyHome && ctx.is_party(home_id)) {
+        Ok(())
+    } else {
+        Err(deny("act for this home"))
+    }
+}
+
+/// Objections are made by municipal staff for their own municipality.
+pub fn object(ctx: &AuthContext, municipality: &str) -> Result<(), RegistryError> {
+    if is_office(ctx) || own_municipality(ctx, municipality) {
+        Ok(())
+    } else {
+        Err(deny("object for this municipality"))
+    }
+}
+
+/// Children: the placing municipality's staff, the office, the child itself
+/// (own record) and ombud (read only, without personnummer).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChildView {
+    Full,
+    WithoutPersonnummer,
+}
+
+pub fn read_child(ctx: &AuthContext, child_id: &str, placing: &str) -> Result<ChildView, RegistryError> {
+    if is_office(ctx) || own_municipality(ctx, placing) || (ctx.role == Role::Child && ctx.is_party(child_id)) {
+        Ok(ChildView::Full)
+    } else if ctx.role == Role::Ombud {
+        Ok(ChildView::WithoutPersonnummer)
+    } else {
+        Err(deny("read this child's record"))
+    }
+}
+
+/// Register or change a child of a municipality; place a child.
+pub fn write_child(ctx: &AuthContext, placing: &str) -> Result<(), RegistryError> {
+    if is_office(ctx) || own_municipality(ctx, placing) {
+        Ok(())
+    } else {
+        Err(deny("change children of this municipality"))
+    }
+}
+
+/// Placements are visible to the placing and the receiving municipality, the
+/// office, ombud, the home the child lives in and the child.
+pub fn read_placement(
+    ctx: &AuthContext,
+    p: &samling_proto::registry::v1::Placement,
+) -> Result<(), RegistryError> {
+    let ok = is_office(ctx)
+        || own_municipality(ctx, &p.placing_municipality_code)
+        || own_municipality(ctx, &p.receiving_municipality_code)
+        || ctx.role == Role::Ombud
+        || (ctx.role == Role::FamilyHome && !p.home_id.is_empty() && ctx.is_party(&p.home_id))
+        || (ctx.role == Role::Child && ctx.is_party(&p.child_id));
+    if ok { Ok(()) } else { Err(deny("read this placement")) }
+}
+
+/// Listing scope for children/placements/decisions: `Some(code)` restricts a
+/// municipal caller to their municipality; the office sees all.
+pub fn municipal_scope(ctx: &AuthContext, requested: &str) -> Result<Option<String>, RegistryError> {
+    if is_office(ctx) || ctx.role == Role::Ombud {
+        return Ok((!requested.is_empty()).then(|| requested.to_string()));
+    }
+    if ctx.role.is_municipal() {
+        let own = ctx.municipality.as_ref().map(|m| m.as_str().to_string()).unwrap_or_default();
+        if !requested.is_empty() && requested != own {
+            return Err(deny("list another municipality's records"));
+        }
+        return Ok(Some(own));
+    }
+    Err(deny("list these records"))
+}
+
+/// Unexecuted decisions: the municipality reports its own; the office sees all.
+pub fn decisions(ctx: &AuthContext, municipality: &str) -> Result<(), RegistryError> {
+    if is_office(ctx) || own_municipality(ctx, municipality) { Ok(()) } else { Err(deny("handle this municipality's decisions")) }
+}
+
+/// The quarterly report is aggregate: analysts and the council may read it too.
+pub fn quarterly_report(ctx: &AuthContext, municipality: &str) -> Result<(), RegistryError> {
+    if ctx.role.aggregates_only() || is_office(ctx) || (!municipality.is_empty() && own_municipality(ctx, municipality)) {
+        Ok(())
+    } else {
+        Err(deny("read this report"))
+    }
+}
+
+/// Agencies and units are public-sector facts; reading them needs no personal-data right.
+pub fn read_providers(ctx: &AuthContext) -> Result<(), RegistryError> {
+    match ctx.role {
+        Role::Child => Err(deny("read providers")),
+        _ => Ok(()),
+    }
+}
+
+/// Audit entries: the office and services.
+pub fn read_audit(ctx: &AuthContext) -> Result<(), RegistryError> {
+    if is_office(ctx) { Ok(()) } else { Err(deny("read the audit log")) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use samling_proto::registry::v1::{Approval, Home};
+
+    fn ctx(role: Role, m: &str) -> AuthContext {
+        let c = AuthContext::new("u", role);
+        if m.is_empty() { c } else { c.with_municipality(MunicipalityCode::parse(m).unwrap()) }
+    }
+
+    #[test]
+    fn a_municipality_sees_home_personal_data_only_when_involved() {
+        let home = Home { id: "h".into(), ..Default::default() };
+        let c = ctx(Role::MunicipalityCaseworker, "0180");
+        assert_eq!(home_view(&c, &home, &Involvement::default()).unwrap(), HomeView::NoPersonalData);
+        let inv = Involvement { active_placing: vec!["0180".into()], ever_placing: vec!["0180".into()] };
+        assert_eq!(home_view(&c, &home, &inv).unwrap(), HomeView::Full);
+        let approved = Home {
+            approvals: vec![Approval { municipality_code: "0180".into(), ..Default::default() }],
+            ..home.clone()
+        };
+        assert_eq!(home_view(&c, &approved, &Involvement::default()).unwrap(), HomeView::Full);
+    }
+
+    #[test]
+    fn a_protected_home_address_needs_an_active_placement() {
+        let home = Home { id: "h".into(), protected_identity: true, ..Default::default() };
+        let c = ctx(Role::MunicipalityManager, "0180");
+        let past = Involvement { active_placing: vec![], ever_placing: vec!["0180".into()] };
+        assert_eq!(home_view(&c, &home, &past).unwrap(), HomeView::AddressWithheld);
+        let office = ctx(Role::RegionalOfficer, "");
+        assert_eq!(home_view(&office, &home, &past).unwrap(), HomeView::Full);
+    }
+
+    #[test]
+    fn analysts_and_council_see_aggregates_only() {
+        let home = Home::default();
+        for role in [Role::NationalAnalyst, Role::CouncilMember, Role::Child] {
+            assert!(home_view(&ctx(role, ""), &home, &Involvement::default()).is_err());
+            assert!(read_child(&ctx(role, ""), "c", "0180").is_err());
+        }
+        assert!(quarterly_report(&ctx(Role::NationalAnalyst, ""), "").is_ok());
+    }
+
+    #[test]
+    fn a_family_home_acts_only_for_itself() {
+        let c = AuthContext::new("u", Role::FamilyHome).with_party("h1");
+        assert!(act_for_home(&c, "h1").is_ok());
+        assert!(act_for_home(&c, "h2").is_err());
+        assert!(manage_register(&c).is_err());
+    }
+
+    #[test]
+    fn a_caseworker_reaches_only_their_own_municipalitys_children() {
+        let c = ctx(Role::MunicipalityCaseworker, "0180");
+        assert_eq!(read_child(&c, "x", "0180").unwrap(), ChildView::Full);
+        assert!(read_child(&c, "x", "1480").is_err());
+        assert!(write_child(&c, "1480").is_err());
+        assert_eq!(municipal_scope(&c, "").unwrap().as_deref(), Some("0180"));
+        assert!(municipal_scope(&c, "1480").is_err());
+    }
+
+    #[test]
+    fn only_a_manager_of_the_municipality_records_its_approval() {
+        assert!(record_approval(&ctx(Role::MunicipalityManager, "0180"), "0180").is_ok());
+        assert!(record_approval(&ctx(Role::MunicipalityCaseworker, "0180"), "0180").is_err());
+        assert!(record_approval(&ctx(Role::MunicipalityManager, "1480"), "0180").is_err());
+        assert!(record_approval(&ctx(Role::RegionalOfficer, ""), "0180").is_ok());
+    }
+
+    #[test]
+    fn a_child_reads_only_its_own_record() {
+        let c = AuthContext::new("u", Role::Child).with_party("c1");
+        assert!(read_child(&c, "c1", "0180").is_ok());
+        assert!(read_child(&c, "c2", "0180").is_err());
+    }
+}

@@ -1,0 +1,114 @@
+//! Unexecuted decisions (ej verkställda beslut): a decision not executed
+//! within three months is reported quarterly, by sex and reason code
+//! (16 kap. 6 f § SoL; seed 003 ≈1620–1990).
+
+use chrono::{Datelike, NaiveDate};
+use samling_kit::dates;
+use samling_proto::registry::v1::{QuarterlyReportRow, Sex, UnexecutedReason};
+use std::collections::BTreeMap;
+
+use super::RegistryError;
+
+/// The date from which an unexecuted decision must be reported.
+pub fn reportable_from(decision_date: NaiveDate) -> NaiveDate {
+    dates::add_months(decision_date, 3)
+}
+
+/// First and last day of a quarter.
+pub fn quarter_bounds(year: i32, quarter: i32) -> Result<(NaiveDate, NaiveDate), RegistryError> {
+    if !(1..=4).contains(&quarter) {
+        return Err(RegistryError::invalid("quarter", "must be 1–4"));
+    }
+    if !(2000..=2100).contains(&year) {
+        return Err(RegistryError::invalid("year", "must be 2000–2100"));
+    }
+    let start = NaiveDate::from_ymd_opt(year, (quarter as u32 - 1) * 3 + 1, 1)
+        .ok_or_else(|| RegistryError::invalid("year", "is not valid"))?;
+    let end = dates::add_months(start, 3).pred_opt().unwrap_or(start);
+    Ok((start, end))
+}
+
+/// What the report needs of one decision.
+#[derive(Debug, Clone, Copy)]
+pub struct DecisionFacts {
+    pub sex: Sex,
+    pub reason: UnexecutedReason,
+    pub decision_date: NaiveDate,
+    pub executed_on: Option<NaiveDate>,
+}
+
+/// Counts per (sex, reason): decisions still not executed at quarter end
+/// three months or more after the decision, and decisions executed during the
+/// quarter but later than three months after the decision.
+pub fn quarterly_rows(decisions: &[DecisionFacts], start: NaiveDate, end: NaiveDate) -> Vec<QuarterlyReportRow> {
+    let mut rows: BTreeMap<(i32, i32), (u32, u32)> = BTreeMap::new();
+    for d in decisions {
+        let due = reportable_from(d.decision_date);
+        let key = (d.sex as i32, d.reason as i32);
+        match d.executed_on {
+            None if due <= end => rows.entry(key).or_default().0 += 1,
+            Some(x) if x > end && due <= end => rows.entry(key).or_default().0 += 1,
+            Some(x) if x >= start && x <= end && x > due => rows.entry(key).or_default().1 += 1,
+            _ => {}
+        }
+    }
+    rows.into_iter()
+        .map(|((sex, reason), (not_executed, executed_late))| QuarterlyReportRow {
+            sex,
+            reason,
+            not_executed,
+            executed_late,
+        })
+        .collect()
+}
+
+pub fn quarter_of(d: NaiveDate) -> (i32, i32) {
+    (d.year(), (d.month0() / 3 + 1) as i32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, day).unwrap()
+    }
+
+    fn facts(sex: Sex, decided: NaiveDate, executed: Option<NaiveDate>) -> DecisionFacts {
+        DecisionFacts { sex, reason: UnexecutedReason::NoSuitableHome, decision_date: decided, executed_on: executed }
+    }
+
+    #[test]
+    fn a_decision_unexecuted_for_three_months_is_reported_by_sex_and_reason() {
+        let (s, e) = quarter_bounds(2026, 3).unwrap();
+        assert_eq!((s, e), (d(2026, 7, 1), d(2026, 9, 30)));
+        let rows = quarterly_rows(
+            &[
+                facts(Sex::Female, d(2026, 5, 1), None),
+                facts(Sex::Female, d(2026, 6, 30), None),
+                facts(Sex::Male, d(2026, 7, 15), None), // only 2.5 months at quarter end
+                facts(Sex::Male, d(2026, 1, 10), Some(d(2026, 8, 1))), // executed late in Q3
+                facts(Sex::Male, d(2026, 6, 1), Some(d(2026, 8, 1))), // executed in time
+            ],
+            s,
+            e,
+        );
+        let female = rows.iter().find(|r| r.sex == Sex::Female as i32).unwrap();
+        assert_eq!(female.not_executed, 2);
+        let male = rows.iter().find(|r| r.sex == Sex::Male as i32).unwrap();
+        assert_eq!((male.not_executed, male.executed_late), (0, 1));
+    }
+
+    #[test]
+    fn a_decision_executed_after_the_quarter_still_counts_as_unexecuted_in_it() {
+        let (s, e) = quarter_bounds(2026, 2).unwrap();
+        let rows = quarterly_rows(&[facts(Sex::Male, d(2026, 1, 2), Some(d(2026, 7, 5)))], s, e);
+        assert_eq!(rows[0].not_executed, 1);
+    }
+
+    #[test]
+    fn quarter_must_be_one_to_four() {
+        assert!(quarter_bounds(2026, 5).unwrap_err().to_string().starts_with("quarter"));
+        assert_eq!(quarter_of(d(2026, 11, 23)), (2026, 4));
+    }
+}

@@ -1,0 +1,670 @@
+//! Family homes: validation of what a regional office enters, the lifecycle,
+//! approvals, annual re-confirmation (aktualitetsförklaring) and what a
+//! caller may see of a home.
+
+use super::{RegistryError, Rules};
+use chrono::NaiveDate;
+use samling_kit::dates;
+use samling_kit::personnummer::Personnummer;
+use samling_kit::reference::{MunicipalityCode, RegionMap};
+use samling_proto::registry::v1::{
+    Address, Approval, Home, HomeDraft, HomeStatus, HomeSummary, HomeType, HouseholdMember,
+    MemberDraft, MemberRole, ProviderKind, Willingness,
+};
+
+/// The most children any home can be approved for; above this is a unit, not a home.
+pub const MAX_APPROVED_CAPACITY: i32 = 10;
+const MAX_TAGS: usize = 50;
+const MAX_TEXT: usize = 200;
+
+/// A member as validated: the personnummer parsed, never logged.
+#[derive(Debug, Clone)]
+pub struct ValidMember {
+    pub draft: MemberDraft,
+    pub personnummer: Option<Personnummer>,
+}
+
+/// A [`HomeDraft`] that passed validation, normalised.
+#[derive(Debug, Clone)]
+pub struct ValidDraft {
+    pub draft: HomeDraft,
+    pub municipality: MunicipalityCode,
+    pub members: Vec<ValidMember>,
+}
+
+fn text(field: &str, s: &str, required: bool) -> Result<String, RegistryError> {
+    let t = s.trim();
+    if required && t.is_empty() {
+        return Err(RegistryError::invalid(field, "is required"));
+    }
+    if t.chars().count() > MAX_TEXT {
+        return Err(RegistryError::invalid(field, format!("must be at most {MAX_TEXT} characters")));
+    }
+    if t.chars().any(char::is_control) {
+        return Err(RegistryError::invalid(field, "must not contain control characters"));
+    }
+    Ok(t.to_string())
+}
+
+/// Tags (languages, competences, …): trimmed, lower-case, unique, sorted.
+pub fn normalise_tags(field: &str, tags: &[String]) -> Result<Vec<String>, RegistryError> {
+    if tags.len() > MAX_TAGS {
+        return Err(RegistryError::invalid(field, format!("at most {MAX_TAGS} values")));
+    }
+    let mut out = Vec::with_capacity(tags.len());
+    for (i, t) in tags.iter().enumerate() {
+        let t = t.trim().to_lowercase();
+        if t.is_empty() || t.len() > 64 || !t.chars().all(|c| c.is_alphanumeric() || "-_ ".contains(c)) {
+            return Err(RegistryError::invalid(
+                format!("{field}[{i}]"),
+                "must be 1–64 letters, digits, '-', '_' or spaces",
+            ));
+        }
+        out.push(t);
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
+pub fn validate_member(
+    field: &str,
+    m: &MemberDraft,
+    today: NaiveDate,
+) -> Result<ValidMember, RegistryError> {
+    let role = MemberRole::try_from(m.role)
+        .ok()
+        .filter(|r| *r != MemberRole::Unspecified)
+        .ok_or_else(|| RegistryError::invalid(format!("{field}.role"), "is required"))?;
+    let given_name = text(&format!("{field}.given_name"), &m.given_name, true)?;
+    let family_name = text(&format!("{field}.family_name"), &m.family_name, true)?;
+    let personnummer = if m.personnummer.trim().is_empty() {
+        if role != MemberRole::Child {
+            return Err(RegistryError::invalid(
+                format!("{field}.personnummer"),
+                "is required for adults",
+            ));
+        }
+        None
+    } else {
+        let p = Personnummer::parse_on(&m.personnummer, today)
+            .map_err(|e| RegistryError::invalid(format!("{field}.personnummer"), e.to_string()))?;
+        if role != MemberRole::Child && p.age_on(today) < 18 {
+            return Err(RegistryError::invalid(
+                format!("{field}.personnummer"),
+                "an adult member must be 18 or older",
+            ));
+        }
+        Some(p)
+    };
+    Ok(ValidMember {
+        draft: MemberDraft {
+            given_name,
+            family_name,
+            personnummer: personnummer.as_ref().map(|p| p.canonical().to_string()).unwrap_or_default(),
+            role: role as i32,
+        },
+        personnummer,
+    })
+}
+
+/// Validate a draft. `with_members` is false for profile updates (members are
+/// changed one by one). Every error names the field at fault.
+pub fn validate_draft(
+    d: &HomeDraft,
+    with_members: bool,
+    today: NaiveDate,
+) -> Result<ValidDraft, RegistryError> {
+    let home_type = HomeType::try_from(d.home_type)
+        .ok()
+        .filter(|t| *t != HomeType::Unspecified)
+        .ok_or_else(|| RegistryError::invalid("draft.home_type", "is required"))?;
+    let provider = ProviderKind::try_from(d.provider)
+        .ok()
+        .filter(|p| *p != ProviderKind::Unspecified)
+        .ok_or_else(|| RegistryError::invalid("draft.provider", "is required"))?;
+    let agency_id = d.agency_id.trim().to_string();
+    match provider {
+        ProviderKind::Agency if agency_id.is_empty() => {
+            return Err(RegistryError::invalid("draft.agency_id", "is required for agency homes"));
+        }
+        ProviderKind::Public if !agency_id.is_empty() => {
+            return Err(RegistryError::invalid("draft.agency_id", "must be empty for public homes"));
+        }
+        _ => {}
+    }
+    if !agency_id.is_empty() {
+        samling_kit::ids::parse_id("draft.agency_id", &agency_id)?;
+    }
+    let municipality = MunicipalityCode::parse(&d.municipality_code)
+        .map_err(|e| RegistryError::invalid("draft.municipality_code", e.to_string()))?;
+    let address = d.address.as_ref().ok_or_else(|| RegistryError::invalid("draft.address", "is required"))?;
+    let postal: String = address.postal_code.chars().filter(|c| !c.is_whitespace()).collect();
+    if postal.len() != 5 || !postal.chars().all(|c| c.is_ascii_digit()) {
+        return Err(RegistryError::invalid("draft.address.postal_code", "must be 5 digits"));
+    }
+    let address = Address {
+        street: text("draft.address.street", &address.street, true)?,
+        postal_code: format!("{} {}", &postal[..3], &postal[3..]),
+        city: text("draft.address.city", &address.city, true)?,
+    };
+    let capacity = match d.capacity {
+        0 => 0,
+        c if (1..=MAX_APPROVED_CAPACITY).contains(&c) => c,
+        _ => {
+            return Err(RegistryError::invalid(
+                "draft.capacity",
+                format!("must be between 1 and {MAX_APPROVED_CAPACITY} (0 = normal)"),
+            ));
+        }
+    };
+    let mut willingness = Vec::new();
+    for (i, w) in d.willingness.iter().enumerate() {
+        let w = Willingness::try_from(*w)
+            .ok()
+            .filter(|w| *w != Willingness::Unspecified)
+            .ok_or_else(|| RegistryError::invalid(format!("draft.willingness[{i}]"), "is not a known value"))?;
+        if !willingness.contains(&(w as i32)) {
+            willingness.push(w as i32);
+        }
+    }
+    willingness.sort();
+    let mut members = Vec::new();
+    if with_members {
+        if d.members.len() > 20 {
+            return Err(RegistryError::invalid("draft.members", "at most 20 members"));
+        }
+        for (i, m) in d.members.iter().enumerate() {
+            members.push(validate_member(&format!("draft.members[{i}]"), m, today)?);
+        }
+        if !members.iter().any(|m| m.draft.role == MemberRole::Carer as i32) {
+            return Err(RegistryError::invalid("draft.members", "at least one carer (adult) is required"));
+        }
+        let mut seen = std::collections::HashSet::new();
+        for (i, m) in members.iter().enumerate() {
+            if let Some(p) = &m.personnummer
+                && !seen.insert(p.canonical().to_string())
+            {
+                return Err(RegistryError::invalid(
+                    format!("draft.members[{i}].personnummer"),
+                    "appears twice in the household",
+                ));
+            }
+        }
+    }
+    Ok(ValidDraft {
+        draft: HomeDraft {
+            home_type: home_type as i32,
+            provider: provider as i32,
+            agency_id,
+            municipality_code: municipality.as_str().to_string(),
+            address: Some(address),
+            protected_identity: d.protected_identity,
+            members: members.iter().map(|m| m.draft.clone()).collect(),
+            languages: normalise_tags("draft.languages", &d.languages)?,
+            competences: normalise_tags("draft.competences", &d.competences)?,
+            target_groups: normalise_tags("draft.target_groups", &d.target_groups)?,
+            capacity,
+            pets: normalise_tags("draft.pets", &d.pets)?,
+            allergies: normalise_tags("draft.allergies", &d.allergies)?,
+            willingness,
+        },
+        municipality,
+        members,
+    })
+}
+
+pub fn member_from(id: String, m: &ValidMember) -> HouseholdMember {
+    HouseholdMember {
+        id,
+        given_name: m.draft.given_name.clone(),
+        family_name: m.draft.family_name.clone(),
+        personnummer: m.draft.personnummer.clone(),
+        role: m.draft.role,
+        birth_year: m
+            .personnummer
+            .as_ref()
+            .map(|p| chrono::Datelike::year(&p.birth_date()))
+            .unwrap_or(0),
+        record_checks: vec![],
+    }
+}
+
+/// A new home: an applicant, version 1.
+pub fn new_home(
+    id: String,
+    v: &ValidDraft,
+    member_ids: impl Iterator<Item = String>,
+    regions: &RegionMap,
+    now: &str,
+) -> Home {
+    let mut home = Home {
+        id,
+        version: 1,
+        status: HomeStatus::Applicant as i32,
+        members: v
+            .members
+            .iter()
+            .zip(member_ids)
+            .map(|(m, id)| member_from(id, m))
+            .collect(),
+        created_at: now.to_string(),
+        updated_at: now.to_string(),
+        ..Default::default()
+    };
+    apply_profile(&mut home, v, regions);
+    home
+}
+
+/// Copy the editable profile (not members, status or history) onto a home.
+pub fn apply_profile(home: &mut Home, v: &ValidDraft, regions: &RegionMap) {
+    let d = &v.draft;
+    home.home_type = d.home_type;
+    home.provider = d.provider;
+    home.agency_id = d.agency_id.clone();
+    home.municipality_code = d.municipality_code.clone();
+    home.county_code = v.municipality.county().as_str().to_string();
+    home.region_id = regions.region_of(v.municipality).as_str().to_string();
+    home.address = d.address.clone();
+    home.protected_identity = d.protected_identity;
+    home.languages = d.languages.clone();
+    home.competences = d.competences.clone();
+    home.target_groups = d.target_groups.clone();
+    home.capacity = d.capacity;
+    home.pets = d.pets.clone();
+    home.allergies = d.allergies.clone();
+    home.willingness = d.willingness.clone();
+    if !d.willingness.contains(&(Willingness::Emergency as i32)) {
+        home.jour_available = false;
+    }
+}
+
+pub fn status(home: &Home) -> HomeStatus {
+    HomeStatus::try_from(home.status).unwrap_or(HomeStatus::Unspecified)
+}
+
+/// The home's approved capacity, or the normal maximum when none was set.
+pub fn effective_capacity(home: &Home, rules: &Rules) -> u32 {
+    if home.capacity > 0 {
+        home.capacity as u32
+    } else {
+        rules.normal_capacity
+    }
+}
+
+/// Allowed lifecycle steps. Approval is not a transition: it is recorded with
+/// [`record_approval`], which carries the nämnd decision.
+pub fn check_transition(from: HomeStatus, to: HomeStatus, placed: i32) -> Result<(), RegistryError> {
+    use HomeStatus::*;
+    let ok = match (from, to) {
+        (Applicant, InTraining | UnderAssessment | Ended) => true,
+        (InTraining, UnderAssessment | Ended) => true,
+        (UnderAssessment, InTraining | Ended) => true,
+        (Approved, Active | Paused | Ended) => true,
+        (Active, Paused | Ended) => true,
+        (Paused, Active | Ended) => true,
+        _ => false,
+    };
+    if to == Approved {
+        return Err(RegistryError::invalid(
+            "to_status",
+            "a home is approved by recording the municipality's decision (RecordApproval)",
+        ));
+    }
+    if !ok {
+        return Err(RegistryError::precondition(format!(
+            "a home cannot go from {} to {}",
+            from.as_str_name(),
+            to.as_str_name()
+        )));
+    }
+    if to == Ended && placed > 0 {
+        return Err(RegistryError::precondition(
+            "the home has placed children; end their placements first",
+        ));
+    }
+    Ok(())
+}
+
+/// Record a municipality's approval decision. The first approval moves a home
+/// under assessment to approved and starts the re-confirmation clock.
+pub fn record_approval(
+    home: &mut Home,
+    approval: Approval,
+    decision_date: NaiveDate,
+    today: NaiveDate,
+    rules: &Rules,
+) -> Result<(), RegistryError> {
+    use HomeStatus::*;
+    if decision_date > today {
+        return Err(RegistryError::invalid("decision_date", "must not be in the future"));
+    }
+    match status(home) {
+        UnderAssessment => home.status = Approved as i32,
+        Approved | Active | Paused => {}
+        s => {
+            return Err(RegistryError::precondition(format!(
+                "a home in status {} cannot be approved; it must be under assessment",
+                s.as_str_name()
+            )));
+        }
+    }
+    if home
+        .approvals
+        .iter()
+        .any(|a| a.municipality_code == approval.municipality_code && a.decision_ref == approval.decision_ref)
+    {
+        return Err(RegistryError::Conflict("this decision is already recorded".into()));
+    }
+    home.approvals.push(approval);
+    let last = last_reconfirmed(home);
+    if last.is_none_or(|l| decision_date > l) {
+        set_reconfirmed(home, decision_date, rules);
+    }
+    Ok(())
+}
+
+fn last_reconfirmed(home: &Home) -> Option<NaiveDate> {
+    dates::opt_from_proto("", home.last_reconfirmed_on.as_ref()).ok().flatten()
+}
+
+pub fn reconfirmation_due(home: &Home) -> Option<NaiveDate> {
+    dates::opt_from_proto("", home.reconfirmation_due_on.as_ref()).ok().flatten()
+}
+
+fn set_reconfirmed(home: &mut Home, on: NaiveDate, rules: &Rules) {
+    home.last_reconfirmed_on = Some(dates::to_proto(on));
+    home.reconfirmation_due_on = Some(dates::to_proto(dates::add_months(on, rules.reconfirmation_months)));
+}
+
+/// The annual re-confirmation.
+pub fn reconfirm(home: &mut Home, on: NaiveDate, today: NaiveDate, rules: &Rules) -> Result<(), RegistryError> {
+    use HomeStatus::*;
+    if !matches!(status(home), Approved | Active | Paused) {
+        return Err(RegistryError::precondition("only approved homes are re-confirmed"));
+    }
+    if on > today {
+        return Err(RegistryError::invalid("confirmed_on", "must not be in the future"));
+    }
+    if last_reconfirmed(home).is_some_and(|l| on < l) {
+        return Err(RegistryError::invalid(
+            "confirmed_on",
+            "is before the home's last re-confirmation",
+        ));
+    }
+    set_reconfirmed(home, on, rules);
+    Ok(())
+}
+
+/// Approved homes whose re-confirmation date has passed.
+pub fn is_overdue(home: &Home, today: NaiveDate) -> bool {
+    use HomeStatus::*;
+    matches!(status(home), Approved | Active | Paused) && reconfirmation_due(home).is_some_and(|d| d < today)
+}
+
+/// Set the derived flags that depend on today's date.
+pub fn refresh_derived(home: &mut Home, today: NaiveDate) {
+    home.reconfirmation_overdue = is_overdue(home, today);
+}
+
+/// Can a child be placed here now? (Matching also excludes overdue homes;
+/// a placement into an overdue home is allowed but flagged.)
+pub fn check_placeable(home: &Home) -> Result<(), RegistryError> {
+    use HomeStatus::*;
+    if !matches!(status(home), Approved | Active) {
+        return Err(RegistryError::precondition(format!(
+            "the home is {} and takes no placements",
+            status(home).as_str_name()
+        )));
+    }
+    if home.consent_withdrawn {
+        return Err(RegistryError::precondition("the home has withdrawn its consent"));
+    }
+    let t = HomeType::try_from(home.home_type).unwrap_or(HomeType::Unspecified);
+    if matches!(t, HomeType::ContactFamily | HomeType::MentorFamily) {
+        return Err(RegistryError::precondition(
+            "contact and mentor families are not placements in 24-hour care",
+        ));
+    }
+    Ok(())
+}
+
+/// A normalised address key for duplicate detection (never logged).
+pub fn address_key(a: &Address) -> String {
+    let street: String = a
+        .street
+        .to_lowercase()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    let postal: String = a.postal_code.chars().filter(char::is_ascii_digit).collect();
+    format!("{postal}|{street}")
+}
+
+/// How much of a home a caller may see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HomeView {
+    /// Everything, including a protected home's address.
+    Full,
+    /// Members visible, address withheld (protected identity).
+    AddressWithheld,
+    /// No personal data: no members, no address.
+    NoPersonalData,
+}
+
+pub fn redact(home: &mut Home, view: HomeView) {
+    match view {
+        HomeView::Full => {}
+        HomeView::AddressWithheld => {
+            home.address = None;
+            home.personal_data_redacted = true;
+        }
+        HomeView::NoPersonalData => {
+            home.address = None;
+            home.members.clear();
+            home.incidents.clear();
+            home.personal_data_redacted = true;
+        }
+    }
+}
+
+pub fn summary(home: &Home) -> HomeSummary {
+    HomeSummary {
+        id: home.id.clone(),
+        home_type: home.home_type,
+        provider: home.provider,
+        status: home.status,
+        municipality_code: home.municipality_code.clone(),
+        region_id: home.region_id.clone(),
+        languages: home.languages.clone(),
+        competences: home.competences.clone(),
+        target_groups: home.target_groups.clone(),
+        capacity: home.capacity,
+        placed_count: home.placed_count,
+        willingness: home.willingness.clone(),
+        jour_available: home.jour_available,
+        reconfirmation_overdue: home.reconfirmation_overdue,
+        reconfirmation_due_on: home.reconfirmation_due_on,
+        allergies: home.allergies.clone(),
+        pets: home.pets.clone(),
+        protected_identity: home.protected_identity,
+        agency_id: home.agency_id.clone(),
+        version: home.version,
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    pub fn today() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 11, 23).unwrap()
+    }
+
+    pub fn draft() -> HomeDraft {
+        HomeDraft {
+            home_type: HomeType::FamilyHome as i32,
+            provider: ProviderKind::Public as i32,
+            municipality_code: "0180".into(),
+            address: Some(Address {
+                street: "Storgatan 1".into(),
+                postal_code: "11122".into(),
+                city: "Stockholm".into(),
+            }),
+            members: vec![MemberDraft {
+                given_name: "Anna".into(),
+                family_name: "Berg".into(),
+                personnummer: "19121212-1212".into(),
+                role: MemberRole::Carer as i32,
+            }],
+            languages: vec!["Svenska".into(), "arabiska".into(), "svenska".into()],
+            willingness: vec![Willingness::LongTerm as i32],
+            ..Default::default()
+        }
+    }
+
+    fn approved_home() -> Home {
+        let v = validate_draft(&draft(), true, today()).unwrap();
+        let mut h = new_home("h1".into(), &v, ["m1".to_string()].into_iter(), RegionMap::default_map(), "now");
+        h.status = HomeStatus::UnderAssessment as i32;
+        record_approval(
+            &mut h,
+            Approval {
+                municipality_code: "0180".into(),
+                decision_ref: "SN 2026/1".into(),
+                ..Default::default()
+            },
+            NaiveDate::from_ymd_opt(2025, 6, 1).unwrap(),
+            today(),
+            &Rules::default(),
+        )
+        .unwrap();
+        h
+    }
+
+    #[test]
+    fn a_valid_draft_is_normalised() {
+        let v = validate_draft(&draft(), true, today()).unwrap();
+        assert_eq!(v.draft.languages, vec!["arabiska", "svenska"]);
+        assert_eq!(v.draft.address.unwrap().postal_code, "111 22");
+        assert_eq!(v.members[0].draft.personnummer, "191212121212");
+    }
+
+    #[test]
+    fn a_bad_personnummer_is_rejected_naming_the_member_field() {
+        let mut d = draft();
+        d.members[0].personnummer = "19121212-1213".into();
+        let e = validate_draft(&d, true, today()).unwrap_err();
+        assert!(e.to_string().starts_with("draft.members[0].personnummer:"), "{e}");
+        assert!(!e.to_string().contains("1213"), "the error must not echo the number");
+    }
+
+    #[test]
+    fn an_unknown_municipality_is_rejected() {
+        let mut d = draft();
+        d.municipality_code = "9999".into();
+        let e = validate_draft(&d, true, today()).unwrap_err();
+        assert!(e.to_string().starts_with("draft.municipality_code"));
+    }
+
+    #[test]
+    fn an_agency_home_needs_its_agency() {
+        let mut d = draft();
+        d.provider = ProviderKind::Agency as i32;
+        let e = validate_draft(&d, true, today()).unwrap_err();
+        assert!(e.to_string().starts_with("draft.agency_id"));
+    }
+
+    #[test]
+    fn a_household_needs_an_adult_carer() {
+        let mut d = draft();
+        d.members[0].role = MemberRole::Child as i32;
+        d.members[0].personnummer = String::new();
+        assert!(validate_draft(&d, true, today()).unwrap_err().to_string().starts_with("draft.members"));
+    }
+
+    #[test]
+    fn capacity_above_ten_is_rejected() {
+        let mut d = draft();
+        d.capacity = 11;
+        assert!(validate_draft(&d, true, today()).unwrap_err().to_string().starts_with("draft.capacity"));
+    }
+
+    #[test]
+    fn the_first_approval_approves_and_starts_the_reconfirmation_clock() {
+        let h = approved_home();
+        assert_eq!(status(&h), HomeStatus::Approved);
+        assert_eq!(reconfirmation_due(&h), NaiveDate::from_ymd_opt(2026, 6, 1));
+    }
+
+    #[test]
+    fn an_applicant_cannot_be_approved_before_assessment() {
+        let v = validate_draft(&draft(), true, today()).unwrap();
+        let mut h = new_home("h".into(), &v, std::iter::empty(), RegionMap::default_map(), "now");
+        let e = record_approval(&mut h, Approval::default(), today(), today(), &Rules::default());
+        assert!(matches!(e, Err(RegistryError::Precondition(_))));
+    }
+
+    #[test]
+    fn a_home_overdue_for_annual_reconfirmation_is_flagged() {
+        let mut h = approved_home();
+        assert!(is_overdue(&h, today()));
+        reconfirm(&mut h, today(), today(), &Rules::default()).unwrap();
+        assert!(!is_overdue(&h, today()));
+        assert!(is_overdue(&h, NaiveDate::from_ymd_opt(2027, 11, 24).unwrap()));
+    }
+
+    #[test]
+    fn reconfirmation_cannot_go_back_in_time_or_into_the_future() {
+        let mut h = approved_home();
+        let r = Rules::default();
+        assert!(reconfirm(&mut h, NaiveDate::from_ymd_opt(2025, 1, 1).unwrap(), today(), &r).is_err());
+        assert!(reconfirm(&mut h, today().succ_opt().unwrap(), today(), &r).is_err());
+    }
+
+    #[test]
+    fn the_lifecycle_only_moves_along_its_edges() {
+        use HomeStatus::*;
+        assert!(check_transition(Applicant, InTraining, 0).is_ok());
+        assert!(check_transition(Approved, Active, 0).is_ok());
+        assert!(check_transition(Ended, Active, 0).is_err());
+        assert!(check_transition(Applicant, Active, 0).is_err());
+        assert!(check_transition(UnderAssessment, Approved, 0).is_err());
+    }
+
+    #[test]
+    fn a_home_with_placed_children_cannot_end() {
+        assert!(check_transition(HomeStatus::Active, HomeStatus::Ended, 1).is_err());
+    }
+
+    #[test]
+    fn a_contact_family_takes_no_placements() {
+        let mut h = approved_home();
+        h.home_type = HomeType::ContactFamily as i32;
+        assert!(check_placeable(&h).is_err());
+    }
+
+    #[test]
+    fn withdrawn_consent_stops_placements() {
+        let mut h = approved_home();
+        assert!(check_placeable(&h).is_ok());
+        h.consent_withdrawn = true;
+        assert!(check_placeable(&h).is_err());
+    }
+
+    #[test]
+    fn redaction_removes_all_personal_data() {
+        let mut h = approved_home();
+        redact(&mut h, HomeView::NoPersonalData);
+        assert!(h.address.is_none() && h.members.is_empty() && h.personal_data_redacted);
+        let s = format!("{:?}", summary(&h));
+        assert!(!s.contains("Storgatan") && !s.contains("1212"));
+    }
+
+    #[test]
+    fn the_same_address_written_differently_has_one_key() {
+        let a = Address { street: "Storgatan  1".into(), postal_code: "111 22".into(), city: "x".into() };
+        let b = Address { street: "storgatan 1".into(), postal_code: "11122".into(), city: "y".into() };
+        assert_eq!(address_key(&a), address_key(&b));
+    }
+}

@@ -1,0 +1,39 @@
+//! The register's rules, with no I/O: values in, values (or a
+//! [`RegistryError`]) out. The store and gRPC layers sit around this module.
+//!
+//! Data is the protobuf message types of `samling.registry.v1` (plain structs);
+//! see docs/adr/0003-proto-types-as-register-records.md.
+
+pub mod access;
+pub mod decisions;
+pub mod error;
+pub mod home;
+pub mod placement;
+
+pub use error::RegistryError;
+
+/// The policy numbers of the register (configurable, see `RegistryConfig`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rules {
+    pub normal_capacity: u32,
+    pub ivo_report_above: u32,
+    pub reconfirmation_months: u32,
+    pub home_request_response_days: u32,
+}
+
+impl Default for Rules {
+    fn default() -> Self {
+        Rules::from(&samling_kit::config::RegistryConfig::default())
+    }
+}
+
+impl From<&samling_kit::config::RegistryConfig> for Rules {
+    fn from(c: &samling_kit::config::RegistryConfig) -> Self {
+        Rules {
+            normal_capacity: c.normal_capacity,
+            ivo_report_above: c.ivo_report_above,
+            reconfirmation_months: c.reconfirmation_months,
+            home_request_response_days: c.home_request_response_days,
+        }
+    }
+}

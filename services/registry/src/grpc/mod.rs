@@ -1,0 +1,129 @@
+//! The tonic service: adapts `samling.registry.v1.RegistryService` to
+//! [`Registry`]. Authentication is the kit interceptor (a verified
+//! [`AuthContext`] in the request extensions); everything else is in `service`.
+
+use crate::Registry;
+use samling_kit::auth::{self, AuthContext};
+use samling_proto::common::v1::{Event, ListAuditRequest, ListAuditResponse, WatchEventsRequest};
+use samling_proto::registry::v1::registry_service_server::{RegistryService, RegistryServiceServer};
+use samling_proto::registry::v1::*;
+use std::pin::Pin;
+use tonic::{Request, Response, Status};
+
+pub struct RegistryGrpc(pub Registry);
+
+type Stream<T> = Pin<Box<dyn futures::Stream<Item = Result<T, Status>> + Send + 'static>>;
+
+fn split<T>(req: Request<T>) -> Result<(AuthContext, T), Status> {
+    let ctx = auth::context(&req)?;
+    Ok((ctx, req.into_inner()))
+}
+
+/// The service impl: one line per unary RPC (`name(Request) -> Response =>
+/// service call`), then the streaming RPCs written out. The macro emits the
+/// whole impl so `async_trait` sees expanded methods.
+macro_rules! registry_service {
+    ($($name:ident($req:ty) -> $resp:ty => |$reg:ident, $ctx:ident, $r:ident| $body:expr;)* ; $($rest:item)*) => {
+        #[tonic::async_trait]
+        impl RegistryService for RegistryGrpc {
+            $(
+                async fn $name(&self, request: Request<$req>) -> Result<Response<$resp>, Status> {
+                    let ($ctx, $r) = split(request)?;
+                    let $reg = &self.0;
+                    Ok(Response::new($body.await?))
+                }
+            )*
+            $($rest)*
+        }
+    };
+}
+
+registry_service! {
+        create_home(CreateHomeRequest) -> CreateHomeResponse => |g, c, r| g.create_home(&c, r);
+        get_home(GetHomeRequest) -> Home => |g, c, r| g.get_home(&c, &r.home_id);
+        search_homes(SearchHomesRequest) -> SearchHomesResponse => |g, c, r| g.search_homes(&c, &r);
+        update_home_profile(UpdateHomeProfileRequest) -> Home => |g, c, r| g.update_home_profile(&c, r);
+        transition_home(TransitionHomeRequest) -> Home => |g, c, r| g.transition_home(&c, r);
+        record_approval(RecordApprovalRequest) -> Home => |g, c, r| g.record_approval(&c, r);
+        reconfirm_home(ReconfirmHomeRequest) -> Home => |g, c, r| g.reconfirm_home(&c, r);
+        list_overdue_homes(ListOverdueHomesRequest) -> SearchHomesResponse => |g, c, r| g.list_overdue(&c, &r);
+        get_home_history(GetHomeHistoryRequest) -> GetHomeHistoryResponse => |g, c, r| g.home_history(&c, &r);
+        add_household_member(AddHouseholdMemberRequest) -> CreateHomeResponse => |g, c, r| g.add_member(&c, r);
+        remove_household_member(RemoveHouseholdMemberRequest) -> Home => |g, c, r| g.remove_member(&c, r);
+        record_record_check(RecordRecordCheckRequest) -> Home => |g, c, r| g.record_check(&c, r);
+        record_incident(RecordIncidentRequest) -> Home => |g, c, r| g.record_incident(&c, r);
+        withdraw_consent(WithdrawConsentRequest) -> Home => |g, c, r| g.withdraw_consent(&c, r);
+        set_jour_availability(SetJourAvailabilityRequest) -> Home => |g, c, r| g.set_jour(&c, r);
+        object_to_further_placements(ObjectToFurtherPlacementsRequest) -> Home => |g, c, r| g.object(&c, r);
+        withdraw_objection(WithdrawObjectionRequest) -> Home => |g, c, r| g.withdraw_objection(&c, r);
+        import_homes(ImportHomesRequest) -> ImportHomesResponse => |g, c, r| g.import_homes(&c, r);
+        submit_home_request(SubmitHomeRequestRequest) -> HomeRequest => |g, c, r| g.submit_home_request(&c, r);
+        list_home_requests(ListHomeRequestsRequest) -> ListHomeRequestsResponse => |g, c, r| g.list_home_requests(&c, &r);
+        decide_home_request(DecideHomeRequestRequest) -> HomeRequest => |g, c, r| g.decide_home_request(&c, r);
+        create_agency(CreateAgencyRequest) -> Agency => |g, c, r| g.create_agency(&c, r);
+        get_agency(GetAgencyRequest) -> Agency => |g, c, r| g.get_agency(&c, &r.agency_id);
+        list_agencies(ListAgenciesRequest) -> ListAgenciesResponse => |g, c, r| g.list_agencies(&c, &r);
+        update_agency(UpdateAgencyRequest) -> Agency => |g, c, r| g.update_agency(&c, r);
+        create_unit(CreateUnitRequest) -> Unit => |g, c, r| g.create_unit(&c, r);
+        get_unit(GetUnitRequest) -> Unit => |g, c, r| g.get_unit(&c, &r.unit_id);
+        list_units(ListUnitsRequest) -> ListUnitsResponse => |g, c, r| g.list_units(&c, &r);
+        update_vacancies(UpdateVacanciesRequest) -> Unit => |g, c, r| g.update_vacancies(&c, r);
+        record_inspection(RecordInspectionRequest) -> Unit => |g, c, r| g.record_inspection(&c, r);
+        register_child(RegisterChildRequest) -> RegisterChildResponse => |g, c, r| g.register_child(&c, r);
+        get_child(GetChildRequest) -> Child => |g, c, r| g.get_child(&c, &r.child_id);
+        list_children(ListChildrenRequest) -> ListChildrenResponse => |g, c, r| g.list_children(&c, &r);
+        set_child_protection(SetChildProtectionRequest) -> Child => |g, c, r| g.set_child_protection(&c, r);
+        create_placement(CreatePlacementRequest) -> CreatePlacementResponse => |g, c, r| g.create_placement(&c, r);
+        get_placement(GetPlacementRequest) -> Placement => |g, c, r| g.get_placement(&c, &r.placement_id);
+        list_placements(ListPlacementsRequest) -> ListPlacementsResponse => |g, c, r| g.list_placements(&c, &r);
+        end_placement(EndPlacementRequest) -> Placement => |g, c, r| g.end_placement(&c, r);
+        list_custody_transfer_due(ListCustodyTransferDueRequest) -> ListPlacementsResponse => |g, c, r| g.custody_transfer_due(&c, &r);
+        report_unexecuted_decision(ReportUnexecutedDecisionRequest) -> UnexecutedDecision => |g, c, r| g.report_decision(&c, r);
+        mark_decision_executed(MarkDecisionExecutedRequest) -> UnexecutedDecision => |g, c, r| g.mark_executed(&c, r);
+        list_unexecuted_decisions(ListUnexecutedDecisionsRequest) -> ListUnexecutedDecisionsResponse => |g, c, r| g.list_decisions(&c, &r);
+        get_quarterly_report(GetQuarterlyReportRequest) -> QuarterlyReport => |g, c, r| g.quarterly_report(&c, &r);
+        list_duplicate_flags(ListDuplicateFlagsRequest) -> ListDuplicateFlagsResponse => |g, c, r| g.list_flags(&c, &r);
+        resolve_duplicate_flag(ResolveDuplicateFlagRequest) -> DuplicateFlag => |g, c, r| g.resolve_flag(&c, r);
+        list_audit(ListAuditRequest) -> ListAuditResponse => |g, c, r| g.list_audit(&c, &r);
+    ;
+
+    type ExportHomesStream = Stream<Home>;
+
+    async fn export_homes(&self, request: Request<ExportHomesRequest>) -> Result<Response<Self::ExportHomesStream>, Status> {
+        let (ctx, r) = split(request)?;
+        crate::domain::access::manage_register(&ctx)?;
+        let reg = self.0.clone();
+        let stream = async_stream::try_stream! {
+            let mut after = String::new();
+            loop {
+                let batch = reg.export_homes(&ctx, &r.municipality_code, &after, 500).await?;
+                let done = batch.len() < 500;
+                for h in batch {
+                    after = h.id.clone();
+                    yield h;
+                }
+                if done {
+                    break;
+                }
+            }
+        };
+        Ok(Response::new(Box::pin(stream)))
+    }
+
+    type WatchEventsStream = Stream<Event>;
+
+    async fn watch_events(&self, request: Request<WatchEventsRequest>) -> Result<Response<Self::WatchEventsStream>, Status> {
+        let (ctx, r) = split(request)?;
+        // Events carry ids only, but the feed is for services and the office.
+        crate::domain::access::manage_register(&ctx)?;
+        Ok(Response::new(Box::pin(self.0.feed.watch(r))))
+    }
+}
+
+/// The server with the auth interceptor in front.
+pub fn server(
+    registry: Registry,
+    verifier: samling_kit::auth::ContextVerifier,
+) -> tonic::service::interceptor::InterceptedService<RegistryServiceServer<RegistryGrpc>, impl tonic::service::Interceptor + Clone> {
+    RegistryServiceServer::with_interceptor(RegistryGrpc(registry), auth::interceptor(verifier))
+}

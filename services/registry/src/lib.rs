@@ -1,0 +1,28 @@
+//! The registry service: the national family-home register
+//! (familjehemsregister) of one region.
+//!
+//! * `domain/` — the rules, pure functions over values;
+//! * `store/` — SQL (SQLite and PostgreSQL through `sqlx::Any`);
+//! * `service/` — the operations: authorize, validate, apply, write with audit and events;
+//! * `grpc/` — the tonic service adapting `samling.registry.v1` to `service`;
+//! * `client` — a typed client for regional offices' tools and other services;
+//! * `import` — CSV import/export of homes.
+#![forbid(unsafe_code)]
+
+pub mod client;
+pub mod domain;
+pub mod grpc;
+pub mod import;
+pub mod service;
+pub mod store;
+
+pub use service::Registry;
+
+/// The registry's migrations (applied after kit's own).
+pub const MIGRATIONS: &[samling_kit::db::Migration] = &[samling_kit::db::Migration {
+    name: "registry/0001_init",
+    sql: include_str!("../migrations/0001_registry.sql"),
+}];
+
+/// The gRPC service name, for health checks.
+pub const SERVICE_NAME: &str = "samling.registry.v1.RegistryService";

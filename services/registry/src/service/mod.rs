@@ -1,0 +1,794 @@
+//! The register's operations: authorize, validate, apply the domain rules,
+//! and write the change with its audit entry and events in one transaction.
+//! The gRPC layer (`grpc`) only adapts requests to these calls.
+
+use crate::domain::access::{self, Involvement};
+use crate::domain::home::{self, HomeView};
+use crate::domain::{RegistryError, Rules, placement};
+use crate::store::{self, ColumnValue, like_escape};
+use samling_kit::audit::AuditWriter;
+use samling_kit::auth::AuthContext;
+use samling_kit::db::Store;
+use samling_kit::idempotency::IdempotencyKey;
+use samling_kit::outbox::{EventFeed, NewEvent};
+use samling_kit::paging::Page;
+use samling_kit::personnummer::Personnummer;
+use samling_kit::reference::{MunicipalityCode, RegionMap};
+use samling_kit::tx::WriteTx;
+use samling_kit::{dates, ids};
+use samling_proto::registry::v1::*;
+use serde_json::json;
+use sqlx::Row;
+use std::sync::Arc;
+
+/// Everything one region's registry needs.
+#[derive(Clone)]
+pub struct Registry {
+    pub store: Store,
+    pub feed: EventFeed,
+    audit: AuditWriter,
+    pub rules: Rules,
+    regions: Arc<RegionMap>,
+}
+
+type R<T> = Result<T, RegistryError>;
+
+/// Start an idempotent write: returns early with the first answer on a retry.
+macro_rules! begin {
+    ($self:ident, $ctx:ident, $method:literal, $req:ident) => {{
+        let key = IdempotencyKey::new(&$ctx.sub, $method, &$req.request_id, &$req)?;
+        let mut tx = $self.store.begin_write().await?;
+        if let Some(first) = tx.replay(key.as_ref()).await? {
+            return Ok(first);
+        }
+        (tx, key)
+    }};
+}
+
+impl Registry {
+    pub fn new(store: Store, rules: Rules, regions: Arc<RegionMap>) -> Self {
+        let feed = EventFeed::new(store.clone());
+        let audit = AuditWriter::spawn(store.clone());
+        Registry {
+            store,
+            feed,
+            audit,
+            rules,
+            regions,
+        }
+    }
+
+    async fn finish<T: prost::Message>(&self, mut tx: WriteTx, key: Option<IdempotencyKey>, resp: T) -> R<T> {
+        tx.remember(key.as_ref(), &resp).await?;
+        tx.commit(&self.feed).await?;
+        Ok(resp)
+    }
+
+    async fn audit_read(&self, ctx: &AuthContext, record_type: &str, ids: &[&str]) -> R<()> {
+        let entries = ids.iter().map(|id| ctx.audit("read", record_type, id)).collect();
+        Ok(self.audit.record(entries).await?)
+    }
+
+    fn today() -> chrono::NaiveDate {
+        dates::today()
+    }
+
+    // ------------------------------------------------------------------ homes
+
+    /// Flag possible duplicates of `h`: the same adult in another active
+    /// home, the same address on another active home. Never merged.
+    async fn flag_home_duplicates(&self, tx: &mut WriteTx, h: &Home) -> R<Vec<DuplicateFlag>> {
+        let ended = HomeStatus::Ended.as_str_name();
+        let mut flags = Vec::new();
+        for m in h.members.iter().filter(|m| m.role != MemberRole::Child as i32 && !m.personnummer.is_empty()) {
+            let rows = sqlx::query(
+                "SELECT DISTINCT m.home_id FROM home_members m JOIN homes h ON h.id = m.home_id \
+                 WHERE m.personnummer = $1 AND m.home_id <> $2 AND h.status <> $3",
+            )
+            .bind(&m.personnummer)
+            .bind(&h.id)
+            .bind(ended)
+            .fetch_all(tx.conn())
+            .await?;
+            for r in rows {
+                flags.push((DuplicateKind::SameAdultInTwoHomes, "home", r.try_get::<String, _>(0)?));
+            }
+        }
+        if let Some(a) = &h.address {
+            let rows = sqlx::query("SELECT id FROM homes WHERE address_key = $1 AND id <> $2 AND status <> $3")
+                .bind(home::address_key(a))
+                .bind(&h.id)
+                .bind(ended)
+                .fetch_all(tx.conn())
+                .await?;
+            for r in rows {
+                flags.push((DuplicateKind::SameAddressTwoHomes, "home", r.try_get::<String, _>(0)?));
+            }
+        }
+        self.write_flags(tx, &h.id, flags).await
+    }
+
+    async fn write_flags(&self, tx: &mut WriteTx, record_id: &str, found: Vec<(DuplicateKind, &str, String)>) -> R<Vec<DuplicateFlag>> {
+        let mut out = Vec::new();
+        for (kind, record_type, other) in found {
+            let f = DuplicateFlag {
+                id: ids::new_id_string(),
+                kind: kind as i32,
+                record_type: record_type.into(),
+                record_id: record_id.into(),
+                other_record_id: other,
+                status: DuplicateStatus::Open as i32,
+                created_at: dates::now_text(),
+                resolution_note: String::new(),
+            };
+            store::insert_flag(tx.conn(), &f).await?;
+            tx.event(NewEvent::new(
+                "registry.duplicate_flagged",
+                record_type,
+                record_id,
+                json!({"flag_id": f.id, "kind": kind.as_str_name(), "other_record_id": f.other_record_id}),
+            ))
+            .await?;
+            out.push(f);
+        }
+        Ok(out)
+    }
+
+    /// Event payload for a home: ids and codes; no location for protected homes.
+    fn home_event(h: &Home, extra: serde_json::Value) -> serde_json::Value {
+        let mut v = json!({
+            "home_id": h.id,
+            "version": h.version,
+            "status": store::status_name(h),
+            "home_type": HomeType::try_from(h.home_type).unwrap_or_default().as_str_name(),
+        });
+        if !h.protected_identity {
+            v["municipality_code"] = json!(h.municipality_code);
+        }
+        if let (Some(obj), Some(more)) = (v.as_object_mut(), extra.as_object()) {
+            for (k, val) in more {
+                obj.insert(k.clone(), val.clone());
+            }
+        }
+        v
+    }
+
+    /// Persist a changed home: bump the version, save, record the version,
+    /// audit and emit its event.
+    async fn commit_home_change(
+        &self,
+        tx: &mut WriteTx,
+        ctx: &AuthContext,
+        h: &mut Home,
+        change: &str,
+        reason: &str,
+        is_new: bool,
+        extra: serde_json::Value,
+    ) -> R<()> {
+        if !is_new {
+            h.version += 1;
+        }
+        h.updated_at = dates::now_text();
+        home::refresh_derived(h, Self::today());
+        store::save_home(tx.conn(), h, &self.rules, is_new).await?;
+        store::insert_version(tx.conn(), h, &ctx.sub, ctx.role.as_str(), change, reason).await?;
+        tx.audit(&ctx.audit(change, "home", &h.id)).await?;
+        tx.event(NewEvent::new(&format!("registry.{change}"), "home", h.id.clone(), Self::home_event(h, extra)))
+            .await?;
+        Ok(())
+    }
+
+    pub async fn create_home(&self, ctx: &AuthContext, req: CreateHomeRequest) -> R<CreateHomeResponse> {
+        access::manage_register(ctx)?;
+        let draft = req.draft.clone().ok_or_else(|| RegistryError::invalid("draft", "is required"))?;
+        let v = home::validate_draft(&draft, true, Self::today())?;
+        let (mut tx, key) = begin!(self, ctx, "CreateHome", req);
+        self.check_agency(&mut tx, &v.draft.agency_id).await?;
+        let (home, duplicates) = self.insert_home(&mut tx, ctx, &v).await?;
+        let resp = CreateHomeResponse { home: Some(home), duplicates };
+        self.finish(tx, key, resp).await
+    }
+
+    async fn check_agency(&self, tx: &mut WriteTx, agency_id: &str) -> R<()> {
+        if agency_id.is_empty() {
+            return Ok(());
+        }
+        let found: Option<Agency> = store::load_doc(tx.conn(), "agencies", agency_id).await?;
+        if found.is_none() {
+            return Err(RegistryError::invalid("draft.agency_id", "no such agency"));
+        }
+        Ok(())
+    }
+
+    async fn insert_home(&self, tx: &mut WriteTx, ctx: &AuthContext, v: &home::ValidDraft) -> R<(Home, Vec<DuplicateFlag>)> {
+        let now = dates::now_text();
+        let mut h = home::new_home(ids::new_id_string(), v, std::iter::repeat_with(ids::new_id_string), &self.regions, &now);
+        self.commit_home_change(tx, ctx, &mut h, "home_created", "created", true, json!({})).await?;
+        let dups = self.flag_home_duplicates(tx, &h).await?;
+        Ok((h, dups))
+    }
+
+    /// A caller's view of a home, with the involvement that decides it.
+    async fn view_home(&self, ctx: &AuthContext, mut h: Home) -> R<Home> {
+        let (active, ever, _) = store::involvement(&self.store.read, &h.id).await?;
+        let view = access::home_view(ctx, &h, &Involvement { active_placing: active, ever_placing: ever })?;
+        home::refresh_derived(&mut h, Self::today());
+        home::redact(&mut h, view);
+        if view != HomeView::NoPersonalData {
+            self.audit_read(ctx, "home", &[&h.id]).await?;
+        }
+        Ok(h)
+    }
+
+    pub async fn get_home(&self, ctx: &AuthContext, home_id: &str) -> R<Home> {
+        ids::parse_id("home_id", home_id)?;
+        let h: Home = store::must_load(&self.store.read, "homes", "home", home_id).await?;
+        self.view_home(ctx, h).await
+    }
+
+    pub async fn search_homes(&self, ctx: &AuthContext, req: &SearchHomesRequest) -> R<SearchHomesResponse> {
+        access::search_homes(ctx)?;
+        let page = Page::from_request(req.page.as_ref())?;
+        let mut q = store::Filter::new("SELECT doc FROM homes WHERE 1 = 1");
+        if !req.municipality_code.is_empty() {
+            let m = MunicipalityCode::parse(&req.municipality_code)
+                .map_err(|e| RegistryError::invalid("municipality_code", e.to_string()))?;
+            q.and("municipality_code = ?", m.as_str());
+        }
+        if !req.county_code.is_empty() {
+            let c = samling_kit::reference::CountyCode::parse(&req.county_code)
+                .map_err(|e| RegistryError::invalid("county_code", e.to_string()))?;
+            q.and("county_code = ?", c.as_str());
+        }
+        if !req.agency_id.is_empty() {
+            ids::parse_id("agency_id", &req.agency_id)?;
+            q.and("agency_id = ?", &req.agency_id);
+        }
+        let mut types = Vec::new();
+        for (i, t) in req.home_types.iter().enumerate() {
+            let t = HomeType::try_from(*t)
+                .ok()
+                .filter(|t| *t != HomeType::Unspecified)
+                .ok_or_else(|| RegistryError::invalid(format!("home_types[{i}]"), "is not a known value"))?;
+            types.push(t.as_str_name().to_string());
+        }
+        q.and_any("home_type = ?", &types);
+        let mut statuses = Vec::new();
+        for (i, t) in req.statuses.iter().enumerate() {
+            let t = HomeStatus::try_from(*t)
+                .ok()
+                .filter(|t| *t != HomeStatus::Unspecified)
+                .ok_or_else(|| RegistryError::invalid(format!("statuses[{i}]"), "is not a known value"))?;
+            statuses.push(t.as_str_name().to_string());
+        }
+        q.and_any("status = ?", &statuses);
+        for c in home::normalise_tags("competences", &req.competences)? {
+            q.and("tags LIKE ? ESCAPE '\\'", &format!("%|c:{}|%", like_escape(&c)));
+        }
+        let langs: Vec<String> = home::normalise_tags("languages", &req.languages)?
+            .iter()
+            .map(|l| format!("%|l:{}|%", like_escape(l)))
+            .collect();
+        q.and_any("tags LIKE ? ESCAPE '\\'", &langs);
+        if req.willingness != 0 {
+            let w = Willingness::try_from(req.willingness)
+                .ok()
+                .filter(|w| *w != Willingness::Unspecified)
+                .ok_or_else(|| RegistryError::invalid("willingness", "is not a known value"))?;
+            q.and("tags LIKE ?", &format!("%|w:{}|%", w as i32));
+        }
+        if req.with_free_capacity {
+            q.raw(" AND placed_count < capacity");
+        }
+        if req.jour_available_only {
+            q.raw(" AND jour_available = 1");
+        }
+        if !req.include_overdue {
+            q.and(
+                "(reconfirmation_due = '' OR reconfirmation_due >= ? \
+                 OR status NOT IN ('HOME_STATUS_APPROVED', 'HOME_STATUS_ACTIVE', 'HOME_STATUS_PAUSED'))",
+                &dates::date_text(Self::today()),
+            );
+        }
+        if let Some(after) = &page.after {
+            q.and("id > ?", after);
+        }
+        q.raw(&format!(" ORDER BY id LIMIT {}", page.limit()));
+        let rows = q.fetch_all(&self.store.read).await?;
+        let today = Self::today();
+        let mut homes = Vec::with_capacity(rows.len());
+        for r in rows {
+            let mut h: Home = store::decode(&r.try_get::<String, _>(0)?)?;
+            home::refresh_derived(&mut h, today);
+            homes.push(home::summary(&h));
+        }
+        let (homes, page) = page.finish(homes, |h| h.id.clone());
+        Ok(SearchHomesResponse { homes, page: Some(page) })
+    }
+
+    /// Load a home inside a write, apply `f`, and commit the change.
+    async fn change_home(
+        &self,
+        tx: &mut WriteTx,
+        ctx: &AuthContext,
+        home_id: &str,
+        change: &str,
+        reason: &str,
+        f: impl FnOnce(&mut Home) -> R<serde_json::Value>,
+    ) -> R<Home> {
+        ids::parse_id("home_id", home_id)?;
+        let mut h: Home = store::must_load(tx.conn(), "homes", "home", home_id).await?;
+        let extra = f(&mut h)?;
+        self.commit_home_change(tx, ctx, &mut h, change, reason, false, extra).await?;
+        Ok(h)
+    }
+
+    pub async fn update_home_profile(&self, ctx: &AuthContext, req: UpdateHomeProfileRequest) -> R<Home> {
+        access::manage_register(ctx)?;
+        let draft = req.draft.clone().ok_or_else(|| RegistryError::invalid("draft", "is required"))?;
+        let v = home::validate_draft(&draft, false, Self::today())?;
+        let (mut tx, key) = begin!(self, ctx, "UpdateHomeProfile", req);
+        self.check_agency(&mut tx, &v.draft.agency_id).await?;
+        let regions = self.regions.clone();
+        let h = self
+            .change_home(&mut tx, ctx, &req.home_id, "home_updated", &req.reason, |h| {
+                if req.expected_version != 0 && req.expected_version != h.version {
+                    return Err(RegistryError::Conflict(format!(
+                        "the home is at version {}, not {}; read it again",
+                        h.version, req.expected_version
+                    )));
+                }
+                home::apply_profile(h, &v, &regions);
+                Ok(json!({}))
+            })
+            .await?;
+        let dups = self.flag_home_duplicates(&mut tx, &h).await?;
+        drop(dups);
+        self.finish(tx, key, h).await
+    }
+
+    pub async fn transition_home(&self, ctx: &AuthContext, req: TransitionHomeRequest) -> R<Home> {
+        access::manage_register(ctx)?;
+        let to = HomeStatus::try_from(req.to_status)
+            .ok()
+            .filter(|s| *s != HomeStatus::Unspecified)
+            .ok_or_else(|| RegistryError::invalid("to_status", "is required"))?;
+        let (mut tx, key) = begin!(self, ctx, "TransitionHome", req);
+        let h = self
+            .change_home(&mut tx, ctx, &req.home_id, "home_status_changed", &req.reason, |h| {
+                let from = home::status(h);
+                home::check_transition(from, to, h.placed_count)?;
+                h.status = to as i32;
+                Ok(json!({"from": from.as_str_name()}))
+            })
+            .await?;
+        self.finish(tx, key, h).await
+    }
+
+    pub async fn record_approval(&self, ctx: &AuthContext, req: RecordApprovalRequest) -> R<Home> {
+        let m = MunicipalityCode::parse(&req.municipality_code)
+            .map_err(|e| RegistryError::invalid("municipality_code", e.to_string()))?;
+        access::record_approval(ctx, m.as_str())?;
+        let date = dates::from_proto("decision_date", req.decision_date.as_ref())?;
+        if req.decision_ref.trim().is_empty() {
+            return Err(RegistryError::invalid("decision_ref", "is required"));
+        }
+        let (mut tx, key) = begin!(self, ctx, "RecordApproval", req);
+        let rules = self.rules;
+        let approval = Approval {
+            municipality_code: m.as_str().into(),
+            decision_date: Some(dates::to_proto(date)),
+            decision_ref: req.decision_ref.trim().into(),
+            recorded_by: ctx.sub.clone(),
+        };
+        let h = self
+            .change_home(&mut tx, ctx, &req.home_id, "home_approved", "nämnd decision", |h| {
+                home::record_approval(h, approval, date, Self::today(), &rules)?;
+                Ok(json!({"approving_municipality": m.as_str(), "decision_date": dates::date_text(date)}))
+            })
+            .await?;
+        self.finish(tx, key, h).await
+    }
+
+    pub async fn reconfirm_home(&self, ctx: &AuthContext, req: ReconfirmHomeRequest) -> R<Home> {
+        access::manage_register(ctx)?;
+        let on = dates::opt_from_proto("confirmed_on", req.confirmed_on.as_ref())?.unwrap_or_else(Self::today);
+        let (mut tx, key) = begin!(self, ctx, "ReconfirmHome", req);
+        let rules = self.rules;
+        let h = self
+            .change_home(&mut tx, ctx, &req.home_id, "home_reconfirmed", &req.note, |h| {
+                home::reconfirm(h, on, Self::today(), &rules)?;
+                Ok(json!({"confirmed_on": dates::date_text(on)}))
+            })
+            .await?;
+        self.finish(tx, key, h).await
+    }
+
+    pub async fn list_overdue(&self, ctx: &AuthContext, req: &ListOverdueHomesRequest) -> R<SearchHomesResponse> {
+        access::manage_register(ctx)?;
+        let as_of = dates::opt_from_proto("as_of", req.as_of.as_ref())?.unwrap_or_else(Self::today);
+        let page = Page::from_request(req.page.as_ref())?;
+        let rows = sqlx::query(
+            "SELECT doc FROM homes WHERE reconfirmation_due <> '' AND reconfirmation_due < $1 \
+             AND status IN ('HOME_STATUS_APPROVED', 'HOME_STATUS_ACTIVE', 'HOME_STATUS_PAUSED') \
+             AND ($2 = '' OR municipality_code = $2) AND id > $3 ORDER BY id LIMIT $4",
+        )
+        .bind(dates::date_text(as_of))
+        .bind(&req.municipality_code)
+        .bind(page.after.clone().unwrap_or_default())
+        .bind(page.limit())
+        .fetch_all(&self.store.read)
+        .await?;
+        let mut homes = Vec::new();
+        for r in rows {
+            let mut h: Home = store::decode(&r.try_get::<String, _>(0)?)?;
+            h.reconfirmation_overdue = home::reconfirmation_due(&h).is_some_and(|d| d < as_of);
+            homes.push(home::summary(&h));
+        }
+        let (homes, page) = page.finish(homes, |h| h.id.clone());
+        Ok(SearchHomesResponse { homes, page: Some(page) })
+    }
+
+    pub async fn home_history(&self, ctx: &AuthContext, req: &GetHomeHistoryRequest) -> R<GetHomeHistoryResponse> {
+        ids::parse_id("home_id", &req.home_id)?;
+        let current: Home = store::must_load(&self.store.read, "homes", "home", &req.home_id).await?;
+        let (active, ever, _) = store::involvement(&self.store.read, &req.home_id).await?;
+        let view = access::home_view(ctx, &current, &Involvement { active_placing: active, ever_placing: ever })?;
+        let page = Page::from_request(req.page.as_ref())?;
+        let after: i64 = page.after.as_deref().map(str::parse).transpose().map_err(|_| RegistryError::invalid("page.page_token", "is not valid"))?.unwrap_or(0);
+        let rows = sqlx::query(
+            "SELECT version, at, actor_subject, actor_role, change, reason, doc FROM home_versions \
+             WHERE home_id = $1 AND version > $2 ORDER BY version LIMIT $3",
+        )
+        .bind(&req.home_id)
+        .bind(after)
+        .bind(page.limit())
+        .fetch_all(&self.store.read)
+        .await?;
+        let mut versions = Vec::new();
+        for r in rows {
+            let mut snap: Home = store::decode(&r.try_get::<String, _>(6)?)?;
+            home::redact(&mut snap, view);
+            versions.push(HomeVersion {
+                version: r.try_get(0)?,
+                at: r.try_get(1)?,
+                actor_subject: r.try_get(2)?,
+                actor_role: r.try_get(3)?,
+                change: r.try_get(4)?,
+                reason: r.try_get(5)?,
+                snapshot: Some(snap),
+            });
+        }
+        if view != HomeView::NoPersonalData {
+            self.audit_read(ctx, "home_history", &[&req.home_id]).await?;
+        }
+        let (versions, page) = page.finish(versions, |v| v.version.to_string());
+        Ok(GetHomeHistoryResponse { versions, page: Some(page) })
+    }
+
+    pub async fn add_member(&self, ctx: &AuthContext, req: AddHouseholdMemberRequest) -> R<CreateHomeResponse> {
+        access::manage_register(ctx)?;
+        let m = req.member.clone().ok_or_else(|| RegistryError::invalid("member", "is required"))?;
+        let vm = home::validate_member("member", &m, Self::today())?;
+        let (mut tx, key) = begin!(self, ctx, "AddHouseholdMember", req);
+        let h = self
+            .change_home(&mut tx, ctx, &req.home_id, "home_member_added", &req.reason, |h| {
+                if vm.personnummer.is_some() && h.members.iter().any(|x| x.personnummer == vm.draft.personnummer) {
+                    return Err(RegistryError::invalid("member.personnummer", "is already a member of this home"));
+                }
+                let id = ids::new_id_string();
+                h.members.push(home::member_from(id.clone(), &vm));
+                Ok(json!({"member_id": id}))
+            })
+            .await?;
+        let duplicates = self.flag_home_duplicates(&mut tx, &h).await?;
+        self.finish(tx, key, CreateHomeResponse { home: Some(h), duplicates }).await
+    }
+
+    pub async fn remove_member(&self, ctx: &AuthContext, req: RemoveHouseholdMemberRequest) -> R<Home> {
+        access::manage_register(ctx)?;
+        let (mut tx, key) = begin!(self, ctx, "RemoveHouseholdMember", req);
+        let h = self
+            .change_home(&mut tx, ctx, &req.home_id, "home_member_removed", &req.reason, |h| {
+                let before = h.members.len();
+                h.members.retain(|m| m.id != req.member_id);
+                if h.members.len() == before {
+                    return Err(RegistryError::NotFound(format!("member {}", req.member_id)));
+                }
+                if !h.members.iter().any(|m| m.role == MemberRole::Carer as i32) {
+                    return Err(RegistryError::precondition("a home must keep at least one carer"));
+                }
+                Ok(json!({"member_id": req.member_id}))
+            })
+            .await?;
+        self.finish(tx, key, h).await
+    }
+
+    pub async fn record_check(&self, ctx: &AuthContext, req: RecordRecordCheckRequest) -> R<Home> {
+        access::manage_register(ctx)?;
+        let check = req.check.clone().ok_or_else(|| RegistryError::invalid("check", "is required"))?;
+        let on = dates::from_proto("check.checked_on", check.checked_on.as_ref())?;
+        if on > Self::today() {
+            return Err(RegistryError::invalid("check.checked_on", "must not be in the future"));
+        }
+        if check.register.trim().is_empty() {
+            return Err(RegistryError::invalid("check.register", "is required"));
+        }
+        if RecordCheckOutcome::try_from(check.outcome).ok().filter(|o| *o != RecordCheckOutcome::Unspecified).is_none() {
+            return Err(RegistryError::invalid("check.outcome", "is required"));
+        }
+        let (mut tx, key) = begin!(self, ctx, "RecordRecordCheck", req);
+        let h = self
+            .change_home(&mut tx, ctx, &req.home_id, "record_check_recorded", "register check", |h| {
+                let m = h
+                    .members
+                    .iter_mut()
+                    .find(|m| m.id == req.member_id)
+                    .ok_or_else(|| RegistryError::NotFound(format!("member {}", req.member_id)))?;
+                m.record_checks.push(check.clone());
+                Ok(json!({"member_id": req.member_id}))
+            })
+            .await?;
+        self.finish(tx, key, h).await
+    }
+
+    pub async fn record_incident(&self, ctx: &AuthContext, req: RecordIncidentRequest) -> R<Home> {
+        access::manage_register(ctx)?;
+        let on = dates::from_proto("occurred_on", req.occurred_on.as_ref())?;
+        if req.category.trim().is_empty() {
+            return Err(RegistryError::invalid("category", "is required"));
+        }
+        let (mut tx, key) = begin!(self, ctx, "RecordIncident", req);
+        let h = self
+            .change_home(&mut tx, ctx, &req.home_id, "incident_recorded", &req.category, |h| {
+                let id = ids::new_id_string();
+                h.incidents.push(Incident {
+                    id: id.clone(),
+                    occurred_on: Some(dates::to_proto(on)),
+                    category: req.category.trim().into(),
+                    description: req.description.clone(),
+                });
+                Ok(json!({"incident_id": id, "category": req.category.trim()}))
+            })
+            .await?;
+        self.finish(tx, key, h).await
+    }
+
+    pub async fn withdraw_consent(&self, ctx: &AuthContext, req: WithdrawConsentRequest) -> R<Home> {
+        access::act_for_home(ctx, &req.home_id)?;
+        let on = dates::opt_from_proto("withdrawn_on", req.withdrawn_on.as_ref())?.unwrap_or_else(Self::today);
+        let (mut tx, key) = begin!(self, ctx, "WithdrawConsent", req);
+        let h = self
+            .change_home(&mut tx, ctx, &req.home_id, "consent_withdrawn", &req.reason, |h| {
+                h.consent_withdrawn = true;
+                h.consent_withdrawn_on = Some(dates::to_proto(on));
+                h.jour_available = false;
+                Ok(json!({}))
+            })
+            .await?;
+        self.finish(tx, key, h).await
+    }
+
+    pub async fn set_jour(&self, ctx: &AuthContext, req: SetJourAvailabilityRequest) -> R<Home> {
+        access::act_for_home(ctx, &req.home_id)?;
+        let (mut tx, key) = begin!(self, ctx, "SetJourAvailability", req);
+        let h = self
+            .change_home(&mut tx, ctx, &req.home_id, "jour_availability_changed", "", |h| {
+                if req.available && !h.willingness.contains(&(Willingness::Emergency as i32)) {
+                    return Err(RegistryError::precondition("the home does not take emergency (jour) placements"));
+                }
+                if req.available && h.consent_withdrawn {
+                    return Err(RegistryError::precondition("the home has withdrawn its consent"));
+                }
+                h.jour_available = req.available;
+                h.jour_available_updated_at = dates::now_text();
+                Ok(json!({"available": req.available}))
+            })
+            .await?;
+        self.finish(tx, key, h).await
+    }
+
+    pub async fn object(&self, ctx: &AuthContext, req: ObjectToFurtherPlacementsRequest) -> R<Home> {
+        let m = MunicipalityCode::parse(&req.municipality_code)
+            .map_err(|e| RegistryError::invalid("municipality_code", e.to_string()))?;
+        access::object(ctx, m.as_str())?;
+        let (mut tx, key) = begin!(self, ctx, "ObjectToFurtherPlacements", req);
+        let (_, _, first) = store::involvement(tx.conn(), &req.home_id).await?;
+        placement::check_may_object(first.as_deref(), m.as_str())?;
+        let h = self
+            .change_home(&mut tx, ctx, &req.home_id, "objection_recorded", &req.reason, |h| {
+                if h.objections.iter().any(|o| o.municipality_code == m.as_str()) {
+                    return Err(RegistryError::Conflict("the objection is already recorded".into()));
+                }
+                h.objections.push(Objection {
+                    municipality_code: m.as_str().into(),
+                    reason: req.reason.clone(),
+                    at: dates::now_text(),
+                });
+                Ok(json!({"objecting_municipality": m.as_str()}))
+            })
+            .await?;
+        self.finish(tx, key, h).await
+    }
+
+    pub async fn withdraw_objection(&self, ctx: &AuthContext, req: WithdrawObjectionRequest) -> R<Home> {
+        let m = MunicipalityCode::parse(&req.municipality_code)
+            .map_err(|e| RegistryError::invalid("municipality_code", e.to_string()))?;
+        access::object(ctx, m.as_str())?;
+        let (mut tx, key) = begin!(self, ctx, "WithdrawObjection", req);
+        let h = self
+            .change_home(&mut tx, ctx, &req.home_id, "objection_withdrawn", "", |h| {
+                let before = h.objections.len();
+                h.objections.retain(|o| o.municipality_code != m.as_str());
+                if before == h.objections.len() {
+                    return Err(RegistryError::NotFound("objection".into()));
+                }
+                Ok(json!({"objecting_municipality": m.as_str()}))
+            })
+            .await?;
+        self.finish(tx, key, h).await
+    }
+
+    /// Bulk import: every row validated; valid rows written (each row whole,
+    /// in one transaction), invalid rows reported with line and field.
+    pub async fn import_homes(&self, ctx: &AuthContext, req: ImportHomesRequest) -> R<ImportHomesResponse> {
+        access::manage_register(ctx)?;
+        if req.rows.len() > 5000 {
+            return Err(RegistryError::invalid("rows", "at most 5000 rows per call; send batches"));
+        }
+        let today = Self::today();
+        let mut errors = Vec::new();
+        let mut valid = Vec::new();
+        for row in &req.rows {
+            match row.draft.as_ref().ok_or_else(|| RegistryError::invalid("draft", "is required")).and_then(|d| home::validate_draft(d, true, today)) {
+                Ok(v) => valid.push((row.line, v)),
+                Err(e) => errors.push(row_error(row.line, &e)),
+            }
+        }
+        if req.dry_run {
+            return Ok(ImportHomesResponse { created: 0, errors, duplicates: vec![], home_ids: vec![] });
+        }
+        let (mut tx, key) = begin!(self, ctx, "ImportHomes", req);
+        let mut duplicates = Vec::new();
+        let mut home_ids = Vec::new();
+        for (line, v) in valid {
+            if let Err(e) = self.check_agency(&mut tx, &v.draft.agency_id).await {
+                errors.push(row_error(line, &e));
+                continue;
+            }
+            let (h, d) = self.insert_home(&mut tx, ctx, &v).await?;
+            home_ids.push(h.id);
+            duplicates.extend(d);
+        }
+        errors.sort_by_key(|e| e.line);
+        let resp = ImportHomesResponse { created: home_ids.len() as u32, errors, duplicates, home_ids };
+        self.finish(tx, key, resp).await
+    }
+
+    /// Every home the caller may see, redacted as for `GetHome`, in id order.
+    pub async fn export_homes(&self, ctx: &AuthContext, municipality: &str, after: &str, limit: i64) -> R<Vec<Home>> {
+        access::manage_register(ctx)?;
+        let rows = sqlx::query(
+            "SELECT doc FROM homes WHERE ($1 = '' OR municipality_code = $1) AND id > $2 ORDER BY id LIMIT $3",
+        )
+        .bind(municipality)
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&self.store.read)
+        .await?;
+        let today = Self::today();
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            let mut h: Home = store::decode(&r.try_get::<String, _>(0)?)?;
+            home::refresh_derived(&mut h, today);
+            // Exports leave the system: protected addresses never go with them.
+            if h.protected_identity {
+                home::redact(&mut h, HomeView::AddressWithheld);
+            }
+            out.push(h);
+        }
+        let ids: Vec<&str> = out.iter().map(|h| h.id.as_str()).collect();
+        self.audit
+            .record(ids.iter().map(|id| ctx.audit("export", "home", id)).collect())
+            .await?;
+        Ok(out)
+    }
+
+    // ------------------------------------------------------- home requests
+
+    pub async fn submit_home_request(&self, ctx: &AuthContext, req: SubmitHomeRequestRequest) -> R<HomeRequest> {
+        access::act_for_home(ctx, &req.home_id)?;
+        let kind = HomeRequestKind::try_from(req.kind)
+            .ok()
+            .filter(|k| *k != HomeRequestKind::Unspecified)
+            .ok_or_else(|| RegistryError::invalid("kind", "is required"))?;
+        if kind == HomeRequestKind::Correction && req.field.trim().is_empty() {
+            return Err(RegistryError::invalid("field", "a correction names the field to correct"));
+        }
+        if req.message.trim().is_empty() {
+            return Err(RegistryError::invalid("message", "is required"));
+        }
+        if req.message.chars().count() > 4000 {
+            return Err(RegistryError::invalid("message", "at most 4000 characters"));
+        }
+        let (mut tx, key) = begin!(self, ctx, "SubmitHomeRequest", req);
+        let _: Home = store::must_load(tx.conn(), "homes", "home", &req.home_id).await?;
+        let respond_by = matches!(kind, HomeRequestKind::Appeal | HomeRequestKind::SecondOpinion | HomeRequestKind::Correction)
+            .then(|| dates::to_proto(Self::today() + chrono::Days::new(u64::from(self.rules.home_request_response_days))));
+        let hr = HomeRequest {
+            id: ids::new_id_string(),
+            home_id: req.home_id.clone(),
+            kind: kind as i32,
+            status: HomeRequestStatus::Open as i32,
+            field: req.field.trim().into(),
+            proposed_value: req.proposed_value.clone(),
+            message: req.message.clone(),
+            submitted_by: ctx.sub.clone(),
+            submitted_at: dates::now_text(),
+            respond_by,
+            ..Default::default()
+        };
+        store::save_simple(tx.conn(), "home_requests", &hr.id, &[("home_id", ColumnValue::Text(hr.home_id.clone())), ("status", ColumnValue::Text(HomeRequestStatus::Open.as_str_name().into()))], &hr, true).await?;
+        tx.audit(&ctx.audit("home_request_submitted", "home", &req.home_id)).await?;
+        tx.event(NewEvent::new("registry.home_request_submitted", "home", req.home_id.clone(), json!({"request_id": hr.id, "kind": kind.as_str_name()}))).await?;
+        self.finish(tx, key, hr).await
+    }
+
+    pub async fn list_home_requests(&self, ctx: &AuthContext, req: &ListHomeRequestsRequest) -> R<ListHomeRequestsResponse> {
+        if req.home_id.is_empty() {
+            access::manage_register(ctx)?;
+        } else {
+            access::act_for_home(ctx, &req.home_id)?;
+        }
+        let page = Page::from_request(req.page.as_ref())?;
+        let rows = sqlx::query(
+            "SELECT doc FROM home_requests WHERE ($1 = '' OR home_id = $1) AND ($2 = 0 OR status = 'HOME_REQUEST_STATUS_OPEN') \
+             AND id > $3 ORDER BY id LIMIT $4",
+        )
+        .bind(&req.home_id)
+        .bind(i64::from(req.open_only))
+        .bind(page.after.clone().unwrap_or_default())
+        .bind(page.limit())
+        .fetch_all(&self.store.read)
+        .await?;
+        let list = rows.iter().map(|r| store::decode::<HomeRequest>(&r.try_get::<String, _>(0)?)).collect::<R<Vec<_>>>()?;
+        let (requests, page) = page.finish(list, |r| r.id.clone());
+        Ok(ListHomeRequestsResponse { requests, page: Some(page) })
+    }
+
+    pub async fn decide_home_request(&self, ctx: &AuthContext, req: DecideHomeRequestRequest) -> R<HomeRequest> {
+        access::manage_register(ctx)?;
+        if req.reason.trim().is_empty() {
+            return Err(RegistryError::invalid("reason", "a decision states its reason"));
+        }
+        let (mut tx, key) = begin!(self, ctx, "DecideHomeRequest", req);
+        let mut hr: HomeRequest = store::must_load(tx.conn(), "home_requests", "home request", &req.home_request_id).await?;
+        if hr.status != HomeRequestStatus::Open as i32 {
+            return Err(RegistryError::precondition("the request is already decided"));
+        }
+        hr.status = if req.accept { HomeRequestStatus::Accepted } else { HomeRequestStatus::Rejected } as i32;
+        hr.decided_by = ctx.sub.clone();
+        hr.decided_at = dates::now_text();
+        hr.decision_reason = req.reason.clone();
+        let status = HomeRequestStatus::try_from(hr.status).unwrap_or_default().as_str_name();
+        store::save_simple(tx.conn(), "home_requests", &hr.id, &[("home_id", ColumnValue::Text(hr.home_id.clone())), ("status", ColumnValue::Text(status.into()))], &hr, false).await?;
+        tx.audit(&ctx.audit("home_request_decided", "home", &hr.home_id)).await?;
+        tx.event(NewEvent::new("registry.home_request_decided", "home", hr.home_id.clone(), json!({"request_id": hr.id, "status": status}))).await?;
+        self.finish(tx, key, hr).await
+    }
+}
+
+pub fn row_error(line: u32, e: &RegistryError) -> RowError {
+    let (field, message) = match e {
+        RegistryError::Invalid { field, message } => (field.clone(), message.clone()),
+        other => (String::new(), other.to_string()),
+    };
+    RowError { line, field, message }
+}
+
+pub(crate) fn parse_pnr(field: &str, s: &str) -> R<Personnummer> {
+    Personnummer::parse(s).map_err(|e| RegistryError::invalid(field, e.to_string()))
+}
+
+mod care;
+mod providers;
