@@ -1,1 +1,136 @@
-fn main() {}
+//! `samling`: the one binary of the Samling platform.
+//!
+//! `serve` runs services (all of them by default, for every region, on
+//! embedded SQLite); the other subcommands are operators' and regional
+//! officers' tools. See README.md and docs/.
+#![forbid(unsafe_code)]
+
+mod cli;
+mod serve;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(name = "samling", version, about = "The national family-home authority's system")]
+struct Cli {
+    /// TOML configuration file (env: SAMLING_CONFIG). Environment variables override it.
+    #[arg(long, global = true, env = "SAMLING_CONFIG")]
+    config: Option<PathBuf>,
+    /// Data directory for SQLite files and dev keys (overrides config).
+    #[arg(long, global = true)]
+    data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run services: `--target all` (default) is every service plus the gateway.
+    Serve {
+        #[arg(long, value_enum, default_value = "all")]
+        target: serve::Target,
+        /// `all` or a comma-separated list of region ids.
+        #[arg(long, default_value = "all")]
+        regions: String,
+    },
+    /// Create or upgrade every selected region's stores, then exit.
+    Migrate {
+        #[arg(long, default_value = "all")]
+        regions: String,
+    },
+    /// The hash-chained audit logs.
+    Audit {
+        #[command(subcommand)]
+        command: cli::AuditCommand,
+    },
+    /// Regional officers' everyday register work, over gRPC.
+    Homes {
+        #[command(flatten)]
+        conn: cli::Connection,
+        #[command(subcommand)]
+        command: cli::registry::HomesCommand,
+    },
+    /// Bulk import into the register, over gRPC.
+    Import {
+        #[command(flatten)]
+        conn: cli::Connection,
+        #[command(subcommand)]
+        command: cli::data::ImportCommand,
+    },
+    /// Bulk export from the register, over gRPC.
+    Export {
+        #[command(flatten)]
+        conn: cli::Connection,
+        #[command(subcommand)]
+        command: cli::data::ExportCommand,
+    },
+    /// Load a realistic, generated demo region (no real persons) into a running system.
+    SeedDemo {
+        #[command(flatten)]
+        conn: cli::Connection,
+        #[command(flatten)]
+        args: cli::data::SeedArgs,
+    },
+    /// Benchmarks that print figures (text and JSON).
+    Bench {
+        #[command(subcommand)]
+        command: cli::bench::BenchCommand,
+    },
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(run(cli)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let mut cfg = samling_kit::config::Config::load(cli.config.as_deref())?;
+    if let Some(dir) = cli.data_dir {
+        cfg.data_dir = dir;
+    }
+    let _telemetry = samling_kit::telemetry::init(&cfg.telemetry, "samling");
+    match cli.command {
+        Command::Serve { target, regions } => {
+            let running = serve::start(&cfg, target, &regions).await?;
+            for (region, addr) in &running.addrs {
+                println!("region {region}: gRPC on {addr}");
+            }
+            tokio::select! {
+                r = running.wait() => r,
+                _ = tokio::signal::ctrl_c() => {
+                    tracing::info!("shutting down");
+                    Ok(())
+                }
+            }
+        }
+        Command::Migrate { regions } => {
+            let map = serve::region_map(&cfg)?;
+            for (_, region) in serve::select_regions(&map, &regions)? {
+                let reg = samling_registry::open(&cfg, &region, map.clone()).await?;
+                reg.store.close().await;
+                println!("region {region}: registry migrated");
+            }
+            Ok(())
+        }
+        Command::Audit { command } => cli::audit(&cfg, command).await,
+        Command::Homes { conn, command } => cli::registry::run(&cfg, &conn, command).await,
+        Command::Import { conn, command } => cli::data::import(&cfg, &conn, command).await,
+        Command::Export { conn, command } => cli::data::export(&cfg, &conn, command).await,
+        Command::SeedDemo { conn, args } => cli::data::seed_demo(&cfg, &conn, args).await,
+        Command::Bench { command } => cli::bench::run(&cfg, command).await,
+    }
+}

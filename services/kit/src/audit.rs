@@ -12,7 +12,7 @@ use crate::error::KitError;
 use crate::paging::Page;
 use samling_proto::common::v1::AuditEntry;
 use sha2::{Digest, Sha256};
-use sqlx::{AnyConnection, Row};
+use sqlx::{AnyConnection, Executor, Row};
 use tokio::sync::{mpsc, oneshot};
 
 /// What to record: who (subject, role), what (action), which record, why.
@@ -44,37 +44,65 @@ pub fn entry_hash(prev_hash: &str, seq: i64, id: &str, at: &str, r: &AuditRecord
 
 /// Append one entry inside the caller's transaction.
 pub async fn append(conn: &mut AnyConnection, r: &AuditRecord) -> Result<(), KitError> {
+    append_many(conn, std::slice::from_ref(r)).await
+}
+
+/// Append entries inside the caller's transaction, taking the chain head once.
+pub async fn append_many(conn: &mut AnyConnection, records: &[AuditRecord]) -> Result<(), KitError> {
+    if records.is_empty() {
+        return Ok(());
+    }
+    let n = records.len() as i64;
     let row = sqlx::query(
-        "UPDATE chain_head SET audit_seq = audit_seq + 1 WHERE id = 1 RETURNING audit_seq, audit_hash",
+        "UPDATE chain_head SET audit_seq = audit_seq + $1 WHERE id = 1 RETURNING audit_seq, audit_hash",
     )
+    .bind(n)
     .fetch_one(&mut *conn)
     .await?;
-    let seq: i64 = row.try_get(0)?;
-    let prev: String = row.try_get(1)?;
-    let id = crate::ids::new_id_string();
+    let last_seq: i64 = row.try_get(0)?;
+    let mut prev: String = row.try_get(1)?;
     let at = crate::dates::now_text();
-    let hash = entry_hash(&prev, seq, &id, &at, r);
+    // Multi-row inserts in chunks (11 parameters a row, well under every backend's limit).
+    for (chunk_no, chunk) in records.chunks(64).enumerate() {
+        let mut sql = String::from(
+            "INSERT INTO audit_log (seq, id, at, subject, role, action, record_type, record_id, purpose, prev_hash, hash) VALUES ",
+        );
+        let mut rows = Vec::with_capacity(chunk.len());
+        for (i, r) in chunk.iter().enumerate() {
+            let seq = last_seq - n + 1 + (chunk_no * 64 + i) as i64;
+            let id = crate::ids::new_id_string();
+            let hash = entry_hash(&prev, seq, &id, &at, r);
+            let b = i * 11;
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!(
+                "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
+                b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, b + 7, b + 8, b + 9, b + 10, b + 11
+            ));
+            rows.push((seq, id, r, std::mem::replace(&mut prev, hash.clone()), hash));
+        }
+        let mut q = sqlx::query(&sql);
+        for (seq, id, r, prev_hash, hash) in rows {
+            q = q
+                .bind(seq)
+                .bind(id)
+                .bind(at.clone())
+                .bind(r.subject.clone())
+                .bind(r.role.clone())
+                .bind(r.action.clone())
+                .bind(r.record_type.clone())
+                .bind(r.record_id.clone())
+                .bind(r.purpose.clone())
+                .bind(prev_hash)
+                .bind(hash);
+        }
+        q.execute(&mut *conn).await?;
+    }
     sqlx::query("UPDATE chain_head SET audit_hash = $1 WHERE id = 1")
-        .bind(&hash)
+        .bind(&prev)
         .execute(&mut *conn)
         .await?;
-    sqlx::query(
-        "INSERT INTO audit_log (seq, id, at, subject, role, action, record_type, record_id, purpose, prev_hash, hash) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-    )
-    .bind(seq)
-    .bind(&id)
-    .bind(&at)
-    .bind(&r.subject)
-    .bind(&r.role)
-    .bind(&r.action)
-    .bind(&r.record_type)
-    .bind(&r.record_id)
-    .bind(&r.purpose)
-    .bind(&prev)
-    .bind(&hash)
-    .execute(&mut *conn)
-    .await?;
     Ok(())
 }
 
@@ -128,12 +156,9 @@ impl AuditWriter {
 }
 
 async fn write_batch(store: &Store, batch: &[Pending]) -> Result<(), KitError> {
+    let all: Vec<AuditRecord> = batch.iter().flat_map(|(e, _)| e.iter().cloned()).collect();
     let mut tx = store.write.begin().await?;
-    for (entries, _) in batch {
-        for e in entries {
-            append(&mut tx, e).await?;
-        }
-    }
+    append_many(&mut tx, &all).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -153,7 +178,15 @@ impl VerifyReport {
 }
 
 /// Recompute the whole chain, in seq order, in batches.
+///
+/// Entries and head are read in one snapshot: otherwise an entry committed
+/// between the last batch and the head read makes a live chain look truncated.
 pub async fn verify(store: &Store) -> Result<VerifyReport, KitError> {
+    let mut tx = store.read.begin().await?;
+    if store.backend == crate::db::Backend::Postgres {
+        tx.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            .await?;
+    }
     let mut prev = "0".repeat(64);
     let mut expected_seq: i64 = 1;
     let mut count = 0u64;
@@ -163,7 +196,7 @@ pub async fn verify(store: &Store) -> Result<VerifyReport, KitError> {
              FROM audit_log WHERE seq >= $1 ORDER BY seq LIMIT 5000",
         )
         .bind(expected_seq)
-        .fetch_all(&store.read)
+        .fetch_all(&mut *tx)
         .await?;
         if rows.is_empty() {
             break;
@@ -195,8 +228,9 @@ pub async fn verify(store: &Store) -> Result<VerifyReport, KitError> {
     }
     // The head must point at the last entry: a truncated tail is also tampering.
     let head = sqlx::query("SELECT audit_seq, audit_hash FROM chain_head WHERE id = 1")
-        .fetch_one(&store.read)
+        .fetch_one(&mut *tx)
         .await?;
+    tx.rollback().await?;
     let head_seq: i64 = head.try_get(0)?;
     let head_hash: String = head.try_get(1)?;
     if head_seq != expected_seq - 1 || head_hash != prev {

@@ -216,6 +216,7 @@ impl ContextSigner {
     pub fn verifier(&self) -> ContextVerifier {
         ContextVerifier {
             keys: Arc::new(vec![self.key.verifying_key()]),
+            seen: Arc::default(),
         }
     }
 
@@ -255,9 +256,49 @@ fn write_private(path: &Path, text: &str) -> Result<(), KitError> {
 }
 
 /// Verifies signed contexts against one or more public keys (rotation).
+///
+/// Verified tokens are remembered (bounded) so a client re-using its token
+/// for the token's lifetime costs one signature check, not one per call;
+/// expiry is still checked on every call.
 #[derive(Clone, Debug)]
 pub struct ContextVerifier {
     keys: Arc<Vec<VerifyingKey>>,
+    seen: Arc<std::sync::Mutex<std::collections::HashMap<String, AuthContext>>>,
+}
+
+const VERIFIED_CACHE_MAX: usize = 10_000;
+
+/// Signs once and re-uses the token until shortly before it expires.
+#[derive(Clone, Debug)]
+pub struct CachedToken {
+    signer: ContextSigner,
+    ctx: AuthContext,
+    current: Arc<std::sync::Mutex<(String, i64)>>,
+}
+
+impl CachedToken {
+    pub fn new(signer: ContextSigner, ctx: AuthContext) -> Self {
+        CachedToken {
+            signer,
+            ctx,
+            current: Arc::new(std::sync::Mutex::new((String::new(), 0))),
+        }
+    }
+
+    pub fn context(&self) -> &AuthContext {
+        &self.ctx
+    }
+
+    pub fn token(&self) -> String {
+        let now = chrono::Utc::now().timestamp();
+        let mut cur = self.current.lock().unwrap_or_else(|p| p.into_inner());
+        if cur.1 - 60 <= now {
+            let mut ctx = self.ctx.clone();
+            ctx.exp = now + CONTEXT_TTL_SECS;
+            *cur = (self.signer.sign_exact(&ctx), ctx.exp);
+        }
+        cur.0.clone()
+    }
 }
 
 impl ContextVerifier {
@@ -276,10 +317,36 @@ impl ContextVerifier {
         }
         Ok(ContextVerifier {
             keys: Arc::new(keys),
+            seen: Arc::default(),
         })
     }
 
     pub fn verify(&self, token: &str) -> Result<AuthContext, KitError> {
+        let cached = self
+            .seen
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(token)
+            .cloned();
+        let ctx = match cached {
+            Some(ctx) => ctx,
+            None => {
+                let ctx = self.verify_signature(token)?;
+                let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+                if seen.len() >= VERIFIED_CACHE_MAX {
+                    seen.clear();
+                }
+                seen.insert(token.to_string(), ctx.clone());
+                ctx
+            }
+        };
+        if ctx.exp < chrono::Utc::now().timestamp() {
+            return Err(KitError::Unauthenticated("auth context expired".into()));
+        }
+        Ok(ctx)
+    }
+
+    fn verify_signature(&self, token: &str) -> Result<AuthContext, KitError> {
         let bad = || KitError::Unauthenticated("invalid auth context".into());
         let (body, sig) = token.split_once('.').ok_or_else(bad)?;
         let sig = URL_SAFE_NO_PAD.decode(sig).map_err(|_| bad())?;
@@ -288,11 +355,7 @@ impl ContextVerifier {
             return Err(bad());
         }
         let json = URL_SAFE_NO_PAD.decode(body).map_err(|_| bad())?;
-        let ctx: AuthContext = serde_json::from_slice(&json).map_err(|_| bad())?;
-        if ctx.exp < chrono::Utc::now().timestamp() {
-            return Err(KitError::Unauthenticated("auth context expired".into()));
-        }
-        Ok(ctx)
+        serde_json::from_slice(&json).map_err(|_| bad())
     }
 
     /// Read and verify the context of a gRPC request.

@@ -14,7 +14,8 @@ pub fn server_builder() -> Server {
         .timeout(Duration::from_secs(30))
         .http2_keepalive_interval(Some(Duration::from_secs(30)))
         .tcp_nodelay(true)
-        .trace_fn(|req| tracing::info_span!("grpc", method = %req.uri().path()))
+        // Only the method is recorded; trace_fn sees headers, never the body.
+        .trace_fn(crate::telemetry::grpc_server_span)
 }
 
 /// Health and reflection services, to add to a router.
@@ -52,7 +53,15 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), tonic::transport::Error> {
-    let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
+    use tokio_stream::StreamExt;
+    // Accepted sockets do not inherit the builder's TCP_NODELAY; without it
+    // small responses wait out delayed ACKs (~40 ms a call).
+    let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener).map(|s| {
+        s.and_then(|s| {
+            s.set_nodelay(true)?;
+            Ok(s)
+        })
+    });
     router.serve_with_incoming_shutdown(incoming, shutdown).await
 }
 

@@ -31,7 +31,7 @@ impl IdempotencyKey {
             return Ok(None);
         }
         if request_id.len() > 128 {
-            return Err(KitError::invalid("request_id", "must be at most 128 characters"));
+            return Err(KitError::invalid("request_id", "must be at most 128 bytes"));
         }
         let key = hex::encode(Sha256::digest(
             format!("{subject}\u{1f}{method}\u{1f}{request_id}").as_bytes(),

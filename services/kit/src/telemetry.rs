@@ -1,22 +1,136 @@
-//! Logging and tracing setup. Log lines carry ids and codes, never
-//! personnummer, names or addresses (those never reach a `tracing` field).
+//! Logging and tracing: `tracing` to stderr (text or JSON) and, when an OTLP
+//! endpoint is configured, spans exported over OTLP/gRPC with W3C trace
+//! context read from and written to gRPC metadata.
+//!
+//! Log lines and span fields carry ids and codes, never personnummer, names
+//! or addresses: handlers never put those into `tracing` fields.
 
 use crate::config::TelemetryConfig;
-use tracing_subscriber::EnvFilter;
+use opentelemetry::propagation::{Extractor, Injector};
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_otlp::WithExportConfig;
+use opentelemetry_sdk::trace::SdkTracerProvider;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Layer};
 
-/// Install the global subscriber. Safe to call more than once (later calls
-/// are no-ops), so tests and the CLI can both call it.
-pub fn init(cfg: &TelemetryConfig) {
-    let filter = EnvFilter::try_new(&cfg.log).unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    let _ = if cfg.log_format == "json" {
-        builder.json().try_init()
-    } else {
-        builder.try_init()
-    };
-    if let Some(endpoint) = &cfg.otlp_endpoint {
-        tracing::warn!(%endpoint, "OTLP export is configured but not built into this binary yet");
+/// Keeps the exporter alive; dropping it flushes pending spans.
+#[must_use = "dropping the guard stops span export"]
+pub struct TelemetryGuard {
+    provider: Option<SdkTracerProvider>,
+}
+
+impl TelemetryGuard {
+    /// Flush and stop the exporter.
+    pub fn shutdown(&mut self) {
+        if let Some(p) = self.provider.take() {
+            let _ = p.shutdown();
+        }
     }
+}
+
+impl Drop for TelemetryGuard {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+/// Install the global subscriber (once per process; later calls only return
+/// a guard). `service` names the exporting process in traces.
+pub fn init(cfg: &TelemetryConfig, service: &str) -> TelemetryGuard {
+    let filter = EnvFilter::try_new(&cfg.log).unwrap_or_else(|_| EnvFilter::new("info"));
+    let fmt = if cfg.log_format == "json" {
+        tracing_subscriber::fmt::layer().json().with_writer(std::io::stderr).boxed()
+    } else {
+        tracing_subscriber::fmt::layer().with_writer(std::io::stderr).boxed()
+    };
+    let mut provider = None;
+    let mut otel_error = None;
+    let otel = match cfg.otlp_endpoint.as_deref().filter(|e| !e.is_empty()) {
+        Some(endpoint) => match otlp_provider(endpoint, service) {
+            Ok(p) => {
+                let tracer = p.tracer("samling");
+                opentelemetry::global::set_tracer_provider(p.clone());
+                provider = Some(p);
+                Some(tracing_opentelemetry::layer().with_tracer(tracer))
+            }
+            Err(e) => {
+                otel_error = Some(e);
+                None
+            }
+        },
+        None => None,
+    };
+    opentelemetry::global::set_text_map_propagator(
+        opentelemetry_sdk::propagation::TraceContextPropagator::new(),
+    );
+    let _ = tracing_subscriber::registry()
+        .with(filter)
+        .with(fmt)
+        .with(otel)
+        .try_init();
+    if let Some(e) = otel_error {
+        tracing::error!(error = %e, "OTLP export disabled: cannot build the exporter");
+    }
+    TelemetryGuard { provider }
+}
+
+fn otlp_provider(endpoint: &str, service: &str) -> Result<SdkTracerProvider, String> {
+    let exporter = opentelemetry_otlp::SpanExporter::builder()
+        .with_tonic()
+        .with_endpoint(endpoint)
+        .build()
+        .map_err(|e| e.to_string())?;
+    Ok(SdkTracerProvider::builder()
+        .with_batch_exporter(exporter)
+        .with_resource(
+            opentelemetry_sdk::Resource::builder()
+                .with_service_name(service.to_string())
+                .build(),
+        )
+        .build())
+}
+
+/// Reads `traceparent`/`tracestate` from HTTP/2 headers.
+struct HeaderExtractor<'a>(&'a tonic::codegen::http::HeaderMap);
+
+impl Extractor for HeaderExtractor<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).and_then(|v| v.to_str().ok())
+    }
+    fn keys(&self) -> Vec<&str> {
+        self.0.keys().map(|k| k.as_str()).collect()
+    }
+}
+
+/// Writes trace context into gRPC metadata.
+struct MetadataInjector<'a>(&'a mut tonic::metadata::MetadataMap);
+
+impl Injector for MetadataInjector<'_> {
+    fn set(&mut self, key: &str, value: String) {
+        if let (Ok(k), Ok(v)) = (
+            tonic::metadata::MetadataKey::from_bytes(key.as_bytes()),
+            value.parse(),
+        ) {
+            self.0.insert(k, v);
+        }
+    }
+}
+
+/// The server span of one gRPC call, child of the caller's trace if it sent one.
+pub fn grpc_server_span(req: &tonic::codegen::http::Request<()>) -> tracing::Span {
+    use tracing_opentelemetry::OpenTelemetrySpanExt;
+    let span = tracing::info_span!("grpc.server", rpc.method = %req.uri().path());
+    let parent = opentelemetry::global::get_text_map_propagator(|p| {
+        p.extract(&HeaderExtractor(req.headers()))
+    });
+    let _ = span.set_parent(parent);
+    span
+}
+
+/// Put the current span's trace context into an outgoing request.
+pub fn inject_context(md: &mut tonic::metadata::MetadataMap) {
+    use tracing_opentelemetry::OpenTelemetrySpanExt;
+    let cx = tracing::Span::current().context();
+    opentelemetry::global::get_text_map_propagator(|p| p.inject_context(&cx, &mut MetadataInjector(md)));
 }

@@ -15,6 +15,7 @@ use sqlx::{Any, AnyConnection, Row, Transaction};
 pub struct WriteTx {
     tx: Transaction<'static, Any>,
     wrote_events: bool,
+    touched: Vec<String>,
 }
 
 impl Store {
@@ -22,6 +23,7 @@ impl Store {
         Ok(WriteTx {
             tx: self.write.begin().await?,
             wrote_events: false,
+            touched: Vec::new(),
         })
     }
 }
@@ -85,13 +87,19 @@ impl WriteTx {
         }
     }
 
+    /// Note a record this transaction changed, for caches to drop after commit.
+    pub fn touch(&mut self, key: impl Into<String>) {
+        self.touched.push(key.into());
+    }
+
     /// Commit, then wake `WatchEvents` followers if events were written.
-    pub async fn commit(self, feed: &EventFeed) -> Result<(), KitError> {
+    /// Returns the keys passed to [`WriteTx::touch`].
+    pub async fn commit(self, feed: &EventFeed) -> Result<Vec<String>, KitError> {
         let wrote = self.wrote_events;
         self.tx.commit().await?;
         if wrote {
             feed.notify();
         }
-        Ok(())
+        Ok(self.touched)
     }
 }

@@ -10,6 +10,7 @@
 #![forbid(unsafe_code)]
 
 pub mod client;
+pub mod demo;
 pub mod domain;
 pub mod grpc;
 pub mod import;
@@ -26,3 +27,14 @@ pub const MIGRATIONS: &[samling_kit::db::Migration] = &[samling_kit::db::Migrati
 
 /// The gRPC service name, for health checks.
 pub const SERVICE_NAME: &str = "samling.registry.v1.RegistryService";
+
+/// Open (and migrate) one region's registry store as configured.
+pub async fn open(
+    cfg: &samling_kit::config::Config,
+    region: &str,
+    regions: std::sync::Arc<samling_kit::reference::RegionMap>,
+) -> Result<Registry, samling_kit::error::KitError> {
+    let target = samling_kit::db::DbTarget::for_service(cfg, "registry", region);
+    let store = samling_kit::db::Store::open(&target, cfg.database.max_connections, &[MIGRATIONS]).await?;
+    Ok(Registry::new(store, domain::Rules::from(&cfg.registry), regions))
+}

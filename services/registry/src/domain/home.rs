@@ -296,15 +296,15 @@ pub fn effective_capacity(home: &Home, rules: &Rules) -> u32 {
 /// [`record_approval`], which carries the nämnd decision.
 pub fn check_transition(from: HomeStatus, to: HomeStatus, placed: i32) -> Result<(), RegistryError> {
     use HomeStatus::*;
-    let ok = match (from, to) {
-        (Applicant, InTraining | UnderAssessment | Ended) => true,
-        (InTraining, UnderAssessment | Ended) => true,
-        (UnderAssessment, InTraining | Ended) => true,
-        (Approved, Active | Paused | Ended) => true,
-        (Active, Paused | Ended) => true,
-        (Paused, Active | Ended) => true,
-        _ => false,
-    };
+    let ok = matches!(
+        (from, to),
+        (Applicant, InTraining | UnderAssessment | Ended)
+            | (InTraining, UnderAssessment | Ended)
+            | (UnderAssessment, InTraining | Ended)
+            | (Approved, Active | Paused | Ended)
+            | (Active, Paused | Ended)
+            | (Paused, Active | Ended)
+    );
     if to == Approved {
         return Err(RegistryError::invalid(
             "to_status",

@@ -1,6 +1,6 @@
 //! Children, placements, unexecuted decisions, duplicate flags and the audit list.
 
-use super::{R, Registry, parse_pnr};
+use super::{HomeChange, R, Registry, parse_pnr};
 use crate::domain::access::{self, ChildView};
 use crate::domain::home;
 use crate::domain::{RegistryError, decisions, placement};
@@ -187,7 +187,7 @@ impl Registry {
             p.receiving_municipality_code = h.municipality_code.clone();
             p.custody_transfer_consideration_on = Some(dates::to_proto(placement::custody_transfer_consideration(start)));
             let extra = json!({"placement_id": p.id, "placed_count": h.placed_count});
-            self.commit_home_change(&mut tx, ctx, &mut h, "home_placement_added", &req.capacity_exception_reason, false, extra).await?;
+            self.commit_home_change(&mut tx, ctx, &mut h, HomeChange::new("home_placement_added", &req.capacity_exception_reason, extra)).await?;
         } else {
             let mut u: Unit = store::must_load(tx.conn(), "units", "unit", &req.unit_id).await?;
             if u.placed_count >= u.places {
@@ -244,7 +244,7 @@ impl Registry {
                 h.ivo_report_open = false;
             }
             let extra = json!({"placement_id": p.id, "placed_count": h.placed_count});
-            self.commit_home_change(&mut tx, ctx, &mut h, "home_placement_ended", reason.as_str_name(), false, extra).await?;
+            self.commit_home_change(&mut tx, ctx, &mut h, HomeChange::new("home_placement_ended", reason.as_str_name(), extra)).await?;
         } else {
             let mut u: Unit = store::must_load(tx.conn(), "units", "unit", &p.unit_id).await?;
             u.placed_count = (u.placed_count - 1).max(0);

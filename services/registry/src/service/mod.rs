@@ -29,6 +29,7 @@ pub struct Registry {
     audit: AuditWriter,
     pub rules: Rules,
     regions: Arc<RegionMap>,
+    homes: Arc<crate::store::cache::HomeCache>,
 }
 
 type R<T> = Result<T, RegistryError>;
@@ -38,6 +39,13 @@ macro_rules! begin {
     ($self:ident, $ctx:ident, $method:literal, $req:ident) => {{
         let key = IdempotencyKey::new(&$ctx.sub, $method, &$req.request_id, &$req)?;
         let mut tx = $self.store.begin_write().await?;
+        // Serialise writers before anything is read, not only from their first
+        // audit entry: under PostgreSQL's READ COMMITTED two concurrent writes
+        // would otherwise both miss the idempotency record or both see a child
+        // without an active placement. (SQLite has a single writer already.)
+        sqlx::query("UPDATE chain_head SET event_seq = event_seq WHERE id = 1")
+            .execute(tx.conn())
+            .await?;
         if let Some(first) = tx.replay(key.as_ref()).await? {
             return Ok(first);
         }
@@ -49,18 +57,23 @@ impl Registry {
     pub fn new(store: Store, rules: Rules, regions: Arc<RegionMap>) -> Self {
         let feed = EventFeed::new(store.clone());
         let audit = AuditWriter::spawn(store.clone());
+        // Only a single-process embedded store can cache: on PostgreSQL other
+        // replicas write too.
+        let cache_entries = if store.backend == samling_kit::db::Backend::Sqlite { 100_000 } else { 0 };
         Registry {
             store,
             feed,
             audit,
             rules,
             regions,
+            homes: Arc::new(crate::store::cache::HomeCache::new(cache_entries)),
         }
     }
 
     async fn finish<T: prost::Message>(&self, mut tx: WriteTx, key: Option<IdempotencyKey>, resp: T) -> R<T> {
         tx.remember(key.as_ref(), &resp).await?;
-        tx.commit(&self.feed).await?;
+        let touched = tx.commit(&self.feed).await?;
+        self.homes.invalidate(&touched);
         Ok(resp)
     }
 
@@ -111,6 +124,20 @@ impl Registry {
     async fn write_flags(&self, tx: &mut WriteTx, record_id: &str, found: Vec<(DuplicateKind, &str, String)>) -> R<Vec<DuplicateFlag>> {
         let mut out = Vec::new();
         for (kind, record_type, other) in found {
+            // One flag per pair and kind: re-checking a home on every edit must
+            // not raise a pair again (open, or already reviewed).
+            let known = sqlx::query(
+                "SELECT id FROM duplicate_flags WHERE kind = $1 \
+                 AND ((record_id = $2 AND other_record_id = $3) OR (record_id = $3 AND other_record_id = $2))",
+            )
+            .bind(kind.as_str_name())
+            .bind(record_id)
+            .bind(&other)
+            .fetch_optional(tx.conn())
+            .await?;
+            if known.is_some() {
+                continue;
+            }
             let f = DuplicateFlag {
                 id: ids::new_id_string(),
                 kind: kind as i32,
@@ -153,28 +180,20 @@ impl Registry {
         v
     }
 
-    /// Persist a changed home: bump the version, save, record the version,
-    /// audit and emit its event.
-    async fn commit_home_change(
-        &self,
-        tx: &mut WriteTx,
-        ctx: &AuthContext,
-        h: &mut Home,
-        change: &str,
-        reason: &str,
-        is_new: bool,
-        extra: serde_json::Value,
-    ) -> R<()> {
-        if !is_new {
+    /// Persist a changed home: bump the version (unless new), save, record
+    /// the version, audit and emit its event.
+    async fn commit_home_change(&self, tx: &mut WriteTx, ctx: &AuthContext, h: &mut Home, change: HomeChange<'_>) -> R<()> {
+        if !change.is_new {
             h.version += 1;
         }
         h.updated_at = dates::now_text();
         home::refresh_derived(h, Self::today());
-        store::save_home(tx.conn(), h, &self.rules, is_new).await?;
-        store::insert_version(tx.conn(), h, &ctx.sub, ctx.role.as_str(), change, reason).await?;
-        tx.audit(&ctx.audit(change, "home", &h.id)).await?;
-        tx.event(NewEvent::new(&format!("registry.{change}"), "home", h.id.clone(), Self::home_event(h, extra)))
-            .await?;
+        store::save_home(tx.conn(), h, &self.rules, change.is_new).await?;
+        tx.touch(h.id.clone());
+        store::insert_version(tx.conn(), h, &ctx.sub, ctx.role.as_str(), change.kind, change.reason).await?;
+        tx.audit(&ctx.audit(change.kind, "home", &h.id)).await?;
+        let payload = Self::home_event(h, change.extra);
+        tx.event(NewEvent::new(&format!("registry.{}", change.kind), "home", h.id.clone(), payload)).await?;
         Ok(())
     }
 
@@ -203,15 +222,15 @@ impl Registry {
     async fn insert_home(&self, tx: &mut WriteTx, ctx: &AuthContext, v: &home::ValidDraft) -> R<(Home, Vec<DuplicateFlag>)> {
         let now = dates::now_text();
         let mut h = home::new_home(ids::new_id_string(), v, std::iter::repeat_with(ids::new_id_string), &self.regions, &now);
-        self.commit_home_change(tx, ctx, &mut h, "home_created", "created", true, json!({})).await?;
+        self.commit_home_change(tx, ctx, &mut h, HomeChange::created()).await?;
         let dups = self.flag_home_duplicates(tx, &h).await?;
         Ok((h, dups))
     }
 
     /// A caller's view of a home, with the involvement that decides it.
     async fn view_home(&self, ctx: &AuthContext, mut h: Home) -> R<Home> {
-        let (active, ever, _) = store::involvement(&self.store.read, &h.id).await?;
-        let view = access::home_view(ctx, &h, &Involvement { active_placing: active, ever_placing: ever })?;
+        let inv = self.involvement_for(ctx, &h.id).await?;
+        let view = access::home_view(ctx, &h, &inv)?;
         home::refresh_derived(&mut h, Self::today());
         home::redact(&mut h, view);
         if view != HomeView::NoPersonalData {
@@ -220,9 +239,26 @@ impl Registry {
         Ok(h)
     }
 
+    /// Only municipal callers' view depends on placements; skip the query for others.
+    async fn involvement_for(&self, ctx: &AuthContext, home_id: &str) -> R<Involvement> {
+        if !ctx.role.is_municipal() {
+            return Ok(Involvement::default());
+        }
+        let (active, ever, _) = store::involvement(&self.store.read, home_id).await?;
+        Ok(Involvement { active_placing: active, ever_placing: ever })
+    }
+
     pub async fn get_home(&self, ctx: &AuthContext, home_id: &str) -> R<Home> {
         ids::parse_id("home_id", home_id)?;
-        let h: Home = store::must_load(&self.store.read, "homes", "home", home_id).await?;
+        let h = match self.homes.get(home_id) {
+            Some(h) => h,
+            None => {
+                let epoch = self.homes.epoch();
+                let h: Home = store::must_load(&self.store.read, "homes", "home", home_id).await?;
+                self.homes.insert(epoch, h.clone());
+                h
+            }
+        };
         self.view_home(ctx, h).await
     }
 
@@ -319,7 +355,7 @@ impl Registry {
         ids::parse_id("home_id", home_id)?;
         let mut h: Home = store::must_load(tx.conn(), "homes", "home", home_id).await?;
         let extra = f(&mut h)?;
-        self.commit_home_change(tx, ctx, &mut h, change, reason, false, extra).await?;
+        self.commit_home_change(tx, ctx, &mut h, HomeChange::new(change, reason, extra)).await?;
         Ok(h)
     }
 
@@ -432,8 +468,8 @@ impl Registry {
     pub async fn home_history(&self, ctx: &AuthContext, req: &GetHomeHistoryRequest) -> R<GetHomeHistoryResponse> {
         ids::parse_id("home_id", &req.home_id)?;
         let current: Home = store::must_load(&self.store.read, "homes", "home", &req.home_id).await?;
-        let (active, ever, _) = store::involvement(&self.store.read, &req.home_id).await?;
-        let view = access::home_view(ctx, &current, &Involvement { active_placing: active, ever_placing: ever })?;
+        let inv = self.involvement_for(ctx, &req.home_id).await?;
+        let view = access::home_view(ctx, &current, &inv)?;
         let page = Page::from_request(req.page.as_ref())?;
         let after: i64 = page.after.as_deref().map(str::parse).transpose().map_err(|_| RegistryError::invalid("page.page_token", "is not valid"))?.unwrap_or(0);
         let rows = sqlx::query(
@@ -784,6 +820,24 @@ pub fn row_error(line: u32, e: &RegistryError) -> RowError {
         other => (String::new(), other.to_string()),
     };
     RowError { line, field, message }
+}
+
+/// What a change to a home is: its event/audit name, the reason given, extra event fields.
+pub(crate) struct HomeChange<'a> {
+    kind: &'a str,
+    reason: &'a str,
+    extra: serde_json::Value,
+    is_new: bool,
+}
+
+impl<'a> HomeChange<'a> {
+    pub(crate) fn new(kind: &'a str, reason: &'a str, extra: serde_json::Value) -> Self {
+        HomeChange { kind, reason, extra, is_new: false }
+    }
+
+    fn created() -> Self {
+        HomeChange { kind: "home_created", reason: "created", extra: json!({}), is_new: true }
+    }
 }
 
 pub(crate) fn parse_pnr(field: &str, s: &str) -> R<Personnummer> {

@@ -64,7 +64,7 @@ fn prices(p: Option<&PriceSplit>) -> R<Option<PriceSplit>> {
             return Err(RegistryError::invalid(f, "is required and must not be negative"));
         }
     }
-    Ok(Some(p.clone()))
+    Ok(Some(*p))
 }
 
 impl Registry {

@@ -12,6 +12,8 @@ use base64::engine::general_purpose::STANDARD;
 use samling_proto::registry::v1::{Child, DuplicateFlag, Home, HomeStatus, Placement, PlacementStatus};
 use sqlx::{Any, Executor, Row};
 
+pub mod cache;
+
 pub fn encode<M: prost::Message>(m: &M) -> String {
     STANDARD.encode(m.encode_to_vec())
 }

@@ -1,0 +1,78 @@
+//! Shared support for kit's store tests: one fresh, migrated store per
+//! backend (SQLite always, PostgreSQL when `SAMLING_TEST_DATABASE_URL` is set).
+
+#![allow(dead_code)]
+
+use samling_kit::audit::AuditRecord;
+use samling_kit::db::testing::tempfile_dir::TempDirGuard;
+use samling_kit::db::{DbTarget, Migration, Store, testing};
+use sqlx::Row;
+
+/// A migrated store, its target (to reopen it) and the guard keeping its
+/// SQLite directory alive.
+pub struct TestStore {
+    pub store: Store,
+    pub target: DbTarget,
+    _dir: Option<TempDirGuard>,
+}
+
+impl TestStore {
+    /// Which backend, for assertion messages.
+    pub fn name(&self) -> &'static str {
+        match self.store.backend {
+            samling_kit::db::Backend::Sqlite => "sqlite",
+            samling_kit::db::Backend::Postgres => "postgres",
+        }
+    }
+}
+
+/// Fresh stores on every test backend, migrated with kit's tables and `sets`.
+pub async fn stores(sets: &[&[Migration]]) -> Vec<TestStore> {
+    let mut out = Vec::new();
+    for (target, dir) in testing::test_targets("kit") {
+        let store = Store::open(&target, None, sets)
+            .await
+            .unwrap_or_else(|e| panic!("open {target:?}: {e:?}"));
+        out.push(TestStore {
+            store,
+            target,
+            _dir: dir,
+        });
+    }
+    out
+}
+
+/// A small service table, applied after kit's own migrations.
+pub const WIDGETS: &[Migration] = &[Migration {
+    name: "test/0001_widgets",
+    sql: "CREATE TABLE widgets (id TEXT PRIMARY KEY, n BIGINT NOT NULL);",
+}];
+
+pub fn record(subject: &str, action: &str, record_id: &str) -> AuditRecord {
+    AuditRecord {
+        subject: subject.into(),
+        role: "municipality_caseworker".into(),
+        action: action.into(),
+        record_type: "widget".into(),
+        record_id: record_id.into(),
+        purpose: "test".into(),
+    }
+}
+
+/// One number from the store (`SELECT COUNT(*) ...`, a seq, ...).
+pub async fn scalar(store: &Store, sql: &str) -> i64 {
+    let row = sqlx::query(sql)
+        .fetch_one(&store.read)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    row.try_get(0).unwrap_or_else(|e| panic!("{sql}: {e}"))
+}
+
+/// `(audit_seq, event_seq)` of the chain head.
+pub async fn heads(store: &Store) -> (i64, i64) {
+    let row = sqlx::query("SELECT audit_seq, event_seq FROM chain_head WHERE id = 1")
+        .fetch_one(&store.read)
+        .await
+        .unwrap();
+    (row.try_get(0).unwrap(), row.try_get(1).unwrap())
+}

@@ -1,0 +1,1166 @@
+//! Integration tests of kit's stores: migrations, `WriteTx`, the audit chain,
+//! the outbox and its feed, and idempotency records.
+//!
+//! Every test runs on SQLite, and also on PostgreSQL when
+//! `SAMLING_TEST_DATABASE_URL` is set (each run in a fresh schema).
+
+mod common;
+
+use common::{TestStore, WIDGETS, heads, record, scalar, stores};
+use futures::StreamExt;
+use samling_kit::audit::{self, AuditRecord, AuditWriter};
+use samling_kit::db::{Migration, Store};
+use samling_kit::error::KitError;
+use samling_kit::idempotency::IdempotencyKey;
+use samling_kit::outbox::{EventFeed, NewEvent};
+use samling_kit::paging::Page;
+use samling_proto::common::v1::{AuditEntry, Event, Money, PageRequest, WatchEventsRequest};
+use serde_json::json;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+use tokio::task::JoinSet;
+
+const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+// ---------------------------------------------------------------- helpers
+
+async fn applied_migrations(store: &Store) -> Vec<(String, String, String)> {
+    use sqlx::Row;
+    sqlx::query("SELECT name, checksum, applied_at FROM samling_migrations ORDER BY name")
+        .fetch_all(&store.read)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect()
+}
+
+/// Does `table` exist (is it queryable) in this store?
+async fn table_exists(store: &Store, table: &str) -> bool {
+    sqlx::query(&format!("SELECT COUNT(*) FROM {table}"))
+        .fetch_one(&store.read)
+        .await
+        .is_ok()
+}
+
+fn created(id: &str) -> NewEvent {
+    NewEvent::new("widget.created", "widget", id, json!({ "widget_id": id }))
+}
+
+fn updated(id: &str) -> NewEvent {
+    NewEvent::new("widget.updated", "widget", id, json!({ "widget_id": id }))
+}
+
+/// Commit one transaction with one audit entry and the given events.
+async fn commit_events(ts: &TestStore, feed: &EventFeed, events: Vec<NewEvent>) -> Vec<u64> {
+    let mut tx = ts.store.begin_write().await.unwrap();
+    tx.audit(&record("alice", "widget.write", "w"))
+        .await
+        .unwrap();
+    let mut seqs = Vec::new();
+    for e in events {
+        seqs.push(tx.event(e).await.unwrap());
+    }
+    tx.commit(feed).await.unwrap();
+    seqs
+}
+
+/// Append `n` audit entries, one committed `WriteTx` each.
+async fn append_audits(store: &Store, n: usize) {
+    let feed = EventFeed::new(store.clone());
+    for i in 0..n {
+        let mut tx = store.begin_write().await.unwrap();
+        tx.audit(&record("alice", "widget.read", &format!("w{i}")))
+            .await
+            .unwrap();
+        tx.commit(&feed).await.unwrap();
+    }
+}
+
+/// Every audit entry about `record_id` ("" = all), page by page; also the
+/// number of pages.
+async fn list_all(store: &Store, record_id: &str, size: u32) -> (Vec<AuditEntry>, usize) {
+    let mut page = Page::first(size);
+    let mut all = Vec::new();
+    let mut pages = 0;
+    loop {
+        let (entries, resp) = audit::list(store, record_id, &page).await.unwrap();
+        assert!(entries.len() <= size as usize);
+        pages += 1;
+        all.extend(entries);
+        if resp.next_page_token.is_empty() {
+            return (all, pages);
+        }
+        page = Page::from_request(Some(&PageRequest {
+            page_size: size,
+            page_token: resp.next_page_token,
+        }))
+        .unwrap();
+    }
+}
+
+/// Entries are numbered 1..=n and each links to its predecessor.
+fn assert_linked(entries: &[AuditEntry], backend: &str) {
+    let mut prev = GENESIS.to_string();
+    for (i, e) in entries.iter().enumerate() {
+        assert_eq!(e.seq, i as u64 + 1, "{backend}: seq not contiguous");
+        assert_eq!(e.prev_hash, prev, "{backend}: entry {} not linked", e.seq);
+        prev = e.hash.clone();
+    }
+}
+
+async fn collect_watch(feed: &EventFeed, req: WatchEventsRequest) -> Vec<Event> {
+    let stream = feed.watch(req);
+    tokio::time::timeout(Duration::from_secs(10), stream.collect::<Vec<_>>())
+        .await
+        .expect("a stop_at_end watch must end")
+        .into_iter()
+        .map(|r| r.unwrap())
+        .collect()
+}
+
+fn seqs(events: &[Event]) -> Vec<u64> {
+    events.iter().map(|e| e.seq).collect()
+}
+
+// ------------------------------------------------------------- migrations
+
+#[tokio::test]
+async fn opening_an_existing_store_again_applies_nothing_and_keeps_the_data() {
+    for ts in stores(&[WIDGETS]).await {
+        let b = ts.name();
+        append_audits(&ts.store, 2).await;
+        let before = applied_migrations(&ts.store).await;
+        let names: Vec<&str> = before.iter().map(|m| m.0.as_str()).collect();
+        assert_eq!(names, ["kit/0001_init", "test/0001_widgets"], "{b}");
+        ts.store.close().await;
+
+        for _ in 0..2 {
+            let again = Store::open(&ts.target, None, &[WIDGETS]).await.unwrap();
+            // Migrating the open store once more is also a no-op.
+            again.migrate(&[WIDGETS]).await.unwrap();
+            assert_eq!(applied_migrations(&again).await, before, "{b}: re-applied");
+            assert_eq!(
+                scalar(&again, "SELECT COUNT(*) FROM chain_head").await,
+                1,
+                "{b}"
+            );
+            assert_eq!(heads(&again).await, (2, 0), "{b}: chain head reset");
+            let report = audit::verify(&again).await.unwrap();
+            assert!(report.ok(), "{b}: {report:?}");
+            assert_eq!(report.entries, 2, "{b}");
+            again.close().await;
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_migration_changed_after_it_was_applied_is_refused() {
+    const EDITED: &[Migration] = &[Migration {
+        name: "test/0001_widgets",
+        sql: "CREATE TABLE widgets (id TEXT PRIMARY KEY, n BIGINT NOT NULL, extra TEXT); \
+              CREATE TABLE gadgets (id TEXT PRIMARY KEY);",
+    }];
+    for ts in stores(&[WIDGETS]).await {
+        let b = ts.name();
+        let before = applied_migrations(&ts.store).await;
+
+        let err = ts.store.migrate(&[EDITED]).await.unwrap_err();
+        assert!(
+            matches!(err, KitError::FailedPrecondition(_)),
+            "{b}: {err:?}"
+        );
+        assert!(err.to_string().contains("test/0001_widgets"), "{b}: {err}");
+        // Nothing of the edited SQL ran, and the record is unchanged.
+        assert!(!table_exists(&ts.store, "gadgets").await, "{b}");
+        assert_eq!(applied_migrations(&ts.store).await, before, "{b}");
+
+        // Opening with the edited set is refused too; the original still opens.
+        let err = Store::open(&ts.target, None, &[EDITED]).await.unwrap_err();
+        assert!(err.to_string().contains("test/0001_widgets"), "{b}: {err}");
+        Store::open(&ts.target, None, &[WIDGETS]).await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn service_migrations_run_after_kits_in_the_order_given() {
+    // Each migration records how many rows its predecessors left, so the
+    // table's contents prove the order: kit's tables, then each set in turn.
+    const SERVICE: &[Migration] = &[
+        Migration {
+            name: "svc/0001_init",
+            sql: "CREATE TABLE svc_steps (name TEXT PRIMARY KEY, n BIGINT NOT NULL); \
+                  INSERT INTO svc_steps (name, n) SELECT 'kit_head', audit_seq FROM chain_head WHERE id = 1;",
+        },
+        Migration {
+            name: "svc/0002_more",
+            sql: "INSERT INTO svc_steps (name, n) SELECT 'second', COUNT(*) FROM svc_steps;",
+        },
+    ];
+    const OTHER: &[Migration] = &[Migration {
+        name: "other/0001_init",
+        sql: "INSERT INTO svc_steps (name, n) SELECT 'other', COUNT(*) FROM svc_steps;",
+    }];
+    for ts in stores(&[SERVICE, OTHER]).await {
+        let b = ts.name();
+        let s = &ts.store;
+        assert_eq!(
+            scalar(s, "SELECT n FROM svc_steps WHERE name = 'kit_head'").await,
+            0,
+            "{b}"
+        );
+        assert_eq!(
+            scalar(s, "SELECT n FROM svc_steps WHERE name = 'second'").await,
+            1,
+            "{b}"
+        );
+        assert_eq!(
+            scalar(s, "SELECT n FROM svc_steps WHERE name = 'other'").await,
+            2,
+            "{b}"
+        );
+        let names: Vec<String> = applied_migrations(s)
+            .await
+            .into_iter()
+            .map(|m| m.0)
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "kit/0001_init",
+                "other/0001_init",
+                "svc/0001_init",
+                "svc/0002_more"
+            ],
+            "{b}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_failing_migration_is_rolled_back_and_not_recorded() {
+    const BROKEN: &[Migration] = &[Migration {
+        name: "broken/0001",
+        sql: "CREATE TABLE half_done (id TEXT PRIMARY KEY); \
+              INSERT INTO no_such_table (id) VALUES ('x');",
+    }];
+    for ts in stores(&[]).await {
+        let b = ts.name();
+        assert!(ts.store.migrate(&[BROKEN]).await.is_err(), "{b}");
+        assert!(
+            !table_exists(&ts.store, "half_done").await,
+            "{b}: partly applied"
+        );
+        assert_eq!(
+            scalar(
+                &ts.store,
+                "SELECT COUNT(*) FROM samling_migrations WHERE name = 'broken/0001'"
+            )
+            .await,
+            0,
+            "{b}"
+        );
+        // The store still works and can migrate afterwards.
+        ts.store.migrate(&[WIDGETS]).await.unwrap();
+        append_audits(&ts.store, 1).await;
+        assert!(audit::verify(&ts.store).await.unwrap().ok(), "{b}");
+    }
+}
+
+// ---------------------------------------------------------------- WriteTx
+
+#[tokio::test]
+async fn a_write_tx_commits_change_audit_and_event_together() {
+    for ts in stores(&[WIDGETS]).await {
+        let b = ts.name();
+        let s = &ts.store;
+        let feed = EventFeed::new(s.clone());
+
+        let mut tx = s.begin_write().await.unwrap();
+        sqlx::query("INSERT INTO widgets (id, n) VALUES ($1, $2)")
+            .bind("w1")
+            .bind(7_i64)
+            .execute(tx.conn())
+            .await
+            .unwrap();
+        tx.audit(&record("alice", "widget.create", "w1"))
+            .await
+            .unwrap();
+        let seq = tx.event(created("w1")).await.unwrap();
+        assert_eq!(seq, 1, "{b}");
+
+        // Invisible to readers until committed.
+        assert_eq!(scalar(s, "SELECT COUNT(*) FROM widgets").await, 0, "{b}");
+        assert_eq!(scalar(s, "SELECT COUNT(*) FROM audit_log").await, 0, "{b}");
+        assert!(feed.read_after(0, 10).await.unwrap().is_empty(), "{b}");
+
+        tx.commit(&feed).await.unwrap();
+
+        assert_eq!(
+            scalar(s, "SELECT n FROM widgets WHERE id = 'w1'").await,
+            7,
+            "{b}"
+        );
+        let (entries, page) = audit::list(s, "w1", &Page::first(10)).await.unwrap();
+        assert!(page.next_page_token.is_empty(), "{b}");
+        assert_eq!(entries.len(), 1, "{b}");
+        let e = &entries[0];
+        assert_eq!(
+            (
+                e.seq,
+                e.subject.as_str(),
+                e.role.as_str(),
+                e.action.as_str()
+            ),
+            (1, "alice", "municipality_caseworker", "widget.create"),
+            "{b}"
+        );
+        assert_eq!(
+            (
+                e.record_type.as_str(),
+                e.record_id.as_str(),
+                e.purpose.as_str()
+            ),
+            ("widget", "w1", "test"),
+            "{b}"
+        );
+        assert_eq!(e.prev_hash, GENESIS, "{b}");
+        assert_eq!(e.hash.len(), 64, "{b}");
+
+        let events = feed.read_after(0, 10).await.unwrap();
+        assert_eq!(events.len(), 1, "{b}");
+        let ev = &events[0];
+        assert_eq!(
+            (
+                ev.seq,
+                ev.event_type.as_str(),
+                ev.aggregate_type.as_str(),
+                ev.aggregate_id.as_str()
+            ),
+            (1, "widget.created", "widget", "w1"),
+            "{b}"
+        );
+        let payload: serde_json::Value = serde_json::from_str(&ev.payload_json).unwrap();
+        assert_eq!(payload, json!({ "widget_id": "w1" }), "{b}");
+        assert!(!ev.id.is_empty() && !ev.occurred_at.is_empty(), "{b}");
+
+        assert_eq!(heads(s).await, (1, 1), "{b}");
+        let report = audit::verify(s).await.unwrap();
+        assert!(report.ok() && report.entries == 1, "{b}: {report:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_dropped_write_tx_leaves_no_row_no_audit_and_no_event() {
+    for ts in stores(&[WIDGETS]).await {
+        let b = ts.name();
+        let s = &ts.store;
+        let feed = EventFeed::new(s.clone());
+
+        {
+            let mut tx = s.begin_write().await.unwrap();
+            sqlx::query("INSERT INTO widgets (id, n) VALUES ('w1', 1)")
+                .execute(tx.conn())
+                .await
+                .unwrap();
+            tx.audit(&record("alice", "widget.create", "w1"))
+                .await
+                .unwrap();
+            tx.event(created("w1")).await.unwrap();
+            // Dropped without commit: a handler that returned early with `?`.
+        }
+
+        assert_eq!(scalar(s, "SELECT COUNT(*) FROM widgets").await, 0, "{b}");
+        assert_eq!(scalar(s, "SELECT COUNT(*) FROM audit_log").await, 0, "{b}");
+        assert_eq!(scalar(s, "SELECT COUNT(*) FROM outbox").await, 0, "{b}");
+        assert!(feed.read_after(0, 10).await.unwrap().is_empty(), "{b}");
+        assert_eq!(heads(s).await, (0, 0), "{b}: chain head advanced");
+
+        // A transaction failing after its audit and event is undone the same way.
+        commit_rows(s, &feed, &["w2"]).await;
+        {
+            let mut tx = s.begin_write().await.unwrap();
+            tx.audit(&record("alice", "widget.create", "w2"))
+                .await
+                .unwrap();
+            tx.event(created("w2")).await.unwrap();
+            let dup = sqlx::query("INSERT INTO widgets (id, n) VALUES ('w2', 2)")
+                .execute(tx.conn())
+                .await;
+            assert!(dup.is_err(), "{b}: duplicate key accepted");
+        }
+        assert_eq!(scalar(s, "SELECT COUNT(*) FROM widgets").await, 1, "{b}");
+        assert_eq!(heads(s).await, (1, 1), "{b}");
+
+        // The next committed transaction continues the sequences without gaps.
+        let mut tx = s.begin_write().await.unwrap();
+        tx.audit(&record("alice", "widget.create", "w3"))
+            .await
+            .unwrap();
+        assert_eq!(tx.event(created("w3")).await.unwrap(), 2, "{b}");
+        tx.commit(&feed).await.unwrap();
+        let report = audit::verify(s).await.unwrap();
+        assert!(report.ok() && report.entries == 2, "{b}: {report:?}");
+        assert_eq!(seqs(&feed.read_after(0, 10).await.unwrap()), [1, 2], "{b}");
+    }
+}
+
+/// One committed transaction per id: insert the widget, audit it, emit an event.
+async fn commit_rows(store: &Store, feed: &EventFeed, ids: &[&str]) {
+    for id in ids {
+        let mut tx = store.begin_write().await.unwrap();
+        sqlx::query("INSERT INTO widgets (id, n) VALUES ($1, 0)")
+            .bind(*id)
+            .execute(tx.conn())
+            .await
+            .unwrap();
+        tx.audit(&record("alice", "widget.create", id))
+            .await
+            .unwrap();
+        tx.event(created(id)).await.unwrap();
+        tx.commit(feed).await.unwrap();
+    }
+}
+
+// ------------------------------------------------------------ audit chain
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_audit_chain_stays_intact_under_concurrent_appends() {
+    const READERS: usize = 50;
+    const PER_READER: usize = 5;
+    const WRITERS: usize = 10;
+    for ts in stores(&[]).await {
+        let b = ts.name();
+        let s = ts.store.clone();
+        let writer = AuditWriter::spawn(s.clone());
+        let feed = EventFeed::new(s.clone());
+        assert!(writer.record(Vec::new()).await.is_ok(), "{b}");
+
+        let mut tasks = JoinSet::new();
+        for t in 0..READERS {
+            let w = writer.clone();
+            tasks.spawn(async move {
+                for i in 0..PER_READER {
+                    let r = record(&format!("reader-{t}"), "widget.read", &format!("r{t}-{i}"));
+                    w.record(vec![r]).await.unwrap();
+                }
+            });
+        }
+        for t in 0..WRITERS {
+            let (s, feed) = (s.clone(), feed.clone());
+            tasks.spawn(async move {
+                let mut tx = s.begin_write().await.unwrap();
+                tx.audit(&record("writer", "widget.update", &format!("u{t}-0")))
+                    .await
+                    .unwrap();
+                tx.audit(&record("writer", "widget.update", &format!("u{t}-1")))
+                    .await
+                    .unwrap();
+                tx.commit(&feed).await.unwrap();
+            });
+        }
+        // Several entries in one `record` call land together, in order.
+        let batch: Vec<AuditRecord> = (0..3)
+            .map(|i| record("batch", "widget.read", &format!("b{i}")))
+            .collect();
+        writer.record(batch).await.unwrap();
+        while let Some(done) = tasks.join_next().await {
+            done.unwrap();
+        }
+
+        let total = READERS * PER_READER + WRITERS * 2 + 3;
+        let report = audit::verify(&s).await.unwrap();
+        assert!(report.ok(), "{b}: {report:?}");
+        assert_eq!(report.entries, total as u64, "{b}");
+        assert_eq!(heads(&s).await.0, total as i64, "{b}");
+
+        let (all, pages) = list_all(&s, "", 100).await;
+        assert_eq!(all.len(), total, "{b}");
+        assert_eq!(pages, total.div_ceil(100), "{b}");
+        assert_linked(&all, b);
+        let mut ids: Vec<&str> = all.iter().map(|e| e.record_id.as_str()).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len(), total, "{b}: an entry was lost or doubled");
+        let batch_seqs: Vec<u64> = all
+            .iter()
+            .filter(|e| e.subject == "batch")
+            .map(|e| e.seq)
+            .collect();
+        assert_eq!(batch_seqs.len(), 3, "{b}");
+        assert!(
+            batch_seqs.windows(2).all(|w| w[1] == w[0] + 1),
+            "{b}: {batch_seqs:?}"
+        );
+        // Each writer's two entries are adjacent: its transaction held the head.
+        for t in 0..WRITERS {
+            let at = |i| {
+                all.iter()
+                    .find(|e| e.record_id == format!("u{t}-{i}"))
+                    .unwrap()
+                    .seq
+            };
+            assert_eq!(at(1), at(0) + 1, "{b}: writer {t} interleaved");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_changed_entry_breaks_the_chain_at_that_entry() {
+    for ts in stores(&[]).await {
+        let b = ts.name();
+        let s = &ts.store;
+        append_audits(s, 5).await;
+        assert!(audit::verify(s).await.unwrap().ok(), "{b}");
+
+        sqlx::query("UPDATE audit_log SET subject = 'x' WHERE seq = 3")
+            .execute(&s.write)
+            .await
+            .unwrap();
+        let report = audit::verify(s).await.unwrap();
+        assert!(!report.ok(), "{b}");
+        assert_eq!(report.first_broken_seq, Some(3), "{b}");
+        assert_eq!(report.entries, 2, "{b}");
+    }
+}
+
+#[tokio::test]
+async fn a_changed_entry_with_a_recomputed_hash_breaks_the_next_link() {
+    use sqlx::Row;
+    for ts in stores(&[]).await {
+        let b = ts.name();
+        let s = &ts.store;
+        append_audits(s, 5).await;
+        let row = sqlx::query("SELECT id, at, prev_hash FROM audit_log WHERE seq = 3")
+            .fetch_one(&s.read)
+            .await
+            .unwrap();
+        let (id, at, prev): (String, String, String) = (row.get(0), row.get(1), row.get(2));
+        let mut forged = record("alice", "widget.read", "w2");
+        forged.subject = "mallory".into();
+        let hash = audit::entry_hash(&prev, 3, &id, &at, &forged);
+        sqlx::query("UPDATE audit_log SET subject = 'mallory', hash = $1 WHERE seq = 3")
+            .bind(&hash)
+            .execute(&s.write)
+            .await
+            .unwrap();
+        let report = audit::verify(s).await.unwrap();
+        assert_eq!(report.first_broken_seq, Some(4), "{b}: {report:?}");
+        assert_eq!(report.entries, 3, "{b}");
+    }
+}
+
+#[tokio::test]
+async fn a_removed_entry_breaks_the_chain() {
+    for ts in stores(&[]).await {
+        let b = ts.name();
+        let s = &ts.store;
+        append_audits(s, 5).await;
+
+        // The last entry: every remaining link is fine, but the head no longer matches.
+        sqlx::query("DELETE FROM audit_log WHERE seq = 5")
+            .execute(&s.write)
+            .await
+            .unwrap();
+        let report = audit::verify(s).await.unwrap();
+        assert_eq!(report.first_broken_seq, Some(5), "{b}: {report:?}");
+        assert_eq!(report.entries, 4, "{b}");
+
+        // One in the middle: a gap.
+        sqlx::query("DELETE FROM audit_log WHERE seq = 2")
+            .execute(&s.write)
+            .await
+            .unwrap();
+        let report = audit::verify(s).await.unwrap();
+        assert_eq!(report.first_broken_seq, Some(2), "{b}: {report:?}");
+        assert_eq!(report.entries, 1, "{b}");
+    }
+}
+
+#[tokio::test]
+async fn an_empty_chain_verifies() {
+    for ts in stores(&[]).await {
+        let report = audit::verify(&ts.store).await.unwrap();
+        assert_eq!(report.entries, 0, "{}", ts.name());
+        assert!(report.ok(), "{}", ts.name());
+    }
+}
+
+#[tokio::test]
+async fn audit_entries_are_listed_by_record_page_by_page() {
+    for ts in stores(&[]).await {
+        let b = ts.name();
+        let s = &ts.store;
+        let feed = EventFeed::new(s.clone());
+        // 7 entries about "a" interleaved with 4 about "b".
+        for i in 0..11 {
+            let id = if i % 3 == 1 { "b" } else { "a" };
+            let mut tx = s.begin_write().await.unwrap();
+            tx.audit(&record(&format!("user-{i}"), "widget.read", id))
+                .await
+                .unwrap();
+            tx.commit(&feed).await.unwrap();
+        }
+        let a_count = (0..11).filter(|i| i % 3 != 1).count();
+
+        let (first, resp) = audit::list(s, "a", &Page::first(3)).await.unwrap();
+        assert_eq!(first.len(), 3, "{b}");
+        assert!(!resp.next_page_token.is_empty(), "{b}");
+
+        let (a, pages) = list_all(s, "a", 3).await;
+        assert_eq!(a.len(), a_count, "{b}");
+        assert_eq!(pages, a_count.div_ceil(3), "{b}");
+        assert!(a.iter().all(|e| e.record_id == "a"), "{b}");
+        assert!(
+            a.windows(2).all(|w| w[0].seq < w[1].seq),
+            "{b}: not oldest first"
+        );
+        assert_eq!(a[..3], first[..], "{b}");
+
+        let (bs, _) = list_all(s, "b", 3).await;
+        assert_eq!(seqs_of(&bs), [2, 5, 8, 11], "{b}");
+        let (all, _) = list_all(s, "", 4).await;
+        assert_eq!(all.len(), 11, "{b}");
+        assert_linked(&all, b);
+        assert!(list_all(s, "nobody", 3).await.0.is_empty(), "{b}");
+
+        let bad = Page {
+            size: 3,
+            after: Some("not-a-seq".into()),
+        };
+        let err = audit::list(s, "a", &bad).await.unwrap_err();
+        assert!(err.to_string().starts_with("page.page_token"), "{b}: {err}");
+    }
+}
+
+fn seqs_of(entries: &[AuditEntry]) -> Vec<u64> {
+    entries.iter().map(|e| e.seq).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_chain_verifies_while_writers_append() {
+    for ts in stores(&[]).await {
+        let b = ts.name();
+        let s = ts.store.clone();
+        let writer = AuditWriter::spawn(s.clone());
+        append_audits(&s, 3).await;
+        let stop = Arc::new(AtomicBool::new(false));
+        let appender = {
+            let stop = stop.clone();
+            tokio::spawn(async move {
+                let mut n = 0;
+                while !stop.load(Ordering::Relaxed) {
+                    writer
+                        .record(vec![record("bob", "widget.read", "w")])
+                        .await
+                        .unwrap();
+                    n += 1;
+                }
+                n
+            })
+        };
+        for round in 0..40 {
+            let report = audit::verify(&s).await.unwrap();
+            assert!(
+                report.ok(),
+                "{b}: round {round}: live chain reported broken: {report:?}"
+            );
+        }
+        stop.store(true, Ordering::Relaxed);
+        let appended = appender.await.unwrap();
+        let report = audit::verify(&s).await.unwrap();
+        assert!(report.ok(), "{b}: {report:?}");
+        assert_eq!(report.entries, 3 + appended, "{b}");
+    }
+}
+
+// ------------------------------------------------------- outbox and feed
+
+#[tokio::test]
+async fn events_are_numbered_in_commit_order_and_read_after_a_cursor() {
+    for ts in stores(&[]).await {
+        let b = ts.name();
+        let feed = EventFeed::new(ts.store.clone());
+        assert_eq!(
+            commit_events(&ts, &feed, vec![created("w1"), updated("w1")]).await,
+            [1, 2]
+        );
+        assert_eq!(commit_events(&ts, &feed, vec![created("w2")]).await, [3]);
+        assert_eq!(
+            commit_events(&ts, &feed, vec![updated("w2"), updated("w1")]).await,
+            [4, 5]
+        );
+
+        let all = feed.read_after(0, 100).await.unwrap();
+        assert_eq!(seqs(&all), [1, 2, 3, 4, 5], "{b}");
+        let kinds: Vec<(&str, &str)> = all
+            .iter()
+            .map(|e| (e.event_type.as_str(), e.aggregate_id.as_str()))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                ("widget.created", "w1"),
+                ("widget.updated", "w1"),
+                ("widget.created", "w2"),
+                ("widget.updated", "w2"),
+                ("widget.updated", "w1"),
+            ],
+            "{b}"
+        );
+        let mut ids: Vec<&str> = all.iter().map(|e| e.id.as_str()).collect();
+        ids.dedup();
+        assert_eq!(ids.len(), 5, "{b}: event ids not unique");
+
+        assert_eq!(
+            seqs(&feed.read_after(2, 100).await.unwrap()),
+            [3, 4, 5],
+            "{b}"
+        );
+        assert_eq!(seqs(&feed.read_after(2, 2).await.unwrap()), [3, 4], "{b}");
+        assert!(feed.read_after(5, 100).await.unwrap().is_empty(), "{b}");
+        assert!(feed.read_after(99, 100).await.unwrap().is_empty(), "{b}");
+    }
+}
+
+#[tokio::test]
+async fn a_watch_to_the_end_returns_exactly_the_filtered_events() {
+    for ts in stores(&[]).await {
+        let b = ts.name();
+        let feed = EventFeed::new(ts.store.clone());
+        commit_events(&ts, &feed, vec![created("w1"), updated("w1")]).await;
+        commit_events(
+            &ts,
+            &feed,
+            vec![created("w2"), updated("w2"), updated("w1")],
+        )
+        .await;
+        let req = |after: u64, types: &[&str]| WatchEventsRequest {
+            after,
+            event_types: types.iter().map(|t| t.to_string()).collect(),
+            stop_at_end: true,
+        };
+
+        assert_eq!(
+            seqs(&collect_watch(&feed, req(0, &[])).await),
+            [1, 2, 3, 4, 5],
+            "{b}"
+        );
+        let made = collect_watch(&feed, req(0, &["widget.created"])).await;
+        assert_eq!(seqs(&made), [1, 3], "{b}");
+        assert!(made.iter().all(|e| e.event_type == "widget.created"), "{b}");
+        assert_eq!(
+            seqs(&collect_watch(&feed, req(1, &["widget.created"])).await),
+            [3],
+            "{b}"
+        );
+        assert_eq!(
+            seqs(&collect_watch(&feed, req(3, &["widget.updated"])).await),
+            [4, 5],
+            "{b}"
+        );
+        assert_eq!(
+            seqs(&collect_watch(&feed, req(0, &["widget.created", "widget.updated"])).await),
+            [1, 2, 3, 4, 5],
+            "{b}"
+        );
+        assert!(
+            collect_watch(&feed, req(0, &["widget.deleted"]))
+                .await
+                .is_empty(),
+            "{b}"
+        );
+        assert!(collect_watch(&feed, req(5, &[])).await.is_empty(), "{b}");
+    }
+}
+
+#[tokio::test]
+async fn a_watch_catches_up_across_batches() {
+    const N: u64 = 1203;
+    for ts in stores(&[]).await {
+        let b = ts.name();
+        let feed = EventFeed::new(ts.store.clone());
+        let mut tx = ts.store.begin_write().await.unwrap();
+        for i in 0..N {
+            let e = if i % 3 == 0 {
+                created(&format!("w{i}"))
+            } else {
+                updated(&format!("w{i}"))
+            };
+            tx.event(e).await.unwrap();
+        }
+        tx.commit(&feed).await.unwrap();
+
+        let all = collect_watch(
+            &feed,
+            WatchEventsRequest {
+                after: 0,
+                event_types: vec![],
+                stop_at_end: true,
+            },
+        )
+        .await;
+        assert_eq!(seqs(&all), (1..=N).collect::<Vec<_>>(), "{b}");
+        let made = collect_watch(
+            &feed,
+            WatchEventsRequest {
+                after: 10,
+                event_types: vec!["widget.created".into()],
+                stop_at_end: true,
+            },
+        )
+        .await;
+        let want: Vec<u64> = (11..=N).filter(|s| (s - 1) % 3 == 0).collect();
+        assert_eq!(seqs(&made), want, "{b}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_follower_receives_an_event_committed_while_it_waits() {
+    for ts in stores(&[]).await {
+        let b = ts.name();
+        let feed = EventFeed::new(ts.store.clone());
+        commit_events(&ts, &feed, vec![created("w1")]).await;
+
+        let mut stream = Box::pin(feed.watch(WatchEventsRequest {
+            after: 0,
+            event_types: vec!["widget.updated".into()],
+            stop_at_end: false,
+        }));
+        // Caught up (nothing matches yet): the follower waits.
+        let waiter = tokio::spawn(async move {
+            let first = tokio::time::timeout(Duration::from_secs(5), stream.next()).await;
+            (first, stream)
+        });
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        assert!(
+            !waiter.is_finished(),
+            "{b}: follower ended or yielded early"
+        );
+
+        commit_events(&ts, &feed, vec![created("w2"), updated("w2")]).await;
+        let committed = tokio::time::Instant::now();
+        let (first, mut stream) = waiter.await.unwrap();
+        let got = first
+            .unwrap_or_else(|_| panic!("{b}: no event within 5 s"))
+            .expect("stream ended")
+            .unwrap();
+        assert!(
+            committed.elapsed() < Duration::from_secs(2),
+            "{b}: took {:?}",
+            committed.elapsed()
+        );
+        assert_eq!(
+            (got.seq, got.event_type.as_str()),
+            (3, "widget.updated"),
+            "{b}"
+        );
+
+        // A commit through another feed (another process) wakes no one here:
+        // the follower still picks it up by polling.
+        let other = EventFeed::new(ts.store.clone());
+        commit_events(&ts, &other, vec![updated("w1")]).await;
+        let next = tokio::time::timeout(Duration::from_secs(2), stream.next())
+            .await
+            .unwrap_or_else(|_| panic!("{b}: polling fallback did not deliver"))
+            .expect("stream ended")
+            .unwrap();
+        assert_eq!(next.seq, 4, "{b}");
+    }
+}
+
+// ------------------------------------------------------------ idempotency
+
+const METHOD: &str = "samling.test.v1.Widgets/Create";
+
+fn key(subject: &str, method: &'static str, request_id: &str, ore: i64) -> IdempotencyKey {
+    IdempotencyKey::new(subject, method, request_id, &Money { ore })
+        .unwrap()
+        .expect("a request id gives a key")
+}
+
+/// The handler shape: replay or do the work and remember the answer.
+async fn handle(
+    store: &Store,
+    feed: &EventFeed,
+    key: &IdempotencyKey,
+    answer: i64,
+) -> Result<Money, KitError> {
+    let mut tx = store.begin_write().await?;
+    if let Some(first) = tx.replay::<Money>(Some(key)).await? {
+        return Ok(first);
+    }
+    tx.event(created(&format!("w{answer}"))).await?;
+    let response = Money { ore: answer };
+    tx.remember(Some(key), &response).await?;
+    tx.commit(feed).await?;
+    Ok(response)
+}
+
+#[tokio::test]
+async fn a_retried_request_replays_the_first_answer() {
+    for ts in stores(&[]).await {
+        let b = ts.name();
+        let s = &ts.store;
+        let feed = EventFeed::new(s.clone());
+        let k = key("alice", METHOD, "req-1", 100);
+
+        assert_eq!(
+            handle(s, &feed, &k, 4242).await.unwrap(),
+            Money { ore: 4242 },
+            "{b}"
+        );
+        // The retry (same caller, method, id and request) gets the first
+        // answer and does no work again.
+        let retry = key("alice", METHOD, "req-1", 100);
+        assert_eq!(
+            handle(s, &feed, &retry, 9999).await.unwrap(),
+            Money { ore: 4242 },
+            "{b}"
+        );
+        // Surrounding whitespace is not part of the id.
+        let padded = key("alice", METHOD, "  req-1 ", 100);
+        assert_eq!(
+            handle(s, &feed, &padded, 9999).await.unwrap(),
+            Money { ore: 4242 },
+            "{b}"
+        );
+        assert_eq!(
+            seqs(&feed.read_after(0, 10).await.unwrap()),
+            [1],
+            "{b}: work redone"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_request_id_reused_for_another_request_is_refused() {
+    for ts in stores(&[]).await {
+        let b = ts.name();
+        let s = &ts.store;
+        let feed = EventFeed::new(s.clone());
+        handle(s, &feed, &key("alice", METHOD, "req-1", 100), 1)
+            .await
+            .unwrap();
+
+        let other = key("alice", METHOD, "req-1", 101);
+        let err = handle(s, &feed, &other, 2).await.unwrap_err();
+        match &err {
+            KitError::InvalidArgument { field, .. } => assert_eq!(field, "request_id", "{b}"),
+            e => panic!("{b}: expected InvalidArgument, got {e:?}"),
+        }
+        assert!(err.to_string().starts_with("request_id"), "{b}: {err}");
+        assert_eq!(feed.read_after(0, 10).await.unwrap().len(), 1, "{b}");
+    }
+}
+
+#[tokio::test]
+async fn request_ids_are_scoped_by_caller_and_method() {
+    for ts in stores(&[]).await {
+        let b = ts.name();
+        let s = &ts.store;
+        let feed = EventFeed::new(s.clone());
+        handle(s, &feed, &key("alice", METHOD, "req-1", 100), 1)
+            .await
+            .unwrap();
+
+        // Bob's request with Alice's id is his own: no replay of her answer.
+        let mut tx = s.begin_write().await.unwrap();
+        let bob = key("bob", METHOD, "req-1", 100);
+        assert_eq!(tx.replay::<Money>(Some(&bob)).await.unwrap(), None, "{b}");
+        drop(tx);
+        assert_eq!(
+            handle(s, &feed, &bob, 2).await.unwrap(),
+            Money { ore: 2 },
+            "{b}"
+        );
+        // Nor does another method of Alice's.
+        let update = key("alice", "samling.test.v1.Widgets/Update", "req-1", 100);
+        assert_eq!(
+            handle(s, &feed, &update, 3).await.unwrap(),
+            Money { ore: 3 },
+            "{b}"
+        );
+        // Each kept its own answer.
+        assert_eq!(
+            handle(s, &feed, &bob, 0).await.unwrap(),
+            Money { ore: 2 },
+            "{b}"
+        );
+        let alice = key("alice", METHOD, "req-1", 100);
+        assert_eq!(
+            handle(s, &feed, &alice, 0).await.unwrap(),
+            Money { ore: 1 },
+            "{b}"
+        );
+        assert_eq!(
+            scalar(s, "SELECT COUNT(*) FROM idempotency").await,
+            3,
+            "{b}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_answer_is_remembered_only_with_its_commit() {
+    for ts in stores(&[]).await {
+        let b = ts.name();
+        let s = &ts.store;
+        let feed = EventFeed::new(s.clone());
+        let k = key("alice", METHOD, "req-1", 100);
+        {
+            let mut tx = s.begin_write().await.unwrap();
+            tx.remember(Some(&k), &Money { ore: 1 }).await.unwrap();
+        }
+        assert_eq!(
+            handle(s, &feed, &k, 2).await.unwrap(),
+            Money { ore: 2 },
+            "{b}"
+        );
+        // Without a key nothing is deduplicated or stored.
+        let mut tx = s.begin_write().await.unwrap();
+        assert_eq!(tx.replay::<Money>(None).await.unwrap(), None, "{b}");
+        tx.remember(None, &Money { ore: 3 }).await.unwrap();
+        tx.commit(&feed).await.unwrap();
+        assert_eq!(
+            scalar(s, "SELECT COUNT(*) FROM idempotency").await,
+            1,
+            "{b}"
+        );
+    }
+}
+
+#[test]
+fn request_ids_are_optional_and_bounded() {
+    let m = Money { ore: 1 };
+    assert!(
+        IdempotencyKey::new("alice", METHOD, "", &m)
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        IdempotencyKey::new("alice", METHOD, "   ", &m)
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        IdempotencyKey::new("alice", METHOD, &"x".repeat(128), &m)
+            .unwrap()
+            .is_some()
+    );
+    let err = IdempotencyKey::new("alice", METHOD, &"x".repeat(129), &m).unwrap_err();
+    assert!(
+        matches!(&err, KitError::InvalidArgument { field, .. } if field == "request_id"),
+        "{err:?}"
+    );
+    assert!(err.to_string().starts_with("request_id"), "{err}");
+}
+
+// ------------------------------------------------------------ concurrency
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_writer_waits_for_the_first_and_continues_the_chain() {
+    for ts in stores(&[]).await {
+        let b = ts.name();
+        let s = ts.store.clone();
+        let feed = EventFeed::new(s.clone());
+
+        let mut first = s.begin_write().await.unwrap();
+        first
+            .audit(&record("first", "widget.update", "w1"))
+            .await
+            .unwrap();
+        assert_eq!(first.event(updated("w1")).await.unwrap(), 1, "{b}");
+
+        let second = {
+            let (s, feed) = (s.clone(), feed.clone());
+            tokio::spawn(async move {
+                let mut tx = s.begin_write().await?;
+                tx.audit(&record("second", "widget.update", "w2")).await?;
+                let seq = tx.event(updated("w2")).await?;
+                tx.commit(&feed).await?;
+                Ok::<u64, KitError>(seq)
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(
+            !second.is_finished(),
+            "{b}: second writer did not wait for the head"
+        );
+
+        first.commit(&feed).await.unwrap();
+        let seq = tokio::time::timeout(Duration::from_secs(10), second)
+            .await
+            .expect("second writer stuck")
+            .unwrap()
+            .unwrap();
+        assert_eq!(seq, 2, "{b}");
+
+        let (all, _) = list_all(&s, "", 10).await;
+        let who: Vec<&str> = all.iter().map(|e| e.subject.as_str()).collect();
+        assert_eq!(who, ["first", "second"], "{b}");
+        assert_linked(&all, b);
+        let report = audit::verify(&s).await.unwrap();
+        assert!(report.ok() && report.entries == 2, "{b}: {report:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_write_txs_keep_audit_and_event_order_equal_to_commit_order() {
+    const TASKS: usize = 12;
+    const ROUNDS: usize = 5;
+    for ts in stores(&[WIDGETS]).await {
+        let b = ts.name();
+        let s = ts.store.clone();
+        let feed = EventFeed::new(s.clone());
+        let mut tasks = JoinSet::new();
+        for t in 0..TASKS {
+            let (s, feed) = (s.clone(), feed.clone());
+            tasks.spawn(async move {
+                for r in 0..ROUNDS {
+                    let id = format!("w{t}-{r}");
+                    let mut tx = s.begin_write().await.unwrap();
+                    sqlx::query("INSERT INTO widgets (id, n) VALUES ($1, $2)")
+                        .bind(&id)
+                        .bind(r as i64)
+                        .execute(tx.conn())
+                        .await
+                        .unwrap();
+                    tx.audit(&record(&format!("t{t}"), "widget.create", &id))
+                        .await
+                        .unwrap();
+                    tx.event(created(&id)).await.unwrap();
+                    tx.commit(&feed).await.unwrap();
+                }
+            });
+        }
+        while let Some(done) = tasks.join_next().await {
+            done.unwrap();
+        }
+
+        let total = TASKS * ROUNDS;
+        assert_eq!(
+            scalar(&s, "SELECT COUNT(*) FROM widgets").await,
+            total as i64,
+            "{b}"
+        );
+        let report = audit::verify(&s).await.unwrap();
+        assert!(
+            report.ok() && report.entries == total as u64,
+            "{b}: {report:?}"
+        );
+        let (entries, _) = list_all(&s, "", 500).await;
+        let events = feed.read_after(0, 500).await.unwrap();
+        assert_eq!(seqs(&events), (1..=total as u64).collect::<Vec<_>>(), "{b}");
+        // The k-th audit entry and the k-th event come from the same transaction.
+        for (e, ev) in entries.iter().zip(&events) {
+            assert_eq!(
+                e.record_id, ev.aggregate_id,
+                "{b}: audit {} vs event {}",
+                e.seq, ev.seq
+            );
+        }
+        assert_eq!(heads(&s).await, (total as i64, total as i64), "{b}");
+    }
+}

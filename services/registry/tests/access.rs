@@ -1,0 +1,528 @@
+//! Who sees what, over gRPC: authentication of the signed context, personal
+//! data only once a placement makes it a municipality's business, protected
+//! identity, aggregates-only roles and municipal boundaries.
+
+#[macro_use]
+mod common;
+
+use common::*;
+use samling_kit::auth::{self, AuthContext, ContextSigner, Role};
+use samling_proto::registry::v1::registry_service_client::RegistryServiceClient;
+use samling_proto::registry::v1::*;
+use tonic::Code;
+
+#[tokio::test]
+async fn a_request_without_a_signed_context_is_unauthenticated() {
+    for_each_backend(|h| async move {
+        let home = h.create_home(draft("Storgatan 1", &adult(121))).await;
+
+        let mut bare = RegistryServiceClient::connect(h.endpoint.clone())
+            .await
+            .unwrap();
+        let s = expect_code(
+            bare.get_home(GetHomeRequest {
+                home_id: home.id.clone(),
+            })
+            .await,
+            Code::Unauthenticated,
+        );
+        assert!(s.message().contains("missing"), "{s:?}");
+
+        let forger = ContextSigner::generate().unwrap();
+        let mut forged =
+            samling_registry::client::RegistryClient::connect(&h.endpoint, forger, office())
+                .await
+                .unwrap();
+        expect_code(forged.get_home(&home.id).await, Code::Unauthenticated);
+        expect_code(
+            forged
+                .create_home("x", draft("Lillgatan 2", &adult(123)))
+                .await,
+            Code::Unauthenticated,
+        );
+
+        let mut expired = office();
+        expired.exp = chrono::Utc::now().timestamp() - 1;
+        let mut req = tonic::Request::new(GetHomeRequest {
+            home_id: home.id.clone(),
+        });
+        auth::attach(&mut req, &h.signer.sign_exact(&expired)).unwrap();
+        let s = expect_code(bare.get_home(req).await, Code::Unauthenticated);
+        assert!(s.message().contains("expired"), "{s:?}");
+
+        let mut garbage = tonic::Request::new(GetHomeRequest {
+            home_id: home.id.clone(),
+        });
+        auth::attach(&mut garbage, "not-a-token").unwrap();
+        expect_code(bare.get_home(garbage).await, Code::Unauthenticated);
+
+        // Nothing was created by the refused calls.
+        let all = rpc!(
+            h.office().await,
+            search_homes,
+            SearchHomesRequest {
+                include_overdue: true,
+                ..Default::default()
+            }
+        )
+        .unwrap();
+        assert_eq!(all.homes.len(), 1);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_caseworker_sees_home_personal_data_only_once_their_municipality_places_there() {
+    for_each_backend(|h| async move {
+        // Approved by Göteborg's nämnd, so Stockholm has nothing to do with it yet.
+        let home = h
+            .approved_home(draft("Storgatan 1", &adult(121)), "1480", days_ago(30))
+            .await;
+        let mut cw = h.client(caseworker("0180")).await;
+
+        let before = cw.get_home(&home.id).await.unwrap();
+        assert!(before.personal_data_redacted);
+        assert!(before.members.is_empty(), "no members before a placement");
+        assert!(before.address.is_none(), "no address before a placement");
+        assert_eq!(
+            before.municipality_code, "0180",
+            "the non-personal profile is visible"
+        );
+        assert_eq!(before.languages, vec!["svenska"]);
+
+        let child = h.register_child("0180", &child_pnr(9, 246)).await;
+        h.place(caseworker("0180"), &child.id, &home.id, days_ago(1))
+            .await
+            .unwrap();
+
+        let after = cw.get_home(&home.id).await.unwrap();
+        assert!(!after.personal_data_redacted);
+        assert_eq!(after.members.len(), 1);
+        assert_eq!(after.members[0].personnummer, canonical(&adult(121)));
+        assert_eq!(after.address.unwrap().street, "Storgatan 1");
+
+        // The approving municipality sees it too; an unrelated one still does not.
+        assert!(
+            !h.client(caseworker("1480"))
+                .await
+                .get_home(&home.id)
+                .await
+                .unwrap()
+                .personal_data_redacted
+        );
+        assert!(
+            h.client(manager("1280"))
+                .await
+                .get_home(&home.id)
+                .await
+                .unwrap()
+                .personal_data_redacted
+        );
+        // Ombud see homes without personal data.
+        assert!(
+            h.client(ombud())
+                .await
+                .get_home(&home.id)
+                .await
+                .unwrap()
+                .personal_data_redacted
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_protected_home_address_is_withheld_from_a_municipality_whose_placement_ended() {
+    for_each_backend(|h| async move {
+        let mut d = draft("Hemliga vägen 9", &adult(121));
+        d.protected_identity = true;
+        let home = h.approved_home(d, "1480", days_ago(60)).await;
+        let child = h.register_child("0180", &child_pnr(12, 248)).await;
+        let placed = h
+            .place(caseworker("0180"), &child.id, &home.id, days_ago(40))
+            .await
+            .unwrap();
+        let mut cw = h.client(caseworker("0180")).await;
+
+        let during = cw.get_home(&home.id).await.unwrap();
+        assert_eq!(
+            during.address.unwrap().street,
+            "Hemliga vägen 9",
+            "a municipality with a child placed there now sees the address"
+        );
+
+        rpc!(
+            cw,
+            end_placement,
+            EndPlacementRequest {
+                placement_id: placed.placement.unwrap().id,
+                end_date: Some(date(days_ago(2))),
+                end_reason: EndReason::ReturnedHome as i32,
+                ..Default::default()
+            }
+        )
+        .unwrap();
+        let after = cw.get_home(&home.id).await.unwrap();
+        assert!(
+            after.address.is_none(),
+            "the address is withheld once the placement ended"
+        );
+        assert!(after.personal_data_redacted);
+        assert_eq!(
+            after.members.len(),
+            1,
+            "the household is still known to the municipality"
+        );
+
+        // Approval alone does not open a protected address either.
+        assert!(
+            h.client(caseworker("1480"))
+                .await
+                .get_home(&home.id)
+                .await
+                .unwrap()
+                .address
+                .is_none()
+        );
+        // The office and the home itself see it.
+        assert!(h.get_home(&home.id).await.address.is_some());
+        assert!(
+            h.client(family_home(&home.id))
+                .await
+                .get_home(&home.id)
+                .await
+                .unwrap()
+                .address
+                .is_some()
+        );
+        // History snapshots are redacted the same way.
+        let history = rpc!(
+            cw,
+            get_home_history,
+            GetHomeHistoryRequest {
+                home_id: home.id.clone(),
+                page: None
+            }
+        )
+        .unwrap();
+        assert!(
+            history
+                .versions
+                .iter()
+                .all(|v| v.snapshot.as_ref().unwrap().address.is_none())
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_national_analyst_sees_aggregates_only() {
+    for_each_backend(|h| async move {
+        let home = h
+            .approved_home(draft("Storgatan 1", &adult(121)), "0180", days_ago(30))
+            .await;
+        let child = h.register_child("0180", &child_pnr(7, 250)).await;
+        let mut analyst = h.client(analyst()).await;
+
+        expect_code(analyst.get_home(&home.id).await, Code::PermissionDenied);
+        expect_code(
+            rpc!(
+                analyst,
+                get_child,
+                GetChildRequest {
+                    child_id: child.id.clone()
+                }
+            ),
+            Code::PermissionDenied,
+        );
+        expect_code(
+            rpc!(
+                analyst,
+                get_home_history,
+                GetHomeHistoryRequest {
+                    home_id: home.id.clone(),
+                    page: None
+                }
+            ),
+            Code::PermissionDenied,
+        );
+        expect_code(
+            rpc!(analyst, list_children, ListChildrenRequest::default()),
+            Code::PermissionDenied,
+        );
+        expect_code(
+            rpc!(analyst, list_placements, ListPlacementsRequest::default()),
+            Code::PermissionDenied,
+        );
+
+        let found = rpc!(analyst, search_homes, SearchHomesRequest::default()).unwrap();
+        assert_eq!(found.homes.len(), 1);
+        let (year, quarter) = (chrono::Datelike::year(&today()), 1);
+        let report = rpc!(
+            analyst,
+            get_quarterly_report,
+            GetQuarterlyReportRequest {
+                municipality_code: String::new(),
+                year,
+                quarter
+            }
+        )
+        .unwrap();
+        assert_eq!(report.total_not_executed, 0);
+
+        // A council member is held to the same line.
+        let mut council = h
+            .client(AuthContext::new("council-1", Role::CouncilMember))
+            .await;
+        expect_code(council.get_home(&home.id).await, Code::PermissionDenied);
+        assert!(
+            rpc!(
+                council,
+                get_quarterly_report,
+                GetQuarterlyReportRequest {
+                    municipality_code: "0180".into(),
+                    year,
+                    quarter
+                }
+            )
+            .is_ok()
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_caseworker_reaches_only_their_own_municipalitys_children() {
+    for_each_backend(|h| async move {
+        let stockholm = h.register_child("0180", &child_pnr(10, 252)).await;
+        let goteborg = h.register_child("1480", &child_pnr(11, 254)).await;
+        let mut sthlm = h.client(caseworker("0180")).await;
+        let mut gbg = h.client(caseworker("1480")).await;
+
+        let own = rpc!(
+            sthlm,
+            get_child,
+            GetChildRequest {
+                child_id: stockholm.id.clone()
+            }
+        )
+        .unwrap();
+        assert_eq!(own.personnummer, canonical(&child_pnr(10, 252)));
+        assert!(!own.personal_data_redacted);
+        expect_code(
+            rpc!(
+                gbg,
+                get_child,
+                GetChildRequest {
+                    child_id: stockholm.id.clone()
+                }
+            ),
+            Code::PermissionDenied,
+        );
+
+        let listed = rpc!(sthlm, list_children, ListChildrenRequest::default()).unwrap();
+        assert_eq!(
+            listed
+                .children
+                .iter()
+                .map(|c| c.id.as_str())
+                .collect::<Vec<_>>(),
+            vec![stockholm.id.as_str()]
+        );
+        expect_code(
+            rpc!(
+                gbg,
+                list_children,
+                ListChildrenRequest {
+                    municipality_code: "0180".into(),
+                    page: None
+                }
+            ),
+            Code::PermissionDenied,
+        );
+
+        // Registering or protecting another municipality's child is refused.
+        let other = RegisterChildRequest {
+            personnummer: child_pnr(5, 256),
+            given_name: "A".into(),
+            family_name: "B".into(),
+            placing_municipality_code: "0180".into(),
+            ..Default::default()
+        };
+        expect_code(rpc!(gbg, register_child, other), Code::PermissionDenied);
+        expect_code(
+            rpc!(
+                gbg,
+                set_child_protection,
+                SetChildProtectionRequest {
+                    child_id: stockholm.id.clone(),
+                    protected_identity: true,
+                    ..Default::default()
+                }
+            ),
+            Code::PermissionDenied,
+        );
+        let protected = rpc!(
+            sthlm,
+            set_child_protection,
+            SetChildProtectionRequest {
+                child_id: stockholm.id.clone(),
+                protected_identity: true,
+                ..Default::default()
+            }
+        )
+        .unwrap();
+        assert!(protected.protected_identity);
+        assert_eq!(protected.version, 2);
+
+        // Ombud read without the personnummer; the child reads its own record only.
+        let seen = rpc!(
+            h.client(ombud()).await,
+            get_child,
+            GetChildRequest {
+                child_id: goteborg.id.clone()
+            }
+        )
+        .unwrap();
+        assert!(seen.personnummer.is_empty() && seen.personal_data_redacted);
+        let mut me = h.client(child_ctx(&goteborg.id)).await;
+        assert!(
+            rpc!(
+                me,
+                get_child,
+                GetChildRequest {
+                    child_id: goteborg.id.clone()
+                }
+            )
+            .is_ok()
+        );
+        expect_code(
+            rpc!(
+                me,
+                get_child,
+                GetChildRequest {
+                    child_id: stockholm.id.clone()
+                }
+            ),
+            Code::PermissionDenied,
+        );
+
+        // Registration validates the personnummer and the age of care.
+        let bad = RegisterChildRequest {
+            personnummer: "20150101-0000".into(),
+            given_name: "A".into(),
+            family_name: "B".into(),
+            placing_municipality_code: "0180".into(),
+            ..Default::default()
+        };
+        expect_invalid(rpc!(sthlm, register_child, bad), "personnummer");
+        let grown = RegisterChildRequest {
+            personnummer: adult(141),
+            given_name: "A".into(),
+            family_name: "B".into(),
+            placing_municipality_code: "0180".into(),
+            ..Default::default()
+        };
+        expect_invalid(rpc!(sthlm, register_child, grown), "personnummer");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn only_the_office_keeps_the_register_and_only_a_manager_records_approvals() {
+    for_each_backend(|h| async move {
+        let home = h.create_home(draft("Storgatan 1", &adult(121))).await;
+        rpc!(
+            h.office().await,
+            transition_home,
+            TransitionHomeRequest {
+                home_id: home.id.clone(),
+                to_status: HomeStatus::UnderAssessment as i32,
+                reason: "study".into(),
+                ..Default::default()
+            }
+        )
+        .unwrap();
+        let approval = |m: &str| RecordApprovalRequest {
+            home_id: home.id.clone(),
+            municipality_code: m.into(),
+            decision_date: Some(date(days_ago(1))),
+            decision_ref: "SN 1".into(),
+            ..Default::default()
+        };
+        let mut cw = h.client(caseworker("0180")).await;
+        expect_code(
+            rpc!(cw, record_approval, approval("0180")),
+            Code::PermissionDenied,
+        );
+        expect_code(
+            rpc!(
+                h.client(manager("1480")).await,
+                record_approval,
+                approval("0180")
+            ),
+            Code::PermissionDenied,
+        );
+        let approved = rpc!(
+            h.client(manager("0180")).await,
+            record_approval,
+            approval("0180")
+        )
+        .unwrap();
+        assert_eq!(approved.status, HomeStatus::Approved as i32);
+        assert_eq!(approved.approvals[0].recorded_by, "manager-0180");
+
+        expect_code(
+            cw.create_home("c-1", draft("Lillgatan 2", &adult(123)))
+                .await,
+            Code::PermissionDenied,
+        );
+        expect_code(
+            rpc!(
+                cw,
+                transition_home,
+                TransitionHomeRequest {
+                    home_id: home.id.clone(),
+                    to_status: HomeStatus::Paused as i32,
+                    ..Default::default()
+                }
+            ),
+            Code::PermissionDenied,
+        );
+        expect_code(
+            rpc!(
+                cw,
+                list_audit,
+                samling_proto::common::v1::ListAuditRequest::default()
+            ),
+            Code::PermissionDenied,
+        );
+        let req = cw.request(samling_proto::common::v1::WatchEventsRequest {
+            after: 0,
+            event_types: vec![],
+            stop_at_end: true,
+        });
+        expect_code(
+            cw.raw().watch_events(req).await.map(|_| ()),
+            Code::PermissionDenied,
+        );
+        expect_code(
+            rpc!(
+                h.client(child_ctx("c")).await,
+                list_agencies,
+                ListAgenciesRequest::default()
+            ),
+            Code::PermissionDenied,
+        );
+        // Bad ids are named, not looked up.
+        expect_invalid(h.office().await.get_home("not-an-id").await, "home_id");
+        expect_code(
+            h.office()
+                .await
+                .get_home("00000000-0000-7000-8000-000000000000")
+                .await,
+            Code::NotFound,
+        );
+    })
+    .await;
+}

@@ -1,0 +1,441 @@
+//! The registry test harness: a real store (SQLite always, PostgreSQL too
+//! when `SAMLING_TEST_DATABASE_URL` is set), the real tonic server on a free
+//! local port and the typed client, so every test goes through gRPC the way
+//! the gateway and the regional office's tools do.
+//!
+//! Each integration-test binary uses a different part of this module.
+#![allow(dead_code, unused_macros)]
+
+use chrono::{Datelike, Months, NaiveDate};
+use samling_kit::auth::{AuthContext, ContextSigner, Role};
+use samling_kit::db::{DbTarget, Store};
+use samling_kit::error::FIELD_METADATA_KEY;
+use samling_kit::reference::{MunicipalityCode, RegionMap};
+use samling_proto::common::v1::{Date, Event, WatchEventsRequest};
+use samling_proto::registry::v1::*;
+use samling_registry::Registry;
+use samling_registry::client::RegistryClient;
+use std::future::Future;
+use std::sync::Arc;
+use tokio_stream::StreamExt;
+use tonic::{Code, Status};
+
+/// Call one RPC on a [`RegistryClient`] with its signed context:
+/// `rpc!(client, get_home, GetHomeRequest { .. })` → `Result<Home, Status>`.
+macro_rules! rpc {
+    ($client:expr, $method:ident, $msg:expr) => {{
+        let client = &mut $client;
+        let request = client.request($msg);
+        client
+            .raw()
+            .$method(request)
+            .await
+            .map(tonic::Response::into_inner)
+    }};
+}
+
+/// Subjects used in tests (stable user ids, never personnummer).
+pub const OFFICER: &str = "officer-1";
+
+/// One running registry on one backend.
+#[derive(Clone)]
+pub struct Harness {
+    /// "sqlite" or "postgres", named in failures.
+    pub backend: &'static str,
+    pub registry: Registry,
+    pub signer: ContextSigner,
+    pub endpoint: String,
+}
+
+impl Harness {
+    /// The store behind the server (for audit verification and tampering).
+    pub fn store(&self) -> &Store {
+        &self.registry.store
+    }
+
+    /// A client acting as `ctx`.
+    pub async fn client(&self, ctx: AuthContext) -> RegistryClient {
+        RegistryClient::connect(&self.endpoint, self.signer.clone(), ctx)
+            .await
+            .unwrap_or_else(|e| panic!("[{}] connect: {e}", self.backend))
+    }
+
+    /// The regional office: keeps the register.
+    pub async fn office(&self) -> RegistryClient {
+        self.client(office()).await
+    }
+
+    // ------------------------------------------------------- common flows
+
+    /// The office creates a home from `draft`.
+    pub async fn create_home(&self, draft: HomeDraft) -> Home {
+        let resp = rpc!(
+            self.office().await,
+            create_home,
+            CreateHomeRequest {
+                request_id: String::new(),
+                draft: Some(draft)
+            }
+        )
+        .expect("create home");
+        resp.home.expect("home in response")
+    }
+
+    /// A home taken through assessment and approved by `municipality`'s nämnd on `decided`.
+    pub async fn approved_home(
+        &self,
+        draft: HomeDraft,
+        municipality: &str,
+        decided: NaiveDate,
+    ) -> Home {
+        let home = self.create_home(draft).await;
+        self.approve(&home.id, municipality, decided).await
+    }
+
+    /// Move an applicant to assessment and record the approval.
+    pub async fn approve(&self, home_id: &str, municipality: &str, decided: NaiveDate) -> Home {
+        let mut office = self.office().await;
+        rpc!(
+            office,
+            transition_home,
+            TransitionHomeRequest {
+                home_id: home_id.into(),
+                to_status: HomeStatus::UnderAssessment as i32,
+                reason: "home study started".into(),
+                ..Default::default()
+            }
+        )
+        .expect("to under assessment");
+        rpc!(
+            office,
+            record_approval,
+            RecordApprovalRequest {
+                home_id: home_id.into(),
+                municipality_code: municipality.into(),
+                decision_date: Some(date(decided)),
+                decision_ref: format!("SN {}/{}", decided.year(), &home_id[home_id.len() - 4..]),
+                ..Default::default()
+            }
+        )
+        .expect("record approval")
+    }
+
+    /// The office registers a child of `municipality`.
+    pub async fn register_child(&self, municipality: &str, personnummer: &str) -> Child {
+        let resp = rpc!(
+            self.office().await,
+            register_child,
+            RegisterChildRequest {
+                personnummer: personnummer.into(),
+                given_name: "Kim".into(),
+                family_name: "Lind".into(),
+                placing_municipality_code: municipality.into(),
+                ..Default::default()
+            }
+        )
+        .expect("register child");
+        resp.child.expect("child in response")
+    }
+
+    /// Place `child_id` in `home_id` from `start`, acting as `ctx`.
+    pub async fn place(
+        &self,
+        ctx: AuthContext,
+        child_id: &str,
+        home_id: &str,
+        start: NaiveDate,
+    ) -> Result<CreatePlacementResponse, Status> {
+        rpc!(
+            self.client(ctx).await,
+            create_placement,
+            placement(child_id, home_id, start)
+        )
+    }
+
+    pub async fn get_home(&self, home_id: &str) -> Home {
+        self.office()
+            .await
+            .get_home(home_id)
+            .await
+            .expect("get home")
+    }
+
+    /// Every event so far after `after` (the feed, read to its end).
+    pub async fn events_after(&self, after: u64) -> Vec<Event> {
+        let mut office = self.office().await;
+        let req = office.request(WatchEventsRequest {
+            after,
+            event_types: vec![],
+            stop_at_end: true,
+        });
+        let mut stream = office
+            .raw()
+            .watch_events(req)
+            .await
+            .expect("watch events")
+            .into_inner();
+        let mut out = Vec::new();
+        while let Some(e) = stream.next().await {
+            out.push(e.expect("event"));
+        }
+        out
+    }
+
+    pub async fn events(&self) -> Vec<Event> {
+        self.events_after(0).await
+    }
+}
+
+/// Run `test` once per backend, each on a fresh store and server. A failure
+/// names the backend it happened on.
+pub async fn for_each_backend<F, Fut>(test: F)
+where
+    F: Fn(Harness) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    for (target, guard) in samling_kit::db::testing::test_targets("registry") {
+        let backend = match target {
+            DbTarget::SqliteFile(_) => "sqlite",
+            DbTarget::Postgres { .. } => "postgres",
+        };
+        let store = Store::open(&target, None, &[samling_registry::MIGRATIONS])
+            .await
+            .unwrap_or_else(|e| panic!("[{backend}] open store: {e}"));
+        let registry = Registry::new(
+            store.clone(),
+            samling_registry::domain::Rules::default(),
+            Arc::new(RegionMap::default_map().clone()),
+        );
+        let signer = ContextSigner::generate().expect("signer");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("local addr");
+        let server = tokio::spawn(
+            tonic::transport::Server::builder()
+                .add_service(samling_registry::grpc::server(
+                    registry.clone(),
+                    signer.verifier(),
+                ))
+                .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener)),
+        );
+        let harness = Harness {
+            backend,
+            registry,
+            signer,
+            endpoint: format!("http://{addr}"),
+        };
+        let outcome = tokio::spawn(test(harness)).await;
+        server.abort();
+        if let Err(e) = outcome {
+            let message = match e.try_into_panic() {
+                Ok(p) => p
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+                    .unwrap_or_else(|| "(non-text panic)".into()),
+                Err(e) => e.to_string(),
+            };
+            panic!("[{backend}] {message}");
+        }
+        // A passing run leaves nothing behind on the shared PostgreSQL.
+        if let DbTarget::Postgres { schema, .. } = &target {
+            let _ = sqlx::query(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"))
+                .execute(&store.write)
+                .await;
+        }
+        store.close().await;
+        drop(guard);
+    }
+}
+
+// ------------------------------------------------------------ who calls
+
+pub fn municipality(code: &str) -> MunicipalityCode {
+    MunicipalityCode::parse(code).expect("known municipality")
+}
+
+pub fn office() -> AuthContext {
+    AuthContext::new(OFFICER, Role::RegionalOfficer)
+}
+
+pub fn caseworker(code: &str) -> AuthContext {
+    AuthContext::new(format!("caseworker-{code}"), Role::MunicipalityCaseworker)
+        .with_municipality(municipality(code))
+}
+
+pub fn manager(code: &str) -> AuthContext {
+    AuthContext::new(format!("manager-{code}"), Role::MunicipalityManager)
+        .with_municipality(municipality(code))
+}
+
+pub fn analyst() -> AuthContext {
+    AuthContext::new("analyst-1", Role::NationalAnalyst)
+}
+
+pub fn ombud() -> AuthContext {
+    AuthContext::new("ombud-1", Role::Ombud)
+}
+
+pub fn family_home(home_id: &str) -> AuthContext {
+    AuthContext::new(
+        format!("home-user-{}", &home_id[home_id.len() - 6..]),
+        Role::FamilyHome,
+    )
+    .with_party(home_id)
+}
+
+pub fn child_ctx(child_id: &str) -> AuthContext {
+    AuthContext::new("child-user", Role::Child).with_party(child_id)
+}
+
+// ------------------------------------------------------------ dates
+
+pub fn today() -> NaiveDate {
+    chrono::Utc::now().date_naive()
+}
+
+pub fn days_ago(n: u64) -> NaiveDate {
+    today() - chrono::Days::new(n)
+}
+
+pub fn months_ago(n: u32) -> NaiveDate {
+    today()
+        .checked_sub_months(Months::new(n))
+        .expect("date in range")
+}
+
+pub fn date(d: NaiveDate) -> Date {
+    Date {
+        year: d.year(),
+        month: d.month() as i32,
+        day: d.day() as i32,
+    }
+}
+
+pub fn naive(d: &Option<Date>) -> NaiveDate {
+    let d = d.as_ref().expect("date is set");
+    NaiveDate::from_ymd_opt(d.year, d.month as u32, d.day as u32).expect("valid date")
+}
+
+// ------------------------------------------------------------ people
+
+/// A valid personnummer `YYYYMMDD-NNNC` for `born` with serial `serial`
+/// (odd = male, even = female in the register).
+pub fn personnummer(born: NaiveDate, serial: u16) -> String {
+    assert!(serial < 1000);
+    let yymmdd = format!(
+        "{:02}{:02}{:02}",
+        born.year() % 100,
+        born.month(),
+        born.day()
+    );
+    let nnn = format!("{serial:03}");
+    let digits: Vec<u8> = yymmdd
+        .bytes()
+        .chain(nnn.bytes())
+        .map(|b| b - b'0')
+        .collect();
+    let check = samling_kit::personnummer::luhn_check_digit(&digits);
+    format!(
+        "{}{:02}{:02}-{nnn}{check}",
+        born.year(),
+        born.month(),
+        born.day()
+    )
+}
+
+/// The canonical 12 digits the register stores.
+pub fn canonical(pnr: &str) -> String {
+    pnr.replace('-', "")
+}
+
+/// An adult born in 1980.
+pub fn adult(serial: u16) -> String {
+    personnummer(NaiveDate::from_ymd_opt(1980, 3, 14).expect("date"), serial)
+}
+
+/// A child of `age` years (born on 1 January of that year, or this year's
+/// first day for age 0, so the birth date is never in the future).
+pub fn child_pnr(age: i32, serial: u16) -> String {
+    personnummer(
+        NaiveDate::from_ymd_opt(today().year() - age, 1, 1).expect("date"),
+        serial,
+    )
+}
+
+pub fn carer(given: &str, pnr: &str) -> MemberDraft {
+    MemberDraft {
+        given_name: given.into(),
+        family_name: "Berg".into(),
+        personnummer: pnr.into(),
+        role: MemberRole::Carer as i32,
+    }
+}
+
+/// A public family home in Stockholm (0180) with one carer.
+pub fn draft(street: &str, carer_pnr: &str) -> HomeDraft {
+    HomeDraft {
+        home_type: HomeType::FamilyHome as i32,
+        provider: ProviderKind::Public as i32,
+        municipality_code: "0180".into(),
+        address: Some(Address {
+            street: street.into(),
+            postal_code: "11122".into(),
+            city: "Stockholm".into(),
+        }),
+        members: vec![carer("Anna", carer_pnr)],
+        languages: vec!["Svenska".into()],
+        competences: vec!["trauma".into()],
+        willingness: vec![Willingness::LongTerm as i32],
+        ..Default::default()
+    }
+}
+
+pub fn placement(child_id: &str, home_id: &str, start: NaiveDate) -> CreatePlacementRequest {
+    CreatePlacementRequest {
+        child_id: child_id.into(),
+        home_id: home_id.into(),
+        legal_basis: LegalBasis::SolVoluntary as i32,
+        start_date: Some(date(start)),
+        ..Default::default()
+    }
+}
+
+// ------------------------------------------------------------ assertions
+
+/// The call failed with `code`; returns the status for further checks.
+#[track_caller]
+pub fn expect_code<T: std::fmt::Debug>(result: Result<T, Status>, code: Code) -> Status {
+    match result {
+        Ok(v) => panic!("expected {code:?}, got Ok({v:?})"),
+        Err(s) => {
+            assert_eq!(s.code(), code, "status: {s:?}");
+            s
+        }
+    }
+}
+
+/// The call was refused as `INVALID_ARGUMENT` naming `field` in the message
+/// prefix and in the `x-samling-field` metadata.
+#[track_caller]
+pub fn expect_invalid<T: std::fmt::Debug>(result: Result<T, Status>, field: &str) -> Status {
+    let s = expect_code(result, Code::InvalidArgument);
+    assert!(
+        s.message().starts_with(&format!("{field}:")),
+        "message {:?} should name {field}",
+        s.message()
+    );
+    assert_eq!(
+        s.metadata()
+            .get(FIELD_METADATA_KEY)
+            .and_then(|v| v.to_str().ok()),
+        Some(field),
+        "x-samling-field of {s:?}"
+    );
+    s
+}
+
+pub fn event_types(events: &[Event]) -> Vec<&str> {
+    events.iter().map(|e| e.event_type.as_str()).collect()
+}

@@ -1,0 +1,104 @@
+//! Operator and officer subcommands. Client commands talk gRPC to a running
+//! `samling serve`, signing the caller's auth context with the context key.
+
+pub mod bench;
+pub mod data;
+pub mod registry;
+
+use crate::serve;
+use samling_kit::auth::{AuthContext, Role};
+use samling_kit::config::Config;
+use samling_kit::reference::MunicipalityCode;
+use samling_registry::client::RegistryClient;
+
+/// Who the client acts as, and where it connects.
+#[derive(clap::Args, Debug, Clone)]
+pub struct Connection {
+    /// The region to talk to (default: the first region).
+    #[arg(long, global = true)]
+    pub region: Option<String>,
+    /// Explicit gRPC endpoint, e.g. http://127.0.0.1:50051 (overrides --region).
+    #[arg(long, global = true)]
+    pub endpoint: Option<String>,
+    /// The role to act as.
+    #[arg(long = "as", global = true, default_value = "regional_officer")]
+    pub role: String,
+    /// The acting user's id (default: $USER).
+    #[arg(long, global = true)]
+    pub subject: Option<String>,
+    /// The acting user's municipality (municipal roles).
+    #[arg(long, global = true)]
+    pub municipality: Option<String>,
+    /// Why the data is accessed (recorded in the audit log).
+    #[arg(long, global = true, default_value = "")]
+    pub purpose: String,
+}
+
+impl Connection {
+    pub fn context(&self) -> anyhow::Result<AuthContext> {
+        let role = Role::parse(&self.role)?;
+        let sub = self
+            .subject
+            .clone()
+            .or_else(|| std::env::var("USER").ok())
+            .unwrap_or_else(|| "cli".into());
+        let mut ctx = AuthContext::new(sub, role).with_purpose(self.purpose.clone());
+        if let Some(m) = &self.municipality {
+            ctx = ctx.with_municipality(MunicipalityCode::parse(m).map_err(|e| anyhow::anyhow!("--municipality: {e}"))?);
+        }
+        Ok(ctx)
+    }
+
+    pub fn endpoint(&self, cfg: &Config) -> anyhow::Result<String> {
+        if let Some(e) = &self.endpoint {
+            return Ok(e.clone());
+        }
+        let map = serve::region_map(cfg)?;
+        let region = match &self.region {
+            Some(r) => r.clone(),
+            None => map
+                .regions()
+                .first()
+                .map(|r| r.id.as_str().to_string())
+                .ok_or_else(|| anyhow::anyhow!("the region map is empty"))?,
+        };
+        serve::registry_endpoint(cfg, &map, &region)
+    }
+
+    pub async fn registry(&self, cfg: &Config) -> anyhow::Result<RegistryClient> {
+        let (signer, _) = serve::context_keys(cfg, false)?;
+        Ok(RegistryClient::connect(&self.endpoint(cfg)?, signer, self.context()?).await?)
+    }
+}
+
+#[derive(clap::Subcommand, Debug)]
+pub enum AuditCommand {
+    /// Recompute every hash chain; exits non-zero if any link is broken.
+    Verify {
+        #[arg(long, default_value = "all")]
+        regions: String,
+    },
+}
+
+pub async fn audit(cfg: &Config, cmd: AuditCommand) -> anyhow::Result<()> {
+    match cmd {
+        AuditCommand::Verify { regions } => {
+            let map = serve::region_map(cfg)?;
+            let mut broken = 0;
+            for (_, region) in serve::select_regions(&map, &regions)? {
+                let reg = samling_registry::open(cfg, &region, map.clone()).await?;
+                let report = samling_kit::audit::verify(&reg.store).await?;
+                match report.first_broken_seq {
+                    None => println!("region {region} registry: {} entries, chain intact", report.entries),
+                    Some(seq) => {
+                        broken += 1;
+                        println!("region {region} registry: chain BROKEN at entry {seq} ({} entries verified before it)", report.entries);
+                    }
+                }
+                reg.store.close().await;
+            }
+            anyhow::ensure!(broken == 0, "{broken} audit chain(s) broken");
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,145 @@
+//! `samling serve`: run the chosen targets for the chosen regions.
+//!
+//! Region number i (in region-map order) serves gRPC on `grpc_base_port + i`,
+//! with every selected service of that region on the one port (health and
+//! reflection included). Each region has its own stores. The same code runs
+//! a single service of a single region in the distributed deployment.
+
+use anyhow::Context;
+use samling_kit::auth::{ContextSigner, ContextVerifier};
+use samling_kit::config::Config;
+use samling_kit::reference::RegionMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::sync::watch;
+
+/// What one process runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Target {
+    /// Every service and the gateway.
+    All,
+    Registry,
+    Gateway,
+}
+
+/// The region map in force: configured, or the reference default.
+pub fn region_map(cfg: &Config) -> anyhow::Result<Arc<RegionMap>> {
+    Ok(Arc::new(match &cfg.region_map_file {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+            RegionMap::from_csv(&text).with_context(|| format!("region map {}", path.display()))?
+        }
+        None => RegionMap::default_map().clone(),
+    }))
+}
+
+/// Parse `--regions all|a,b` against the map; returns (index, id) pairs.
+pub fn select_regions(map: &RegionMap, spec: &str) -> anyhow::Result<Vec<(usize, String)>> {
+    let all: Vec<String> = map.regions().into_iter().map(|r| r.id.as_str().to_string()).collect();
+    if spec.trim() == "all" {
+        return Ok(all.into_iter().enumerate().collect());
+    }
+    let mut out = Vec::new();
+    for s in spec.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let idx = all
+            .iter()
+            .position(|r| r == s)
+            .with_context(|| format!("--regions: unknown region {s:?}; known: {}", all.join(", ")))?;
+        out.push((idx, s.to_string()));
+    }
+    anyhow::ensure!(!out.is_empty(), "--regions: name at least one region");
+    Ok(out)
+}
+
+/// The gRPC address of a region.
+pub fn grpc_addr(cfg: &Config, index: usize) -> anyhow::Result<SocketAddr> {
+    let port = cfg
+        .listen
+        .grpc_base_port
+        .checked_add(index as u16)
+        .context("listen.grpc_base_port + region index overflows")?;
+    format!("{}:{port}", cfg.listen.host).parse().context("listen.host")
+}
+
+/// The registry endpoint of a region: configured, or this machine's default.
+pub fn registry_endpoint(cfg: &Config, map: &RegionMap, region: &str) -> anyhow::Result<String> {
+    if let Some(e) = cfg.regions.get(region).and_then(|r| r.registry.clone()) {
+        return Ok(e);
+    }
+    let (idx, _) = select_regions(map, region)?.remove(0);
+    Ok(format!("http://{}", grpc_addr(cfg, idx)?))
+}
+
+/// The auth-context key: the verifier accepts it plus any configured extra keys.
+pub fn context_keys(cfg: &Config, create: bool) -> anyhow::Result<(ContextSigner, ContextVerifier)> {
+    let path = cfg.context_key_file();
+    let signer = if create { ContextSigner::load_or_create(&path) } else { ContextSigner::load(&path) }
+        .map_err(|e| anyhow::anyhow!("{e} (run `samling serve` once to create it, or set auth.context_key_file)"))?;
+    let verifier = signer.verifier().with_extra_keys(&cfg.auth.context_public_keys)?;
+    Ok((signer, verifier))
+}
+
+/// A running set of regions; dropped or `shutdown()` stops them.
+pub struct Running {
+    pub addrs: Vec<(String, SocketAddr)>,
+    stop: watch::Sender<bool>,
+    tasks: Vec<tokio::task::JoinHandle<anyhow::Result<()>>>,
+}
+
+impl Running {
+    pub async fn shutdown(self) -> anyhow::Result<()> {
+        let _ = self.stop.send(true);
+        for t in self.tasks {
+            t.await??;
+        }
+        Ok(())
+    }
+
+    /// Wait until any server stops (an error) or ctrl-c.
+    pub async fn wait(mut self) -> anyhow::Result<()> {
+        let (first, _, rest) = futures::future::select_all(self.tasks.drain(..).map(Box::pin)).await;
+        self.tasks = rest.into_iter().map(|p| *std::pin::Pin::into_inner(p)).collect();
+        let _ = self.stop.send(true);
+        first??;
+        Ok(())
+    }
+}
+
+/// Start the registry of every selected region. Listeners are bound before
+/// this returns, so callers can connect at once.
+pub async fn start(cfg: &Config, target: Target, regions: &str) -> anyhow::Result<Running> {
+    let map = region_map(cfg)?;
+    let selected = select_regions(&map, regions)?;
+    let (_, verifier) = context_keys(cfg, true)?;
+    let (stop, stop_rx) = watch::channel(false);
+    let mut addrs = Vec::new();
+    let mut tasks = Vec::new();
+    if matches!(target, Target::Gateway) {
+        anyhow::bail!("the gateway is not built yet (see the gateway issue); run --target registry or all");
+    }
+    for (idx, region) in selected {
+        let registry = samling_registry::open(cfg, &region, map.clone())
+            .await
+            .with_context(|| format!("opening the registry store of region {region}"))?;
+        let (health, reflection) = samling_kit::grpc::health_and_reflection(&[samling_registry::SERVICE_NAME]).await?;
+        let router = samling_kit::grpc::server_builder()
+            .add_service(health)
+            .add_service(reflection)
+            .add_service(samling_registry::grpc::server(registry, verifier.clone()));
+        let addr = grpc_addr(cfg, idx)?;
+        let listener = samling_kit::grpc::bind(addr).await?;
+        let addr = listener.local_addr()?;
+        tracing::info!(%region, %addr, "registry serving gRPC");
+        addrs.push((region.clone(), addr));
+        let mut rx = stop_rx.clone();
+        tasks.push(tokio::spawn(async move {
+            let shutdown = async move {
+                let _ = rx.wait_for(|s| *s).await;
+            };
+            samling_kit::grpc::serve(router, listener, shutdown)
+                .await
+                .with_context(|| format!("registry of region {region}"))
+        }));
+    }
+    Ok(Running { addrs, stop, tasks })
+}
