@@ -109,13 +109,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             for (region, addr) in &running.addrs {
                 println!("region {region}: gRPC on {addr}");
             }
-            tokio::select! {
-                r = running.wait() => r,
-                _ = tokio::signal::ctrl_c() => {
-                    tracing::info!("shutting down");
-                    Ok(())
-                }
-            }
+            running.until_signal().await
         }
         Command::Migrate { regions } => {
             let map = serve::region_map(&cfg)?;

@@ -95,13 +95,49 @@ impl Running {
         Ok(())
     }
 
-    /// Wait until any server stops (an error) or ctrl-c.
-    pub async fn wait(mut self) -> anyhow::Result<()> {
-        let (first, _, rest) = futures::future::select_all(self.tasks.drain(..).map(Box::pin)).await;
-        self.tasks = rest.into_iter().map(|p| *std::pin::Pin::into_inner(p)).collect();
-        let _ = self.stop.send(true);
-        first??;
-        Ok(())
+    /// Serve until SIGINT/SIGTERM (then drain gracefully) or until a server
+    /// fails (then stop the others and report the failure).
+    pub async fn until_signal(mut self) -> anyhow::Result<()> {
+        let tasks = std::mem::take(&mut self.tasks);
+        let mut first_done = Box::pin(futures::future::select_all(tasks.into_iter().map(Box::pin)));
+        tokio::select! {
+            (first, _, rest) = &mut first_done => {
+                let _ = self.stop.send(true);
+                for t in rest {
+                    let _ = t.await;
+                }
+                first??;
+                anyhow::bail!("a server stopped unexpectedly");
+            }
+            _ = shutdown_signal() => {
+                tracing::info!("shutting down: draining in-flight calls");
+                let _ = self.stop.send(true);
+                let (first, _, rest) = first_done.await;
+                first??;
+                for t in rest {
+                    t.await??;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => return std::future::pending().await,
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
     }
 }
 

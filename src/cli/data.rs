@@ -171,10 +171,7 @@ async fn import_homes(
             })?
             .into_inner();
         created += u64::from(resp.created);
-        errors.extend(resp.errors.into_iter().map(|mut e| {
-            e.field = import::column_for_field(&e.field);
-            e
-        }));
+        errors.extend(resp.errors.into_iter().map(server_row_error));
         duplicates.extend(resp.duplicates);
     }
 
@@ -221,6 +218,21 @@ async fn import_homes(
     println!("elapsed: {:.2} s", started.elapsed().as_secs_f64());
     anyhow::ensure!(rejected.is_empty(), "{} row(s) rejected", rejected.len());
     Ok(())
+}
+
+/// A row error from the server with the CSV column named. Errors the server
+/// reports without a field but as "draft.x: message" are split first.
+fn server_row_error(mut e: RowError) -> RowError {
+    if e.field.is_empty()
+        && let Some((field, message)) = e.message.split_once(": ")
+        && field.starts_with("draft.")
+        && !field.contains(' ')
+    {
+        e.field = field.to_string();
+        e.message = message.to_string();
+    }
+    e.field = import::column_for_field(&e.field);
+    e
 }
 
 fn first_line(rows: &[samling_proto::registry::v1::ImportRow]) -> u32 {
@@ -417,6 +429,11 @@ async fn write_export(
 // --------------------------------------------------------------- seed-demo
 
 pub async fn seed_demo(cfg: &Config, conn: &Connection, args: SeedArgs) -> anyhow::Result<()> {
+    const MAX: usize = 1_000_000;
+    anyhow::ensure!(
+        args.homes <= MAX && args.children <= MAX,
+        "--homes and --children are at most {MAX}"
+    );
     let map = serve::region_map(cfg)?;
     let region = match &conn.region {
         Some(r) => map
@@ -464,6 +481,25 @@ mod tests {
         assert_ne!(batch_request_id(h, 1000, 0), batch_request_id(h, 1000, 1));
         assert_ne!(batch_request_id(h, 1000, 0), batch_request_id(h, 500, 0));
         assert!(batch_request_id(h, 5000, 99999).len() <= 128);
+    }
+
+    #[test]
+    fn server_errors_name_the_csv_column() {
+        let e = server_row_error(RowError {
+            line: 7,
+            field: String::new(),
+            message: "draft.agency_id: is not a valid id (UUID)".into(),
+        });
+        assert_eq!(
+            (e.field.as_str(), e.message.as_str()),
+            ("agency_id", "is not a valid id (UUID)")
+        );
+        let e = server_row_error(RowError {
+            line: 7,
+            field: "draft.members[1].personnummer".into(),
+            message: "appears twice in the household".into(),
+        });
+        assert_eq!(e.field, "carer2_personnummer");
     }
 
     #[test]

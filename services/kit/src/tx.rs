@@ -19,9 +19,18 @@ pub struct WriteTx {
 }
 
 impl Store {
+    /// Begin a write. Writers are serialised from their first statement (the
+    /// chain head row lock), not only from their first audit entry: under
+    /// PostgreSQL's READ COMMITTED two concurrent writes would otherwise both
+    /// miss an idempotency record or both pass a capacity check. (SQLite has
+    /// one writer connection already.)
     pub async fn begin_write(&self) -> Result<WriteTx, KitError> {
+        let mut tx = self.write.begin().await?;
+        sqlx::query("UPDATE chain_head SET event_seq = event_seq WHERE id = 1")
+            .execute(&mut *tx)
+            .await?;
         Ok(WriteTx {
-            tx: self.write.begin().await?,
+            tx,
             wrote_events: false,
             touched: Vec::new(),
         })

@@ -162,7 +162,7 @@ impl SplitMix64 {
         if hi <= lo {
             lo
         } else {
-            lo + self.below(hi - lo + 1)
+            lo + self.below((hi - lo).saturating_add(1))
         }
     }
 

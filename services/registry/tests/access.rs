@@ -526,3 +526,46 @@ async fn only_the_office_keeps_the_register_and_only_a_manager_records_approvals
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_protected_homes_location_is_not_revealed_by_search() {
+    for_each_backend(|h| async move {
+        let mut d = draft("Skyddade gatan 1", &adult(131));
+        d.protected_identity = true;
+        d.municipality_code = "0180".into();
+        let home = h.approved_home(d, "0180", days_ago(10)).await;
+        let mut cw = h.client(caseworker("1480")).await;
+
+        let by_place = cw
+            .search_homes(SearchHomesRequest {
+                municipality_code: "0180".into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert!(
+            by_place.homes.iter().all(|s| s.id != home.id),
+            "a location-filtered search must not confirm where a protected home is"
+        );
+
+        let national = cw.search_homes(SearchHomesRequest::default()).await.unwrap();
+        let found = national.homes.iter().find(|s| s.id == home.id).unwrap();
+        assert!(found.protected_identity && found.municipality_code.is_empty());
+
+        let seen = cw.get_home(&home.id).await.unwrap();
+        assert!(seen.municipality_code.is_empty() && seen.address.is_none());
+
+        // The office keeps the full picture.
+        let mut office = h.office().await;
+        let office = office
+            .search_homes(SearchHomesRequest {
+                municipality_code: "0180".into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let mine = office.homes.iter().find(|s| s.id == home.id).unwrap();
+        assert_eq!(mine.municipality_code, "0180");
+    })
+    .await;
+}

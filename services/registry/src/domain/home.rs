@@ -453,6 +453,10 @@ pub enum HomeView {
 }
 
 pub fn redact(home: &mut Home, view: HomeView) {
+    // A protected home's location is withheld with its address.
+    if view != HomeView::Full && home.protected_identity {
+        withhold_location(home);
+    }
     match view {
         HomeView::Full => {}
         HomeView::AddressWithheld => {
@@ -466,6 +470,12 @@ pub fn redact(home: &mut Home, view: HomeView) {
             home.personal_data_redacted = true;
         }
     }
+}
+
+/// Blank where a protected home is (its municipality and county).
+pub fn withhold_location(home: &mut Home) {
+    home.municipality_code.clear();
+    home.county_code.clear();
 }
 
 pub fn summary(home: &Home) -> HomeSummary {
@@ -659,6 +669,18 @@ pub(crate) mod tests {
         assert!(h.address.is_none() && h.members.is_empty() && h.personal_data_redacted);
         let s = format!("{:?}", summary(&h));
         assert!(!s.contains("Storgatan") && !s.contains("1212"));
+    }
+
+    #[test]
+    fn a_protected_homes_location_is_withheld_with_its_address() {
+        let mut h = approved_home();
+        h.protected_identity = true;
+        redact(&mut h, HomeView::AddressWithheld);
+        assert!(h.address.is_none() && h.municipality_code.is_empty() && h.county_code.is_empty());
+        let mut full = approved_home();
+        full.protected_identity = true;
+        redact(&mut full, HomeView::Full);
+        assert_eq!(full.municipality_code, "0180");
     }
 
     #[test]

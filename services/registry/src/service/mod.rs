@@ -39,13 +39,6 @@ macro_rules! begin {
     ($self:ident, $ctx:ident, $method:literal, $req:ident) => {{
         let key = IdempotencyKey::new(&$ctx.sub, $method, &$req.request_id, &$req)?;
         let mut tx = $self.store.begin_write().await?;
-        // Serialise writers before anything is read, not only from their first
-        // audit entry: under PostgreSQL's READ COMMITTED two concurrent writes
-        // would otherwise both miss the idempotency record or both see a child
-        // without an active placement. (SQLite has a single writer already.)
-        sqlx::query("UPDATE chain_head SET event_seq = event_seq WHERE id = 1")
-            .execute(tx.conn())
-            .await?;
         if let Some(first) = tx.replay(key.as_ref()).await? {
             return Ok(first);
         }
@@ -326,6 +319,12 @@ impl Registry {
                 &dates::date_text(Self::today()),
             );
         }
+        // Outside the office a protected home's location is never revealed,
+        // so location-filtered searches leave protected homes out.
+        let office = access::manage_register(ctx).is_ok();
+        if !office && (!req.municipality_code.is_empty() || !req.county_code.is_empty()) {
+            q.raw(" AND tags NOT LIKE '%|protected|%'");
+        }
         if let Some(after) = &page.after {
             q.and("id > ?", after);
         }
@@ -336,6 +335,9 @@ impl Registry {
         for r in rows {
             let mut h: Home = store::decode(&r.try_get::<String, _>(0)?)?;
             home::refresh_derived(&mut h, today);
+            if h.protected_identity && !office {
+                home::withhold_location(&mut h);
+            }
             homes.push(home::summary(&h));
         }
         let (homes, page) = page.finish(homes, |h| h.id.clone());

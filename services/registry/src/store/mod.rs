@@ -44,6 +44,9 @@ pub fn home_tags(h: &Home) -> String {
     for w in &h.willingness {
         s.push_str(&format!("w:{w}|"));
     }
+    if h.protected_identity {
+        s.push_str("protected|");
+    }
     s
 }
 
