@@ -12,7 +12,11 @@ use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
 #[derive(Parser, Debug)]
-#[command(name = "samling", version, about = "The national family-home authority's system")]
+#[command(
+    name = "samling",
+    version,
+    about = "The national family-home authority's system"
+)]
 struct Cli {
     /// TOML configuration file (env: SAMLING_CONFIG). Environment variables override it.
     #[arg(long, global = true, env = "SAMLING_CONFIG")]
@@ -81,7 +85,10 @@ enum Command {
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the runtime: {e}");

@@ -26,7 +26,8 @@ pub enum Target {
 pub fn region_map(cfg: &Config) -> anyhow::Result<Arc<RegionMap>> {
     Ok(Arc::new(match &cfg.region_map_file {
         Some(path) => {
-            let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?;
             RegionMap::from_csv(&text).with_context(|| format!("region map {}", path.display()))?
         }
         None => RegionMap::default_map().clone(),
@@ -35,16 +36,19 @@ pub fn region_map(cfg: &Config) -> anyhow::Result<Arc<RegionMap>> {
 
 /// Parse `--regions all|a,b` against the map; returns (index, id) pairs.
 pub fn select_regions(map: &RegionMap, spec: &str) -> anyhow::Result<Vec<(usize, String)>> {
-    let all: Vec<String> = map.regions().into_iter().map(|r| r.id.as_str().to_string()).collect();
+    let all: Vec<String> = map
+        .regions()
+        .into_iter()
+        .map(|r| r.id.as_str().to_string())
+        .collect();
     if spec.trim() == "all" {
         return Ok(all.into_iter().enumerate().collect());
     }
     let mut out = Vec::new();
     for s in spec.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-        let idx = all
-            .iter()
-            .position(|r| r == s)
-            .with_context(|| format!("--regions: unknown region {s:?}; known: {}", all.join(", ")))?;
+        let idx = all.iter().position(|r| r == s).with_context(|| {
+            format!("--regions: unknown region {s:?}; known: {}", all.join(", "))
+        })?;
         out.push((idx, s.to_string()));
     }
     anyhow::ensure!(!out.is_empty(), "--regions: name at least one region");
@@ -58,7 +62,9 @@ pub fn grpc_addr(cfg: &Config, index: usize) -> anyhow::Result<SocketAddr> {
         .grpc_base_port
         .checked_add(index as u16)
         .context("listen.grpc_base_port + region index overflows")?;
-    format!("{}:{port}", cfg.listen.host).parse().context("listen.host")
+    format!("{}:{port}", cfg.listen.host)
+        .parse()
+        .context("listen.host")
 }
 
 /// The registry endpoint of a region: configured, or this machine's default.
@@ -71,11 +77,22 @@ pub fn registry_endpoint(cfg: &Config, map: &RegionMap, region: &str) -> anyhow:
 }
 
 /// The auth-context key: the verifier accepts it plus any configured extra keys.
-pub fn context_keys(cfg: &Config, create: bool) -> anyhow::Result<(ContextSigner, ContextVerifier)> {
+pub fn context_keys(
+    cfg: &Config,
+    create: bool,
+) -> anyhow::Result<(ContextSigner, ContextVerifier)> {
     let path = cfg.context_key_file();
-    let signer = if create { ContextSigner::load_or_create(&path) } else { ContextSigner::load(&path) }
-        .map_err(|e| anyhow::anyhow!("{e} (run `samling serve` once to create it, or set auth.context_key_file)"))?;
-    let verifier = signer.verifier().with_extra_keys(&cfg.auth.context_public_keys)?;
+    let signer = if create {
+        ContextSigner::load_or_create(&path)
+    } else {
+        ContextSigner::load(&path)
+    }
+    .map_err(|e| {
+        anyhow::anyhow!("{e} (run `samling serve` once to create it, or set auth.context_key_file)")
+    })?;
+    let verifier = signer
+        .verifier()
+        .with_extra_keys(&cfg.auth.context_public_keys)?;
     Ok((signer, verifier))
 }
 
@@ -126,10 +143,11 @@ impl Running {
 async fn shutdown_signal() {
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => return std::future::pending().await,
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => return std::future::pending().await,
+            };
         tokio::select! {
             _ = tokio::signal::ctrl_c() => {}
             _ = term.recv() => {}
@@ -151,13 +169,16 @@ pub async fn start(cfg: &Config, target: Target, regions: &str) -> anyhow::Resul
     let mut addrs = Vec::new();
     let mut tasks = Vec::new();
     if matches!(target, Target::Gateway) {
-        anyhow::bail!("the gateway is not built yet (see the gateway issue); run --target registry or all");
+        anyhow::bail!(
+            "the gateway is not built yet (see the gateway issue); run --target registry or all"
+        );
     }
     for (idx, region) in selected {
         let registry = samling_registry::open(cfg, &region, map.clone())
             .await
             .with_context(|| format!("opening the registry store of region {region}"))?;
-        let (health, reflection) = samling_kit::grpc::health_and_reflection(&[samling_registry::SERVICE_NAME]).await?;
+        let (health, reflection) =
+            samling_kit::grpc::health_and_reflection(&[samling_registry::SERVICE_NAME]).await?;
         let router = samling_kit::grpc::server_builder()
             .add_service(health)
             .add_service(reflection)

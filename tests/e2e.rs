@@ -23,7 +23,9 @@ fn free_base_port() -> u16 {
         if base > 60000 {
             continue;
         }
-        if TcpListener::bind(("127.0.0.1", base)).is_ok() && TcpListener::bind(("127.0.0.1", base + 5)).is_ok() {
+        if TcpListener::bind(("127.0.0.1", base)).is_ok()
+            && TcpListener::bind(("127.0.0.1", base + 5)).is_ok()
+        {
             return base;
         }
     }
@@ -43,24 +45,38 @@ impl Drop for Server {
 
 fn samling(data: &Path, base: u16) -> Command {
     let mut c = Command::new(BIN);
-    c.arg("--data-dir").arg(data).env("SAMLING_GRPC_BASE_PORT", base.to_string()).env("SAMLING_LOG", "warn");
-    c.env_remove("SAMLING_DATABASE_URL").env_remove("SAMLING_CONFIG");
+    c.arg("--data-dir")
+        .arg(data)
+        .env("SAMLING_GRPC_BASE_PORT", base.to_string())
+        .env("SAMLING_LOG", "warn");
+    c.env_remove("SAMLING_DATABASE_URL")
+        .env_remove("SAMLING_CONFIG");
     c
 }
 
 async fn wait_healthy(addr: &str) {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        if let Ok(ch) = tonic::transport::Endpoint::from_shared(addr.to_string()).unwrap().connect().await {
+        if let Ok(ch) = tonic::transport::Endpoint::from_shared(addr.to_string())
+            .unwrap()
+            .connect()
+            .await
+        {
             let mut health = tonic_health::pb::health_client::HealthClient::new(ch);
-            let req = tonic_health::pb::HealthCheckRequest { service: "samling.registry.v1.RegistryService".into() };
+            let req = tonic_health::pb::HealthCheckRequest {
+                service: "samling.registry.v1.RegistryService".into(),
+            };
             if let Ok(r) = health.check(req).await
-                && r.into_inner().status == tonic_health::pb::health_check_response::ServingStatus::Serving as i32
+                && r.into_inner().status
+                    == tonic_health::pb::health_check_response::ServingStatus::Serving as i32
             {
                 return;
             }
         }
-        assert!(Instant::now() < deadline, "server at {addr} did not become healthy");
+        assert!(
+            Instant::now() < deadline,
+            "server at {addr} did not become healthy"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
@@ -75,7 +91,13 @@ async fn serve_all_answers_grpc_and_the_cli_across_regions() {
     let base = free_base_port();
     let server = Server {
         child: samling(data.path(), base)
-            .args(["serve", "--target", "all", "--regions", "stockholm-gotland,norr"])
+            .args([
+                "serve",
+                "--target",
+                "all",
+                "--regions",
+                "stockholm-gotland,norr",
+            ])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -88,7 +110,9 @@ async fn serve_all_answers_grpc_and_the_cli_across_regions() {
 
     let signer = ContextSigner::load(&data.path().join("keys/context-signing.key")).unwrap();
     let office = AuthContext::new("officer-1", Role::RegionalOfficer);
-    let mut c = RegistryClient::connect(&stockholm, signer.clone(), office).await.unwrap();
+    let mut c = RegistryClient::connect(&stockholm, signer.clone(), office)
+        .await
+        .unwrap();
 
     // An officer registers, assesses and a municipality approves a home.
     let created = c
@@ -98,8 +122,17 @@ async fn serve_all_answers_grpc_and_the_cli_across_regions() {
                 home_type: HomeType::FamilyHome as i32,
                 provider: ProviderKind::Public as i32,
                 municipality_code: "0180".into(),
-                address: Some(Address { street: "Hemvägen 3".into(), postal_code: "11122".into(), city: "Stockholm".into() }),
-                members: vec![MemberDraft { given_name: "Eva".into(), family_name: "Lund".into(), personnummer: adult_pnr().into(), role: MemberRole::Carer as i32 }],
+                address: Some(Address {
+                    street: "Hemvägen 3".into(),
+                    postal_code: "11122".into(),
+                    city: "Stockholm".into(),
+                }),
+                members: vec![MemberDraft {
+                    given_name: "Eva".into(),
+                    family_name: "Lund".into(),
+                    personnummer: adult_pnr().into(),
+                    role: MemberRole::Carer as i32,
+                }],
                 languages: vec!["svenska".into()],
                 competences: vec!["npf".into()],
                 willingness: vec![Willingness::LongTerm as i32],
@@ -109,10 +142,16 @@ async fn serve_all_answers_grpc_and_the_cli_across_regions() {
         .await
         .unwrap();
     let home = created.home.unwrap();
-    let r = c.request(TransitionHomeRequest { request_id: "e2e-t1".into(), home_id: home.id.clone(), to_status: HomeStatus::UnderAssessment as i32, reason: "home study".into() });
+    let r = c.request(TransitionHomeRequest {
+        request_id: "e2e-t1".into(),
+        home_id: home.id.clone(),
+        to_status: HomeStatus::UnderAssessment as i32,
+        reason: "home study".into(),
+    });
     c.raw().transition_home(r).await.unwrap();
 
-    let manager = AuthContext::new("mgr-0180", Role::MunicipalityManager).with_municipality(MunicipalityCode::parse("0180").unwrap());
+    let manager = AuthContext::new("mgr-0180", Role::MunicipalityManager)
+        .with_municipality(MunicipalityCode::parse("0180").unwrap());
     let mut m = c.acting_as(manager);
     let approved = m
         .record_approval(RecordApprovalRequest {
@@ -127,42 +166,104 @@ async fn serve_all_answers_grpc_and_the_cli_across_regions() {
     assert_eq!(approved.status, HomeStatus::Approved as i32);
 
     // Another municipality finds it nationally, without personal data.
-    let other = AuthContext::new("cw-1480", Role::MunicipalityCaseworker).with_municipality(MunicipalityCode::parse("1480").unwrap());
+    let other = AuthContext::new("cw-1480", Role::MunicipalityCaseworker)
+        .with_municipality(MunicipalityCode::parse("1480").unwrap());
     let mut o = c.acting_as(other);
-    let found = o.search_homes(SearchHomesRequest { competences: vec!["npf".into()], ..Default::default() }).await.unwrap();
+    let found = o
+        .search_homes(SearchHomesRequest {
+            competences: vec!["npf".into()],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
     assert_eq!(found.homes.len(), 1);
     let seen = o.get_home(&home.id).await.unwrap();
     assert!(seen.personal_data_redacted && seen.members.is_empty() && seen.address.is_none());
 
     // Regions are separate stores: norr does not have the home.
-    let mut n = RegistryClient::connect(&norr, signer.clone(), AuthContext::new("officer-2", Role::RegionalOfficer)).await.unwrap();
-    assert_eq!(n.get_home(&home.id).await.unwrap_err().code(), tonic::Code::NotFound);
+    let mut n = RegistryClient::connect(
+        &norr,
+        signer.clone(),
+        AuthContext::new("officer-2", Role::RegionalOfficer),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        n.get_home(&home.id).await.unwrap_err().code(),
+        tonic::Code::NotFound
+    );
 
     // The CLI works against the running system.
-    let out = samling(data.path(), base).args(["homes", "list", "--region", "stockholm-gotland"]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains(&home.id) && text.contains("APPROVED"), "{text}");
     let out = samling(data.path(), base)
-        .args(["homes", "reconfirm", &home.id, "--region", "stockholm-gotland"])
+        .args(["homes", "list", "--region", "stockholm-gotland"])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(&home.id) && text.contains("APPROVED"),
+        "{text}"
+    );
+    let out = samling(data.path(), base)
+        .args([
+            "homes",
+            "reconfirm",
+            &home.id,
+            "--region",
+            "stockholm-gotland",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stdout).contains("re-confirmed"));
 
     // Bad input over the CLI is a clear error naming the field, not a panic.
     let out = samling(data.path(), base)
-        .args(["homes", "approve", &home.id, "--by", "9999", "--decision-date", "2026-01-01", "--decision-ref", "x", "--region", "stockholm-gotland"])
+        .args([
+            "homes",
+            "approve",
+            &home.id,
+            "--by",
+            "9999",
+            "--decision-date",
+            "2026-01-01",
+            "--decision-ref",
+            "x",
+            "--region",
+            "stockholm-gotland",
+        ])
         .output()
         .unwrap();
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("municipality_code"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("municipality_code"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     drop(server);
 
     // The audit chain of every region verifies after the run.
-    let out = samling(data.path(), base).args(["audit", "verify", "--regions", "stockholm-gotland,norr"]).output().unwrap();
+    let out = samling(data.path(), base)
+        .args(["audit", "verify", "--regions", "stockholm-gotland,norr"])
+        .output()
+        .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
-    assert!(text.contains("stockholm-gotland registry") && text.contains("chain intact"), "{text}");
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("stockholm-gotland registry") && text.contains("chain intact"),
+        "{text}"
+    );
 }

@@ -44,7 +44,9 @@ impl Connection {
             .unwrap_or_else(|| "cli".into());
         let mut ctx = AuthContext::new(sub, role).with_purpose(self.purpose.clone());
         if let Some(m) = &self.municipality {
-            ctx = ctx.with_municipality(MunicipalityCode::parse(m).map_err(|e| anyhow::anyhow!("--municipality: {e}"))?);
+            ctx = ctx.with_municipality(
+                MunicipalityCode::parse(m).map_err(|e| anyhow::anyhow!("--municipality: {e}"))?,
+            );
         }
         Ok(ctx)
     }
@@ -89,10 +91,16 @@ pub async fn audit(cfg: &Config, cmd: AuditCommand) -> anyhow::Result<()> {
                 let reg = samling_registry::open(cfg, &region, map.clone()).await?;
                 let report = samling_kit::audit::verify(&reg.store).await?;
                 match report.first_broken_seq {
-                    None => println!("region {region} registry: {} entries, chain intact", report.entries),
+                    None => println!(
+                        "region {region} registry: {} entries, chain intact",
+                        report.entries
+                    ),
                     Some(seq) => {
                         broken += 1;
-                        println!("region {region} registry: chain BROKEN at entry {seq} ({} entries verified before it)", report.entries);
+                        println!(
+                            "region {region} registry: chain BROKEN at entry {seq} ({} entries verified before it)",
+                            report.entries
+                        );
                     }
                 }
                 reg.store.close().await;

@@ -57,19 +57,33 @@ pub enum HomesCommand {
     },
 }
 
-fn enum_value(field: &str, name: &str, prefix: &str, parse: impl Fn(&str) -> Option<i32>) -> anyhow::Result<i32> {
+fn enum_value(
+    field: &str,
+    name: &str,
+    prefix: &str,
+    parse: impl Fn(&str) -> Option<i32>,
+) -> anyhow::Result<i32> {
     let full = format!("{prefix}{}", name.trim().to_uppercase());
     parse(&full).ok_or_else(|| anyhow::anyhow!("{field}: unknown value {name:?}"))
 }
 
 pub fn print_summaries(homes: &[HomeSummary]) {
-    println!("{:<36}  {:<28}  {:<22}  {:>4}  {:>5}  overdue", "id", "type", "status", "muni", "placed");
+    println!(
+        "{:<36}  {:<28}  {:<22}  {:>4}  {:>5}  overdue",
+        "id", "type", "status", "muni", "placed"
+    );
     for h in homes {
         println!(
             "{:<36}  {:<28}  {:<22}  {:>4}  {:>2}/{:<2}  {}",
             h.id,
-            HomeType::try_from(h.home_type).unwrap_or_default().as_str_name().trim_start_matches("HOME_TYPE_"),
-            HomeStatus::try_from(h.status).unwrap_or_default().as_str_name().trim_start_matches("HOME_STATUS_"),
+            HomeType::try_from(h.home_type)
+                .unwrap_or_default()
+                .as_str_name()
+                .trim_start_matches("HOME_TYPE_"),
+            HomeStatus::try_from(h.status)
+                .unwrap_or_default()
+                .as_str_name()
+                .trim_start_matches("HOME_STATUS_"),
             h.municipality_code,
             h.placed_count,
             if h.capacity == 0 { 3 } else { h.capacity },
@@ -81,10 +95,20 @@ pub fn print_summaries(homes: &[HomeSummary]) {
 pub async fn run(cfg: &Config, conn: &Connection, cmd: HomesCommand) -> anyhow::Result<()> {
     let mut client = conn.registry(cfg).await?;
     match cmd {
-        HomesCommand::List { municipality, home_type, competence, language, free_capacity, include_overdue, limit } => {
+        HomesCommand::List {
+            municipality,
+            home_type,
+            competence,
+            language,
+            free_capacity,
+            include_overdue,
+            limit,
+        } => {
             let mut types = Vec::new();
             for t in &home_type {
-                types.push(enum_value("--type", t, "HOME_TYPE_", |s| HomeType::from_str_name(s).map(|v| v as i32))?);
+                types.push(enum_value("--type", t, "HOME_TYPE_", |s| {
+                    HomeType::from_str_name(s).map(|v| v as i32)
+                })?);
             }
             let resp = client
                 .search_homes(SearchHomesRequest {
@@ -94,7 +118,10 @@ pub async fn run(cfg: &Config, conn: &Connection, cmd: HomesCommand) -> anyhow::
                     languages: language,
                     with_free_capacity: free_capacity,
                     include_overdue,
-                    page: Some(PageRequest { page_size: limit, page_token: String::new() }),
+                    page: Some(PageRequest {
+                        page_size: limit,
+                        page_token: String::new(),
+                    }),
                     ..Default::default()
                 })
                 .await?;
@@ -104,7 +131,12 @@ pub async fn run(cfg: &Config, conn: &Connection, cmd: HomesCommand) -> anyhow::
             let h = client.get_home(&home_id).await?;
             println!("{h:#?}");
         }
-        HomesCommand::Approve { home_id, approving_municipality, decision_date, decision_ref } => {
+        HomesCommand::Approve {
+            home_id,
+            approving_municipality,
+            decision_date,
+            decision_ref,
+        } => {
             let d = dates::parse_iso("--decision-date", &decision_date)?;
             let h = client
                 .record_approval(RecordApprovalRequest {
@@ -115,9 +147,20 @@ pub async fn run(cfg: &Config, conn: &Connection, cmd: HomesCommand) -> anyhow::
                     decision_ref,
                 })
                 .await?;
-            println!("home {} is {} (version {})", h.id, HomeStatus::try_from(h.status).unwrap_or_default().as_str_name(), h.version);
+            println!(
+                "home {} is {} (version {})",
+                h.id,
+                HomeStatus::try_from(h.status)
+                    .unwrap_or_default()
+                    .as_str_name(),
+                h.version
+            );
         }
-        HomesCommand::Reconfirm { home_id, date, note } => {
+        HomesCommand::Reconfirm {
+            home_id,
+            date,
+            note,
+        } => {
             let on = date.map(|d| dates::parse_iso("--date", &d)).transpose()?;
             let h = client
                 .reconfirm(ReconfirmHomeRequest {
@@ -127,10 +170,16 @@ pub async fn run(cfg: &Config, conn: &Connection, cmd: HomesCommand) -> anyhow::
                     note,
                 })
                 .await?;
-            let due = h.reconfirmation_due_on.map(|d| format!("{:04}-{:02}-{:02}", d.year, d.month, d.day)).unwrap_or_default();
+            let due = h
+                .reconfirmation_due_on
+                .map(|d| format!("{:04}-{:02}-{:02}", d.year, d.month, d.day))
+                .unwrap_or_default();
             println!("home {} re-confirmed; next due {due}", h.id);
         }
-        HomesCommand::Overdue { as_of, municipality } => {
+        HomesCommand::Overdue {
+            as_of,
+            municipality,
+        } => {
             let as_of = as_of.map(|d| dates::parse_iso("--as-of", &d)).transpose()?;
             let mut token = String::new();
             let mut all = Vec::new();
@@ -139,7 +188,10 @@ pub async fn run(cfg: &Config, conn: &Connection, cmd: HomesCommand) -> anyhow::
                     .list_overdue(ListOverdueHomesRequest {
                         as_of: dates::opt_to_proto(as_of),
                         municipality_code: municipality.clone().unwrap_or_default(),
-                        page: Some(PageRequest { page_size: 500, page_token: token }),
+                        page: Some(PageRequest {
+                            page_size: 500,
+                            page_token: token,
+                        }),
                     })
                     .await?;
                 all.extend(resp.homes);

@@ -7,10 +7,12 @@ CREATE TABLE chain_head (
     id BIGINT PRIMARY KEY,
     audit_seq BIGINT NOT NULL,
     audit_hash TEXT NOT NULL,
-    event_seq BIGINT NOT NULL
+    event_seq BIGINT NOT NULL,
+    -- audit_index holds every entry up to here; later ones are scanned.
+    indexed_seq BIGINT NOT NULL
 );
-INSERT INTO chain_head (id, audit_seq, audit_hash, event_seq)
-VALUES (1, 0, '0000000000000000000000000000000000000000000000000000000000000000', 0);
+INSERT INTO chain_head (id, audit_seq, audit_hash, event_seq, indexed_seq)
+VALUES (1, 0, '0000000000000000000000000000000000000000000000000000000000000000', 0, 0);
 
 -- Append-only, hash-chained audit log: who read or changed which record, why.
 CREATE TABLE audit_log (
@@ -26,7 +28,14 @@ CREATE TABLE audit_log (
     prev_hash TEXT NOT NULL,
     hash TEXT NOT NULL
 );
-CREATE INDEX audit_log_record ON audit_log (record_id, seq);
+-- Entries by record ("who read this file"), filled in bulk by the audit
+-- indexer a second behind the log: a random-key index maintained per entry
+-- would cost a page write per read on SQLite.
+CREATE TABLE audit_index (
+    record_id TEXT NOT NULL,
+    seq BIGINT NOT NULL,
+    PRIMARY KEY (record_id, seq)
+);
 
 -- Transactional outbox, served by WatchEvents. Ids and codes only.
 CREATE TABLE outbox (

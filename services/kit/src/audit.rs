@@ -42,13 +42,80 @@ pub fn entry_hash(prev_hash: &str, seq: i64, id: &str, at: &str, r: &AuditRecord
     hex::encode(Sha256::digest(fields.to_string().as_bytes()))
 }
 
-/// Append one entry inside the caller's transaction.
-pub async fn append(conn: &mut AnyConnection, r: &AuditRecord) -> Result<(), KitError> {
-    append_many(conn, std::slice::from_ref(r)).await
+/// An entry with its place in the chain computed, ready to insert.
+#[derive(Debug, Clone)]
+pub struct ChainedEntry {
+    pub seq: i64,
+    pub id: String,
+    pub at: String,
+    pub record: AuditRecord,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+/// Link `record` after (`seq`, `prev_hash`).
+pub fn chain(seq: i64, prev_hash: &str, at: &str, record: AuditRecord) -> ChainedEntry {
+    let id = crate::ids::new_id_string();
+    let hash = entry_hash(prev_hash, seq, &id, at, &record);
+    ChainedEntry {
+        seq,
+        id,
+        at: at.to_string(),
+        record,
+        prev_hash: prev_hash.to_string(),
+        hash,
+    }
+}
+
+/// Insert already-chained entries (multi-row, in chunks well under every
+/// backend's parameter limit). The caller moves the chain head.
+pub async fn insert_chained(
+    conn: &mut AnyConnection,
+    entries: &[ChainedEntry],
+) -> Result<(), KitError> {
+    for chunk in entries.chunks(64) {
+        let mut sql = String::from(
+            "INSERT INTO audit_log (seq, id, at, subject, role, action, record_type, record_id, purpose, prev_hash, hash) VALUES ",
+        );
+        for i in 0..chunk.len() {
+            let b = i * 11;
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            sql.push('(');
+            sql.push_str(
+                &(1..=11)
+                    .map(|k| format!("${}", b + k))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            );
+            sql.push(')');
+        }
+        let mut q = sqlx::query(&sql);
+        for e in chunk {
+            q = q
+                .bind(e.seq)
+                .bind(e.id.clone())
+                .bind(e.at.clone())
+                .bind(e.record.subject.clone())
+                .bind(e.record.role.clone())
+                .bind(e.record.action.clone())
+                .bind(e.record.record_type.clone())
+                .bind(e.record.record_id.clone())
+                .bind(e.record.purpose.clone())
+                .bind(e.prev_hash.clone())
+                .bind(e.hash.clone());
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
 }
 
 /// Append entries inside the caller's transaction, taking the chain head once.
-pub async fn append_many(conn: &mut AnyConnection, records: &[AuditRecord]) -> Result<(), KitError> {
+pub async fn append_many(
+    conn: &mut AnyConnection,
+    records: &[AuditRecord],
+) -> Result<(), KitError> {
     if records.is_empty() {
         return Ok(());
     }
@@ -62,43 +129,13 @@ pub async fn append_many(conn: &mut AnyConnection, records: &[AuditRecord]) -> R
     let last_seq: i64 = row.try_get(0)?;
     let mut prev: String = row.try_get(1)?;
     let at = crate::dates::now_text();
-    // Multi-row inserts in chunks (11 parameters a row, well under every backend's limit).
-    for (chunk_no, chunk) in records.chunks(64).enumerate() {
-        let mut sql = String::from(
-            "INSERT INTO audit_log (seq, id, at, subject, role, action, record_type, record_id, purpose, prev_hash, hash) VALUES ",
-        );
-        let mut rows = Vec::with_capacity(chunk.len());
-        for (i, r) in chunk.iter().enumerate() {
-            let seq = last_seq - n + 1 + (chunk_no * 64 + i) as i64;
-            let id = crate::ids::new_id_string();
-            let hash = entry_hash(&prev, seq, &id, &at, r);
-            let b = i * 11;
-            if i > 0 {
-                sql.push_str(", ");
-            }
-            sql.push_str(&format!(
-                "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
-                b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, b + 7, b + 8, b + 9, b + 10, b + 11
-            ));
-            rows.push((seq, id, r, std::mem::replace(&mut prev, hash.clone()), hash));
-        }
-        let mut q = sqlx::query(&sql);
-        for (seq, id, r, prev_hash, hash) in rows {
-            q = q
-                .bind(seq)
-                .bind(id)
-                .bind(at.clone())
-                .bind(r.subject.clone())
-                .bind(r.role.clone())
-                .bind(r.action.clone())
-                .bind(r.record_type.clone())
-                .bind(r.record_id.clone())
-                .bind(r.purpose.clone())
-                .bind(prev_hash)
-                .bind(hash);
-        }
-        q.execute(&mut *conn).await?;
+    let mut entries = Vec::with_capacity(records.len());
+    for (i, r) in records.iter().enumerate() {
+        let e = chain(last_seq - n + 1 + i as i64, &prev, &at, r.clone());
+        prev = e.hash.clone();
+        entries.push(e);
     }
+    insert_chained(conn, &entries).await?;
     sqlx::query("UPDATE chain_head SET audit_hash = $1 WHERE id = 1")
         .bind(&prev)
         .execute(&mut *conn)
@@ -263,6 +300,7 @@ fn row_to_entry(row: &sqlx::any::AnyRow) -> Result<AuditEntry, KitError> {
 }
 
 /// Entries about one record (or all, when `record_id` is empty), oldest first.
+/// Uses the record index up to `indexed_seq` and scans the (short) tail after it.
 pub async fn list(
     store: &Store,
     record_id: &str,
@@ -276,13 +314,91 @@ pub async fn list(
     };
     let rows = sqlx::query(
         "SELECT seq, id, at, subject, role, action, record_type, record_id, purpose, prev_hash, hash \
-         FROM audit_log WHERE seq > $1 AND ($2 = '' OR record_id = $2) ORDER BY seq LIMIT $3",
+         FROM audit_log WHERE seq > $1 AND ($2 = '' \
+           OR seq IN (SELECT seq FROM audit_index WHERE record_id = $2 AND seq > $1) \
+           OR (record_id = $2 AND seq > (SELECT indexed_seq FROM chain_head WHERE id = 1))) \
+         ORDER BY seq LIMIT $3",
     )
     .bind(after)
     .bind(record_id)
     .bind(page.limit())
     .fetch_all(&store.read)
     .await?;
-    let entries = rows.iter().map(row_to_entry).collect::<Result<Vec<_>, _>>()?;
+    let entries = rows
+        .iter()
+        .map(row_to_entry)
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(page.finish(entries, |e| e.seq.to_string()))
+}
+
+/// Index the entries written since the last run (at most `max`), sorted by
+/// record so each index page is written once per run. Returns how many.
+pub async fn index_pending(store: &Store, max: i64) -> Result<usize, KitError> {
+    let mut tx = store.write.begin().await?;
+    // Taking the head row lock makes concurrent indexers (replicas) take turns.
+    let head = sqlx::query(
+        "UPDATE chain_head SET indexed_seq = indexed_seq WHERE id = 1 RETURNING indexed_seq",
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    let indexed: i64 = head.try_get(0)?;
+    let rows =
+        sqlx::query("SELECT record_id, seq FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2")
+            .bind(indexed)
+            .bind(max)
+            .fetch_all(&mut *tx)
+            .await?;
+    let Some(last) = rows.last() else {
+        return Ok(0);
+    };
+    let last_seq: i64 = last.try_get(1)?;
+    let mut pairs = rows
+        .iter()
+        .map(|r| Ok((r.try_get::<String, _>(0)?, r.try_get::<i64, _>(1)?)))
+        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    pairs.sort();
+    for chunk in pairs.chunks(200) {
+        let values: Vec<String> = (0..chunk.len())
+            .map(|i| format!("(${}, ${})", 2 * i + 1, 2 * i + 2))
+            .collect();
+        let sql = format!(
+            "INSERT INTO audit_index (record_id, seq) VALUES {}",
+            values.join(", ")
+        );
+        let mut q = sqlx::query(&sql);
+        for (rid, seq) in chunk {
+            q = q.bind(rid.clone()).bind(*seq);
+        }
+        q.execute(&mut *tx).await?;
+    }
+    sqlx::query("UPDATE chain_head SET indexed_seq = $1 WHERE id = 1")
+        .bind(last_seq)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(pairs.len())
+}
+
+/// Small enough that indexing never holds the writer for long.
+const INDEX_BATCH: i64 = 1_000;
+
+/// Keep the record index about a second behind the log.
+pub fn spawn_indexer(store: Store) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            loop {
+                match index_pending(&store, INDEX_BATCH).await {
+                    Ok(n) if n as i64 == INDEX_BATCH => continue,
+                    Ok(_) => break,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "audit indexing failed; retrying");
+                        break;
+                    }
+                }
+            }
+        }
+    })
 }

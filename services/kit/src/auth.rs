@@ -71,7 +71,10 @@ impl Role {
 
     /// Roles bound to one municipality.
     pub fn is_municipal(self) -> bool {
-        matches!(self, Role::MunicipalityCaseworker | Role::MunicipalityManager)
+        matches!(
+            self,
+            Role::MunicipalityCaseworker | Role::MunicipalityManager
+        )
     }
 
     /// Roles that only ever see aggregates.
@@ -137,7 +140,12 @@ impl AuthContext {
         self.party.as_deref() == Some(id)
     }
 
-    pub fn audit(&self, action: &str, record_type: &str, record_id: &str) -> crate::audit::AuditRecord {
+    pub fn audit(
+        &self,
+        action: &str,
+        record_type: &str,
+        record_id: &str,
+    ) -> crate::audit::AuditRecord {
         crate::audit::AuditRecord {
             subject: self.sub.clone(),
             role: self.role.as_str().into(),
@@ -184,8 +192,9 @@ impl ContextSigner {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let signer = Self::generate()?;
                 if let Some(dir) = path.parent() {
-                    std::fs::create_dir_all(dir)
-                        .map_err(|e| KitError::Internal(format!("create {}: {e}", dir.display())))?;
+                    std::fs::create_dir_all(dir).map_err(|e| {
+                        KitError::Internal(format!("create {}: {e}", dir.display()))
+                    })?;
                 }
                 write_private(path, &hex::encode(signer.key.to_bytes()))?;
                 Ok(signer)
@@ -252,7 +261,8 @@ fn write_private(path: &Path, text: &str) -> Result<(), KitError> {
 
 #[cfg(not(unix))]
 fn write_private(path: &Path, text: &str) -> Result<(), KitError> {
-    std::fs::write(path, text).map_err(|e| KitError::Internal(format!("write {}: {e}", path.display())))
+    std::fs::write(path, text)
+        .map_err(|e| KitError::Internal(format!("write {}: {e}", path.display())))
 }
 
 /// Verifies signed contexts against one or more public keys (rotation).
@@ -351,7 +361,11 @@ impl ContextVerifier {
         let (body, sig) = token.split_once('.').ok_or_else(bad)?;
         let sig = URL_SAFE_NO_PAD.decode(sig).map_err(|_| bad())?;
         let sig = Signature::from_slice(&sig).map_err(|_| bad())?;
-        if !self.keys.iter().any(|k| k.verify(body.as_bytes(), &sig).is_ok()) {
+        if !self
+            .keys
+            .iter()
+            .any(|k| k.verify(body.as_bytes(), &sig).is_ok())
+        {
             return Err(bad());
         }
         let json = URL_SAFE_NO_PAD.decode(body).map_err(|_| bad())?;
@@ -359,7 +373,10 @@ impl ContextVerifier {
     }
 
     /// Read and verify the context of a gRPC request.
-    pub fn from_metadata(&self, md: &tonic::metadata::MetadataMap) -> Result<AuthContext, KitError> {
+    pub fn from_metadata(
+        &self,
+        md: &tonic::metadata::MetadataMap,
+    ) -> Result<AuthContext, KitError> {
         let token = md
             .get(AUTH_METADATA_KEY)
             .ok_or_else(|| KitError::Unauthenticated("missing auth context".into()))?
@@ -447,7 +464,10 @@ mod tests {
     fn a_rotated_key_is_accepted_when_listed() {
         let old = ContextSigner::generate().unwrap();
         let new = ContextSigner::generate().unwrap();
-        let v = new.verifier().with_extra_keys(&[old.public_key_hex()]).unwrap();
+        let v = new
+            .verifier()
+            .with_extra_keys(&[old.public_key_hex()])
+            .unwrap();
         assert!(v.verify(&old.sign(&ctx())).is_ok());
     }
 }

@@ -228,8 +228,8 @@ mod tests {
 
     #[test]
     fn environment_overrides_the_file() {
-        let mut cfg = Config::from_toml("data_dir = \"/srv/x\"\n[listen]\ngrpc_base_port = 6000\n")
-            .unwrap();
+        let mut cfg =
+            Config::from_toml("data_dir = \"/srv/x\"\n[listen]\ngrpc_base_port = 6000\n").unwrap();
         assert_eq!(cfg.listen.grpc_base_port, 6000);
         cfg.apply_env(|k| (k == "SAMLING_GRPC_BASE_PORT").then(|| "7000".to_string()))
             .unwrap();

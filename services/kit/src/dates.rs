@@ -64,7 +64,8 @@ pub fn parse_iso(field: &str, s: &str) -> Result<NaiveDate, KitError> {
 
 /// `d` plus whole months, clamped to the month's last day (31 Jan + 1 month = 28/29 Feb).
 pub fn add_months(d: NaiveDate, months: u32) -> NaiveDate {
-    d.checked_add_months(Months::new(months)).unwrap_or(NaiveDate::MAX)
+    d.checked_add_months(Months::new(months))
+        .unwrap_or(NaiveDate::MAX)
 }
 
 /// Text stored in SQL for a date.
@@ -94,6 +95,9 @@ mod tests {
     #[test]
     fn adding_months_clamps_to_the_end_of_the_month() {
         let d = NaiveDate::from_ymd_opt(2025, 11, 30).unwrap();
-        assert_eq!(add_months(d, 3), NaiveDate::from_ymd_opt(2026, 2, 28).unwrap());
+        assert_eq!(
+            add_months(d, 3),
+            NaiveDate::from_ymd_opt(2026, 2, 28).unwrap()
+        );
     }
 }

@@ -64,14 +64,40 @@ impl DbTarget {
 pub fn schema_name(prefix: &str, service: &str, region: &str) -> String {
     format!("{prefix}{service}_{region}")
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
         .collect()
 }
 
 static DRIVERS: Once = Once::new();
 
 const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; PRAGMA cache_size = -32000;";
+     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; PRAGMA cache_size = -32000; \
+     PRAGMA mmap_size = 1073741824; PRAGMA temp_store = MEMORY; PRAGMA wal_autocheckpoint = 0;";
+
+/// WAL checkpoints run here, off the write path, instead of inside whichever
+/// commit crosses the threshold (which would stall that writer and every
+/// read waiting for its audit entry).
+fn spawn_checkpointer(pool: AnyPool) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_millis(500));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if pool.is_closed() {
+                return;
+            }
+            if let Err(e) = pool.execute("PRAGMA wal_checkpoint(PASSIVE)").await {
+                tracing::debug!(error = %e, "WAL checkpoint skipped");
+            }
+        }
+    });
+}
 
 impl Store {
     /// Open (creating if needed) and migrate.
@@ -93,9 +119,8 @@ impl Store {
 
     async fn open_sqlite(path: &Path, max: Option<u32>) -> Result<Store, KitError> {
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| {
-                KitError::Internal(format!("cannot create {}: {e}", dir.display()))
-            })?;
+            std::fs::create_dir_all(dir)
+                .map_err(|e| KitError::Internal(format!("cannot create {}: {e}", dir.display())))?;
         }
         let url = format!("sqlite://{}?mode=rwc", path.display());
         let opts = AnyConnectOptions::from_str(&url)?;
@@ -115,6 +140,7 @@ impl Store {
         // The writer first, so WAL mode is set before readers attach.
         let write = pool(1).await?;
         let read = pool(max.unwrap_or(8)).await?;
+        spawn_checkpointer(read.clone());
         Ok(Store {
             read,
             write,
@@ -123,13 +149,22 @@ impl Store {
     }
 
     async fn open_postgres(url: &str, schema: &str, max: Option<u32>) -> Result<Store, KitError> {
-        if !schema.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-            return Err(KitError::invalid("database.schema", "must be alphanumeric or _"));
+        if !schema
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_')
+        {
+            return Err(KitError::invalid(
+                "database.schema",
+                "must be alphanumeric or _",
+            ));
         }
         let opts = AnyConnectOptions::from_str(url)?;
         // Create the schema once, then pin every pooled connection to it.
         {
-            let setup = AnyPoolOptions::new().max_connections(1).connect_with(opts.clone()).await?;
+            let setup = AnyPoolOptions::new()
+                .max_connections(1)
+                .connect_with(opts.clone())
+                .await?;
             setup
                 .execute(format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\"").as_str())
                 .await?;
@@ -236,7 +271,10 @@ pub mod testing {
     pub fn test_targets(service: &str) -> Vec<(DbTarget, Option<tempfile_dir::TempDirGuard>)> {
         let mut out = Vec::new();
         let dir = tempfile_dir::TempDirGuard::new();
-        out.push((DbTarget::SqliteFile(dir.path().join(format!("{service}.db"))), Some(dir)));
+        out.push((
+            DbTarget::SqliteFile(dir.path().join(format!("{service}.db"))),
+            Some(dir),
+        ));
         if let Ok(url) = std::env::var("SAMLING_TEST_DATABASE_URL")
             && !url.is_empty()
         {

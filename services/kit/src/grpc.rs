@@ -62,7 +62,9 @@ pub async fn serve(
             Ok(s)
         })
     });
-    router.serve_with_incoming_shutdown(incoming, shutdown).await
+    router
+        .serve_with_incoming_shutdown(incoming, shutdown)
+        .await
 }
 
 /// Bind, reporting the address in the error.

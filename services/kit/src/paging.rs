@@ -43,9 +43,11 @@ impl Page {
             let bytes = URL_SAFE_NO_PAD
                 .decode(req.page_token.as_bytes())
                 .map_err(|_| KitError::invalid("page.page_token", "is not a valid page token"))?;
-            Some(String::from_utf8(bytes).map_err(|_| {
-                KitError::invalid("page.page_token", "is not a valid page token")
-            })?)
+            Some(
+                String::from_utf8(bytes).map_err(|_| {
+                    KitError::invalid("page.page_token", "is not a valid page token")
+                })?,
+            )
         };
         Ok(Page { size, after })
     }
@@ -57,7 +59,11 @@ impl Page {
 
     /// Trim the fetched rows to the page and build the response token from
     /// the last row's key.
-    pub fn finish<T>(&self, mut rows: Vec<T>, key: impl Fn(&T) -> String) -> (Vec<T>, PageResponse) {
+    pub fn finish<T>(
+        &self,
+        mut rows: Vec<T>,
+        key: impl Fn(&T) -> String,
+    ) -> (Vec<T>, PageResponse) {
         let more = rows.len() > self.size as usize;
         rows.truncate(self.size as usize);
         let next_page_token = match (more, rows.last()) {

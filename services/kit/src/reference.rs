@@ -28,12 +28,15 @@ pub enum ReferenceError {
     UnknownMunicipality(String),
     #[error("unknown county code {0:?}")]
     UnknownCounty(String),
-    #[error("unknown region {0:?}")]
+    /// The text is kept for the caller, never displayed: free-text input may be personal data.
+    #[error("unknown region")]
     UnknownRegion(String),
     /// `line` is 1-based; 0 means the file as a whole (e.g. a county missing).
     #[error("region map line {line}: {message}")]
     BadRegionMap { line: usize, message: String },
-    #[error("malformed reference code {0:?}")]
+    /// The text is kept for the caller, never displayed: a malformed code may be
+    /// anything pasted into the field, a personnummer included.
+    #[error("malformed code: expected the digits of an SCB code")]
     BadFormat(String),
 }
 

@@ -40,9 +40,14 @@ impl Drop for TelemetryGuard {
 pub fn init(cfg: &TelemetryConfig, service: &str) -> TelemetryGuard {
     let filter = EnvFilter::try_new(&cfg.log).unwrap_or_else(|_| EnvFilter::new("info"));
     let fmt = if cfg.log_format == "json" {
-        tracing_subscriber::fmt::layer().json().with_writer(std::io::stderr).boxed()
+        tracing_subscriber::fmt::layer()
+            .json()
+            .with_writer(std::io::stderr)
+            .boxed()
     } else {
-        tracing_subscriber::fmt::layer().with_writer(std::io::stderr).boxed()
+        tracing_subscriber::fmt::layer()
+            .with_writer(std::io::stderr)
+            .boxed()
     };
     let mut provider = None;
     let mut otel_error = None;
@@ -132,5 +137,7 @@ pub fn grpc_server_span(req: &tonic::codegen::http::Request<()>) -> tracing::Spa
 pub fn inject_context(md: &mut tonic::metadata::MetadataMap) {
     use tracing_opentelemetry::OpenTelemetrySpanExt;
     let cx = tracing::Span::current().context();
-    opentelemetry::global::get_text_map_propagator(|p| p.inject_context(&cx, &mut MetadataInjector(md)));
+    opentelemetry::global::get_text_map_propagator(|p| {
+        p.inject_context(&cx, &mut MetadataInjector(md))
+    });
 }

@@ -14,7 +14,13 @@ use sqlx::{Any, AnyConnection, Row, Transaction};
 
 pub struct WriteTx {
     tx: Transaction<'static, Any>,
-    wrote_events: bool,
+    /// Chain heads as of this transaction (it holds the head row lock).
+    audit_seq: i64,
+    audit_hash: String,
+    event_seq: i64,
+    at: String,
+    audits: Vec<audit::ChainedEntry>,
+    events: Vec<(i64, NewEvent)>,
     touched: Vec<String>,
 }
 
@@ -23,15 +29,23 @@ impl Store {
     /// chain head row lock), not only from their first audit entry: under
     /// PostgreSQL's READ COMMITTED two concurrent writes would otherwise both
     /// miss an idempotency record or both pass a capacity check. (SQLite has
-    /// one writer connection already.)
+    /// one writer connection already.) Audit entries and events are buffered
+    /// and written at commit, in a few multi-row statements.
     pub async fn begin_write(&self) -> Result<WriteTx, KitError> {
         let mut tx = self.write.begin().await?;
-        sqlx::query("UPDATE chain_head SET event_seq = event_seq WHERE id = 1")
-            .execute(&mut *tx)
-            .await?;
+        let head = sqlx::query(
+            "UPDATE chain_head SET event_seq = event_seq WHERE id = 1 RETURNING audit_seq, audit_hash, event_seq",
+        )
+        .fetch_one(&mut *tx)
+        .await?;
         Ok(WriteTx {
+            audit_seq: head.try_get(0)?,
+            audit_hash: head.try_get(1)?,
+            event_seq: head.try_get(2)?,
             tx,
-            wrote_events: false,
+            at: crate::dates::now_text(),
+            audits: Vec::new(),
+            events: Vec::new(),
             touched: Vec::new(),
         })
     }
@@ -43,34 +57,21 @@ impl WriteTx {
         &mut self.tx
     }
 
-    /// Append an audit entry to the hash chain.
+    /// Append an audit entry to the hash chain (written at commit).
     pub async fn audit(&mut self, record: &AuditRecord) -> Result<(), KitError> {
-        audit::append(&mut self.tx, record).await
+        self.audit_seq += 1;
+        let e = audit::chain(self.audit_seq, &self.audit_hash, &self.at, record.clone());
+        self.audit_hash = e.hash.clone();
+        self.audits.push(e);
+        Ok(())
     }
 
-    /// Append a domain event to the outbox; returns its feed position.
+    /// Append a domain event to the outbox (written at commit); returns its
+    /// feed position, final because this transaction holds the head.
     pub async fn event(&mut self, event: NewEvent) -> Result<u64, KitError> {
-        let row = sqlx::query(
-            "UPDATE chain_head SET event_seq = event_seq + 1 WHERE id = 1 RETURNING event_seq",
-        )
-        .fetch_one(&mut *self.tx)
-        .await?;
-        let seq: i64 = row.try_get(0)?;
-        sqlx::query(
-            "INSERT INTO outbox (seq, id, event_type, aggregate_type, aggregate_id, occurred_at, payload) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(seq)
-        .bind(crate::ids::new_id_string())
-        .bind(event.event_type)
-        .bind(event.aggregate_type)
-        .bind(event.aggregate_id)
-        .bind(crate::dates::now_text())
-        .bind(event.payload.to_string())
-        .execute(&mut *self.tx)
-        .await?;
-        self.wrote_events = true;
-        Ok(seq as u64)
+        self.event_seq += 1;
+        self.events.push((self.event_seq, event));
+        Ok(self.event_seq as u64)
     }
 
     /// The first answer to this request, if it was already handled.
@@ -101,10 +102,61 @@ impl WriteTx {
         self.touched.push(key.into());
     }
 
-    /// Commit, then wake `WatchEvents` followers if events were written.
-    /// Returns the keys passed to [`WriteTx::touch`].
-    pub async fn commit(self, feed: &EventFeed) -> Result<Vec<String>, KitError> {
-        let wrote = self.wrote_events;
+    async fn flush(&mut self) -> Result<(), KitError> {
+        if !self.audits.is_empty() {
+            audit::insert_chained(&mut self.tx, &self.audits).await?;
+            sqlx::query("UPDATE chain_head SET audit_seq = $1, audit_hash = $2 WHERE id = 1")
+                .bind(self.audit_seq)
+                .bind(&self.audit_hash)
+                .execute(&mut *self.tx)
+                .await?;
+        }
+        if !self.events.is_empty() {
+            for chunk in self.events.chunks(64) {
+                let mut sql = String::from(
+                    "INSERT INTO outbox (seq, id, event_type, aggregate_type, aggregate_id, occurred_at, payload) VALUES ",
+                );
+                for i in 0..chunk.len() {
+                    let b = i * 7;
+                    if i > 0 {
+                        sql.push_str(", ");
+                    }
+                    sql.push('(');
+                    sql.push_str(
+                        &(1..=7)
+                            .map(|k| format!("${}", b + k))
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                    );
+                    sql.push(')');
+                }
+                let mut q = sqlx::query(&sql);
+                for (seq, e) in chunk {
+                    q = q
+                        .bind(*seq)
+                        .bind(crate::ids::new_id_string())
+                        .bind(e.event_type.clone())
+                        .bind(e.aggregate_type.clone())
+                        .bind(e.aggregate_id.clone())
+                        .bind(self.at.clone())
+                        .bind(e.payload.to_string());
+                }
+                q.execute(&mut *self.tx).await?;
+            }
+            sqlx::query("UPDATE chain_head SET event_seq = $1 WHERE id = 1")
+                .bind(self.event_seq)
+                .execute(&mut *self.tx)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Write the buffered audit entries and events, commit, then wake
+    /// `WatchEvents` followers if events were written. Returns the keys passed
+    /// to [`WriteTx::touch`].
+    pub async fn commit(mut self, feed: &EventFeed) -> Result<Vec<String>, KitError> {
+        self.flush().await?;
+        let wrote = !self.events.is_empty();
         self.tx.commit().await?;
         if wrote {
             feed.notify();

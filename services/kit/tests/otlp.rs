@@ -1,8 +1,12 @@
 //! With an OTLP endpoint configured, spans reach the collector, and a gRPC
 //! server span continues the trace whose context arrived in metadata.
 
-use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{TraceService, TraceServiceServer};
-use opentelemetry_proto::tonic::collector::trace::v1::{ExportTraceServiceRequest, ExportTraceServiceResponse};
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
+    TraceService, TraceServiceServer,
+};
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
 use samling_kit::config::TelemetryConfig;
 use std::sync::{Arc, Mutex};
 use tonic::{Request, Response, Status};
@@ -15,7 +19,10 @@ struct Collector(Spans);
 
 #[tonic::async_trait]
 impl TraceService for Collector {
-    async fn export(&self, req: Request<ExportTraceServiceRequest>) -> Result<Response<ExportTraceServiceResponse>, Status> {
+    async fn export(
+        &self,
+        req: Request<ExportTraceServiceRequest>,
+    ) -> Result<Response<ExportTraceServiceResponse>, Status> {
         let mut got = self.0.lock().unwrap();
         for rs in req.into_inner().resource_spans {
             for ss in rs.scope_spans {
@@ -24,7 +31,9 @@ impl TraceService for Collector {
                 }
             }
         }
-        Ok(Response::new(ExportTraceServiceResponse { partial_success: None }))
+        Ok(Response::new(ExportTraceServiceResponse {
+            partial_success: None,
+        }))
     }
 }
 
@@ -52,8 +61,12 @@ async fn spans_are_exported_over_otlp_and_continue_the_callers_trace() {
     let caller = tracing::info_span!("caller");
     let mut md = tonic::metadata::MetadataMap::new();
     caller.in_scope(|| samling_kit::telemetry::inject_context(&mut md));
-    assert!(md.get("traceparent").is_some(), "W3C traceparent is injected");
-    let mut http = tonic::codegen::http::Request::builder().uri("/samling.registry.v1.RegistryService/GetHome");
+    assert!(
+        md.get("traceparent").is_some(),
+        "W3C traceparent is injected"
+    );
+    let mut http = tonic::codegen::http::Request::builder()
+        .uri("/samling.registry.v1.RegistryService/GetHome");
     for (k, v) in md.clone().into_headers().iter() {
         http = http.header(k, v);
     }
@@ -64,8 +77,17 @@ async fn spans_are_exported_over_otlp_and_continue_the_callers_trace() {
     guard.shutdown();
 
     let got = collector.0.lock().unwrap().clone();
-    let caller = got.iter().find(|s| s.0 == "caller").expect("caller span exported");
-    let server = got.iter().find(|s| s.0 == "grpc.server").expect("server span exported");
+    let caller = got
+        .iter()
+        .find(|s| s.0 == "caller")
+        .expect("caller span exported");
+    let server = got
+        .iter()
+        .find(|s| s.0 == "grpc.server")
+        .expect("server span exported");
     assert_eq!(caller.1, server.1, "one trace spans caller and server");
-    assert!(!server.2.is_empty(), "the server span has the caller as parent");
+    assert!(
+        !server.2.is_empty(),
+        "the server span has the caller as parent"
+    );
 }

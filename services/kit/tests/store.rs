@@ -634,6 +634,51 @@ async fn audit_entries_are_listed_by_record_page_by_page() {
     }
 }
 
+#[tokio::test]
+async fn listing_by_record_is_the_same_before_during_and_after_indexing() {
+    for ts in stores(&[]).await {
+        let b = ts.name();
+        let s = &ts.store;
+        let feed = EventFeed::new(s.clone());
+        let write = |i: usize| {
+            let s = s.clone();
+            let feed = feed.clone();
+            async move {
+                let id = if i.is_multiple_of(2) { "a" } else { "b" };
+                let mut tx = s.begin_write().await.unwrap();
+                tx.audit(&record(&format!("user-{i}"), "widget.read", id))
+                    .await
+                    .unwrap();
+                tx.commit(&feed).await.unwrap();
+            }
+        };
+        for i in 0..6 {
+            write(i).await;
+        }
+        let before = list_all(s, "a", 2).await.0;
+        assert_eq!(seqs_of(&before), [1, 3, 5], "{b}");
+        // Index part of the log: the rest is found by scanning the tail.
+        assert_eq!(audit::index_pending(s, 4).await.unwrap(), 4, "{b}");
+        for i in 6..9 {
+            write(i).await;
+        }
+        assert_eq!(
+            seqs_of(&list_all(s, "a", 2).await.0),
+            [1, 3, 5, 7, 9],
+            "{b}"
+        );
+        assert_eq!(audit::index_pending(s, 100).await.unwrap(), 5, "{b}");
+        assert_eq!(audit::index_pending(s, 100).await.unwrap(), 0, "{b}");
+        assert_eq!(
+            seqs_of(&list_all(s, "a", 2).await.0),
+            [1, 3, 5, 7, 9],
+            "{b}"
+        );
+        assert_eq!(seqs_of(&list_all(s, "b", 10).await.0), [2, 4, 6, 8], "{b}");
+        assert!(audit::verify(s).await.unwrap().ok(), "{b}");
+    }
+}
+
 fn seqs_of(entries: &[AuditEntry]) -> Vec<u64> {
     entries.iter().map(|e| e.seq).collect()
 }

@@ -22,14 +22,20 @@ pub struct RegistryClient {
 
 impl RegistryClient {
     /// Connect to `endpoint` (e.g. `http://127.0.0.1:50051`) acting as `ctx`.
-    pub async fn connect(endpoint: &str, signer: ContextSigner, ctx: AuthContext) -> Result<Self, Status> {
+    pub async fn connect(
+        endpoint: &str,
+        signer: ContextSigner,
+        ctx: AuthContext,
+    ) -> Result<Self, Status> {
         let channel = Endpoint::from_shared(endpoint.to_string())
             .map_err(|e| Status::invalid_argument(format!("endpoint: {e}")))?
             .connect_timeout(Duration::from_secs(5))
             .tcp_nodelay(true)
             .connect()
             .await
-            .map_err(|e| Status::unavailable(format!("cannot reach registry at {endpoint}: {e}")))?;
+            .map_err(|e| {
+                Status::unavailable(format!("cannot reach registry at {endpoint}: {e}"))
+            })?;
         Ok(Self::from_channel(channel, signer, ctx))
     }
 
@@ -71,17 +77,29 @@ impl RegistryClient {
     }
 
     pub async fn get_home(&mut self, home_id: &str) -> Result<Home, Status> {
-        let r = self.request(GetHomeRequest { home_id: home_id.into() });
+        let r = self.request(GetHomeRequest {
+            home_id: home_id.into(),
+        });
         Ok(self.inner.get_home(r).await?.into_inner())
     }
 
-    pub async fn search_homes(&mut self, q: SearchHomesRequest) -> Result<SearchHomesResponse, Status> {
+    pub async fn search_homes(
+        &mut self,
+        q: SearchHomesRequest,
+    ) -> Result<SearchHomesResponse, Status> {
         let r = self.request(q);
         Ok(self.inner.search_homes(r).await?.into_inner())
     }
 
-    pub async fn create_home(&mut self, request_id: &str, draft: HomeDraft) -> Result<CreateHomeResponse, Status> {
-        let r = self.request(CreateHomeRequest { request_id: request_id.into(), draft: Some(draft) });
+    pub async fn create_home(
+        &mut self,
+        request_id: &str,
+        draft: HomeDraft,
+    ) -> Result<CreateHomeResponse, Status> {
+        let r = self.request(CreateHomeRequest {
+            request_id: request_id.into(),
+            draft: Some(draft),
+        });
         Ok(self.inner.create_home(r).await?.into_inner())
     }
 
@@ -95,12 +113,18 @@ impl RegistryClient {
         Ok(self.inner.reconfirm_home(r).await?.into_inner())
     }
 
-    pub async fn list_overdue(&mut self, req: ListOverdueHomesRequest) -> Result<SearchHomesResponse, Status> {
+    pub async fn list_overdue(
+        &mut self,
+        req: ListOverdueHomesRequest,
+    ) -> Result<SearchHomesResponse, Status> {
         let r = self.request(req);
         Ok(self.inner.list_overdue_homes(r).await?.into_inner())
     }
 
-    pub async fn import_homes(&mut self, req: ImportHomesRequest) -> Result<ImportHomesResponse, Status> {
+    pub async fn import_homes(
+        &mut self,
+        req: ImportHomesRequest,
+    ) -> Result<ImportHomesResponse, Status> {
         let r = self.request(req);
         Ok(self.inner.import_homes(r).await?.into_inner())
     }

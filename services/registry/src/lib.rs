@@ -35,6 +35,10 @@ pub async fn open(
     regions: std::sync::Arc<samling_kit::reference::RegionMap>,
 ) -> Result<Registry, samling_kit::error::KitError> {
     let target = samling_kit::db::DbTarget::for_service(cfg, "registry", region);
-    let store = samling_kit::db::Store::open(&target, cfg.database.max_connections, &[MIGRATIONS]).await?;
-    Ok(Registry::new(store, domain::Rules::from(&cfg.registry), regions))
+    let store =
+        samling_kit::db::Store::open(&target, cfg.database.max_connections, &[MIGRATIONS]).await?;
+    let region_id = regions
+        .parse_region(region)
+        .map_err(|e| samling_kit::error::KitError::invalid("region", e.to_string()))?;
+    Ok(Registry::new(store, domain::Rules::from(&cfg.registry), regions).for_region(region_id))
 }

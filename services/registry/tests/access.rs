@@ -548,7 +548,10 @@ async fn a_protected_homes_location_is_not_revealed_by_search() {
             "a location-filtered search must not confirm where a protected home is"
         );
 
-        let national = cw.search_homes(SearchHomesRequest::default()).await.unwrap();
+        let national = cw
+            .search_homes(SearchHomesRequest::default())
+            .await
+            .unwrap();
         let found = national.homes.iter().find(|s| s.id == home.id).unwrap();
         assert!(found.protected_identity && found.municipality_code.is_empty());
 

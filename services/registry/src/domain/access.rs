@@ -26,7 +26,11 @@ fn own_municipality(ctx: &AuthContext, code: &str) -> bool {
 /// Keeping the register: create and edit homes, agencies and units, import,
 /// resolve duplicates, answer homes' requests. The regional office's work.
 pub fn manage_register(ctx: &AuthContext) -> Result<(), RegistryError> {
-    if is_office(ctx) { Ok(()) } else { Err(deny("keep the register")) }
+    if is_office(ctx) {
+        Ok(())
+    } else {
+        Err(deny("keep the register"))
+    }
 }
 
 /// National search returns summaries without personal data; anyone working
@@ -79,7 +83,9 @@ pub fn home_view(
 
 /// A nämnd decision is recorded by the office or the municipality's manager.
 pub fn record_approval(ctx: &AuthContext, municipality: &str) -> Result<(), RegistryError> {
-    if is_office(ctx) || (ctx.role == Role::MunicipalityManager && own_municipality(ctx, municipality)) {
+    if is_office(ctx)
+        || (ctx.role == Role::MunicipalityManager && own_municipality(ctx, municipality))
+    {
         Ok(())
     } else {
         Err(deny("record an approval for this municipality"))
@@ -112,8 +118,15 @@ pub enum ChildView {
     WithoutPersonnummer,
 }
 
-pub fn read_child(ctx: &AuthContext, child_id: &str, placing: &str) -> Result<ChildView, RegistryError> {
-    if is_office(ctx) || own_municipality(ctx, placing) || (ctx.role == Role::Child && ctx.is_party(child_id)) {
+pub fn read_child(
+    ctx: &AuthContext,
+    child_id: &str,
+    placing: &str,
+) -> Result<ChildView, RegistryError> {
+    if is_office(ctx)
+        || own_municipality(ctx, placing)
+        || (ctx.role == Role::Child && ctx.is_party(child_id))
+    {
         Ok(ChildView::Full)
     } else if ctx.role == Role::Ombud {
         Ok(ChildView::WithoutPersonnummer)
@@ -143,17 +156,28 @@ pub fn read_placement(
         || ctx.role == Role::Ombud
         || (ctx.role == Role::FamilyHome && !p.home_id.is_empty() && ctx.is_party(&p.home_id))
         || (ctx.role == Role::Child && ctx.is_party(&p.child_id));
-    if ok { Ok(()) } else { Err(deny("read this placement")) }
+    if ok {
+        Ok(())
+    } else {
+        Err(deny("read this placement"))
+    }
 }
 
 /// Listing scope for children/placements/decisions: `Some(code)` restricts a
 /// municipal caller to their municipality; the office sees all.
-pub fn municipal_scope(ctx: &AuthContext, requested: &str) -> Result<Option<String>, RegistryError> {
+pub fn municipal_scope(
+    ctx: &AuthContext,
+    requested: &str,
+) -> Result<Option<String>, RegistryError> {
     if is_office(ctx) || ctx.role == Role::Ombud {
         return Ok((!requested.is_empty()).then(|| requested.to_string()));
     }
     if ctx.role.is_municipal() {
-        let own = ctx.municipality.as_ref().map(|m| m.as_str().to_string()).unwrap_or_default();
+        let own = ctx
+            .municipality
+            .as_ref()
+            .map(|m| m.as_str().to_string())
+            .unwrap_or_default();
         if !requested.is_empty() && requested != own {
             return Err(deny("list another municipality's records"));
         }
@@ -164,12 +188,19 @@ pub fn municipal_scope(ctx: &AuthContext, requested: &str) -> Result<Option<Stri
 
 /// Unexecuted decisions: the municipality reports its own; the office sees all.
 pub fn decisions(ctx: &AuthContext, municipality: &str) -> Result<(), RegistryError> {
-    if is_office(ctx) || own_municipality(ctx, municipality) { Ok(()) } else { Err(deny("handle this municipality's decisions")) }
+    if is_office(ctx) || own_municipality(ctx, municipality) {
+        Ok(())
+    } else {
+        Err(deny("handle this municipality's decisions"))
+    }
 }
 
 /// The quarterly report is aggregate: analysts and the council may read it too.
 pub fn quarterly_report(ctx: &AuthContext, municipality: &str) -> Result<(), RegistryError> {
-    if ctx.role.aggregates_only() || is_office(ctx) || (!municipality.is_empty() && own_municipality(ctx, municipality)) {
+    if ctx.role.aggregates_only()
+        || is_office(ctx)
+        || (!municipality.is_empty() && own_municipality(ctx, municipality))
+    {
         Ok(())
     } else {
         Err(deny("read this report"))
@@ -186,7 +217,11 @@ pub fn read_providers(ctx: &AuthContext) -> Result<(), RegistryError> {
 
 /// Audit entries: the office and services.
 pub fn read_audit(ctx: &AuthContext) -> Result<(), RegistryError> {
-    if is_office(ctx) { Ok(()) } else { Err(deny("read the audit log")) }
+    if is_office(ctx) {
+        Ok(())
+    } else {
+        Err(deny("read the audit log"))
+    }
 }
 
 #[cfg(test)]
@@ -196,29 +231,58 @@ mod tests {
 
     fn ctx(role: Role, m: &str) -> AuthContext {
         let c = AuthContext::new("u", role);
-        if m.is_empty() { c } else { c.with_municipality(MunicipalityCode::parse(m).unwrap()) }
+        if m.is_empty() {
+            c
+        } else {
+            c.with_municipality(MunicipalityCode::parse(m).unwrap())
+        }
     }
 
     #[test]
     fn a_municipality_sees_home_personal_data_only_when_involved() {
-        let home = Home { id: "h".into(), ..Default::default() };
+        let home = Home {
+            id: "h".into(),
+            ..Default::default()
+        };
         let c = ctx(Role::MunicipalityCaseworker, "0180");
-        assert_eq!(home_view(&c, &home, &Involvement::default()).unwrap(), HomeView::NoPersonalData);
-        let inv = Involvement { active_placing: vec!["0180".into()], ever_placing: vec!["0180".into()] };
+        assert_eq!(
+            home_view(&c, &home, &Involvement::default()).unwrap(),
+            HomeView::NoPersonalData
+        );
+        let inv = Involvement {
+            active_placing: vec!["0180".into()],
+            ever_placing: vec!["0180".into()],
+        };
         assert_eq!(home_view(&c, &home, &inv).unwrap(), HomeView::Full);
         let approved = Home {
-            approvals: vec![Approval { municipality_code: "0180".into(), ..Default::default() }],
+            approvals: vec![Approval {
+                municipality_code: "0180".into(),
+                ..Default::default()
+            }],
             ..home.clone()
         };
-        assert_eq!(home_view(&c, &approved, &Involvement::default()).unwrap(), HomeView::Full);
+        assert_eq!(
+            home_view(&c, &approved, &Involvement::default()).unwrap(),
+            HomeView::Full
+        );
     }
 
     #[test]
     fn a_protected_home_address_needs_an_active_placement() {
-        let home = Home { id: "h".into(), protected_identity: true, ..Default::default() };
+        let home = Home {
+            id: "h".into(),
+            protected_identity: true,
+            ..Default::default()
+        };
         let c = ctx(Role::MunicipalityManager, "0180");
-        let past = Involvement { active_placing: vec![], ever_placing: vec!["0180".into()] };
-        assert_eq!(home_view(&c, &home, &past).unwrap(), HomeView::AddressWithheld);
+        let past = Involvement {
+            active_placing: vec![],
+            ever_placing: vec!["0180".into()],
+        };
+        assert_eq!(
+            home_view(&c, &home, &past).unwrap(),
+            HomeView::AddressWithheld
+        );
         let office = ctx(Role::RegionalOfficer, "");
         assert_eq!(home_view(&office, &home, &past).unwrap(), HomeView::Full);
     }

@@ -40,7 +40,11 @@ pub struct DecisionFacts {
 /// Counts per (sex, reason): decisions still not executed at quarter end
 /// three months or more after the decision, and decisions executed during the
 /// quarter but later than three months after the decision.
-pub fn quarterly_rows(decisions: &[DecisionFacts], start: NaiveDate, end: NaiveDate) -> Vec<QuarterlyReportRow> {
+pub fn quarterly_rows(
+    decisions: &[DecisionFacts],
+    start: NaiveDate,
+    end: NaiveDate,
+) -> Vec<QuarterlyReportRow> {
     let mut rows: BTreeMap<(i32, i32), (u32, u32)> = BTreeMap::new();
     for d in decisions {
         let due = reportable_from(d.decision_date);
@@ -53,12 +57,14 @@ pub fn quarterly_rows(decisions: &[DecisionFacts], start: NaiveDate, end: NaiveD
         }
     }
     rows.into_iter()
-        .map(|((sex, reason), (not_executed, executed_late))| QuarterlyReportRow {
-            sex,
-            reason,
-            not_executed,
-            executed_late,
-        })
+        .map(
+            |((sex, reason), (not_executed, executed_late))| QuarterlyReportRow {
+                sex,
+                reason,
+                not_executed,
+                executed_late,
+            },
+        )
         .collect()
 }
 
@@ -75,7 +81,12 @@ mod tests {
     }
 
     fn facts(sex: Sex, decided: NaiveDate, executed: Option<NaiveDate>) -> DecisionFacts {
-        DecisionFacts { sex, reason: UnexecutedReason::NoSuitableHome, decision_date: decided, executed_on: executed }
+        DecisionFacts {
+            sex,
+            reason: UnexecutedReason::NoSuitableHome,
+            decision_date: decided,
+            executed_on: executed,
+        }
     }
 
     #[test]
@@ -102,13 +113,22 @@ mod tests {
     #[test]
     fn a_decision_executed_after_the_quarter_still_counts_as_unexecuted_in_it() {
         let (s, e) = quarter_bounds(2026, 2).unwrap();
-        let rows = quarterly_rows(&[facts(Sex::Male, d(2026, 1, 2), Some(d(2026, 7, 5)))], s, e);
+        let rows = quarterly_rows(
+            &[facts(Sex::Male, d(2026, 1, 2), Some(d(2026, 7, 5)))],
+            s,
+            e,
+        );
         assert_eq!(rows[0].not_executed, 1);
     }
 
     #[test]
     fn quarter_must_be_one_to_four() {
-        assert!(quarter_bounds(2026, 5).unwrap_err().to_string().starts_with("quarter"));
+        assert!(
+            quarter_bounds(2026, 5)
+                .unwrap_err()
+                .to_string()
+                .starts_with("quarter")
+        );
         assert_eq!(quarter_of(d(2026, 11, 23)), (2026, 4));
     }
 }

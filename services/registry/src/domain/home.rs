@@ -38,10 +38,16 @@ fn text(field: &str, s: &str, required: bool) -> Result<String, RegistryError> {
         return Err(RegistryError::invalid(field, "is required"));
     }
     if t.chars().count() > MAX_TEXT {
-        return Err(RegistryError::invalid(field, format!("must be at most {MAX_TEXT} characters")));
+        return Err(RegistryError::invalid(
+            field,
+            format!("must be at most {MAX_TEXT} characters"),
+        ));
     }
     if t.chars().any(char::is_control) {
-        return Err(RegistryError::invalid(field, "must not contain control characters"));
+        return Err(RegistryError::invalid(
+            field,
+            "must not contain control characters",
+        ));
     }
     Ok(t.to_string())
 }
@@ -49,12 +55,18 @@ fn text(field: &str, s: &str, required: bool) -> Result<String, RegistryError> {
 /// Tags (languages, competences, …): trimmed, lower-case, unique, sorted.
 pub fn normalise_tags(field: &str, tags: &[String]) -> Result<Vec<String>, RegistryError> {
     if tags.len() > MAX_TAGS {
-        return Err(RegistryError::invalid(field, format!("at most {MAX_TAGS} values")));
+        return Err(RegistryError::invalid(
+            field,
+            format!("at most {MAX_TAGS} values"),
+        ));
     }
     let mut out = Vec::with_capacity(tags.len());
     for (i, t) in tags.iter().enumerate() {
         let t = t.trim().to_lowercase();
-        if t.is_empty() || t.len() > 64 || !t.chars().all(|c| c.is_alphanumeric() || "-_ ".contains(c)) {
+        if t.is_empty()
+            || t.len() > 64
+            || !t.chars().all(|c| c.is_alphanumeric() || "-_ ".contains(c))
+        {
             return Err(RegistryError::invalid(
                 format!("{field}[{i}]"),
                 "must be 1–64 letters, digits, '-', '_' or spaces",
@@ -101,7 +113,10 @@ pub fn validate_member(
         draft: MemberDraft {
             given_name,
             family_name,
-            personnummer: personnummer.as_ref().map(|p| p.canonical().to_string()).unwrap_or_default(),
+            personnummer: personnummer
+                .as_ref()
+                .map(|p| p.canonical().to_string())
+                .unwrap_or_default(),
             role: role as i32,
         },
         personnummer,
@@ -126,10 +141,16 @@ pub fn validate_draft(
     let agency_id = d.agency_id.trim().to_string();
     match provider {
         ProviderKind::Agency if agency_id.is_empty() => {
-            return Err(RegistryError::invalid("draft.agency_id", "is required for agency homes"));
+            return Err(RegistryError::invalid(
+                "draft.agency_id",
+                "is required for agency homes",
+            ));
         }
         ProviderKind::Public if !agency_id.is_empty() => {
-            return Err(RegistryError::invalid("draft.agency_id", "must be empty for public homes"));
+            return Err(RegistryError::invalid(
+                "draft.agency_id",
+                "must be empty for public homes",
+            ));
         }
         _ => {}
     }
@@ -138,10 +159,20 @@ pub fn validate_draft(
     }
     let municipality = MunicipalityCode::parse(&d.municipality_code)
         .map_err(|e| RegistryError::invalid("draft.municipality_code", e.to_string()))?;
-    let address = d.address.as_ref().ok_or_else(|| RegistryError::invalid("draft.address", "is required"))?;
-    let postal: String = address.postal_code.chars().filter(|c| !c.is_whitespace()).collect();
+    let address = d
+        .address
+        .as_ref()
+        .ok_or_else(|| RegistryError::invalid("draft.address", "is required"))?;
+    let postal: String = address
+        .postal_code
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
     if postal.len() != 5 || !postal.chars().all(|c| c.is_ascii_digit()) {
-        return Err(RegistryError::invalid("draft.address.postal_code", "must be 5 digits"));
+        return Err(RegistryError::invalid(
+            "draft.address.postal_code",
+            "must be 5 digits",
+        ));
     }
     let address = Address {
         street: text("draft.address.street", &address.street, true)?,
@@ -163,7 +194,9 @@ pub fn validate_draft(
         let w = Willingness::try_from(*w)
             .ok()
             .filter(|w| *w != Willingness::Unspecified)
-            .ok_or_else(|| RegistryError::invalid(format!("draft.willingness[{i}]"), "is not a known value"))?;
+            .ok_or_else(|| {
+                RegistryError::invalid(format!("draft.willingness[{i}]"), "is not a known value")
+            })?;
         if !willingness.contains(&(w as i32)) {
             willingness.push(w as i32);
         }
@@ -172,13 +205,22 @@ pub fn validate_draft(
     let mut members = Vec::new();
     if with_members {
         if d.members.len() > 20 {
-            return Err(RegistryError::invalid("draft.members", "at most 20 members"));
+            return Err(RegistryError::invalid(
+                "draft.members",
+                "at most 20 members",
+            ));
         }
         for (i, m) in d.members.iter().enumerate() {
             members.push(validate_member(&format!("draft.members[{i}]"), m, today)?);
         }
-        if !members.iter().any(|m| m.draft.role == MemberRole::Carer as i32) {
-            return Err(RegistryError::invalid("draft.members", "at least one carer (adult) is required"));
+        if !members
+            .iter()
+            .any(|m| m.draft.role == MemberRole::Carer as i32)
+        {
+            return Err(RegistryError::invalid(
+                "draft.members",
+                "at least one carer (adult) is required",
+            ));
         }
         let mut seen = std::collections::HashSet::new();
         for (i, m) in members.iter().enumerate() {
@@ -294,7 +336,11 @@ pub fn effective_capacity(home: &Home, rules: &Rules) -> u32 {
 
 /// Allowed lifecycle steps. Approval is not a transition: it is recorded with
 /// [`record_approval`], which carries the nämnd decision.
-pub fn check_transition(from: HomeStatus, to: HomeStatus, placed: i32) -> Result<(), RegistryError> {
+pub fn check_transition(
+    from: HomeStatus,
+    to: HomeStatus,
+    placed: i32,
+) -> Result<(), RegistryError> {
     use HomeStatus::*;
     let ok = matches!(
         (from, to),
@@ -337,7 +383,10 @@ pub fn record_approval(
 ) -> Result<(), RegistryError> {
     use HomeStatus::*;
     if decision_date > today {
-        return Err(RegistryError::invalid("decision_date", "must not be in the future"));
+        return Err(RegistryError::invalid(
+            "decision_date",
+            "must not be in the future",
+        ));
     }
     match status(home) {
         UnderAssessment => home.status = Approved as i32,
@@ -349,12 +398,12 @@ pub fn record_approval(
             )));
         }
     }
-    if home
-        .approvals
-        .iter()
-        .any(|a| a.municipality_code == approval.municipality_code && a.decision_ref == approval.decision_ref)
-    {
-        return Err(RegistryError::Conflict("this decision is already recorded".into()));
+    if home.approvals.iter().any(|a| {
+        a.municipality_code == approval.municipality_code && a.decision_ref == approval.decision_ref
+    }) {
+        return Err(RegistryError::Conflict(
+            "this decision is already recorded".into(),
+        ));
     }
     home.approvals.push(approval);
     let last = last_reconfirmed(home);
@@ -365,26 +414,43 @@ pub fn record_approval(
 }
 
 fn last_reconfirmed(home: &Home) -> Option<NaiveDate> {
-    dates::opt_from_proto("", home.last_reconfirmed_on.as_ref()).ok().flatten()
+    dates::opt_from_proto("", home.last_reconfirmed_on.as_ref())
+        .ok()
+        .flatten()
 }
 
 pub fn reconfirmation_due(home: &Home) -> Option<NaiveDate> {
-    dates::opt_from_proto("", home.reconfirmation_due_on.as_ref()).ok().flatten()
+    dates::opt_from_proto("", home.reconfirmation_due_on.as_ref())
+        .ok()
+        .flatten()
 }
 
 fn set_reconfirmed(home: &mut Home, on: NaiveDate, rules: &Rules) {
     home.last_reconfirmed_on = Some(dates::to_proto(on));
-    home.reconfirmation_due_on = Some(dates::to_proto(dates::add_months(on, rules.reconfirmation_months)));
+    home.reconfirmation_due_on = Some(dates::to_proto(dates::add_months(
+        on,
+        rules.reconfirmation_months,
+    )));
 }
 
 /// The annual re-confirmation.
-pub fn reconfirm(home: &mut Home, on: NaiveDate, today: NaiveDate, rules: &Rules) -> Result<(), RegistryError> {
+pub fn reconfirm(
+    home: &mut Home,
+    on: NaiveDate,
+    today: NaiveDate,
+    rules: &Rules,
+) -> Result<(), RegistryError> {
     use HomeStatus::*;
     if !matches!(status(home), Approved | Active | Paused) {
-        return Err(RegistryError::precondition("only approved homes are re-confirmed"));
+        return Err(RegistryError::precondition(
+            "only approved homes are re-confirmed",
+        ));
     }
     if on > today {
-        return Err(RegistryError::invalid("confirmed_on", "must not be in the future"));
+        return Err(RegistryError::invalid(
+            "confirmed_on",
+            "must not be in the future",
+        ));
     }
     if last_reconfirmed(home).is_some_and(|l| on < l) {
         return Err(RegistryError::invalid(
@@ -399,7 +465,8 @@ pub fn reconfirm(home: &mut Home, on: NaiveDate, today: NaiveDate, rules: &Rules
 /// Approved homes whose re-confirmation date has passed.
 pub fn is_overdue(home: &Home, today: NaiveDate) -> bool {
     use HomeStatus::*;
-    matches!(status(home), Approved | Active | Paused) && reconfirmation_due(home).is_some_and(|d| d < today)
+    matches!(status(home), Approved | Active | Paused)
+        && reconfirmation_due(home).is_some_and(|d| d < today)
 }
 
 /// Set the derived flags that depend on today's date.
@@ -418,7 +485,9 @@ pub fn check_placeable(home: &Home) -> Result<(), RegistryError> {
         )));
     }
     if home.consent_withdrawn {
-        return Err(RegistryError::precondition("the home has withdrawn its consent"));
+        return Err(RegistryError::precondition(
+            "the home has withdrawn its consent",
+        ));
     }
     let t = HomeType::try_from(home.home_type).unwrap_or(HomeType::Unspecified);
     if matches!(t, HomeType::ContactFamily | HomeType::MentorFamily) {
@@ -535,7 +604,13 @@ pub(crate) mod tests {
 
     fn approved_home() -> Home {
         let v = validate_draft(&draft(), true, today()).unwrap();
-        let mut h = new_home("h1".into(), &v, ["m1".to_string()].into_iter(), RegionMap::default_map(), "now");
+        let mut h = new_home(
+            "h1".into(),
+            &v,
+            ["m1".to_string()].into_iter(),
+            RegionMap::default_map(),
+            "now",
+        );
         h.status = HomeStatus::UnderAssessment as i32;
         record_approval(
             &mut h,
@@ -565,8 +640,14 @@ pub(crate) mod tests {
         let mut d = draft();
         d.members[0].personnummer = "19121212-1213".into();
         let e = validate_draft(&d, true, today()).unwrap_err();
-        assert!(e.to_string().starts_with("draft.members[0].personnummer:"), "{e}");
-        assert!(!e.to_string().contains("1213"), "the error must not echo the number");
+        assert!(
+            e.to_string().starts_with("draft.members[0].personnummer:"),
+            "{e}"
+        );
+        assert!(
+            !e.to_string().contains("1213"),
+            "the error must not echo the number"
+        );
     }
 
     #[test]
@@ -590,14 +671,24 @@ pub(crate) mod tests {
         let mut d = draft();
         d.members[0].role = MemberRole::Child as i32;
         d.members[0].personnummer = String::new();
-        assert!(validate_draft(&d, true, today()).unwrap_err().to_string().starts_with("draft.members"));
+        assert!(
+            validate_draft(&d, true, today())
+                .unwrap_err()
+                .to_string()
+                .starts_with("draft.members")
+        );
     }
 
     #[test]
     fn capacity_above_ten_is_rejected() {
         let mut d = draft();
         d.capacity = 11;
-        assert!(validate_draft(&d, true, today()).unwrap_err().to_string().starts_with("draft.capacity"));
+        assert!(
+            validate_draft(&d, true, today())
+                .unwrap_err()
+                .to_string()
+                .starts_with("draft.capacity")
+        );
     }
 
     #[test]
@@ -610,8 +701,20 @@ pub(crate) mod tests {
     #[test]
     fn an_applicant_cannot_be_approved_before_assessment() {
         let v = validate_draft(&draft(), true, today()).unwrap();
-        let mut h = new_home("h".into(), &v, std::iter::empty(), RegionMap::default_map(), "now");
-        let e = record_approval(&mut h, Approval::default(), today(), today(), &Rules::default());
+        let mut h = new_home(
+            "h".into(),
+            &v,
+            std::iter::empty(),
+            RegionMap::default_map(),
+            "now",
+        );
+        let e = record_approval(
+            &mut h,
+            Approval::default(),
+            today(),
+            today(),
+            &Rules::default(),
+        );
         assert!(matches!(e, Err(RegistryError::Precondition(_))));
     }
 
@@ -621,14 +724,25 @@ pub(crate) mod tests {
         assert!(is_overdue(&h, today()));
         reconfirm(&mut h, today(), today(), &Rules::default()).unwrap();
         assert!(!is_overdue(&h, today()));
-        assert!(is_overdue(&h, NaiveDate::from_ymd_opt(2027, 11, 24).unwrap()));
+        assert!(is_overdue(
+            &h,
+            NaiveDate::from_ymd_opt(2027, 11, 24).unwrap()
+        ));
     }
 
     #[test]
     fn reconfirmation_cannot_go_back_in_time_or_into_the_future() {
         let mut h = approved_home();
         let r = Rules::default();
-        assert!(reconfirm(&mut h, NaiveDate::from_ymd_opt(2025, 1, 1).unwrap(), today(), &r).is_err());
+        assert!(
+            reconfirm(
+                &mut h,
+                NaiveDate::from_ymd_opt(2025, 1, 1).unwrap(),
+                today(),
+                &r
+            )
+            .is_err()
+        );
         assert!(reconfirm(&mut h, today().succ_opt().unwrap(), today(), &r).is_err());
     }
 
@@ -685,8 +799,16 @@ pub(crate) mod tests {
 
     #[test]
     fn the_same_address_written_differently_has_one_key() {
-        let a = Address { street: "Storgatan  1".into(), postal_code: "111 22".into(), city: "x".into() };
-        let b = Address { street: "storgatan 1".into(), postal_code: "11122".into(), city: "y".into() };
+        let a = Address {
+            street: "Storgatan  1".into(),
+            postal_code: "111 22".into(),
+            city: "x".into(),
+        };
+        let b = Address {
+            street: "storgatan 1".into(),
+            postal_code: "11122".into(),
+            city: "y".into(),
+        };
         assert_eq!(address_key(&a), address_key(&b));
     }
 }

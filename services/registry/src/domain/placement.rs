@@ -4,7 +4,9 @@
 use super::{RegistryError, Rules};
 use chrono::NaiveDate;
 use samling_kit::dates;
-use samling_proto::registry::v1::{Breakdown, BreakdownInitiator, BreakdownReason, EndReason, LegalBasis, Objection};
+use samling_proto::registry::v1::{
+    Breakdown, BreakdownInitiator, BreakdownReason, EndReason, LegalBasis, Objection,
+};
 
 /// Notices returned to the caller when a placement is made.
 pub const NOTICE_ABOVE_NORMAL_CAPACITY: &str = "above_normal_capacity";
@@ -57,7 +59,9 @@ pub fn check_objection(
     first_placing: Option<&str>,
     placing: &str,
 ) -> Result<(), RegistryError> {
-    let Some(first) = first_placing else { return Ok(()) };
+    let Some(first) = first_placing else {
+        return Ok(());
+    };
     if first != placing && objections.iter().any(|o| o.municipality_code == first) {
         return Err(RegistryError::precondition(
             "the first placing municipality objects to further placements in this home",
@@ -73,7 +77,9 @@ pub fn check_may_object(first_placing: Option<&str>, objector: &str) -> Result<(
         Some(_) => Err(RegistryError::forbidden(
             "only the first placing municipality may object to further placements",
         )),
-        None => Err(RegistryError::precondition("the home has no active placement to object from")),
+        None => Err(RegistryError::precondition(
+            "the home has no active placement to object from",
+        )),
     }
 }
 
@@ -90,12 +96,22 @@ pub fn legal_basis(v: i32) -> Result<LegalBasis, RegistryError> {
         .ok_or_else(|| RegistryError::invalid("legal_basis", "is required"))
 }
 
-pub fn check_dates(start: NaiveDate, planned_end: Option<NaiveDate>, today: NaiveDate) -> Result<(), RegistryError> {
+pub fn check_dates(
+    start: NaiveDate,
+    planned_end: Option<NaiveDate>,
+    today: NaiveDate,
+) -> Result<(), RegistryError> {
     if start > dates::add_months(today, 6) {
-        return Err(RegistryError::invalid("start_date", "is more than 6 months ahead"));
+        return Err(RegistryError::invalid(
+            "start_date",
+            "is more than 6 months ahead",
+        ));
     }
     if planned_end.is_some_and(|e| e < start) {
-        return Err(RegistryError::invalid("planned_end_date", "is before start_date"));
+        return Err(RegistryError::invalid(
+            "planned_end_date",
+            "is before start_date",
+        ));
     }
     Ok(())
 }
@@ -113,19 +129,33 @@ pub fn check_end(
         .filter(|r| *r != EndReason::Unspecified)
         .ok_or_else(|| RegistryError::invalid("end_reason", "is required"))?;
     if end < start {
-        return Err(RegistryError::invalid("end_date", "is before the placement started"));
+        return Err(RegistryError::invalid(
+            "end_date",
+            "is before the placement started",
+        ));
     }
     match (reason, breakdown) {
-        (EndReason::Breakdown, None) => {
-            Err(RegistryError::invalid("breakdown", "is required when end_reason is BREAKDOWN"))
-        }
+        (EndReason::Breakdown, None) => Err(RegistryError::invalid(
+            "breakdown",
+            "is required when end_reason is BREAKDOWN",
+        )),
         (EndReason::Breakdown, Some(b)) => {
             if b.reasons.is_empty() {
-                return Err(RegistryError::invalid("breakdown.reasons", "at least one reason code"));
+                return Err(RegistryError::invalid(
+                    "breakdown.reasons",
+                    "at least one reason code",
+                ));
             }
             for (i, r) in b.reasons.iter().enumerate() {
-                if BreakdownReason::try_from(*r).ok().filter(|r| *r != BreakdownReason::Unspecified).is_none() {
-                    return Err(RegistryError::invalid(format!("breakdown.reasons[{i}]"), "is not a known reason"));
+                if BreakdownReason::try_from(*r)
+                    .ok()
+                    .filter(|r| *r != BreakdownReason::Unspecified)
+                    .is_none()
+                {
+                    return Err(RegistryError::invalid(
+                        format!("breakdown.reasons[{i}]"),
+                        "is not a known reason",
+                    ));
                 }
             }
             if BreakdownInitiator::try_from(b.initiated_by)
@@ -133,11 +163,17 @@ pub fn check_end(
                 .filter(|r| *r != BreakdownInitiator::Unspecified)
                 .is_none()
             {
-                return Err(RegistryError::invalid("breakdown.initiated_by", "is required"));
+                return Err(RegistryError::invalid(
+                    "breakdown.initiated_by",
+                    "is required",
+                ));
             }
             Ok(reason)
         }
-        (_, Some(_)) => Err(RegistryError::invalid("breakdown", "is only given when end_reason is BREAKDOWN")),
+        (_, Some(_)) => Err(RegistryError::invalid(
+            "breakdown",
+            "is only given when end_reason is BREAKDOWN",
+        )),
         (_, None) => Ok(reason),
     }
 }
@@ -169,7 +205,10 @@ mod tests {
 
     #[test]
     fn the_first_placing_municipality_can_block_others_but_not_itself() {
-        let obj = vec![Objection { municipality_code: "0180".into(), ..Default::default() }];
+        let obj = vec![Objection {
+            municipality_code: "0180".into(),
+            ..Default::default()
+        }];
         assert!(check_objection(&obj, Some("0180"), "1480").is_err());
         assert!(check_objection(&obj, Some("0180"), "0180").is_ok());
         assert!(check_objection(&[], Some("0180"), "1480").is_ok());
@@ -178,13 +217,19 @@ mod tests {
     #[test]
     fn only_the_first_placing_municipality_may_object() {
         assert!(check_may_object(Some("0180"), "0180").is_ok());
-        assert!(matches!(check_may_object(Some("0180"), "1480"), Err(RegistryError::Forbidden(_))));
+        assert!(matches!(
+            check_may_object(Some("0180"), "1480"),
+            Err(RegistryError::Forbidden(_))
+        ));
         assert!(check_may_object(None, "0180").is_err());
     }
 
     #[test]
     fn custody_transfer_is_considered_two_years_after_start() {
-        assert_eq!(custody_transfer_consideration(d(2024, 2, 29)), d(2026, 2, 28));
+        assert_eq!(
+            custody_transfer_consideration(d(2024, 2, 29)),
+            d(2026, 2, 28)
+        );
     }
 
     #[test]
@@ -194,13 +239,21 @@ mod tests {
         let b = EndReason::Breakdown as i32;
         assert!(check_end(start, end, b, None).is_err());
         let empty = Breakdown::default();
-        assert!(check_end(start, end, b, Some(&empty)).unwrap_err().to_string().starts_with("breakdown.reasons"));
+        assert!(
+            check_end(start, end, b, Some(&empty))
+                .unwrap_err()
+                .to_string()
+                .starts_with("breakdown.reasons")
+        );
         let ok = Breakdown {
             reasons: vec![BreakdownReason::MismatchedNeeds as i32],
             initiated_by: BreakdownInitiator::Home as i32,
             note: String::new(),
         };
-        assert_eq!(check_end(start, end, b, Some(&ok)).unwrap(), EndReason::Breakdown);
+        assert_eq!(
+            check_end(start, end, b, Some(&ok)).unwrap(),
+            EndReason::Breakdown
+        );
         assert!(check_end(start, end, EndReason::Planned as i32, Some(&ok)).is_err());
         assert!(check_end(end, start, EndReason::Planned as i32, None).is_err());
     }

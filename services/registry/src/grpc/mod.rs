@@ -5,7 +5,9 @@
 use crate::Registry;
 use samling_kit::auth::{self, AuthContext};
 use samling_proto::common::v1::{Event, ListAuditRequest, ListAuditResponse, WatchEventsRequest};
-use samling_proto::registry::v1::registry_service_server::{RegistryService, RegistryServiceServer};
+use samling_proto::registry::v1::registry_service_server::{
+    RegistryService, RegistryServiceServer,
+};
 use samling_proto::registry::v1::*;
 use std::pin::Pin;
 use tonic::{Request, Response, Status};
@@ -124,6 +126,9 @@ registry_service! {
 pub fn server(
     registry: Registry,
     verifier: samling_kit::auth::ContextVerifier,
-) -> tonic::service::interceptor::InterceptedService<RegistryServiceServer<RegistryGrpc>, impl tonic::service::Interceptor + Clone> {
+) -> tonic::service::interceptor::InterceptedService<
+    RegistryServiceServer<RegistryGrpc>,
+    impl tonic::service::Interceptor + Clone,
+> {
     RegistryServiceServer::with_interceptor(RegistryGrpc(registry), auth::interceptor(verifier))
 }

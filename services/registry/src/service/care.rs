@@ -29,22 +29,37 @@ fn redact_child(c: &mut Child, view: ChildView) {
 }
 
 fn decode_rows<M: prost::Message + Default>(rows: &[sqlx::any::AnyRow]) -> R<Vec<M>> {
-    rows.iter().map(|r| store::decode::<M>(&r.try_get::<String, _>(0)?)).collect()
+    rows.iter()
+        .map(|r| store::decode::<M>(&r.try_get::<String, _>(0)?))
+        .collect()
 }
 
 impl Registry {
     // ------------------------------------------------------------ children
 
-    pub async fn register_child(&self, ctx: &AuthContext, req: RegisterChildRequest) -> R<RegisterChildResponse> {
+    pub async fn register_child(
+        &self,
+        ctx: &AuthContext,
+        req: RegisterChildRequest,
+    ) -> R<RegisterChildResponse> {
         let m = municipality("placing_municipality_code", &req.placing_municipality_code)?;
         access::write_child(ctx, m.as_str())?;
         let pnr = parse_pnr("personnummer", &req.personnummer)?;
         if pnr.age_on(dates::today()) >= 21 {
-            return Err(RegistryError::invalid("personnummer", "a child or young person in care is under 21"));
+            return Err(RegistryError::invalid(
+                "personnummer",
+                "a child or young person in care is under 21",
+            ));
         }
-        for (f, v) in [("given_name", &req.given_name), ("family_name", &req.family_name)] {
+        for (f, v) in [
+            ("given_name", &req.given_name),
+            ("family_name", &req.family_name),
+        ] {
             if v.trim().is_empty() || v.chars().count() > 200 {
-                return Err(RegistryError::invalid(f, "is required (at most 200 characters)"));
+                return Err(RegistryError::invalid(
+                    f,
+                    "is required (at most 200 characters)",
+                ));
             }
         }
         let (mut tx, key) = begin!(self, ctx, "RegisterChild", req);
@@ -72,12 +87,31 @@ impl Registry {
         store::save_child(tx.conn(), &c, pnr.canonical(), true).await?;
         let mut found = Vec::new();
         for r in others {
-            found.push((DuplicateKind::SameChildTwice, "child", r.try_get::<String, _>(0)?));
+            found.push((
+                DuplicateKind::SameChildTwice,
+                "child",
+                r.try_get::<String, _>(0)?,
+            ));
         }
         let duplicates = self.write_flags(&mut tx, &c.id, found).await?;
-        tx.audit(&ctx.audit("child_registered", "child", &c.id)).await?;
-        tx.event(NewEvent::new("registry.child_registered", "child", c.id.clone(), json!({"child_id": c.id, "placing_municipality_code": c.placing_municipality_code}))).await?;
-        self.finish(tx, key, RegisterChildResponse { child: Some(c), duplicates }).await
+        tx.audit(&ctx.audit("child_registered", "child", &c.id))
+            .await?;
+        tx.event(NewEvent::new(
+            "registry.child_registered",
+            "child",
+            c.id.clone(),
+            json!({"child_id": c.id, "placing_municipality_code": c.placing_municipality_code}),
+        ))
+        .await?;
+        self.finish(
+            tx,
+            key,
+            RegisterChildResponse {
+                child: Some(c),
+                duplicates,
+            },
+        )
+        .await
     }
 
     pub async fn get_child(&self, ctx: &AuthContext, id: &str) -> R<Child> {
@@ -89,7 +123,11 @@ impl Registry {
         Ok(c)
     }
 
-    pub async fn list_children(&self, ctx: &AuthContext, req: &ListChildrenRequest) -> R<ListChildrenResponse> {
+    pub async fn list_children(
+        &self,
+        ctx: &AuthContext,
+        req: &ListChildrenRequest,
+    ) -> R<ListChildrenResponse> {
         let scope = access::municipal_scope(ctx, &req.municipality_code)?;
         let page = Page::from_request(req.page.as_ref())?;
         let rows = sqlx::query(
@@ -102,15 +140,23 @@ impl Registry {
         .await?;
         let mut list: Vec<Child> = decode_rows(&rows)?;
         if ctx.role == Role::Ombud {
-            list.iter_mut().for_each(|c| redact_child(c, ChildView::WithoutPersonnummer));
+            list.iter_mut()
+                .for_each(|c| redact_child(c, ChildView::WithoutPersonnummer));
         }
         let (children, page) = page.finish(list, |c| c.id.clone());
         let ids: Vec<&str> = children.iter().map(|c| c.id.as_str()).collect();
         self.audit_read(ctx, "child", &ids).await?;
-        Ok(ListChildrenResponse { children, page: Some(page) })
+        Ok(ListChildrenResponse {
+            children,
+            page: Some(page),
+        })
     }
 
-    pub async fn set_child_protection(&self, ctx: &AuthContext, req: SetChildProtectionRequest) -> R<Child> {
+    pub async fn set_child_protection(
+        &self,
+        ctx: &AuthContext,
+        req: SetChildProtectionRequest,
+    ) -> R<Child> {
         ids::parse_id("child_id", &req.child_id)?;
         let (mut tx, key) = begin!(self, ctx, "SetChildProtection", req);
         let mut c: Child = store::must_load(tx.conn(), "children", "child", &req.child_id).await?;
@@ -119,14 +165,25 @@ impl Registry {
         c.version += 1;
         let pnr = c.personnummer.clone();
         store::save_child(tx.conn(), &c, &pnr, false).await?;
-        tx.audit(&ctx.audit("child_protection_changed", "child", &c.id)).await?;
-        tx.event(NewEvent::new("registry.child_protection_changed", "child", c.id.clone(), json!({"child_id": c.id, "protected_identity": c.protected_identity}))).await?;
+        tx.audit(&ctx.audit("child_protection_changed", "child", &c.id))
+            .await?;
+        tx.event(NewEvent::new(
+            "registry.child_protection_changed",
+            "child",
+            c.id.clone(),
+            json!({"child_id": c.id, "protected_identity": c.protected_identity}),
+        ))
+        .await?;
         self.finish(tx, key, c).await
     }
 
     // ---------------------------------------------------------- placements
 
-    pub async fn create_placement(&self, ctx: &AuthContext, req: CreatePlacementRequest) -> R<CreatePlacementResponse> {
+    pub async fn create_placement(
+        &self,
+        ctx: &AuthContext,
+        req: CreatePlacementRequest,
+    ) -> R<CreatePlacementResponse> {
         ids::parse_id("child_id", &req.child_id)?;
         let basis = placement::legal_basis(req.legal_basis)?;
         let start = dates::from_proto("start_date", req.start_date.as_ref())?;
@@ -139,11 +196,25 @@ impl Registry {
             (true, false) => {
                 ids::parse_id("unit_id", &req.unit_id)?;
             }
-            _ => return Err(RegistryError::invalid("home_id", "give exactly one of home_id and unit_id")),
+            _ => {
+                return Err(RegistryError::invalid(
+                    "home_id",
+                    "give exactly one of home_id and unit_id",
+                ));
+            }
         }
         let (mut tx, key) = begin!(self, ctx, "CreatePlacement", req);
-        let mut child: Child = store::must_load(tx.conn(), "children", "child", &req.child_id).await?;
+        let mut child: Child =
+            store::must_load(tx.conn(), "children", "child", &req.child_id).await?;
         access::write_child(ctx, &child.placing_municipality_code)?;
+        if dates::opt_from_proto("birth_date", child.birth_date.as_ref())?
+            .is_some_and(|born| start < born)
+        {
+            return Err(RegistryError::invalid(
+                "start_date",
+                "is before the child was born",
+            ));
+        }
         if !child.active_placement_id.is_empty() {
             return Err(RegistryError::precondition(
                 "the child has an active placement; end it (MOVED_TO_OTHER_PLACEMENT) first",
@@ -171,7 +242,12 @@ impl Registry {
             let mut h: Home = store::must_load(tx.conn(), "homes", "home", &req.home_id).await?;
             home::check_placeable(&h)?;
             placement::check_objection(&h.objections, first.as_deref(), &placing)?;
-            let cap = placement::check_capacity(h.placed_count as u32, home::effective_capacity(&h, &self.rules), &self.rules, &req.capacity_exception_reason)?;
+            let cap = placement::check_capacity(
+                h.placed_count as u32,
+                home::effective_capacity(&h, &self.rules),
+                &self.rules,
+                &req.capacity_exception_reason,
+            )?;
             if home::is_overdue(&h, dates::today()) {
                 notices.push(placement::NOTICE_RECONFIRMATION_OVERDUE.into());
             }
@@ -185,9 +261,21 @@ impl Registry {
                 ivo = Some(h.placed_count);
             }
             p.receiving_municipality_code = h.municipality_code.clone();
-            p.custody_transfer_consideration_on = Some(dates::to_proto(placement::custody_transfer_consideration(start)));
+            p.custody_transfer_consideration_on = Some(dates::to_proto(
+                placement::custody_transfer_consideration(start),
+            ));
             let extra = json!({"placement_id": p.id, "placed_count": h.placed_count});
-            self.commit_home_change(&mut tx, ctx, &mut h, HomeChange::new("home_placement_added", &req.capacity_exception_reason, extra)).await?;
+            self.commit_home_change(
+                &mut tx,
+                ctx,
+                &mut h,
+                HomeChange::new(
+                    "home_placement_added",
+                    &req.capacity_exception_reason,
+                    extra,
+                ),
+            )
+            .await?;
         } else {
             let mut u: Unit = store::must_load(tx.conn(), "units", "unit", &req.unit_id).await?;
             if u.placed_count >= u.places {
@@ -197,14 +285,23 @@ impl Registry {
             u.vacancies = (u.vacancies - 1).max(0);
             u.version += 1;
             p.receiving_municipality_code = u.municipality_code.clone();
-            store::save_simple(tx.conn(), "units", &u.id, &Self::unit_columns(&u), &u, false).await?;
+            store::save_simple(
+                tx.conn(),
+                "units",
+                &u.id,
+                &Self::unit_columns(&u),
+                &u,
+                false,
+            )
+            .await?;
         }
         store::save_placement(tx.conn(), &p, true).await?;
         child.active_placement_id = p.id.clone();
         child.version += 1;
         let pnr = child.personnummer.clone();
         store::save_child(tx.conn(), &child, &pnr, false).await?;
-        tx.audit(&ctx.audit("placement_created", "child", &child.id)).await?;
+        tx.audit(&ctx.audit("placement_created", "child", &child.id))
+            .await?;
         tx.event(NewEvent::new(
             "registry.placement_created",
             "placement",
@@ -215,21 +312,44 @@ impl Registry {
         ))
         .await?;
         if let Some(count) = ivo {
-            tx.event(NewEvent::new("registry.ivo_report_raised", "home", req.home_id.clone(), json!({"home_id": req.home_id, "placed_count": count, "placement_id": p.id}))).await?;
+            tx.event(NewEvent::new(
+                "registry.ivo_report_raised",
+                "home",
+                req.home_id.clone(),
+                json!({"home_id": req.home_id, "placed_count": count, "placement_id": p.id}),
+            ))
+            .await?;
         }
-        self.finish(tx, key, CreatePlacementResponse { placement: Some(p), notices }).await
+        self.finish(
+            tx,
+            key,
+            CreatePlacementResponse {
+                placement: Some(p),
+                notices,
+            },
+        )
+        .await
     }
 
     pub async fn end_placement(&self, ctx: &AuthContext, req: EndPlacementRequest) -> R<Placement> {
         ids::parse_id("placement_id", &req.placement_id)?;
         let end = dates::from_proto("end_date", req.end_date.as_ref())?;
         let (mut tx, key) = begin!(self, ctx, "EndPlacement", req);
-        let mut p: Placement = store::must_load(tx.conn(), "placements", "placement", &req.placement_id).await?;
+        let mut p: Placement =
+            store::must_load(tx.conn(), "placements", "placement", &req.placement_id).await?;
         access::write_child(ctx, &p.placing_municipality_code)?;
         if p.status != PlacementStatus::Active as i32 {
-            return Err(RegistryError::precondition("the placement has already ended"));
+            return Err(RegistryError::precondition(
+                "the placement has already ended",
+            ));
         }
         let start = dates::from_proto("start_date", p.start_date.as_ref())?;
+        if end > dates::today() {
+            return Err(RegistryError::invalid(
+                "end_date",
+                "must not be in the future; end the placement when it ends",
+            ));
+        }
         let reason = placement::check_end(start, end, req.end_reason, req.breakdown.as_ref())?;
         p.status = PlacementStatus::Ended as i32;
         p.end_date = Some(dates::to_proto(end));
@@ -244,24 +364,48 @@ impl Registry {
                 h.ivo_report_open = false;
             }
             let extra = json!({"placement_id": p.id, "placed_count": h.placed_count});
-            self.commit_home_change(&mut tx, ctx, &mut h, HomeChange::new("home_placement_ended", reason.as_str_name(), extra)).await?;
+            self.commit_home_change(
+                &mut tx,
+                ctx,
+                &mut h,
+                HomeChange::new("home_placement_ended", reason.as_str_name(), extra),
+            )
+            .await?;
         } else {
             let mut u: Unit = store::must_load(tx.conn(), "units", "unit", &p.unit_id).await?;
             u.placed_count = (u.placed_count - 1).max(0);
             u.version += 1;
-            store::save_simple(tx.conn(), "units", &u.id, &Self::unit_columns(&u), &u, false).await?;
+            store::save_simple(
+                tx.conn(),
+                "units",
+                &u.id,
+                &Self::unit_columns(&u),
+                &u,
+                false,
+            )
+            .await?;
         }
-        let mut child: Child = store::must_load(tx.conn(), "children", "child", &p.child_id).await?;
+        let mut child: Child =
+            store::must_load(tx.conn(), "children", "child", &p.child_id).await?;
         if child.active_placement_id == p.id {
             child.active_placement_id.clear();
             child.version += 1;
             let pnr = child.personnummer.clone();
             store::save_child(tx.conn(), &child, &pnr, false).await?;
         }
-        tx.audit(&ctx.audit("placement_ended", "child", &p.child_id)).await?;
+        tx.audit(&ctx.audit("placement_ended", "child", &p.child_id))
+            .await?;
         tx.event(NewEvent::new("registry.placement_ended", "placement", p.id.clone(), json!({"placement_id": p.id, "child_id": p.child_id, "home_id": p.home_id, "unit_id": p.unit_id, "end_reason": reason.as_str_name(), "end_date": dates::date_text(end)}))).await?;
         if let Some(b) = &p.breakdown {
-            let reasons: Vec<&str> = b.reasons.iter().map(|r| BreakdownReason::try_from(*r).unwrap_or_default().as_str_name()).collect();
+            let reasons: Vec<&str> = b
+                .reasons
+                .iter()
+                .map(|r| {
+                    BreakdownReason::try_from(*r)
+                        .unwrap_or_default()
+                        .as_str_name()
+                })
+                .collect();
             tx.event(NewEvent::new("registry.breakdown_recorded", "placement", p.id.clone(), json!({"placement_id": p.id, "home_id": p.home_id, "reasons": reasons, "initiated_by": BreakdownInitiator::try_from(b.initiated_by).unwrap_or_default().as_str_name()}))).await?;
         }
         self.finish(tx, key, p).await
@@ -269,7 +413,8 @@ impl Registry {
 
     pub async fn get_placement(&self, ctx: &AuthContext, id: &str) -> R<Placement> {
         ids::parse_id("placement_id", id)?;
-        let p: Placement = store::must_load(&self.store.read, "placements", "placement", id).await?;
+        let p: Placement =
+            store::must_load(&self.store.read, "placements", "placement", id).await?;
         access::read_placement(ctx, &p)?;
         self.audit_read(ctx, "placement", &[&p.id]).await?;
         Ok(p)
@@ -281,15 +426,32 @@ impl Registry {
             Role::RegionalOfficer | Role::Service | Role::Ombud => (String::new(), String::new()),
             Role::MunicipalityCaseworker | Role::MunicipalityManager => (
                 " AND (placing_municipality = $9 OR receiving_municipality = $9)".into(),
-                ctx.municipality.as_ref().map(|m| m.as_str().to_string()).unwrap_or_default(),
+                ctx.municipality
+                    .as_ref()
+                    .map(|m| m.as_str().to_string())
+                    .unwrap_or_default(),
             ),
-            Role::FamilyHome => (" AND home_id = $9".into(), ctx.party.clone().unwrap_or_default()),
-            Role::Child => (" AND child_id = $9".into(), ctx.party.clone().unwrap_or_default()),
-            _ => return Err(RegistryError::forbidden("your role may not list placements")),
+            Role::FamilyHome => (
+                " AND home_id = $9".into(),
+                ctx.party.clone().unwrap_or_default(),
+            ),
+            Role::Child => (
+                " AND child_id = $9".into(),
+                ctx.party.clone().unwrap_or_default(),
+            ),
+            _ => {
+                return Err(RegistryError::forbidden(
+                    "your role may not list placements",
+                ));
+            }
         })
     }
 
-    pub async fn list_placements(&self, ctx: &AuthContext, req: &ListPlacementsRequest) -> R<ListPlacementsResponse> {
+    pub async fn list_placements(
+        &self,
+        ctx: &AuthContext,
+        req: &ListPlacementsRequest,
+    ) -> R<ListPlacementsResponse> {
         let page = Page::from_request(req.page.as_ref())?;
         let (scope, scope_value) = Self::placement_scope(ctx)?;
         let sql = format!(
@@ -299,11 +461,33 @@ impl Registry {
              AND ($8 = 0 OR 1 = 1){scope} ORDER BY id LIMIT {}",
             page.limit()
         );
-        self.query_placements(&sql, req.child_id.clone(), req.home_id.clone(), req.municipality_code.clone(), req.active_only, &page, String::new(), scope_value, ctx).await
+        self.query_placements(
+            &sql,
+            req.child_id.clone(),
+            req.home_id.clone(),
+            req.municipality_code.clone(),
+            req.active_only,
+            &page,
+            String::new(),
+            scope_value,
+            ctx,
+        )
+        .await
     }
 
     #[allow(clippy::too_many_arguments)]
-    async fn query_placements(&self, sql: &str, child: String, home: String, muni: String, active: bool, page: &Page, due: String, scope_value: String, ctx: &AuthContext) -> R<ListPlacementsResponse> {
+    async fn query_placements(
+        &self,
+        sql: &str,
+        child: String,
+        home: String,
+        muni: String,
+        active: bool,
+        page: &Page,
+        due: String,
+        scope_value: String,
+        ctx: &AuthContext,
+    ) -> R<ListPlacementsResponse> {
         let mut q = sqlx::query(sql)
             .bind(child)
             .bind(home)
@@ -321,11 +505,19 @@ impl Registry {
         let (placements, page) = page.finish(list, |p| p.id.clone());
         let ids: Vec<&str> = placements.iter().map(|p| p.id.as_str()).collect();
         self.audit_read(ctx, "placement", &ids).await?;
-        Ok(ListPlacementsResponse { placements, page: Some(page) })
+        Ok(ListPlacementsResponse {
+            placements,
+            page: Some(page),
+        })
     }
 
-    pub async fn custody_transfer_due(&self, ctx: &AuthContext, req: &ListCustodyTransferDueRequest) -> R<ListPlacementsResponse> {
-        let as_of = dates::opt_from_proto("as_of", req.as_of.as_ref())?.unwrap_or_else(dates::today);
+    pub async fn custody_transfer_due(
+        &self,
+        ctx: &AuthContext,
+        req: &ListCustodyTransferDueRequest,
+    ) -> R<ListPlacementsResponse> {
+        let as_of =
+            dates::opt_from_proto("as_of", req.as_of.as_ref())?.unwrap_or_else(dates::today);
         let page = Page::from_request(req.page.as_ref())?;
         let (scope, scope_value) = Self::placement_scope(ctx)?;
         let sql = format!(
@@ -335,20 +527,48 @@ impl Registry {
              AND ($8 = 0 OR 1 = 1){scope} ORDER BY id LIMIT {}",
             page.limit()
         );
-        self.query_placements(&sql, String::new(), String::new(), req.municipality_code.clone(), true, &page, dates::date_text(as_of), scope_value, ctx).await
+        self.query_placements(
+            &sql,
+            String::new(),
+            String::new(),
+            req.municipality_code.clone(),
+            true,
+            &page,
+            dates::date_text(as_of),
+            scope_value,
+            ctx,
+        )
+        .await
     }
 
     // ------------------------------------------------- unexecuted decisions
 
-    pub async fn report_decision(&self, ctx: &AuthContext, req: ReportUnexecutedDecisionRequest) -> R<UnexecutedDecision> {
+    pub async fn report_decision(
+        &self,
+        ctx: &AuthContext,
+        req: ReportUnexecutedDecisionRequest,
+    ) -> R<UnexecutedDecision> {
         let m = municipality("municipality_code", &req.municipality_code)?;
         access::decisions(ctx, m.as_str())?;
-        let sex = Sex::try_from(req.sex).ok().filter(|s| *s != Sex::Unspecified).ok_or_else(|| RegistryError::invalid("sex", "is required"))?;
-        let kind = DecisionKind::try_from(req.decision_kind).ok().filter(|s| *s != DecisionKind::Unspecified).ok_or_else(|| RegistryError::invalid("decision_kind", "is required"))?;
-        let reason = UnexecutedReason::try_from(req.reason).ok().filter(|s| *s != UnexecutedReason::Unspecified).ok_or_else(|| RegistryError::invalid("reason", "is required"))?;
+        self.check_in_region("municipality_code", m.as_str())?;
+        let sex = Sex::try_from(req.sex)
+            .ok()
+            .filter(|s| *s != Sex::Unspecified)
+            .ok_or_else(|| RegistryError::invalid("sex", "is required"))?;
+        let kind = DecisionKind::try_from(req.decision_kind)
+            .ok()
+            .filter(|s| *s != DecisionKind::Unspecified)
+            .ok_or_else(|| RegistryError::invalid("decision_kind", "is required"))?;
+        let reason = UnexecutedReason::try_from(req.reason)
+            .ok()
+            .filter(|s| *s != UnexecutedReason::Unspecified)
+            .ok_or_else(|| RegistryError::invalid("reason", "is required"))?;
         let decided = dates::from_proto("decision_date", req.decision_date.as_ref())?;
         if decided > dates::today() {
-            return Err(RegistryError::invalid("decision_date", "must not be in the future"));
+            return Err(RegistryError::invalid(
+                "decision_date",
+                "must not be in the future",
+            ));
         }
         if !req.child_id.is_empty() {
             ids::parse_id("child_id", &req.child_id)?;
@@ -357,7 +577,10 @@ impl Registry {
         if !req.child_id.is_empty() {
             let c: Child = store::must_load(tx.conn(), "children", "child", &req.child_id).await?;
             if c.placing_municipality_code != m.as_str() {
-                return Err(RegistryError::invalid("child_id", "the child belongs to another municipality"));
+                return Err(RegistryError::invalid(
+                    "child_id",
+                    "the child belongs to another municipality",
+                ));
             }
         }
         let d = UnexecutedDecision {
@@ -372,50 +595,87 @@ impl Registry {
             reportable_from: Some(dates::to_proto(decisions::reportable_from(decided))),
             created_at: dates::now_text(),
         };
-        self.save_decision(&mut tx, ctx, &d, true, "decision_reported").await?;
+        self.save_decision(&mut tx, ctx, &d, true, "decision_reported")
+            .await?;
         self.finish(tx, key, d).await
     }
 
-    async fn save_decision(&self, tx: &mut samling_kit::tx::WriteTx, ctx: &AuthContext, d: &UnexecutedDecision, is_new: bool, change: &str) -> R<()> {
-        let executed = dates::opt_from_proto("executed_on", d.executed_on.as_ref())?.map(dates::date_text).unwrap_or_default();
+    async fn save_decision(
+        &self,
+        tx: &mut samling_kit::tx::WriteTx,
+        ctx: &AuthContext,
+        d: &UnexecutedDecision,
+        is_new: bool,
+        change: &str,
+    ) -> R<()> {
+        let executed = dates::opt_from_proto("executed_on", d.executed_on.as_ref())?
+            .map(dates::date_text)
+            .unwrap_or_default();
         let decided = dates::from_proto("decision_date", d.decision_date.as_ref())?;
         store::save_simple(
             tx.conn(),
             "unexecuted_decisions",
             &d.id,
             &[
-                ("municipality_code", ColumnValue::Text(d.municipality_code.clone())),
-                ("decision_date", ColumnValue::Text(dates::date_text(decided))),
+                (
+                    "municipality_code",
+                    ColumnValue::Text(d.municipality_code.clone()),
+                ),
+                (
+                    "decision_date",
+                    ColumnValue::Text(dates::date_text(decided)),
+                ),
                 ("executed_on", ColumnValue::Text(executed.clone())),
             ],
             d,
             is_new,
         )
         .await?;
-        tx.audit(&ctx.audit(change, "unexecuted_decision", &d.id)).await?;
+        tx.audit(&ctx.audit(change, "unexecuted_decision", &d.id))
+            .await?;
         tx.event(NewEvent::new(&format!("registry.{change}"), "unexecuted_decision", d.id.clone(), json!({"decision_id": d.id, "municipality_code": d.municipality_code, "executed_on": executed}))).await?;
         Ok(())
     }
 
-    pub async fn mark_executed(&self, ctx: &AuthContext, req: MarkDecisionExecutedRequest) -> R<UnexecutedDecision> {
+    pub async fn mark_executed(
+        &self,
+        ctx: &AuthContext,
+        req: MarkDecisionExecutedRequest,
+    ) -> R<UnexecutedDecision> {
         ids::parse_id("decision_id", &req.decision_id)?;
         let on = dates::from_proto("executed_on", req.executed_on.as_ref())?;
         let (mut tx, key) = begin!(self, ctx, "MarkDecisionExecuted", req);
-        let mut d: UnexecutedDecision = store::must_load(tx.conn(), "unexecuted_decisions", "decision", &req.decision_id).await?;
+        let mut d: UnexecutedDecision = store::must_load(
+            tx.conn(),
+            "unexecuted_decisions",
+            "decision",
+            &req.decision_id,
+        )
+        .await?;
         access::decisions(ctx, &d.municipality_code)?;
         if d.executed_on.is_some() {
-            return Err(RegistryError::precondition("the decision is already executed"));
+            return Err(RegistryError::precondition(
+                "the decision is already executed",
+            ));
         }
         let decided = dates::from_proto("decision_date", d.decision_date.as_ref())?;
         if on < decided || on > dates::today() {
-            return Err(RegistryError::invalid("executed_on", "must be between the decision date and today"));
+            return Err(RegistryError::invalid(
+                "executed_on",
+                "must be between the decision date and today",
+            ));
         }
         d.executed_on = Some(dates::to_proto(on));
-        self.save_decision(&mut tx, ctx, &d, false, "decision_executed").await?;
+        self.save_decision(&mut tx, ctx, &d, false, "decision_executed")
+            .await?;
         self.finish(tx, key, d).await
     }
 
-    pub async fn list_decisions(&self, ctx: &AuthContext, req: &ListUnexecutedDecisionsRequest) -> R<ListUnexecutedDecisionsResponse> {
+    pub async fn list_decisions(
+        &self,
+        ctx: &AuthContext,
+        req: &ListUnexecutedDecisionsRequest,
+    ) -> R<ListUnexecutedDecisionsResponse> {
         let scope = access::municipal_scope(ctx, &req.municipality_code)?;
         let page = Page::from_request(req.page.as_ref())?;
         let rows = sqlx::query(
@@ -428,11 +688,19 @@ impl Registry {
         .bind(page.limit())
         .fetch_all(&self.store.read)
         .await?;
-        let (decisions, page) = page.finish(decode_rows(&rows)?, |d: &UnexecutedDecision| d.id.clone());
-        Ok(ListUnexecutedDecisionsResponse { decisions, page: Some(page) })
+        let (decisions, page) =
+            page.finish(decode_rows(&rows)?, |d: &UnexecutedDecision| d.id.clone());
+        Ok(ListUnexecutedDecisionsResponse {
+            decisions,
+            page: Some(page),
+        })
     }
 
-    pub async fn quarterly_report(&self, ctx: &AuthContext, req: &GetQuarterlyReportRequest) -> R<QuarterlyReport> {
+    pub async fn quarterly_report(
+        &self,
+        ctx: &AuthContext,
+        req: &GetQuarterlyReportRequest,
+    ) -> R<QuarterlyReport> {
         if !req.municipality_code.is_empty() {
             municipality("municipality_code", &req.municipality_code)?;
         }
@@ -468,7 +736,11 @@ impl Registry {
 
     // ------------------------------------------------------------ duplicates
 
-    pub async fn list_flags(&self, ctx: &AuthContext, req: &ListDuplicateFlagsRequest) -> R<ListDuplicateFlagsResponse> {
+    pub async fn list_flags(
+        &self,
+        ctx: &AuthContext,
+        req: &ListDuplicateFlagsRequest,
+    ) -> R<ListDuplicateFlagsResponse> {
         access::manage_register(ctx)?;
         let page = Page::from_request(req.page.as_ref())?;
         let rows = sqlx::query(
@@ -480,35 +752,64 @@ impl Registry {
         .fetch_all(&self.store.read)
         .await?;
         let (flags, page) = page.finish(decode_rows(&rows)?, |f: &DuplicateFlag| f.id.clone());
-        Ok(ListDuplicateFlagsResponse { flags, page: Some(page) })
+        Ok(ListDuplicateFlagsResponse {
+            flags,
+            page: Some(page),
+        })
     }
 
-    pub async fn resolve_flag(&self, ctx: &AuthContext, req: ResolveDuplicateFlagRequest) -> R<DuplicateFlag> {
+    pub async fn resolve_flag(
+        &self,
+        ctx: &AuthContext,
+        req: ResolveDuplicateFlagRequest,
+    ) -> R<DuplicateFlag> {
         access::manage_register(ctx)?;
         let resolution = DuplicateStatus::try_from(req.resolution)
             .ok()
-            .filter(|s| matches!(s, DuplicateStatus::ConfirmedDuplicate | DuplicateStatus::NotDuplicate))
-            .ok_or_else(|| RegistryError::invalid("resolution", "must be CONFIRMED_DUPLICATE or NOT_DUPLICATE"))?;
+            .filter(|s| {
+                matches!(
+                    s,
+                    DuplicateStatus::ConfirmedDuplicate | DuplicateStatus::NotDuplicate
+                )
+            })
+            .ok_or_else(|| {
+                RegistryError::invalid("resolution", "must be CONFIRMED_DUPLICATE or NOT_DUPLICATE")
+            })?;
         ids::parse_id("flag_id", &req.flag_id)?;
         let (mut tx, key) = begin!(self, ctx, "ResolveDuplicateFlag", req);
-        let mut f: DuplicateFlag = store::must_load(tx.conn(), "duplicate_flags", "duplicate flag", &req.flag_id).await?;
+        let mut f: DuplicateFlag =
+            store::must_load(tx.conn(), "duplicate_flags", "duplicate flag", &req.flag_id).await?;
         if f.status != DuplicateStatus::Open as i32 {
             return Err(RegistryError::precondition("the flag is already resolved"));
         }
         f.status = resolution as i32;
         f.resolution_note = req.note.clone();
         store::save_flag(tx.conn(), &f, false).await?;
-        tx.audit(&ctx.audit("duplicate_resolved", &f.record_type, &f.record_id)).await?;
-        tx.event(NewEvent::new("registry.duplicate_resolved", &f.record_type, f.record_id.clone(), json!({"flag_id": f.id, "status": resolution.as_str_name()}))).await?;
+        tx.audit(&ctx.audit("duplicate_resolved", &f.record_type, &f.record_id))
+            .await?;
+        tx.event(NewEvent::new(
+            "registry.duplicate_resolved",
+            &f.record_type,
+            f.record_id.clone(),
+            json!({"flag_id": f.id, "status": resolution.as_str_name()}),
+        ))
+        .await?;
         self.finish(tx, key, f).await
     }
 
     // ------------------------------------------------------------------ audit
 
-    pub async fn list_audit(&self, ctx: &AuthContext, req: &ListAuditRequest) -> R<ListAuditResponse> {
+    pub async fn list_audit(
+        &self,
+        ctx: &AuthContext,
+        req: &ListAuditRequest,
+    ) -> R<ListAuditResponse> {
         access::read_audit(ctx)?;
         let page = Page::from_request(req.page.as_ref())?;
         let (entries, page) = samling_kit::audit::list(&self.store, &req.record_id, &page).await?;
-        Ok(ListAuditResponse { entries, page: Some(page) })
+        Ok(ListAuditResponse {
+            entries,
+            page: Some(page),
+        })
     }
 }

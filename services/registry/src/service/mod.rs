@@ -29,6 +29,8 @@ pub struct Registry {
     audit: AuditWriter,
     pub rules: Rules,
     regions: Arc<RegionMap>,
+    /// The region this register serves; `None` accepts every municipality.
+    region: Option<samling_kit::reference::RegionId>,
     homes: Arc<crate::store::cache::HomeCache>,
 }
 
@@ -50,20 +52,52 @@ impl Registry {
     pub fn new(store: Store, rules: Rules, regions: Arc<RegionMap>) -> Self {
         let feed = EventFeed::new(store.clone());
         let audit = AuditWriter::spawn(store.clone());
+        samling_kit::audit::spawn_indexer(store.clone());
         // Only a single-process embedded store can cache: on PostgreSQL other
         // replicas write too.
-        let cache_entries = if store.backend == samling_kit::db::Backend::Sqlite { 100_000 } else { 0 };
+        let cache_entries = if store.backend == samling_kit::db::Backend::Sqlite {
+            100_000
+        } else {
+            0
+        };
         Registry {
             store,
             feed,
             audit,
             rules,
             regions,
+            region: None,
             homes: Arc::new(crate::store::cache::HomeCache::new(cache_entries)),
         }
     }
 
-    async fn finish<T: prost::Message>(&self, mut tx: WriteTx, key: Option<IdempotencyKey>, resp: T) -> R<T> {
+    /// Serve one region: homes, units and decisions must be in its municipalities.
+    pub fn for_region(mut self, region: samling_kit::reference::RegionId) -> Self {
+        self.region = Some(region);
+        self
+    }
+
+    /// A municipality's data lives in its region (DESIGN.md §2).
+    pub(crate) fn check_in_region(&self, field: &str, code: &str) -> R<()> {
+        let (Some(region), Ok(m)) = (&self.region, MunicipalityCode::parse(code)) else {
+            return Ok(());
+        };
+        let of = self.regions.region_of(m);
+        if of != region {
+            return Err(RegistryError::invalid(
+                field,
+                format!("belongs to region {of}; this is the register of region {region}"),
+            ));
+        }
+        Ok(())
+    }
+
+    async fn finish<T: prost::Message>(
+        &self,
+        mut tx: WriteTx,
+        key: Option<IdempotencyKey>,
+        resp: T,
+    ) -> R<T> {
         tx.remember(key.as_ref(), &resp).await?;
         let touched = tx.commit(&self.feed).await?;
         self.homes.invalidate(&touched);
@@ -71,7 +105,10 @@ impl Registry {
     }
 
     async fn audit_read(&self, ctx: &AuthContext, record_type: &str, ids: &[&str]) -> R<()> {
-        let entries = ids.iter().map(|id| ctx.audit("read", record_type, id)).collect();
+        let entries = ids
+            .iter()
+            .map(|id| ctx.audit("read", record_type, id))
+            .collect();
         Ok(self.audit.record(entries).await?)
     }
 
@@ -86,7 +123,11 @@ impl Registry {
     async fn flag_home_duplicates(&self, tx: &mut WriteTx, h: &Home) -> R<Vec<DuplicateFlag>> {
         let ended = HomeStatus::Ended.as_str_name();
         let mut flags = Vec::new();
-        for m in h.members.iter().filter(|m| m.role != MemberRole::Child as i32 && !m.personnummer.is_empty()) {
+        for m in h
+            .members
+            .iter()
+            .filter(|m| m.role != MemberRole::Child as i32 && !m.personnummer.is_empty())
+        {
             let rows = sqlx::query(
                 "SELECT DISTINCT m.home_id FROM home_members m JOIN homes h ON h.id = m.home_id \
                  WHERE m.personnummer = $1 AND m.home_id <> $2 AND h.status <> $3",
@@ -97,24 +138,39 @@ impl Registry {
             .fetch_all(tx.conn())
             .await?;
             for r in rows {
-                flags.push((DuplicateKind::SameAdultInTwoHomes, "home", r.try_get::<String, _>(0)?));
+                flags.push((
+                    DuplicateKind::SameAdultInTwoHomes,
+                    "home",
+                    r.try_get::<String, _>(0)?,
+                ));
             }
         }
         if let Some(a) = &h.address {
-            let rows = sqlx::query("SELECT id FROM homes WHERE address_key = $1 AND id <> $2 AND status <> $3")
-                .bind(home::address_key(a))
-                .bind(&h.id)
-                .bind(ended)
-                .fetch_all(tx.conn())
-                .await?;
+            let rows = sqlx::query(
+                "SELECT id FROM homes WHERE address_key = $1 AND id <> $2 AND status <> $3",
+            )
+            .bind(home::address_key(a))
+            .bind(&h.id)
+            .bind(ended)
+            .fetch_all(tx.conn())
+            .await?;
             for r in rows {
-                flags.push((DuplicateKind::SameAddressTwoHomes, "home", r.try_get::<String, _>(0)?));
+                flags.push((
+                    DuplicateKind::SameAddressTwoHomes,
+                    "home",
+                    r.try_get::<String, _>(0)?,
+                ));
             }
         }
         self.write_flags(tx, &h.id, flags).await
     }
 
-    async fn write_flags(&self, tx: &mut WriteTx, record_id: &str, found: Vec<(DuplicateKind, &str, String)>) -> R<Vec<DuplicateFlag>> {
+    async fn write_flags(
+        &self,
+        tx: &mut WriteTx,
+        record_id: &str,
+        found: Vec<(DuplicateKind, &str, String)>,
+    ) -> R<Vec<DuplicateFlag>> {
         let mut out = Vec::new();
         for (kind, record_type, other) in found {
             // One flag per pair and kind: re-checking a home on every edit must
@@ -175,7 +231,13 @@ impl Registry {
 
     /// Persist a changed home: bump the version (unless new), save, record
     /// the version, audit and emit its event.
-    async fn commit_home_change(&self, tx: &mut WriteTx, ctx: &AuthContext, h: &mut Home, change: HomeChange<'_>) -> R<()> {
+    async fn commit_home_change(
+        &self,
+        tx: &mut WriteTx,
+        ctx: &AuthContext,
+        h: &mut Home,
+        change: HomeChange<'_>,
+    ) -> R<()> {
         if !change.is_new {
             h.version += 1;
         }
@@ -183,21 +245,46 @@ impl Registry {
         home::refresh_derived(h, Self::today());
         store::save_home(tx.conn(), h, &self.rules, change.is_new).await?;
         tx.touch(h.id.clone());
-        store::insert_version(tx.conn(), h, &ctx.sub, ctx.role.as_str(), change.kind, change.reason).await?;
+        store::insert_version(
+            tx.conn(),
+            h,
+            &ctx.sub,
+            ctx.role.as_str(),
+            change.kind,
+            change.reason,
+        )
+        .await?;
         tx.audit(&ctx.audit(change.kind, "home", &h.id)).await?;
         let payload = Self::home_event(h, change.extra);
-        tx.event(NewEvent::new(&format!("registry.{}", change.kind), "home", h.id.clone(), payload)).await?;
+        tx.event(NewEvent::new(
+            &format!("registry.{}", change.kind),
+            "home",
+            h.id.clone(),
+            payload,
+        ))
+        .await?;
         Ok(())
     }
 
-    pub async fn create_home(&self, ctx: &AuthContext, req: CreateHomeRequest) -> R<CreateHomeResponse> {
+    pub async fn create_home(
+        &self,
+        ctx: &AuthContext,
+        req: CreateHomeRequest,
+    ) -> R<CreateHomeResponse> {
         access::manage_register(ctx)?;
-        let draft = req.draft.clone().ok_or_else(|| RegistryError::invalid("draft", "is required"))?;
+        let draft = req
+            .draft
+            .clone()
+            .ok_or_else(|| RegistryError::invalid("draft", "is required"))?;
         let v = home::validate_draft(&draft, true, Self::today())?;
+        self.check_in_region("draft.municipality_code", &v.draft.municipality_code)?;
         let (mut tx, key) = begin!(self, ctx, "CreateHome", req);
         self.check_agency(&mut tx, &v.draft.agency_id).await?;
         let (home, duplicates) = self.insert_home(&mut tx, ctx, &v).await?;
-        let resp = CreateHomeResponse { home: Some(home), duplicates };
+        let resp = CreateHomeResponse {
+            home: Some(home),
+            duplicates,
+        };
         self.finish(tx, key, resp).await
     }
 
@@ -212,10 +299,22 @@ impl Registry {
         Ok(())
     }
 
-    async fn insert_home(&self, tx: &mut WriteTx, ctx: &AuthContext, v: &home::ValidDraft) -> R<(Home, Vec<DuplicateFlag>)> {
+    async fn insert_home(
+        &self,
+        tx: &mut WriteTx,
+        ctx: &AuthContext,
+        v: &home::ValidDraft,
+    ) -> R<(Home, Vec<DuplicateFlag>)> {
         let now = dates::now_text();
-        let mut h = home::new_home(ids::new_id_string(), v, std::iter::repeat_with(ids::new_id_string), &self.regions, &now);
-        self.commit_home_change(tx, ctx, &mut h, HomeChange::created()).await?;
+        let mut h = home::new_home(
+            ids::new_id_string(),
+            v,
+            std::iter::repeat_with(ids::new_id_string),
+            &self.regions,
+            &now,
+        );
+        self.commit_home_change(tx, ctx, &mut h, HomeChange::created())
+            .await?;
         let dups = self.flag_home_duplicates(tx, &h).await?;
         Ok((h, dups))
     }
@@ -238,7 +337,10 @@ impl Registry {
             return Ok(Involvement::default());
         }
         let (active, ever, _) = store::involvement(&self.store.read, home_id).await?;
-        Ok(Involvement { active_placing: active, ever_placing: ever })
+        Ok(Involvement {
+            active_placing: active,
+            ever_placing: ever,
+        })
     }
 
     pub async fn get_home(&self, ctx: &AuthContext, home_id: &str) -> R<Home> {
@@ -255,7 +357,11 @@ impl Registry {
         self.view_home(ctx, h).await
     }
 
-    pub async fn search_homes(&self, ctx: &AuthContext, req: &SearchHomesRequest) -> R<SearchHomesResponse> {
+    pub async fn search_homes(
+        &self,
+        ctx: &AuthContext,
+        req: &SearchHomesRequest,
+    ) -> R<SearchHomesResponse> {
         access::search_homes(ctx)?;
         let page = Page::from_request(req.page.as_ref())?;
         let mut q = store::Filter::new("SELECT doc FROM homes WHERE 1 = 1");
@@ -278,7 +384,9 @@ impl Registry {
             let t = HomeType::try_from(*t)
                 .ok()
                 .filter(|t| *t != HomeType::Unspecified)
-                .ok_or_else(|| RegistryError::invalid(format!("home_types[{i}]"), "is not a known value"))?;
+                .ok_or_else(|| {
+                    RegistryError::invalid(format!("home_types[{i}]"), "is not a known value")
+                })?;
             types.push(t.as_str_name().to_string());
         }
         q.and_any("home_type = ?", &types);
@@ -287,12 +395,17 @@ impl Registry {
             let t = HomeStatus::try_from(*t)
                 .ok()
                 .filter(|t| *t != HomeStatus::Unspecified)
-                .ok_or_else(|| RegistryError::invalid(format!("statuses[{i}]"), "is not a known value"))?;
+                .ok_or_else(|| {
+                    RegistryError::invalid(format!("statuses[{i}]"), "is not a known value")
+                })?;
             statuses.push(t.as_str_name().to_string());
         }
         q.and_any("status = ?", &statuses);
         for c in home::normalise_tags("competences", &req.competences)? {
-            q.and("tags LIKE ? ESCAPE '\\'", &format!("%|c:{}|%", like_escape(&c)));
+            q.and(
+                "tags LIKE ? ESCAPE '\\'",
+                &format!("%|c:{}|%", like_escape(&c)),
+            );
         }
         let langs: Vec<String> = home::normalise_tags("languages", &req.languages)?
             .iter()
@@ -341,7 +454,10 @@ impl Registry {
             homes.push(home::summary(&h));
         }
         let (homes, page) = page.finish(homes, |h| h.id.clone());
-        Ok(SearchHomesResponse { homes, page: Some(page) })
+        Ok(SearchHomesResponse {
+            homes,
+            page: Some(page),
+        })
     }
 
     /// Load a home inside a write, apply `f`, and commit the change.
@@ -357,28 +473,44 @@ impl Registry {
         ids::parse_id("home_id", home_id)?;
         let mut h: Home = store::must_load(tx.conn(), "homes", "home", home_id).await?;
         let extra = f(&mut h)?;
-        self.commit_home_change(tx, ctx, &mut h, HomeChange::new(change, reason, extra)).await?;
+        self.commit_home_change(tx, ctx, &mut h, HomeChange::new(change, reason, extra))
+            .await?;
         Ok(h)
     }
 
-    pub async fn update_home_profile(&self, ctx: &AuthContext, req: UpdateHomeProfileRequest) -> R<Home> {
+    pub async fn update_home_profile(
+        &self,
+        ctx: &AuthContext,
+        req: UpdateHomeProfileRequest,
+    ) -> R<Home> {
         access::manage_register(ctx)?;
-        let draft = req.draft.clone().ok_or_else(|| RegistryError::invalid("draft", "is required"))?;
+        let draft = req
+            .draft
+            .clone()
+            .ok_or_else(|| RegistryError::invalid("draft", "is required"))?;
         let v = home::validate_draft(&draft, false, Self::today())?;
+        self.check_in_region("draft.municipality_code", &v.draft.municipality_code)?;
         let (mut tx, key) = begin!(self, ctx, "UpdateHomeProfile", req);
         self.check_agency(&mut tx, &v.draft.agency_id).await?;
         let regions = self.regions.clone();
         let h = self
-            .change_home(&mut tx, ctx, &req.home_id, "home_updated", &req.reason, |h| {
-                if req.expected_version != 0 && req.expected_version != h.version {
-                    return Err(RegistryError::Conflict(format!(
-                        "the home is at version {}, not {}; read it again",
-                        h.version, req.expected_version
-                    )));
-                }
-                home::apply_profile(h, &v, &regions);
-                Ok(json!({}))
-            })
+            .change_home(
+                &mut tx,
+                ctx,
+                &req.home_id,
+                "home_updated",
+                &req.reason,
+                |h| {
+                    if req.expected_version != 0 && req.expected_version != h.version {
+                        return Err(RegistryError::Conflict(format!(
+                            "the home is at version {}, not {}; read it again",
+                            h.version, req.expected_version
+                        )));
+                    }
+                    home::apply_profile(h, &v, &regions);
+                    Ok(json!({}))
+                },
+            )
             .await?;
         let dups = self.flag_home_duplicates(&mut tx, &h).await?;
         drop(dups);
@@ -393,12 +525,19 @@ impl Registry {
             .ok_or_else(|| RegistryError::invalid("to_status", "is required"))?;
         let (mut tx, key) = begin!(self, ctx, "TransitionHome", req);
         let h = self
-            .change_home(&mut tx, ctx, &req.home_id, "home_status_changed", &req.reason, |h| {
-                let from = home::status(h);
-                home::check_transition(from, to, h.placed_count)?;
-                h.status = to as i32;
-                Ok(json!({"from": from.as_str_name()}))
-            })
+            .change_home(
+                &mut tx,
+                ctx,
+                &req.home_id,
+                "home_status_changed",
+                &req.reason,
+                |h| {
+                    let from = home::status(h);
+                    home::check_transition(from, to, h.placed_count)?;
+                    h.status = to as i32;
+                    Ok(json!({"from": from.as_str_name()}))
+                },
+            )
             .await?;
         self.finish(tx, key, h).await
     }
@@ -430,19 +569,31 @@ impl Registry {
 
     pub async fn reconfirm_home(&self, ctx: &AuthContext, req: ReconfirmHomeRequest) -> R<Home> {
         access::manage_register(ctx)?;
-        let on = dates::opt_from_proto("confirmed_on", req.confirmed_on.as_ref())?.unwrap_or_else(Self::today);
+        let on = dates::opt_from_proto("confirmed_on", req.confirmed_on.as_ref())?
+            .unwrap_or_else(Self::today);
         let (mut tx, key) = begin!(self, ctx, "ReconfirmHome", req);
         let rules = self.rules;
         let h = self
-            .change_home(&mut tx, ctx, &req.home_id, "home_reconfirmed", &req.note, |h| {
-                home::reconfirm(h, on, Self::today(), &rules)?;
-                Ok(json!({"confirmed_on": dates::date_text(on)}))
-            })
+            .change_home(
+                &mut tx,
+                ctx,
+                &req.home_id,
+                "home_reconfirmed",
+                &req.note,
+                |h| {
+                    home::reconfirm(h, on, Self::today(), &rules)?;
+                    Ok(json!({"confirmed_on": dates::date_text(on)}))
+                },
+            )
             .await?;
         self.finish(tx, key, h).await
     }
 
-    pub async fn list_overdue(&self, ctx: &AuthContext, req: &ListOverdueHomesRequest) -> R<SearchHomesResponse> {
+    pub async fn list_overdue(
+        &self,
+        ctx: &AuthContext,
+        req: &ListOverdueHomesRequest,
+    ) -> R<SearchHomesResponse> {
         access::manage_register(ctx)?;
         let as_of = dates::opt_from_proto("as_of", req.as_of.as_ref())?.unwrap_or_else(Self::today);
         let page = Page::from_request(req.page.as_ref())?;
@@ -464,16 +615,30 @@ impl Registry {
             homes.push(home::summary(&h));
         }
         let (homes, page) = page.finish(homes, |h| h.id.clone());
-        Ok(SearchHomesResponse { homes, page: Some(page) })
+        Ok(SearchHomesResponse {
+            homes,
+            page: Some(page),
+        })
     }
 
-    pub async fn home_history(&self, ctx: &AuthContext, req: &GetHomeHistoryRequest) -> R<GetHomeHistoryResponse> {
+    pub async fn home_history(
+        &self,
+        ctx: &AuthContext,
+        req: &GetHomeHistoryRequest,
+    ) -> R<GetHomeHistoryResponse> {
         ids::parse_id("home_id", &req.home_id)?;
-        let current: Home = store::must_load(&self.store.read, "homes", "home", &req.home_id).await?;
+        let current: Home =
+            store::must_load(&self.store.read, "homes", "home", &req.home_id).await?;
         let inv = self.involvement_for(ctx, &req.home_id).await?;
         let view = access::home_view(ctx, &current, &inv)?;
         let page = Page::from_request(req.page.as_ref())?;
-        let after: i64 = page.after.as_deref().map(str::parse).transpose().map_err(|_| RegistryError::invalid("page.page_token", "is not valid"))?.unwrap_or(0);
+        let after: i64 = page
+            .after
+            .as_deref()
+            .map(str::parse)
+            .transpose()
+            .map_err(|_| RegistryError::invalid("page.page_token", "is not valid"))?
+            .unwrap_or(0);
         let rows = sqlx::query(
             "SELECT version, at, actor_subject, actor_role, change, reason, doc FROM home_versions \
              WHERE home_id = $1 AND version > $2 ORDER BY version LIMIT $3",
@@ -498,74 +663,139 @@ impl Registry {
             });
         }
         if view != HomeView::NoPersonalData {
-            self.audit_read(ctx, "home_history", &[&req.home_id]).await?;
+            self.audit_read(ctx, "home_history", &[&req.home_id])
+                .await?;
         }
         let (versions, page) = page.finish(versions, |v| v.version.to_string());
-        Ok(GetHomeHistoryResponse { versions, page: Some(page) })
+        Ok(GetHomeHistoryResponse {
+            versions,
+            page: Some(page),
+        })
     }
 
-    pub async fn add_member(&self, ctx: &AuthContext, req: AddHouseholdMemberRequest) -> R<CreateHomeResponse> {
+    pub async fn add_member(
+        &self,
+        ctx: &AuthContext,
+        req: AddHouseholdMemberRequest,
+    ) -> R<CreateHomeResponse> {
         access::manage_register(ctx)?;
-        let m = req.member.clone().ok_or_else(|| RegistryError::invalid("member", "is required"))?;
+        let m = req
+            .member
+            .clone()
+            .ok_or_else(|| RegistryError::invalid("member", "is required"))?;
         let vm = home::validate_member("member", &m, Self::today())?;
         let (mut tx, key) = begin!(self, ctx, "AddHouseholdMember", req);
         let h = self
-            .change_home(&mut tx, ctx, &req.home_id, "home_member_added", &req.reason, |h| {
-                if vm.personnummer.is_some() && h.members.iter().any(|x| x.personnummer == vm.draft.personnummer) {
-                    return Err(RegistryError::invalid("member.personnummer", "is already a member of this home"));
-                }
-                let id = ids::new_id_string();
-                h.members.push(home::member_from(id.clone(), &vm));
-                Ok(json!({"member_id": id}))
-            })
+            .change_home(
+                &mut tx,
+                ctx,
+                &req.home_id,
+                "home_member_added",
+                &req.reason,
+                |h| {
+                    if vm.personnummer.is_some()
+                        && h.members
+                            .iter()
+                            .any(|x| x.personnummer == vm.draft.personnummer)
+                    {
+                        return Err(RegistryError::invalid(
+                            "member.personnummer",
+                            "is already a member of this home",
+                        ));
+                    }
+                    let id = ids::new_id_string();
+                    h.members.push(home::member_from(id.clone(), &vm));
+                    Ok(json!({"member_id": id}))
+                },
+            )
             .await?;
         let duplicates = self.flag_home_duplicates(&mut tx, &h).await?;
-        self.finish(tx, key, CreateHomeResponse { home: Some(h), duplicates }).await
+        self.finish(
+            tx,
+            key,
+            CreateHomeResponse {
+                home: Some(h),
+                duplicates,
+            },
+        )
+        .await
     }
 
-    pub async fn remove_member(&self, ctx: &AuthContext, req: RemoveHouseholdMemberRequest) -> R<Home> {
+    pub async fn remove_member(
+        &self,
+        ctx: &AuthContext,
+        req: RemoveHouseholdMemberRequest,
+    ) -> R<Home> {
         access::manage_register(ctx)?;
         let (mut tx, key) = begin!(self, ctx, "RemoveHouseholdMember", req);
         let h = self
-            .change_home(&mut tx, ctx, &req.home_id, "home_member_removed", &req.reason, |h| {
-                let before = h.members.len();
-                h.members.retain(|m| m.id != req.member_id);
-                if h.members.len() == before {
-                    return Err(RegistryError::NotFound(format!("member {}", req.member_id)));
-                }
-                if !h.members.iter().any(|m| m.role == MemberRole::Carer as i32) {
-                    return Err(RegistryError::precondition("a home must keep at least one carer"));
-                }
-                Ok(json!({"member_id": req.member_id}))
-            })
+            .change_home(
+                &mut tx,
+                ctx,
+                &req.home_id,
+                "home_member_removed",
+                &req.reason,
+                |h| {
+                    let before = h.members.len();
+                    h.members.retain(|m| m.id != req.member_id);
+                    if h.members.len() == before {
+                        return Err(RegistryError::NotFound(format!("member {}", req.member_id)));
+                    }
+                    if !h.members.iter().any(|m| m.role == MemberRole::Carer as i32) {
+                        return Err(RegistryError::precondition(
+                            "a home must keep at least one carer",
+                        ));
+                    }
+                    Ok(json!({"member_id": req.member_id}))
+                },
+            )
             .await?;
         self.finish(tx, key, h).await
     }
 
     pub async fn record_check(&self, ctx: &AuthContext, req: RecordRecordCheckRequest) -> R<Home> {
         access::manage_register(ctx)?;
-        let check = req.check.clone().ok_or_else(|| RegistryError::invalid("check", "is required"))?;
+        let check = req
+            .check
+            .clone()
+            .ok_or_else(|| RegistryError::invalid("check", "is required"))?;
         let on = dates::from_proto("check.checked_on", check.checked_on.as_ref())?;
         if on > Self::today() {
-            return Err(RegistryError::invalid("check.checked_on", "must not be in the future"));
+            return Err(RegistryError::invalid(
+                "check.checked_on",
+                "must not be in the future",
+            ));
         }
         if check.register.trim().is_empty() {
             return Err(RegistryError::invalid("check.register", "is required"));
         }
-        if RecordCheckOutcome::try_from(check.outcome).ok().filter(|o| *o != RecordCheckOutcome::Unspecified).is_none() {
+        if RecordCheckOutcome::try_from(check.outcome)
+            .ok()
+            .filter(|o| *o != RecordCheckOutcome::Unspecified)
+            .is_none()
+        {
             return Err(RegistryError::invalid("check.outcome", "is required"));
         }
         let (mut tx, key) = begin!(self, ctx, "RecordRecordCheck", req);
         let h = self
-            .change_home(&mut tx, ctx, &req.home_id, "record_check_recorded", "register check", |h| {
-                let m = h
-                    .members
-                    .iter_mut()
-                    .find(|m| m.id == req.member_id)
-                    .ok_or_else(|| RegistryError::NotFound(format!("member {}", req.member_id)))?;
-                m.record_checks.push(check.clone());
-                Ok(json!({"member_id": req.member_id}))
-            })
+            .change_home(
+                &mut tx,
+                ctx,
+                &req.home_id,
+                "record_check_recorded",
+                "register check",
+                |h| {
+                    let m = h
+                        .members
+                        .iter_mut()
+                        .find(|m| m.id == req.member_id)
+                        .ok_or_else(|| {
+                            RegistryError::NotFound(format!("member {}", req.member_id))
+                        })?;
+                    m.record_checks.push(check.clone());
+                    Ok(json!({"member_id": req.member_id}))
+                },
+            )
             .await?;
         self.finish(tx, key, h).await
     }
@@ -578,31 +808,50 @@ impl Registry {
         }
         let (mut tx, key) = begin!(self, ctx, "RecordIncident", req);
         let h = self
-            .change_home(&mut tx, ctx, &req.home_id, "incident_recorded", &req.category, |h| {
-                let id = ids::new_id_string();
-                h.incidents.push(Incident {
-                    id: id.clone(),
-                    occurred_on: Some(dates::to_proto(on)),
-                    category: req.category.trim().into(),
-                    description: req.description.clone(),
-                });
-                Ok(json!({"incident_id": id, "category": req.category.trim()}))
-            })
+            .change_home(
+                &mut tx,
+                ctx,
+                &req.home_id,
+                "incident_recorded",
+                &req.category,
+                |h| {
+                    let id = ids::new_id_string();
+                    h.incidents.push(Incident {
+                        id: id.clone(),
+                        occurred_on: Some(dates::to_proto(on)),
+                        category: req.category.trim().into(),
+                        description: req.description.clone(),
+                    });
+                    Ok(json!({"incident_id": id, "category": req.category.trim()}))
+                },
+            )
             .await?;
         self.finish(tx, key, h).await
     }
 
-    pub async fn withdraw_consent(&self, ctx: &AuthContext, req: WithdrawConsentRequest) -> R<Home> {
+    pub async fn withdraw_consent(
+        &self,
+        ctx: &AuthContext,
+        req: WithdrawConsentRequest,
+    ) -> R<Home> {
         access::act_for_home(ctx, &req.home_id)?;
-        let on = dates::opt_from_proto("withdrawn_on", req.withdrawn_on.as_ref())?.unwrap_or_else(Self::today);
+        let on = dates::opt_from_proto("withdrawn_on", req.withdrawn_on.as_ref())?
+            .unwrap_or_else(Self::today);
         let (mut tx, key) = begin!(self, ctx, "WithdrawConsent", req);
         let h = self
-            .change_home(&mut tx, ctx, &req.home_id, "consent_withdrawn", &req.reason, |h| {
-                h.consent_withdrawn = true;
-                h.consent_withdrawn_on = Some(dates::to_proto(on));
-                h.jour_available = false;
-                Ok(json!({}))
-            })
+            .change_home(
+                &mut tx,
+                ctx,
+                &req.home_id,
+                "consent_withdrawn",
+                &req.reason,
+                |h| {
+                    h.consent_withdrawn = true;
+                    h.consent_withdrawn_on = Some(dates::to_proto(on));
+                    h.jour_available = false;
+                    Ok(json!({}))
+                },
+            )
             .await?;
         self.finish(tx, key, h).await
     }
@@ -611,22 +860,37 @@ impl Registry {
         access::act_for_home(ctx, &req.home_id)?;
         let (mut tx, key) = begin!(self, ctx, "SetJourAvailability", req);
         let h = self
-            .change_home(&mut tx, ctx, &req.home_id, "jour_availability_changed", "", |h| {
-                if req.available && !h.willingness.contains(&(Willingness::Emergency as i32)) {
-                    return Err(RegistryError::precondition("the home does not take emergency (jour) placements"));
-                }
-                if req.available && h.consent_withdrawn {
-                    return Err(RegistryError::precondition("the home has withdrawn its consent"));
-                }
-                h.jour_available = req.available;
-                h.jour_available_updated_at = dates::now_text();
-                Ok(json!({"available": req.available}))
-            })
+            .change_home(
+                &mut tx,
+                ctx,
+                &req.home_id,
+                "jour_availability_changed",
+                "",
+                |h| {
+                    if req.available && !h.willingness.contains(&(Willingness::Emergency as i32)) {
+                        return Err(RegistryError::precondition(
+                            "the home does not take emergency (jour) placements",
+                        ));
+                    }
+                    if req.available && h.consent_withdrawn {
+                        return Err(RegistryError::precondition(
+                            "the home has withdrawn its consent",
+                        ));
+                    }
+                    h.jour_available = req.available;
+                    h.jour_available_updated_at = dates::now_text();
+                    Ok(json!({"available": req.available}))
+                },
+            )
             .await?;
         self.finish(tx, key, h).await
     }
 
-    pub async fn object(&self, ctx: &AuthContext, req: ObjectToFurtherPlacementsRequest) -> R<Home> {
+    pub async fn object(
+        &self,
+        ctx: &AuthContext,
+        req: ObjectToFurtherPlacementsRequest,
+    ) -> R<Home> {
         let m = MunicipalityCode::parse(&req.municipality_code)
             .map_err(|e| RegistryError::invalid("municipality_code", e.to_string()))?;
         access::object(ctx, m.as_str())?;
@@ -634,22 +898,38 @@ impl Registry {
         let (_, _, first) = store::involvement(tx.conn(), &req.home_id).await?;
         placement::check_may_object(first.as_deref(), m.as_str())?;
         let h = self
-            .change_home(&mut tx, ctx, &req.home_id, "objection_recorded", &req.reason, |h| {
-                if h.objections.iter().any(|o| o.municipality_code == m.as_str()) {
-                    return Err(RegistryError::Conflict("the objection is already recorded".into()));
-                }
-                h.objections.push(Objection {
-                    municipality_code: m.as_str().into(),
-                    reason: req.reason.clone(),
-                    at: dates::now_text(),
-                });
-                Ok(json!({"objecting_municipality": m.as_str()}))
-            })
+            .change_home(
+                &mut tx,
+                ctx,
+                &req.home_id,
+                "objection_recorded",
+                &req.reason,
+                |h| {
+                    if h.objections
+                        .iter()
+                        .any(|o| o.municipality_code == m.as_str())
+                    {
+                        return Err(RegistryError::Conflict(
+                            "the objection is already recorded".into(),
+                        ));
+                    }
+                    h.objections.push(Objection {
+                        municipality_code: m.as_str().into(),
+                        reason: req.reason.clone(),
+                        at: dates::now_text(),
+                    });
+                    Ok(json!({"objecting_municipality": m.as_str()}))
+                },
+            )
             .await?;
         self.finish(tx, key, h).await
     }
 
-    pub async fn withdraw_objection(&self, ctx: &AuthContext, req: WithdrawObjectionRequest) -> R<Home> {
+    pub async fn withdraw_objection(
+        &self,
+        ctx: &AuthContext,
+        req: WithdrawObjectionRequest,
+    ) -> R<Home> {
         let m = MunicipalityCode::parse(&req.municipality_code)
             .map_err(|e| RegistryError::invalid("municipality_code", e.to_string()))?;
         access::object(ctx, m.as_str())?;
@@ -669,22 +949,55 @@ impl Registry {
 
     /// Bulk import: every row validated; valid rows written (each row whole,
     /// in one transaction), invalid rows reported with line and field.
-    pub async fn import_homes(&self, ctx: &AuthContext, req: ImportHomesRequest) -> R<ImportHomesResponse> {
+    pub async fn import_homes(
+        &self,
+        ctx: &AuthContext,
+        req: ImportHomesRequest,
+    ) -> R<ImportHomesResponse> {
         access::manage_register(ctx)?;
         if req.rows.len() > 5000 {
-            return Err(RegistryError::invalid("rows", "at most 5000 rows per call; send batches"));
+            return Err(RegistryError::invalid(
+                "rows",
+                "at most 5000 rows per call; send batches",
+            ));
         }
         let today = Self::today();
         let mut errors = Vec::new();
         let mut valid = Vec::new();
         for row in &req.rows {
-            match row.draft.as_ref().ok_or_else(|| RegistryError::invalid("draft", "is required")).and_then(|d| home::validate_draft(d, true, today)) {
+            match row
+                .draft
+                .as_ref()
+                .ok_or_else(|| RegistryError::invalid("draft", "is required"))
+                .and_then(|d| home::validate_draft(d, true, today))
+                .and_then(|v| {
+                    self.check_in_region("draft.municipality_code", &v.draft.municipality_code)
+                        .map(|_| v)
+                }) {
                 Ok(v) => valid.push((row.line, v)),
                 Err(e) => errors.push(row_error(row.line, &e)),
             }
         }
         if req.dry_run {
-            return Ok(ImportHomesResponse { created: 0, errors, duplicates: vec![], home_ids: vec![] });
+            for (line, v) in &valid {
+                if !v.draft.agency_id.is_empty() {
+                    let found: Option<Agency> =
+                        store::load_doc(&self.store.read, "agencies", &v.draft.agency_id).await?;
+                    if found.is_none() {
+                        errors.push(row_error(
+                            *line,
+                            &RegistryError::invalid("draft.agency_id", "no such agency"),
+                        ));
+                    }
+                }
+            }
+            errors.sort_by_key(|e| e.line);
+            return Ok(ImportHomesResponse {
+                created: 0,
+                errors,
+                duplicates: vec![],
+                home_ids: vec![],
+            });
         }
         let (mut tx, key) = begin!(self, ctx, "ImportHomes", req);
         let mut duplicates = Vec::new();
@@ -699,12 +1012,23 @@ impl Registry {
             duplicates.extend(d);
         }
         errors.sort_by_key(|e| e.line);
-        let resp = ImportHomesResponse { created: home_ids.len() as u32, errors, duplicates, home_ids };
+        let resp = ImportHomesResponse {
+            created: home_ids.len() as u32,
+            errors,
+            duplicates,
+            home_ids,
+        };
         self.finish(tx, key, resp).await
     }
 
     /// Every home the caller may see, redacted as for `GetHome`, in id order.
-    pub async fn export_homes(&self, ctx: &AuthContext, municipality: &str, after: &str, limit: i64) -> R<Vec<Home>> {
+    pub async fn export_homes(
+        &self,
+        ctx: &AuthContext,
+        municipality: &str,
+        after: &str,
+        limit: i64,
+    ) -> R<Vec<Home>> {
         access::manage_register(ctx)?;
         let rows = sqlx::query(
             "SELECT doc FROM homes WHERE ($1 = '' OR municipality_code = $1) AND id > $2 ORDER BY id LIMIT $3",
@@ -727,21 +1051,32 @@ impl Registry {
         }
         let ids: Vec<&str> = out.iter().map(|h| h.id.as_str()).collect();
         self.audit
-            .record(ids.iter().map(|id| ctx.audit("export", "home", id)).collect())
+            .record(
+                ids.iter()
+                    .map(|id| ctx.audit("export", "home", id))
+                    .collect(),
+            )
             .await?;
         Ok(out)
     }
 
     // ------------------------------------------------------- home requests
 
-    pub async fn submit_home_request(&self, ctx: &AuthContext, req: SubmitHomeRequestRequest) -> R<HomeRequest> {
+    pub async fn submit_home_request(
+        &self,
+        ctx: &AuthContext,
+        req: SubmitHomeRequestRequest,
+    ) -> R<HomeRequest> {
         access::act_for_home(ctx, &req.home_id)?;
         let kind = HomeRequestKind::try_from(req.kind)
             .ok()
             .filter(|k| *k != HomeRequestKind::Unspecified)
             .ok_or_else(|| RegistryError::invalid("kind", "is required"))?;
         if kind == HomeRequestKind::Correction && req.field.trim().is_empty() {
-            return Err(RegistryError::invalid("field", "a correction names the field to correct"));
+            return Err(RegistryError::invalid(
+                "field",
+                "a correction names the field to correct",
+            ));
         }
         if req.message.trim().is_empty() {
             return Err(RegistryError::invalid("message", "is required"));
@@ -751,8 +1086,15 @@ impl Registry {
         }
         let (mut tx, key) = begin!(self, ctx, "SubmitHomeRequest", req);
         let _: Home = store::must_load(tx.conn(), "homes", "home", &req.home_id).await?;
-        let respond_by = matches!(kind, HomeRequestKind::Appeal | HomeRequestKind::SecondOpinion | HomeRequestKind::Correction)
-            .then(|| dates::to_proto(Self::today() + chrono::Days::new(u64::from(self.rules.home_request_response_days))));
+        let respond_by = matches!(
+            kind,
+            HomeRequestKind::Appeal | HomeRequestKind::SecondOpinion | HomeRequestKind::Correction
+        )
+        .then(|| {
+            dates::to_proto(
+                Self::today() + chrono::Days::new(u64::from(self.rules.home_request_response_days)),
+            )
+        });
         let hr = HomeRequest {
             id: ids::new_id_string(),
             home_id: req.home_id.clone(),
@@ -766,13 +1108,38 @@ impl Registry {
             respond_by,
             ..Default::default()
         };
-        store::save_simple(tx.conn(), "home_requests", &hr.id, &[("home_id", ColumnValue::Text(hr.home_id.clone())), ("status", ColumnValue::Text(HomeRequestStatus::Open.as_str_name().into()))], &hr, true).await?;
-        tx.audit(&ctx.audit("home_request_submitted", "home", &req.home_id)).await?;
-        tx.event(NewEvent::new("registry.home_request_submitted", "home", req.home_id.clone(), json!({"request_id": hr.id, "kind": kind.as_str_name()}))).await?;
+        store::save_simple(
+            tx.conn(),
+            "home_requests",
+            &hr.id,
+            &[
+                ("home_id", ColumnValue::Text(hr.home_id.clone())),
+                (
+                    "status",
+                    ColumnValue::Text(HomeRequestStatus::Open.as_str_name().into()),
+                ),
+            ],
+            &hr,
+            true,
+        )
+        .await?;
+        tx.audit(&ctx.audit("home_request_submitted", "home", &req.home_id))
+            .await?;
+        tx.event(NewEvent::new(
+            "registry.home_request_submitted",
+            "home",
+            req.home_id.clone(),
+            json!({"request_id": hr.id, "kind": kind.as_str_name()}),
+        ))
+        .await?;
         self.finish(tx, key, hr).await
     }
 
-    pub async fn list_home_requests(&self, ctx: &AuthContext, req: &ListHomeRequestsRequest) -> R<ListHomeRequestsResponse> {
+    pub async fn list_home_requests(
+        &self,
+        ctx: &AuthContext,
+        req: &ListHomeRequestsRequest,
+    ) -> R<ListHomeRequestsResponse> {
         if req.home_id.is_empty() {
             access::manage_register(ctx)?;
         } else {
@@ -789,39 +1156,95 @@ impl Registry {
         .bind(page.limit())
         .fetch_all(&self.store.read)
         .await?;
-        let list = rows.iter().map(|r| store::decode::<HomeRequest>(&r.try_get::<String, _>(0)?)).collect::<R<Vec<_>>>()?;
+        let list = rows
+            .iter()
+            .map(|r| store::decode::<HomeRequest>(&r.try_get::<String, _>(0)?))
+            .collect::<R<Vec<_>>>()?;
         let (requests, page) = page.finish(list, |r| r.id.clone());
-        Ok(ListHomeRequestsResponse { requests, page: Some(page) })
+        Ok(ListHomeRequestsResponse {
+            requests,
+            page: Some(page),
+        })
     }
 
-    pub async fn decide_home_request(&self, ctx: &AuthContext, req: DecideHomeRequestRequest) -> R<HomeRequest> {
+    pub async fn decide_home_request(
+        &self,
+        ctx: &AuthContext,
+        req: DecideHomeRequestRequest,
+    ) -> R<HomeRequest> {
         access::manage_register(ctx)?;
         if req.reason.trim().is_empty() {
-            return Err(RegistryError::invalid("reason", "a decision states its reason"));
+            return Err(RegistryError::invalid(
+                "reason",
+                "a decision states its reason",
+            ));
         }
         let (mut tx, key) = begin!(self, ctx, "DecideHomeRequest", req);
-        let mut hr: HomeRequest = store::must_load(tx.conn(), "home_requests", "home request", &req.home_request_id).await?;
+        let mut hr: HomeRequest = store::must_load(
+            tx.conn(),
+            "home_requests",
+            "home request",
+            &req.home_request_id,
+        )
+        .await?;
         if hr.status != HomeRequestStatus::Open as i32 {
-            return Err(RegistryError::precondition("the request is already decided"));
+            return Err(RegistryError::precondition(
+                "the request is already decided",
+            ));
         }
-        hr.status = if req.accept { HomeRequestStatus::Accepted } else { HomeRequestStatus::Rejected } as i32;
+        hr.status = if req.accept {
+            HomeRequestStatus::Accepted
+        } else {
+            HomeRequestStatus::Rejected
+        } as i32;
         hr.decided_by = ctx.sub.clone();
         hr.decided_at = dates::now_text();
         hr.decision_reason = req.reason.clone();
-        let status = HomeRequestStatus::try_from(hr.status).unwrap_or_default().as_str_name();
-        store::save_simple(tx.conn(), "home_requests", &hr.id, &[("home_id", ColumnValue::Text(hr.home_id.clone())), ("status", ColumnValue::Text(status.into()))], &hr, false).await?;
-        tx.audit(&ctx.audit("home_request_decided", "home", &hr.home_id)).await?;
-        tx.event(NewEvent::new("registry.home_request_decided", "home", hr.home_id.clone(), json!({"request_id": hr.id, "status": status}))).await?;
+        let status = HomeRequestStatus::try_from(hr.status)
+            .unwrap_or_default()
+            .as_str_name();
+        store::save_simple(
+            tx.conn(),
+            "home_requests",
+            &hr.id,
+            &[
+                ("home_id", ColumnValue::Text(hr.home_id.clone())),
+                ("status", ColumnValue::Text(status.into())),
+            ],
+            &hr,
+            false,
+        )
+        .await?;
+        tx.audit(&ctx.audit("home_request_decided", "home", &hr.home_id))
+            .await?;
+        tx.event(NewEvent::new(
+            "registry.home_request_decided",
+            "home",
+            hr.home_id.clone(),
+            json!({"request_id": hr.id, "status": status}),
+        ))
+        .await?;
         self.finish(tx, key, hr).await
     }
 }
 
 pub fn row_error(line: u32, e: &RegistryError) -> RowError {
+    use samling_kit::ServiceError;
     let (field, message) = match e {
         RegistryError::Invalid { field, message } => (field.clone(), message.clone()),
-        other => (String::new(), other.to_string()),
+        RegistryError::Kit(samling_kit::error::KitError::InvalidArgument { field, message }) => {
+            (field.clone(), message.clone())
+        }
+        other => (
+            other.field().unwrap_or_default().to_string(),
+            other.to_string(),
+        ),
     };
-    RowError { line, field, message }
+    RowError {
+        line,
+        field,
+        message,
+    }
 }
 
 /// What a change to a home is: its event/audit name, the reason given, extra event fields.
@@ -834,11 +1257,21 @@ pub(crate) struct HomeChange<'a> {
 
 impl<'a> HomeChange<'a> {
     pub(crate) fn new(kind: &'a str, reason: &'a str, extra: serde_json::Value) -> Self {
-        HomeChange { kind, reason, extra, is_new: false }
+        HomeChange {
+            kind,
+            reason,
+            extra,
+            is_new: false,
+        }
     }
 
     fn created() -> Self {
-        HomeChange { kind: "home_created", reason: "created", extra: json!({}), is_new: true }
+        HomeChange {
+            kind: "home_created",
+            reason: "created",
+            extra: json!({}),
+            is_new: true,
+        }
     }
 }
 

@@ -1,9 +1,9 @@
 //! Agencies (konsulentverksamheter) and HVB/other units.
 
 use super::{R, Registry};
+use crate::domain::RegistryError;
 use crate::domain::access;
 use crate::domain::home::normalise_tags;
-use crate::domain::RegistryError;
 use crate::store::{self, ColumnValue};
 use samling_kit::auth::AuthContext;
 use samling_kit::idempotency::IdempotencyKey;
@@ -24,11 +24,17 @@ fn municipality(field: &str, s: &str) -> R<MunicipalityCode> {
 fn org_number(s: &str) -> R<String> {
     let digits: String = s.chars().filter(|c| *c != '-').collect();
     if digits.len() != 10 || !digits.chars().all(|c| c.is_ascii_digit()) {
-        return Err(RegistryError::invalid("org_number", "must be 10 digits (NNNNNN-NNNN)"));
+        return Err(RegistryError::invalid(
+            "org_number",
+            "must be 10 digits (NNNNNN-NNNN)",
+        ));
     }
     let d: Vec<u8> = digits.bytes().map(|b| b - b'0').collect();
     if samling_kit::personnummer::luhn_check_digit(&d[..9]) != d[9] {
-        return Err(RegistryError::invalid("org_number", "check digit does not match"));
+        return Err(RegistryError::invalid(
+            "org_number",
+            "check digit does not match",
+        ));
     }
     Ok(format!("{}-{}", &digits[..6], &digits[6..]))
 }
@@ -36,13 +42,20 @@ fn org_number(s: &str) -> R<String> {
 fn permit(field: &str, p: Option<&IvoPermit>) -> R<Option<IvoPermit>> {
     let Some(p) = p else { return Ok(None) };
     if p.permit_number.trim().is_empty() {
-        return Err(RegistryError::invalid(format!("{field}.permit_number"), "is required"));
+        return Err(RegistryError::invalid(
+            format!("{field}.permit_number"),
+            "is required",
+        ));
     }
     let from = dates::from_proto(&format!("{field}.valid_from"), p.valid_from.as_ref())?;
-    if let Some(until) = dates::opt_from_proto(&format!("{field}.valid_until"), p.valid_until.as_ref())?
+    if let Some(until) =
+        dates::opt_from_proto(&format!("{field}.valid_until"), p.valid_until.as_ref())?
         && until < from
     {
-        return Err(RegistryError::invalid(format!("{field}.valid_until"), "is before valid_from"));
+        return Err(RegistryError::invalid(
+            format!("{field}.valid_until"),
+            "is before valid_from",
+        ));
     }
     Ok(Some(p.clone()))
 }
@@ -52,16 +65,29 @@ pub fn permit_valid(p: Option<&IvoPermit>) -> bool {
     let today = dates::today();
     p.is_some_and(|p| {
         !p.revoked
-            && dates::opt_from_proto("", p.valid_from.as_ref()).ok().flatten().is_some_and(|f| f <= today)
-            && dates::opt_from_proto("", p.valid_until.as_ref()).ok().flatten().is_none_or(|u| u >= today)
+            && dates::opt_from_proto("", p.valid_from.as_ref())
+                .ok()
+                .flatten()
+                .is_some_and(|f| f <= today)
+            && dates::opt_from_proto("", p.valid_until.as_ref())
+                .ok()
+                .flatten()
+                .is_none_or(|u| u >= today)
     })
 }
 
 fn prices(p: Option<&PriceSplit>) -> R<Option<PriceSplit>> {
     let Some(p) = p else { return Ok(None) };
-    for (f, m) in [("prices.fee_per_day", &p.fee_per_day), ("prices.expenses_per_day", &p.expenses_per_day), ("prices.administration_per_day", &p.administration_per_day)] {
+    for (f, m) in [
+        ("prices.fee_per_day", &p.fee_per_day),
+        ("prices.expenses_per_day", &p.expenses_per_day),
+        ("prices.administration_per_day", &p.administration_per_day),
+    ] {
         if m.as_ref().is_none_or(|m: &Money| m.ore < 0) {
-            return Err(RegistryError::invalid(f, "is required and must not be negative"));
+            return Err(RegistryError::invalid(
+                f,
+                "is required and must not be negative",
+            ));
         }
     }
     Ok(Some(*p))
@@ -92,17 +118,34 @@ impl Registry {
             created_at: now.clone(),
             updated_at: now,
         };
-        store::save_simple(tx.conn(), "agencies", &a.id, &[("org_number", ColumnValue::Text(org))], &a, true).await?;
-        tx.audit(&ctx.audit("agency_created", "agency", &a.id)).await?;
-        tx.event(NewEvent::new("registry.agency_created", "agency", a.id.clone(), json!({"agency_id": a.id, "permit_valid": a.permit_valid}))).await?;
+        store::save_simple(
+            tx.conn(),
+            "agencies",
+            &a.id,
+            &[("org_number", ColumnValue::Text(org))],
+            &a,
+            true,
+        )
+        .await?;
+        tx.audit(&ctx.audit("agency_created", "agency", &a.id))
+            .await?;
+        tx.event(NewEvent::new(
+            "registry.agency_created",
+            "agency",
+            a.id.clone(),
+            json!({"agency_id": a.id, "permit_valid": a.permit_valid}),
+        ))
+        .await?;
         self.finish(tx, key, a).await
     }
 
     async fn with_home_count(&self, mut a: Agency) -> R<Agency> {
-        let row = sqlx::query("SELECT COUNT(*) FROM homes WHERE agency_id = $1 AND status <> 'HOME_STATUS_ENDED'")
-            .bind(&a.id)
-            .fetch_one(&self.store.read)
-            .await?;
+        let row = sqlx::query(
+            "SELECT COUNT(*) FROM homes WHERE agency_id = $1 AND status <> 'HOME_STATUS_ENDED'",
+        )
+        .bind(&a.id)
+        .fetch_one(&self.store.read)
+        .await?;
         a.home_count = row.try_get::<i64, _>(0)? as i32;
         a.permit_valid = permit_valid(a.permit.as_ref());
         Ok(a)
@@ -115,7 +158,11 @@ impl Registry {
         self.with_home_count(a).await
     }
 
-    pub async fn list_agencies(&self, ctx: &AuthContext, req: &ListAgenciesRequest) -> R<ListAgenciesResponse> {
+    pub async fn list_agencies(
+        &self,
+        ctx: &AuthContext,
+        req: &ListAgenciesRequest,
+    ) -> R<ListAgenciesResponse> {
         access::read_providers(ctx)?;
         let page = Page::from_request(req.page.as_ref())?;
         let rows = sqlx::query("SELECT doc FROM agencies WHERE id > $1 ORDER BY id LIMIT $2")
@@ -125,10 +172,16 @@ impl Registry {
             .await?;
         let mut list = Vec::new();
         for r in rows {
-            list.push(self.with_home_count(store::decode(&r.try_get::<String, _>(0)?)?).await?);
+            list.push(
+                self.with_home_count(store::decode(&r.try_get::<String, _>(0)?)?)
+                    .await?,
+            );
         }
         let (agencies, page) = page.finish(list, |a| a.id.clone());
-        Ok(ListAgenciesResponse { agencies, page: Some(page) })
+        Ok(ListAgenciesResponse {
+            agencies,
+            page: Some(page),
+        })
     }
 
     pub async fn update_agency(&self, ctx: &AuthContext, req: UpdateAgencyRequest) -> R<Agency> {
@@ -137,7 +190,8 @@ impl Registry {
         let permit = permit("permit", req.permit.as_ref())?;
         let prices = prices(req.prices.as_ref())?;
         let (mut tx, key) = begin!(self, ctx, "UpdateAgency", req);
-        let mut a: Agency = store::must_load(tx.conn(), "agencies", "agency", &req.agency_id).await?;
+        let mut a: Agency =
+            store::must_load(tx.conn(), "agencies", "agency", &req.agency_id).await?;
         if !req.name.trim().is_empty() {
             a.name = req.name.trim().into();
         }
@@ -150,18 +204,41 @@ impl Registry {
         a.version += 1;
         a.updated_at = dates::now_text();
         a.permit_valid = permit_valid(a.permit.as_ref());
-        store::save_simple(tx.conn(), "agencies", &a.id, &[("org_number", ColumnValue::Text(a.org_number.clone()))], &a, false).await?;
-        tx.audit(&ctx.audit("agency_updated", "agency", &a.id)).await?;
-        tx.event(NewEvent::new("registry.agency_updated", "agency", a.id.clone(), json!({"agency_id": a.id, "permit_valid": a.permit_valid}))).await?;
+        store::save_simple(
+            tx.conn(),
+            "agencies",
+            &a.id,
+            &[("org_number", ColumnValue::Text(a.org_number.clone()))],
+            &a,
+            false,
+        )
+        .await?;
+        tx.audit(&ctx.audit("agency_updated", "agency", &a.id))
+            .await?;
+        tx.event(NewEvent::new(
+            "registry.agency_updated",
+            "agency",
+            a.id.clone(),
+            json!({"agency_id": a.id, "permit_valid": a.permit_valid}),
+        ))
+        .await?;
         self.finish(tx, key, a).await
     }
 
     // ------------------------------------------------------------- units
 
     pub(super) fn unit_columns(u: &Unit) -> Vec<(&'static str, ColumnValue)> {
-        let tags: String = u.orientation.iter().map(|o| format!("|{o}")).collect::<String>() + "|";
+        let tags: String = u
+            .orientation
+            .iter()
+            .map(|o| format!("|{o}"))
+            .collect::<String>()
+            + "|";
         vec![
-            ("municipality_code", ColumnValue::Text(u.municipality_code.clone())),
+            (
+                "municipality_code",
+                ColumnValue::Text(u.municipality_code.clone()),
+            ),
             ("vacancies", ColumnValue::Int(i64::from(u.vacancies))),
             ("tags", ColumnValue::Text(tags)),
         ]
@@ -172,8 +249,12 @@ impl Registry {
         if req.name.trim().is_empty() {
             return Err(RegistryError::invalid("name", "is required"));
         }
-        let kind = UnitKind::try_from(req.kind).ok().filter(|k| *k != UnitKind::Unspecified).ok_or_else(|| RegistryError::invalid("kind", "is required"))?;
+        let kind = UnitKind::try_from(req.kind)
+            .ok()
+            .filter(|k| *k != UnitKind::Unspecified)
+            .ok_or_else(|| RegistryError::invalid("kind", "is required"))?;
         let m = municipality("municipality_code", &req.municipality_code)?;
+        self.check_in_region("municipality_code", m.as_str())?;
         if !(1..=500).contains(&req.places) {
             return Err(RegistryError::invalid("places", "must be 1–500"));
         }
@@ -219,7 +300,11 @@ impl Registry {
         store::must_load(&self.store.read, "units", "unit", id).await
     }
 
-    pub async fn list_units(&self, ctx: &AuthContext, req: &ListUnitsRequest) -> R<ListUnitsResponse> {
+    pub async fn list_units(
+        &self,
+        ctx: &AuthContext,
+        req: &ListUnitsRequest,
+    ) -> R<ListUnitsResponse> {
         access::read_providers(ctx)?;
         let page = Page::from_request(req.page.as_ref())?;
         if !req.municipality_code.is_empty() {
@@ -242,29 +327,63 @@ impl Registry {
         .bind(page.limit())
         .fetch_all(&self.store.read)
         .await?;
-        let list = rows.iter().map(|r| store::decode::<Unit>(&r.try_get::<String, _>(0)?)).collect::<R<Vec<_>>>()?;
+        let list = rows
+            .iter()
+            .map(|r| store::decode::<Unit>(&r.try_get::<String, _>(0)?))
+            .collect::<R<Vec<_>>>()?;
         let (units, page) = page.finish(list, |u| u.id.clone());
-        Ok(ListUnitsResponse { units, page: Some(page) })
+        Ok(ListUnitsResponse {
+            units,
+            page: Some(page),
+        })
     }
 
-    async fn change_unit(&self, ctx: &AuthContext, tx: &mut samling_kit::tx::WriteTx, id: &str, change: &str, f: impl FnOnce(&mut Unit) -> R<serde_json::Value>) -> R<Unit> {
+    async fn change_unit(
+        &self,
+        ctx: &AuthContext,
+        tx: &mut samling_kit::tx::WriteTx,
+        id: &str,
+        change: &str,
+        f: impl FnOnce(&mut Unit) -> R<serde_json::Value>,
+    ) -> R<Unit> {
         ids::parse_id("unit_id", id)?;
         let mut u: Unit = store::must_load(tx.conn(), "units", "unit", id).await?;
         let extra = f(&mut u)?;
         u.version += 1;
-        store::save_simple(tx.conn(), "units", &u.id, &Self::unit_columns(&u), &u, false).await?;
+        store::save_simple(
+            tx.conn(),
+            "units",
+            &u.id,
+            &Self::unit_columns(&u),
+            &u,
+            false,
+        )
+        .await?;
         tx.audit(&ctx.audit(change, "unit", &u.id)).await?;
-        tx.event(NewEvent::new(&format!("registry.{change}"), "unit", u.id.clone(), extra)).await?;
+        tx.event(NewEvent::new(
+            &format!("registry.{change}"),
+            "unit",
+            u.id.clone(),
+            extra,
+        ))
+        .await?;
         Ok(u)
     }
 
-    pub async fn update_vacancies(&self, ctx: &AuthContext, req: UpdateVacanciesRequest) -> R<Unit> {
+    pub async fn update_vacancies(
+        &self,
+        ctx: &AuthContext,
+        req: UpdateVacanciesRequest,
+    ) -> R<Unit> {
         access::manage_register(ctx)?;
         let (mut tx, key) = begin!(self, ctx, "UpdateVacancies", req);
         let u = self
             .change_unit(ctx, &mut tx, &req.unit_id, "unit_vacancies_changed", |u| {
                 if req.vacancies < 0 || req.vacancies > u.places {
-                    return Err(RegistryError::invalid("vacancies", format!("must be 0–{}", u.places)));
+                    return Err(RegistryError::invalid(
+                        "vacancies",
+                        format!("must be 0–{}", u.places),
+                    ));
                 }
                 u.vacancies = req.vacancies;
                 u.vacancies_updated_at = dates::now_text();
@@ -274,7 +393,11 @@ impl Registry {
         self.finish(tx, key, u).await
     }
 
-    pub async fn record_inspection(&self, ctx: &AuthContext, req: RecordInspectionRequest) -> R<Unit> {
+    pub async fn record_inspection(
+        &self,
+        ctx: &AuthContext,
+        req: RecordInspectionRequest,
+    ) -> R<Unit> {
         access::manage_register(ctx)?;
         let on = dates::from_proto("inspected_on", req.inspected_on.as_ref())?;
         if req.authority.trim().is_empty() {
@@ -282,18 +405,24 @@ impl Registry {
         }
         let (mut tx, key) = begin!(self, ctx, "RecordInspection", req);
         let u = self
-            .change_unit(ctx, &mut tx, &req.unit_id, "unit_inspection_recorded", |u| {
-                let id = ids::new_id_string();
-                u.inspections.push(Inspection {
-                    id: id.clone(),
-                    inspected_on: Some(dates::to_proto(on)),
-                    authority: req.authority.trim().into(),
-                    report_ref: req.report_ref.clone(),
-                    summary: req.summary.clone(),
-                    remarks: req.remarks,
-                });
-                Ok(json!({"unit_id": u.id, "inspection_id": id, "remarks": req.remarks}))
-            })
+            .change_unit(
+                ctx,
+                &mut tx,
+                &req.unit_id,
+                "unit_inspection_recorded",
+                |u| {
+                    let id = ids::new_id_string();
+                    u.inspections.push(Inspection {
+                        id: id.clone(),
+                        inspected_on: Some(dates::to_proto(on)),
+                        authority: req.authority.trim().into(),
+                        report_ref: req.report_ref.clone(),
+                        summary: req.summary.clone(),
+                        remarks: req.remarks,
+                    });
+                    Ok(json!({"unit_id": u.id, "inspection_id": id, "remarks": req.remarks}))
+                },
+            )
             .await?;
         self.finish(tx, key, u).await
     }

@@ -74,7 +74,11 @@ mod tests {
     use super::*;
 
     fn home(id: &str, version: i64) -> Home {
-        Home { id: id.into(), version, ..Default::default() }
+        Home {
+            id: id.into(),
+            version,
+            ..Default::default()
+        }
     }
 
     #[test]

@@ -5,11 +5,13 @@
 //! connection of a [`samling_kit::tx::WriteTx`].
 
 use crate::domain::RegistryError;
-use crate::domain::home::{address_key, effective_capacity, reconfirmation_due};
 use crate::domain::Rules;
+use crate::domain::home::{address_key, effective_capacity, reconfirmation_due};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use samling_proto::registry::v1::{Child, DuplicateFlag, Home, HomeStatus, Placement, PlacementStatus};
+use samling_proto::registry::v1::{
+    Child, DuplicateFlag, Home, HomeStatus, Placement, PlacementStatus,
+};
 use sqlx::{Any, Executor, Row};
 
 pub mod cache;
@@ -19,21 +21,32 @@ pub fn encode<M: prost::Message>(m: &M) -> String {
 }
 
 pub fn decode<M: prost::Message + Default>(s: &str) -> Result<M, RegistryError> {
-    let bytes = STANDARD
-        .decode(s)
-        .map_err(|e| RegistryError::Kit(samling_kit::error::KitError::Internal(format!("stored record: {e}"))))?;
-    M::decode(bytes.as_slice())
-        .map_err(|e| RegistryError::Kit(samling_kit::error::KitError::Internal(format!("stored record: {e}"))))
+    let bytes = STANDARD.decode(s).map_err(|e| {
+        RegistryError::Kit(samling_kit::error::KitError::Internal(format!(
+            "stored record: {e}"
+        )))
+    })?;
+    M::decode(bytes.as_slice()).map_err(|e| {
+        RegistryError::Kit(samling_kit::error::KitError::Internal(format!(
+            "stored record: {e}"
+        )))
+    })
 }
 
 /// Escape a value for `LIKE … ESCAPE '\'`.
 pub fn like_escape(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+    s.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
 }
 
 pub fn home_tags(h: &Home) -> String {
     let mut s = String::from("|");
-    for (p, list) in [("l", &h.languages), ("c", &h.competences), ("t", &h.target_groups)] {
+    for (p, list) in [
+        ("l", &h.languages),
+        ("c", &h.competences),
+        ("t", &h.target_groups),
+    ] {
         for v in list.iter() {
             s.push_str(p);
             s.push(':');
@@ -51,11 +64,17 @@ pub fn home_tags(h: &Home) -> String {
 }
 
 pub fn status_name(h: &Home) -> &'static str {
-    HomeStatus::try_from(h.status).unwrap_or(HomeStatus::Unspecified).as_str_name()
+    HomeStatus::try_from(h.status)
+        .unwrap_or(HomeStatus::Unspecified)
+        .as_str_name()
 }
 
 /// Load one document by id from `table`.
-pub async fn load_doc<'e, M, E>(e: E, table: &'static str, id: &str) -> Result<Option<M>, RegistryError>
+pub async fn load_doc<'e, M, E>(
+    e: E,
+    table: &'static str,
+    id: &str,
+) -> Result<Option<M>, RegistryError>
 where
     M: prost::Message + Default,
     E: Executor<'e, Database = Any>,
@@ -68,12 +87,19 @@ where
     }
 }
 
-pub async fn must_load<'e, M, E>(e: E, table: &'static str, what: &str, id: &str) -> Result<M, RegistryError>
+pub async fn must_load<'e, M, E>(
+    e: E,
+    table: &'static str,
+    what: &str,
+    id: &str,
+) -> Result<M, RegistryError>
 where
     M: prost::Message + Default,
     E: Executor<'e, Database = Any>,
 {
-    load_doc(e, table, id).await?.ok_or_else(|| RegistryError::NotFound(format!("{what} {id}")))
+    load_doc(e, table, id)
+        .await?
+        .ok_or_else(|| RegistryError::NotFound(format!("{what} {id}")))
 }
 
 /// Insert or update a home row (and its members), checking the version it
@@ -84,7 +110,9 @@ pub async fn save_home(
     rules: &Rules,
     is_new: bool,
 ) -> Result<(), RegistryError> {
-    let due = reconfirmation_due(h).map(samling_kit::dates::date_text).unwrap_or_default();
+    let due = reconfirmation_due(h)
+        .map(samling_kit::dates::date_text)
+        .unwrap_or_default();
     let addr = h.address.as_ref().map(address_key).unwrap_or_default();
     let home_type = samling_proto::registry::v1::HomeType::try_from(h.home_type)
         .unwrap_or_default()
@@ -151,12 +179,14 @@ pub async fn save_home(
             .await?;
     }
     for m in &h.members {
-        sqlx::query("INSERT INTO home_members (home_id, member_id, personnummer) VALUES ($1, $2, $3)")
-            .bind(&h.id)
-            .bind(&m.id)
-            .bind(&m.personnummer)
-            .execute(&mut *conn)
-            .await?;
+        sqlx::query(
+            "INSERT INTO home_members (home_id, member_id, personnummer) VALUES ($1, $2, $3)",
+        )
+        .bind(&h.id)
+        .bind(&m.id)
+        .bind(&m.personnummer)
+        .execute(&mut *conn)
+        .await?;
     }
     Ok(())
 }
@@ -188,7 +218,10 @@ pub async fn insert_version(
 
 /// Municipalities with active / any placements in a home, and the first
 /// placing municipality (earliest active placement).
-pub async fn involvement<'e, E>(e: E, home_id: &str) -> Result<(Vec<String>, Vec<String>, Option<String>), RegistryError>
+pub async fn involvement<'e, E>(
+    e: E,
+    home_id: &str,
+) -> Result<(Vec<String>, Vec<String>, Option<String>), RegistryError>
 where
     E: Executor<'e, Database = Any>,
 {
@@ -219,7 +252,12 @@ where
     Ok((active, ever, first))
 }
 
-pub async fn save_child(conn: &mut sqlx::AnyConnection, c: &Child, pnr: &str, is_new: bool) -> Result<(), RegistryError> {
+pub async fn save_child(
+    conn: &mut sqlx::AnyConnection,
+    c: &Child,
+    pnr: &str,
+    is_new: bool,
+) -> Result<(), RegistryError> {
     let sql = if is_new {
         "INSERT INTO children (id, personnummer, placing_municipality, doc) VALUES ($1, $2, $3, $4)"
     } else {
@@ -235,14 +273,23 @@ pub async fn save_child(conn: &mut sqlx::AnyConnection, c: &Child, pnr: &str, is
     Ok(())
 }
 
-pub async fn save_placement(conn: &mut sqlx::AnyConnection, p: &Placement, is_new: bool) -> Result<(), RegistryError> {
-    let status = PlacementStatus::try_from(p.status).unwrap_or_default().as_str_name();
+pub async fn save_placement(
+    conn: &mut sqlx::AnyConnection,
+    p: &Placement,
+    is_new: bool,
+) -> Result<(), RegistryError> {
+    let status = PlacementStatus::try_from(p.status)
+        .unwrap_or_default()
+        .as_str_name();
     let start = samling_kit::dates::opt_from_proto("start_date", p.start_date.as_ref())?
         .map(samling_kit::dates::date_text)
         .unwrap_or_default();
-    let custody = samling_kit::dates::opt_from_proto("custody", p.custody_transfer_consideration_on.as_ref())?
-        .map(samling_kit::dates::date_text)
-        .unwrap_or_default();
+    let custody = samling_kit::dates::opt_from_proto(
+        "custody",
+        p.custody_transfer_consideration_on.as_ref(),
+    )?
+    .map(samling_kit::dates::date_text)
+    .unwrap_or_default();
     let sql = if is_new {
         "INSERT INTO placements (id, child_id, home_id, unit_id, status, placing_municipality, receiving_municipality, \
          start_date, custody_due, doc) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
@@ -266,13 +313,24 @@ pub async fn save_placement(conn: &mut sqlx::AnyConnection, p: &Placement, is_ne
     Ok(())
 }
 
-pub async fn insert_flag(conn: &mut sqlx::AnyConnection, f: &DuplicateFlag) -> Result<(), RegistryError> {
+pub async fn insert_flag(
+    conn: &mut sqlx::AnyConnection,
+    f: &DuplicateFlag,
+) -> Result<(), RegistryError> {
     save_flag(conn, f, true).await
 }
 
-pub async fn save_flag(conn: &mut sqlx::AnyConnection, f: &DuplicateFlag, is_new: bool) -> Result<(), RegistryError> {
-    let status = samling_proto::registry::v1::DuplicateStatus::try_from(f.status).unwrap_or_default().as_str_name();
-    let kind = samling_proto::registry::v1::DuplicateKind::try_from(f.kind).unwrap_or_default().as_str_name();
+pub async fn save_flag(
+    conn: &mut sqlx::AnyConnection,
+    f: &DuplicateFlag,
+    is_new: bool,
+) -> Result<(), RegistryError> {
+    let status = samling_proto::registry::v1::DuplicateStatus::try_from(f.status)
+        .unwrap_or_default()
+        .as_str_name();
+    let kind = samling_proto::registry::v1::DuplicateKind::try_from(f.kind)
+        .unwrap_or_default()
+        .as_str_name();
     let sql = if is_new {
         "INSERT INTO duplicate_flags (id, status, kind, record_id, other_record_id, doc) VALUES ($1, $2, $3, $4, $5, $6)"
     } else {
@@ -311,7 +369,11 @@ pub async fn save_simple<M: prost::Message>(
             params.join(", ")
         )
     } else {
-        let sets: Vec<String> = columns.iter().enumerate().map(|(i, (n, _))| format!(", {n} = ${}", i + 3)).collect();
+        let sets: Vec<String> = columns
+            .iter()
+            .enumerate()
+            .map(|(i, (n, _))| format!(", {n} = ${}", i + 3))
+            .collect();
         format!("UPDATE {table} SET doc = $2{} WHERE id = $1", sets.concat())
     };
     let mut q = sqlx::query(&sql).bind(id).bind(encode(m));
@@ -340,7 +402,10 @@ pub struct Filter {
 
 impl Filter {
     pub fn new(select: &str) -> Self {
-        Filter { sql: select.to_string(), binds: Vec::new() }
+        Filter {
+            sql: select.to_string(),
+            binds: Vec::new(),
+        }
     }
 
     fn placeholder(&mut self, clause: &str, value: &str) -> String {
@@ -368,7 +433,10 @@ impl Filter {
         self.sql.push_str(sql);
     }
 
-    pub async fn fetch_all<'e, E: Executor<'e, Database = Any>>(&self, e: E) -> Result<Vec<sqlx::any::AnyRow>, RegistryError> {
+    pub async fn fetch_all<'e, E: Executor<'e, Database = Any>>(
+        &self,
+        e: E,
+    ) -> Result<Vec<sqlx::any::AnyRow>, RegistryError> {
         let mut q = sqlx::query(&self.sql);
         for b in &self.binds {
             q = q.bind(b);
