@@ -13,7 +13,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("cargo:rerun-if-changed={p}");
     }
     let fds = protox::compile(PROTOS, ["."])?;
-    std::fs::write(out_dir.join("samling_descriptor.bin"), fds.encode_to_vec())?;
+    let descriptor = fds.encode_to_vec();
+    std::fs::write(out_dir.join("samling_descriptor.bin"), &descriptor)?;
+    // serde impls with the proto3 JSON mapping (snake_case names kept), for the REST gateway.
+    pbjson_build::Builder::new()
+        .register_descriptors(&descriptor)?
+        .preserve_proto_field_names()
+        .build(&[".samling"])?;
     tonic_prost_build::configure()
         .build_client(true)
         .build_server(true)

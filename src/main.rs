@@ -81,6 +81,11 @@ enum Command {
         #[command(subcommand)]
         command: cli::bench::BenchCommand,
     },
+    /// Dev JWTs for the gateway, signed with the dev key.
+    Token {
+        #[command(subcommand)]
+        command: cli::token::TokenCommand,
+    },
 }
 
 fn main() -> std::process::ExitCode {
@@ -114,7 +119,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve { target, regions } => {
             let running = serve::start(&cfg, target, &regions).await?;
             for (region, addr) in &running.addrs {
-                println!("region {region}: gRPC on {addr}");
+                if region == "gateway" {
+                    println!("gateway: REST on http://{addr}/v1 (docs: http://{addr}/docs)");
+                } else {
+                    println!("region {region}: gRPC on {addr}");
+                }
             }
             running.until_signal().await
         }
@@ -133,5 +142,6 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Export { conn, command } => cli::data::export(&cfg, &conn, command).await,
         Command::SeedDemo { conn, args } => cli::data::seed_demo(&cfg, &conn, args).await,
         Command::Bench { command } => cli::bench::run(&cfg, command).await,
+        Command::Token { command } => cli::token::run(&cfg, command).await,
     }
 }

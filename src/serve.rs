@@ -168,12 +168,14 @@ pub async fn start(cfg: &Config, target: Target, regions: &str) -> anyhow::Resul
     let (stop, stop_rx) = watch::channel(false);
     let mut addrs = Vec::new();
     let mut tasks = Vec::new();
-    if matches!(target, Target::Gateway) {
-        anyhow::bail!(
-            "the gateway is not built yet (see the gateway issue); run --target registry or all"
-        );
-    }
+    let run_registry = matches!(target, Target::All | Target::Registry);
+    let run_gateway = matches!(target, Target::All | Target::Gateway);
+    let mut endpoints = Vec::new();
     for (idx, region) in selected {
+        if !run_registry {
+            endpoints.push((region.clone(), registry_endpoint(cfg, &map, &region)?));
+            continue;
+        }
         let registry = samling_registry::open(cfg, &region, map.clone())
             .await
             .with_context(|| format!("opening the registry store of region {region}"))?;
@@ -188,6 +190,8 @@ pub async fn start(cfg: &Config, target: Target, regions: &str) -> anyhow::Resul
         let addr = listener.local_addr()?;
         tracing::info!(%region, %addr, "registry serving gRPC");
         addrs.push((region.clone(), addr));
+        // In one process the gateway reaches the region where it really listens.
+        endpoints.push((region.clone(), format!("http://{addr}")));
         let mut rx = stop_rx.clone();
         tasks.push(tokio::spawn(async move {
             let shutdown = async move {
@@ -198,5 +202,46 @@ pub async fn start(cfg: &Config, target: Target, regions: &str) -> anyhow::Resul
                 .with_context(|| format!("registry of region {region}"))
         }));
     }
+    if run_gateway {
+        let gw = build_gateway(cfg, map.as_ref().clone(), &endpoints).await?;
+        let addr: SocketAddr = cfg.listen.http_addr.parse().context("listen.http_addr")?;
+        let listener = samling_kit::grpc::bind(addr).await?;
+        let addr = listener.local_addr()?;
+        tracing::info!(%addr, regions = endpoints.len(), "gateway serving HTTP");
+        addrs.push(("gateway".into(), addr));
+        let mut rx = stop_rx.clone();
+        tasks.push(tokio::spawn(async move {
+            let shutdown = async move {
+                let _ = rx.wait_for(|s| *s).await;
+            };
+            samling_gateway::serve(gw, listener, shutdown)
+                .await
+                .context("gateway")
+        }));
+    }
     Ok(Running { addrs, stop, tasks })
+}
+
+/// The gateway in front of `endpoints` (region id → registry URL).
+pub async fn build_gateway(
+    cfg: &Config,
+    map: RegionMap,
+    endpoints: &[(String, String)],
+) -> anyhow::Result<Arc<samling_gateway::Gateway>> {
+    let g = &cfg.gateway;
+    let directory = samling_gateway::regions::Directory::new(
+        map,
+        endpoints,
+        std::time::Duration::from_millis(g.call_timeout_ms),
+        g.breaker_failures,
+        std::time::Duration::from_secs(g.breaker_open_secs),
+    )?;
+    let auth = samling_gateway::auth::Authenticator::from_config(&g.jwt, &cfg.data_dir)
+        .await
+        .context("gateway JWT keys")?;
+    let limits = samling_gateway::limits::connect(&g.redis_url)
+        .await
+        .context("gateway rate-limit/idempotency store")?;
+    let (signer, _) = context_keys(cfg, true)?;
+    samling_gateway::Gateway::new(g.clone(), directory, auth, limits, signer)
 }

@@ -1,2 +1,256 @@
-//! The public gateway. Grows with the gateway issue; for now it only names its place.
+//! The public gateway: REST/JSON under `/v1` over the regions' gRPC services,
+//! with a generated OpenAPI 3.1 document and an offline docs page, JWT
+//! authentication, authorization, rate limits, idempotency, routing to
+//! regions and national fan-out with a deadline.
+//!
+//! * `routes` — the route table (router, OpenAPI and tests all come from it);
+//! * `dispatch` — one REST call → one gRPC call;
+//! * `national` — fan-out to every region;
+//! * `regions` — channels, deadlines, circuit breakers;
+//! * `auth` — JWT verification and dev token issuing;
+//! * `limits` — rate limits and idempotency records (Redis or in-process);
+//! * `problem` — RFC 9457 errors; `schema`/`openapi` — the contract as JSON.
 #![forbid(unsafe_code)]
+
+pub mod auth;
+pub mod dispatch;
+pub mod limits;
+pub mod national;
+pub mod openapi;
+pub mod problem;
+pub mod regions;
+pub mod routes;
+pub mod schema;
+
+use axum::Router;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use samling_kit::auth::{AuthContext, CachedToken, ContextSigner};
+use samling_kit::config::GatewayConfig;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Signed auth contexts for the services, re-used per caller for their lifetime.
+#[derive(Debug)]
+pub struct TokenCache {
+    signer: ContextSigner,
+    tokens: Mutex<HashMap<String, CachedToken>>,
+}
+
+impl TokenCache {
+    pub fn new(signer: ContextSigner) -> Self {
+        TokenCache {
+            signer,
+            tokens: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn token(&self, ctx: &AuthContext) -> String {
+        let mut key_ctx = ctx.clone();
+        key_ctx.exp = 0;
+        let key = format!(
+            "{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}",
+            ctx.sub,
+            ctx.role.as_str(),
+            ctx.municipality.map(|m| m.as_str()).unwrap_or(""),
+            ctx.region.as_deref().unwrap_or(""),
+            ctx.party.as_deref().unwrap_or(""),
+            ctx.purpose
+        );
+        let mut map = self.tokens.lock().unwrap_or_else(|p| p.into_inner());
+        if map.len() > 50_000 {
+            map.clear();
+        }
+        map.entry(key)
+            .or_insert_with(|| CachedToken::new(self.signer.clone(), key_ctx))
+            .token()
+    }
+}
+
+pub struct Gateway {
+    pub cfg: GatewayConfig,
+    pub regions: regions::Directory,
+    pub auth: auth::Authenticator,
+    pub limits: limits::Limits,
+    pub tokens: TokenCache,
+    pub schema: schema::Schema,
+    openapi: Vec<u8>,
+    verified: Mutex<HashMap<String, AuthContext>>,
+}
+
+impl Gateway {
+    pub fn new(
+        cfg: GatewayConfig,
+        regions: regions::Directory,
+        auth: auth::Authenticator,
+        limits: limits::Limits,
+        signer: ContextSigner,
+    ) -> anyhow::Result<Arc<Self>> {
+        let schema = schema::Schema::load()?;
+        let openapi = serde_json::to_vec(&openapi::document(&schema))?;
+        Ok(Arc::new(Gateway {
+            cfg,
+            regions,
+            auth,
+            limits,
+            tokens: TokenCache::new(signer),
+            schema,
+            openapi,
+            verified: Mutex::new(HashMap::new()),
+        }))
+    }
+
+    /// Verify a bearer token, remembering verified tokens (bounded) until
+    /// they expire so a client re-using its token costs one signature check.
+    pub async fn verified_token(&self, token: &str) -> Result<AuthContext, problem::Problem> {
+        let now = chrono::Utc::now().timestamp();
+        let cached = self
+            .verified
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(token)
+            .cloned();
+        if let Some(ctx) = cached
+            && ctx.exp >= now
+        {
+            return Ok(ctx);
+        }
+        let ctx = self
+            .auth
+            .authenticate(token)
+            .await
+            .map_err(|e| problem::Problem::new(tonic::Code::Unauthenticated, e.to_string()))?;
+        let mut map = self.verified.lock().unwrap_or_else(|p| p.into_inner());
+        if map.len() >= 10_000 {
+            map.retain(|_, c| c.exp >= now);
+            if map.len() >= 10_000 {
+                map.clear();
+            }
+        }
+        map.insert(token.to_string(), ctx.clone());
+        Ok(ctx)
+    }
+
+    pub fn call_timeout(&self) -> Duration {
+        Duration::from_millis(self.cfg.call_timeout_ms.max(1))
+    }
+
+    pub fn fanout_deadline(&self) -> Duration {
+        Duration::from_millis(self.cfg.fanout_deadline_ms.max(1))
+    }
+
+    pub fn idempotency_ttl(&self) -> Duration {
+        Duration::from_secs(self.cfg.idempotency_ttl_secs.max(1))
+    }
+}
+
+fn with_type(body: Vec<u8>, content_type: &'static str) -> Response {
+    let mut r = (StatusCode::OK, body).into_response();
+    r.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    r
+}
+
+/// Liveness: the process answers.
+async fn healthz() -> Response {
+    with_type(br#"{"status":"ok"}"#.to_vec(), "application/json")
+}
+
+/// Readiness: which regions' services answer grpc.health.v1 now. Ready
+/// while at least one region serves (a national gateway answers partially).
+async fn readyz(gw: Arc<Gateway>) -> Response {
+    let checks = gw.regions.all().map(|r| {
+        let channel = r.channel();
+        let id = r.id.clone();
+        async move {
+            let mut client = tonic_health::pb::health_client::HealthClient::new(channel);
+            let mut req = tonic::Request::new(tonic_health::pb::HealthCheckRequest { service: String::new() });
+            req.set_timeout(Duration::from_millis(800));
+            let ok = matches!(
+                tokio::time::timeout(Duration::from_secs(1), client.check(req)).await,
+                Ok(Ok(resp)) if resp.get_ref().status == tonic_health::pb::health_check_response::ServingStatus::Serving as i32
+            );
+            (id, ok)
+        }
+    });
+    let results = futures::future::join_all(checks).await;
+    let serving = results.iter().filter(|(_, ok)| *ok).count();
+    let body = serde_json::json!({
+        "status": if serving > 0 { "ready" } else { "unavailable" },
+        "regions": results.iter().map(|(id, ok)| (id.clone(), serde_json::json!(if *ok { "serving" } else { "down" }))).collect::<serde_json::Map<_, _>>(),
+    });
+    let status = if serving > 0 {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let mut r = (status, serde_json::to_vec(&body).unwrap_or_default()).into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    r
+}
+
+/// The whole HTTP surface.
+pub fn router(gw: Arc<Gateway>) -> Router {
+    let openapi = gw.openapi.clone();
+    let ready = gw.clone();
+    let mut app = routes::region_router(gw.clone())
+        .merge(national::router(gw.clone()))
+        .route("/healthz", axum::routing::get(healthz))
+        .route("/readyz", axum::routing::get(move || readyz(ready.clone())))
+        .route(
+            "/openapi.json",
+            axum::routing::get(move || {
+                let body = openapi.clone();
+                async move { with_type(body, "application/json") }
+            }),
+        )
+        .route(
+            "/docs",
+            axum::routing::get(|| async {
+                with_type(
+                    include_bytes!("docs.html").to_vec(),
+                    "text/html; charset=utf-8",
+                )
+            }),
+        )
+        .fallback(|| async {
+            problem::Problem::new(tonic::Code::NotFound, "no such route").into_response()
+        })
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(
+            gw.cfg.body_limit_bytes,
+        ));
+    if !gw.cfg.cors_allowed_origins.is_empty() {
+        let origins: Vec<HeaderValue> = gw
+            .cfg
+            .cors_allowed_origins
+            .iter()
+            .filter_map(|o| o.parse().ok())
+            .collect();
+        app = app.layer(
+            tower_http::cors::CorsLayer::new()
+                .allow_origin(origins)
+                .allow_methods(tower_http::cors::Any)
+                .allow_headers(tower_http::cors::Any),
+        );
+    }
+    app
+}
+
+/// Serve until `shutdown` resolves.
+pub async fn serve(
+    gw: Arc<Gateway>,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        router(gw).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}

@@ -8,12 +8,14 @@
 pub mod common {
     pub mod v1 {
         tonic::include_proto!("samling.common.v1");
+        include!(concat!(env!("OUT_DIR"), "/samling.common.v1.serde.rs"));
     }
 }
 
 pub mod registry {
     pub mod v1 {
         tonic::include_proto!("samling.registry.v1");
+        include!(concat!(env!("OUT_DIR"), "/samling.registry.v1.serde.rs"));
     }
 }
 

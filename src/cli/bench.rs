@@ -16,6 +16,24 @@ use std::time::{Duration, Instant};
 pub enum BenchCommand {
     /// Import homes, place children, then measure GetHome and SearchHomes.
     Registry(RegistryBench),
+    /// The same authenticated read through the gateway and directly over
+    /// gRPC; then national fan-out with one region hung.
+    Gateway(GatewayBench),
+}
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct GatewayBench {
+    #[arg(long, default_value_t = 2_000)]
+    homes: usize,
+    #[arg(long, default_value_t = 30_000)]
+    requests: usize,
+    #[arg(long, default_value_t = 16)]
+    concurrency: usize,
+    /// National searches with one region hung.
+    #[arg(long, default_value_t = 40)]
+    fanouts: usize,
+    #[arg(long)]
+    json: Option<std::path::PathBuf>,
 }
 
 #[derive(clap::Args, Debug, Clone)]
@@ -144,7 +162,10 @@ where
 }
 
 pub async fn run(base: &Config, cmd: BenchCommand) -> anyhow::Result<()> {
-    let BenchCommand::Registry(b) = cmd;
+    let b = match cmd {
+        BenchCommand::Registry(b) => b,
+        BenchCommand::Gateway(g) => return gateway(base, g).await,
+    };
     let dir = std::env::temp_dir().join(format!(
         "samling-bench-{}",
         samling_kit::ids::new_id().simple()
@@ -362,6 +383,258 @@ pub async fn run(base: &Config, cmd: BenchCommand) -> anyhow::Result<()> {
         std::fs::write(path, format!("{json}\n"))?;
     }
     running.shutdown().await?;
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
+
+/// Latencies of `total` calls from one task per state; each call takes the
+/// task's state and gives it back.
+async fn drive_with<S, F, Fut>(
+    states: Vec<S>,
+    total: usize,
+    call: F,
+) -> anyhow::Result<(Vec<Duration>, Duration)>
+where
+    S: Send + 'static,
+    F: Fn(S, usize) -> Fut + Clone + Send + Sync + 'static,
+    Fut: std::future::Future<Output = anyhow::Result<S>> + Send,
+{
+    let n = states.len();
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for (t, mut state) in states.into_iter().enumerate() {
+        let call = call.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            let mut i = t;
+            while i < total {
+                let s = Instant::now();
+                state = call(state, i).await?;
+                lat.push(s.elapsed());
+                i += n;
+            }
+            Ok::<_, anyhow::Error>(lat)
+        }));
+    }
+    let mut all = Vec::with_capacity(total);
+    for t in tasks {
+        all.extend(t.await??);
+    }
+    let wall = start.elapsed();
+    all.sort();
+    Ok((all, wall))
+}
+
+async fn gateway(base: &Config, b: GatewayBench) -> anyhow::Result<()> {
+    use samling_gateway::auth::{IssueClaims, TokenIssuer};
+    let dir = std::env::temp_dir().join(format!(
+        "samling-bench-gw-{}",
+        samling_kit::ids::new_id().simple()
+    ));
+    let mut cfg = base.clone();
+    cfg.data_dir = dir.clone();
+    cfg.database.url.clear();
+    cfg.listen.grpc_base_port = 0;
+    cfg.listen.http_addr = "127.0.0.1:0".into();
+    cfg.gateway.token_rate_per_minute = u32::MAX / 2;
+    let map = serve::region_map(&cfg)?;
+    let ids: Vec<String> = map
+        .regions()
+        .iter()
+        .map(|r| r.id.as_str().to_string())
+        .collect();
+    anyhow::ensure!(
+        ids.len() >= 2,
+        "the fan-out bench needs at least two regions"
+    );
+    let live = &ids[..ids.len() - 1];
+    let hung_id = ids[ids.len() - 1].clone();
+    let running = serve::start(&cfg, serve::Target::Registry, &live.join(",")).await?;
+    // A region that accepts connections and never answers: the worst case for a deadline.
+    let hung = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let mut endpoints: Vec<(String, String)> = running
+        .addrs
+        .iter()
+        .map(|(r, a)| (r.clone(), format!("http://{a}")))
+        .collect();
+    endpoints.push((hung_id.clone(), format!("http://{}", hung.local_addr()?)));
+    let gw = serve::build_gateway(&cfg, map.as_ref().clone(), &endpoints).await?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let http_addr = listener.local_addr()?;
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(samling_gateway::serve(gw, listener, async move {
+        let _ = stop_rx.await;
+    }));
+
+    let region = live[0].clone();
+    let grpc_addr = running.addrs[0].1;
+    let (signer, _) = serve::context_keys(&cfg, false)?;
+    let office = AuthContext::new("bench", Role::RegionalOfficer).with_purpose("benchmark");
+    let mut client = RegistryClient::connect(
+        &format!("http://{grpc_addr}"),
+        signer.clone(),
+        office.clone(),
+    )
+    .await?;
+    let munis: Vec<String> = map
+        .municipalities_in(&map.parse_region(&region)?)
+        .iter()
+        .map(|m| m.as_str().to_string())
+        .collect();
+    let mut home_ids = Vec::new();
+    for (n, chunk) in (0..b.homes).collect::<Vec<_>>().chunks(1000).enumerate() {
+        let rows = chunk
+            .iter()
+            .map(|&i| ImportRow {
+                line: i as u32 + 2,
+                draft: Some(draft(i, &munis)),
+            })
+            .collect();
+        let resp = client
+            .import_homes(ImportHomesRequest {
+                request_id: format!("gw-bench-{n}"),
+                rows,
+                dry_run: false,
+            })
+            .await?;
+        home_ids.extend(resp.home_ids);
+    }
+    let ids_arc = std::sync::Arc::new(home_ids);
+    let issuer = TokenIssuer::load_or_create(&cfg.gateway.jwt, &cfg.data_dir)?;
+    let token = issuer.issue(IssueClaims {
+        sub: "bench".into(),
+        role: Role::RegionalOfficer,
+        municipality: None,
+        party: None,
+        region: None,
+        ttl: Duration::from_secs(3600),
+    })?;
+    let bearer = std::sync::Arc::new(format!("Bearer {token}"));
+    println!(
+        "bench gateway: {} homes in {region}; {} reads each way, {} callers",
+        ids_arc.len(),
+        b.requests,
+        b.concurrency
+    );
+
+    // Direct gRPC (the same signed-context path the gateway uses).
+    let clients: Vec<RegistryClient> = (0..b.concurrency).map(|_| client.clone()).collect();
+    let ids1 = ids_arc.clone();
+    let _ = drive_with(
+        clients.clone(),
+        2000.min(b.requests),
+        move |mut c: RegistryClient, i| {
+            let id = ids1[i % ids1.len()].clone();
+            async move {
+                c.get_home(&id).await?;
+                Ok(c)
+            }
+        },
+    )
+    .await?;
+    let ids2 = ids_arc.clone();
+    let (direct, direct_wall) = drive_with(clients, b.requests, move |mut c: RegistryClient, i| {
+        let id = ids2[(i * 7919) % ids2.len()].clone();
+        async move {
+            c.get_home(&id).await?;
+            Ok(c)
+        }
+    })
+    .await?;
+
+    // Through the gateway: HTTP/1.1 keep-alive, one connection per caller.
+    let mut conns = Vec::new();
+    for _ in 0..b.concurrency {
+        conns.push(super::httpc::Conn::connect(http_addr).await?);
+    }
+    let ids3 = ids_arc.clone();
+    let region3 = std::sync::Arc::new(region.clone());
+    let bearer3 = bearer.clone();
+    let (via, via_wall) = drive_with(conns, b.requests, move |mut conn: super::httpc::Conn, i| {
+        let path = format!(
+            "/v1/regions/{}/homes/{}",
+            region3,
+            ids3[(i * 7919) % ids3.len()]
+        );
+        let auth = bearer3.clone();
+        async move {
+            let (status, _) = conn.get(&path, &[("Authorization", auth.as_str())]).await?;
+            anyhow::ensure!(status == 200, "gateway answered {status}");
+            Ok(conn)
+        }
+    })
+    .await?;
+
+    // National fan-out with one region hung.
+    let deadline = cfg
+        .gateway
+        .fanout_deadline_ms
+        .min(cfg.gateway.call_timeout_ms) as f64;
+    let mut conn = super::httpc::Conn::connect(http_addr).await?;
+    let mut fan = Vec::new();
+    let mut partial_ok = true;
+    for _ in 0..b.fanouts {
+        let s = Instant::now();
+        let (status, body) = conn
+            .get(
+                "/v1/homes?page.page_size=20",
+                &[("Authorization", bearer.as_str())],
+            )
+            .await?;
+        fan.push(s.elapsed());
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+        if std::env::var_os("SAMLING_BENCH_DEBUG").is_some() {
+            eprintln!(
+                "{status} {}",
+                String::from_utf8_lossy(&body)
+                    .chars()
+                    .take(300)
+                    .collect::<String>()
+            );
+        }
+        partial_ok &= status == 200
+            && v["partial"] == serde_json::json!(true)
+            && v["missing_regions"] == serde_json::json!([hung_id]);
+    }
+    fan.sort();
+
+    let (d50, d99, drps) = (
+        percentile(&direct, 0.5),
+        percentile(&direct, 0.99),
+        direct.len() as f64 / direct_wall.as_secs_f64(),
+    );
+    let (g50, g99, grps) = (
+        percentile(&via, 0.5),
+        percentile(&via, 0.99),
+        via.len() as f64 / via_wall.as_secs_f64(),
+    );
+    let (f50, fmax) = (
+        percentile(&fan, 0.5),
+        fan.last().map(|d| d.as_secs_f64() * 1000.0).unwrap_or(0.0),
+    );
+    println!("GetHome direct gRPC:  {drps:.0} req/s, p50 {d50:.2} ms, p99 {d99:.2} ms");
+    println!(
+        "GetHome via gateway:  {grps:.0} req/s, p50 {g50:.2} ms, p99 {g99:.2} ms (p50 ratio {:.2}x)",
+        g50 / d50.max(1e-9)
+    );
+    println!(
+        "national search, {} regions with '{hung_id}' hung: p50 {f50:.0} ms, max {fmax:.0} ms (deadline {deadline:.0} ms, +10 % = {:.0} ms); partial answers correct: {partial_ok}",
+        ids.len(),
+        deadline * 1.1
+    );
+    let json = format!(
+        "{{\"bench\":\"gateway\",\"direct\":{{\"rps\":{drps:.0},\"p50_ms\":{d50:.3},\"p99_ms\":{d99:.3}}},\"gateway\":{{\"rps\":{grps:.0},\"p50_ms\":{g50:.3},\"p99_ms\":{g99:.3}}},\"p50_ratio\":{:.3},\"fanout\":{{\"regions\":{},\"hung\":\"{hung_id}\",\"deadline_ms\":{deadline:.0},\"p50_ms\":{f50:.1},\"max_ms\":{fmax:.1},\"partial_correct\":{partial_ok}}}}}",
+        g50 / d50.max(1e-9),
+        ids.len()
+    );
+    println!("{json}");
+    if let Some(p) = &b.json {
+        std::fs::write(p, format!("{json}\n"))?;
+    }
+    let _ = stop_tx.send(());
+    let _ = server.await;
+    running.shutdown().await?;
+    drop(hung);
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }

@@ -3,7 +3,9 @@
 
 pub mod bench;
 pub mod data;
+mod httpc;
 pub mod registry;
+pub mod token;
 
 use crate::serve;
 use samling_kit::auth::{AuthContext, Role};

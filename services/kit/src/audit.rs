@@ -389,10 +389,14 @@ pub fn spawn_indexer(store: Store) -> tokio::task::JoinHandle<()> {
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
+            if store.write.is_closed() {
+                return;
+            }
             loop {
                 match index_pending(&store, INDEX_BATCH).await {
                     Ok(n) if n as i64 == INDEX_BATCH => continue,
                     Ok(_) => break,
+                    Err(_) if store.write.is_closed() => return,
                     Err(e) => {
                         tracing::warn!(error = %e, "audit indexing failed; retrying");
                         break;

@@ -16,6 +16,7 @@ pub struct Config {
     pub auth: AuthConfig,
     pub telemetry: TelemetryConfig,
     pub registry: RegistryConfig,
+    pub gateway: GatewayConfig,
     /// Optional county → region map (CSV like shared/reference/regions.csv).
     pub region_map_file: Option<PathBuf>,
     /// Per-region endpoint overrides, keyed by region id.
@@ -109,6 +110,82 @@ impl Default for RegistryConfig {
     }
 }
 
+/// The public gateway.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GatewayConfig {
+    pub jwt: JwtConfig,
+    /// Redis for rate limits and idempotency records; empty = in-process.
+    /// Also read from `SAMLING_REDIS_URL`.
+    pub redis_url: String,
+    /// Requests per minute per token.
+    pub token_rate_per_minute: u32,
+    /// Requests per minute per client IP on unauthenticated (public) routes.
+    pub ip_rate_per_minute: u32,
+    /// How long an Idempotency-Key's first answer is kept.
+    pub idempotency_ttl_secs: u64,
+    pub body_limit_bytes: usize,
+    /// CORS is off unless origins are listed.
+    pub cors_allowed_origins: Vec<String>,
+    /// National fan-out answers with what arrived within this deadline.
+    pub fanout_deadline_ms: u64,
+    /// Deadline of one call to one region.
+    pub call_timeout_ms: u64,
+    /// Consecutive failures that open a region's circuit, and for how long.
+    pub breaker_failures: u32,
+    pub breaker_open_secs: u64,
+}
+
+impl Default for GatewayConfig {
+    fn default() -> Self {
+        GatewayConfig {
+            jwt: JwtConfig::default(),
+            redis_url: String::new(),
+            token_rate_per_minute: 6000,
+            ip_rate_per_minute: 30,
+            idempotency_ttl_secs: 86_400,
+            body_limit_bytes: 4 * 1024 * 1024,
+            cors_allowed_origins: Vec::new(),
+            fanout_deadline_ms: 2000,
+            call_timeout_ms: 5000,
+            breaker_failures: 5,
+            breaker_open_secs: 10,
+        }
+    }
+}
+
+/// How the gateway checks users' JWTs (asymmetric keys only).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct JwtConfig {
+    pub issuer: String,
+    pub audience: String,
+    /// A JWKS file with the accepted public keys.
+    pub jwks_file: Option<PathBuf>,
+    /// PEM public keys (Ed25519 or P-256) accepted in addition.
+    pub public_key_files: Vec<PathBuf>,
+    /// An OpenID Connect issuer URL whose discovery document names the JWKS.
+    pub oidc_discovery_url: Option<String>,
+    /// Clock skew allowed on exp/nbf.
+    pub leeway_secs: u64,
+    /// The dev signing key (`samling token issue`); default `<data_dir>/keys/jwt-signing.pem`.
+    pub signing_key_file: Option<PathBuf>,
+}
+
+impl Default for JwtConfig {
+    fn default() -> Self {
+        JwtConfig {
+            issuer: "samling-dev".into(),
+            audience: "samling".into(),
+            jwks_file: None,
+            public_key_files: Vec::new(),
+            oidc_discovery_url: None,
+            leeway_secs: 30,
+            signing_key_file: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct RegionEndpoints {
@@ -125,6 +202,7 @@ impl Default for Config {
             auth: AuthConfig::default(),
             telemetry: TelemetryConfig::default(),
             registry: RegistryConfig::default(),
+            gateway: GatewayConfig::default(),
             region_map_file: None,
             regions: BTreeMap::new(),
         }
@@ -207,6 +285,9 @@ impl Config {
         }
         if let Some(v) = get("OTEL_EXPORTER_OTLP_ENDPOINT").filter(|v| !v.is_empty()) {
             self.telemetry.otlp_endpoint = Some(v);
+        }
+        if let Some(v) = get("SAMLING_REDIS_URL") {
+            self.gateway.redis_url = v;
         }
         if let Some(v) = get("SAMLING_AUTH_CONTEXT_KEY_FILE") {
             self.auth.context_key_file = Some(PathBuf::from(v));

@@ -18,6 +18,7 @@ use tracing_subscriber::{EnvFilter, Layer};
 #[must_use = "dropping the guard stops span export"]
 pub struct TelemetryGuard {
     provider: Option<SdkTracerProvider>,
+    _log_writer: Option<tracing_appender::non_blocking::WorkerGuard>,
 }
 
 impl TelemetryGuard {
@@ -39,15 +40,16 @@ impl Drop for TelemetryGuard {
 /// a guard). `service` names the exporting process in traces.
 pub fn init(cfg: &TelemetryConfig, service: &str) -> TelemetryGuard {
     let filter = EnvFilter::try_new(&cfg.log).unwrap_or_else(|_| EnvFilter::new("info"));
+    // Log lines go through a background writer: a line per request (the
+    // gateway's access log) must not cost a write syscall on the request path.
+    let (writer, log_guard) = tracing_appender::non_blocking(std::io::stderr());
     let fmt = if cfg.log_format == "json" {
         tracing_subscriber::fmt::layer()
             .json()
-            .with_writer(std::io::stderr)
+            .with_writer(writer)
             .boxed()
     } else {
-        tracing_subscriber::fmt::layer()
-            .with_writer(std::io::stderr)
-            .boxed()
+        tracing_subscriber::fmt::layer().with_writer(writer).boxed()
     };
     let mut provider = None;
     let mut otel_error = None;
@@ -69,15 +71,20 @@ pub fn init(cfg: &TelemetryConfig, service: &str) -> TelemetryGuard {
     opentelemetry::global::set_text_map_propagator(
         opentelemetry_sdk::propagation::TraceContextPropagator::new(),
     );
-    let _ = tracing_subscriber::registry()
+    let installed = tracing_subscriber::registry()
         .with(filter)
         .with(fmt)
         .with(otel)
-        .try_init();
+        .try_init()
+        .is_ok();
     if let Some(e) = otel_error {
         tracing::error!(error = %e, "OTLP export disabled: cannot build the exporter");
     }
-    TelemetryGuard { provider }
+    TelemetryGuard {
+        provider,
+        // Only the installed subscriber's writer needs to outlive the call.
+        _log_writer: installed.then_some(log_guard),
+    }
 }
 
 fn otlp_provider(endpoint: &str, service: &str) -> Result<SdkTracerProvider, String> {

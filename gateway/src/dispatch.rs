@@ -1,0 +1,463 @@
+//! One REST call: authenticate, limit, authorize, build the protobuf request
+//! from path, query and body, make the gRPC call to the region with a
+//! deadline and the signed auth context, and answer JSON or problem+json.
+//! Mutations honour `Idempotency-Key`.
+
+#![allow(clippy::result_large_err)] // Problem is the error response itself; it is built once per failed request.
+
+use crate::Gateway;
+use crate::limits::{Begin, StoredResponse};
+use crate::problem::Problem;
+use crate::routes::{Carry, RouteSpec};
+use axum::body::Bytes;
+use axum::extract::Request;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::MethodFilter;
+use samling_kit::auth::{AuthContext, Role};
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tonic::transport::Channel;
+
+pub const REQUEST_ID: &str = "x-request-id";
+pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
+/// Optional header: why the caller reads the data (goes to the audit log).
+pub const PURPOSE: &str = "x-purpose";
+
+pub fn method_filter(m: &str) -> MethodFilter {
+    match m {
+        "POST" => MethodFilter::POST,
+        "PUT" => MethodFilter::PUT,
+        "DELETE" => MethodFilter::DELETE,
+        "PATCH" => MethodFilter::PATCH,
+        _ => MethodFilter::GET,
+    }
+}
+
+/// The request id: the caller's if it is sane, else a new one.
+pub fn request_id(headers: &HeaderMap) -> String {
+    headers
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| {
+            !v.is_empty()
+                && v.len() <= 64
+                && v.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        })
+        .map(str::to_string)
+        .unwrap_or_else(samling_kit::ids::new_id_string)
+}
+
+/// Authenticate the bearer token.
+pub async fn authenticate(gw: &Gateway, headers: &HeaderMap) -> Result<AuthContext, Problem> {
+    let value = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| {
+            Problem::new(
+                tonic::Code::Unauthenticated,
+                "an Authorization: Bearer token is required",
+            )
+        })?;
+    let token = value
+        .strip_prefix("Bearer ")
+        .or_else(|| value.strip_prefix("bearer "))
+        .ok_or_else(|| {
+            Problem::new(
+                tonic::Code::Unauthenticated,
+                "the Authorization header must be a Bearer token",
+            )
+        })?;
+    let mut ctx = gw.verified_token(token.trim()).await?;
+    if let Some(p) = headers.get(PURPOSE).and_then(|v| v.to_str().ok()) {
+        ctx.purpose = p.chars().take(200).collect();
+    }
+    Ok(ctx)
+}
+
+/// Per-token rate limit (fails open if the limiter's store is unreachable).
+pub async fn limit_token(gw: &Gateway, ctx: &AuthContext) -> Result<(), Problem> {
+    let key = format!(
+        "tok:{}",
+        &hex::encode(Sha256::digest(ctx.sub.as_bytes()))[..24]
+    );
+    match gw.limits.check(&key, gw.cfg.token_rate_per_minute).await {
+        Ok(d) if !d.allowed => Err(Problem::too_many(d.retry_after.as_secs().max(1))),
+        Ok(_) => Ok(()),
+        Err(e) => {
+            tracing::warn!(error = %e, "rate limiter unavailable; allowing");
+            Ok(())
+        }
+    }
+}
+
+/// Coarse authorization at the door; services check again precisely.
+fn authorize(
+    spec: &RouteSpec,
+    ctx: &AuthContext,
+    obj: &Map<String, Value>,
+    path: &[(String, String)],
+) -> Result<(), Problem> {
+    if !spec.allows(ctx.role) {
+        return Err(Problem::new(
+            tonic::Code::PermissionDenied,
+            format!(
+                "the role {} may not {}",
+                ctx.role.as_str(),
+                spec.operation_id
+            ),
+        ));
+    }
+    if ctx.role.is_municipal() {
+        let own = ctx.municipality.map(|m| m.as_str()).unwrap_or("");
+        for field in spec.own_municipality {
+            if let Some(Value::String(v)) = obj.get(*field)
+                && !v.is_empty()
+                && v != own
+            {
+                return Err(Problem::new(
+                    tonic::Code::PermissionDenied,
+                    format!("{field}: a municipality acts only for itself"),
+                ));
+            }
+        }
+    }
+    // A home or child must be the path's party where the route names one;
+    // elsewhere (placements, providers) the service scopes to their party.
+    if matches!(ctx.role, Role::FamilyHome | Role::Child)
+        && let Some(param) = spec.party_param
+    {
+        let value = path
+            .iter()
+            .find(|(k, _)| k == param)
+            .map(|(_, v)| v.as_str());
+        if value.is_none() || value != ctx.party.as_deref() {
+            return Err(Problem::new(
+                tonic::Code::PermissionDenied,
+                "not your record",
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn json_response(status: StatusCode, body: Vec<u8>) -> Response {
+    let mut r = (status, body).into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    r
+}
+
+fn with_request_id(mut r: Response, id: &str) -> Response {
+    if let Ok(v) = HeaderValue::from_str(id) {
+        r.headers_mut().insert(REQUEST_ID, v);
+    }
+    r
+}
+
+/// Parse the query and body into the JSON object of `spec.request`, with
+/// the path parameters (all but `region`) set last so they win.
+async fn request_object(
+    gw: &Gateway,
+    spec: &RouteSpec,
+    path: &[(String, String)],
+    req: Request,
+) -> Result<(Map<String, Value>, Bytes), Problem> {
+    let (parts, body) = req.into_parts();
+    let body = axum::body::to_bytes(body, gw.cfg.body_limit_bytes)
+        .await
+        .map_err(|_| {
+            Problem::invalid(
+                "body",
+                format!("must be at most {} bytes", gw.cfg.body_limit_bytes),
+            )
+        })?;
+    let mut obj = match spec.carry {
+        Carry::Body if !body.is_empty() => match serde_json::from_slice::<Value>(&body) {
+            Ok(Value::Object(o)) => o,
+            Ok(_) => return Err(Problem::invalid("body", "must be a JSON object")),
+            Err(e) => return Err(Problem::invalid("body", format!("is not valid JSON: {e}"))),
+        },
+        _ => Map::new(),
+    };
+    let query: Vec<(String, String)> = match parts.uri.query() {
+        Some(q) => serde_urlencoded::from_str(q)
+            .map_err(|_| Problem::invalid("query", "is not a valid query string"))?,
+        None => vec![],
+    };
+    gw.schema.merge_query(spec.request, &mut obj, &query)?;
+    let path_fields: Vec<(String, String)> = path
+        .iter()
+        .filter(|(k, _)| k != "region")
+        .cloned()
+        .collect();
+    for (k, _) in &path_fields {
+        obj.remove(k);
+    }
+    gw.schema
+        .merge_query(spec.request, &mut obj, &path_fields)?;
+    Ok((obj, body))
+}
+
+/// Decode JSON into the protobuf request, naming the field at fault.
+pub fn decode<Req: serde::de::DeserializeOwned>(obj: Map<String, Value>) -> Result<Req, Problem> {
+    let value = Value::Object(obj);
+    serde_path_to_error::deserialize::<_, Req>(value).map_err(|e| {
+        let path = e.path().to_string();
+        let field = if path == "." || path.is_empty() {
+            "body".to_string()
+        } else {
+            path
+        };
+        Problem::invalid(&field, e.inner().to_string())
+    })
+}
+
+/// Make one gRPC call to a region with the caller's signed context.
+pub async fn call_region<Req, Resp, F, Fut>(
+    gw: &Gateway,
+    region: &str,
+    ctx: &AuthContext,
+    request_id: &str,
+    deadline: Duration,
+    msg: Req,
+    call: F,
+) -> Result<Resp, Problem>
+where
+    F: FnOnce(Channel, tonic::Request<Req>) -> Fut,
+    Fut: Future<Output = Result<tonic::Response<Resp>, tonic::Status>>,
+{
+    let r = gw.regions.get(region).ok_or_else(|| {
+        Problem::new(
+            tonic::Code::NotFound,
+            format!("region {region:?} is not served here"),
+        )
+    })?;
+    if !r.breaker.allow() {
+        return Err(Problem::new(
+            tonic::Code::Unavailable,
+            format!("region {region} is unavailable; retry later"),
+        ));
+    }
+    let mut req = tonic::Request::new(msg);
+    req.set_timeout(deadline);
+    samling_kit::auth::attach(&mut req, &gw.tokens.token(ctx))
+        .map_err(|_| Problem::new(tonic::Code::Internal, "internal error"))?;
+    if let Ok(v) = request_id.parse() {
+        req.metadata_mut().insert(REQUEST_ID, v);
+    }
+    samling_kit::telemetry::inject_context(req.metadata_mut());
+    let outcome = tokio::time::timeout(deadline, call(r.channel(), req)).await;
+    match outcome {
+        Ok(Ok(resp)) => {
+            r.breaker.success();
+            Ok(resp.into_inner())
+        }
+        // A client-side deadline surfaces as CANCELLED ("Timeout expired").
+        Ok(Err(status)) if status.code() == tonic::Code::Cancelled => {
+            r.breaker.failure();
+            Err(Problem::new(
+                tonic::Code::DeadlineExceeded,
+                format!("region {region} did not answer in time"),
+            ))
+        }
+        Ok(Err(status)) => {
+            if crate::regions::is_region_failure(status.code()) {
+                r.breaker.failure();
+            } else {
+                r.breaker.success();
+            }
+            Err(Problem::from_status(&status))
+        }
+        Err(_) => {
+            r.breaker.failure();
+            Err(Problem::new(
+                tonic::Code::DeadlineExceeded,
+                format!("region {region} did not answer in time"),
+            ))
+        }
+    }
+}
+
+/// The handler of every region-scoped route.
+pub async fn unary<Req, Resp, F, Fut>(
+    gw: Arc<Gateway>,
+    spec: RouteSpec,
+    path: Vec<(String, String)>,
+    req: Request,
+    call: F,
+) -> Response
+where
+    Req: serde::de::DeserializeOwned + prost::Message + Default + 'static,
+    Resp: serde::Serialize + 'static,
+    F: FnOnce(Channel, tonic::Request<Req>) -> Fut,
+    Fut: Future<Output = Result<tonic::Response<Resp>, tonic::Status>>,
+{
+    let started = Instant::now();
+    let headers = req.headers().clone();
+    let rid = request_id(&headers);
+    let mut role = "-";
+    let result = async {
+        let ctx = authenticate(&gw, &headers).await?;
+        role = ctx.role.as_str();
+        limit_token(&gw, &ctx).await?;
+        let region = path
+            .iter()
+            .find(|(k, _)| k == "region")
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default();
+        let (mut obj, body) = request_object(&gw, &spec, &path, req).await?;
+        authorize(&spec, &ctx, &obj, &path)?;
+        // Idempotency: the key is also the service's request id.
+        let idem = match headers.get(IDEMPOTENCY_KEY).map(|v| v.to_str()) {
+            Some(Ok(k))
+                if spec.mutating()
+                    && !k.is_empty()
+                    && k.len() <= 128
+                    && k.chars().all(|c| c.is_ascii_graphic()) =>
+            {
+                let key = format!(
+                    "{}:{}",
+                    &hex::encode(Sha256::digest(ctx.sub.as_bytes()))[..24],
+                    k
+                );
+                let hash = hex::encode(Sha256::digest(
+                    [
+                        spec.operation_id.as_bytes(),
+                        b"\n",
+                        region.as_bytes(),
+                        b"\n",
+                        serde_json::to_string(&obj).unwrap_or_default().as_bytes(),
+                        b"\n",
+                        &body,
+                    ]
+                    .concat(),
+                ));
+                if gw.schema.has_field(spec.request, "request_id")
+                    && !obj.contains_key("request_id")
+                {
+                    obj.insert("request_id".into(), Value::String(k.to_string()));
+                }
+                Some((key, hash))
+            }
+            Some(_) if spec.mutating() => {
+                return Err(Problem::invalid(
+                    "Idempotency-Key",
+                    "must be 1–128 visible ASCII characters",
+                ));
+            }
+            _ => None,
+        };
+        if let Some((key, hash)) = &idem {
+            match gw.limits.begin(key, hash, gw.idempotency_ttl()).await {
+                Ok(Begin::Fresh) => {}
+                Ok(Begin::Replay(stored)) => return Ok(replay(stored)),
+                Ok(Begin::Mismatch) => {
+                    return Err(Problem::unprocessable(
+                        "this Idempotency-Key was used with a different request",
+                    ));
+                }
+                Ok(Begin::InFlight) => {
+                    return Err(Problem::new(
+                        tonic::Code::Aborted,
+                        "a request with this Idempotency-Key is still being processed",
+                    ));
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "idempotency store unavailable");
+                    return Err(Problem::new(
+                        tonic::Code::Unavailable,
+                        "idempotency store unavailable; retry later",
+                    ));
+                }
+            }
+        }
+        let msg: Req = match decode(obj) {
+            Ok(m) => m,
+            Err(p) => {
+                if let Some((key, _)) = &idem {
+                    let _ = gw.limits.abandon(key).await;
+                }
+                return Err(p);
+            }
+        };
+        let outcome = call_region(&gw, &region, &ctx, &rid, gw.call_timeout(), msg, call).await;
+        let response = match outcome {
+            Ok(resp) => json_response(
+                StatusCode::OK,
+                serde_json::to_vec(&resp).unwrap_or_default(),
+            ),
+            Err(p) => p.with_instance(&rid).into_response(),
+        };
+        if let Some((key, hash)) = &idem {
+            let status = response.status();
+            if status.is_server_error() {
+                let _ = gw.limits.abandon(key).await;
+                return Ok(response);
+            }
+            let (parts, body) = response.into_parts();
+            let bytes = axum::body::to_bytes(body, usize::MAX)
+                .await
+                .unwrap_or_default();
+            let content_type = parts
+                .headers
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("application/json")
+                .to_string();
+            let stored = StoredResponse {
+                status: status.as_u16(),
+                content_type,
+                body: bytes.to_vec(),
+            };
+            if let Err(e) = gw
+                .limits
+                .complete(key, hash, &stored, gw.idempotency_ttl())
+                .await
+            {
+                tracing::warn!(error = %e, "could not store the idempotent answer");
+            }
+            return Ok(replay(stored));
+        }
+        Ok(response)
+    }
+    .await;
+    let response = match result {
+        Ok(r) => r,
+        Err(p) => p.with_instance(&rid).into_response(),
+    };
+    access_log(spec.method, spec.path, role, response.status(), started);
+    with_request_id(response, &rid)
+}
+
+fn replay(stored: StoredResponse) -> Response {
+    let mut r = (
+        StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK),
+        stored.body,
+    )
+        .into_response();
+    if let Ok(v) = HeaderValue::from_str(&stored.content_type) {
+        r.headers_mut().insert(header::CONTENT_TYPE, v);
+    }
+    r
+}
+
+/// The access log: route template (ids only ever appear in templates as
+/// `{placeholders}`), role, status, latency. Never bodies or query strings.
+pub fn access_log(method: &str, route: &str, role: &str, status: StatusCode, started: Instant) {
+    tracing::info!(
+        target: "access",
+        method,
+        route,
+        role,
+        status = status.as_u16(),
+        ms = started.elapsed().as_secs_f64() * 1000.0,
+        "request"
+    );
+}

@@ -1,0 +1,319 @@
+//! National questions: the same call to every region at once, answered with
+//! what arrived before the deadline, flagged `partial` with the missing
+//! regions named. A region that is down (or whose circuit is open) costs
+//! nothing: it is simply missing from the answer.
+
+#![allow(clippy::result_large_err)] // Problem is the error response itself; it is built once per failed request.
+
+use crate::Gateway;
+use crate::dispatch::{self, access_log, authenticate, decode, limit_token, request_id};
+use crate::problem::Problem;
+use crate::routes::NATIONAL;
+use axum::Router;
+use axum::extract::Request;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use samling_kit::auth::AuthContext;
+use samling_proto::common::v1::PageRequest;
+use samling_proto::registry::v1::registry_service_client::RegistryServiceClient;
+use samling_proto::registry::v1::{
+    GetQuarterlyReportRequest, QuarterlyReport, QuarterlyReportRow, SearchHomesRequest,
+};
+use serde_json::{Map, Value, json};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+pub fn router(gw: Arc<Gateway>) -> Router {
+    let a = gw.clone();
+    let b = gw;
+    Router::new()
+        .route(
+            "/v1/homes",
+            axum::routing::get(move |req: Request| search(a.clone(), req)),
+        )
+        .route(
+            "/v1/statistics/unexecuted-decisions",
+            axum::routing::get(move |req: Request| quarterly(b.clone(), req)),
+        )
+}
+
+/// Common front half: authenticate, limit, authorize, parse the query.
+async fn prepare<Req: serde::de::DeserializeOwned>(
+    gw: &Gateway,
+    index: usize,
+    headers: &axum::http::HeaderMap,
+    query: Option<&str>,
+) -> Result<(AuthContext, Req, Map<String, Value>), Problem> {
+    let spec = &NATIONAL[index];
+    let ctx = authenticate(gw, headers).await?;
+    limit_token(gw, &ctx).await?;
+    if !spec.allows(ctx.role) {
+        return Err(Problem::new(
+            tonic::Code::PermissionDenied,
+            format!(
+                "the role {} may not {}",
+                ctx.role.as_str(),
+                spec.operation_id
+            ),
+        ));
+    }
+    let mut pairs: Vec<(String, String)> = match query {
+        Some(q) => serde_urlencoded::from_str(q)
+            .map_err(|_| Problem::invalid("query", "is not a valid query string"))?,
+        None => vec![],
+    };
+    // The composite page token is ours, not a region's.
+    let token = pairs
+        .iter()
+        .position(|(k, _)| k == "page.page_token")
+        .map(|i| pairs.remove(i).1);
+    let mut obj = Map::new();
+    gw.schema.merge_query(spec.request, &mut obj, &pairs)?;
+    if ctx.role.is_municipal() {
+        let own = ctx.municipality.map(|m| m.as_str()).unwrap_or("");
+        for f in spec.own_municipality {
+            if let Some(Value::String(v)) = obj.get(*f)
+                && !v.is_empty()
+                && v != own
+            {
+                return Err(Problem::new(
+                    tonic::Code::PermissionDenied,
+                    format!("{f}: a municipality acts only for itself"),
+                ));
+            }
+        }
+    }
+    let mut extra = Map::new();
+    if let Some(t) = token {
+        extra.insert("token".into(), Value::String(t));
+    }
+    Ok((ctx, decode(obj)?, extra))
+}
+
+/// Did the region fail to answer (rather than answer "no")?
+fn region_absent(p: &Problem) -> bool {
+    matches!(
+        p.code.as_str(),
+        "UNAVAILABLE"
+            | "DEADLINE_EXCEEDED"
+            | "CANCELLED"
+            | "RESOURCE_EXHAUSTED"
+            | "INTERNAL"
+            | "UNKNOWN"
+    )
+}
+
+fn json(status: StatusCode, v: &Value) -> Response {
+    let mut r = (status, serde_json::to_vec(v).unwrap_or_default()).into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    r
+}
+
+fn finish(
+    route: &str,
+    role: &str,
+    rid: &str,
+    started: Instant,
+    result: Result<Response, Problem>,
+) -> Response {
+    let mut r = match result {
+        Ok(r) => r,
+        Err(p) => p.with_instance(rid).into_response(),
+    };
+    access_log("GET", route, role, r.status(), started);
+    if let Ok(v) = HeaderValue::from_str(rid) {
+        r.headers_mut().insert(dispatch::REQUEST_ID, v);
+    }
+    r
+}
+
+/// Per-region page tokens, carried as one opaque token.
+fn decode_tokens(token: Option<&Value>) -> Result<BTreeMap<String, String>, Problem> {
+    let Some(Value::String(t)) = token else {
+        return Ok(BTreeMap::new());
+    };
+    let bytes = URL_SAFE_NO_PAD
+        .decode(t)
+        .map_err(|_| Problem::invalid("page.page_token", "is not a valid page token"))?;
+    serde_json::from_slice(&bytes)
+        .map_err(|_| Problem::invalid("page.page_token", "is not a valid page token"))
+}
+
+async fn search(gw: Arc<Gateway>, req: Request) -> Response {
+    let started = Instant::now();
+    let rid = request_id(req.headers());
+    let (parts, _) = req.into_parts();
+    let mut role = "-";
+    let result = async {
+        let (ctx, q, extra): (AuthContext, SearchHomesRequest, _) =
+            prepare(&gw, 0, &parts.headers, parts.uri.query()).await?;
+        role = ctx.role.as_str();
+        let tokens = decode_tokens(extra.get("token"))?;
+        // On a later page, only regions that had more are asked.
+        let regions: Vec<String> = if tokens.is_empty() {
+            gw.regions.ids()
+        } else {
+            tokens.keys().cloned().collect()
+        };
+        let deadline = gw.fanout_deadline().min(gw.call_timeout());
+        let calls = regions.iter().map(|region| {
+            let mut msg = q.clone();
+            if let Some(t) = tokens.get(region) {
+                let size = msg.page.as_ref().map(|p| p.page_size).unwrap_or(0);
+                msg.page = Some(PageRequest {
+                    page_size: size,
+                    page_token: t.clone(),
+                });
+            }
+            let gw = gw.clone();
+            let ctx = ctx.clone();
+            let rid = rid.clone();
+            async move {
+                let out = dispatch::call_region(
+                    &gw,
+                    region,
+                    &ctx,
+                    &rid,
+                    deadline,
+                    msg,
+                    |ch, r| async move { RegistryServiceClient::new(ch).search_homes(r).await },
+                )
+                .await;
+                (region.clone(), out)
+            }
+        });
+        let answers = futures::future::join_all(calls).await;
+        let mut homes = Vec::new();
+        let mut next = BTreeMap::new();
+        let mut missing = Vec::new();
+        for (region, out) in answers {
+            match out {
+                Ok(resp) => {
+                    homes.extend(resp.homes);
+                    if let Some(t) = resp
+                        .page
+                        .map(|p| p.next_page_token)
+                        .filter(|t| !t.is_empty())
+                    {
+                        next.insert(region, t);
+                    }
+                }
+                // A region's refusal of the request itself (not its absence) is the answer.
+                Err(p) if !region_absent(&p) => return Err(p),
+                Err(_) => missing.push(region),
+            }
+        }
+        let next_page_token = if next.is_empty() {
+            String::new()
+        } else {
+            URL_SAFE_NO_PAD.encode(serde_json::to_vec(&next).unwrap_or_default())
+        };
+        let homes = serde_json::to_value(&homes).unwrap_or(Value::Array(vec![]));
+        Ok(json(
+            StatusCode::OK,
+            &json!({
+                "homes": homes,
+                "next_page_token": next_page_token,
+                "partial": !missing.is_empty(),
+                "missing_regions": missing,
+            }),
+        ))
+    }
+    .await;
+    finish("/v1/homes", role, &rid, started, result)
+}
+
+async fn quarterly(gw: Arc<Gateway>, req: Request) -> Response {
+    let started = Instant::now();
+    let rid = request_id(req.headers());
+    let (parts, _) = req.into_parts();
+    let mut role = "-";
+    let result = async {
+        let (ctx, q, _): (AuthContext, GetQuarterlyReportRequest, _) =
+            prepare(&gw, 1, &parts.headers, parts.uri.query()).await?;
+        role = ctx.role.as_str();
+        let deadline = gw.fanout_deadline().min(gw.call_timeout());
+        let calls = gw.regions.ids().into_iter().map(|region| {
+            let msg = q.clone();
+            let gw = gw.clone();
+            let ctx = ctx.clone();
+            let rid = rid.clone();
+            async move {
+                let out =
+                    dispatch::call_region(
+                        &gw,
+                        &region,
+                        &ctx,
+                        &rid,
+                        deadline,
+                        msg,
+                        |ch, r| async move {
+                            RegistryServiceClient::new(ch).get_quarterly_report(r).await
+                        },
+                    )
+                    .await;
+                (region, out)
+            }
+        });
+        let answers = futures::future::join_all(calls).await;
+        let mut rows: BTreeMap<(i32, i32), (u32, u32)> = BTreeMap::new();
+        let mut quarter_end = None;
+        let mut missing = Vec::new();
+        for (region, out) in answers {
+            match out {
+                Ok(r) => {
+                    quarter_end = quarter_end.or(r.quarter_end);
+                    for row in r.rows {
+                        let e = rows.entry((row.sex, row.reason)).or_default();
+                        e.0 += row.not_executed;
+                        e.1 += row.executed_late;
+                    }
+                }
+                Err(p) if !region_absent(&p) => return Err(p),
+                Err(_) => missing.push(region),
+            }
+        }
+        let rows: Vec<QuarterlyReportRow> = rows
+            .into_iter()
+            .map(
+                |((sex, reason), (not_executed, executed_late))| QuarterlyReportRow {
+                    sex,
+                    reason,
+                    not_executed,
+                    executed_late,
+                },
+            )
+            .collect();
+        let report = QuarterlyReport {
+            municipality_code: q.municipality_code.clone(),
+            year: q.year,
+            quarter: q.quarter,
+            quarter_end,
+            total_not_executed: rows.iter().map(|r| r.not_executed).sum(),
+            total_executed_late: rows.iter().map(|r| r.executed_late).sum(),
+            rows,
+        };
+        Ok(json(
+            StatusCode::OK,
+            &json!({
+                "report": serde_json::to_value(&report).unwrap_or(Value::Null),
+                "partial": !missing.is_empty(),
+                "missing_regions": missing,
+            }),
+        ))
+    }
+    .await;
+    finish(
+        "/v1/statistics/unexecuted-decisions",
+        role,
+        &rid,
+        started,
+        result,
+    )
+}

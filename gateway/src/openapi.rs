@@ -1,0 +1,137 @@
+//! The OpenAPI 3.1 document, generated from the route table and the
+//! protobuf descriptors, so it always matches the routes and the contract.
+
+use crate::routes::{self, Carry};
+use crate::schema::{Schema, schema_name};
+use serde_json::{Map, Value, json};
+
+const ERROR_STATUSES: &[(&str, &str)] = &[
+    ("400", "Invalid input; `field` names the offending field"),
+    ("401", "Missing or invalid token"),
+    ("403", "Not allowed for this role or municipality"),
+    ("404", "No such record or region"),
+    ("409", "Conflicts with the record's state or rules"),
+    ("422", "Idempotency-Key reused with a different request"),
+    ("429", "Rate limit exceeded; see Retry-After"),
+    ("503", "The region is unavailable"),
+    ("504", "The region did not answer in time"),
+];
+
+fn problem_schema() -> Value {
+    json!({
+        "type": "object",
+        "required": ["type", "title", "status", "detail", "code"],
+        "properties": {
+            "type": {"type": "string"},
+            "title": {"type": "string"},
+            "status": {"type": "integer"},
+            "detail": {"type": "string"},
+            "code": {"type": "string", "description": "The gRPC status code name"},
+            "field": {"type": "string"},
+            "instance": {"type": "string", "description": "The request id"}
+        }
+    })
+}
+
+pub fn document(schema: &Schema) -> Value {
+    let mut components = schema.components();
+    components.insert("Problem".into(), problem_schema());
+    components.insert(
+        "gateway.NationalSearchHomesResponse".into(),
+        json!({
+            "type": "object",
+            "required": ["homes", "partial", "missing_regions"],
+            "properties": {
+                "homes": {"type": "array", "items": {"$ref": "#/components/schemas/registry.v1.HomeSummary"}},
+                "next_page_token": {"type": "string"},
+                "partial": {"type": "boolean", "description": "True when a region did not answer in time"},
+                "missing_regions": {"type": "array", "items": {"type": "string"}}
+            },
+            "additionalProperties": false
+        }),
+    );
+    components.insert(
+        "gateway.NationalQuarterlyReport".into(),
+        json!({
+            "type": "object",
+            "required": ["report", "partial", "missing_regions"],
+            "properties": {
+                "report": {"$ref": "#/components/schemas/registry.v1.QuarterlyReport"},
+                "partial": {"type": "boolean"},
+                "missing_regions": {"type": "array", "items": {"type": "string"}}
+            },
+            "additionalProperties": false
+        }),
+    );
+    let mut paths = Map::new();
+    for spec in routes::all() {
+        let params = spec.path_params();
+        let mut parameters: Vec<Value> = params
+            .iter()
+            .map(|p| json!({"name": p, "in": "path", "required": true, "schema": {"type": "string", "minLength": 1}}))
+            .collect();
+        if spec.carry == Carry::Query {
+            parameters.extend(schema.query_parameters(spec.request, &params));
+        }
+        if spec.mutating() {
+            parameters.push(json!({"name": "Idempotency-Key", "in": "header", "required": false,
+                "description": "A retry with the same key returns the first answer",
+                "schema": {"type": "string", "minLength": 1, "maxLength": 128, "pattern": "^[!-~]+$"}}));
+        }
+        parameters.push(json!({"name": "X-Purpose", "in": "header", "required": false,
+            "description": "Why the data is accessed; recorded in the audit log", "schema": {"type": "string", "maxLength": 200}}));
+        let mut responses = Map::new();
+        responses.insert(
+            "200".into(),
+            json!({"description": "OK", "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{}", schema_name(spec.response))}}}}),
+        );
+        for (code, why) in ERROR_STATUSES {
+            responses.insert((*code).into(), json!({"description": why, "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}));
+        }
+        let roles: Vec<&str> = spec.roles.iter().map(|r| r.as_str()).collect();
+        let mut op = json!({
+            "operationId": spec.operation_id,
+            "summary": spec.summary,
+            "description": format!("Roles: {}.", roles.join(", ")),
+            "parameters": parameters,
+            "responses": responses,
+            "security": [{"bearerAuth": []}],
+        });
+        if spec.carry == Carry::Body {
+            let mut body_schema = components
+                .get(&schema_name(spec.request))
+                .cloned()
+                .unwrap_or_else(|| json!({"type": "object"}));
+            // Path parameters are taken from the path, not the body.
+            if let Some(props) = body_schema
+                .get_mut("properties")
+                .and_then(Value::as_object_mut)
+            {
+                for p in &params {
+                    props.remove(*p);
+                }
+            }
+            op["requestBody"] =
+                json!({"required": true, "content": {"application/json": {"schema": body_schema}}});
+        }
+        let entry = paths
+            .entry(spec.path.to_string())
+            .or_insert_with(|| json!({}));
+        entry[spec.method.to_lowercase()] = op;
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Samling",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "The family-home authority's REST API for municipalities, family homes and children. \
+                Errors are RFC 9457 problem+json with the gRPC code; validation errors name the field."
+        },
+        "servers": [{"url": "/"}],
+        "paths": paths,
+        "components": {
+            "schemas": components,
+            "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}
+        }
+    })
+}

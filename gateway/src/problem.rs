@@ -1,0 +1,174 @@
+//! RFC 9457 problem details, carrying the same code as the gRPC status and,
+//! for validation errors, the offending field.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use tonic::Code;
+
+pub const CONTENT_TYPE: &str = "application/problem+json";
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub type_uri: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    /// The gRPC status code name, e.g. `INVALID_ARGUMENT`.
+    pub code: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// The request id.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub instance: String,
+    /// Seconds to wait, for 429.
+    #[serde(skip)]
+    pub retry_after: Option<u64>,
+}
+
+/// The gRPC code's canonical name.
+pub fn code_name(code: Code) -> &'static str {
+    match code {
+        Code::Ok => "OK",
+        Code::Cancelled => "CANCELLED",
+        Code::Unknown => "UNKNOWN",
+        Code::InvalidArgument => "INVALID_ARGUMENT",
+        Code::DeadlineExceeded => "DEADLINE_EXCEEDED",
+        Code::NotFound => "NOT_FOUND",
+        Code::AlreadyExists => "ALREADY_EXISTS",
+        Code::PermissionDenied => "PERMISSION_DENIED",
+        Code::ResourceExhausted => "RESOURCE_EXHAUSTED",
+        Code::FailedPrecondition => "FAILED_PRECONDITION",
+        Code::Aborted => "ABORTED",
+        Code::OutOfRange => "OUT_OF_RANGE",
+        Code::Unimplemented => "UNIMPLEMENTED",
+        Code::Internal => "INTERNAL",
+        Code::Unavailable => "UNAVAILABLE",
+        Code::DataLoss => "DATA_LOSS",
+        Code::Unauthenticated => "UNAUTHENTICATED",
+    }
+}
+
+/// One mapping from gRPC codes to HTTP statuses.
+pub fn http_status(code: Code) -> StatusCode {
+    match code {
+        Code::Ok => StatusCode::OK,
+        Code::InvalidArgument | Code::OutOfRange => StatusCode::BAD_REQUEST,
+        Code::Unauthenticated => StatusCode::UNAUTHORIZED,
+        Code::PermissionDenied => StatusCode::FORBIDDEN,
+        Code::NotFound => StatusCode::NOT_FOUND,
+        Code::AlreadyExists | Code::Aborted | Code::FailedPrecondition => StatusCode::CONFLICT,
+        Code::ResourceExhausted => StatusCode::TOO_MANY_REQUESTS,
+        Code::Cancelled => StatusCode::from_u16(499).unwrap_or(StatusCode::BAD_REQUEST),
+        Code::DeadlineExceeded => StatusCode::GATEWAY_TIMEOUT,
+        Code::Unimplemented => StatusCode::NOT_IMPLEMENTED,
+        Code::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        Code::Unknown | Code::Internal | Code::DataLoss => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+impl Problem {
+    pub fn new(code: Code, detail: impl Into<String>) -> Self {
+        let status = http_status(code);
+        Problem {
+            type_uri: format!(
+                "https://samling.example/problems/{}",
+                code_name(code).to_lowercase().replace('_', "-")
+            ),
+            title: status.canonical_reason().unwrap_or("Error").to_string(),
+            status: status.as_u16(),
+            detail: detail.into(),
+            code: code_name(code).to_string(),
+            field: None,
+            instance: String::new(),
+            retry_after: None,
+        }
+    }
+
+    pub fn invalid(field: &str, detail: impl Into<String>) -> Self {
+        let mut p = Problem::new(Code::InvalidArgument, format!("{field}: {}", detail.into()));
+        p.field = Some(field.to_string());
+        p
+    }
+
+    /// 422: the same Idempotency-Key with another request (not a gRPC code).
+    pub fn unprocessable(detail: impl Into<String>) -> Self {
+        let mut p = Problem::new(Code::InvalidArgument, detail);
+        p.status = 422;
+        p.title = "Unprocessable Content".into();
+        p.field = Some("Idempotency-Key".into());
+        p
+    }
+
+    pub fn too_many(retry_after: u64) -> Self {
+        let mut p = Problem::new(Code::ResourceExhausted, "rate limit exceeded; retry later");
+        p.retry_after = Some(retry_after.max(1));
+        p
+    }
+
+    pub fn with_instance(mut self, request_id: &str) -> Self {
+        self.instance = request_id.to_string();
+        self
+    }
+
+    /// From a service's status: code, message and `x-samling-field`.
+    pub fn from_status(s: &tonic::Status) -> Self {
+        let detail = match s.code() {
+            // Internal details never leave the system.
+            Code::Internal | Code::Unknown | Code::DataLoss => "internal error".to_string(),
+            Code::Unavailable => "the service is unavailable; retry later".to_string(),
+            _ => s.message().to_string(),
+        };
+        let mut p = Problem::new(s.code(), detail);
+        p.field = s
+            .metadata()
+            .get(samling_kit::error::FIELD_METADATA_KEY)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        p
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let retry = self.retry_after;
+        let body = serde_json::to_vec(&self).unwrap_or_default();
+        let mut resp = (status, body).into_response();
+        resp.headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
+        if let Some(secs) = retry
+            && let Ok(v) = HeaderValue::from_str(&secs.to_string())
+        {
+            resp.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        resp
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_validation_status_keeps_code_and_field() {
+        let mut s = tonic::Status::invalid_argument("draft.capacity: must be 1–10");
+        s.metadata_mut().insert(
+            samling_kit::error::FIELD_METADATA_KEY,
+            "draft.capacity".parse().unwrap(),
+        );
+        let p = Problem::from_status(&s);
+        assert_eq!(
+            (p.status, p.code.as_str(), p.field.as_deref()),
+            (400, "INVALID_ARGUMENT", Some("draft.capacity"))
+        );
+    }
+
+    #[test]
+    fn internal_details_are_not_forwarded() {
+        let p = Problem::from_status(&tonic::Status::internal("db password wrong"));
+        assert_eq!(p.status, 500);
+        assert!(!p.detail.contains("password"));
+    }
+}

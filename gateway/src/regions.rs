@@ -1,0 +1,161 @@
+//! The regions behind the gateway: one lazily connected gRPC channel set per
+//! region, a deadline on every call and a circuit breaker, so a region that
+//! is down never blocks or fails what the other regions can answer.
+
+use samling_kit::reference::RegionMap;
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+use tonic::transport::{Channel, Endpoint};
+
+/// Consecutive failures open the circuit for a while; then one call probes.
+#[derive(Debug)]
+pub struct Breaker {
+    threshold: u32,
+    open_for: Duration,
+    state: Mutex<(u32, Option<Instant>)>,
+}
+
+impl Breaker {
+    pub fn new(threshold: u32, open_for: Duration) -> Self {
+        Breaker {
+            threshold: threshold.max(1),
+            open_for,
+            state: Mutex::new((0, None)),
+        }
+    }
+
+    /// May a call go out now? (Half-open: after `open_for`, one probe passes.)
+    pub fn allow(&self) -> bool {
+        let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        match s.1 {
+            Some(until) if Instant::now() < until => false,
+            Some(_) => {
+                // Probe: re-arm so concurrent calls wait for its outcome.
+                s.1 = Some(Instant::now() + self.open_for);
+                true
+            }
+            None => true,
+        }
+    }
+
+    pub fn success(&self) {
+        *self.state.lock().unwrap_or_else(|p| p.into_inner()) = (0, None);
+    }
+
+    pub fn failure(&self) {
+        let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        s.0 += 1;
+        if s.0 >= self.threshold {
+            s.1 = Some(Instant::now() + self.open_for);
+        }
+    }
+
+    pub fn is_open(&self) -> bool {
+        let s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        s.1.is_some_and(|until| Instant::now() < until)
+    }
+}
+
+/// Does this status say the region (not the request) failed?
+pub fn is_region_failure(code: tonic::Code) -> bool {
+    matches!(
+        code,
+        tonic::Code::Unavailable | tonic::Code::DeadlineExceeded | tonic::Code::Unknown
+    )
+}
+
+#[derive(Debug)]
+pub struct Region {
+    pub id: String,
+    pub endpoint: String,
+    channels: Vec<Channel>,
+    next: AtomicUsize,
+    pub breaker: Breaker,
+}
+
+impl Region {
+    /// A channel from the region's pool (round robin).
+    pub fn channel(&self) -> Channel {
+        let i = self.next.fetch_add(1, Ordering::Relaxed) % self.channels.len();
+        self.channels[i].clone()
+    }
+}
+
+#[derive(Debug)]
+pub struct Directory {
+    regions: BTreeMap<String, Region>,
+    pub map: RegionMap,
+    pub call_timeout: Duration,
+}
+
+/// HTTP/2 connections kept per region.
+const POOL: usize = 2;
+
+impl Directory {
+    /// `endpoints`: region id → registry endpoint URL.
+    pub fn new(
+        map: RegionMap,
+        endpoints: &[(String, String)],
+        call_timeout: Duration,
+        breaker_failures: u32,
+        breaker_open: Duration,
+    ) -> anyhow::Result<Self> {
+        let mut regions = BTreeMap::new();
+        for (id, url) in endpoints {
+            let ep = Endpoint::from_shared(url.clone())
+                .map_err(|e| anyhow::anyhow!("region {id}: endpoint {url}: {e}"))?
+                .connect_timeout(Duration::from_secs(2))
+                .tcp_nodelay(true)
+                .http2_keep_alive_interval(Duration::from_secs(30));
+            let channels = (0..POOL).map(|_| ep.connect_lazy()).collect();
+            regions.insert(
+                id.clone(),
+                Region {
+                    id: id.clone(),
+                    endpoint: url.clone(),
+                    channels,
+                    next: AtomicUsize::new(0),
+                    breaker: Breaker::new(breaker_failures, breaker_open),
+                },
+            );
+        }
+        Ok(Directory {
+            regions,
+            map,
+            call_timeout,
+        })
+    }
+
+    pub fn get(&self, id: &str) -> Option<&Region> {
+        self.regions.get(id)
+    }
+
+    pub fn ids(&self) -> Vec<String> {
+        self.regions.keys().cloned().collect()
+    }
+
+    pub fn all(&self) -> impl Iterator<Item = &Region> {
+        self.regions.values()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_breaker_opens_after_consecutive_failures_and_probes_later() {
+        let b = Breaker::new(2, Duration::from_millis(30));
+        b.failure();
+        assert!(b.allow());
+        b.failure();
+        assert!(!b.allow() && b.is_open());
+        std::thread::sleep(Duration::from_millis(40));
+        assert!(b.allow(), "one probe after the open period");
+        assert!(!b.allow(), "only one probe at a time");
+        b.success();
+        assert!(b.allow() && !b.is_open());
+    }
+}

@@ -1,0 +1,871 @@
+//! The REST surface end to end: JSON in the proto3 mapping, problem+json
+//! errors naming the field, authentication, idempotency, redaction, national
+//! search, the OpenAPI document, health, rate limits, request ids, body
+//! limits and CORS — through a real gateway in front of real registries.
+
+mod common;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use common::*;
+use samling_kit::auth::Role;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeSet;
+
+/// base64url of a JSON value, as in a JWS.
+fn b64(v: &Value) -> String {
+    URL_SAFE_NO_PAD.encode(v.to_string())
+}
+
+fn homes_path(region: &str) -> String {
+    format!("/v1/regions/{region}/homes")
+}
+
+/// The office registers a home; returns the response document.
+async fn create_home(env: &Env, region: &str, draft: Value) -> Value {
+    env.http()
+        .post(
+            &homes_path(region),
+            &env.officer(),
+            &json!({ "draft": draft }),
+        )
+        .await
+        .ok()
+}
+
+/// Ids of the homes a regional search with `query` returns.
+async fn search_ids(env: &Env, region: &str, query: &str) -> Vec<String> {
+    let doc = env
+        .http()
+        .get(&format!("{}?{query}", homes_path(region)), &env.officer())
+        .await
+        .ok();
+    doc["homes"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|h| h["id"].as_str().unwrap_or("").to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_officer_creates_a_home_and_reads_it_back_as_snake_case_json() {
+    for_each_backend(|b| async move {
+        let env = Env::start(&b).await;
+        let created = create_home(
+            &env,
+            STOCKHOLM,
+            home_draft(OWN, "Storgatan 1", &adult(11), &["npf"]),
+        )
+        .await;
+        let home = &created["home"];
+        let id = home["id"].as_str().expect("an id");
+        uuid::Uuid::parse_str(id).expect("the id is a UUID");
+        // snake_case field names and enum value names, as in the proto3 JSON mapping.
+        assert_eq!(home["home_type"], "HOME_TYPE_FAMILY_HOME", "{home}");
+        assert_eq!(home["provider"], "PROVIDER_KIND_PUBLIC");
+        assert_eq!(home["status"], "HOME_STATUS_APPLICANT");
+        assert_eq!(home["municipality_code"], OWN);
+        assert_eq!(home["region_id"], STOCKHOLM);
+        assert_eq!(home["willingness"], json!(["WILLINGNESS_LONG_TERM"]));
+        assert_eq!(home["members"][0]["role"], "MEMBER_ROLE_CARER");
+        assert!(
+            home.get("homeType").is_none() && home.get("municipalityCode").is_none(),
+            "no camelCase: {home}"
+        );
+
+        let read = env
+            .http()
+            .get(&format!("{}/{id}", homes_path(STOCKHOLM)), &env.officer())
+            .await
+            .ok();
+        assert_eq!(read["id"], id);
+        assert_eq!(read["address"]["street"], "Storgatan 1");
+        assert_eq!(read["members"][0]["given_name"], "Anna");
+        assert_eq!(
+            read["members"][0]["personnummer"],
+            adult(11).replace('-', ""),
+            "the office sees the personnummer"
+        );
+        assert_eq!(read["competences"], json!(["npf"]));
+        assert_ne!(read["personal_data_redacted"], true);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_validation_error_is_a_problem_naming_the_field() {
+    for_each_backend(|b| async move {
+        let env = Env::start(&b).await;
+        let path = homes_path(STOCKHOLM);
+
+        // The service's rule: the personnummer's check digit.
+        let mut draft = home_draft(OWN, "Storgatan 2", &adult(12), &[]);
+        draft["members"][0]["personnummer"] = json!("19800314-0120");
+        let r = env
+            .http()
+            .post(&path, &env.officer(), &json!({ "draft": draft }))
+            .await;
+        let p = r.problem(400, "INVALID_ARGUMENT");
+        assert_eq!(p["field"], "draft.members[0].personnummer", "{p}");
+        assert!(
+            !p["detail"].as_str().unwrap_or("").contains("19800314"),
+            "no personnummer in errors: {p}"
+        );
+
+        // The service's rule: capacity 1–10.
+        let mut draft = home_draft(OWN, "Storgatan 2", &adult(12), &[]);
+        draft["capacity"] = json!(99);
+        let p = env
+            .http()
+            .post(&path, &env.officer(), &json!({ "draft": draft }))
+            .await
+            .problem(400, "INVALID_ARGUMENT");
+        assert_eq!(p["field"], "draft.capacity", "{p}");
+
+        // The gateway's decoding: a JSON type the field cannot take.
+        let mut draft = home_draft(OWN, "Storgatan 2", &adult(12), &[]);
+        draft["capacity"] = json!("x");
+        let p = env
+            .http()
+            .post(&path, &env.officer(), &json!({ "draft": draft }))
+            .await
+            .problem(400, "INVALID_ARGUMENT");
+        assert_eq!(p["field"], "draft.capacity", "{p}");
+
+        // An enum name that does not exist.
+        let mut draft = home_draft(OWN, "Storgatan 2", &adult(12), &[]);
+        draft["home_type"] = json!("HOME_TYPE_CASTLE");
+        let p = env
+            .http()
+            .post(&path, &env.officer(), &json!({ "draft": draft }))
+            .await
+            .problem(400, "INVALID_ARGUMENT");
+        assert_eq!(p["field"], "draft.home_type", "{p}");
+
+        // Unknown fields are refused, not ignored.
+        let mut draft = home_draft(OWN, "Storgatan 2", &adult(12), &[]);
+        draft["colour"] = json!("red");
+        let p = env
+            .http()
+            .post(&path, &env.officer(), &json!({ "draft": draft }))
+            .await
+            .problem(400, "INVALID_ARGUMENT");
+        assert!(p["detail"].as_str().unwrap_or("").contains("colour"), "{p}");
+        let p = env
+            .http()
+            .post(
+                &path,
+                &env.officer(),
+                &json!({ "draft": home_draft(OWN, "Storgatan 2", &adult(12), &[]), "extra": 1 }),
+            )
+            .await
+            .problem(400, "INVALID_ARGUMENT");
+        assert!(p["detail"].as_str().unwrap_or("").contains("extra"), "{p}");
+
+        // Not JSON at all, and JSON that is not an object.
+        let r = env
+            .http()
+            .send(
+                Req::post(&path)
+                    .bearer(&env.officer())
+                    .body(b"{nope".to_vec()),
+            )
+            .await;
+        assert_eq!(r.problem(400, "INVALID_ARGUMENT")["field"], "body");
+        let r = env.http().post(&path, &env.officer(), &json!([1, 2])).await;
+        assert_eq!(r.problem(400, "INVALID_ARGUMENT")["field"], "body");
+
+        // A query parameter the operation does not have, or of the wrong type.
+        let r = env
+            .http()
+            .get(&format!("{path}?colour=red"), &env.officer())
+            .await;
+        assert_eq!(r.problem(400, "INVALID_ARGUMENT")["field"], "colour");
+        let r = env
+            .http()
+            .get(
+                &format!("{path}?with_free_capacity=perhaps"),
+                &env.officer(),
+            )
+            .await;
+        assert_eq!(
+            r.problem(400, "INVALID_ARGUMENT")["field"],
+            "with_free_capacity"
+        );
+
+        // Nothing was created by any of it.
+        assert!(
+            search_ids(&env, STOCKHOLM, "include_overdue=true")
+                .await
+                .is_empty()
+        );
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_without_a_valid_token_are_refused_with_401() {
+    for_each_backend(|b| async move {
+        let env = Env::start(&b).await;
+        let path = homes_path(STOCKHOLM);
+        let before = env.reached();
+
+        // A correctly signed crafted token is accepted, so each refusal below
+        // is for the one thing spoiled.
+        let good = env.sign_raw(&json!({"alg": "EdDSA", "typ": "JWT"}), &env.claims());
+        env.http().get(&path, &good).await.ok();
+
+        let refused = |r: Resp, why: &str| {
+            let p = r.problem(401, "UNAUTHENTICATED");
+            assert!(!p["detail"].as_str().unwrap_or("").is_empty(), "{why}: {p}");
+        };
+        refused(env.http().send(Req::get(&path)).await, "no token");
+        refused(
+            env.http()
+                .send(Req::get(&path).header("Authorization", "Basic b2ZmaWNlcjpwdw=="))
+                .await,
+            "basic auth",
+        );
+        refused(env.http().get(&path, "not-a-jwt").await, "garbage");
+
+        let claims = env.claims();
+        let unsigned = format!(
+            "{}.{}.",
+            b64(&json!({"alg": "none", "typ": "JWT"})),
+            b64(&Value::Object(claims.clone()))
+        );
+        refused(env.http().get(&path, &unsigned).await, "alg none");
+
+        // HS256 "signed" with the public key: the classic algorithm confusion.
+        let input = format!(
+            "{}.{}",
+            b64(&json!({"alg": "HS256", "typ": "JWT"})),
+            b64(&Value::Object(claims.clone()))
+        );
+        let mac = Sha256::digest(format!("{}{input}", env.issuer.kid()).as_bytes());
+        let hs256 = format!("{input}.{}", URL_SAFE_NO_PAD.encode(mac));
+        refused(env.http().get(&path, &hs256).await, "HS256");
+
+        let now = chrono::Utc::now().timestamp();
+        let mut expired = env.claims();
+        expired.insert("exp".into(), json!(now - 3600));
+        expired.insert("iat".into(), json!(now - 7200));
+        refused(
+            env.http()
+                .get(&path, &env.sign_raw(&json!({"alg": "EdDSA"}), &expired))
+                .await,
+            "expired",
+        );
+
+        let mut audience = env.claims();
+        audience.insert("aud".into(), json!("someone-else"));
+        refused(
+            env.http()
+                .get(&path, &env.sign_raw(&json!({"alg": "EdDSA"}), &audience))
+                .await,
+            "wrong audience",
+        );
+
+        let mut issuer = env.claims();
+        issuer.insert("iss".into(), json!("https://evil.example"));
+        refused(
+            env.http()
+                .get(&path, &env.sign_raw(&json!({"alg": "EdDSA"}), &issuer))
+                .await,
+            "wrong issuer",
+        );
+
+        let mut role = env.claims();
+        role.insert("role".into(), json!("admin"));
+        refused(
+            env.http()
+                .get(&path, &env.sign_raw(&json!({"alg": "EdDSA"}), &role))
+                .await,
+            "unknown role",
+        );
+
+        // Signed by a key the gateway does not trust.
+        let other = tempfile::tempdir().expect("temp dir");
+        let stranger = samling_gateway::auth::TokenIssuer::load_or_create(
+            &samling_kit::config::JwtConfig::default(),
+            other.path(),
+        )
+        .expect("another issuer");
+        let forged = stranger
+            .issue(samling_gateway::auth::IssueClaims {
+                sub: "forger".into(),
+                role: Role::RegionalOfficer,
+                municipality: None,
+                party: None,
+                region: None,
+                ttl: std::time::Duration::from_secs(600),
+            })
+            .expect("a token");
+        refused(env.http().get(&path, &forged).await, "unknown key");
+
+        // Tampered payload under a valid signature.
+        let mut parts: Vec<String> = good.split('.').map(str::to_string).collect();
+        let mut tampered = env.claims();
+        tampered.insert("role".into(), json!("service"));
+        parts[1] = b64(&Value::Object(tampered));
+        refused(env.http().get(&path, &parts.join(".")).await, "tampered");
+
+        assert_eq!(
+            env.reached(),
+            before + 1,
+            "only the good token's request reached a region"
+        );
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idempotency_key_replays_the_first_answer_and_creates_one_home() {
+    for_each_backend(|b| async move {
+        let env = Env::start(&b).await;
+        let path = homes_path(STOCKHOLM);
+        let body = json!({ "draft": home_draft(OWN, "Idemgatan 1", &adult(21), &["idem-once"]) });
+        let send = || {
+            env.http().send(
+                Req::post(&path)
+                    .bearer(&env.officer())
+                    .header("Idempotency-Key", "create-home-0001")
+                    .json(&body),
+            )
+        };
+        let first = send().await;
+        let doc = first.ok();
+        let second = send().await;
+        assert_eq!(second.status, 200);
+        assert_eq!(
+            second.body, first.body,
+            "the retry gets the first answer, byte for byte"
+        );
+        assert_eq!(second.content_type(), first.content_type());
+        let ids = search_ids(&env, STOCKHOLM, "competences=idem-once").await;
+        assert_eq!(
+            ids,
+            vec![doc["home"]["id"].as_str().unwrap_or("").to_string()],
+            "exactly one home"
+        );
+
+        // The same key from another caller is another key.
+        let other = env.token(Role::Service, None, None);
+        let r = env
+            .http()
+            .send(
+                Req::post(&path)
+                    .bearer(&other)
+                    .header("Idempotency-Key", "create-home-0001")
+                    .json(&body),
+            )
+            .await;
+        r.ok();
+        assert_eq!(
+            search_ids(&env, STOCKHOLM, "competences=idem-once")
+                .await
+                .len(),
+            2
+        );
+
+        // A key that is not visible ASCII is refused.
+        let r = env
+            .http()
+            .send(
+                Req::post(&path)
+                    .bearer(&env.officer())
+                    .header("Idempotency-Key", &"k".repeat(200))
+                    .json(&body),
+            )
+            .await;
+        assert_eq!(
+            r.problem(400, "INVALID_ARGUMENT")["field"],
+            "Idempotency-Key"
+        );
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_idempotency_key_with_another_body_is_422() {
+    for_each_backend(|b| async move {
+        let env = Env::start(&b).await;
+        let path = homes_path(STOCKHOLM);
+        let send = |street: &'static str| {
+            let body = json!({ "draft": home_draft(OWN, street, &adult(22), &["idem-twice"]) });
+            let req = Req::post(&path)
+                .bearer(&env.officer())
+                .header("Idempotency-Key", "k-422")
+                .json(&body);
+            env.http().send(req)
+        };
+        send("Första gatan 1").await.ok();
+        let r = send("Andra gatan 2").await;
+        let p = r.problem(422, "INVALID_ARGUMENT");
+        assert_eq!(p["field"], "Idempotency-Key", "{p}");
+        assert_eq!(
+            search_ids(&env, STOCKHOLM, "competences=idem-twice")
+                .await
+                .len(),
+            1
+        );
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_caseworker_of_another_municipality_sees_the_home_without_personal_data() {
+    for_each_backend(|b| async move {
+        let env = Env::start(&b).await;
+        let created = create_home(
+            &env,
+            STOCKHOLM,
+            home_draft(OWN, "Hemliga vägen 3", &adult(31), &["npf"]),
+        )
+        .await;
+        let id = created["home"]["id"].as_str().expect("id").to_string();
+        let r = env
+            .http()
+            .get(
+                &format!("{}/{id}", homes_path(STOCKHOLM)),
+                &env.caseworker(OTHER),
+            )
+            .await;
+        let home = r.ok();
+        assert_eq!(home["id"], id.as_str());
+        assert_eq!(home["personal_data_redacted"], true, "{home}");
+        assert!(
+            home["members"].as_array().is_none_or(|m| m.is_empty()),
+            "no members: {home}"
+        );
+        assert!(
+            home["address"].get("street").is_none_or(|s| s == ""),
+            "no street: {home}"
+        );
+        let text = r.text();
+        assert!(
+            !text.contains("Hemliga") && !text.contains(&adult(31).replace('-', "")),
+            "{text}"
+        );
+        // The home's non-personal profile is still there.
+        assert_eq!(home["competences"], json!(["npf"]));
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn national_search_returns_homes_of_every_region() {
+    for_each_backend(|b| async move {
+        let env = Env::start(&b).await;
+        let south = create_home(
+            &env,
+            STOCKHOLM,
+            home_draft(OWN, "Söder 1", &adult(41), &["npf", "trauma"]),
+        )
+        .await;
+        let north = create_home(&env, NORR, home_draft(UMEA, "Norr 1", &adult(42), &["npf"])).await;
+        let north2 =
+            create_home(&env, NORR, home_draft(UMEA, "Norr 3", &adult(44), &["npf"])).await;
+        create_home(
+            &env,
+            NORR,
+            home_draft(UMEA, "Norr 2", &adult(43), &["trauma"]),
+        )
+        .await;
+        let id_of = |doc: &Value| doc["home"]["id"].as_str().unwrap_or("").to_string();
+        let want: BTreeSet<(String, String)> = [
+            (id_of(&south), STOCKHOLM.to_string()),
+            (id_of(&north), NORR.to_string()),
+            (id_of(&north2), NORR.to_string()),
+        ]
+        .into();
+        let found = |doc: &Value| -> Vec<(String, String)> {
+            doc["homes"]
+                .as_array()
+                .expect("homes")
+                .iter()
+                .map(|h| {
+                    (
+                        h["id"].as_str().unwrap_or("").into(),
+                        h["region_id"].as_str().unwrap_or("").into(),
+                    )
+                })
+                .collect()
+        };
+
+        for token in [
+            env.officer(),
+            env.caseworker(OTHER),
+            env.token(Role::NationalAnalyst, None, None),
+        ] {
+            let doc = env
+                .http()
+                .get("/v1/homes?competences=npf", &token)
+                .await
+                .ok();
+            assert_eq!(doc["partial"], false, "{doc}");
+            assert_eq!(doc["missing_regions"], json!([]), "{doc}");
+            let got: BTreeSet<(String, String)> = found(&doc).into_iter().collect();
+            assert_eq!(got, want);
+            // Summaries only: no names, personnummer or addresses nationally.
+            let text = serde_json::to_string(&doc).unwrap_or_default();
+            assert!(
+                !text.contains("Anna") && !text.contains("Söder 1") && !text.contains("address"),
+                "{text}"
+            );
+        }
+
+        // Paging across regions with one opaque token: every home exactly once.
+        let mut seen = Vec::new();
+        let mut query = "competences=npf&page.page_size=1".to_string();
+        for _ in 0..10 {
+            let doc = env
+                .http()
+                .get(&format!("/v1/homes?{query}"), &env.officer())
+                .await
+                .ok();
+            assert!(found(&doc).len() <= 2, "at most a page per region: {doc}");
+            seen.extend(found(&doc));
+            let token = doc["next_page_token"].as_str().unwrap_or("").to_string();
+            if token.is_empty() {
+                break;
+            }
+            query = format!("competences=npf&page.page_size=1&page.page_token={token}");
+        }
+        assert_eq!(seen.len(), want.len(), "no home twice: {seen:?}");
+        assert_eq!(seen.into_iter().collect::<BTreeSet<_>>(), want);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_openapi_document_lists_exactly_the_route_table() {
+    for_each_backend(|b| async move {
+        let env = Env::start(&b).await;
+        let r = env.http().send(Req::get("/openapi.json")).await;
+        let doc = r.ok();
+        assert_eq!(doc["openapi"], "3.1.0");
+        assert!(doc["info"]["title"].is_string() && doc["info"]["version"].is_string());
+        assert_eq!(
+            doc["components"]["securitySchemes"]["bearerAuth"]["scheme"],
+            "bearer"
+        );
+        assert!(doc["components"]["schemas"]["Problem"].is_object());
+
+        let methods = [
+            "get", "put", "post", "delete", "patch", "head", "options", "trace",
+        ];
+        let mut documented = BTreeSet::new();
+        let mut operation_ids = BTreeSet::new();
+        for (path, item) in doc["paths"].as_object().expect("paths") {
+            for (method, op) in item.as_object().expect("a path item") {
+                assert!(
+                    methods.contains(&method.as_str()),
+                    "{path}: {method} is not an HTTP method"
+                );
+                documented.insert((path.clone(), method.to_uppercase()));
+                let id = op["operationId"].as_str().expect("operationId").to_string();
+                assert!(operation_ids.insert(id.clone()), "operationId {id} twice");
+                assert!(
+                    op["responses"]["200"].is_object(),
+                    "{path} {method}: no 200"
+                );
+                assert_eq!(
+                    op["security"],
+                    json!([{"bearerAuth": []}]),
+                    "{path} {method}"
+                );
+                for p in op["parameters"].as_array().expect("parameters") {
+                    if p["in"] == "path" {
+                        assert!(
+                            path.contains(&format!("{{{}}}", p["name"].as_str().unwrap_or(""))),
+                            "{path}: {p}"
+                        );
+                    }
+                }
+                // Every $ref points at a component that exists.
+                check_refs(op, &doc["components"]["schemas"]);
+            }
+        }
+        let table: BTreeSet<(String, String)> = samling_gateway::routes::all()
+            .map(|s| (s.path.to_string(), s.method.to_string()))
+            .collect();
+        assert_eq!(
+            documented, table,
+            "the document's operations are the route table's"
+        );
+        let table_ids: BTreeSet<String> = samling_gateway::routes::all()
+            .map(|s| s.operation_id.to_string())
+            .collect();
+        assert_eq!(operation_ids, table_ids);
+    })
+    .await;
+}
+
+fn check_refs(v: &Value, schemas: &Value) {
+    match v {
+        Value::Object(m) => {
+            if let Some(Value::String(r)) = m.get("$ref") {
+                let name = r
+                    .strip_prefix("#/components/schemas/")
+                    .unwrap_or_else(|| panic!("a local $ref: {r}"));
+                assert!(schemas.get(name).is_some(), "$ref {r} has no schema");
+            }
+            m.values().for_each(|x| check_refs(x, schemas));
+        }
+        Value::Array(a) => a.iter().for_each(|x| check_refs(x, schemas)),
+        _ => {}
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn docs_health_and_readiness_are_served() {
+    for_each_backend(|b| async move {
+        let env = Env::start(&b).await;
+        let docs = env.http().send(Req::get("/docs")).await;
+        assert_eq!(docs.status, 200);
+        assert!(
+            docs.content_type().starts_with("text/html"),
+            "{}",
+            docs.content_type()
+        );
+        assert!(docs.text().to_lowercase().contains("<html"), "an HTML page");
+
+        let health = env.http().send(Req::get("/healthz")).await;
+        assert_eq!(health.ok()["status"], "ok");
+
+        let ready = env.http().send(Req::get("/readyz")).await.ok();
+        assert_eq!(ready["status"], "ready", "{ready}");
+        assert_eq!(
+            ready["regions"],
+            json!({ NORR: "serving", STOCKHOLM: "serving" }),
+            "{ready}"
+        );
+
+        // An unknown route or region is a 404 problem, not an empty page.
+        env.http()
+            .send(Req::get("/v2/nothing"))
+            .await
+            .problem(404, "NOT_FOUND");
+        env.http()
+            .get("/v1/regions/atlantis/homes", &env.officer())
+            .await
+            .problem(404, "NOT_FOUND");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_fourth_request_in_a_minute_over_a_limit_of_three_is_429_with_retry_after() {
+    for_each_backend(|b| async move {
+        let env = Env::start(&b).await;
+        let limited = env.gateway_with(|c| c.token_rate_per_minute = 3).await;
+        let path = homes_path(STOCKHOLM);
+        let token = env.officer();
+        for i in 1..=3 {
+            let r = limited.http.get(&path, &token).await;
+            assert_eq!(r.status, 200, "request {i}: {}", r.text());
+        }
+        let r = limited.http.get(&path, &token).await;
+        r.problem(429, "RESOURCE_EXHAUSTED");
+        let retry: u64 = r
+            .header("retry-after")
+            .expect("a Retry-After header")
+            .parse()
+            .expect("Retry-After in seconds");
+        assert!((1..=60).contains(&retry), "Retry-After {retry}");
+        // National routes count against the same budget.
+        limited
+            .http
+            .get("/v1/homes", &token)
+            .await
+            .problem(429, "RESOURCE_EXHAUSTED");
+        // The limit is per token: another caller is not affected.
+        assert_eq!(
+            limited.http.get(&path, &env.caseworker(OWN)).await.status,
+            200
+        );
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_request_id_is_echoed_or_made_up() {
+    for_each_backend(|b| async move {
+        let env = Env::start(&b).await;
+        let path = homes_path(STOCKHOLM);
+        let r = env
+            .http()
+            .send(
+                Req::get(&path)
+                    .bearer(&env.officer())
+                    .header("X-Request-Id", "req-abc_123"),
+            )
+            .await;
+        assert_eq!(r.status, 200);
+        assert_eq!(r.header("x-request-id"), Some("req-abc_123"));
+
+        // On problems too, and as the problem's instance.
+        let r = env
+            .http()
+            .send(Req::get(&path).header("X-Request-Id", "req-no-token"))
+            .await;
+        assert_eq!(r.header("x-request-id"), Some("req-no-token"));
+        assert_eq!(
+            r.problem(401, "UNAUTHENTICATED")["instance"],
+            "req-no-token"
+        );
+        let r = env
+            .http()
+            .send(
+                Req::get("/v1/homes")
+                    .bearer(&env.officer())
+                    .header("X-Request-Id", "national-1"),
+            )
+            .await;
+        assert_eq!(r.header("x-request-id"), Some("national-1"));
+
+        // None given, or an unsafe one: the gateway makes one up.
+        let a = env.http().get(&path, &env.officer()).await;
+        let b2 = env
+            .http()
+            .send(
+                Req::get(&path)
+                    .bearer(&env.officer())
+                    .header("X-Request-Id", "bad id<script>"),
+            )
+            .await;
+        let (ida, idb) = (
+            a.header("x-request-id").unwrap_or(""),
+            b2.header("x-request-id").unwrap_or(""),
+        );
+        assert!(
+            !ida.is_empty() && !idb.is_empty() && ida != idb,
+            "{ida:?} {idb:?}"
+        );
+        assert!(!idb.contains('<'), "{idb}");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_over_the_limit_is_refused_with_4xx_not_500() {
+    for_each_backend(|b| async move {
+        let env = Env::start(&b).await;
+        let limit = env.gateway.gw.cfg.body_limit_bytes;
+        let mut draft = home_draft(OWN, "Stora gatan 1", &adult(51), &[]);
+        draft["target_groups"] = json!(["x".repeat(limit)]);
+        let r = env
+            .http()
+            .post(
+                &homes_path(STOCKHOLM),
+                &env.officer(),
+                &json!({ "draft": draft }),
+            )
+            .await;
+        assert!(
+            (400..500).contains(&r.status),
+            "expected 4xx, got {}: {}",
+            r.status,
+            r.text()
+        );
+
+        // Without a Content-Length (chunked), the limit holds too.
+        let mut chunked = Vec::new();
+        let payload = serde_json::to_vec(&json!({ "draft": draft })).unwrap_or_default();
+        for part in payload.chunks(8 * 1024) {
+            chunked.extend_from_slice(format!("{:x}\r\n", part.len()).as_bytes());
+            chunked.extend_from_slice(part);
+            chunked.extend_from_slice(b"\r\n");
+        }
+        chunked.extend_from_slice(b"0\r\n\r\n");
+        let req = Req::post(&homes_path(STOCKHOLM))
+            .bearer(&env.officer())
+            .header("Content-Type", "application/json")
+            .header("Transfer-Encoding", "chunked")
+            .body(chunked);
+        let r = env.http().send(req).await;
+        // Read past the limit by the gateway itself: a problem naming the body.
+        let p = r.problem(400, "INVALID_ARGUMENT");
+        assert_eq!(p["field"], "body", "{p}");
+
+        // The gateway still serves afterwards.
+        assert_eq!(
+            env.http()
+                .get(&homes_path(STOCKHOLM), &env.officer())
+                .await
+                .status,
+            200
+        );
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cors_headers_are_absent_unless_origins_are_configured() {
+    for_each_backend(|b| async move {
+        let env = Env::start(&b).await;
+        let path = homes_path(STOCKHOLM);
+        let r = env
+            .http()
+            .send(
+                Req::get(&path)
+                    .bearer(&env.officer())
+                    .header("Origin", "https://evil.example"),
+            )
+            .await;
+        assert_eq!(r.status, 200);
+        assert_eq!(
+            r.header("access-control-allow-origin"),
+            None,
+            "{:?}",
+            r.headers
+        );
+        let preflight = env
+            .http()
+            .send(
+                Req::new("OPTIONS", &path)
+                    .header("Origin", "https://evil.example")
+                    .header("Access-Control-Request-Method", "POST"),
+            )
+            .await;
+        assert_eq!(
+            preflight.header("access-control-allow-origin"),
+            None,
+            "{:?}",
+            preflight.headers
+        );
+        assert!(preflight.header("access-control-allow-methods").is_none());
+
+        // Configured: the listed origin only.
+        let open = env
+            .gateway_with(|c| c.cors_allowed_origins = vec!["https://kommun.example".into()])
+            .await;
+        let r = open
+            .http
+            .send(
+                Req::get(&path)
+                    .bearer(&env.officer())
+                    .header("Origin", "https://kommun.example"),
+            )
+            .await;
+        assert_eq!(
+            r.header("access-control-allow-origin"),
+            Some("https://kommun.example")
+        );
+        let r = open
+            .http
+            .send(
+                Req::get(&path)
+                    .bearer(&env.officer())
+                    .header("Origin", "https://evil.example"),
+            )
+            .await;
+        assert_eq!(r.header("access-control-allow-origin"), None);
+    })
+    .await;
+}

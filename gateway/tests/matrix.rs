@@ -1,0 +1,279 @@
+//! The authorization matrix: every route of the route table × every role ×
+//! (own, other) municipality for municipal roles and (own, other) party for
+//! homes and children, through one gateway in front of real registries.
+//!
+//! What the door (the gateway) must do, per route spec:
+//! * a role not in `spec.roles` → 403 PERMISSION_DENIED, and the request
+//!   never reaches a region;
+//! * a municipal role naming another municipality in an `own_municipality`
+//!   field → 403, never reaching a region;
+//! * `family_home`/`child` whose party is not the path's `party_param` → 403,
+//!   never reaching a region;
+//! * every other combination passes the door: it reaches the region, and the
+//!   answer is the service's (2xx, 400, 404 or 409 — the dummy ids exist
+//!   nowhere), never 401/403 and never 5xx.
+//!
+//! `cargo test -p samling-gateway --test matrix -- --nocapture` prints the table.
+
+mod common;
+
+use common::*;
+use samling_gateway::routes::{self, Carry, RouteSpec};
+use samling_kit::auth::Role;
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+/// Which side of a rule a request is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Case {
+    /// No municipality or party rule applies.
+    Plain,
+    OwnMunicipality,
+    OtherMunicipality,
+    OwnParty,
+    OtherParty,
+}
+
+impl Case {
+    /// The cases to try for `role` on `spec`.
+    fn for_route(spec: &RouteSpec, role: Role) -> Vec<Case> {
+        if role.is_municipal() {
+            if spec.own_municipality.is_empty() {
+                vec![Case::OwnMunicipality]
+            } else {
+                vec![Case::OwnMunicipality, Case::OtherMunicipality]
+            }
+        } else if matches!(role, Role::FamilyHome | Role::Child) && spec.party_param.is_some() {
+            vec![Case::OwnParty, Case::OtherParty]
+        } else {
+            vec![Case::Plain]
+        }
+    }
+
+    /// The municipality put in the route's municipality fields.
+    fn municipality(self) -> &'static str {
+        if self == Case::OtherMunicipality {
+            OTHER
+        } else {
+            OWN
+        }
+    }
+}
+
+/// What the door must do with one request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Door {
+    Denies,
+    Passes,
+}
+
+fn door(spec: &RouteSpec, role: Role, case: Case) -> Door {
+    if !spec.allows(role) || matches!(case, Case::OtherMunicipality | Case::OtherParty) {
+        Door::Denies
+    } else {
+        Door::Passes
+    }
+}
+
+/// Short column names for the summary.
+fn abbrev(role: Role) -> &'static str {
+    match role {
+        Role::MunicipalityCaseworker => "casewrk",
+        Role::MunicipalityManager => "manager",
+        Role::RegionalOfficer => "officer",
+        Role::NationalAnalyst => "analyst",
+        Role::Ombud => "ombud",
+        Role::FamilyHome => "home",
+        Role::Child => "child",
+        Role::CouncilMember => "council",
+        Role::Service => "service",
+    }
+}
+
+/// The request for `spec` in `case`: path parameters filled (region = a
+/// served region, ids = `ids`, municipality = own or other), and the
+/// route's own-municipality fields set in the query or body.
+fn request(spec: &RouteSpec, case: Case, ids: &BTreeMap<&'static str, String>) -> Req {
+    let municipality = case.municipality();
+    let params = spec.path_params();
+    let mut path = spec.path.to_string();
+    for p in &params {
+        let value = match *p {
+            "region" => STOCKHOLM.to_string(),
+            "municipality_code" => municipality.to_string(),
+            other => ids[other].clone(),
+        };
+        path = path.replace(&format!("{{{p}}}"), &value);
+    }
+    let fields: Vec<&str> = spec
+        .own_municipality
+        .iter()
+        .copied()
+        .filter(|f| !params.contains(f))
+        .collect();
+    match spec.carry {
+        Carry::Query => {
+            let query: Vec<String> = fields
+                .iter()
+                .map(|f| format!("{f}={municipality}"))
+                .collect();
+            if !query.is_empty() {
+                path = format!("{path}?{}", query.join("&"));
+            }
+            Req::new(spec.method, &path)
+        }
+        Carry::Body => {
+            let body: Map<String, Value> = fields
+                .iter()
+                .map(|f| (f.to_string(), Value::String(municipality.to_string())))
+                .collect();
+            Req::new(spec.method, &path).json(&Value::Object(body))
+        }
+    }
+}
+
+/// The caller's token for `role` in `case`.
+fn token(
+    env: &Env,
+    spec: &RouteSpec,
+    role: Role,
+    case: Case,
+    ids: &BTreeMap<&'static str, String>,
+) -> String {
+    match role {
+        Role::MunicipalityCaseworker | Role::MunicipalityManager => {
+            env.token(role, Some(OWN), None)
+        }
+        Role::FamilyHome | Role::Child => {
+            let party = match (case, spec.party_param) {
+                (Case::OwnParty, Some(p)) => ids[p].clone(),
+                _ => new_id(),
+            };
+            env.token(role, None, Some(&party))
+        }
+        _ => env.token(role, None, None),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_route_admits_exactly_its_roles_and_municipalities_and_parties() {
+    for_each_backend(|b| async move {
+        let env = Env::start(&b).await;
+        let started = Instant::now();
+        let mut failures = Vec::new();
+        let mut rows = Vec::new();
+        let mut requests = 0usize;
+        for spec in routes::all() {
+            let ids: BTreeMap<&'static str, String> = spec
+                .path_params()
+                .into_iter()
+                .filter(|p| !matches!(*p, "region" | "municipality_code"))
+                .map(|p| (p, new_id()))
+                .collect();
+            let mut cells = Vec::new();
+            for role in Role::ALL {
+                let mut cell = Vec::new();
+                for case in Case::for_route(spec, role) {
+                    let req = request(spec, case, &ids).bearer(&token(&env, spec, role, case, &ids));
+                    let what = format!("{} {} as {} ({case:?})", spec.method, req.path, role.as_str());
+                    let before = env.reached();
+                    let r = env.http().send(req).await;
+                    let reached = env.reached() > before;
+                    requests += 1;
+                    let code = r.json().get("code").and_then(Value::as_str).unwrap_or("").to_string();
+                    match door(spec, role, case) {
+                        Door::Denies => {
+                            if r.status != 403 || code != "PERMISSION_DENIED" {
+                                failures.push(format!("{what}: the door must deny (403), got {} {}", r.status, r.text()));
+                            } else if reached {
+                                failures.push(format!("{what}: denied, but the request reached a region"));
+                            }
+                        }
+                        Door::Passes => {
+                            if matches!(r.status, 401 | 403) || r.status >= 500 || !reached {
+                                failures.push(format!(
+                                    "{what}: must pass the door to the service, got {} (reached a region: {reached}) {}",
+                                    r.status,
+                                    r.text()
+                                ));
+                            }
+                        }
+                    }
+                    if r.status == 403 && r.header("content-type") != Some("application/problem+json") {
+                        failures.push(format!("{what}: 403 without problem+json"));
+                    }
+                    cell.push(r.status.to_string());
+                }
+                cells.push(cell.join("/"));
+            }
+            rows.push((format!("{} {}", spec.method, spec.path), cells));
+        }
+        print_table(&b.name, &rows);
+        println!(
+            "[{}] {} routes, {requests} requests in {:?}",
+            b.name,
+            rows.len(),
+            started.elapsed()
+        );
+        assert!(failures.is_empty(), "{} of {requests} requests broke the rules:\n{}", failures.len(), failures.join("\n"));
+    })
+    .await;
+}
+
+fn print_table(backend: &str, rows: &[(String, Vec<String>)]) {
+    let width = rows.iter().map(|(r, _)| r.len()).max().unwrap_or(10);
+    let cols: Vec<&str> = Role::ALL.iter().map(|r| abbrev(*r)).collect();
+    println!(
+        "\n[{backend}] status per route × role (municipal roles: own/other municipality; home/child: own/other party)"
+    );
+    let mut header = format!("{:width$}", "route");
+    for c in &cols {
+        header.push_str(&format!(" {c:>8}"));
+    }
+    println!("{header}");
+    for (route, cells) in rows {
+        let mut line = format!("{route:width$}");
+        for c in cells {
+            line.push_str(&format!(" {c:>8}"));
+        }
+        println!("{line}");
+    }
+}
+
+#[test]
+fn the_route_table_is_consistent_with_itself() {
+    let mut seen = std::collections::BTreeSet::new();
+    for spec in routes::all() {
+        assert!(
+            seen.insert((spec.method, spec.path)),
+            "{} {} twice",
+            spec.method,
+            spec.path
+        );
+        assert!(
+            !spec.roles.is_empty(),
+            "{}: nobody may call it",
+            spec.operation_id
+        );
+        if let Some(p) = spec.party_param {
+            assert!(
+                spec.path_params().contains(&p),
+                "{}: party {p} is not a path parameter",
+                spec.operation_id
+            );
+        }
+        assert_eq!(
+            spec.national,
+            !spec.path.starts_with("/v1/regions/{region}"),
+            "{}",
+            spec.path
+        );
+        assert_eq!(
+            spec.mutating(),
+            spec.carry == Carry::Body || spec.method == "DELETE",
+            "{}",
+            spec.operation_id
+        );
+    }
+}

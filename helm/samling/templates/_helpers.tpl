@@ -1,0 +1,415 @@
+{{/*
+Shared pieces of the Samling chart. Every workload (a gRPC service, the
+gateway, Redis, the jobs) is named <namePrefix><component> and labelled with
+its component, so NetworkPolicies and the national gateway address it by name.
+*/}}
+
+{{- define "samling.name" -}}
+{{- printf "%s%s" .root.Values.namePrefix .component | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "samling.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* Labels that select a component's pods (stable across upgrades). */}}
+{{- define "samling.selectorLabels" -}}
+app.kubernetes.io/name: samling
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+app.kubernetes.io/component: {{ .component }}
+{{- end -}}
+
+{{- define "samling.labels" -}}
+{{ include "samling.selectorLabels" . }}
+app.kubernetes.io/part-of: samling
+app.kubernetes.io/version: {{ .root.Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .root.Release.Service }}
+helm.sh/chart: {{ include "samling.chart" .root }}
+{{- with .root.Values.region }}
+samling.example/region: {{ . }}
+{{- end }}
+{{- with .root.Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
+
+{{- define "samling.serviceAccountName" -}}
+{{- if .Values.serviceAccount.name -}}
+{{ .Values.serviceAccount.name }}
+{{- else -}}
+{{ include "samling.name" (dict "root" . "component" "samling") }}
+{{- end -}}
+{{- end -}}
+
+{{- define "samling.image" -}}
+{{- $tag := .Values.image.tag | default .Chart.AppVersion -}}
+{{- if .Values.image.digest -}}
+{{ .Values.image.repository }}@{{ .Values.image.digest }}
+{{- else -}}
+{{ .Values.image.repository }}:{{ $tag }}
+{{- end -}}
+{{- end -}}
+
+{{/* True when at least one region service is enabled. */}}
+{{- define "samling.anyService" -}}
+{{- range $name, $svc := .Values.services }}{{ if $svc.enabled }}yes{{ end }}{{ end -}}
+{{- end -}}
+
+{{/* The release's region, required when it runs services. */}}
+{{- define "samling.region" -}}
+{{- if not .Values.region -}}
+{{- fail "region is required when a service is enabled (use values-<region>.yaml)" -}}
+{{- end -}}
+{{- if not (has .Values.region .Values.regionOrder) -}}
+{{- fail (printf "region %q is not in regionOrder %v" .Values.region .Values.regionOrder) -}}
+{{- end -}}
+{{ .Values.region }}
+{{- end -}}
+
+{{/*
+listen.grpc_base_port such that this release's region listens on grpcPort:
+the binary adds the region's index in the region map to the base port.
+*/}}
+{{- define "samling.grpcBasePort" -}}
+{{- if .Values.region -}}
+{{- $region := include "samling.region" . -}}
+{{- $idx := 0 -}}
+{{- range $i, $r := .Values.regionOrder }}{{ if eq $r $region }}{{ $idx = $i }}{{ end }}{{ end -}}
+{{ sub (int .Values.grpcPort) $idx }}
+{{- else -}}
+{{ int .Values.grpcPort }}
+{{- end -}}
+{{- end -}}
+
+{{/* A service's settings: serviceDefaults overridden by its own block. */}}
+{{- define "samling.serviceSettings" -}}
+{{- $svc := index .root.Values.services .name -}}
+{{- toYaml (mergeOverwrite (deepCopy .root.Values.serviceDefaults) (deepCopy $svc)) -}}
+{{- end -}}
+
+{{- define "samling.cnpgClusterName" -}}
+{{- .Values.postgresql.cnpg.clusterName | default (include "samling.name" (dict "root" . "component" "samling-pg")) -}}
+{{- end -}}
+
+{{/* The Secret (name, key) holding the database URL. */}}
+{{- define "samling.databaseSecretRef" -}}
+{{- if .Values.secrets.database.existingSecret -}}
+name: {{ .Values.secrets.database.existingSecret }}
+key: {{ .Values.secrets.database.key }}
+{{- else if .Values.postgresql.cnpg.enabled -}}
+name: {{ include "samling.cnpgClusterName" . }}-app
+key: uri
+{{- else -}}
+{{- fail "secrets.database.existingSecret is required unless postgresql.cnpg.enabled" -}}
+{{- end -}}
+{{- end -}}
+
+{{/* A TOML value: strings and lists as JSON (valid TOML), numbers as integers. */}}
+{{- define "samling.tomlValue" -}}
+{{- if kindIs "float64" . -}}
+{{ int64 . }}
+{{- else if or (kindIs "string" .) (kindIs "slice" .) -}}
+{{ toJson . }}
+{{- else -}}
+{{ . }}
+{{- end -}}
+{{- end -}}
+
+{{/*
+samling.toml, read by services/kit/src/config.rs (unknown keys are errors).
+Secrets reach the process as environment variables or mounted files only.
+*/}}
+{{- define "samling.config" -}}
+{{- $c := .Values.config -}}
+data_dir = "/var/lib/samling"
+{{- with $c.regionMapFile }}
+region_map_file = {{ toJson . }}
+{{- end }}
+
+[database]
+schema_prefix = {{ toJson $c.database.schemaPrefix }}
+max_connections = {{ int $c.database.maxConnections }}
+
+[listen]
+host = "0.0.0.0"
+grpc_base_port = {{ include "samling.grpcBasePort" . }}
+http_addr = {{ printf "0.0.0.0:%d" (int .Values.gateway.httpPort) | toJson }}
+
+[auth]
+context_key_file = "/etc/samling/keys/context-signing.key"
+context_public_keys = {{ $c.auth.contextPublicKeys | default list | toJson }}
+
+[telemetry]
+log = {{ toJson $c.telemetry.log }}
+log_format = {{ toJson $c.telemetry.logFormat }}
+{{- with $c.telemetry.otlpEndpoint }}
+otlp_endpoint = {{ toJson . }}
+{{- end }}
+
+[registry]
+{{- range $k, $v := $c.registry }}
+{{ $k }} = {{ include "samling.tomlValue" $v }}
+{{- end }}
+{{- if .Values.gateway.enabled }}
+{{- $jwt := .Values.gateway.jwt }}
+
+[gateway]
+{{- range $k, $v := .Values.gateway.config }}
+{{ $k }} = {{ include "samling.tomlValue" $v }}
+{{- end }}
+
+[gateway.jwt]
+issuer = {{ toJson $jwt.issuer }}
+audience = {{ toJson $jwt.audience }}
+{{- if and $jwt.existingSecret $jwt.jwksKey }}
+jwks_file = {{ printf "/etc/samling/jwt/%s" $jwt.jwksKey | toJson }}
+{{- end }}
+{{- if and $jwt.existingSecret $jwt.publicKeyKeys }}
+public_key_files = [{{ range $i, $k := $jwt.publicKeyKeys }}{{ if $i }}, {{ end }}{{ printf "/etc/samling/jwt/%s" $k | toJson }}{{ end }}]
+{{- end }}
+{{- with $jwt.oidcDiscoveryUrl }}
+oidc_discovery_url = {{ toJson . }}
+{{- end }}
+{{- range $region, $eps := (include "samling.gatewayEndpoints" . | fromYaml) }}
+
+[regions.{{ toJson $region }}]
+{{- range $svc, $url := $eps }}
+{{ $svc }} = {{ toJson $url }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end -}}
+
+{{/* Region → {service: URL} the gateway calls: configured, or this release's own. */}}
+{{- define "samling.gatewayEndpoints" -}}
+{{- if .Values.gateway.endpoints -}}
+{{ toYaml .Values.gateway.endpoints }}
+{{- else if .Values.region -}}
+{{- $root := . -}}
+{{ .Values.region }}:
+{{- range $name, $svc := .Values.services }}
+{{- if $svc.enabled }}
+  {{ $name }}: {{ printf "http://%s:%d" (include "samling.name" (dict "root" $root "component" $name)) (int $root.Values.grpcPort) }}
+{{- end }}
+{{- end }}
+{{- end -}}
+{{- end -}}
+
+{{- define "samling.podSecurityContext" -}}
+runAsNonRoot: true
+runAsUser: {{ int .Values.securityContext.runAsUser }}
+runAsGroup: {{ int .Values.securityContext.runAsGroup }}
+fsGroup: {{ int .Values.securityContext.fsGroup }}
+seccompProfile:
+  type: RuntimeDefault
+{{- end -}}
+
+{{- define "samling.containerSecurityContext" -}}
+runAsNonRoot: true
+runAsUser: {{ int .Values.securityContext.runAsUser }}
+runAsGroup: {{ int .Values.securityContext.runAsGroup }}
+readOnlyRootFilesystem: true
+allowPrivilegeEscalation: false
+privileged: false
+capabilities:
+  drop:
+    - ALL
+seccompProfile:
+  type: RuntimeDefault
+{{- end -}}
+
+{{/* Environment every Samling container gets. */}}
+{{- define "samling.env" -}}
+- name: POD_NAMESPACE
+  valueFrom:
+    fieldRef:
+      fieldPath: metadata.namespace
+- name: POD_NAME
+  valueFrom:
+    fieldRef:
+      fieldPath: metadata.name
+- name: OTEL_RESOURCE_ATTRIBUTES
+  value: {{ printf "service.namespace=samling,samling.component=%s,samling.region=%s,k8s.namespace.name=$(POD_NAMESPACE),k8s.pod.name=$(POD_NAME)" .component (.root.Values.region | default "national") | quote }}
+{{- end -}}
+
+{{/* The database URL from its Secret. */}}
+{{- define "samling.databaseEnv" -}}
+- name: SAMLING_DATABASE_URL
+  valueFrom:
+    secretKeyRef:
+      {{- include "samling.databaseSecretRef" . | nindent 6 }}
+{{- end -}}
+
+{{/* Writable scratch space: the root filesystem is read-only. */}}
+{{- define "samling.scratchVolumes" -}}
+- name: data
+  emptyDir:
+    sizeLimit: 256Mi
+- name: tmp
+  emptyDir:
+    sizeLimit: 64Mi
+{{- end -}}
+
+{{- define "samling.scratchMounts" -}}
+- name: data
+  mountPath: /var/lib/samling
+- name: tmp
+  mountPath: /tmp
+{{- end -}}
+
+{{/* Config, auth-context key and (optional) internal TLS. */}}
+{{- define "samling.runtimeVolumes" -}}
+- name: config
+  configMap:
+    name: {{ include "samling.name" (dict "root" . "component" "samling-config") }}
+- name: auth-context-key
+  secret:
+    secretName: {{ required "secrets.authContextKey.existingSecret is required" .Values.secrets.authContextKey.existingSecret }}
+    defaultMode: 0440
+    items:
+      - key: {{ .Values.secrets.authContextKey.key }}
+        path: context-signing.key
+{{- with .Values.secrets.grpcTls.existingSecret }}
+- name: grpc-tls
+  secret:
+    secretName: {{ . }}
+    defaultMode: 0440
+{{- end }}
+{{- end -}}
+
+{{- define "samling.runtimeMounts" -}}
+- name: config
+  mountPath: /etc/samling/config
+  readOnly: true
+- name: auth-context-key
+  mountPath: /etc/samling/keys
+  readOnly: true
+{{- if .Values.secrets.grpcTls.existingSecret }}
+- name: grpc-tls
+  mountPath: /etc/samling/tls
+  readOnly: true
+{{- end }}
+{{- end -}}
+
+{{/* The non-secret environment (ConfigMap samling-env, inlined into hooks). */}}
+{{- define "samling.envData" -}}
+SAMLING_CONFIG: /etc/samling/config/samling.toml
+SAMLING_DATA_DIR: /var/lib/samling
+SAMLING_LISTEN_HOST: 0.0.0.0
+SAMLING_LOG: {{ .Values.config.telemetry.log | quote }}
+SAMLING_LOG_FORMAT: {{ .Values.config.telemetry.logFormat | quote }}
+{{- with .Values.config.telemetry.otlpEndpoint }}
+OTEL_EXPORTER_OTLP_ENDPOINT: {{ . | quote }}
+{{- end }}
+{{- end -}}
+
+{{/* A component's PodDisruptionBudget and (when enabled) HorizontalPodAutoscaler. */}}
+{{- define "samling.pdbAndHpa" -}}
+{{- $s := .settings }}
+---
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata:
+  name: {{ include "samling.name" . }}
+  labels:
+    {{- include "samling.labels" . | nindent 4 }}
+spec:
+  {{- if hasKey $s.pdb "minAvailable" }}
+  minAvailable: {{ $s.pdb.minAvailable }}
+  {{- else }}
+  maxUnavailable: {{ $s.pdb.maxUnavailable | default 1 }}
+  {{- end }}
+  unhealthyPodEvictionPolicy: AlwaysAllow
+  selector:
+    matchLabels:
+      {{- include "samling.selectorLabels" . | nindent 6 }}
+{{- if $s.autoscaling.enabled }}
+---
+apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata:
+  name: {{ include "samling.name" . }}
+  labels:
+    {{- include "samling.labels" . | nindent 4 }}
+spec:
+  scaleTargetRef:
+    apiVersion: apps/v1
+    kind: Deployment
+    name: {{ include "samling.name" . }}
+  minReplicas: {{ int $s.autoscaling.minReplicas }}
+  maxReplicas: {{ int $s.autoscaling.maxReplicas }}
+  metrics:
+    - type: Resource
+      resource:
+        name: cpu
+        target:
+          type: Utilization
+          averageUtilization: {{ int $s.autoscaling.targetCPUUtilizationPercentage }}
+  behavior:
+    scaleDown:
+      stabilizationWindowSeconds: 300
+{{- end }}
+{{- end -}}
+
+{{/* Egress every Samling pod needs: DNS, the OTLP collector, extras. */}}
+{{- define "samling.egress.common" -}}
+{{- $np := .Values.networkPolicy -}}
+- to:
+    - namespaceSelector:
+        matchLabels:
+          kubernetes.io/metadata.name: {{ $np.dns.namespace }}
+  ports:
+    - port: 53
+      protocol: UDP
+    - port: 53
+      protocol: TCP
+{{- if .Values.config.telemetry.otlpEndpoint }}
+- ports:
+    - port: {{ int $np.otlp.port }}
+      protocol: TCP
+  {{- with $np.otlp.to }}
+  to:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+{{- end }}
+{{- with $np.extraEgress }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
+
+{{/* Egress to PostgreSQL: the configured peers, or the in-chart cluster's pods. */}}
+{{- define "samling.egress.postgresql" -}}
+{{- $pg := .Values.networkPolicy.postgresql -}}
+- ports:
+    - port: {{ int $pg.port }}
+      protocol: TCP
+  {{- if or $pg.to .Values.postgresql.cnpg.enabled }}
+  to:
+    {{- with $pg.to }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
+    {{- if .Values.postgresql.cnpg.enabled }}
+    - podSelector:
+        matchLabels:
+          cnpg.io/cluster: {{ include "samling.cnpgClusterName" . }}
+    {{- end }}
+  {{- end }}
+{{- end -}}
+
+{{/* Egress to this release's services (consumers of each other's event feeds). */}}
+{{- define "samling.egress.siblings" -}}
+{{- if .services -}}
+- to:
+    - podSelector:
+        matchLabels:
+          app.kubernetes.io/name: samling
+          app.kubernetes.io/instance: {{ .root.Release.Name }}
+        matchExpressions:
+          - key: app.kubernetes.io/component
+            operator: In
+            values: {{ toJson .services }}
+  ports:
+    - port: {{ int .root.Values.grpcPort }}
+      protocol: TCP
+{{- end -}}
+{{- end -}}

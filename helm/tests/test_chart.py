@@ -1,0 +1,765 @@
+"""Offline checks of the Samling Helm chart (helm/samling): no helm binary, no cluster.
+
+Each values file (values.yaml, values-<region>.yaml, values-national.yaml) and
+one "everything on" combination is rendered and linted with Helm's own engine
+(helm-python-sdk binds Helm v4's Go SDK), every rendered object is validated
+against the Kubernetes API schemas of KUBE_VERSION (kubernetes-validate), and
+the properties operations rely on are asserted: resources and probes on every
+container, nobody runs as root, every Service-backed workload is fenced by a
+NetworkPolicy, migrations run as a hook, region files differ only where meant,
+the national gateway knows every region, and no secret value lives in values.
+
+Run: python -m pytest -q helm/tests   (see .ci/run and helm/tests/requirements.txt)
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import fnmatch
+import functools
+import json
+import re
+import tomllib
+from pathlib import Path
+from typing import Any, Iterator
+
+import helm_python as helm
+import kubernetes_validate
+import pytest
+import yaml
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+CHART = REPO / "helm" / "samling"
+DASHBOARD = REPO / "helm" / "grafana" / "samling-red.json"
+OPERATIONS = REPO / "docs" / "operations.md"
+CONFIG_RS = REPO / "services" / "kit" / "src" / "config.rs"
+REGIONS_CSV = REPO / "services" / "kit" / "reference" / "regions.csv"
+
+# The Kubernetes version the manifests are validated against (the chart's
+# kubeVersion is >=1.28; production clusters run 1.30).
+KUBE_VERSION = "1.30.0"
+RELEASE = "samling"
+
+# Kinds from operators' CRDs: no schema in kubernetes-validate, checked for
+# well-formedness here instead.
+CRD_KINDS = {
+    ("postgresql.cnpg.io/v1", "Cluster"),
+    ("postgresql.cnpg.io/v1", "ScheduledBackup"),
+    ("monitoring.coreos.com/v1", "PrometheusRule"),
+}
+
+# Key paths (dotted, fnmatch patterns) in which region values files may differ
+# from each other. Anything else that differs is a mistake: regions are meant
+# to be the same deployment with a different name, host, database and size.
+REGION_DIFF_ALLOWED = [
+    "region",
+    "secrets.database.existingSecret",
+    "gateway.ingress.host",
+    "gateway.ingress.tls.secretName",
+    "services.registry.autoscaling.minReplicas",
+    "services.registry.autoscaling.maxReplicas",
+    "services.registry.resources.requests.*",
+    "services.registry.resources.limits.*",
+    "gateway.autoscaling.minReplicas",
+    "gateway.autoscaling.maxReplicas",
+    "gateway.resources.requests.*",
+    "gateway.resources.limits.*",
+]
+
+# Keys whose values name a Secret (a reference, not secret material).
+SECRET_REFERENCE_KEYS = {"existingSecret", "secretName", "s3CredentialsSecret", "key", "jwksKey", "publicKeyKeys"}
+SECRETISH_KEY = re.compile(r"(password|passwd|token|secret|private|credential|apikey|api_key|seed)", re.I)
+URL_WITH_PASSWORD = re.compile(r"://[^/\s:@]+:[^/\s@]+@")
+HEX_KEY_MATERIAL = re.compile(r"\b[0-9a-fA-F]{64}\b")
+
+
+# --------------------------------------------------------------------------
+# The regions and the scenarios rendered
+
+
+def regions_in_map_order() -> list[str]:
+    out: list[str] = []
+    with REGIONS_CSV.open(encoding="utf-8") as f:
+        for row in csv.DictReader(f):
+            if row["region_id"] not in out:
+                out.append(row["region_id"])
+    return out
+
+
+REGIONS = regions_in_map_order()
+
+
+def load_values(name: str) -> dict[str, Any]:
+    return yaml.safe_load((CHART / name).read_text(encoding="utf-8")) or {}
+
+
+def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(base)
+    for k, v in over.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = deep_merge(out[k], v)
+        else:
+            out[k] = copy.deepcopy(v)
+    return out
+
+
+EVERYTHING_ON = {
+    "services": {name: {"enabled": True} for name in ("registry", "recruitment", "compensation", "ombud", "portfolio")},
+    "postgresql": {
+        "cnpg": {
+            "enabled": True,
+            "backup": {
+                "enabled": True,
+                "destinationPath": "s3://samling-backups/norr",
+                "endpointURL": "https://s3.samling.example",
+                "s3CredentialsSecret": "samling-norr-backup-s3",
+            },
+        }
+    },
+    "secrets": {"database": {"existingSecret": ""}, "grpcTls": {"existingSecret": "samling-grpc-tls"}},
+    "redis": {"enabled": True},
+    "gateway": {"redis": {"existingSecret": ""}, "jwt": {"publicKeyKeys": ["idp-2026.pem"]}},
+    "monitoring": {"prometheusRule": {"enabled": True}},
+}
+
+
+class Scenario:
+    def __init__(self, id: str, files: list[str], namespace: str, region: str, extra: dict[str, Any] | None = None):
+        self.id = id
+        self.files = files
+        self.namespace = namespace
+        self.region = region
+        self.extra = extra or {}
+
+    def values(self) -> dict[str, Any] | None:
+        """What `helm install -f <files> --set …` passes on top of values.yaml."""
+        if not self.files and not self.extra:
+            return None
+        merged: dict[str, Any] = {}
+        for f in self.files:
+            merged = deep_merge(merged, load_values(f))
+        return deep_merge(merged, self.extra)
+
+    def effective(self) -> dict[str, Any]:
+        return deep_merge(load_values("values.yaml"), self.values() or {})
+
+    def __repr__(self) -> str:
+        return self.id
+
+
+SCENARIOS = (
+    [Scenario("values.yaml", [], f"samling-{REGIONS[0]}", REGIONS[0])]
+    + [Scenario(f"values-{r}.yaml", [f"values-{r}.yaml"], f"samling-{r}", r) for r in REGIONS]
+    + [Scenario("values-national.yaml", ["values-national.yaml"], "samling-national", "")]
+    + [Scenario("everything-on", ["values-norr.yaml"], "samling-norr", "norr", EVERYTHING_ON)]
+)
+REGIONAL = [s for s in SCENARIOS if s.region]
+ALL_IDS = [s.id for s in SCENARIOS]
+
+
+@functools.lru_cache(maxsize=None)
+def _render(sid: str) -> tuple[tuple[str, dict[str, Any]], ...]:
+    s = next(s for s in SCENARIOS if s.id == sid)
+    with helm.Chart.load(CHART) as chart:
+        out = chart.render(s.values(), name=RELEASE, namespace=s.namespace, is_install=True)
+    docs = []
+    for path, text in sorted(out.items()):
+        if path.endswith("NOTES.txt") or not text.strip():
+            continue
+        for doc in yaml.safe_load_all(text):
+            if doc:
+                docs.append((path, doc))
+    return tuple(docs)
+
+
+def objects(s: Scenario) -> list[dict[str, Any]]:
+    return [doc for _, doc in _render(s.id)]
+
+
+def of_kind(s: Scenario, kind: str) -> list[dict[str, Any]]:
+    return [o for o in objects(s) if o["kind"] == kind]
+
+
+def pod_template(obj: dict[str, Any]) -> dict[str, Any] | None:
+    kind = obj["kind"]
+    if kind in ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job"):
+        return obj["spec"]["template"]
+    if kind == "CronJob":
+        return obj["spec"]["jobTemplate"]["spec"]["template"]
+    if kind == "Pod":
+        return obj
+    return None
+
+
+def workloads(s: Scenario) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
+    for o in objects(s):
+        t = pod_template(o)
+        if t is not None:
+            yield o, t
+
+
+def containers(template: dict[str, Any]) -> list[dict[str, Any]]:
+    spec = template["spec"]
+    return list(spec.get("initContainers", [])) + list(spec["containers"])
+
+
+def selector_matches(selector: dict[str, Any], labels: dict[str, str]) -> bool:
+    for k, v in (selector.get("matchLabels") or {}).items():
+        if labels.get(k) != v:
+            return False
+    for e in selector.get("matchExpressions") or []:
+        key, op, values = e["key"], e["operator"], e.get("values", [])
+        if op == "In" and labels.get(key) not in values:
+            return False
+        if op == "NotIn" and labels.get(key) in values:
+            return False
+        if op == "Exists" and key not in labels:
+            return False
+        if op == "DoesNotExist" and key in labels:
+            return False
+    return True
+
+
+def name_of(o: dict[str, Any]) -> str:
+    return f"{o['kind']}/{o['metadata']['name']}"
+
+
+def samling_config(s: Scenario) -> dict[str, Any]:
+    cm = next(o for o in of_kind(s, "ConfigMap") if o["metadata"]["name"] == "samling-config")
+    return tomllib.loads(cm["data"]["samling.toml"])
+
+
+# --------------------------------------------------------------------------
+# Rendering, lint and schema validation
+
+
+def test_the_chart_declares_its_api_and_kubernetes_versions():
+    meta = yaml.safe_load((CHART / "Chart.yaml").read_text(encoding="utf-8"))
+    assert meta["apiVersion"] == "v2"
+    assert meta["kubeVersion"] == ">=1.28.0-0"
+    with helm.Chart.load(CHART) as chart:
+        assert chart.name == "samling"
+
+
+def test_the_chart_knows_the_binarys_region_map_in_order():
+    # grpc_base_port is computed from this order: it must be the binary's.
+    assert load_values("values.yaml")["regionOrder"] == REGIONS
+    assert len(REGIONS) == 6
+
+
+def test_there_is_a_values_file_for_every_region_and_no_other():
+    files = sorted(p.name for p in CHART.glob("values-*.yaml"))
+    assert files == sorted([f"values-{r}.yaml" for r in REGIONS] + ["values-national.yaml"])
+
+
+@pytest.mark.parametrize("s", SCENARIOS, ids=ALL_IDS)
+def test_the_chart_renders(s: Scenario):
+    kinds = {o["kind"] for o in objects(s)}
+    assert "ConfigMap" in kinds and "Deployment" in kinds, kinds
+
+
+@pytest.mark.parametrize("s", SCENARIOS, ids=ALL_IDS)
+def test_helm_lint_finds_nothing_above_info(s: Scenario):
+    report = helm.lint(CHART, s.values(), strict=True, namespace=s.namespace, kube_version=f"v{KUBE_VERSION}")
+    problems = [m for m in report["messages"] if m["severity"] >= 2]
+    assert problems == [] and report["errors"] == [], report
+
+
+@pytest.mark.parametrize("s", SCENARIOS, ids=ALL_IDS)
+def test_every_manifest_is_valid_for_the_pinned_kubernetes_version(s: Scenario):
+    failures = []
+    for path, o in _render(s.id):
+        assert isinstance(o.get("apiVersion"), str) and isinstance(o.get("kind"), str), path
+        if (o["apiVersion"], o["kind"]) in CRD_KINDS:
+            continue  # test_custom_resources_are_well_formed
+        try:
+            kubernetes_validate.validate(o, KUBE_VERSION, strict=True)
+        except kubernetes_validate.ValidationError as e:
+            failures.append(f"{path} {name_of(o)}: {'.'.join(map(str, e.path))}: {e.message}")
+        except kubernetes_validate.SchemaNotFoundError as e:
+            failures.append(f"{path} {name_of(o)}: {e.message}")
+    assert failures == []
+
+
+DNS_1123 = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+
+
+@pytest.mark.parametrize("s", SCENARIOS, ids=ALL_IDS)
+def test_custom_resources_are_well_formed(s: Scenario):
+    for o in objects(s):
+        if (o["apiVersion"], o["kind"]) not in CRD_KINDS:
+            continue
+        assert set(o) <= {"apiVersion", "kind", "metadata", "spec"}, name_of(o)
+        assert DNS_1123.match(o["metadata"]["name"]) and len(o["metadata"]["name"]) <= 63, name_of(o)
+        assert all(isinstance(v, str) for v in o["metadata"].get("labels", {}).values()), name_of(o)
+        spec = o["spec"]
+        assert isinstance(spec, dict) and spec, name_of(o)
+        if o["kind"] == "Cluster":
+            assert isinstance(spec["instances"], int) and spec["instances"] >= 1
+            assert spec["bootstrap"]["initdb"]["database"] and spec["bootstrap"]["initdb"]["owner"]
+            assert re.match(r"^\d+(Mi|Gi|Ti)$", spec["storage"]["size"])
+            assert spec["resources"]["requests"] and spec["resources"]["limits"]
+            store = spec.get("backup", {}).get("barmanObjectStore")
+            if store:
+                assert store["destinationPath"].startswith("s3://")
+                creds = store["s3Credentials"]
+                assert set(creds) == {"accessKeyId", "secretAccessKey"}
+                assert all(set(ref) == {"name", "key"} for ref in creds.values())
+        elif o["kind"] == "ScheduledBackup":
+            assert len(spec["schedule"].split()) == 6  # CloudNativePG cron has seconds
+            assert spec["cluster"]["name"]
+        elif o["kind"] == "PrometheusRule":
+            for group in spec["groups"]:
+                assert group["name"] and group["rules"]
+                for rule in group["rules"]:
+                    assert set(rule) <= {"alert", "expr", "for", "labels", "annotations"}, rule
+                    assert rule["alert"] and rule["expr"].strip()
+                    assert rule["expr"].count("(") == rule["expr"].count(")"), rule["alert"]
+                    assert rule["expr"].count("{") == rule["expr"].count("}"), rule["alert"]
+                    assert rule["labels"]["severity"] in ("warning", "critical")
+                    if "for" in rule:
+                        assert re.match(r"^\d+[smh]$", rule["for"])
+
+
+# --------------------------------------------------------------------------
+# Properties that matter in operation
+
+
+@pytest.mark.parametrize("s", SCENARIOS, ids=ALL_IDS)
+def test_every_container_has_resource_requests_and_limits(s: Scenario):
+    for o, t in workloads(s):
+        for c in containers(t):
+            res = c.get("resources") or {}
+            for part in ("requests", "limits"):
+                assert {"cpu", "memory"} <= set(res.get(part) or {}), f"{name_of(o)} {c['name']} lacks {part}"
+
+
+@pytest.mark.parametrize("s", SCENARIOS, ids=ALL_IDS)
+def test_every_long_running_container_has_liveness_and_readiness_probes(s: Scenario):
+    # Jobs and CronJobs run to completion and are judged by their exit code.
+    for o, t in workloads(s):
+        if o["kind"] in ("Job", "CronJob"):
+            continue
+        for c in t["spec"]["containers"]:
+            assert c.get("livenessProbe"), f"{name_of(o)} {c['name']} has no liveness probe"
+            assert c.get("readinessProbe"), f"{name_of(o)} {c['name']} has no readiness probe"
+
+
+@pytest.mark.parametrize("s", SCENARIOS, ids=ALL_IDS)
+def test_services_are_probed_over_grpc_health_and_the_gateway_over_http(s: Scenario):
+    v = s.effective()
+    for d in of_kind(s, "Deployment"):
+        component = d["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/component"]
+        c = d["spec"]["template"]["spec"]["containers"][0]
+        if component in v["services"]:
+            assert c["readinessProbe"]["grpc"] == {"port": v["grpcPort"], "service": v["services"][component]["grpcServiceName"]}
+            assert c["livenessProbe"]["grpc"] == {"port": v["grpcPort"], "service": ""}
+        elif component == "gateway":
+            assert c["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
+            assert c["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
+
+
+@pytest.mark.parametrize("s", SCENARIOS, ids=ALL_IDS)
+def test_no_pod_or_container_may_run_as_root(s: Scenario):
+    for o, t in workloads(s):
+        pod = t["spec"].get("securityContext") or {}
+        assert pod.get("runAsNonRoot") is True, name_of(o)
+        assert pod.get("runAsUser", 0) != 0, name_of(o)
+        assert (pod.get("seccompProfile") or {}).get("type") == "RuntimeDefault", name_of(o)
+        assert t["spec"].get("automountServiceAccountToken") is False, name_of(o)
+        for c in containers(t):
+            sc = c.get("securityContext") or {}
+            where = f"{name_of(o)} {c['name']}"
+            assert sc.get("runAsNonRoot", pod["runAsNonRoot"]) is True, where
+            assert sc.get("runAsUser", pod["runAsUser"]) != 0, where
+            assert sc.get("privileged", False) is False, where
+            assert sc.get("readOnlyRootFilesystem") is True, where
+            assert sc.get("allowPrivilegeEscalation") is False, where
+            assert sc.get("capabilities", {}).get("drop") == ["ALL"], where
+            assert not sc.get("capabilities", {}).get("add"), where
+
+
+@pytest.mark.parametrize("s", SCENARIOS, ids=ALL_IDS)
+def test_the_samling_image_runs_as_uid_10001(s: Scenario):
+    v = s.effective()
+    for o, t in workloads(s):
+        for c in containers(t):
+            if c["image"].startswith(v["image"]["repository"]):
+                assert t["spec"]["securityContext"]["runAsUser"] == 10001
+                assert c["securityContext"]["runAsUser"] == 10001
+
+
+@pytest.mark.parametrize("s", SCENARIOS, ids=ALL_IDS)
+def test_every_service_account_token_stays_unmounted(s: Scenario):
+    for sa in of_kind(s, "ServiceAccount"):
+        assert sa.get("automountServiceAccountToken") is False
+
+
+@pytest.mark.parametrize("s", SCENARIOS, ids=ALL_IDS)
+def test_every_service_backed_workload_is_selected_by_a_network_policy(s: Scenario):
+    policies = of_kind(s, "NetworkPolicy")
+    backed = []
+    for svc in of_kind(s, "Service"):
+        sel = svc["spec"]["selector"]
+        for o, t in workloads(s):
+            if selector_matches({"matchLabels": sel}, t["metadata"]["labels"]):
+                backed.append((svc, o, t))
+    assert backed, "no Service-backed workloads rendered"
+    for svc, o, t in backed:
+        labels = t["metadata"]["labels"]
+        fencing = [p for p in policies if selector_matches(p["spec"]["podSelector"], labels)]
+        assert fencing, f"{name_of(o)} (behind {name_of(svc)}) has no NetworkPolicy"
+        for p in fencing:
+            assert set(p["spec"]["policyTypes"]) == {"Ingress", "Egress"}, name_of(p)
+            for rule in p["spec"].get("ingress", []):
+                # An empty or missing `from` would admit every pod in the cluster.
+                assert rule.get("from"), f"{name_of(p)} admits anyone"
+                assert rule.get("ports"), f"{name_of(p)} admits every port"
+            for rule in p["spec"].get("egress", []):
+                assert rule.get("ports"), f"{name_of(p)} allows egress to every port"
+        ports = {pt["containerPort"] for c in t["spec"]["containers"] for pt in c.get("ports", [])}
+        admitted = {pt["port"] for p in fencing for r in p["spec"].get("ingress", []) for pt in r["ports"]}
+        assert ports <= admitted, f"{name_of(o)} serves {ports}, its policies admit {admitted}"
+
+
+@pytest.mark.parametrize("s", REGIONAL, ids=[s.id for s in REGIONAL])
+def test_services_admit_only_the_gateway_and_sibling_services(s: Scenario):
+    v = s.effective()
+    enabled = {n for n, svc in v["services"].items() if svc["enabled"]}
+    for p in of_kind(s, "NetworkPolicy"):
+        component = p["spec"]["podSelector"].get("matchLabels", {}).get("app.kubernetes.io/component")
+        if component not in enabled:
+            continue
+        (rule,) = p["spec"]["ingress"]
+        for peer in rule["from"]:
+            pod_sel = peer["podSelector"]
+            if "namespaceSelector" in peer:
+                # The national gateway, in its own namespace.
+                assert peer["namespaceSelector"]["matchLabels"] == {
+                    "kubernetes.io/metadata.name": v["networkPolicy"]["nationalGatewayNamespace"]
+                }
+                assert pod_sel["matchLabels"]["app.kubernetes.io/component"] == "gateway"
+            else:
+                assert pod_sel["matchLabels"] == {"app.kubernetes.io/name": "samling", "app.kubernetes.io/instance": RELEASE}
+                (expr,) = pod_sel["matchExpressions"]
+                assert expr["key"] == "app.kubernetes.io/component" and expr["operator"] == "In"
+                assert set(expr["values"]) == enabled | {"gateway"}
+
+
+@pytest.mark.parametrize("s", SCENARIOS, ids=ALL_IDS)
+def test_every_deployment_has_a_disruption_budget_and_the_samling_ones_an_autoscaler(s: Scenario):
+    pdbs = of_kind(s, "PodDisruptionBudget")
+    hpas = {h["spec"]["scaleTargetRef"]["name"]: h for h in of_kind(s, "HorizontalPodAutoscaler")}
+    for d in of_kind(s, "Deployment"):
+        labels = d["spec"]["template"]["metadata"]["labels"]
+        if labels["app.kubernetes.io/component"] == "redis":
+            continue  # one replica by design; nothing to budget or scale
+        assert any(selector_matches(p["spec"]["selector"], labels) for p in pdbs), name_of(d)
+        hpa = hpas.get(d["metadata"]["name"])
+        assert hpa is not None, f"{name_of(d)} has no HorizontalPodAutoscaler"
+        assert hpa["apiVersion"] == "autoscaling/v2"
+        assert 1 <= hpa["spec"]["minReplicas"] <= hpa["spec"]["maxReplicas"]
+        assert "replicas" not in d["spec"], f"{name_of(d)} fixes replicas under an HPA"
+
+
+@pytest.mark.parametrize("s", SCENARIOS, ids=ALL_IDS)
+def test_each_enabled_service_runs_one_target_of_the_releases_region(s: Scenario):
+    v = s.effective()
+    deployments = {d["metadata"]["name"]: d for d in of_kind(s, "Deployment")}
+    for name, svc in v["services"].items():
+        if not svc["enabled"]:
+            assert name not in deployments
+            continue
+        c = deployments[name]["spec"]["template"]["spec"]["containers"][0]
+        assert c["args"] == ["serve", "--target", name, "--regions", s.region]
+        assert c["ports"] == [{"name": "grpc", "containerPort": v["grpcPort"], "protocol": "TCP"}]
+
+
+@pytest.mark.parametrize("s", SCENARIOS, ids=ALL_IDS)
+def test_the_config_file_is_one_the_binary_accepts(s: Scenario):
+    cfg = samling_config(s)
+    v = s.effective()
+    if s.id == "everything-on":
+        # Services of later issues are switched on here only to render their
+        # templates; the binary learns their endpoint keys when they are built.
+        known = set(config_structs()["RegionEndpoints"])
+        for eps in cfg.get("regions", {}).values():
+            for svc in [k for k in eps if k not in known]:
+                assert svc in v["services"], svc
+                del eps[svc]
+    check_against_config_rs(cfg, "Config", "")
+    if s.region:
+        # The binary serves region i on grpc_base_port + i: that must be grpcPort.
+        assert cfg["listen"]["grpc_base_port"] + REGIONS.index(s.region) == v["grpcPort"]
+    assert cfg["listen"]["host"] == "0.0.0.0"
+    assert cfg["auth"]["context_key_file"] == "/etc/samling/keys/context-signing.key"
+
+
+@pytest.mark.parametrize("s", SCENARIOS, ids=ALL_IDS)
+def test_the_gateway_calls_its_regions_endpoints(s: Scenario):
+    cfg = samling_config(s)
+    gw = next(d for d in of_kind(s, "Deployment") if d["metadata"]["name"] == "gateway")
+    args = gw["spec"]["template"]["spec"]["containers"][0]["args"]
+    if s.region:
+        assert args[-2:] == ["--regions", s.region]
+        enabled = [n for n, svc in s.effective()["services"].items() if svc["enabled"]]
+        assert cfg["regions"] == {s.region: {n: f"http://{n}:50051" for n in enabled}}
+    else:
+        assert args[-2:] == ["--regions", "all"]
+
+
+def test_the_national_release_lists_every_regions_endpoints():
+    national = next(s for s in SCENARIOS if s.id == "values-national.yaml")
+    endpoints = load_values("values-national.yaml")["gateway"]["endpoints"]
+    assert list(endpoints) == REGIONS
+    for r in REGIONS:
+        assert endpoints[r] == {"registry": f"http://registry.samling-{r}.svc.cluster.local:50051"}
+    assert samling_config(national)["regions"] == endpoints
+    # No region services, no database work in the national release.
+    assert [d["metadata"]["name"] for d in of_kind(national, "Deployment")] == ["gateway"]
+    assert of_kind(national, "Job") == [] and of_kind(national, "CronJob") == []
+    # Its gateway may reach exactly the regions' namespaces.
+    assert load_values("values-national.yaml")["networkPolicy"]["regionNamespaces"] == [f"samling-{r}" for r in REGIONS]
+
+
+@pytest.mark.parametrize("s", SCENARIOS, ids=ALL_IDS)
+def test_the_migration_job_is_a_pre_install_and_pre_upgrade_hook(s: Scenario):
+    jobs = of_kind(s, "Job")
+    if not s.region:
+        assert jobs == []
+        return
+    (job,) = jobs
+    ann = job["metadata"]["annotations"]
+    hooks = set(ann["helm.sh/hook"].split(","))
+    if s.effective()["postgresql"]["cnpg"]["enabled"]:
+        # The chart creates the database in the same install: nothing exists
+        # to migrate before it, so the first run is post-install.
+        assert hooks == {"post-install", "pre-upgrade"}
+    else:
+        assert hooks == {"pre-install", "pre-upgrade"}
+    assert "before-hook-creation" in ann["helm.sh/hook-delete-policy"]
+    c = job["spec"]["template"]["spec"]["containers"][0]
+    assert c["args"] == ["migrate", "--regions", s.region]
+    # Hooks run before the release's objects exist: everything the Job mounts
+    # must be a hook of the same event with a lower weight.
+    mounted = {v["configMap"]["name"] for v in job["spec"]["template"]["spec"]["volumes"] if "configMap" in v}
+    for cm in of_kind(s, "ConfigMap"):
+        if cm["metadata"]["name"] in mounted:
+            assert cm["metadata"]["annotations"]["helm.sh/hook"] == ann["helm.sh/hook"]
+            assert int(cm["metadata"]["annotations"]["helm.sh/hook-weight"]) < int(ann["helm.sh/hook-weight"])
+    assert "serviceAccountName" not in job["spec"]["template"]["spec"]
+    assert not any("configMapRef" in e for e in c.get("envFrom", []))
+    # The same configuration as the services.
+    hook_cm = next(cm for cm in of_kind(s, "ConfigMap") if cm["metadata"]["name"] in mounted)
+    assert tomllib.loads(hook_cm["data"]["samling.toml"]) == samling_config(s)
+
+
+@pytest.mark.parametrize("s", REGIONAL, ids=[s.id for s in REGIONAL])
+def test_the_audit_chain_is_verified_on_a_schedule(s: Scenario):
+    (cron,) = of_kind(s, "CronJob")
+    job = cron["spec"]["jobTemplate"]["spec"]
+    assert job["backoffLimit"] == 0  # a failure is a failed Job at once: the alert's signal
+    c = job["template"]["spec"]["containers"][0]
+    assert c["args"] == ["audit", "verify", "--regions", s.region]
+
+
+def flatten(d: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(d, dict) and d:
+        out: dict[str, Any] = {}
+        for k, v in d.items():
+            out.update(flatten(v, f"{prefix}{k}."))
+        return out
+    return {prefix[:-1]: d}
+
+
+def test_region_values_files_differ_only_in_the_allowed_keys():
+    flat = {r: flatten(load_values(f"values-{r}.yaml")) for r in REGIONS}
+    first = REGIONS[0]
+    for r in REGIONS:
+        assert load_values(f"values-{r}.yaml")["region"] == r
+        assert set(flat[r]) == set(flat[first]), f"values-{r}.yaml sets other keys than values-{first}.yaml"
+        for key in flat[r]:
+            if flat[r][key] != flat[first][key]:
+                assert any(fnmatch.fnmatchcase(key, pat) for pat in REGION_DIFF_ALLOWED), (
+                    f"{key} differs between values-{first}.yaml and values-{r}.yaml but is not in REGION_DIFF_ALLOWED"
+                )
+    # Names that must be unique per region are.
+    for key in ("gateway.ingress.host", "gateway.ingress.tls.secretName", "secrets.database.existingSecret"):
+        assert len({flat[r][key] for r in REGIONS}) == len(REGIONS), key
+
+
+def test_region_files_only_set_keys_the_chart_defines():
+    defaults = set(flatten(load_values("values.yaml")))
+    for r in REGIONS:
+        for key in flatten(load_values(f"values-{r}.yaml")):
+            # A service's own block overrides serviceDefaults.
+            alias = re.sub(r"^services\.\w+\.", "serviceDefaults.", key)
+            assert key in defaults or alias in defaults, f"values-{r}.yaml: unknown key {key}"
+
+
+def walk(d: Any, path: str = "") -> Iterator[tuple[str, str, Any]]:
+    if isinstance(d, dict):
+        for k, v in d.items():
+            yield from walk(v, f"{path}.{k}" if path else str(k))
+    elif isinstance(d, list):
+        for i, v in enumerate(d):
+            yield from walk(v, f"{path}[{i}]")
+    else:
+        yield path, path.rsplit(".", 1)[-1].split("[")[0], d
+
+
+@pytest.mark.parametrize("name", ["values.yaml"] + [f"values-{r}.yaml" for r in REGIONS] + ["values-national.yaml"])
+def test_values_files_hold_no_secret_material(name: str):
+    for path, key, value in walk(load_values(name)):
+        if not isinstance(value, str) or not value:
+            continue
+        assert "-----BEGIN" not in value, f"{name}: {path} holds a PEM block"
+        assert not URL_WITH_PASSWORD.search(value), f"{name}: {path} holds a URL with a password"
+        assert not HEX_KEY_MATERIAL.search(value), f"{name}: {path} holds what looks like key material"
+        if SECRETISH_KEY.search(key):
+            assert key in SECRET_REFERENCE_KEYS, f"{name}: {path} looks like a secret value; name a Secret instead"
+
+
+@pytest.mark.parametrize("s", SCENARIOS, ids=ALL_IDS)
+def test_secrets_reach_pods_only_by_reference(s: Scenario):
+    # The chart creates no Secret: operators do (docs/operations.md).
+    assert of_kind(s, "Secret") == []
+    for o, t in workloads(s):
+        for c in containers(t):
+            for e in c.get("env", []):
+                if e["name"] in ("SAMLING_DATABASE_URL",):
+                    assert "secretKeyRef" in e.get("valueFrom", {}), f"{name_of(o)} {e['name']}"
+                if "value" in e:
+                    assert not URL_WITH_PASSWORD.search(e["value"]), f"{name_of(o)} {e['name']}"
+    for cm in of_kind(s, "ConfigMap"):
+        for k, v in cm.get("data", {}).items():
+            assert not URL_WITH_PASSWORD.search(v) and "-----BEGIN" not in v, f"{name_of(cm)} {k}"
+
+
+def test_everything_on_renders_the_optional_parts():
+    s = next(s for s in SCENARIOS if s.id == "everything-on")
+    kinds = {o["kind"] for o in objects(s)}
+    assert {"Cluster", "ScheduledBackup", "PrometheusRule", "Ingress"} <= kinds
+    names = {d["metadata"]["name"] for d in of_kind(s, "Deployment")}
+    assert names == {"registry", "recruitment", "compensation", "ombud", "portfolio", "gateway", "redis"}
+    # With the in-chart database the services use the operator's app secret.
+    d = next(d for d in of_kind(s, "Deployment") if d["metadata"]["name"] == "registry")
+    env = {e["name"]: e for e in d["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["SAMLING_DATABASE_URL"]["valueFrom"]["secretKeyRef"] == {"name": "samling-pg-app", "key": "uri"}
+
+
+def test_every_alert_is_documented_in_the_runbook():
+    s = next(s for s in SCENARIOS if s.id == "everything-on")
+    (rule,) = of_kind(s, "PrometheusRule")
+    alerts = [r for g in rule["spec"]["groups"] for r in g["rules"]]
+    names = {r["alert"] for r in alerts}
+    assert names == {
+        "SamlingHighErrorRate",
+        "SamlingHighLatency",
+        "SamlingAuditChainVerificationFailed",
+        "SamlingEventFeedLag",
+        "SamlingPodRestarting",
+        "SamlingPostgresDown",
+    }
+    headings = {m.group(1) for m in re.finditer(r"^#{2,4} (Samling\w+)\s*$", OPERATIONS.read_text(encoding="utf-8"), re.M)}
+    for r in alerts:
+        assert r["alert"] in headings, f"docs/operations.md has no section for {r['alert']}"
+        assert r["annotations"]["runbook_url"].endswith("#" + r["alert"].lower())
+    audit = next(r for r in alerts if r["alert"] == "SamlingAuditChainVerificationFailed")
+    assert "kube_job_status_failed" in audit["expr"] and "audit-verify" in audit["expr"]
+
+
+def test_the_prometheus_rule_is_off_by_default():
+    assert load_values("values.yaml")["monitoring"]["prometheusRule"]["enabled"] is False
+    for s in SCENARIOS:
+        if s.id != "everything-on":
+            assert of_kind(s, "PrometheusRule") == []
+
+
+# --------------------------------------------------------------------------
+# The Grafana dashboard
+
+
+def test_the_red_dashboard_is_a_well_formed_grafana_dashboard():
+    d = json.loads(DASHBOARD.read_text(encoding="utf-8"))
+    assert d["uid"] and d["title"] and isinstance(d["schemaVersion"], int) and d["schemaVersion"] >= 36
+    ids = [p["id"] for p in d["panels"]]
+    assert len(ids) == len(set(ids))
+    variables = {v["name"] for v in d["templating"]["list"]}
+    assert {"datasource", "namespace", "service", "method"} <= variables
+    exprs = []
+    for p in d["panels"]:
+        assert p["type"] in ("row", "timeseries", "stat", "table"), p["type"]
+        g = p["gridPos"]
+        assert 0 <= g["x"] and g["x"] + g["w"] <= 24 and g["h"] > 0
+        for t in p.get("targets", []):
+            assert t["refId"] and t["expr"]
+            assert t["datasource"]["uid"] == "${datasource}"
+            exprs.append(t["expr"])
+    for e in exprs:
+        assert e.count("(") == e.count(")") and e.count("{") == e.count("}"), e
+        for var in re.findall(r"\$(\w+)", e):
+            assert var in variables or var.startswith("__"), f"undefined variable ${var} in {e}"
+    text = "\n".join(exprs)
+    # Rate, errors and duration quantiles per RPC, by OpenTelemetry's names.
+    assert "rpc_server_duration_milliseconds_count" in text
+    for q in ("0.5", "0.95", "0.99"):
+        assert f"histogram_quantile({q}, sum by (le, rpc_service, rpc_method) (rate(rpc_server_duration_milliseconds_bucket" in text
+    assert "rpc_grpc_status_code" in text
+
+
+# --------------------------------------------------------------------------
+# services/kit/src/config.rs as the schema of samling.toml
+
+
+@functools.lru_cache(maxsize=None)
+def config_structs() -> dict[str, dict[str, str]]:
+    src = CONFIG_RS.read_text(encoding="utf-8")
+    structs: dict[str, dict[str, str]] = {}
+    for m in re.finditer(r"pub struct (\w+)\s*\{(.*?)\n\}", src, re.S):
+        structs[m.group(1)] = {f.group(1): f.group(2).strip() for f in re.finditer(r"^\s*pub (\w+):\s*([^\n]+?),\s*$", m.group(2), re.M)}
+    assert "Config" in structs and structs["Config"], "cannot read the Config struct from config.rs"
+    return structs
+
+
+def check_against_config_rs(table: dict[str, Any], struct: str, path: str) -> None:
+    fields = config_structs()[struct]
+    for key, value in table.items():
+        where = f"{path}{key}"
+        assert key in fields, f"samling.toml: {where} is not a field of {struct} in config.rs (deny_unknown_fields)"
+        check_type(value, fields[key], where)
+
+
+def check_type(value: Any, ty: str, where: str) -> None:
+    structs = config_structs()
+    opt = re.fullmatch(r"Option<(.+)>", ty)
+    if opt:
+        ty = opt.group(1)
+    if ty in structs:
+        assert isinstance(value, dict), f"{where} must be a table"
+        check_against_config_rs(value, ty, where + ".")
+        return
+    m = re.fullmatch(r"BTreeMap<String,\s*(.+)>", ty)
+    if m:
+        assert isinstance(value, dict), f"{where} must be a table"
+        for k, v in value.items():
+            check_type(v, m.group(1), f"{where}.{k}")
+        return
+    m = re.fullmatch(r"Vec<(.+)>", ty)
+    if m:
+        assert isinstance(value, list), f"{where} must be an array"
+        for i, v in enumerate(value):
+            check_type(v, m.group(1), f"{where}[{i}]")
+        return
+    if ty in ("String", "PathBuf"):
+        assert isinstance(value, str), f"{where} must be a string"
+    elif ty in ("u8", "u16", "u32", "u64", "usize"):
+        assert isinstance(value, int) and not isinstance(value, bool) and value >= 0, f"{where} must be a non-negative integer"
+    elif ty in ("i32", "i64"):
+        assert isinstance(value, int) and not isinstance(value, bool), f"{where} must be an integer"
+    elif ty == "bool":
+        assert isinstance(value, bool), f"{where} must be a boolean"
+    else:
+        pytest.fail(f"{where}: config.rs type {ty} is unknown to this test; teach check_type")
