@@ -20,11 +20,12 @@ fn free_base_port() -> u16 {
         let l = TcpListener::bind("127.0.0.1:0").unwrap();
         let base = l.local_addr().unwrap().port();
         drop(l);
-        if base > 60000 {
+        if base > 60000 - 6 {
             continue;
         }
-        if TcpListener::bind(("127.0.0.1", base)).is_ok()
-            && TcpListener::bind(("127.0.0.1", base + 5)).is_ok()
+        if [0, 5, 6]
+            .iter()
+            .all(|o| TcpListener::bind(("127.0.0.1", base + o)).is_ok())
         {
             return base;
         }
@@ -43,11 +44,20 @@ impl Drop for Server {
     }
 }
 
+/// The gateway's port for a base: `base + 6` was checked free with the regions'.
+fn http_port(base: u16) -> u16 {
+    base + 6
+}
+
 fn samling(data: &Path, base: u16) -> Command {
     let mut c = Command::new(BIN);
     c.arg("--data-dir")
         .arg(data)
         .env("SAMLING_GRPC_BASE_PORT", base.to_string())
+        .env(
+            "SAMLING_HTTP_ADDR",
+            format!("127.0.0.1:{}", http_port(base)),
+        )
         .env("SAMLING_LOG", "warn");
     c.env_remove("SAMLING_DATABASE_URL")
         .env_remove("SAMLING_CONFIG");
@@ -79,6 +89,25 @@ async fn wait_healthy(addr: &str) {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// A blocking HTTP/1.1 GET (Connection: close); returns status and body.
+fn http_get(port: u16, path: &str, token: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(s, "GET {path} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n").unwrap();
+    let mut raw = String::new();
+    s.read_to_string(&mut raw).unwrap();
+    let status = raw
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = raw
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (status, body)
 }
 
 fn adult_pnr() -> &'static str {
@@ -248,6 +277,43 @@ async fn serve_all_answers_grpc_and_the_cli_across_regions() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+
+    // The same register over the gateway's REST API, with a token from the CLI.
+    let out = samling(data.path(), base)
+        .args(["token", "issue", "--role", "regional_officer"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let token = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let (status, body) = http_get(
+        http_port(base),
+        &format!("/v1/regions/stockholm-gotland/homes/{}", home.id),
+        &token,
+    );
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body.contains("\"home_type\":\"HOME_TYPE_FAMILY_HOME\"") && body.contains("Hemvägen 3"),
+        "{body}"
+    );
+    let (status, body) = http_get(http_port(base), "/v1/homes?competences=npf", &token);
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body.contains(&home.id) && body.contains("\"partial\":false"),
+        "{body}"
+    );
+    let (status, body) = http_get(
+        http_port(base),
+        "/v1/regions/stockholm-gotland/homes/not-an-id",
+        &token,
+    );
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("\"field\":\"home_id\""), "{body}");
+    let (status, _) = http_get(http_port(base), "/v1/homes", "not-a-token");
+    assert_eq!(status, 401);
 
     drop(server);
 

@@ -302,131 +302,135 @@ where
     let started = Instant::now();
     let headers = req.headers().clone();
     let rid = request_id(&headers);
+    let span = samling_kit::telemetry::http_server_span(spec.method, spec.path, &headers);
     let mut role = "-";
-    let result = async {
-        let ctx = authenticate(&gw, &headers).await?;
-        role = ctx.role.as_str();
-        limit_token(&gw, &ctx).await?;
-        let region = path
-            .iter()
-            .find(|(k, _)| k == "region")
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default();
-        let (mut obj, body) = request_object(&gw, &spec, &path, req).await?;
-        authorize(&spec, &ctx, &obj, &path)?;
-        // Idempotency: the key is also the service's request id.
-        let idem = match headers.get(IDEMPOTENCY_KEY).map(|v| v.to_str()) {
-            Some(Ok(k))
-                if spec.mutating()
-                    && !k.is_empty()
-                    && k.len() <= 128
-                    && k.chars().all(|c| c.is_ascii_graphic()) =>
-            {
-                let key = format!(
-                    "{}:{}",
-                    &hex::encode(Sha256::digest(ctx.sub.as_bytes()))[..24],
-                    k
-                );
-                let hash = hex::encode(Sha256::digest(
-                    [
-                        spec.operation_id.as_bytes(),
-                        b"\n",
-                        region.as_bytes(),
-                        b"\n",
-                        serde_json::to_string(&obj).unwrap_or_default().as_bytes(),
-                        b"\n",
-                        &body,
-                    ]
-                    .concat(),
-                ));
-                if gw.schema.has_field(spec.request, "request_id")
-                    && !obj.contains_key("request_id")
-                {
-                    obj.insert("request_id".into(), Value::String(k.to_string()));
-                }
-                Some((key, hash))
-            }
-            Some(_) if spec.mutating() => {
-                return Err(Problem::invalid(
-                    "Idempotency-Key",
-                    "must be 1–128 visible ASCII characters",
-                ));
-            }
-            _ => None,
-        };
-        if let Some((key, hash)) = &idem {
-            match gw.limits.begin(key, hash, gw.idempotency_ttl()).await {
-                Ok(Begin::Fresh) => {}
-                Ok(Begin::Replay(stored)) => return Ok(replay(stored)),
-                Ok(Begin::Mismatch) => {
-                    return Err(Problem::unprocessable(
-                        "this Idempotency-Key was used with a different request",
-                    ));
-                }
-                Ok(Begin::InFlight) => {
-                    return Err(Problem::new(
-                        tonic::Code::Aborted,
-                        "a request with this Idempotency-Key is still being processed",
-                    ));
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "idempotency store unavailable");
-                    return Err(Problem::new(
-                        tonic::Code::Unavailable,
-                        "idempotency store unavailable; retry later",
-                    ));
-                }
-            }
-        }
-        let msg: Req = match decode(obj) {
-            Ok(m) => m,
-            Err(p) => {
-                if let Some((key, _)) = &idem {
-                    let _ = gw.limits.abandon(key).await;
-                }
-                return Err(p);
-            }
-        };
-        let outcome = call_region(&gw, &region, &ctx, &rid, gw.call_timeout(), msg, call).await;
-        let response = match outcome {
-            Ok(resp) => json_response(
-                StatusCode::OK,
-                serde_json::to_vec(&resp).unwrap_or_default(),
-            ),
-            Err(p) => p.with_instance(&rid).into_response(),
-        };
-        if let Some((key, hash)) = &idem {
-            let status = response.status();
-            if status.is_server_error() {
-                let _ = gw.limits.abandon(key).await;
-                return Ok(response);
-            }
-            let (parts, body) = response.into_parts();
-            let bytes = axum::body::to_bytes(body, usize::MAX)
-                .await
+    let result = tracing::Instrument::instrument(
+        async {
+            let ctx = authenticate(&gw, &headers).await?;
+            role = ctx.role.as_str();
+            limit_token(&gw, &ctx).await?;
+            let region = path
+                .iter()
+                .find(|(k, _)| k == "region")
+                .map(|(_, v)| v.clone())
                 .unwrap_or_default();
-            let content_type = parts
-                .headers
-                .get(header::CONTENT_TYPE)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("application/json")
-                .to_string();
-            let stored = StoredResponse {
-                status: status.as_u16(),
-                content_type,
-                body: bytes.to_vec(),
+            let (mut obj, body) = request_object(&gw, &spec, &path, req).await?;
+            authorize(&spec, &ctx, &obj, &path)?;
+            // Idempotency: the key is also the service's request id.
+            let idem = match headers.get(IDEMPOTENCY_KEY).map(|v| v.to_str()) {
+                Some(Ok(k))
+                    if spec.mutating()
+                        && !k.is_empty()
+                        && k.len() <= 128
+                        && k.chars().all(|c| c.is_ascii_graphic()) =>
+                {
+                    let key = format!(
+                        "{}:{}",
+                        &hex::encode(Sha256::digest(ctx.sub.as_bytes()))[..24],
+                        k
+                    );
+                    let hash = hex::encode(Sha256::digest(
+                        [
+                            spec.operation_id.as_bytes(),
+                            b"\n",
+                            region.as_bytes(),
+                            b"\n",
+                            serde_json::to_string(&obj).unwrap_or_default().as_bytes(),
+                            b"\n",
+                            &body,
+                        ]
+                        .concat(),
+                    ));
+                    if gw.schema.has_field(spec.request, "request_id")
+                        && !obj.contains_key("request_id")
+                    {
+                        obj.insert("request_id".into(), Value::String(k.to_string()));
+                    }
+                    Some((key, hash))
+                }
+                Some(_) if spec.mutating() => {
+                    return Err(Problem::invalid(
+                        "Idempotency-Key",
+                        "must be 1–128 visible ASCII characters",
+                    ));
+                }
+                _ => None,
             };
-            if let Err(e) = gw
-                .limits
-                .complete(key, hash, &stored, gw.idempotency_ttl())
-                .await
-            {
-                tracing::warn!(error = %e, "could not store the idempotent answer");
+            if let Some((key, hash)) = &idem {
+                match gw.limits.begin(key, hash, gw.idempotency_ttl()).await {
+                    Ok(Begin::Fresh) => {}
+                    Ok(Begin::Replay(stored)) => return Ok(replay(stored)),
+                    Ok(Begin::Mismatch) => {
+                        return Err(Problem::unprocessable(
+                            "this Idempotency-Key was used with a different request",
+                        ));
+                    }
+                    Ok(Begin::InFlight) => {
+                        return Err(Problem::new(
+                            tonic::Code::Aborted,
+                            "a request with this Idempotency-Key is still being processed",
+                        ));
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "idempotency store unavailable");
+                        return Err(Problem::new(
+                            tonic::Code::Unavailable,
+                            "idempotency store unavailable; retry later",
+                        ));
+                    }
+                }
             }
-            return Ok(replay(stored));
-        }
-        Ok(response)
-    }
+            let msg: Req = match decode(obj) {
+                Ok(m) => m,
+                Err(p) => {
+                    if let Some((key, _)) = &idem {
+                        let _ = gw.limits.abandon(key).await;
+                    }
+                    return Err(p);
+                }
+            };
+            let outcome = call_region(&gw, &region, &ctx, &rid, gw.call_timeout(), msg, call).await;
+            let response = match outcome {
+                Ok(resp) => json_response(
+                    StatusCode::OK,
+                    serde_json::to_vec(&resp).unwrap_or_default(),
+                ),
+                Err(p) => p.with_instance(&rid).into_response(),
+            };
+            if let Some((key, hash)) = &idem {
+                let status = response.status();
+                if status.is_server_error() {
+                    let _ = gw.limits.abandon(key).await;
+                    return Ok(response);
+                }
+                let (parts, body) = response.into_parts();
+                let bytes = axum::body::to_bytes(body, usize::MAX)
+                    .await
+                    .unwrap_or_default();
+                let content_type = parts
+                    .headers
+                    .get(header::CONTENT_TYPE)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("application/json")
+                    .to_string();
+                let stored = StoredResponse {
+                    status: status.as_u16(),
+                    content_type,
+                    body: bytes.to_vec(),
+                };
+                if let Err(e) = gw
+                    .limits
+                    .complete(key, hash, &stored, gw.idempotency_ttl())
+                    .await
+                {
+                    tracing::warn!(error = %e, "could not store the idempotent answer");
+                }
+                return Ok(replay(stored));
+            }
+            Ok(response)
+        },
+        span,
+    )
     .await;
     let response = match result {
         Ok(r) => r,

@@ -131,13 +131,28 @@ impl Injector for MetadataInjector<'_> {
 
 /// The server span of one gRPC call, child of the caller's trace if it sent one.
 pub fn grpc_server_span(req: &tonic::codegen::http::Request<()>) -> tracing::Span {
-    use tracing_opentelemetry::OpenTelemetrySpanExt;
     let span = tracing::info_span!("grpc.server", rpc.method = %req.uri().path());
-    let parent = opentelemetry::global::get_text_map_propagator(|p| {
-        p.extract(&HeaderExtractor(req.headers()))
-    });
-    let _ = span.set_parent(parent);
+    continue_trace(&span, req.headers());
     span
+}
+
+/// The server span of one REST call (route template only, never the URL).
+pub fn http_server_span(
+    method: &str,
+    route: &str,
+    headers: &tonic::codegen::http::HeaderMap,
+) -> tracing::Span {
+    let span = tracing::info_span!("http.server", http.method = method, http.route = route);
+    continue_trace(&span, headers);
+    span
+}
+
+/// Make `span` a child of the W3C trace context in `headers`, if any.
+fn continue_trace(span: &tracing::Span, headers: &tonic::codegen::http::HeaderMap) {
+    use tracing_opentelemetry::OpenTelemetrySpanExt;
+    let parent =
+        opentelemetry::global::get_text_map_propagator(|p| p.extract(&HeaderExtractor(headers)));
+    let _ = span.set_parent(parent);
 }
 
 /// Put the current span's trace context into an outgoing request.
