@@ -96,7 +96,7 @@ pub async fn limit_token(gw: &Gateway, ctx: &AuthContext) -> Result<(), Problem>
 }
 
 /// Coarse authorization at the door; services check again precisely.
-fn authorize(
+pub fn authorize(
     spec: &RouteSpec,
     ctx: &AuthContext,
     obj: &Map<String, Value>,

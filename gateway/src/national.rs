@@ -50,16 +50,6 @@ async fn prepare<Req: serde::de::DeserializeOwned>(
     let spec = &NATIONAL[index];
     let ctx = authenticate(gw, headers).await?;
     limit_token(gw, &ctx).await?;
-    if !spec.allows(ctx.role) {
-        return Err(Problem::new(
-            tonic::Code::PermissionDenied,
-            format!(
-                "the role {} may not {}",
-                ctx.role.as_str(),
-                spec.operation_id
-            ),
-        ));
-    }
     let mut pairs: Vec<(String, String)> = match query {
         Some(q) => serde_urlencoded::from_str(q)
             .map_err(|_| Problem::invalid("query", "is not a valid query string"))?,
@@ -72,20 +62,7 @@ async fn prepare<Req: serde::de::DeserializeOwned>(
         .map(|i| pairs.remove(i).1);
     let mut obj = Map::new();
     gw.schema.merge_query(spec.request, &mut obj, &pairs)?;
-    if ctx.role.is_municipal() {
-        let own = ctx.municipality.map(|m| m.as_str()).unwrap_or("");
-        for f in spec.own_municipality {
-            if let Some(Value::String(v)) = obj.get(*f)
-                && !v.is_empty()
-                && v != own
-            {
-                return Err(Problem::new(
-                    tonic::Code::PermissionDenied,
-                    format!("{f}: a municipality acts only for itself"),
-                ));
-            }
-        }
-    }
+    dispatch::authorize(spec, &ctx, &obj, &[])?;
     let mut extra = Map::new();
     if let Some(t) = token {
         extra.insert("token".into(), Value::String(t));

@@ -74,23 +74,10 @@ pub async fn insert_chained(
     entries: &[ChainedEntry],
 ) -> Result<(), KitError> {
     for chunk in entries.chunks(64) {
-        let mut sql = String::from(
-            "INSERT INTO audit_log (seq, id, at, subject, role, action, record_type, record_id, purpose, prev_hash, hash) VALUES ",
+        let sql = format!(
+            "INSERT INTO audit_log (seq, id, at, subject, role, action, record_type, record_id, purpose, prev_hash, hash) VALUES {}",
+            crate::db::values_clause(chunk.len(), 11)
         );
-        for i in 0..chunk.len() {
-            let b = i * 11;
-            if i > 0 {
-                sql.push_str(", ");
-            }
-            sql.push('(');
-            sql.push_str(
-                &(1..=11)
-                    .map(|k| format!("${}", b + k))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            );
-            sql.push(')');
-        }
         let mut q = sqlx::query(&sql);
         for e in chunk {
             q = q
@@ -358,12 +345,9 @@ pub async fn index_pending(store: &Store, max: i64) -> Result<usize, KitError> {
         .collect::<Result<Vec<_>, sqlx::Error>>()?;
     pairs.sort();
     for chunk in pairs.chunks(200) {
-        let values: Vec<String> = (0..chunk.len())
-            .map(|i| format!("(${}, ${})", 2 * i + 1, 2 * i + 2))
-            .collect();
         let sql = format!(
             "INSERT INTO audit_index (record_id, seq) VALUES {}",
-            values.join(", ")
+            crate::db::values_clause(chunk.len(), 2)
         );
         let mut q = sqlx::query(&sql);
         for (rid, seq) in chunk {

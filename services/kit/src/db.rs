@@ -74,6 +74,26 @@ pub fn schema_name(prefix: &str, service: &str, region: &str) -> String {
         .collect()
 }
 
+/// `($1, $2), ($3, $4)`: the VALUES list of a multi-row insert of `rows`
+/// rows of `columns` parameters each.
+pub fn values_clause(rows: usize, columns: usize) -> String {
+    let mut sql = String::with_capacity(rows * columns * 5);
+    for r in 0..rows {
+        if r > 0 {
+            sql.push_str(", ");
+        }
+        sql.push('(');
+        for c in 0..columns {
+            if c > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!("${}", r * columns + c + 1));
+        }
+        sql.push(')');
+    }
+    sql
+}
+
 static DRIVERS: Once = Once::new();
 
 const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
@@ -264,6 +284,14 @@ pub const KIT_MIGRATIONS: &[Migration] = &[Migration {
 /// Store-test support: a fresh, migrated store on SQLite, and also on
 /// PostgreSQL when `SAMLING_TEST_DATABASE_URL` is set (each test in its own
 /// schema, dropped by nobody: names are unique per run).
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_values_clause_numbers_parameters_row_by_row() {
+        assert_eq!(super::values_clause(2, 3), "($1, $2, $3), ($4, $5, $6)");
+    }
+}
+
 pub mod testing {
     use super::*;
 

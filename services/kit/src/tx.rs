@@ -113,23 +113,10 @@ impl WriteTx {
         }
         if !self.events.is_empty() {
             for chunk in self.events.chunks(64) {
-                let mut sql = String::from(
-                    "INSERT INTO outbox (seq, id, event_type, aggregate_type, aggregate_id, occurred_at, payload) VALUES ",
+                let sql = format!(
+                    "INSERT INTO outbox (seq, id, event_type, aggregate_type, aggregate_id, occurred_at, payload) VALUES {}",
+                    crate::db::values_clause(chunk.len(), 7)
                 );
-                for i in 0..chunk.len() {
-                    let b = i * 7;
-                    if i > 0 {
-                        sql.push_str(", ");
-                    }
-                    sql.push('(');
-                    sql.push_str(
-                        &(1..=7)
-                            .map(|k| format!("${}", b + k))
-                            .collect::<Vec<_>>()
-                            .join(", "),
-                    );
-                    sql.push(')');
-                }
                 let mut q = sqlx::query(&sql);
                 for (seq, e) in chunk {
                     q = q

@@ -4,7 +4,7 @@ use super::{HomeChange, R, Registry, parse_pnr};
 use crate::domain::access::{self, ChildView};
 use crate::domain::home;
 use crate::domain::{RegistryError, decisions, placement};
-use crate::store::{self, ColumnValue};
+use crate::store::{self, ColumnValue, decode_rows};
 use samling_kit::auth::{AuthContext, Role};
 use samling_kit::idempotency::IdempotencyKey;
 use samling_kit::outbox::NewEvent;
@@ -26,12 +26,6 @@ fn redact_child(c: &mut Child, view: ChildView) {
         c.personnummer.clear();
         c.personal_data_redacted = true;
     }
-}
-
-fn decode_rows<M: prost::Message + Default>(rows: &[sqlx::any::AnyRow]) -> R<Vec<M>> {
-    rows.iter()
-        .map(|r| store::decode::<M>(&r.try_get::<String, _>(0)?))
-        .collect()
 }
 
 impl Registry {

@@ -77,6 +77,14 @@ impl Registry {
         self
     }
 
+    /// A draft that is present, valid and in this register's region.
+    fn valid_draft(&self, draft: Option<&HomeDraft>, with_members: bool) -> R<home::ValidDraft> {
+        let draft = draft.ok_or_else(|| RegistryError::invalid("draft", "is required"))?;
+        let v = home::validate_draft(draft, with_members, Self::today())?;
+        self.check_in_region("draft.municipality_code", &v.draft.municipality_code)?;
+        Ok(v)
+    }
+
     /// A municipality's data lives in its region (DESIGN.md §2).
     pub(crate) fn check_in_region(&self, field: &str, code: &str) -> R<()> {
         let (Some(region), Ok(m)) = (&self.region, MunicipalityCode::parse(code)) else {
@@ -272,12 +280,7 @@ impl Registry {
         req: CreateHomeRequest,
     ) -> R<CreateHomeResponse> {
         access::manage_register(ctx)?;
-        let draft = req
-            .draft
-            .clone()
-            .ok_or_else(|| RegistryError::invalid("draft", "is required"))?;
-        let v = home::validate_draft(&draft, true, Self::today())?;
-        self.check_in_region("draft.municipality_code", &v.draft.municipality_code)?;
+        let v = self.valid_draft(req.draft.as_ref(), true)?;
         let (mut tx, key) = begin!(self, ctx, "CreateHome", req);
         self.check_agency(&mut tx, &v.draft.agency_id).await?;
         let (home, duplicates) = self.insert_home(&mut tx, ctx, &v).await?;
@@ -484,12 +487,7 @@ impl Registry {
         req: UpdateHomeProfileRequest,
     ) -> R<Home> {
         access::manage_register(ctx)?;
-        let draft = req
-            .draft
-            .clone()
-            .ok_or_else(|| RegistryError::invalid("draft", "is required"))?;
-        let v = home::validate_draft(&draft, false, Self::today())?;
-        self.check_in_region("draft.municipality_code", &v.draft.municipality_code)?;
+        let v = self.valid_draft(req.draft.as_ref(), false)?;
         let (mut tx, key) = begin!(self, ctx, "UpdateHomeProfile", req);
         self.check_agency(&mut tx, &v.draft.agency_id).await?;
         let regions = self.regions.clone();
@@ -961,19 +959,10 @@ impl Registry {
                 "at most 5000 rows per call; send batches",
             ));
         }
-        let today = Self::today();
         let mut errors = Vec::new();
         let mut valid = Vec::new();
         for row in &req.rows {
-            match row
-                .draft
-                .as_ref()
-                .ok_or_else(|| RegistryError::invalid("draft", "is required"))
-                .and_then(|d| home::validate_draft(d, true, today))
-                .and_then(|v| {
-                    self.check_in_region("draft.municipality_code", &v.draft.municipality_code)
-                        .map(|_| v)
-                }) {
+            match self.valid_draft(row.draft.as_ref(), true) {
                 Ok(v) => valid.push((row.line, v)),
                 Err(e) => errors.push(row_error(row.line, &e)),
             }
@@ -1156,10 +1145,7 @@ impl Registry {
         .bind(page.limit())
         .fetch_all(&self.store.read)
         .await?;
-        let list = rows
-            .iter()
-            .map(|r| store::decode::<HomeRequest>(&r.try_get::<String, _>(0)?))
-            .collect::<R<Vec<_>>>()?;
+        let list = store::decode_rows::<HomeRequest>(&rows)?;
         let (requests, page) = page.finish(list, |r| r.id.clone());
         Ok(ListHomeRequestsResponse {
             requests,

@@ -327,10 +327,7 @@ impl Registry {
         .bind(page.limit())
         .fetch_all(&self.store.read)
         .await?;
-        let list = rows
-            .iter()
-            .map(|r| store::decode::<Unit>(&r.try_get::<String, _>(0)?))
-            .collect::<R<Vec<_>>>()?;
+        let list = store::decode_rows::<Unit>(&rows)?;
         let (units, page) = page.finish(list, |u| u.id.clone());
         Ok(ListUnitsResponse {
             units,

@@ -33,6 +33,15 @@ pub fn decode<M: prost::Message + Default>(s: &str) -> Result<M, RegistryError> 
     })
 }
 
+/// Decode the `doc` column (first column) of every row.
+pub fn decode_rows<M: prost::Message + Default>(
+    rows: &[sqlx::any::AnyRow],
+) -> Result<Vec<M>, RegistryError> {
+    rows.iter()
+        .map(|r| decode::<M>(&r.try_get::<String, _>(0)?))
+        .collect()
+}
+
 /// Escape a value for `LIKE … ESCAPE '\'`.
 pub fn like_escape(s: &str) -> String {
     s.replace('\\', "\\\\")
