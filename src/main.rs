@@ -86,6 +86,11 @@ enum Command {
         #[command(subcommand)]
         command: cli::token::TokenCommand,
     },
+    /// mTLS certificates for local testing (`certs dev`).
+    Certs {
+        #[command(subcommand)]
+        command: cli::certs::CertsCommand,
+    },
 }
 
 fn main() -> std::process::ExitCode {
@@ -143,5 +148,6 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::SeedDemo { conn, args } => cli::data::seed_demo(&cfg, &conn, args).await,
         Command::Bench { command } => cli::bench::run(&cfg, command).await,
         Command::Token { command } => cli::token::run(&cfg, command).await,
+        Command::Certs { command } => cli::certs::run(&cfg, command),
     }
 }

@@ -165,6 +165,8 @@ pub async fn start(cfg: &Config, target: Target, regions: &str) -> anyhow::Resul
     let map = region_map(cfg)?;
     let selected = select_regions(&map, regions)?;
     let (_, verifier) = context_keys(cfg, true)?;
+    // mTLS on every gRPC server when configured (distributed mode).
+    let tls = samling_kit::tls::Tls::from_config(&cfg.tls).context("tls")?;
     let (stop, stop_rx) = watch::channel(false);
     let mut addrs = Vec::new();
     let mut tasks = Vec::new();
@@ -181,14 +183,14 @@ pub async fn start(cfg: &Config, target: Target, regions: &str) -> anyhow::Resul
             .with_context(|| format!("opening the registry store of region {region}"))?;
         let (health, reflection) =
             samling_kit::grpc::health_and_reflection(&[samling_registry::SERVICE_NAME]).await?;
-        let router = samling_kit::grpc::server_builder()
+        let router = samling_kit::tls::server(samling_kit::grpc::server_builder(), tls.as_ref())?
             .add_service(health)
             .add_service(reflection)
             .add_service(samling_registry::grpc::server(registry, verifier.clone()));
         let addr = grpc_addr(cfg, idx)?;
         let listener = samling_kit::grpc::bind(addr).await?;
         let addr = listener.local_addr()?;
-        tracing::info!(%region, %addr, "registry serving gRPC");
+        tracing::info!(%region, %addr, mtls = tls.is_some(), "registry serving gRPC");
         addrs.push((region.clone(), addr));
         // In one process the gateway reaches the region where it really listens.
         endpoints.push((region.clone(), format!("http://{addr}")));
@@ -201,6 +203,9 @@ pub async fn start(cfg: &Config, target: Target, regions: &str) -> anyhow::Resul
                 .await
                 .with_context(|| format!("registry of region {region}"))
         }));
+    }
+    if run_registry && let Some(health_addr) = &cfg.listen.health_addr {
+        tasks.push(serve_health_only(health_addr, stop_rx.clone()).await?);
     }
     if run_gateway {
         let gw = build_gateway(cfg, map.as_ref().clone(), &endpoints).await?;
@@ -222,6 +227,29 @@ pub async fn start(cfg: &Config, target: Target, regions: &str) -> anyhow::Resul
     Ok(Running { addrs, stop, tasks })
 }
 
+/// Plaintext grpc.health.v1 and nothing else on `listen.health_addr`, for
+/// probes that cannot present a client certificate when mTLS is on (the
+/// kubelet's gRPC probe). Statuses are those of the main port.
+async fn serve_health_only(
+    addr: &str,
+    mut stop: watch::Receiver<bool>,
+) -> anyhow::Result<tokio::task::JoinHandle<anyhow::Result<()>>> {
+    let addr: SocketAddr = addr.parse().context("listen.health_addr")?;
+    let (health, _) =
+        samling_kit::grpc::health_and_reflection(&[samling_registry::SERVICE_NAME]).await?;
+    let router = samling_kit::grpc::server_builder().add_service(health);
+    let listener = samling_kit::grpc::bind(addr).await?;
+    tracing::info!(addr = %listener.local_addr()?, "grpc.health.v1 (plaintext) for probes");
+    Ok(tokio::spawn(async move {
+        let shutdown = async move {
+            let _ = stop.wait_for(|s| *s).await;
+        };
+        samling_kit::grpc::serve(router, listener, shutdown)
+            .await
+            .context("health listener")
+    }))
+}
+
 /// The gateway in front of `endpoints` (region id → registry URL).
 pub async fn build_gateway(
     cfg: &Config,
@@ -229,9 +257,11 @@ pub async fn build_gateway(
     endpoints: &[(String, String)],
 ) -> anyhow::Result<Arc<samling_gateway::Gateway>> {
     let g = &cfg.gateway;
-    let directory = samling_gateway::regions::Directory::new(
+    let tls = samling_kit::tls::Tls::from_config(&cfg.tls).context("tls")?;
+    let directory = samling_gateway::regions::Directory::new_with_tls(
         map,
         endpoints,
+        tls.as_ref(),
         std::time::Duration::from_millis(g.call_timeout_ms),
         g.breaker_failures,
         std::time::Duration::from_secs(g.breaker_open_secs),

@@ -454,7 +454,9 @@ fn replay(stored: StoredResponse) -> Response {
 
 /// The access log: route template (ids only ever appear in templates as
 /// `{placeholders}`), role, status, latency. Never bodies or query strings.
+/// Also records `http.server.request.duration` (route template, method, status).
 pub fn access_log(method: &str, route: &str, role: &str, status: StatusCode, started: Instant) {
+    samling_kit::metrics::record_http(method, route, status.as_u16(), started);
     tracing::info!(
         target: "access",
         method,

@@ -194,9 +194,23 @@ async fn readyz(gw: Arc<Gateway>) -> Response {
     r
 }
 
+/// The body limit layer refuses a Content-Length over the limit with a
+/// plain-text 413; the gateway's errors are all problem+json.
+fn problem_over_limit(r: Response, limit: usize) -> Response {
+    let is_problem = r
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes() == problem::CONTENT_TYPE.as_bytes());
+    if r.status() != StatusCode::PAYLOAD_TOO_LARGE || is_problem {
+        return r;
+    }
+    problem::Problem::too_large(limit).into_response()
+}
+
 /// The whole HTTP surface.
 pub fn router(gw: Arc<Gateway>) -> Router {
     let openapi = gw.openapi.clone();
+    let limit = gw.cfg.body_limit_bytes;
     let ready = gw.clone();
     let mut app = routes::region_router(gw.clone())
         .merge(national::router(gw.clone()))
@@ -223,6 +237,9 @@ pub fn router(gw: Arc<Gateway>) -> Router {
         })
         .layer(tower_http::limit::RequestBodyLimitLayer::new(
             gw.cfg.body_limit_bytes,
+        ))
+        .layer(axum::middleware::map_response(
+            move |r: Response| async move { problem_over_limit(r, limit) },
         ));
     if !gw.cfg.cors_allowed_origins.is_empty() {
         let origins: Vec<HeaderValue> = gw

@@ -78,14 +78,17 @@ pub fn document(schema: &Schema) -> Value {
                 "description": "A retry with the same key returns the first answer",
                 "schema": {"type": "string", "minLength": 1, "maxLength": 128, "pattern": "^[!-~]+$"}}));
         }
+        // Not `maxLength`: a longer purpose is accepted and cut, not refused.
         parameters.push(json!({"name": "X-Purpose", "in": "header", "required": false,
-            "description": "Why the data is accessed; recorded in the audit log", "schema": {"type": "string", "maxLength": 200}}));
+            "description": "Why the data is accessed; recorded in the audit log (its first 200 characters)", "schema": {"type": "string"}}));
         let mut responses = Map::new();
         responses.insert(
             "200".into(),
             json!({"description": "OK", "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{}", schema_name(spec.response))}}}}),
         );
-        for (code, why) in ERROR_STATUSES {
+        let too_large = ("413", "The request body is over the gateway's limit");
+        let body_errors = (spec.carry == Carry::Body).then_some(&too_large);
+        for (code, why) in ERROR_STATUSES.iter().chain(body_errors) {
             responses.insert((*code).into(), json!({"description": why, "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}));
         }
         let roles: Vec<&str> = spec.roles.iter().map(|r| r.as_str()).collect();

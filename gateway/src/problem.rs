@@ -101,6 +101,14 @@ impl Problem {
         p
     }
 
+    /// 413: a body whose Content-Length is over the gateway's limit (not a gRPC code).
+    pub fn too_large(limit: usize) -> Self {
+        let mut p = Problem::invalid("body", format!("must be at most {limit} bytes"));
+        p.status = 413;
+        p.title = "Content Too Large".into();
+        p
+    }
+
     pub fn too_many(retry_after: u64) -> Self {
         let mut p = Problem::new(Code::ResourceExhausted, "rate limit exceeded; retry later");
         p.retry_after = Some(retry_after.max(1));

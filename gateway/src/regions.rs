@@ -3,11 +3,12 @@
 //! is down never blocks or fails what the other regions can answer.
 
 use samling_kit::reference::RegionMap;
+use samling_kit::tls::Tls;
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 
 /// Consecutive failures open the circuit for a while; then one call probes.
 #[derive(Debug)]
@@ -102,10 +103,30 @@ impl Directory {
         breaker_failures: u32,
         breaker_open: Duration,
     ) -> anyhow::Result<Self> {
+        Self::new_with_tls(
+            map,
+            endpoints,
+            None,
+            call_timeout,
+            breaker_failures,
+            breaker_open,
+        )
+    }
+
+    /// [`new`](Self::new), calling the regions over mutual TLS when `tls` is
+    /// given (`http://` endpoints are then upgraded to `https://`).
+    pub fn new_with_tls(
+        map: RegionMap,
+        endpoints: &[(String, String)],
+        tls: Option<&Tls>,
+        call_timeout: Duration,
+        breaker_failures: u32,
+        breaker_open: Duration,
+    ) -> anyhow::Result<Self> {
         let mut regions = BTreeMap::new();
         for (id, url) in endpoints {
-            let ep = Endpoint::from_shared(url.clone())
-                .map_err(|e| anyhow::anyhow!("region {id}: endpoint {url}: {e}"))?
+            let ep = samling_kit::tls::endpoint(url, tls)
+                .map_err(|e| anyhow::anyhow!("region {id}: {e}"))?
                 .connect_timeout(Duration::from_secs(2))
                 .tcp_nodelay(true)
                 .http2_keep_alive_interval(Duration::from_secs(30));

@@ -354,8 +354,10 @@ def test_services_are_probed_over_grpc_health_and_the_gateway_over_http(s: Scena
         component = d["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/component"]
         c = d["spec"]["template"]["spec"]["containers"][0]
         if component in v["services"]:
-            assert c["readinessProbe"]["grpc"] == {"port": v["grpcPort"], "service": v["services"][component]["grpcServiceName"]}
-            assert c["livenessProbe"]["grpc"] == {"port": v["grpcPort"], "service": ""}
+            # Under mTLS the kubelet (no client certificate) probes the plaintext health-only port.
+            port = v["grpcHealthPort"] if v["secrets"]["grpcTls"]["existingSecret"] else v["grpcPort"]
+            assert c["readinessProbe"]["grpc"] == {"port": port, "service": v["services"][component]["grpcServiceName"]}
+            assert c["livenessProbe"]["grpc"] == {"port": port, "service": ""}
         elif component == "gateway":
             assert c["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
             assert c["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
@@ -495,6 +497,17 @@ def test_the_config_file_is_one_the_binary_accepts(s: Scenario):
         assert cfg["listen"]["grpc_base_port"] + REGIONS.index(s.region) == v["grpcPort"]
     assert cfg["listen"]["host"] == "0.0.0.0"
     assert cfg["auth"]["context_key_file"] == "/etc/samling/keys/context-signing.key"
+    # mTLS is on exactly when the TLS Secret is mounted, reading its keys.
+    if v["secrets"]["grpcTls"]["existingSecret"]:
+        assert cfg["tls"] == {
+            "enabled": True,
+            "ca_file": "/etc/samling/tls/ca.crt",
+            "cert_file": "/etc/samling/tls/tls.crt",
+            "key_file": "/etc/samling/tls/tls.key",
+        }
+        assert cfg["listen"]["health_addr"] == f"0.0.0.0:{v['grpcHealthPort']}"
+    else:
+        assert "tls" not in cfg and "health_addr" not in cfg["listen"]
 
 
 @pytest.mark.parametrize("s", SCENARIOS, ids=ALL_IDS)

@@ -174,6 +174,9 @@ pub async fn run(base: &Config, cmd: BenchCommand) -> anyhow::Result<()> {
     cfg.data_dir = dir.clone();
     cfg.database.url.clear();
     cfg.listen.grpc_base_port = 0;
+    // In-process, plaintext loopback: the benches measure the services.
+    cfg.tls = Default::default();
+    cfg.listen.health_addr = None;
     let map = serve::region_map(&cfg)?;
     let region = map
         .regions()
@@ -435,6 +438,9 @@ async fn gateway(base: &Config, b: GatewayBench) -> anyhow::Result<()> {
     cfg.data_dir = dir.clone();
     cfg.database.url.clear();
     cfg.listen.grpc_base_port = 0;
+    // In-process, plaintext loopback: the benches measure the services.
+    cfg.tls = Default::default();
+    cfg.listen.health_addr = None;
     cfg.listen.http_addr = "127.0.0.1:0".into();
     cfg.gateway.token_rate_per_minute = u32::MAX / 2;
     let map = serve::region_map(&cfg)?;

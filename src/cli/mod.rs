@@ -2,6 +2,7 @@
 //! `samling serve`, signing the caller's auth context with the context key.
 
 pub mod bench;
+pub mod certs;
 pub mod data;
 mod httpc;
 pub mod registry;
@@ -71,7 +72,14 @@ impl Connection {
 
     pub async fn registry(&self, cfg: &Config) -> anyhow::Result<RegistryClient> {
         let (signer, _) = serve::context_keys(cfg, false)?;
-        Ok(RegistryClient::connect(&self.endpoint(cfg)?, signer, self.context()?).await?)
+        let tls = samling_kit::tls::Tls::from_config(&cfg.tls)?;
+        Ok(RegistryClient::connect_with_tls(
+            &self.endpoint(cfg)?,
+            tls.as_ref(),
+            signer,
+            self.context()?,
+        )
+        .await?)
     }
 }
 

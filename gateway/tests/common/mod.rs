@@ -166,10 +166,11 @@ impl RegionServer {
                 .expect("health and reflection");
         let reached = Arc::new(AtomicUsize::new(0));
         let counter = reached.clone();
-        let router = tonic::transport::Server::builder()
-            .trace_fn(move |_req| {
+        // The production builder (metrics layer, request spans), counting calls.
+        let router = samling_kit::grpc::server_builder()
+            .trace_fn(move |req| {
                 counter.fetch_add(1, Ordering::SeqCst);
-                tracing::Span::none()
+                samling_kit::telemetry::grpc_server_span(req)
             })
             .add_service(health)
             .add_service(reflection)

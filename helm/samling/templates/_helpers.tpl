@@ -134,6 +134,15 @@ max_connections = {{ int $c.database.maxConnections }}
 host = "0.0.0.0"
 grpc_base_port = {{ include "samling.grpcBasePort" . }}
 http_addr = {{ printf "0.0.0.0:%d" (int .Values.gateway.httpPort) | toJson }}
+{{- if .Values.secrets.grpcTls.existingSecret }}
+health_addr = {{ printf "0.0.0.0:%d" (int .Values.grpcHealthPort) | toJson }}
+
+[tls]
+enabled = true
+ca_file = "/etc/samling/tls/ca.crt"
+cert_file = "/etc/samling/tls/tls.crt"
+key_file = "/etc/samling/tls/tls.key"
+{{- end }}
 
 [auth]
 context_key_file = "/etc/samling/keys/context-signing.key"
@@ -230,6 +239,15 @@ seccompProfile:
       fieldPath: metadata.name
 - name: OTEL_RESOURCE_ATTRIBUTES
   value: {{ printf "service.namespace=samling,samling.component=%s,samling.region=%s,k8s.namespace.name=$(POD_NAMESPACE),k8s.pod.name=$(POD_NAME)" .component (.root.Values.region | default "national") | quote }}
+{{- end -}}
+
+{{/* The port the kubelet's gRPC probes use: plaintext health-only under mTLS. */}}
+{{- define "samling.grpcProbePort" -}}
+{{- if .Values.secrets.grpcTls.existingSecret -}}
+{{ int .Values.grpcHealthPort }}
+{{- else -}}
+{{ int .Values.grpcPort }}
+{{- end -}}
 {{- end -}}
 
 {{/* The database URL from its Secret. */}}

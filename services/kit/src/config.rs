@@ -17,6 +17,8 @@ pub struct Config {
     pub telemetry: TelemetryConfig,
     pub registry: RegistryConfig,
     pub gateway: GatewayConfig,
+    /// mTLS between services (distributed mode); off by default.
+    pub tls: TlsConfig,
     /// Optional county → region map (CSV like shared/reference/regions.csv).
     pub region_map_file: Option<PathBuf>,
     /// Per-region endpoint overrides, keyed by region id.
@@ -42,6 +44,10 @@ pub struct ListenConfig {
     pub grpc_base_port: u16,
     /// The gateway's HTTP address.
     pub http_addr: String,
+    /// Optional plaintext listener serving only grpc.health.v1, for probes
+    /// that cannot present a client certificate (the kubelet's) when `tls`
+    /// is on. Unset = none.
+    pub health_addr: Option<String>,
 }
 
 impl Default for ListenConfig {
@@ -50,6 +56,7 @@ impl Default for ListenConfig {
             host: "127.0.0.1".into(),
             grpc_base_port: 50051,
             http_addr: "127.0.0.1:8080".into(),
+            health_addr: None,
         }
     }
 }
@@ -186,6 +193,23 @@ impl Default for JwtConfig {
     }
 }
 
+/// Mutual TLS on every gRPC connection between Samling processes: each
+/// server requires a client certificate signed by `ca_file`, and each client
+/// presents `cert_file`/`key_file` and checks the server against `ca_file`.
+/// PEM files, e.g. a Kubernetes TLS Secret's `ca.crt`, `tls.crt`, `tls.key`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TlsConfig {
+    pub enabled: bool,
+    /// CA certificate(s) that sign servers' and clients' certificates.
+    pub ca_file: Option<PathBuf>,
+    /// This process's certificate (chain), used as server and as client.
+    pub cert_file: Option<PathBuf>,
+    pub key_file: Option<PathBuf>,
+    /// Name checked in servers' certificates; default: the endpoint's host.
+    pub server_name: Option<String>,
+}
+
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct RegionEndpoints {
@@ -203,6 +227,7 @@ impl Default for Config {
             telemetry: TelemetryConfig::default(),
             registry: RegistryConfig::default(),
             gateway: GatewayConfig::default(),
+            tls: TlsConfig::default(),
             region_map_file: None,
             regions: BTreeMap::new(),
         }
@@ -292,7 +317,32 @@ impl Config {
         if let Some(v) = get("SAMLING_AUTH_CONTEXT_KEY_FILE") {
             self.auth.context_key_file = Some(PathBuf::from(v));
         }
+        self.apply_tls_env(&get);
         Ok(())
+    }
+
+    /// `SAMLING_TLS_{CA,CERT,KEY}_FILE` set the files; all three together
+    /// switch TLS on. `SAMLING_TLS_SERVER_NAME` sets `tls.server_name`.
+    fn apply_tls_env(&mut self, get: &impl Fn(&str) -> Option<String>) {
+        let file = |name: &str| get(name).filter(|v| !v.is_empty()).map(PathBuf::from);
+        let ca = file("SAMLING_TLS_CA_FILE");
+        let cert = file("SAMLING_TLS_CERT_FILE");
+        let key = file("SAMLING_TLS_KEY_FILE");
+        if ca.is_some() && cert.is_some() && key.is_some() {
+            self.tls.enabled = true;
+        }
+        if ca.is_some() {
+            self.tls.ca_file = ca;
+        }
+        if cert.is_some() {
+            self.tls.cert_file = cert;
+        }
+        if key.is_some() {
+            self.tls.key_file = key;
+        }
+        if let Some(v) = get("SAMLING_TLS_SERVER_NAME").filter(|v| !v.is_empty()) {
+            self.tls.server_name = Some(v);
+        }
     }
 
     pub fn context_key_file(&self) -> PathBuf {
@@ -327,5 +377,29 @@ mod tests {
             .apply_env(|k| (k == "SAMLING_GRPC_BASE_PORT").then(|| "port".to_string()))
             .unwrap_err();
         assert!(e.to_string().contains("SAMLING_GRPC_BASE_PORT"));
+    }
+
+    #[test]
+    fn tls_is_off_by_default_and_on_when_all_three_files_are_set() {
+        let mut cfg = Config::default();
+        cfg.apply_env(|k| (k == "SAMLING_TLS_CA_FILE").then(|| "/t/ca.crt".to_string()))
+            .unwrap();
+        assert!(!cfg.tls.enabled, "one file alone does not switch TLS on");
+        assert_eq!(cfg.tls.ca_file, Some(PathBuf::from("/t/ca.crt")));
+        cfg.apply_env(|k| match k {
+            "SAMLING_TLS_CA_FILE" => Some("/t/ca.crt".into()),
+            "SAMLING_TLS_CERT_FILE" => Some("/t/tls.crt".into()),
+            "SAMLING_TLS_KEY_FILE" => Some("/t/tls.key".into()),
+            _ => None,
+        })
+        .unwrap();
+        assert!(cfg.tls.enabled);
+        assert_eq!(cfg.tls.key_file, Some(PathBuf::from("/t/tls.key")));
+        let cfg = Config::from_toml(
+            "[tls]\nenabled = true\nca_file = \"a\"\ncert_file = \"b\"\nkey_file = \"c\"\nserver_name = \"registry\"\n",
+        )
+        .unwrap();
+        assert!(cfg.tls.enabled);
+        assert_eq!(cfg.tls.server_name.as_deref(), Some("registry"));
     }
 }

@@ -4,18 +4,25 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 use tonic::transport::Server;
-use tonic::transport::server::Router;
+
+/// The layers [`server_builder`] adds to every service (RED metrics).
+pub type Layers =
+    tower::layer::util::Stack<crate::metrics::RpcMetricsLayer, tower::layer::util::Identity>;
+/// A router built from [`server_builder`].
+pub type Router = tonic::transport::server::Router<Layers>;
 
 /// A tonic server builder with the settings every Samling server uses: a
 /// tracing span per request (method only: never payloads), HTTP/2 keepalive,
-/// and a request timeout so no handler runs forever.
-pub fn server_builder() -> Server {
+/// RED metrics per call (crate::metrics), and a request timeout so no
+/// handler runs forever.
+pub fn server_builder() -> Server<Layers> {
     Server::builder()
         .timeout(Duration::from_secs(30))
         .http2_keepalive_interval(Some(Duration::from_secs(30)))
         .tcp_nodelay(true)
         // Only the method is recorded; trace_fn sees headers, never the body.
         .trace_fn(crate::telemetry::grpc_server_span)
+        .layer(crate::metrics::RpcMetricsLayer)
 }
 
 /// Health and reflection services, to add to a router.

@@ -16,12 +16,14 @@ pub mod error;
 pub mod grpc;
 pub mod idempotency;
 pub mod ids;
+pub mod metrics;
 pub mod money;
 pub mod outbox;
 pub mod paging;
 pub mod personnummer;
 pub mod reference;
 pub mod telemetry;
+pub mod tls;
 pub mod tx;
 
 pub use error::{ErrorCode, ServiceError};

@@ -1,31 +1,39 @@
 //! Logging and tracing: `tracing` to stderr (text or JSON) and, when an OTLP
 //! endpoint is configured, spans exported over OTLP/gRPC with W3C trace
-//! context read from and written to gRPC metadata.
+//! context read from and written to gRPC metadata, and RED metrics
+//! (crate::metrics) exported over OTLP/gRPC every 60 s
+//! (`OTEL_METRIC_EXPORT_INTERVAL`, ms) and at shutdown.
 //!
 //! Log lines and span fields carry ids and codes, never personnummer, names
 //! or addresses: handlers never put those into `tracing` fields.
 
 use crate::config::TelemetryConfig;
+use opentelemetry::metrics::MeterProvider as _;
 use opentelemetry::propagation::{Extractor, Injector};
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_otlp::WithExportConfig;
+use opentelemetry_sdk::metrics::SdkMeterProvider;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
 
-/// Keeps the exporter alive; dropping it flushes pending spans.
-#[must_use = "dropping the guard stops span export"]
+/// Keeps the exporters alive; dropping it flushes pending spans and metrics.
+#[must_use = "dropping the guard stops span and metric export"]
 pub struct TelemetryGuard {
     provider: Option<SdkTracerProvider>,
+    meters: Option<SdkMeterProvider>,
     _log_writer: Option<tracing_appender::non_blocking::WorkerGuard>,
 }
 
 impl TelemetryGuard {
-    /// Flush and stop the exporter.
+    /// Flush and stop the exporters (spans, then a last metrics export).
     pub fn shutdown(&mut self) {
         if let Some(p) = self.provider.take() {
             let _ = p.shutdown();
+        }
+        if let Some(m) = self.meters.take() {
+            let _ = m.shutdown();
         }
     }
 }
@@ -52,13 +60,17 @@ pub fn init(cfg: &TelemetryConfig, service: &str) -> TelemetryGuard {
         tracing_subscriber::fmt::layer().with_writer(writer).boxed()
     };
     let mut provider = None;
+    let mut meters = None;
     let mut otel_error = None;
     let otel = match cfg.otlp_endpoint.as_deref().filter(|e| !e.is_empty()) {
         Some(endpoint) => match otlp_provider(endpoint, service) {
-            Ok(p) => {
+            Ok((p, m)) => {
                 let tracer = p.tracer("samling");
                 opentelemetry::global::set_tracer_provider(p.clone());
+                crate::metrics::install(&m.meter("samling"));
+                opentelemetry::global::set_meter_provider(m.clone());
                 provider = Some(p);
+                meters = Some(m);
                 Some(tracing_opentelemetry::layer().with_tracer(tracer))
             }
             Err(e) => {
@@ -82,25 +94,39 @@ pub fn init(cfg: &TelemetryConfig, service: &str) -> TelemetryGuard {
     }
     TelemetryGuard {
         provider,
+        meters,
         // Only the installed subscriber's writer needs to outlive the call.
         _log_writer: installed.then_some(log_guard),
     }
 }
 
-fn otlp_provider(endpoint: &str, service: &str) -> Result<SdkTracerProvider, String> {
+/// Span and metric providers exporting to `endpoint` (OTLP/gRPC).
+fn otlp_provider(
+    endpoint: &str,
+    service: &str,
+) -> Result<(SdkTracerProvider, SdkMeterProvider), String> {
     let exporter = opentelemetry_otlp::SpanExporter::builder()
         .with_tonic()
         .with_endpoint(endpoint)
         .build()
         .map_err(|e| e.to_string())?;
-    Ok(SdkTracerProvider::builder()
+    let metric_exporter = opentelemetry_otlp::MetricExporter::builder()
+        .with_tonic()
+        .with_endpoint(endpoint)
+        .build()
+        .map_err(|e| e.to_string())?;
+    let resource = opentelemetry_sdk::Resource::builder()
+        .with_service_name(service.to_string())
+        .build();
+    let spans = SdkTracerProvider::builder()
         .with_batch_exporter(exporter)
-        .with_resource(
-            opentelemetry_sdk::Resource::builder()
-                .with_service_name(service.to_string())
-                .build(),
-        )
-        .build())
+        .with_resource(resource.clone())
+        .build();
+    let metrics = SdkMeterProvider::builder()
+        .with_periodic_exporter(metric_exporter)
+        .with_resource(resource)
+        .build();
+    Ok((spans, metrics))
 }
 
 /// Reads `traceparent`/`tracestate` from HTTP/2 headers.

@@ -3,10 +3,11 @@
 //! context into every request and puts a deadline on every call.
 
 use samling_kit::auth::{self, AuthContext, CachedToken, ContextSigner};
+use samling_kit::tls::Tls;
 use samling_proto::registry::v1::registry_service_client::RegistryServiceClient;
 use samling_proto::registry::v1::*;
 use std::time::Duration;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 use tonic::{Request, Status};
 
 /// Default deadline of one call.
@@ -27,14 +28,28 @@ impl RegistryClient {
         signer: ContextSigner,
         ctx: AuthContext,
     ) -> Result<Self, Status> {
-        let channel = Endpoint::from_shared(endpoint.to_string())
-            .map_err(|e| Status::invalid_argument(format!("endpoint: {e}")))?
+        Self::connect_with_tls(endpoint, None, signer, ctx).await
+    }
+
+    /// [`connect`](Self::connect) over mutual TLS when `tls` is given (an
+    /// `http://` endpoint is then upgraded to `https://`).
+    pub async fn connect_with_tls(
+        endpoint: &str,
+        tls: Option<&Tls>,
+        signer: ContextSigner,
+        ctx: AuthContext,
+    ) -> Result<Self, Status> {
+        let channel = samling_kit::tls::endpoint(endpoint, tls)
+            .map_err(|e| Status::invalid_argument(e.to_string()))?
             .connect_timeout(Duration::from_secs(5))
             .tcp_nodelay(true)
             .connect()
             .await
             .map_err(|e| {
-                Status::unavailable(format!("cannot reach registry at {endpoint}: {e}"))
+                Status::unavailable(format!(
+                    "cannot reach registry at {endpoint}: {}",
+                    samling_kit::tls::error_chain(&e)
+                ))
             })?;
         Ok(Self::from_channel(channel, signer, ctx))
     }

@@ -1,0 +1,316 @@
+//! mTLS between services: `samling serve` with `SAMLING_TLS_*` set requires a
+//! client certificate signed by the configured CA on every gRPC port. Clients
+//! with a valid certificate (the service's own, the CLI's) get answers; a
+//! client without a certificate, with another CA's certificate, or speaking
+//! plaintext is refused. The in-process gateway reaches its region over mTLS,
+//! and the plaintext health-only listener answers probes and nothing else.
+//! Certificates come from the same code as `samling certs dev`.
+
+use samling_kit::auth::{AuthContext, ContextSigner, Role};
+use samling_kit::tls::{DevCerts, Tls, dev_certs};
+use samling_registry::client::RegistryClient;
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use tonic::Code;
+use tonic::transport::{Certificate, ClientTlsConfig, Endpoint, Identity};
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::health_client::HealthClient;
+use tonic_health::pb::{HealthCheckRequest, HealthCheckResponse};
+
+const BIN: &str = env!("CARGO_BIN_EXE_samling");
+const REGION: &str = "stockholm-gotland";
+const REGISTRY: &str = "samling.registry.v1.RegistryService";
+
+/// `N` distinct free ports (held together while chosen, then released).
+fn free_ports<const N: usize>() -> [u16; N] {
+    let held: Vec<TcpListener> = (0..N)
+        .map(|_| TcpListener::bind("127.0.0.1:0").unwrap())
+        .collect();
+    std::array::from_fn(|i| held[i].local_addr().unwrap().port())
+}
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn read(p: &Path) -> Vec<u8> {
+    std::fs::read(p).unwrap()
+}
+
+/// The service's own identity, as the gateway and other services present it.
+fn service_tls(c: &DevCerts) -> Tls {
+    Tls::from_pem(read(&c.ca_cert), read(&c.cert), read(&c.key))
+}
+
+/// Health check through `tls` (None: plaintext) against `url`.
+async fn health(
+    url: &str,
+    tls: Option<&Tls>,
+    service: &str,
+) -> Result<HealthCheckResponse, String> {
+    let channel = samling_kit::tls::endpoint(url, tls)
+        .map_err(|e| e.to_string())?
+        .connect_timeout(Duration::from_secs(2))
+        .timeout(Duration::from_secs(5))
+        .connect()
+        .await
+        .map_err(|e| samling_kit::tls::error_chain(&e))?;
+    HealthClient::new(channel)
+        .check(HealthCheckRequest {
+            service: service.into(),
+        })
+        .await
+        .map(tonic::Response::into_inner)
+        .map_err(|s| format!("{:?}: {}", s.code(), s.message()))
+}
+
+/// GetHome of a random id with a raw TLS client configuration; Ok(code) is
+/// the gRPC answer, Err a connection or handshake failure.
+async fn get_home_with(
+    url: &str,
+    tls: ClientTlsConfig,
+    signer: &ContextSigner,
+) -> Result<Code, String> {
+    let channel = Endpoint::from_shared(url.replacen("http://", "https://", 1))
+        .unwrap()
+        .tls_config(tls)
+        .unwrap()
+        .connect_timeout(Duration::from_secs(2))
+        .timeout(Duration::from_secs(5))
+        .connect()
+        .await
+        .map_err(|e| samling_kit::tls::error_chain(&e))?;
+    let mut client = RegistryClient::from_channel(channel, signer.clone(), office());
+    match client.get_home(&samling_kit::ids::new_id_string()).await {
+        Ok(_) => Ok(Code::Ok),
+        Err(s) => Ok(s.code()),
+    }
+}
+
+fn office() -> AuthContext {
+    AuthContext::new("officer-1", Role::RegionalOfficer).with_purpose("mtls test")
+}
+
+/// Refused: no connection, or a transport-level failure; never an answer
+/// from the registry (NOT_FOUND would mean the call went through). With TLS
+/// 1.3 the client may finish its side of the handshake before the server
+/// rejects its certificate, so the refusal can surface on the first call as
+/// UNAVAILABLE or CANCELLED (the connection closed under it).
+fn assert_refused(what: &str, r: Result<Code, String>) {
+    match r {
+        Err(_) => {}
+        Ok(code) => assert!(
+            matches!(
+                code,
+                Code::Unavailable | Code::Unknown | Code::Internal | Code::Cancelled
+            ),
+            "{what}: expected a refused connection, got gRPC {code:?}"
+        ),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_clients_with_a_certificate_from_the_ca_are_served() {
+    let dir = tempfile::tempdir().unwrap();
+    let names = ["localhost".to_string(), "127.0.0.1".to_string()];
+    let good = dev_certs(&dir.path().join("ca-a"), &names).unwrap();
+    let other = dev_certs(&dir.path().join("ca-b"), &names).unwrap();
+
+    let [grpc, http, health_port] = free_ports::<3>();
+    let data = dir.path().join("data");
+    let config = dir.path().join("samling.toml");
+    std::fs::write(
+        &config,
+        format!("[listen]\nhealth_addr = \"127.0.0.1:{health_port}\"\n"),
+    )
+    .unwrap();
+    let _server = Server(
+        Command::new(BIN)
+            .arg("--config")
+            .arg(&config)
+            .arg("--data-dir")
+            .arg(&data)
+            .args(["serve", "--target", "all", "--regions", REGION])
+            .env("SAMLING_GRPC_BASE_PORT", grpc.to_string())
+            .env("SAMLING_HTTP_ADDR", format!("127.0.0.1:{http}"))
+            .env("SAMLING_LOG", "warn")
+            .env("SAMLING_TLS_CA_FILE", &good.ca_cert)
+            .env("SAMLING_TLS_CERT_FILE", &good.cert)
+            .env("SAMLING_TLS_KEY_FILE", &good.key)
+            .env_remove("SAMLING_DATABASE_URL")
+            .env_remove("SAMLING_TLS_SERVER_NAME")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let url = format!("http://127.0.0.1:{grpc}");
+    let svc = service_tls(&good);
+
+    // Up, and serving over mTLS with the service certificate.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        match health(&url, Some(&svc), REGISTRY).await {
+            Ok(r) if r.status == ServingStatus::Serving as i32 => break,
+            other => assert!(
+                Instant::now() < deadline,
+                "registry did not become healthy over mTLS: {other:?}"
+            ),
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    let signer = ContextSigner::load(&data.join("keys/context-signing.key")).unwrap();
+    let ca = Certificate::from_pem(read(&good.ca_cert));
+
+    // A valid client certificate (the CLI's) and a signed context: the call
+    // reaches the registry, which does not know the id.
+    let cli = Tls::from_pem(
+        read(&good.ca_cert),
+        read(&good.client_cert),
+        read(&good.client_key),
+    );
+    let mut client = RegistryClient::connect_with_tls(&url, Some(&cli), signer.clone(), office())
+        .await
+        .unwrap();
+    let e = client
+        .get_home(&samling_kit::ids::new_id_string())
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::NotFound, "{e:?}");
+    let with_service_cert = ClientTlsConfig::new()
+        .ca_certificate(ca.clone())
+        .identity(Identity::from_pem(read(&good.cert), read(&good.key)));
+    assert_eq!(
+        get_home_with(&url, with_service_cert, &signer).await,
+        Ok(Code::NotFound)
+    );
+
+    // No client certificate.
+    let no_cert = ClientTlsConfig::new().ca_certificate(ca.clone());
+    assert_refused(
+        "no client certificate",
+        get_home_with(&url, no_cert, &signer).await,
+    );
+    let e = health(
+        &url, None, "", // health too: nothing on the port answers without a certificate
+    )
+    .await;
+    assert!(e.is_err(), "plaintext health on the TLS port: {e:?}");
+
+    // A certificate from another CA (the client still trusts our server).
+    let foreign = ClientTlsConfig::new()
+        .ca_certificate(ca.clone())
+        .identity(Identity::from_pem(
+            read(&other.client_cert),
+            read(&other.client_key),
+        ));
+    assert_refused(
+        "another CA's certificate",
+        get_home_with(&url, foreign, &signer).await,
+    );
+    let foreign_svc = Tls::from_pem(read(&good.ca_cert), read(&other.cert), read(&other.key));
+    let r = health(&url, Some(&foreign_svc), REGISTRY).await;
+    assert!(r.is_err(), "another CA's service certificate: {r:?}");
+
+    // Plaintext: the typed client over http:// without TLS.
+    let r = RegistryClient::connect(&url, signer.clone(), office()).await;
+    match r {
+        Err(_) => {}
+        Ok(mut c) => {
+            let e = c
+                .get_home(&samling_kit::ids::new_id_string())
+                .await
+                .unwrap_err();
+            assert_ne!(e.code(), Code::NotFound, "plaintext got an answer: {e:?}");
+        }
+    }
+
+    // The client refuses a server whose CA it does not trust.
+    let wrong_ca = Tls::from_pem(read(&other.ca_cert), read(&other.cert), read(&other.key));
+    let r = health(&url, Some(&wrong_ca), REGISTRY).await;
+    assert!(r.is_err(), "server certificate from an untrusted CA: {r:?}");
+
+    // The in-process gateway reaches the region over mTLS.
+    let (status, body) = http_get(http, "/readyz");
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body.contains(&format!("\"{REGION}\":\"serving\"")),
+        "gateway → registry over mTLS: {body}"
+    );
+
+    // Probes: plaintext grpc.health.v1 on health_addr, and nothing else there.
+    let probe_url = format!("http://127.0.0.1:{health_port}");
+    let r = health(&probe_url, None, REGISTRY).await.unwrap();
+    assert_eq!(r.status, ServingStatus::Serving as i32);
+    let mut plain = RegistryClient::connect(&probe_url, signer.clone(), office())
+        .await
+        .unwrap();
+    let e = plain
+        .get_home(&samling_kit::ids::new_id_string())
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::Unimplemented, "{e:?}");
+
+    // The CLI with the CLI certificate gets through; without TLS it does not.
+    let cli_run = |tls: bool| {
+        let mut c = Command::new(BIN);
+        c.arg("--data-dir")
+            .arg(&data)
+            .args(["homes", "--endpoint", &url, "show"])
+            .arg(samling_kit::ids::new_id_string())
+            .env("SAMLING_LOG", "error")
+            .env_remove("SAMLING_CONFIG")
+            .env_remove("SAMLING_TLS_CA_FILE")
+            .env_remove("SAMLING_TLS_CERT_FILE")
+            .env_remove("SAMLING_TLS_KEY_FILE");
+        if tls {
+            c.env("SAMLING_TLS_CA_FILE", &good.ca_cert)
+                .env("SAMLING_TLS_CERT_FILE", &good.client_cert)
+                .env("SAMLING_TLS_KEY_FILE", &good.client_key);
+        }
+        let out = c.output().unwrap();
+        String::from_utf8_lossy(&out.stderr).to_lowercase()
+    };
+    let with = cli_run(true);
+    assert!(
+        with.contains("not found") || with.contains("notfound"),
+        "CLI over mTLS: {with}"
+    );
+    let without = cli_run(false);
+    assert!(
+        !without.contains("not found") && !without.contains("notfound"),
+        "CLI without a certificate got an answer: {without}"
+    );
+}
+
+/// A blocking HTTP/1.1 GET (Connection: close); returns status and body.
+fn http_get(port: u16, path: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut raw = String::new();
+    let _ = s.read_to_string(&mut raw);
+    let status = raw
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = raw
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (status, body)
+}
