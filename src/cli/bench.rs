@@ -132,33 +132,20 @@ async fn drive<F, Fut>(
     call: F,
 ) -> anyhow::Result<(Vec<Duration>, Duration)>
 where
-    F: Fn(RegistryClient, usize) -> Fut + Clone + Send + 'static,
+    F: Fn(RegistryClient, usize) -> Fut + Clone + Send + Sync + 'static,
     Fut: std::future::Future<Output = Result<(), tonic::Status>> + Send,
 {
-    let start = Instant::now();
-    let mut tasks = Vec::new();
-    for t in 0..concurrency {
-        let client = clients[t % clients.len()].clone();
-        let call = call.clone();
-        tasks.push(tokio::spawn(async move {
-            let mut lat = Vec::new();
-            let mut i = t;
-            while i < total {
-                let s = Instant::now();
-                call(client.clone(), i).await?;
-                lat.push(s.elapsed());
-                i += concurrency;
-            }
-            Ok::<_, tonic::Status>(lat)
-        }));
-    }
-    let mut all = Vec::with_capacity(total);
-    for t in tasks {
-        all.extend(t.await??);
-    }
-    let wall = start.elapsed();
-    all.sort();
-    Ok((all, wall))
+    let states = (0..concurrency)
+        .map(|t| clients[t % clients.len()].clone())
+        .collect();
+    drive_with(states, total, move |client: RegistryClient, i| {
+        let done = call(client.clone(), i);
+        async move {
+            done.await?;
+            Ok(client)
+        }
+    })
+    .await
 }
 
 pub async fn run(base: &Config, cmd: BenchCommand) -> anyhow::Result<()> {
