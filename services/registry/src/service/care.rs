@@ -88,14 +88,14 @@ impl Registry {
             ));
         }
         let duplicates = self.write_flags(&mut tx, &c.id, found).await?;
-        tx.audit(&ctx.audit("child_registered", "child", &c.id))
-            .await?;
-        tx.event(NewEvent::new(
-            "registry.child_registered",
+        self.record(
+            &mut tx,
+            ctx,
+            "child_registered",
             "child",
-            c.id.clone(),
+            &c.id,
             json!({"child_id": c.id, "placing_municipality_code": c.placing_municipality_code}),
-        ))
+        )
         .await?;
         self.finish(
             tx,
@@ -159,14 +159,14 @@ impl Registry {
         c.version += 1;
         let pnr = c.personnummer.clone();
         store::save_child(tx.conn(), &c, &pnr, false).await?;
-        tx.audit(&ctx.audit("child_protection_changed", "child", &c.id))
-            .await?;
-        tx.event(NewEvent::new(
-            "registry.child_protection_changed",
+        self.record(
+            &mut tx,
+            ctx,
+            "child_protection_changed",
             "child",
-            c.id.clone(),
+            &c.id,
             json!({"child_id": c.id, "protected_identity": c.protected_identity}),
-        ))
+        )
         .await?;
         self.finish(tx, key, c).await
     }
@@ -625,9 +625,8 @@ impl Registry {
             is_new,
         )
         .await?;
-        tx.audit(&ctx.audit(change, "unexecuted_decision", &d.id))
+        self.record(tx, ctx, change, "unexecuted_decision", &d.id, json!({"decision_id": d.id, "municipality_code": d.municipality_code, "executed_on": executed}))
             .await?;
-        tx.event(NewEvent::new(&format!("registry.{change}"), "unexecuted_decision", d.id.clone(), json!({"decision_id": d.id, "municipality_code": d.municipality_code, "executed_on": executed}))).await?;
         Ok(())
     }
 
@@ -779,14 +778,14 @@ impl Registry {
         f.status = resolution as i32;
         f.resolution_note = req.note.clone();
         store::save_flag(tx.conn(), &f, false).await?;
-        tx.audit(&ctx.audit("duplicate_resolved", &f.record_type, &f.record_id))
-            .await?;
-        tx.event(NewEvent::new(
-            "registry.duplicate_resolved",
+        self.record(
+            &mut tx,
+            ctx,
+            "duplicate_resolved",
             &f.record_type,
-            f.record_id.clone(),
+            &f.record_id,
             json!({"flag_id": f.id, "status": resolution.as_str_name()}),
-        ))
+        )
         .await?;
         self.finish(tx, key, f).await
     }

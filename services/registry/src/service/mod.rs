@@ -112,6 +112,28 @@ impl Registry {
         Ok(resp)
     }
 
+    /// Audit `change` of a record and announce it as the event
+    /// `registry.<change>` of the same record, in the write's transaction.
+    async fn record(
+        &self,
+        tx: &mut WriteTx,
+        ctx: &AuthContext,
+        change: &str,
+        record_type: &str,
+        record_id: &str,
+        payload: serde_json::Value,
+    ) -> R<()> {
+        tx.audit(&ctx.audit(change, record_type, record_id)).await?;
+        let event = NewEvent::new(
+            &format!("registry.{change}"),
+            record_type,
+            record_id,
+            payload,
+        );
+        tx.event(event).await?;
+        Ok(())
+    }
+
     async fn audit_read(&self, ctx: &AuthContext, record_type: &str, ids: &[&str]) -> R<()> {
         let entries = ids
             .iter()
@@ -262,16 +284,9 @@ impl Registry {
             change.reason,
         )
         .await?;
-        tx.audit(&ctx.audit(change.kind, "home", &h.id)).await?;
         let payload = Self::home_event(h, change.extra);
-        tx.event(NewEvent::new(
-            &format!("registry.{}", change.kind),
-            "home",
-            h.id.clone(),
-            payload,
-        ))
-        .await?;
-        Ok(())
+        self.record(tx, ctx, change.kind, "home", &h.id, payload)
+            .await
     }
 
     pub async fn create_home(
@@ -1112,14 +1127,14 @@ impl Registry {
             true,
         )
         .await?;
-        tx.audit(&ctx.audit("home_request_submitted", "home", &req.home_id))
-            .await?;
-        tx.event(NewEvent::new(
-            "registry.home_request_submitted",
+        self.record(
+            &mut tx,
+            ctx,
+            "home_request_submitted",
             "home",
-            req.home_id.clone(),
+            &req.home_id,
             json!({"request_id": hr.id, "kind": kind.as_str_name()}),
-        ))
+        )
         .await?;
         self.finish(tx, key, hr).await
     }
@@ -1201,14 +1216,14 @@ impl Registry {
             false,
         )
         .await?;
-        tx.audit(&ctx.audit("home_request_decided", "home", &hr.home_id))
-            .await?;
-        tx.event(NewEvent::new(
-            "registry.home_request_decided",
+        self.record(
+            &mut tx,
+            ctx,
+            "home_request_decided",
             "home",
-            hr.home_id.clone(),
+            &hr.home_id,
             json!({"request_id": hr.id, "status": status}),
-        ))
+        )
         .await?;
         self.finish(tx, key, hr).await
     }

@@ -7,7 +7,6 @@ use crate::domain::home::normalise_tags;
 use crate::store::{self, ColumnValue};
 use samling_kit::auth::AuthContext;
 use samling_kit::idempotency::IdempotencyKey;
-use samling_kit::outbox::NewEvent;
 use samling_kit::paging::Page;
 use samling_kit::reference::MunicipalityCode;
 use samling_kit::{dates, ids};
@@ -127,14 +126,14 @@ impl Registry {
             true,
         )
         .await?;
-        tx.audit(&ctx.audit("agency_created", "agency", &a.id))
-            .await?;
-        tx.event(NewEvent::new(
-            "registry.agency_created",
+        self.record(
+            &mut tx,
+            ctx,
+            "agency_created",
             "agency",
-            a.id.clone(),
+            &a.id,
             json!({"agency_id": a.id, "permit_valid": a.permit_valid}),
-        ))
+        )
         .await?;
         self.finish(tx, key, a).await
     }
@@ -213,14 +212,14 @@ impl Registry {
             false,
         )
         .await?;
-        tx.audit(&ctx.audit("agency_updated", "agency", &a.id))
-            .await?;
-        tx.event(NewEvent::new(
-            "registry.agency_updated",
+        self.record(
+            &mut tx,
+            ctx,
+            "agency_updated",
             "agency",
-            a.id.clone(),
+            &a.id,
             json!({"agency_id": a.id, "permit_valid": a.permit_valid}),
-        ))
+        )
         .await?;
         self.finish(tx, key, a).await
     }
@@ -289,8 +288,8 @@ impl Registry {
             created_at: now,
         };
         store::save_simple(tx.conn(), "units", &u.id, &Self::unit_columns(&u), &u, true).await?;
-        tx.audit(&ctx.audit("unit_created", "unit", &u.id)).await?;
-        tx.event(NewEvent::new("registry.unit_created", "unit", u.id.clone(), json!({"unit_id": u.id, "kind": kind.as_str_name(), "municipality_code": u.municipality_code}))).await?;
+        self.record(&mut tx, ctx, "unit_created", "unit", &u.id, json!({"unit_id": u.id, "kind": kind.as_str_name(), "municipality_code": u.municipality_code}))
+            .await?;
         self.finish(tx, key, u).await
     }
 
@@ -356,14 +355,7 @@ impl Registry {
             false,
         )
         .await?;
-        tx.audit(&ctx.audit(change, "unit", &u.id)).await?;
-        tx.event(NewEvent::new(
-            &format!("registry.{change}"),
-            "unit",
-            u.id.clone(),
-            extra,
-        ))
-        .await?;
+        self.record(tx, ctx, change, "unit", &u.id, extra).await?;
         Ok(u)
     }
 
