@@ -92,7 +92,7 @@ pub struct Directory {
 }
 
 /// HTTP/2 connections kept per region.
-const POOL: usize = 2;
+const POOL: usize = 1;
 
 impl Directory {
     /// `endpoints`: region id → registry endpoint URL.

@@ -389,6 +389,22 @@ where
     F: Fn(S, usize) -> Fut + Clone + Send + Sync + 'static,
     Fut: std::future::Future<Output = anyhow::Result<S>> + Send,
 {
+    let (mut all, wall, _) = drive_states(states, total, call).await?;
+    all.sort();
+    Ok((all, wall))
+}
+
+/// [`drive_with`], handing the states back (unsorted latencies).
+async fn drive_states<S, F, Fut>(
+    states: Vec<S>,
+    total: usize,
+    call: F,
+) -> anyhow::Result<(Vec<Duration>, Duration, Vec<S>)>
+where
+    S: Send + 'static,
+    F: Fn(S, usize) -> Fut + Clone + Send + Sync + 'static,
+    Fut: std::future::Future<Output = anyhow::Result<S>> + Send,
+{
     let n = states.len();
     let start = Instant::now();
     let mut tasks = Vec::new();
@@ -403,16 +419,17 @@ where
                 lat.push(s.elapsed());
                 i += n;
             }
-            Ok::<_, anyhow::Error>(lat)
+            Ok::<_, anyhow::Error>((lat, state))
         }));
     }
     let mut all = Vec::with_capacity(total);
+    let mut back = Vec::with_capacity(n);
     for t in tasks {
-        all.extend(t.await??);
+        let (lat, state) = t.await??;
+        all.extend(lat);
+        back.push(state);
     }
-    let wall = start.elapsed();
-    all.sort();
-    Ok((all, wall))
+    Ok((all, start.elapsed(), back))
 }
 
 async fn gateway(base: &Config, b: GatewayBench) -> anyhow::Result<()> {
@@ -512,51 +529,67 @@ async fn gateway(base: &Config, b: GatewayBench) -> anyhow::Result<()> {
 
     // Direct gRPC (the same signed-context path the gateway uses).
     let clients: Vec<RegistryClient> = (0..b.concurrency).map(|_| client.clone()).collect();
-    let ids1 = ids_arc.clone();
-    let _ = drive_with(
-        clients.clone(),
-        2000.min(b.requests),
-        move |mut c: RegistryClient, i| {
-            let id = ids1[i % ids1.len()].clone();
-            async move {
-                c.get_home(&id).await?;
-                Ok(c)
-            }
-        },
-    )
-    .await?;
-    let ids2 = ids_arc.clone();
-    let (direct, direct_wall) = drive_with(clients, b.requests, move |mut c: RegistryClient, i| {
-        let id = ids2[(i * 7919) % ids2.len()].clone();
-        async move {
-            c.get_home(&id).await?;
-            Ok(c)
-        }
-    })
-    .await?;
-
-    // Through the gateway: HTTP/1.1 keep-alive, one connection per caller.
+    // Interleaved rounds (direct, then gateway, ROUNDS times) so drift in a
+    // shared machine's speed falls on both paths alike; round 0 warms up.
+    const ROUNDS: usize = 5;
     let mut conns = Vec::new();
     for _ in 0..b.concurrency {
         conns.push(super::httpc::Conn::connect(http_addr).await?);
     }
-    let ids3 = ids_arc.clone();
-    let region3 = std::sync::Arc::new(region.clone());
-    let bearer3 = bearer.clone();
-    let (via, via_wall) = drive_with(conns, b.requests, move |mut conn: super::httpc::Conn, i| {
-        let path = format!(
-            "/v1/regions/{}/homes/{}",
-            region3,
-            ids3[(i * 7919) % ids3.len()]
-        );
-        let auth = bearer3.clone();
-        async move {
-            let (status, _) = conn.get(&path, &[("Authorization", auth.as_str())]).await?;
-            anyhow::ensure!(status == 200, "gateway answered {status}");
-            Ok(conn)
+    let (mut direct, mut direct_wall) = (Vec::new(), Duration::ZERO);
+    let (mut via, mut via_wall) = (Vec::new(), Duration::ZERO);
+    let per_round = b.requests.div_ceil(ROUNDS);
+    for round in 0..=ROUNDS {
+        let offset = round * per_round;
+        let warm_up = round == 0;
+        let ids2 = ids_arc.clone();
+        let (lat, wall) = drive_with(
+            clients.clone(),
+            per_round,
+            move |mut c: RegistryClient, i| {
+                let id = ids2[((offset + i) * 7919) % ids2.len()].clone();
+                async move {
+                    c.get_home(&id).await?;
+                    Ok(c)
+                }
+            },
+        )
+        .await?;
+        if !warm_up {
+            direct.extend(lat);
+            direct_wall += wall;
         }
-    })
-    .await?;
+
+        // Through the gateway: HTTP/1.1 keep-alive, one connection per caller.
+        let ids3 = ids_arc.clone();
+        let region3 = std::sync::Arc::new(region.clone());
+        let bearer3 = bearer.clone();
+        let (lat, wall, back) = drive_states(
+            std::mem::take(&mut conns),
+            per_round,
+            move |mut conn: super::httpc::Conn, i| {
+                let path = format!(
+                    "/v1/regions/{}/homes/{}",
+                    region3,
+                    ids3[((offset + i) * 7919) % ids3.len()]
+                );
+                let auth = bearer3.clone();
+                async move {
+                    let (status, _) = conn.get(&path, &[("Authorization", auth.as_str())]).await?;
+                    anyhow::ensure!(status == 200, "gateway answered {status}");
+                    Ok(conn)
+                }
+            },
+        )
+        .await?;
+        conns = back;
+        if !warm_up {
+            via.extend(lat);
+            via_wall += wall;
+        }
+    }
+    direct.sort();
+    via.sort();
 
     // National fan-out with one region hung.
     let deadline = cfg

@@ -149,6 +149,9 @@ impl Store {
                 .max_connections(n)
                 .min_connections(1)
                 .acquire_timeout(Duration::from_secs(30))
+                // An embedded file does not drop connections; a ping before
+                // every acquire is a round trip to the connection's thread.
+                .test_before_acquire(false)
                 .after_connect(|conn, _| {
                     Box::pin(async move {
                         conn.execute(SQLITE_PRAGMAS).await?;

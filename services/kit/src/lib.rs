@@ -16,6 +16,7 @@ pub mod error;
 pub mod grpc;
 pub mod idempotency;
 pub mod ids;
+pub mod logwriter;
 pub mod metrics;
 pub mod money;
 pub mod outbox;

@@ -23,7 +23,7 @@ use tracing_subscriber::{EnvFilter, Layer};
 pub struct TelemetryGuard {
     provider: Option<SdkTracerProvider>,
     meters: Option<SdkMeterProvider>,
-    _log_writer: Option<tracing_appender::non_blocking::WorkerGuard>,
+    _log_writer: Option<crate::logwriter::LogGuard>,
 }
 
 impl TelemetryGuard {
@@ -48,9 +48,9 @@ impl Drop for TelemetryGuard {
 /// a guard). `service` names the exporting process in traces.
 pub fn init(cfg: &TelemetryConfig, service: &str) -> TelemetryGuard {
     let filter = EnvFilter::try_new(&cfg.log).unwrap_or_else(|_| EnvFilter::new("info"));
-    // Log lines go through a background writer: a line per request (the
-    // gateway's access log) must not cost a write syscall on the request path.
-    let (writer, log_guard) = tracing_appender::non_blocking(std::io::stderr());
+    // Log lines go through a batching background writer: a line per request
+    // (the gateway's access log) must cost neither a syscall nor a wake-up.
+    let (writer, log_guard) = crate::logwriter::batched(std::io::stderr());
     let fmt = if cfg.log_format == "json" {
         tracing_subscriber::fmt::layer()
             .json()
@@ -83,12 +83,16 @@ pub fn init(cfg: &TelemetryConfig, service: &str) -> TelemetryGuard {
     opentelemetry::global::set_text_map_propagator(
         opentelemetry_sdk::propagation::TraceContextPropagator::new(),
     );
+    let exports = otel.is_some();
     let installed = tracing_subscriber::registry()
         .with(filter)
         .with(fmt)
         .with(otel)
         .try_init()
         .is_ok();
+    if installed && exports {
+        EXPORTING.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
     if let Some(e) = otel_error {
         tracing::error!(error = %e, "OTLP export disabled: cannot build the exporter");
     }
@@ -157,6 +161,9 @@ impl Injector for MetadataInjector<'_> {
 
 /// The server span of one gRPC call, child of the caller's trace if it sent one.
 pub fn grpc_server_span(req: &tonic::codegen::http::Request<()>) -> tracing::Span {
+    if !exporting() {
+        return tracing::Span::none();
+    }
     let span = tracing::info_span!("grpc.server", rpc.method = %req.uri().path());
     continue_trace(&span, req.headers());
     span
@@ -168,9 +175,21 @@ pub fn http_server_span(
     route: &str,
     headers: &tonic::codegen::http::HeaderMap,
 ) -> tracing::Span {
+    if !exporting() {
+        return tracing::Span::none();
+    }
     let span = tracing::info_span!("http.server", http.method = method, http.route = route);
     continue_trace(&span, headers);
     span
+}
+
+/// Spans are exported (an OTLP endpoint is configured). Without an exporter
+/// the per-request server spans are not built at all: they would only cost
+/// (field formatting per request) and carry no trace id anywhere.
+static EXPORTING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+fn exporting() -> bool {
+    EXPORTING.load(std::sync::atomic::Ordering::Relaxed)
 }
 
 /// Make `span` a child of the W3C trace context in `headers`, if any.
@@ -183,6 +202,9 @@ fn continue_trace(span: &tracing::Span, headers: &tonic::codegen::http::HeaderMa
 
 /// Put the current span's trace context into an outgoing request.
 pub fn inject_context(md: &mut tonic::metadata::MetadataMap) {
+    if !exporting() {
+        return;
+    }
     use tracing_opentelemetry::OpenTelemetrySpanExt;
     let cx = tracing::Span::current().context();
     opentelemetry::global::get_text_map_propagator(|p| {
