@@ -52,8 +52,30 @@ pub fn request_id(headers: &HeaderMap) -> String {
         .unwrap_or_else(samling_kit::ids::new_id_string)
 }
 
-/// Authenticate the bearer token.
-pub async fn authenticate(gw: &Gateway, headers: &HeaderMap) -> Result<AuthContext, Problem> {
+/// The TCP peer of a request (set by `serve`'s connect info).
+pub fn peer_ip(ext: &axum::http::Extensions) -> Option<std::net::IpAddr> {
+    ext.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip())
+}
+
+/// Authenticate the bearer token. A request that does not authenticate is
+/// charged to its client address (`ip_rate_per_minute`): past the budget
+/// the answer is 429, so tokens cannot be guessed at line rate.
+pub async fn authenticate(
+    gw: &Gateway,
+    headers: &HeaderMap,
+    peer: Option<std::net::IpAddr>,
+) -> Result<AuthContext, Problem> {
+    match bearer_context(gw, headers).await {
+        Ok(ctx) => Ok(ctx),
+        Err(p) => {
+            limit_ip(gw, peer, headers).await?;
+            Err(p)
+        }
+    }
+}
+
+async fn bearer_context(gw: &Gateway, headers: &HeaderMap) -> Result<AuthContext, Problem> {
     let value = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -79,13 +101,38 @@ pub async fn authenticate(gw: &Gateway, headers: &HeaderMap) -> Result<AuthConte
     Ok(ctx)
 }
 
-/// Per-token rate limit (fails open if the limiter's store is unreachable).
+/// Per-client-address rate limit of unauthenticated requests and public
+/// routes (`ip_rate_per_minute`; behind trusted proxies, per forwarded client).
+pub async fn limit_ip(
+    gw: &Gateway,
+    peer: Option<std::net::IpAddr>,
+    headers: &HeaderMap,
+) -> Result<(), Problem> {
+    let Some(peer) = peer else {
+        return Ok(());
+    };
+    let ip = gw.proxies.client_ip(peer, headers);
+    limit(
+        gw,
+        &crate::client_ip::limit_key(ip),
+        gw.cfg.ip_rate_per_minute,
+    )
+    .await
+}
+
+/// Per-token rate limit.
 pub async fn limit_token(gw: &Gateway, ctx: &AuthContext) -> Result<(), Problem> {
     let key = format!(
         "tok:{}",
         &hex::encode(Sha256::digest(ctx.sub.as_bytes()))[..24]
     );
-    match gw.limits.check(&key, gw.cfg.token_rate_per_minute).await {
+    limit(gw, &key, gw.cfg.token_rate_per_minute).await
+}
+
+/// One rate-limit check (fails open if the limiter's store is unreachable:
+/// a Redis outage must not take the API down).
+async fn limit(gw: &Gateway, key: &str, per_minute: u32) -> Result<(), Problem> {
+    match gw.limits.check(key, per_minute).await {
         Ok(d) if !d.allowed => Err(Problem::too_many(d.retry_after.as_secs().max(1))),
         Ok(_) => Ok(()),
         Err(e) => {
@@ -172,11 +219,13 @@ async fn request_object(
     let (parts, body) = req.into_parts();
     let body = axum::body::to_bytes(body, gw.cfg.body_limit_bytes)
         .await
-        .map_err(|_| {
-            Problem::invalid(
-                "body",
-                format!("must be at most {} bytes", gw.cfg.body_limit_bytes),
-            )
+        .map_err(|e| {
+            // Over the limit without a Content-Length (chunked): 413 as with one.
+            if over_limit(&e) {
+                Problem::too_large(gw.cfg.body_limit_bytes)
+            } else {
+                Problem::invalid("body", "could not be read")
+            }
         })?;
     let mut obj = match spec.carry {
         Carry::Body if !body.is_empty() => match serde_json::from_slice::<Value>(&body) {
@@ -203,6 +252,18 @@ async fn request_object(
     gw.schema
         .merge_query(spec.request, &mut obj, &path_fields)?;
     Ok((obj, body))
+}
+
+/// Did reading the body fail on the size limit?
+fn over_limit(e: &axum::Error) -> bool {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(c) = cause {
+        if c.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        cause = c.source();
+    }
+    false
 }
 
 /// Decode JSON into the protobuf request, naming the field at fault.
@@ -289,7 +350,7 @@ where
 pub async fn unary<Req, Resp, F, Fut>(
     gw: Arc<Gateway>,
     spec: RouteSpec,
-    path: Vec<(String, String)>,
+    path: Result<Vec<(String, String)>, Problem>,
     req: Request,
     call: F,
 ) -> Response
@@ -301,14 +362,16 @@ where
 {
     let started = Instant::now();
     let headers = req.headers().clone();
+    let peer = peer_ip(req.extensions());
     let rid = request_id(&headers);
     let span = samling_kit::telemetry::http_server_span(spec.method, spec.path, &headers);
     let mut role = "-";
     let result = tracing::Instrument::instrument(
         async {
-            let ctx = authenticate(&gw, &headers).await?;
+            let ctx = authenticate(&gw, &headers, peer).await?;
             role = ctx.role.as_str();
             limit_token(&gw, &ctx).await?;
+            let path = path?;
             let region = path
                 .iter()
                 .find(|(k, _)| k == "region")

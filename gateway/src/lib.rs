@@ -13,6 +13,7 @@
 #![forbid(unsafe_code)]
 
 pub mod auth;
+pub mod client_ip;
 pub mod dispatch;
 pub mod limits;
 pub mod national;
@@ -76,6 +77,7 @@ pub struct Gateway {
     pub limits: limits::Limits,
     pub tokens: TokenCache,
     pub schema: schema::Schema,
+    pub proxies: client_ip::TrustedProxies,
     openapi: Vec<u8>,
     verified: Mutex<HashMap<String, AuthContext>>,
 }
@@ -88,6 +90,8 @@ impl Gateway {
         limits: limits::Limits,
         signer: ContextSigner,
     ) -> anyhow::Result<Arc<Self>> {
+        let proxies =
+            client_ip::TrustedProxies::parse(&cfg.trusted_proxies).map_err(anyhow::Error::msg)?;
         let schema = schema::Schema::load()?;
         let openapi = serde_json::to_vec(&openapi::document(&schema))?;
         Ok(Arc::new(Gateway {
@@ -97,6 +101,7 @@ impl Gateway {
             limits,
             tokens: TokenCache::new(signer),
             schema,
+            proxies,
             openapi,
             verified: Mutex::new(HashMap::new()),
         }))
@@ -207,15 +212,11 @@ fn problem_over_limit(r: Response, limit: usize) -> Response {
     problem::Problem::too_large(limit).into_response()
 }
 
-/// The whole HTTP surface.
-pub fn router(gw: Arc<Gateway>) -> Router {
-    let openapi = gw.openapi.clone();
-    let limit = gw.cfg.body_limit_bytes;
-    let ready = gw.clone();
-    let mut app = routes::region_router(gw.clone())
-        .merge(national::router(gw.clone()))
-        .route("/healthz", axum::routing::get(healthz))
-        .route("/readyz", axum::routing::get(move || readyz(ready.clone())))
+/// Routes anyone may call without a token (the contract and its docs; the
+/// recruitment service's public inquiry form joins them): each request is
+/// charged to the client's address (`ip_rate_per_minute`).
+fn public_router(gw: Arc<Gateway>, openapi: Vec<u8>) -> Router {
+    Router::new()
         .route(
             "/openapi.json",
             axum::routing::get(move || {
@@ -232,6 +233,30 @@ pub fn router(gw: Arc<Gateway>) -> Router {
                 )
             }),
         )
+        .layer(axum::middleware::from_fn(
+            move |req: axum::extract::Request, next: axum::middleware::Next| {
+                let gw = gw.clone();
+                async move {
+                    let peer = dispatch::peer_ip(req.extensions());
+                    if let Err(p) = dispatch::limit_ip(&gw, peer, req.headers()).await {
+                        return p.into_response();
+                    }
+                    next.run(req).await
+                }
+            },
+        ))
+}
+
+/// The whole HTTP surface.
+pub fn router(gw: Arc<Gateway>) -> Router {
+    let openapi = gw.openapi.clone();
+    let limit = gw.cfg.body_limit_bytes;
+    let ready = gw.clone();
+    let mut app = routes::region_router(gw.clone())
+        .merge(national::router(gw.clone()))
+        .route("/healthz", axum::routing::get(healthz))
+        .route("/readyz", axum::routing::get(move || readyz(ready.clone())))
+        .merge(public_router(gw.clone(), openapi))
         .fallback(|| async {
             problem::Problem::new(tonic::Code::NotFound, "no such route").into_response()
         })

@@ -44,11 +44,11 @@ pub fn router(gw: Arc<Gateway>) -> Router {
 async fn prepare<Req: serde::de::DeserializeOwned>(
     gw: &Gateway,
     index: usize,
-    headers: &axum::http::HeaderMap,
-    query: Option<&str>,
+    parts: &axum::http::request::Parts,
 ) -> Result<(AuthContext, Req, Map<String, Value>), Problem> {
     let spec = &NATIONAL[index];
-    let ctx = authenticate(gw, headers).await?;
+    let ctx = authenticate(gw, &parts.headers, dispatch::peer_ip(&parts.extensions)).await?;
+    let query = parts.uri.query();
     limit_token(gw, &ctx).await?;
     let mut pairs: Vec<(String, String)> = match query {
         Some(q) => serde_urlencoded::from_str(q)
@@ -128,8 +128,7 @@ async fn search(gw: Arc<Gateway>, req: Request) -> Response {
     let (parts, _) = req.into_parts();
     let mut role = "-";
     let result = async {
-        let (ctx, q, extra): (AuthContext, SearchHomesRequest, _) =
-            prepare(&gw, 0, &parts.headers, parts.uri.query()).await?;
+        let (ctx, q, extra): (AuthContext, SearchHomesRequest, _) = prepare(&gw, 0, &parts).await?;
         role = ctx.role.as_str();
         let tokens = decode_tokens(extra.get("token"))?;
         // On a later page, only regions that had more are asked.
@@ -213,7 +212,7 @@ async fn quarterly(gw: Arc<Gateway>, req: Request) -> Response {
     let mut role = "-";
     let result = async {
         let (ctx, q, _): (AuthContext, GetQuarterlyReportRequest, _) =
-            prepare(&gw, 1, &parts.headers, parts.uri.query()).await?;
+            prepare(&gw, 1, &parts).await?;
         role = ctx.role.as_str();
         let deadline = gw.fanout_deadline().min(gw.call_timeout());
         let calls = gw.regions.ids().into_iter().map(|region| {

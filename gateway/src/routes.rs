@@ -141,7 +141,11 @@ macro_rules! route_table {
                 {
                     let spec = ROUTES[i];
                     let st = state.clone();
-                    let handler = move |axum::extract::Path(path): axum::extract::Path<Vec<(String, String)>>, req: axum::extract::Request| {
+                    let handler = move |path: Result<axum::extract::Path<Vec<(String, String)>>, axum::extract::rejection::PathRejection>, req: axum::extract::Request| {
+                        let path = path.map(|p| p.0).map_err(|_| crate::problem::Problem::invalid(
+                            "path",
+                            "a path parameter is not valid UTF-8 after percent-decoding",
+                        ));
                         let st = st.clone();
                         async move {
                             crate::dispatch::unary::<$req, $resp, _, _>(st, spec, path, req, |channel, r| async move {

@@ -110,10 +110,25 @@ impl Schema {
         obj: &mut Map<String, Value>,
         pairs: &[(String, String)],
     ) -> Result<(), Problem> {
-        for (name, raw) in pairs {
-            let (head, rest) = match name.split_once('.') {
+        self.merge_query_at(message, obj, pairs, "")
+    }
+
+    /// [`merge_query`](Self::merge_query) inside a nested message; errors
+    /// name the parameter as sent (`page.page_size`, not `page_size`).
+    fn merge_query_at(
+        &self,
+        message: &str,
+        obj: &mut Map<String, Value>,
+        pairs: &[(String, String)],
+        prefix: &str,
+    ) -> Result<(), Problem> {
+        for (short, raw) in pairs {
+            let full = format!("{prefix}{short}");
+            let name = full.as_str();
+            let short = short.as_str();
+            let (head, rest) = match short.split_once('.') {
                 Some((h, r)) => (h, Some(r)),
-                None => (name.as_str(), None),
+                None => (short, None),
             };
             let f = self
                 .fields(message)
@@ -128,7 +143,12 @@ impl Schema {
                     let Value::Object(inner) = inner else {
                         return Err(Problem::invalid(name, "conflicts with another parameter"));
                     };
-                    self.merge_query(&f.type_name, inner, &[(sub.to_string(), raw.clone())])?;
+                    self.merge_query_at(
+                        &f.type_name,
+                        inner,
+                        &[(sub.to_string(), raw.clone())],
+                        &format!("{prefix}{head}."),
+                    )?;
                 }
                 Some(_) => {
                     return Err(Problem::invalid(

@@ -1,6 +1,7 @@
 //! The REST surface end to end: JSON in the proto3 mapping, problem+json
 //! errors naming the field, authentication, idempotency, redaction, national
-//! search, the OpenAPI document, health, rate limits, request ids, body
+//! search, the OpenAPI document, health, rate limits (per token and per
+//! client address), request ids, body
 //! limits and CORS — through a real gateway in front of real registries.
 
 mod common;
@@ -694,6 +695,87 @@ async fn the_fourth_request_in_a_minute_over_a_limit_of_three_is_429_with_retry_
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn public_routes_and_requests_without_a_valid_token_are_limited_per_client_address() {
+    for_each_backend(|b| async move {
+        let env = Env::start(&b).await;
+        let gw = env.gateway_with(|c| c.ip_rate_per_minute = 3).await;
+        let path = homes_path(STOCKHOLM);
+        assert_eq!(gw.http.send(Req::get("/openapi.json")).await.status, 200);
+        assert_eq!(gw.http.send(Req::get("/docs")).await.status, 200);
+        gw.http
+            .get(&path, "not-a-token")
+            .await
+            .problem(401, "UNAUTHENTICATED");
+        // The fourth from this address, whichever kind.
+        let r = gw.http.send(Req::get("/openapi.json")).await;
+        r.problem(429, "RESOURCE_EXHAUSTED");
+        let retry: u64 = r
+            .header("retry-after")
+            .expect("a Retry-After header")
+            .parse()
+            .expect("Retry-After in seconds");
+        assert!((1..=60).contains(&retry), "Retry-After {retry}");
+        gw.http
+            .get(&path, "still-not-a-token")
+            .await
+            .problem(429, "RESOURCE_EXHAUSTED");
+        gw.http
+            .send(Req::get(&path))
+            .await
+            .problem(429, "RESOURCE_EXHAUSTED");
+        // A forged X-Forwarded-For from an untrusted peer changes nothing.
+        gw.http
+            .send(Req::get("/openapi.json").header("x-forwarded-for", "203.0.113.9"))
+            .await
+            .problem(429, "RESOURCE_EXHAUSTED");
+        // Authenticated callers spend their token's budget, not the address's;
+        // probes are never limited.
+        assert_eq!(gw.http.get(&path, &env.officer()).await.status, 200);
+        assert_eq!(gw.http.send(Req::get("/healthz")).await.status, 200);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_budget() {
+    for_each_backend(|b| async move {
+        let env = Env::start(&b).await;
+        let gw = env
+            .gateway_with(|c| {
+                c.ip_rate_per_minute = 2;
+                c.trusted_proxies = vec!["127.0.0.1/32".into(), "::1".into()];
+            })
+            .await;
+        let from = |xff: &str| Req::get("/openapi.json").header("x-forwarded-for", xff);
+        for _ in 0..2 {
+            assert_eq!(gw.http.send(from("203.0.113.5")).await.status, 200);
+        }
+        gw.http
+            .send(from("203.0.113.5"))
+            .await
+            .problem(429, "RESOURCE_EXHAUSTED");
+        // Another client behind the same proxy is not affected ...
+        assert_eq!(gw.http.send(from("203.0.113.6")).await.status, 200);
+        // ... and cannot pass as a fresh one by prepending its own entry:
+        // the right-most untrusted hop is the client.
+        gw.http
+            .send(from("198.51.100.77, 203.0.113.5"))
+            .await
+            .problem(429, "RESOURCE_EXHAUSTED");
+        // IPv6 clients share a budget per /64.
+        for _ in 0..2 {
+            assert_eq!(gw.http.send(from("2001:db8:0:1::a")).await.status, 200);
+        }
+        gw.http
+            .send(from("2001:db8:0:1::b"))
+            .await
+            .problem(429, "RESOURCE_EXHAUSTED");
+        assert_eq!(gw.http.send(from("2001:db8:0:2::a")).await.status, 200);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_request_id_is_echoed_or_made_up() {
     for_each_backend(|b| async move {
         let env = Env::start(&b).await;
@@ -753,7 +835,7 @@ async fn the_request_id_is_echoed_or_made_up() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_body_over_the_limit_is_refused_with_4xx_not_500() {
+async fn a_body_over_the_limit_is_413_problem_json_with_or_without_content_length() {
     for_each_backend(|b| async move {
         let env = Env::start(&b).await;
         let limit = env.gateway.gw.cfg.body_limit_bytes;
@@ -767,12 +849,8 @@ async fn a_body_over_the_limit_is_refused_with_4xx_not_500() {
                 &json!({ "draft": draft }),
             )
             .await;
-        assert!(
-            (400..500).contains(&r.status),
-            "expected 4xx, got {}: {}",
-            r.status,
-            r.text()
-        );
+        let p = r.problem(413, "INVALID_ARGUMENT");
+        assert_eq!(p["field"], "body", "{p}");
 
         // Without a Content-Length (chunked), the limit holds too.
         let mut chunked = Vec::new();
@@ -789,8 +867,8 @@ async fn a_body_over_the_limit_is_refused_with_4xx_not_500() {
             .header("Transfer-Encoding", "chunked")
             .body(chunked);
         let r = env.http().send(req).await;
-        // Read past the limit by the gateway itself: a problem naming the body.
-        let p = r.problem(400, "INVALID_ARGUMENT");
+        // Found while reading: the same 413 problem naming the body.
+        let p = r.problem(413, "INVALID_ARGUMENT");
         assert_eq!(p["field"], "body", "{p}");
 
         // The gateway still serves afterwards.
@@ -801,6 +879,35 @@ async fn a_body_over_the_limit_is_refused_with_4xx_not_500() {
                 .status,
             200
         );
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_query_and_path_parameters_are_problems_naming_them_as_sent() {
+    for_each_backend(|b| async move {
+        let env = Env::start(&b).await;
+        let path = homes_path(STOCKHOLM);
+        let r = env
+            .http()
+            .get(&format!("{path}?page.page_size=many"), &env.officer())
+            .await;
+        assert_eq!(
+            r.problem(400, "INVALID_ARGUMENT")["field"],
+            "page.page_size"
+        );
+        let r = env
+            .http()
+            .get(&format!("{path}?page.no_such=1"), &env.officer())
+            .await;
+        assert_eq!(r.problem(400, "INVALID_ARGUMENT")["field"], "page.no_such");
+        // A path parameter that is not UTF-8 once percent-decoded.
+        let r = env
+            .http()
+            .get(&format!("{path}/%FF%FE"), &env.officer())
+            .await;
+        assert_eq!(r.problem(400, "INVALID_ARGUMENT")["field"], "path");
+        assert!(r.header("x-request-id").is_some());
     })
     .await;
 }

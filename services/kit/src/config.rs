@@ -127,8 +127,13 @@ pub struct GatewayConfig {
     pub redis_url: String,
     /// Requests per minute per token.
     pub token_rate_per_minute: u32,
-    /// Requests per minute per client IP on unauthenticated (public) routes.
+    /// Requests per minute per client address on public routes and for
+    /// requests that do not authenticate (IPv6 per /64).
     pub ip_rate_per_minute: u32,
+    /// Proxies (addresses or CIDRs, e.g. the ingress controllers' pod
+    /// network) whose `X-Forwarded-For` names the client. Empty: the TCP
+    /// peer is the client.
+    pub trusted_proxies: Vec<String>,
     /// How long an Idempotency-Key's first answer is kept.
     pub idempotency_ttl_secs: u64,
     pub body_limit_bytes: usize,
@@ -149,7 +154,8 @@ impl Default for GatewayConfig {
             jwt: JwtConfig::default(),
             redis_url: String::new(),
             token_rate_per_minute: 6000,
-            ip_rate_per_minute: 30,
+            ip_rate_per_minute: 60,
+            trusted_proxies: Vec::new(),
             idempotency_ttl_secs: 86_400,
             body_limit_bytes: 4 * 1024 * 1024,
             cors_allowed_origins: Vec::new(),
