@@ -21,11 +21,10 @@
 //! (`samling token issue`) signs with.
 //!
 //! Limits:
-//! - The discovery/JWKS client is a minimal HTTP/1.1 GET over plain TCP:
-//!   **only `http://` URLs** (no TLS, no redirects, no proxy, 1 MiB body,
-//!   10 s deadline). The workspace carries no TLS stack and this module does
-//!   not add one; point it at an in-cluster or sidecar endpoint, or mirror
-//!   the IdP's JWKS into `jwks_file`.
+//! - The discovery/JWKS client is a minimal HTTP/1.1 GET over `https://`
+//!   (rustls; server certificates checked against `oidc_ca_file`, default
+//!   the system bundle) or plain `http://` (an in-cluster endpoint); no
+//!   redirects, no proxy, 1 MiB body, 10 s deadline.
 //! - Keys are refetched only on an unknown `kid` (not on a schedule), so a key
 //!   the IdP withdraws stays accepted until the next refresh or restart.
 //! - [`Authenticator::verify`] is synchronous: on an unknown `kid` it starts
@@ -423,11 +422,45 @@ fn warn_if_readable_by_others(path: &Path) {
 fn warn_if_readable_by_others(_path: &Path) {}
 
 // ---------------------------------------------------------------------------
-// OIDC discovery over plain HTTP
+// OIDC discovery over HTTPS (or plain HTTP in-cluster)
 
-/// GET `url` (http:// only) and parse the body as JSON.
-async fn http_get_json(url: &str) -> Result<Value, AuthError> {
-    match tokio::time::timeout(HTTP_TIMEOUT, http_get_json_inner(url)).await {
+/// The system's CA bundle (Debian and distroless images).
+pub const SYSTEM_CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
+
+/// A TLS client trusting the PEM bundle at `path` (default the system's).
+fn tls_client(path: Option<&Path>) -> Result<tokio_rustls::TlsConnector, AuthError> {
+    use tokio_rustls::rustls;
+    use tokio_rustls::rustls::pki_types::CertificateDer;
+    use tokio_rustls::rustls::pki_types::pem::PemObject;
+    let path = path.unwrap_or(Path::new(SYSTEM_CA_BUNDLE));
+    let fail = |m: &dyn std::fmt::Display| {
+        key_err(format!("gateway.jwt.oidc_ca_file {}: {m}", path.display()))
+    };
+    let pem = std::fs::read(path).map_err(|e| fail(&e))?;
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_slice_iter(&pem) {
+        let cert = cert.map_err(|e| fail(&e))?;
+        roots.add(cert).map_err(|e| fail(&e))?;
+    }
+    if roots.is_empty() {
+        return Err(fail(&"no CA certificates in the file"));
+    }
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| fail(&e))?
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    Ok(tokio_rustls::TlsConnector::from(Arc::new(config)))
+}
+
+/// GET `url` (https://, or http://) and parse the body as JSON.
+async fn http_get_json(
+    url: &str,
+    tls: Option<&tokio_rustls::TlsConnector>,
+) -> Result<Value, AuthError> {
+    match tokio::time::timeout(HTTP_TIMEOUT, http_get_json_inner(url, tls)).await {
         Ok(result) => result,
         Err(_) => Err(key_err(format!("GET {}: timed out", redact_userinfo(url)))),
     }
@@ -448,21 +481,18 @@ fn redact_userinfo(url: &str) -> String {
     }
 }
 
-async fn http_get_json_inner(url: &str) -> Result<Value, AuthError> {
-    use http_body_util::BodyExt as _;
+async fn http_get_json_inner(
+    url: &str,
+    tls: Option<&tokio_rustls::TlsConnector>,
+) -> Result<Value, AuthError> {
     let shown = redact_userinfo(url);
     let fail = |msg: &dyn std::fmt::Display| key_err(format!("GET {shown}: {msg}"));
     let uri: hyper::Uri = url.parse().map_err(|_| fail(&"not a valid URL"))?;
-    match uri.scheme_str() {
-        Some("http") => {}
-        Some("https") => {
-            return Err(fail(
-                &"https is not supported by the gateway's built-in client (no TLS stack); \
-                  use an http:// in-cluster endpoint or a jwks_file",
-            ));
-        }
-        _ => return Err(fail(&"only http:// URLs are supported")),
-    }
+    let secure = match uri.scheme_str() {
+        Some("https") => true,
+        Some("http") => false,
+        _ => return Err(fail(&"only https:// and http:// URLs are supported")),
+    };
     let authority = uri.authority().ok_or_else(|| fail(&"no host"))?.clone();
     if authority.as_str().contains('@') {
         return Err(fail(&"credentials in the URL are not supported"));
@@ -472,39 +502,66 @@ async fn http_get_json_inner(url: &str) -> Result<Value, AuthError> {
         .trim_start_matches('[')
         .trim_end_matches(']')
         .to_string();
-    let port = authority.port_u16().unwrap_or(80);
+    let port = authority
+        .port_u16()
+        .unwrap_or(if secure { 443 } else { 80 });
     let path = uri
         .path_and_query()
         .map(|p| p.as_str().to_string())
         .unwrap_or_else(|| "/".into());
-
-    let stream = tokio::net::TcpStream::connect((host.as_str(), port))
-        .await
-        .map_err(|e| fail(&e))?;
-    let (mut sender, conn) =
-        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
-            .await
-            .map_err(|e| fail(&e))?;
-    let driver = tokio::spawn(async move {
-        let _ = conn.await;
-    });
     let req = hyper::Request::get(path)
         .header(hyper::header::HOST, authority.as_str())
         .header(hyper::header::ACCEPT, "application/json")
         .header(hyper::header::USER_AGENT, "samling-gateway")
         .body(http_body_util::Empty::<hyper::body::Bytes>::new())
         .map_err(|e| fail(&e))?;
+
+    let stream = tokio::net::TcpStream::connect((host.as_str(), port))
+        .await
+        .map_err(|e| fail(&e))?;
+    let body = if secure {
+        let connector =
+            tls.ok_or_else(|| fail(&"no CA bundle for https (set gateway.jwt.oidc_ca_file)"))?;
+        let name = tokio_rustls::rustls::pki_types::ServerName::try_from(host.clone())
+            .map_err(|e| fail(&e))?;
+        let stream = connector
+            .connect(name, stream)
+            .await
+            .map_err(|e| fail(&format!("TLS: {e}")))?;
+        get_body(stream, req).await
+    } else {
+        get_body(stream, req).await
+    }
+    .map_err(|m| fail(&m))?;
+    serde_json::from_slice::<Value>(&body).map_err(|_| fail(&"body is not JSON"))
+}
+
+/// One HTTP/1.1 exchange over `io`: the 200 body (at most 1 MiB).
+async fn get_body<IO>(
+    io: IO,
+    req: hyper::Request<http_body_util::Empty<hyper::body::Bytes>>,
+) -> Result<hyper::body::Bytes, String>
+where
+    IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    use http_body_util::BodyExt as _;
+    let (mut sender, conn) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(io))
+            .await
+            .map_err(|e| e.to_string())?;
+    let driver = tokio::spawn(async move {
+        let _ = conn.await;
+    });
     let result = async {
-        let res = sender.send_request(req).await.map_err(|e| fail(&e))?;
+        let res = sender.send_request(req).await.map_err(|e| e.to_string())?;
         if res.status() != hyper::StatusCode::OK {
-            return Err(fail(&format!("HTTP status {}", res.status().as_u16())));
+            return Err(format!("HTTP status {}", res.status().as_u16()));
         }
-        let body = http_body_util::Limited::new(res.into_body(), HTTP_MAX_BODY)
+        http_body_util::Limited::new(res.into_body(), HTTP_MAX_BODY)
             .collect()
             .await
-            .map_err(|_| fail(&"body unreadable or larger than 1 MiB"))?
-            .to_bytes();
-        serde_json::from_slice::<Value>(&body).map_err(|_| fail(&"body is not JSON"))
+            .map(|b| b.to_bytes())
+            .map_err(|_| "body unreadable or larger than 1 MiB".to_string())
     }
     .await;
     driver.abort();
@@ -524,6 +581,7 @@ fn discovery_document_url(base: &str) -> String {
 struct Oidc {
     discovery_url: String,
     issuer: String,
+    tls: Option<tokio_rustls::TlsConnector>,
     keys: RwLock<Arc<Vec<Key>>>,
     /// When keys were last fetched (successfully or not); held while fetching.
     last_fetch: tokio::sync::Mutex<Instant>,
@@ -531,8 +589,12 @@ struct Oidc {
 }
 
 impl Oidc {
-    async fn fetch(discovery_url: &str, issuer: &str) -> Result<Vec<Key>, AuthError> {
-        let doc = http_get_json(discovery_url).await?;
+    async fn fetch(
+        discovery_url: &str,
+        issuer: &str,
+        tls: Option<&tokio_rustls::TlsConnector>,
+    ) -> Result<Vec<Key>, AuthError> {
+        let doc = http_get_json(discovery_url, tls).await?;
         if let Some(advertised) = doc.get("issuer").and_then(Value::as_str)
             && advertised != issuer
         {
@@ -546,7 +608,7 @@ impl Oidc {
             .get("jwks_uri")
             .and_then(Value::as_str)
             .ok_or_else(|| key_err(format!("{discovery_url}: no `jwks_uri`")))?;
-        let jwks = http_get_json(jwks_uri).await?;
+        let jwks = http_get_json(jwks_uri, tls).await?;
         parse_jwks(&jwks, jwks_uri)
     }
 
@@ -562,7 +624,7 @@ impl Oidc {
             return;
         }
         *last = Instant::now();
-        match Self::fetch(&self.discovery_url, &self.issuer).await {
+        match Self::fetch(&self.discovery_url, &self.issuer, self.tls.as_ref()).await {
             Ok(keys) => {
                 tracing::info!(keys = keys.len(), "OIDC signing keys refreshed");
                 *self.keys.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(keys);
@@ -777,10 +839,18 @@ impl Authenticator {
         let oidc = match &cfg.oidc_discovery_url {
             Some(url) => {
                 let discovery_url = discovery_document_url(url);
-                let fetched = Oidc::fetch(&discovery_url, &cfg.issuer).await?;
+                // The CA bundle is required for an https issuer; for an
+                // http one it is loaded if present (its jwks_uri may be https).
+                let tls = match tls_client(cfg.oidc_ca_file.as_deref()) {
+                    Ok(t) => Some(t),
+                    Err(e) if discovery_url.starts_with("https:") => return Err(e),
+                    Err(_) => None,
+                };
+                let fetched = Oidc::fetch(&discovery_url, &cfg.issuer, tls.as_ref()).await?;
                 Some(Oidc {
                     discovery_url,
                     issuer: cfg.issuer.clone(),
+                    tls,
                     keys: RwLock::new(Arc::new(fetched)),
                     last_fetch: tokio::sync::Mutex::new(Instant::now()),
                     interval,
@@ -1532,9 +1602,25 @@ mod tests {
         jwks: Arc<std::sync::Mutex<Value>>,
         fetches: Arc<std::sync::atomic::AtomicUsize>,
     ) -> String {
+        oidc_server_tls(jwks, fetches, None).await
+    }
+
+    /// [`oidc_server`], over TLS with the dev certificate when `certs` is given.
+    async fn oidc_server_tls(
+        jwks: Arc<std::sync::Mutex<Value>>,
+        fetches: Arc<std::sync::atomic::AtomicUsize>,
+        certs: Option<&samling_kit::tls::DevCerts>,
+    ) -> String {
         use axum::routing::get;
+        use tokio_rustls::rustls;
+        use tokio_rustls::rustls::pki_types::pem::PemObject;
+        use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
+        let port = listener.local_addr().unwrap().port();
+        let base = match certs {
+            Some(_) => format!("https://localhost:{port}"),
+            None => format!("http://127.0.0.1:{port}"),
+        };
         let discovery = json!({"issuer": ISS, "jwks_uri": format!("{base}/jwks")});
         let app = axum::Router::new()
             .route(
@@ -1552,10 +1638,90 @@ mod tests {
                     async move { axum::Json(doc) }
                 }),
             );
+        let Some(certs) = certs else {
+            tokio::spawn(async move {
+                let _ = axum::serve(listener, app).await;
+            });
+            return base;
+        };
+        let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&certs.cert)
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        let key = PrivateKeyDer::from_pem_file(&certs.key).unwrap();
+        let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .unwrap();
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
         tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
+            while let Ok((tcp, _)) = listener.accept().await {
+                let acceptor = acceptor.clone();
+                let app = app.clone();
+                tokio::spawn(async move {
+                    let Ok(tls) = acceptor.accept(tcp).await else {
+                        return;
+                    };
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(
+                            hyper_util::rt::TokioIo::new(tls),
+                            hyper_util::service::TowerToHyperService::new(app),
+                        )
+                        .await;
+                });
+            }
         });
         base
+    }
+
+    #[tokio::test]
+    async fn oidc_discovery_over_https_checks_the_providers_certificate() {
+        use std::sync::atomic::AtomicUsize;
+        let dir = tempfile::tempdir().unwrap();
+        let names = vec!["localhost".to_string(), "127.0.0.1".to_string()];
+        let certs = samling_kit::tls::dev_certs(&dir.path().join("idp"), &names).unwrap();
+        let other = samling_kit::tls::dev_certs(&dir.path().join("other"), &names).unwrap();
+        let a = ed_key(31);
+        let jwks = Arc::new(std::sync::Mutex::new(json!({"keys": [ed_jwk(&a, "a")]})));
+        let fetches = Arc::new(AtomicUsize::new(0));
+        let base = oidc_server_tls(jwks, fetches.clone(), Some(&certs)).await;
+        assert!(base.starts_with("https://"));
+        let cfg = JwtConfig {
+            oidc_discovery_url: Some(base.clone()),
+            oidc_ca_file: Some(certs.ca_cert.clone()),
+            ..cfg(dir.path())
+        };
+        let auth = Authenticator::from_config(&cfg, dir.path()).await.unwrap();
+        assert_eq!(fetches.load(std::sync::atomic::Ordering::SeqCst), 1);
+        assert!(
+            auth.verify(&sign_ed(&a, Some("a"), &caseworker_claims()))
+                .is_ok()
+        );
+
+        // A provider whose certificate the configured CAs did not sign is refused.
+        let wrong_ca = JwtConfig {
+            oidc_ca_file: Some(other.ca_cert.clone()),
+            ..cfg.clone()
+        };
+        let e = Authenticator::from_config(&wrong_ca, dir.path())
+            .await
+            .unwrap_err();
+        assert!(matches!(e, AuthError::KeyLoading(_)), "{e}");
+        assert!(e.to_string().contains("TLS"), "{e}");
+        // An unreadable CA bundle is named.
+        let missing = JwtConfig {
+            oidc_ca_file: Some(dir.path().join("nope.pem")),
+            ..cfg
+        };
+        let e = Authenticator::from_config(&missing, dir.path())
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains("oidc_ca_file"), "{e}");
+        assert_eq!(fetches.load(std::sync::atomic::Ordering::SeqCst), 1);
     }
 
     #[tokio::test]
@@ -1616,16 +1782,16 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn oidc_urls_other_than_http_are_refused_clearly() {
+    async fn oidc_urls_other_than_http_and_https_are_refused_clearly() {
         let dir = tempfile::tempdir().unwrap();
         let cfg = JwtConfig {
-            oidc_discovery_url: Some("https://idp.example".into()),
+            oidc_discovery_url: Some("ftp://idp.example".into()),
             ..cfg(dir.path())
         };
         let e = Authenticator::from_config(&cfg, dir.path())
             .await
             .unwrap_err();
-        assert!(e.to_string().contains("https is not supported"), "{e}");
+        assert!(e.to_string().contains("only https:// and http://"), "{e}");
         let cfg = JwtConfig {
             oidc_discovery_url: Some("http://user:pw@127.0.0.1:1".into()),
             ..cfg

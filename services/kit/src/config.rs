@@ -179,6 +179,9 @@ pub struct JwtConfig {
     pub public_key_files: Vec<PathBuf>,
     /// An OpenID Connect issuer URL whose discovery document names the JWKS.
     pub oidc_discovery_url: Option<String>,
+    /// PEM CA bundle trusted for the OIDC issuer's `https://` URLs; default
+    /// the system bundle (/etc/ssl/certs/ca-certificates.crt).
+    pub oidc_ca_file: Option<PathBuf>,
     /// Clock skew allowed on exp/nbf.
     pub leeway_secs: u64,
     /// The dev signing key (`samling token issue`); default `<data_dir>/keys/jwt-signing.pem`.
@@ -193,6 +196,7 @@ impl Default for JwtConfig {
             jwks_file: None,
             public_key_files: Vec::new(),
             oidc_discovery_url: None,
+            oidc_ca_file: None,
             leeway_secs: 30,
             signing_key_file: None,
         }
