@@ -208,7 +208,7 @@ pub async fn start(cfg: &Config, target: Target, regions: &str) -> anyhow::Resul
         tasks.push(serve_health_only(health_addr, stop_rx.clone()).await?);
     }
     if run_gateway {
-        let gw = build_gateway(cfg, map.as_ref().clone(), &endpoints).await?;
+        let gw = build_gateway(cfg, &endpoints).await?;
         let addr: SocketAddr = cfg.listen.http_addr.parse().context("listen.http_addr")?;
         let listener = samling_kit::grpc::bind(addr).await?;
         let addr = listener.local_addr()?;
@@ -253,16 +253,13 @@ async fn serve_health_only(
 /// The gateway in front of `endpoints` (region id → registry URL).
 pub async fn build_gateway(
     cfg: &Config,
-    map: RegionMap,
     endpoints: &[(String, String)],
 ) -> anyhow::Result<Arc<samling_gateway::Gateway>> {
     let g = &cfg.gateway;
     let tls = samling_kit::tls::Tls::from_config(&cfg.tls).context("tls")?;
     let directory = samling_gateway::regions::Directory::new_with_tls(
-        map,
         endpoints,
         tls.as_ref(),
-        std::time::Duration::from_millis(g.call_timeout_ms),
         g.breaker_failures,
         std::time::Duration::from_secs(g.breaker_open_secs),
     )?;

@@ -120,12 +120,17 @@ pub async fn limit_ip(
     .await
 }
 
+/// The caller's key in the limiter and the idempotency store: a digest of
+/// the token subject (the subject itself never leaves the gateway).
+fn subject_key(ctx: &AuthContext) -> String {
+    let mut hex = hex::encode(Sha256::digest(ctx.sub.as_bytes()));
+    hex.truncate(24);
+    hex
+}
+
 /// Per-token rate limit.
 pub async fn limit_token(gw: &Gateway, ctx: &AuthContext) -> Result<(), Problem> {
-    let key = format!(
-        "tok:{}",
-        &hex::encode(Sha256::digest(ctx.sub.as_bytes()))[..24]
-    );
+    let key = format!("tok:{}", subject_key(ctx));
     limit(gw, &key, gw.cfg.token_rate_per_minute).await
 }
 
@@ -314,21 +319,12 @@ where
         req.metadata_mut().insert(REQUEST_ID, v);
     }
     samling_kit::telemetry::inject_context(req.metadata_mut());
-    let outcome = tokio::time::timeout(deadline, call(r.channel(), req)).await;
-    match outcome {
+    match tokio::time::timeout(deadline, call(r.channel(), req)).await {
         Ok(Ok(resp)) => {
             r.breaker.success();
             Ok(resp.into_inner())
         }
-        // A client-side deadline surfaces as CANCELLED ("Timeout expired").
-        Ok(Err(status)) if status.code() == tonic::Code::Cancelled => {
-            r.breaker.failure();
-            Err(Problem::new(
-                tonic::Code::DeadlineExceeded,
-                format!("region {region} did not answer in time"),
-            ))
-        }
-        Ok(Err(status)) => {
+        Ok(Err(status)) if status.code() != tonic::Code::Cancelled => {
             if crate::regions::is_region_failure(status.code()) {
                 r.breaker.failure();
             } else {
@@ -336,7 +332,9 @@ where
             }
             Err(Problem::from_status(&status))
         }
-        Err(_) => {
+        // Our deadline: a client-side timeout surfaces as CANCELLED
+        // ("Timeout expired"), or the outer timeout fires first.
+        Ok(Err(_)) | Err(_) => {
             r.breaker.failure();
             Err(Problem::new(
                 tonic::Code::DeadlineExceeded,
@@ -387,23 +385,18 @@ where
                         && k.len() <= 128
                         && k.chars().all(|c| c.is_ascii_graphic()) =>
                 {
-                    let key = format!(
-                        "{}:{}",
-                        &hex::encode(Sha256::digest(ctx.sub.as_bytes()))[..24],
-                        k
+                    let key = format!("{}:{k}", subject_key(&ctx));
+                    let hash = hex::encode(
+                        Sha256::new()
+                            .chain_update(spec.operation_id.as_bytes())
+                            .chain_update(b"\n")
+                            .chain_update(region.as_bytes())
+                            .chain_update(b"\n")
+                            .chain_update(serde_json::to_string(&obj).unwrap_or_default())
+                            .chain_update(b"\n")
+                            .chain_update(&body)
+                            .finalize(),
                     );
-                    let hash = hex::encode(Sha256::digest(
-                        [
-                            spec.operation_id.as_bytes(),
-                            b"\n",
-                            region.as_bytes(),
-                            b"\n",
-                            serde_json::to_string(&obj).unwrap_or_default().as_bytes(),
-                            b"\n",
-                            &body,
-                        ]
-                        .concat(),
-                    ));
                     if gw.schema.has_field(spec.request, "request_id")
                         && !obj.contains_key("request_id")
                     {

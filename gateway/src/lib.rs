@@ -49,8 +49,6 @@ impl TokenCache {
     }
 
     pub fn token(&self, ctx: &AuthContext) -> String {
-        let mut key_ctx = ctx.clone();
-        key_ctx.exp = 0;
         let key = format!(
             "{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}",
             ctx.sub,
@@ -65,7 +63,11 @@ impl TokenCache {
             map.clear();
         }
         map.entry(key)
-            .or_insert_with(|| CachedToken::new(self.signer.clone(), key_ctx))
+            .or_insert_with(|| {
+                let mut key_ctx = ctx.clone();
+                key_ctx.exp = 0;
+                CachedToken::new(self.signer.clone(), key_ctx)
+            })
             .token()
     }
 }

@@ -2,7 +2,6 @@
 //! region, a deadline on every call and a circuit breaker, so a region that
 //! is down never blocks or fails what the other regions can answer.
 
-use samling_kit::reference::RegionMap;
 use samling_kit::tls::Tls;
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -70,7 +69,6 @@ pub fn is_region_failure(code: tonic::Code) -> bool {
 #[derive(Debug)]
 pub struct Region {
     pub id: String,
-    pub endpoint: String,
     channels: Vec<Channel>,
     next: AtomicUsize,
     pub breaker: Breaker,
@@ -87,8 +85,6 @@ impl Region {
 #[derive(Debug)]
 pub struct Directory {
     regions: BTreeMap<String, Region>,
-    pub map: RegionMap,
-    pub call_timeout: Duration,
 }
 
 /// HTTP/2 connections kept per region.
@@ -97,29 +93,18 @@ const POOL: usize = 1;
 impl Directory {
     /// `endpoints`: region id → registry endpoint URL.
     pub fn new(
-        map: RegionMap,
         endpoints: &[(String, String)],
-        call_timeout: Duration,
         breaker_failures: u32,
         breaker_open: Duration,
     ) -> anyhow::Result<Self> {
-        Self::new_with_tls(
-            map,
-            endpoints,
-            None,
-            call_timeout,
-            breaker_failures,
-            breaker_open,
-        )
+        Self::new_with_tls(endpoints, None, breaker_failures, breaker_open)
     }
 
     /// [`new`](Self::new), calling the regions over mutual TLS when `tls` is
     /// given (`http://` endpoints are then upgraded to `https://`).
     pub fn new_with_tls(
-        map: RegionMap,
         endpoints: &[(String, String)],
         tls: Option<&Tls>,
-        call_timeout: Duration,
         breaker_failures: u32,
         breaker_open: Duration,
     ) -> anyhow::Result<Self> {
@@ -135,18 +120,13 @@ impl Directory {
                 id.clone(),
                 Region {
                     id: id.clone(),
-                    endpoint: url.clone(),
                     channels,
                     next: AtomicUsize::new(0),
                     breaker: Breaker::new(breaker_failures, breaker_open),
                 },
             );
         }
-        Ok(Directory {
-            regions,
-            map,
-            call_timeout,
-        })
+        Ok(Directory { regions })
     }
 
     pub fn get(&self, id: &str) -> Option<&Region> {

@@ -110,73 +110,67 @@ impl Schema {
         obj: &mut Map<String, Value>,
         pairs: &[(String, String)],
     ) -> Result<(), Problem> {
-        self.merge_query_at(message, obj, pairs, "")
+        for (name, raw) in pairs {
+            self.merge_param(message, obj, name, name, raw)?;
+        }
+        Ok(())
     }
 
-    /// [`merge_query`](Self::merge_query) inside a nested message; errors
-    /// name the parameter as sent (`page.page_size`, not `page_size`).
-    fn merge_query_at(
+    /// One parameter `name`, of which `short` is the part inside `message`
+    /// (all of it at the top; `page_size` of `page.page_size` one level in).
+    /// Errors name the parameter as sent.
+    fn merge_param(
         &self,
         message: &str,
         obj: &mut Map<String, Value>,
-        pairs: &[(String, String)],
-        prefix: &str,
+        name: &str,
+        short: &str,
+        raw: &str,
     ) -> Result<(), Problem> {
-        for (short, raw) in pairs {
-            let full = format!("{prefix}{short}");
-            let name = full.as_str();
-            let short = short.as_str();
-            let (head, rest) = match short.split_once('.') {
-                Some((h, r)) => (h, Some(r)),
-                None => (short, None),
-            };
-            let f = self
-                .fields(message)
-                .iter()
-                .find(|f| f.name == head)
-                .ok_or_else(|| Problem::invalid(name, "is not a parameter of this operation"))?;
-            match rest {
-                Some(sub) if f.ty == Type::Message && !f.repeated => {
-                    let inner = obj
-                        .entry(head.to_string())
-                        .or_insert_with(|| Value::Object(Map::new()));
-                    let Value::Object(inner) = inner else {
-                        return Err(Problem::invalid(name, "conflicts with another parameter"));
-                    };
-                    self.merge_query_at(
-                        &f.type_name,
-                        inner,
-                        &[(sub.to_string(), raw.clone())],
-                        &format!("{prefix}{head}."),
-                    )?;
-                }
-                Some(_) => {
-                    return Err(Problem::invalid(
-                        name,
-                        "is not a parameter of this operation",
-                    ));
-                }
-                None if f.repeated => {
-                    let v = self.scalar(f, name, raw)?;
-                    match obj
-                        .entry(head.to_string())
-                        .or_insert_with(|| Value::Array(vec![]))
-                    {
-                        Value::Array(a) => a.push(v),
-                        _ => {
-                            return Err(Problem::invalid(name, "conflicts with another parameter"));
-                        }
+        let (head, rest) = match short.split_once('.') {
+            Some((h, r)) => (h, Some(r)),
+            None => (short, None),
+        };
+        let f = self
+            .fields(message)
+            .iter()
+            .find(|f| f.name == head)
+            .ok_or_else(|| Problem::invalid(name, "is not a parameter of this operation"))?;
+        match rest {
+            Some(sub) if f.ty == Type::Message && !f.repeated => {
+                let inner = obj
+                    .entry(head.to_string())
+                    .or_insert_with(|| Value::Object(Map::new()));
+                let Value::Object(inner) = inner else {
+                    return Err(Problem::invalid(name, "conflicts with another parameter"));
+                };
+                self.merge_param(&f.type_name, inner, name, sub, raw)
+            }
+            Some(_) => Err(Problem::invalid(
+                name,
+                "is not a parameter of this operation",
+            )),
+            None if f.repeated => {
+                let v = self.scalar(f, name, raw)?;
+                match obj
+                    .entry(head.to_string())
+                    .or_insert_with(|| Value::Array(vec![]))
+                {
+                    Value::Array(a) => {
+                        a.push(v);
+                        Ok(())
                     }
-                }
-                None => {
-                    if obj.contains_key(head) {
-                        return Err(Problem::invalid(name, "is given twice"));
-                    }
-                    obj.insert(head.to_string(), self.scalar(f, name, raw)?);
+                    _ => Err(Problem::invalid(name, "conflicts with another parameter")),
                 }
             }
+            None => {
+                if obj.contains_key(head) {
+                    return Err(Problem::invalid(name, "is given twice"));
+                }
+                obj.insert(head.to_string(), self.scalar(f, name, raw)?);
+                Ok(())
+            }
         }
-        Ok(())
     }
 
     /// The JSON Schema of one field.

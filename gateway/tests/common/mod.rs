@@ -320,9 +320,7 @@ impl GatewayServer {
         cfg: GatewayConfig,
     ) -> Self {
         let directory = Directory::new(
-            RegionMap::default_map().clone(),
             endpoints,
-            Duration::from_millis(cfg.call_timeout_ms),
             cfg.breaker_failures,
             Duration::from_secs(cfg.breaker_open_secs),
         )
