@@ -138,14 +138,16 @@ where
     let states = (0..concurrency)
         .map(|t| clients[t % clients.len()].clone())
         .collect();
-    drive_with(states, total, move |client: RegistryClient, i| {
+    let (mut all, wall, _) = drive_states(states, total, move |client: RegistryClient, i| {
         let done = call(client.clone(), i);
         async move {
             done.await?;
             Ok(client)
         }
     })
-    .await
+    .await?;
+    all.sort();
+    Ok((all, wall))
 }
 
 pub async fn run(base: &Config, cmd: BenchCommand) -> anyhow::Result<()> {
@@ -377,24 +379,9 @@ pub async fn run(base: &Config, cmd: BenchCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Latencies of `total` calls from one task per state; each call takes the
-/// task's state and gives it back.
-async fn drive_with<S, F, Fut>(
-    states: Vec<S>,
-    total: usize,
-    call: F,
-) -> anyhow::Result<(Vec<Duration>, Duration)>
-where
-    S: Send + 'static,
-    F: Fn(S, usize) -> Fut + Clone + Send + Sync + 'static,
-    Fut: std::future::Future<Output = anyhow::Result<S>> + Send,
-{
-    let (mut all, wall, _) = drive_states(states, total, call).await?;
-    all.sort();
-    Ok((all, wall))
-}
-
-/// [`drive_with`], handing the states back (unsorted latencies).
+/// Latencies (unsorted) and wall time of `total` calls from one task per
+/// state; each call takes the task's state and gives it back, and the states
+/// are handed back at the end.
 async fn drive_states<S, F, Fut>(
     states: Vec<S>,
     total: usize,
@@ -468,7 +455,7 @@ async fn gateway(base: &Config, b: GatewayBench) -> anyhow::Result<()> {
         .map(|(r, a)| (r.clone(), format!("http://{a}")))
         .collect();
     endpoints.push((hung_id.clone(), format!("http://{}", hung.local_addr()?)));
-    let gw = serve::build_gateway(&cfg, map.as_ref().clone(), &endpoints).await?;
+    let gw = serve::build_gateway(&cfg, &endpoints).await?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let http_addr = listener.local_addr()?;
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
@@ -543,7 +530,7 @@ async fn gateway(base: &Config, b: GatewayBench) -> anyhow::Result<()> {
         let offset = round * per_round;
         let warm_up = round == 0;
         let ids2 = ids_arc.clone();
-        let (lat, wall) = drive_with(
+        let (lat, wall, _) = drive_states(
             clients.clone(),
             per_round,
             move |mut c: RegistryClient, i| {

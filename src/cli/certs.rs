@@ -18,7 +18,7 @@ pub enum CertsCommand {
         #[arg(
             long,
             value_delimiter = ',',
-            default_value = "registry,gateway,localhost,127.0.0.1"
+            default_values = samling_kit::tls::DEV_NAMES
         )]
         names: Vec<String>,
         /// Replace an existing CA in --out (certificates it signed stop working).

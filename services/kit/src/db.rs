@@ -284,9 +284,6 @@ pub const KIT_MIGRATIONS: &[Migration] = &[Migration {
     sql: include_str!("../migrations/0001_kit.sql"),
 }];
 
-/// Store-test support: a fresh, migrated store on SQLite, and also on
-/// PostgreSQL when `SAMLING_TEST_DATABASE_URL` is set (each test in its own
-/// schema, dropped by nobody: names are unique per run).
 #[cfg(test)]
 mod tests {
     #[test]
@@ -295,6 +292,9 @@ mod tests {
     }
 }
 
+/// Store-test support: a fresh, migrated store on SQLite, and also on
+/// PostgreSQL when `SAMLING_TEST_DATABASE_URL` is set (each test in its own
+/// schema, dropped by nobody: names are unique per run).
 pub mod testing {
     use super::*;
 
