@@ -97,6 +97,62 @@ async fn an_officer_creates_a_home_and_reads_it_back_as_snake_case_json() {
     .await;
 }
 
+/// HTTP/2 with prior knowledge (h2c): many requests multiplexed on one
+/// connection, each answered in full.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_http2_client_multiplexes_reads_on_one_connection() {
+    use http_body_util::BodyExt;
+    for_each_backend(|b| async move {
+        let env = Env::start(&b).await;
+        let created = create_home(
+            &env,
+            STOCKHOLM,
+            home_draft(OWN, "Storgatan 2", &adult(12), &[]),
+        )
+        .await;
+        let id = created["home"]["id"].as_str().expect("an id").to_string();
+        let tcp = tokio::net::TcpStream::connect(env.gateway.addr)
+            .await
+            .expect("connect");
+        let (send, conn) = hyper::client::conn::http2::handshake(
+            hyper_util::rt::TokioExecutor::new(),
+            hyper_util::rt::TokioIo::new(tcp),
+        )
+        .await
+        .expect("an HTTP/2 handshake with the gateway");
+        tokio::spawn(conn);
+        let token = env.officer();
+        let reads = (0..16).map(|_| {
+            let mut send = send.clone();
+            let req = hyper::Request::get(format!(
+                "http://{}{}/{id}",
+                env.gateway.addr,
+                homes_path(STOCKHOLM)
+            ))
+            .header("authorization", format!("Bearer {token}"))
+            .body(http_body_util::Empty::<hyper::body::Bytes>::new())
+            .expect("a request");
+            async move {
+                send.ready().await.expect("the connection is open");
+                let resp = send.send_request(req).await.expect("an answer");
+                assert_eq!(resp.version(), hyper::Version::HTTP_2);
+                let status = resp.status();
+                let body = resp.into_body().collect().await.expect("a body").to_bytes();
+                (
+                    status,
+                    serde_json::from_slice::<Value>(&body).expect("JSON"),
+                )
+            }
+        });
+        for (status, doc) in futures::future::join_all(reads).await {
+            assert_eq!(status, 200, "{doc}");
+            assert_eq!(doc["id"], id.as_str());
+            assert_eq!(doc["address"]["street"], "Storgatan 2");
+        }
+    })
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_validation_error_is_a_problem_naming_the_field() {
     for_each_backend(|b| async move {
