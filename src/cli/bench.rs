@@ -27,8 +27,16 @@ pub struct GatewayBench {
     homes: usize,
     #[arg(long, default_value_t = 30_000)]
     requests: usize,
+    /// Callers of the saturation run (each sends when answered).
     #[arg(long, default_value_t = 16)]
     concurrency: usize,
+    /// Also compare at a fixed offered load (requests per second, open
+    /// loop): latency at a throughput the gateway must sustain, e.g. 5000.
+    #[arg(long)]
+    rate: Option<f64>,
+    /// Callers of the fixed-rate run (enough that the schedule is kept).
+    #[arg(long, default_value_t = 32)]
+    rate_callers: usize,
     /// National searches with one region hung.
     #[arg(long, default_value_t = 40)]
     fanouts: usize,
@@ -138,7 +146,7 @@ where
     let states = (0..concurrency)
         .map(|t| clients[t % clients.len()].clone())
         .collect();
-    let (mut all, wall, _) = drive_states(states, total, move |client: RegistryClient, i| {
+    let (mut all, wall, _) = drive_states(states, total, None, move |client: RegistryClient, i| {
         let done = call(client.clone(), i);
         async move {
             done.await?;
@@ -379,12 +387,115 @@ pub async fn run(base: &Config, cmd: BenchCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// One way of making the same read, over the measured rounds.
+#[derive(Default)]
+struct Leg {
+    lat: Vec<Duration>,
+    wall: Duration,
+    /// Process CPU time over the leg's rounds (client, gateway and services
+    /// share the process), when procfs tells it.
+    cpu: Option<Duration>,
+}
+
+impl Leg {
+    /// Add one round (a warm-up round only warms up).
+    fn add(
+        &mut self,
+        warm_up: bool,
+        lat: Vec<Duration>,
+        wall: Duration,
+        cpu_before: Option<Duration>,
+    ) {
+        if warm_up {
+            return;
+        }
+        let used = process_cpu()
+            .zip(cpu_before)
+            .map(|(after, before)| after.saturating_sub(before));
+        self.cpu = match (self.cpu, used) {
+            (Some(total), Some(u)) => Some(total + u),
+            (None, Some(u)) if self.lat.is_empty() => Some(u),
+            _ => None,
+        };
+        self.lat.extend(lat);
+        self.wall += wall;
+    }
+
+    fn figures(mut self) -> Figures {
+        self.lat.sort();
+        let n = self.lat.len().max(1) as f64;
+        Figures {
+            rps: self.lat.len() as f64 / self.wall.as_secs_f64().max(1e-9),
+            p50: percentile(&self.lat, 0.5),
+            p99: percentile(&self.lat, 0.99),
+            cpu_us: self.cpu.map(|c| c.as_secs_f64() * 1e6 / n),
+        }
+    }
+}
+
+/// A leg's throughput, latency (ms) and CPU per request (µs, whole process).
+struct Figures {
+    rps: f64,
+    p50: f64,
+    p99: f64,
+    cpu_us: Option<f64>,
+}
+
+impl Figures {
+    fn ratio(&self, base: &Figures) -> f64 {
+        self.p50 / base.p50.max(1e-9)
+    }
+
+    fn line(&self, base: Option<&Figures>) -> String {
+        let mut l = format!(
+            "{:.0} req/s, p50 {:.2} ms, p99 {:.2} ms",
+            self.rps, self.p50, self.p99
+        );
+        if let Some(cpu) = self.cpu_us {
+            l.push_str(&format!(", CPU {cpu:.0} µs/request"));
+        }
+        if let Some(base) = base {
+            l.push_str(&format!(" (p50 ratio {:.2}x)", self.ratio(base)));
+        }
+        l
+    }
+
+    fn json(&self, base: Option<&Figures>) -> String {
+        let mut j = format!(
+            "{{\"rps\":{:.0},\"p50_ms\":{:.3},\"p99_ms\":{:.3}",
+            self.rps, self.p50, self.p99
+        );
+        if let Some(cpu) = self.cpu_us {
+            j.push_str(&format!(",\"cpu_us_per_request\":{cpu:.1}"));
+        }
+        if let Some(base) = base {
+            j.push_str(&format!(",\"p50_ratio\":{:.3}", self.ratio(base)));
+        }
+        j.push('}');
+        j
+    }
+}
+
+/// CPU time (user + system) this process has used so far, from
+/// /proc/self/stat (clock ticks of 10 ms); `None` where there is no procfs.
+fn process_cpu() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the parenthesised command name; utime and stime are the
+    // 14th and 15th fields of the line, the 12th and 13th after it.
+    let rest = stat.rsplit_once(')')?.1;
+    let mut f = rest.split_whitespace().skip(11);
+    let utime: u64 = f.next()?.parse().ok()?;
+    let stime: u64 = f.next()?.parse().ok()?;
+    Some(Duration::from_millis((utime + stime) * 10))
+}
+
 /// Latencies (unsorted) and wall time of `total` calls from one task per
 /// state; each call takes the task's state and gives it back, and the states
 /// are handed back at the end.
 async fn drive_states<S, F, Fut>(
     states: Vec<S>,
     total: usize,
+    pace: Option<Duration>,
     call: F,
 ) -> anyhow::Result<(Vec<Duration>, Duration, Vec<S>)>
 where
@@ -401,6 +512,12 @@ where
             let mut lat = Vec::new();
             let mut i = t;
             while i < total {
+                // Open loop: call `i` starts at its slot in a fixed schedule
+                // (or at once when the caller has fallen behind it).
+                if let Some(pace) = pace {
+                    let slot = start + pace.saturating_mul(i as u32);
+                    tokio::time::sleep_until(slot.into()).await;
+                }
                 let s = Instant::now();
                 state = call(state, i).await?;
                 lat.push(s.elapsed());
@@ -419,8 +536,104 @@ where
     Ok((all, start.elapsed(), back))
 }
 
+/// The same read three ways: directly over gRPC, and through the gateway
+/// over HTTP/1.1 (a keep-alive connection per caller) and HTTP/2 (one shared
+/// connection, as the direct callers share one gRPC channel).
+struct Paths {
+    client: RegistryClient,
+    http_addr: std::net::SocketAddr,
+    bearer: std::sync::Arc<String>,
+    path_of: std::sync::Arc<dyn Fn(usize) -> String + Send + Sync>,
+    ids: std::sync::Arc<Vec<String>>,
+}
+
+/// Figures of the three paths (direct, HTTP/1.1, HTTP/2) for `requests`
+/// reads each from `callers` callers, closed loop or paced. Interleaved
+/// rounds (direct, HTTP/1.1, HTTP/2, ROUNDS times) so drift in a shared
+/// machine's speed falls on all alike; round 0 warms up.
+async fn compare(
+    p: &Paths,
+    callers: usize,
+    requests: usize,
+    pace: Option<Duration>,
+) -> anyhow::Result<[Figures; 3]> {
+    const ROUNDS: usize = 5;
+    let clients: Vec<RegistryClient> = (0..callers).map(|_| p.client.clone()).collect();
+    let mut conns = Vec::new();
+    for _ in 0..callers {
+        conns.push(super::httpc::Conn::connect(p.http_addr).await?);
+    }
+    let h2 = super::httpc::H2::connect(p.http_addr).await?;
+    let (mut direct, mut via, mut via2) = (Leg::default(), Leg::default(), Leg::default());
+    let per_round = requests.div_ceil(ROUNDS);
+    for round in 0..=ROUNDS {
+        let offset = round * per_round;
+        let warm_up = round == 0;
+        let ids = p.ids.clone();
+        let cpu = process_cpu();
+        let (lat, wall, _) = drive_states(
+            clients.clone(),
+            per_round,
+            pace,
+            move |mut c: RegistryClient, i| {
+                let id = ids[((offset + i) * 7919) % ids.len()].clone();
+                async move {
+                    c.get_home(&id).await?;
+                    Ok(c)
+                }
+            },
+        )
+        .await?;
+        direct.add(warm_up, lat, wall, cpu);
+
+        let (path_of, bearer) = (p.path_of.clone(), p.bearer.clone());
+        let cpu = process_cpu();
+        let (lat, wall, back) = drive_states(
+            std::mem::take(&mut conns),
+            per_round,
+            pace,
+            move |mut conn: super::httpc::Conn, i| {
+                let path = path_of(offset + i);
+                let auth = bearer.clone();
+                async move {
+                    let (status, _) = conn.get(&path, &[("Authorization", auth.as_str())]).await?;
+                    anyhow::ensure!(status == 200, "gateway answered {status}");
+                    Ok(conn)
+                }
+            },
+        )
+        .await?;
+        conns = back;
+        via.add(warm_up, lat, wall, cpu);
+
+        let (path_of, bearer) = (p.path_of.clone(), p.bearer.clone());
+        let cpu = process_cpu();
+        let (lat, wall, _) = drive_states(
+            vec![h2.clone(); callers],
+            per_round,
+            pace,
+            move |mut conn: super::httpc::H2, i| {
+                let path = path_of(offset + i);
+                let auth = bearer.clone();
+                async move {
+                    let (status, _) = conn.get(&path, &[("Authorization", auth.as_str())]).await?;
+                    anyhow::ensure!(status == 200, "gateway answered {status}");
+                    Ok(conn)
+                }
+            },
+        )
+        .await?;
+        via2.add(warm_up, lat, wall, cpu);
+    }
+    Ok([direct.figures(), via.figures(), via2.figures()])
+}
+
 async fn gateway(base: &Config, b: GatewayBench) -> anyhow::Result<()> {
     use samling_gateway::auth::{IssueClaims, TokenIssuer};
+    anyhow::ensure!(b.homes >= 1, "--homes must be at least 1");
+    anyhow::ensure!(b.requests >= 1, "--requests must be at least 1");
+    anyhow::ensure!(b.concurrency >= 1, "--concurrency must be at least 1");
+    anyhow::ensure!(b.rate_callers >= 1, "--rate-callers must be at least 1");
     let dir = std::env::temp_dir().join(format!(
         "samling-bench-gw-{}",
         samling_kit::ids::new_id().simple()
@@ -508,75 +721,38 @@ async fn gateway(base: &Config, b: GatewayBench) -> anyhow::Result<()> {
     })?;
     let bearer = std::sync::Arc::new(format!("Bearer {token}"));
     println!(
-        "bench gateway: {} homes in {region}; {} reads each way, {} callers",
+        "bench gateway: {} homes in {region}; {} reads each way, per load",
         ids_arc.len(),
         b.requests,
-        b.concurrency
     );
 
-    // Direct gRPC (the same signed-context path the gateway uses).
-    let clients: Vec<RegistryClient> = (0..b.concurrency).map(|_| client.clone()).collect();
-    // Interleaved rounds (direct, then gateway, ROUNDS times) so drift in a
-    // shared machine's speed falls on both paths alike; round 0 warms up.
-    const ROUNDS: usize = 5;
-    let mut conns = Vec::new();
-    for _ in 0..b.concurrency {
-        conns.push(super::httpc::Conn::connect(http_addr).await?);
-    }
-    let (mut direct, mut direct_wall) = (Vec::new(), Duration::ZERO);
-    let (mut via, mut via_wall) = (Vec::new(), Duration::ZERO);
-    let per_round = b.requests.div_ceil(ROUNDS);
-    for round in 0..=ROUNDS {
-        let offset = round * per_round;
-        let warm_up = round == 0;
-        let ids2 = ids_arc.clone();
-        let (lat, wall, _) = drive_states(
-            clients.clone(),
-            per_round,
-            move |mut c: RegistryClient, i| {
-                let id = ids2[((offset + i) * 7919) % ids2.len()].clone();
-                async move {
-                    c.get_home(&id).await?;
-                    Ok(c)
-                }
-            },
-        )
-        .await?;
-        if !warm_up {
-            direct.extend(lat);
-            direct_wall += wall;
+    let paths = Paths {
+        client: client.clone(),
+        http_addr,
+        bearer: bearer.clone(),
+        path_of: {
+            let (ids, region) = (ids_arc.clone(), region.clone());
+            std::sync::Arc::new(move |i: usize| {
+                format!("/v1/regions/{region}/homes/{}", ids[(i * 7919) % ids.len()])
+            })
+        },
+        ids: ids_arc.clone(),
+    };
+    let saturated = compare(&paths, b.concurrency, b.requests, None).await?;
+    let paced = match b.rate {
+        Some(rate) => {
+            anyhow::ensure!(
+                rate.is_finite() && rate >= 1.0,
+                "--rate must be at least 1 request per second"
+            );
+            let pace = Duration::from_secs_f64(1.0 / rate);
+            Some((
+                rate,
+                compare(&paths, b.rate_callers, b.requests, Some(pace)).await?,
+            ))
         }
-
-        // Through the gateway: HTTP/1.1 keep-alive, one connection per caller.
-        let ids3 = ids_arc.clone();
-        let region3 = std::sync::Arc::new(region.clone());
-        let bearer3 = bearer.clone();
-        let (lat, wall, back) = drive_states(
-            std::mem::take(&mut conns),
-            per_round,
-            move |mut conn: super::httpc::Conn, i| {
-                let path = format!(
-                    "/v1/regions/{}/homes/{}",
-                    region3,
-                    ids3[((offset + i) * 7919) % ids3.len()]
-                );
-                let auth = bearer3.clone();
-                async move {
-                    let (status, _) = conn.get(&path, &[("Authorization", auth.as_str())]).await?;
-                    anyhow::ensure!(status == 200, "gateway answered {status}");
-                    Ok(conn)
-                }
-            },
-        )
-        .await?;
-        conns = back;
-        if !warm_up {
-            via.extend(lat);
-            via_wall += wall;
-        }
-    }
-    direct.sort();
-    via.sort();
+        None => None,
+    };
 
     // National fan-out with one region hung.
     let deadline = cfg
@@ -611,33 +787,57 @@ async fn gateway(base: &Config, b: GatewayBench) -> anyhow::Result<()> {
     }
     fan.sort();
 
-    let (d50, d99, drps) = (
-        percentile(&direct, 0.5),
-        percentile(&direct, 0.99),
-        direct.len() as f64 / direct_wall.as_secs_f64(),
-    );
-    let (g50, g99, grps) = (
-        percentile(&via, 0.5),
-        percentile(&via, 0.99),
-        via.len() as f64 / via_wall.as_secs_f64(),
-    );
     let (f50, fmax) = (
         percentile(&fan, 0.5),
         fan.last().map(|d| d.as_secs_f64() * 1000.0).unwrap_or(0.0),
     );
-    println!("GetHome direct gRPC:  {drps:.0} req/s, p50 {d50:.2} ms, p99 {d99:.2} ms");
-    println!(
-        "GetHome via gateway:  {grps:.0} req/s, p50 {g50:.2} ms, p99 {g99:.2} ms (p50 ratio {:.2}x)",
-        g50 / d50.max(1e-9)
-    );
+    let mut runs = vec![(
+        format!(
+            "at saturation ({} callers, each sends when answered)",
+            b.concurrency
+        ),
+        &saturated,
+    )];
+    if let Some((rate, figures)) = &paced {
+        runs.push((
+            format!(
+                "at a fixed {rate:.0} req/s offered ({} callers, open loop)",
+                b.rate_callers
+            ),
+            figures,
+        ));
+    }
+    for (title, [direct, via, via2]) in runs {
+        println!("GetHome {title}:");
+        println!("  direct gRPC:            {}", direct.line(None));
+        println!("  via gateway, HTTP/1.1:  {}", via.line(Some(direct)));
+        println!("  via gateway, HTTP/2:    {}", via2.line(Some(direct)));
+    }
     println!(
         "national search, {} regions with '{hung_id}' hung: p50 {f50:.0} ms, max {fmax:.0} ms (deadline {deadline:.0} ms, +10 % = {:.0} ms); partial answers correct: {partial_ok}",
         ids.len(),
         deadline * 1.1
     );
+    let legs = |[d, h1, h2]: &[Figures; 3]| {
+        format!(
+            "\"direct\":{},\"gateway_http1\":{},\"gateway_http2\":{}",
+            d.json(None),
+            h1.json(Some(d)),
+            h2.json(Some(d))
+        )
+    };
+    let fixed_rate = match &paced {
+        Some((rate, figures)) => format!(
+            "{{\"offered_rps\":{rate:.0},\"callers\":{},{}}}",
+            b.rate_callers,
+            legs(figures)
+        ),
+        None => "null".into(),
+    };
     let json = format!(
-        "{{\"bench\":\"gateway\",\"direct\":{{\"rps\":{drps:.0},\"p50_ms\":{d50:.3},\"p99_ms\":{d99:.3}}},\"gateway\":{{\"rps\":{grps:.0},\"p50_ms\":{g50:.3},\"p99_ms\":{g99:.3}}},\"p50_ratio\":{:.3},\"fanout\":{{\"regions\":{},\"hung\":\"{hung_id}\",\"deadline_ms\":{deadline:.0},\"p50_ms\":{f50:.1},\"max_ms\":{fmax:.1},\"partial_correct\":{partial_ok}}}}}",
-        g50 / d50.max(1e-9),
+        "{{\"bench\":\"gateway\",\"saturation\":{{\"callers\":{},{}}},\"fixed_rate\":{fixed_rate},\"fanout\":{{\"regions\":{},\"hung\":\"{hung_id}\",\"deadline_ms\":{deadline:.0},\"p50_ms\":{f50:.1},\"max_ms\":{fmax:.1},\"partial_correct\":{partial_ok}}}}}",
+        b.concurrency,
+        legs(&saturated),
         ids.len()
     );
     println!("{json}");

@@ -1,5 +1,6 @@
-//! A minimal keep-alive HTTP/1.1 client for the benchmarks (GET with
-//! headers, Content-Length bodies), so the binary needs no HTTP client stack.
+//! Benchmark clients: a minimal keep-alive HTTP/1.1 client (GET with
+//! headers, Content-Length bodies) and one shared HTTP/2 connection over
+//! hyper (already in the build for tonic), as a gRPC channel is shared.
 
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
@@ -54,6 +55,52 @@ impl Conn {
         }
         let mut body = vec![0; len];
         self.stream.read_exact(&mut body).await?;
+        Ok((status, body))
+    }
+}
+
+/// One cleartext HTTP/2 (prior knowledge) connection shared by many callers;
+/// clones multiplex their requests on it.
+#[derive(Clone)]
+pub struct H2 {
+    send: hyper::client::conn::http2::SendRequest<http_body_util::Empty<hyper::body::Bytes>>,
+    authority: std::sync::Arc<str>,
+}
+
+impl H2 {
+    pub async fn connect(addr: std::net::SocketAddr) -> anyhow::Result<H2> {
+        let s = TcpStream::connect(addr).await?;
+        s.set_nodelay(true)?;
+        let (send, conn) = hyper::client::conn::http2::handshake(
+            hyper_util::rt::TokioExecutor::new(),
+            hyper_util::rt::TokioIo::new(s),
+        )
+        .await?;
+        tokio::spawn(async move {
+            let _ = conn.await;
+        });
+        Ok(H2 {
+            send,
+            authority: addr.to_string().into(),
+        })
+    }
+
+    /// GET `path`; returns (status, body).
+    pub async fn get(
+        &mut self,
+        path: &str,
+        headers: &[(&str, &str)],
+    ) -> anyhow::Result<(u16, hyper::body::Bytes)> {
+        use http_body_util::BodyExt;
+        let mut req = hyper::Request::get(format!("http://{}{path}", self.authority));
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let req = req.body(http_body_util::Empty::new())?;
+        self.send.ready().await?;
+        let resp = self.send.send_request(req).await?;
+        let status = resp.status().as_u16();
+        let body = resp.into_body().collect().await?.to_bytes();
         Ok((status, body))
     }
 }

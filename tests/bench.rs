@@ -1,0 +1,86 @@
+//! The benchmarks are a user-facing command: run each with tiny numbers so
+//! it keeps working and keeps printing the figures its issue asks for (the
+//! figures themselves are measured with release builds, not asserted here).
+
+use std::process::Command;
+
+const BIN: &str = env!("CARGO_BIN_EXE_samling");
+
+fn bench(args: &[&str]) -> serde_json::Value {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("figures.json");
+    let out = Command::new(BIN)
+        .arg("--data-dir")
+        .arg(dir.path())
+        .arg("bench")
+        .args(args)
+        .arg("--json")
+        .arg(&json)
+        .env("SAMLING_LOG", "warn")
+        .env_remove("SAMLING_DATABASE_URL")
+        .env_remove("SAMLING_CONFIG")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "bench {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap()
+}
+
+fn assert_leg(v: &serde_json::Value, name: &str) {
+    assert!(v["rps"].as_f64().unwrap() > 0.0, "{name}: {v}");
+    let (p50, p99) = (v["p50_ms"].as_f64().unwrap(), v["p99_ms"].as_f64().unwrap());
+    assert!(p50 > 0.0 && p99 >= p50, "{name}: {v}");
+}
+
+#[test]
+fn bench_gateway_compares_the_paths_and_fans_out_past_a_hung_region() {
+    let v = bench(&[
+        "gateway",
+        "--homes",
+        "30",
+        "--requests",
+        "60",
+        "--concurrency",
+        "3",
+        "--rate",
+        "300",
+        "--rate-callers",
+        "3",
+        "--fanouts",
+        "1",
+    ]);
+    for run in ["saturation", "fixed_rate"] {
+        for leg in ["direct", "gateway_http1", "gateway_http2"] {
+            assert_leg(&v[run][leg], &format!("{run}.{leg}"));
+        }
+        for leg in ["gateway_http1", "gateway_http2"] {
+            let ratio = v[run][leg]["p50_ratio"].as_f64().unwrap();
+            let expected = v[run][leg]["p50_ms"].as_f64().unwrap()
+                / v[run]["direct"]["p50_ms"].as_f64().unwrap();
+            assert!((ratio - expected).abs() < 0.01, "{run}.{leg}: {v}");
+        }
+    }
+    assert_eq!(v["saturation"]["callers"], 3);
+    assert_eq!(v["fixed_rate"]["offered_rps"], 300);
+    assert_eq!(v["fanout"]["regions"], 6);
+    assert_eq!(v["fanout"]["partial_correct"], true, "{v}");
+}
+
+#[test]
+fn bench_gateway_refuses_nonsense_numbers() {
+    let out = Command::new(BIN)
+        .args(["bench", "gateway", "--concurrency", "0"])
+        .env("SAMLING_LOG", "warn")
+        .env_remove("SAMLING_CONFIG")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--concurrency"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
