@@ -11,6 +11,9 @@ mod serve;
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser, Debug)]
 #[command(
     name = "samling",
