@@ -138,7 +138,7 @@ pub async fn limit_token(gw: &Gateway, ctx: &AuthContext) -> Result<(), Problem>
 /// a Redis outage must not take the API down).
 async fn limit(gw: &Gateway, key: &str, per_minute: u32) -> Result<(), Problem> {
     match gw.limits.check(key, per_minute).await {
-        Ok(d) if !d.allowed => Err(Problem::too_many(d.retry_after.as_secs().max(1))),
+        Ok(d) if !d.allowed => Err(Problem::too_many(d.retry_after_secs())),
         Ok(_) => Ok(()),
         Err(e) => {
             tracing::warn!(error = %e, "rate limiter unavailable; allowing");
