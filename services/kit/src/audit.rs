@@ -98,38 +98,6 @@ pub async fn insert_chained(
     Ok(())
 }
 
-/// Append entries inside the caller's transaction, taking the chain head once.
-pub async fn append_many(
-    conn: &mut AnyConnection,
-    records: &[AuditRecord],
-) -> Result<(), KitError> {
-    if records.is_empty() {
-        return Ok(());
-    }
-    let n = records.len() as i64;
-    let row = sqlx::query(
-        "UPDATE chain_head SET audit_seq = audit_seq + $1 WHERE id = 1 RETURNING audit_seq, audit_hash",
-    )
-    .bind(n)
-    .fetch_one(&mut *conn)
-    .await?;
-    let last_seq: i64 = row.try_get(0)?;
-    let mut prev: String = row.try_get(1)?;
-    let at = crate::dates::now_text();
-    let mut entries = Vec::with_capacity(records.len());
-    for (i, r) in records.iter().enumerate() {
-        let e = chain(last_seq - n + 1 + i as i64, &prev, &at, r.clone());
-        prev = e.hash.clone();
-        entries.push(e);
-    }
-    insert_chained(conn, &entries).await?;
-    sqlx::query("UPDATE chain_head SET audit_hash = $1 WHERE id = 1")
-        .bind(&prev)
-        .execute(&mut *conn)
-        .await?;
-    Ok(())
-}
-
 type Pending = (Vec<AuditRecord>, oneshot::Sender<Result<(), String>>);
 
 /// Group-committing writer for read audits. `record` returns once the entry
@@ -179,12 +147,14 @@ impl AuditWriter {
     }
 }
 
+/// One transaction for the whole batch: the chain head is taken once, the
+/// entries go in a few multi-row statements, the head moves once.
 async fn write_batch(store: &Store, batch: &[Pending]) -> Result<(), KitError> {
-    let all: Vec<AuditRecord> = batch.iter().flat_map(|(e, _)| e.iter().cloned()).collect();
-    let mut tx = store.write.begin().await?;
-    append_many(&mut tx, &all).await?;
-    tx.commit().await?;
-    Ok(())
+    let mut tx = store.begin_write().await?;
+    for record in batch.iter().flat_map(|(entries, _)| entries) {
+        tx.audit(record).await?;
+    }
+    tx.commit_audits().await
 }
 
 /// Outcome of a chain verification.

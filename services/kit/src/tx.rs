@@ -105,11 +105,6 @@ impl WriteTx {
     async fn flush(&mut self) -> Result<(), KitError> {
         if !self.audits.is_empty() {
             audit::insert_chained(&mut self.tx, &self.audits).await?;
-            sqlx::query("UPDATE chain_head SET audit_seq = $1, audit_hash = $2 WHERE id = 1")
-                .bind(self.audit_seq)
-                .bind(&self.audit_hash)
-                .execute(&mut *self.tx)
-                .await?;
         }
         if !self.events.is_empty() {
             for chunk in self.events.chunks(64) {
@@ -130,10 +125,17 @@ impl WriteTx {
                 }
                 q.execute(&mut *self.tx).await?;
             }
-            sqlx::query("UPDATE chain_head SET event_seq = $1 WHERE id = 1")
-                .bind(self.event_seq)
-                .execute(&mut *self.tx)
-                .await?;
+        }
+        if !self.audits.is_empty() || !self.events.is_empty() {
+            // One statement moves both heads (this transaction holds the row).
+            sqlx::query(
+                "UPDATE chain_head SET audit_seq = $1, audit_hash = $2, event_seq = $3 WHERE id = 1",
+            )
+            .bind(self.audit_seq)
+            .bind(&self.audit_hash)
+            .bind(self.event_seq)
+            .execute(&mut *self.tx)
+            .await?;
         }
         Ok(())
     }
@@ -149,5 +151,19 @@ impl WriteTx {
             feed.notify();
         }
         Ok(self.touched)
+    }
+
+    /// Commit a transaction that appended audit entries only (the read-audit
+    /// writer's batches); refuses one that appended events, whose followers
+    /// must be woken through [`WriteTx::commit`].
+    pub async fn commit_audits(mut self) -> Result<(), KitError> {
+        if !self.events.is_empty() {
+            return Err(KitError::Internal(
+                "events must be committed with the event feed".into(),
+            ));
+        }
+        self.flush().await?;
+        self.tx.commit().await?;
+        Ok(())
     }
 }

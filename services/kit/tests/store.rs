@@ -406,6 +406,35 @@ async fn a_dropped_write_tx_leaves_no_row_no_audit_and_no_event() {
     }
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_audit_only_commit_refuses_events_and_keeps_nothing_of_them() {
+    for ts in stores(&[WIDGETS]).await {
+        let b = ts.name();
+        let s = &ts.store;
+        let mut tx = s.begin_write().await.unwrap();
+        tx.audit(&record("alice", "widget.read", "w1"))
+            .await
+            .unwrap();
+        tx.event(created("w1")).await.unwrap();
+        assert!(tx.commit_audits().await.is_err(), "{b}");
+        assert_eq!(scalar(s, "SELECT COUNT(*) FROM audit_log").await, 0, "{b}");
+        assert_eq!(scalar(s, "SELECT COUNT(*) FROM outbox").await, 0, "{b}");
+        assert_eq!(heads(s).await, (0, 0), "{b}");
+
+        let mut tx = s.begin_write().await.unwrap();
+        tx.audit(&record("alice", "widget.read", "w1"))
+            .await
+            .unwrap();
+        tx.audit(&record("alice", "widget.read", "w2"))
+            .await
+            .unwrap();
+        tx.commit_audits().await.unwrap();
+        assert_eq!(heads(s).await, (2, 0), "{b}");
+        let report = audit::verify(s).await.unwrap();
+        assert!(report.ok() && report.entries == 2, "{b}: {report:?}");
+    }
+}
+
 /// One committed transaction per id: insert the widget, audit it, emit an event.
 async fn commit_rows(store: &Store, feed: &EventFeed, ids: &[&str]) {
     for id in ids {
