@@ -810,6 +810,11 @@ fn context_from_claims(claims: &Map<String, Value>, exp: i64) -> Result<AuthCont
 }
 
 impl Authenticator {
+    /// Seconds a token is still accepted after its `exp` (and before its `nbf`).
+    pub fn leeway_secs(&self) -> i64 {
+        self.inner.leeway
+    }
+
     /// Load the configured keys (see the module docs); with none configured,
     /// the dev key pair under `data_dir` (created if missing).
     pub async fn from_config(cfg: &JwtConfig, data_dir: &Path) -> Result<Authenticator, AuthError> {

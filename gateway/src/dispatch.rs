@@ -76,25 +76,18 @@ pub async fn authenticate(
 }
 
 async fn bearer_context(gw: &Gateway, headers: &HeaderMap) -> Result<AuthContext, Problem> {
-    let value = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .ok_or_else(|| {
-            Problem::new(
-                tonic::Code::Unauthenticated,
-                "an Authorization: Bearer token is required",
-            )
-        })?;
-    let token = value
-        .strip_prefix("Bearer ")
-        .or_else(|| value.strip_prefix("bearer "))
-        .ok_or_else(|| {
-            Problem::new(
-                tonic::Code::Unauthenticated,
-                "the Authorization header must be a Bearer token",
-            )
-        })?;
-    let mut ctx = gw.verified_token(token.trim()).await?;
+    let unauthenticated =
+        |e: crate::auth::AuthError| Problem::new(tonic::Code::Unauthenticated, e.to_string());
+    let value = match headers.get(header::AUTHORIZATION) {
+        None => None,
+        Some(v) => Some(v.to_str().map_err(|_| {
+            unauthenticated(crate::auth::AuthError::Malformed(
+                "the Authorization header is not visible ASCII",
+            ))
+        })?),
+    };
+    let token = crate::auth::bearer_token(value).map_err(unauthenticated)?;
+    let mut ctx = gw.verified_token(token).await?;
     if let Some(p) = headers.get(PURPOSE).and_then(|v| v.to_str().ok()) {
         ctx.purpose = p.chars().take(200).collect();
     }

@@ -119,8 +119,9 @@ impl Gateway {
             .unwrap_or_else(|p| p.into_inner())
             .get(token)
             .cloned();
+        // Valid as long as the authenticator would accept it (exp + leeway).
         if let Some(ctx) = cached
-            && ctx.exp >= now
+            && now <= ctx.exp.saturating_add(self.auth.leeway_secs())
         {
             return Ok(ctx);
         }
@@ -131,7 +132,8 @@ impl Gateway {
             .map_err(|e| problem::Problem::new(tonic::Code::Unauthenticated, e.to_string()))?;
         let mut map = self.verified.lock().unwrap_or_else(|p| p.into_inner());
         if map.len() >= 10_000 {
-            map.retain(|_, c| c.exp >= now);
+            let leeway = self.auth.leeway_secs();
+            map.retain(|_, c| now <= c.exp.saturating_add(leeway));
             if map.len() >= 10_000 {
                 map.clear();
             }

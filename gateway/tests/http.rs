@@ -275,6 +275,12 @@ async fn requests_without_a_valid_token_are_refused_with_401() {
         // is for the one thing spoiled.
         let good = env.sign_raw(&json!({"alg": "EdDSA", "typ": "JWT"}), &env.claims());
         env.http().get(&path, &good).await.ok();
+        // The scheme is case-insensitive (RFC 9110 §11.1).
+        let shouted = format!("BEARER {good}");
+        env.http()
+            .send(Req::get(&path).header("Authorization", &shouted))
+            .await
+            .ok();
 
         let refused = |r: Resp, why: &str| {
             let p = r.problem(401, "UNAUTHENTICATED");
@@ -373,8 +379,8 @@ async fn requests_without_a_valid_token_are_refused_with_401() {
 
         assert_eq!(
             env.reached(),
-            before + 1,
-            "only the good token's request reached a region"
+            before + 2,
+            "only the good token's requests reached a region"
         );
     })
     .await;
