@@ -333,13 +333,17 @@ pub async fn index_pending(store: &Store, max: i64) -> Result<usize, KitError> {
     Ok(pairs.len())
 }
 
-/// Small enough that indexing never holds the writer for long.
-const INDEX_BATCH: i64 = 1_000;
+/// Small enough that indexing never holds the writer for long: every read
+/// waits for its audit entry's commit, so a batch that holds the writer
+/// stalls every read in flight (1,000 entries held it ~30 ms; p99 of reads
+/// at 5,000/s went from ~4 ms to ~35 ms).
+const INDEX_BATCH: i64 = 128;
 
-/// Keep the record index about a second behind the log.
+/// Keep the record index a fraction of a second behind the log, in small
+/// transactions, yielding between them so waiting writers go first.
 pub fn spawn_indexer(store: Store) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+        let mut tick = tokio::time::interval(std::time::Duration::from_millis(100));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
@@ -348,7 +352,10 @@ pub fn spawn_indexer(store: Store) -> tokio::task::JoinHandle<()> {
             }
             loop {
                 match index_pending(&store, INDEX_BATCH).await {
-                    Ok(n) if n as i64 == INDEX_BATCH => continue,
+                    Ok(n) if n as i64 == INDEX_BATCH => {
+                        tokio::task::yield_now().await;
+                        continue;
+                    }
                     Ok(_) => break,
                     Err(_) if store.write.is_closed() => return,
                     Err(e) => {

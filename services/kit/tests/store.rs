@@ -435,6 +435,48 @@ async fn an_audit_only_commit_refuses_events_and_keeps_nothing_of_them() {
     }
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_background_indexer_catches_up_a_backlog_of_many_batches() {
+    for ts in stores(&[]).await {
+        let b = ts.name();
+        let s = &ts.store;
+        // 1,000 read audits in one group commit: several indexer batches.
+        let writer = AuditWriter::spawn(s.clone());
+        writer
+            .record(
+                (0..1_000)
+                    .map(|i| record("alice", "widget.read", &format!("w{}", i % 7)))
+                    .collect(),
+            )
+            .await
+            .unwrap();
+        let indexer = audit::spawn_indexer(s.clone());
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let indexed = scalar(s, "SELECT indexed_seq FROM chain_head WHERE id = 1").await;
+            if indexed == 1_000 {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{b}: indexed {indexed} of 1000"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        indexer.abort();
+        assert_eq!(
+            scalar(s, "SELECT COUNT(*) FROM audit_index").await,
+            1_000,
+            "{b}"
+        );
+        assert_eq!(
+            scalar(s, "SELECT COUNT(*) FROM audit_index WHERE record_id = 'w3'").await,
+            143,
+            "{b}"
+        );
+    }
+}
+
 /// One committed transaction per id: insert the widget, audit it, emit an event.
 async fn commit_rows(store: &Store, feed: &EventFeed, ids: &[&str]) {
     for id in ids {
