@@ -547,6 +547,31 @@ struct Paths {
     ids: std::sync::Arc<Vec<String>>,
 }
 
+/// `total` authenticated GetHome reads through the gateway, one caller per
+/// connection handle (its own HTTP/1.1 connection or a clone of the shared
+/// HTTP/2 one); every answer must be 200.
+async fn gateway_reads<C: super::httpc::Get>(
+    p: &Paths,
+    conns: Vec<C>,
+    total: usize,
+    pace: Option<Duration>,
+    offset: usize,
+) -> anyhow::Result<(Vec<Duration>, Duration, Vec<C>)> {
+    let (path_of, bearer) = (p.path_of.clone(), p.bearer.clone());
+    drive_states(conns, total, pace, move |mut conn: C, i| {
+        let path = path_of(offset + i);
+        let auth = bearer.clone();
+        async move {
+            let status = conn
+                .get_status(&path, &[("Authorization", auth.as_str())])
+                .await?;
+            anyhow::ensure!(status == 200, "gateway answered {status}");
+            Ok(conn)
+        }
+    })
+    .await
+}
+
 /// Figures of the three paths (direct, HTTP/1.1, HTTP/2) for `requests`
 /// reads each from `callers` callers, closed loop or paced. Interleaved
 /// rounds (direct, HTTP/1.1, HTTP/2, ROUNDS times) so drift in a shared
@@ -586,43 +611,15 @@ async fn compare(
         .await?;
         direct.add(warm_up, lat, wall, cpu);
 
-        let (path_of, bearer) = (p.path_of.clone(), p.bearer.clone());
         let cpu = process_cpu();
-        let (lat, wall, back) = drive_states(
-            std::mem::take(&mut conns),
-            per_round,
-            pace,
-            move |mut conn: super::httpc::Conn, i| {
-                let path = path_of(offset + i);
-                let auth = bearer.clone();
-                async move {
-                    let (status, _) = conn.get(&path, &[("Authorization", auth.as_str())]).await?;
-                    anyhow::ensure!(status == 200, "gateway answered {status}");
-                    Ok(conn)
-                }
-            },
-        )
-        .await?;
+        let (lat, wall, back) =
+            gateway_reads(p, std::mem::take(&mut conns), per_round, pace, offset).await?;
         conns = back;
         via.add(warm_up, lat, wall, cpu);
 
-        let (path_of, bearer) = (p.path_of.clone(), p.bearer.clone());
         let cpu = process_cpu();
-        let (lat, wall, _) = drive_states(
-            vec![h2.clone(); callers],
-            per_round,
-            pace,
-            move |mut conn: super::httpc::H2, i| {
-                let path = path_of(offset + i);
-                let auth = bearer.clone();
-                async move {
-                    let (status, _) = conn.get(&path, &[("Authorization", auth.as_str())]).await?;
-                    anyhow::ensure!(status == 200, "gateway answered {status}");
-                    Ok(conn)
-                }
-            },
-        )
-        .await?;
+        let (lat, wall, _) =
+            gateway_reads(p, vec![h2.clone(); callers], per_round, pace, offset).await?;
         via2.add(warm_up, lat, wall, cpu);
     }
     Ok([direct.figures(), via.figures(), via2.figures()])

@@ -104,3 +104,24 @@ impl H2 {
         Ok((status, body))
     }
 }
+
+/// A benchmark caller's connection: GET a path, answer the status.
+pub trait Get: Send + 'static {
+    fn get_status(
+        &mut self,
+        path: &str,
+        headers: &[(&str, &str)],
+    ) -> impl std::future::Future<Output = anyhow::Result<u16>> + Send;
+}
+
+impl Get for Conn {
+    async fn get_status(&mut self, path: &str, headers: &[(&str, &str)]) -> anyhow::Result<u16> {
+        Ok(self.get(path, headers).await?.0)
+    }
+}
+
+impl Get for H2 {
+    async fn get_status(&mut self, path: &str, headers: &[(&str, &str)]) -> anyhow::Result<u16> {
+        Ok(self.get(path, headers).await?.0)
+    }
+}
