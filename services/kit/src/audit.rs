@@ -273,7 +273,7 @@ pub async fn list(
         "SELECT seq, id, at, subject, role, action, record_type, record_id, purpose, prev_hash, hash \
          FROM audit_log WHERE seq > $1 AND ($2 = '' \
            OR seq IN (SELECT seq FROM audit_index WHERE record_id = $2 AND seq > $1) \
-           OR (record_id = $2 AND seq > (SELECT indexed_seq FROM chain_head WHERE id = 1))) \
+           OR (record_id = $2 AND seq > (SELECT indexed_seq FROM audit_index_head WHERE id = 1))) \
          ORDER BY seq LIMIT $3",
     )
     .bind(after)
@@ -292,9 +292,12 @@ pub async fn list(
 /// record so each index page is written once per run. Returns how many.
 pub async fn index_pending(store: &Store, max: i64) -> Result<usize, KitError> {
     let mut tx = store.write.begin().await?;
-    // Taking the head row lock makes concurrent indexers (replicas) take turns.
+    // The index head's row lock makes concurrent indexers (replicas) take
+    // turns without touching chain_head, which every writer locks. Writers
+    // commit in seq order (they serialise on chain_head), so the committed
+    // entries seen here are always a prefix of the log: no gaps to skip.
     let head = sqlx::query(
-        "UPDATE chain_head SET indexed_seq = indexed_seq WHERE id = 1 RETURNING indexed_seq",
+        "UPDATE audit_index_head SET indexed_seq = indexed_seq WHERE id = 1 RETURNING indexed_seq",
     )
     .fetch_one(&mut *tx)
     .await?;
@@ -325,7 +328,7 @@ pub async fn index_pending(store: &Store, max: i64) -> Result<usize, KitError> {
         }
         q.execute(&mut *tx).await?;
     }
-    sqlx::query("UPDATE chain_head SET indexed_seq = $1 WHERE id = 1")
+    sqlx::query("UPDATE audit_index_head SET indexed_seq = $1 WHERE id = 1")
         .bind(last_seq)
         .execute(&mut *tx)
         .await?;

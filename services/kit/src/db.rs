@@ -279,10 +279,16 @@ impl Store {
 
 /// Kit's tables, present in every service's store: audit chain, outbox,
 /// idempotency records and event-consumer cursors.
-pub const KIT_MIGRATIONS: &[Migration] = &[Migration {
-    name: "kit/0001_init",
-    sql: include_str!("../migrations/0001_kit.sql"),
-}];
+pub const KIT_MIGRATIONS: &[Migration] = &[
+    Migration {
+        name: "kit/0001_init",
+        sql: include_str!("../migrations/0001_kit.sql"),
+    },
+    Migration {
+        name: "kit/0002_audit_index_head",
+        sql: include_str!("../migrations/0002_audit_index_head.sql"),
+    },
+];
 
 #[cfg(test)]
 mod tests {

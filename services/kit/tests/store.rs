@@ -133,7 +133,15 @@ async fn opening_an_existing_store_again_applies_nothing_and_keeps_the_data() {
         append_audits(&ts.store, 2).await;
         let before = applied_migrations(&ts.store).await;
         let names: Vec<&str> = before.iter().map(|m| m.0.as_str()).collect();
-        assert_eq!(names, ["kit/0001_init", "test/0001_widgets"], "{b}");
+        assert_eq!(
+            names,
+            [
+                "kit/0001_init",
+                "kit/0002_audit_index_head",
+                "test/0001_widgets"
+            ],
+            "{b}"
+        );
         ts.store.close().await;
 
         for _ in 0..2 {
@@ -152,6 +160,50 @@ async fn opening_an_existing_store_again_applies_nothing_and_keeps_the_data() {
             assert_eq!(report.entries, 2, "{b}");
             again.close().await;
         }
+    }
+}
+
+/// A store made before kit/0002 (the index head in `chain_head`) upgrades
+/// keeping how far its audit index reaches.
+#[tokio::test]
+async fn a_store_from_before_the_index_head_migration_keeps_its_index_position() {
+    for ts in stores(&[]).await {
+        let b = ts.name();
+        append_audits(&ts.store, 5).await;
+        assert_eq!(audit::index_pending(&ts.store, 3).await.unwrap(), 3, "{b}");
+        // Put the schema back as kit/0001 left it, index position included.
+        sqlx::raw_sql(
+            "ALTER TABLE chain_head ADD COLUMN indexed_seq BIGINT NOT NULL DEFAULT 0; \
+             UPDATE chain_head SET indexed_seq = 3 WHERE id = 1; \
+             DROP TABLE audit_index_head; \
+             DELETE FROM samling_migrations WHERE name = 'kit/0002_audit_index_head';",
+        )
+        .execute(&ts.store.write)
+        .await
+        .unwrap();
+        ts.store.close().await;
+
+        let s = Store::open(&ts.target, None, &[]).await.unwrap();
+        assert_eq!(
+            scalar(&s, "SELECT indexed_seq FROM audit_index_head WHERE id = 1").await,
+            3,
+            "{b}"
+        );
+        assert!(
+            sqlx::query("SELECT indexed_seq FROM chain_head")
+                .fetch_one(&s.read)
+                .await
+                .is_err(),
+            "{b}: the old column is gone"
+        );
+        assert_eq!(audit::index_pending(&s, 100).await.unwrap(), 2, "{b}");
+        assert_eq!(
+            scalar(&s, "SELECT COUNT(*) FROM audit_index").await,
+            5,
+            "{b}"
+        );
+        assert!(audit::verify(&s).await.unwrap().ok(), "{b}");
+        s.close().await;
     }
 }
 
@@ -229,6 +281,7 @@ async fn service_migrations_run_after_kits_in_the_order_given() {
             names,
             [
                 "kit/0001_init",
+                "kit/0002_audit_index_head",
                 "other/0001_init",
                 "svc/0001_init",
                 "svc/0002_more"
@@ -453,7 +506,7 @@ async fn the_background_indexer_catches_up_a_backlog_of_many_batches() {
         let indexer = audit::spawn_indexer(s.clone());
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
         loop {
-            let indexed = scalar(s, "SELECT indexed_seq FROM chain_head WHERE id = 1").await;
+            let indexed = scalar(s, "SELECT indexed_seq FROM audit_index_head WHERE id = 1").await;
             if indexed == 1_000 {
                 break;
             }
@@ -474,6 +527,36 @@ async fn the_background_indexer_catches_up_a_backlog_of_many_batches() {
             143,
             "{b}"
         );
+    }
+}
+
+/// On PostgreSQL an indexing run holds only the index head: writers (and
+/// the read audits every GetHome waits for) commit meanwhile. (SQLite has
+/// one writer connection, so there the two take turns by construction.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writers_do_not_wait_for_an_indexing_run_on_postgres() {
+    for ts in stores(&[]).await {
+        if ts.store.backend != samling_kit::db::Backend::Postgres {
+            continue;
+        }
+        let s = &ts.store;
+        let mut indexing = s.write.begin().await.unwrap();
+        sqlx::query("UPDATE audit_index_head SET indexed_seq = indexed_seq WHERE id = 1")
+            .execute(&mut *indexing)
+            .await
+            .unwrap();
+        let writer = AuditWriter::spawn(s.clone());
+        let wrote = tokio::time::timeout(
+            std::time::Duration::from_secs(10),
+            writer.record(vec![record("alice", "widget.read", "w1")]),
+        )
+        .await;
+        assert!(
+            matches!(wrote, Ok(Ok(()))),
+            "a read audit waited for the indexer: {wrote:?}"
+        );
+        indexing.rollback().await.unwrap();
+        assert_eq!(heads(s).await.0, 1);
     }
 }
 
