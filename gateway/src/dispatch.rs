@@ -190,7 +190,7 @@ pub fn authorize(
     Ok(())
 }
 
-fn json_response(status: StatusCode, body: Vec<u8>) -> Response {
+pub(crate) fn json_response(status: StatusCode, body: Vec<u8>) -> Response {
     let mut r = (status, body).into_response();
     r.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -481,12 +481,25 @@ where
         span,
     )
     .await;
+    finish(spec.method, spec.path, role, &rid, started, result)
+}
+
+/// The end of every request: a problem carries the request id as its
+/// instance; the access log line; the `X-Request-Id` header.
+pub(crate) fn finish(
+    method: &str,
+    route: &str,
+    role: &str,
+    rid: &str,
+    started: Instant,
+    result: Result<Response, Problem>,
+) -> Response {
     let response = match result {
         Ok(r) => r,
-        Err(p) => p.with_instance(&rid).into_response(),
+        Err(p) => p.with_instance(rid).into_response(),
     };
-    access_log(spec.method, spec.path, role, response.status(), started);
-    with_request_id(response, &rid)
+    access_log(method, route, role, response.status(), started);
+    with_request_id(response, rid)
 }
 
 fn replay(stored: StoredResponse) -> Response {

@@ -6,13 +6,13 @@
 #![allow(clippy::result_large_err)] // Problem is the error response itself; it is built once per failed request.
 
 use crate::Gateway;
-use crate::dispatch::{self, access_log, authenticate, decode, limit_token, request_id};
+use crate::dispatch::{self, authenticate, decode, limit_token, request_id};
 use crate::problem::Problem;
 use crate::routes::NATIONAL;
 use axum::Router;
 use axum::extract::Request;
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use samling_kit::auth::AuthContext;
@@ -25,6 +25,7 @@ use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
+use tonic::transport::Channel;
 
 pub fn router(gw: Arc<Gateway>) -> Router {
     let a = gw.clone();
@@ -83,31 +84,44 @@ fn region_absent(p: &Problem) -> bool {
     )
 }
 
-fn json(status: StatusCode, v: &Value) -> Response {
-    let mut r = (status, serde_json::to_vec(v).unwrap_or_default()).into_response();
-    r.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    r
+fn json(v: &Value) -> Response {
+    dispatch::json_response(StatusCode::OK, serde_json::to_vec(v).unwrap_or_default())
 }
 
-fn finish(
-    route: &str,
-    role: &str,
+/// One call to each of `regions` at once, each within the fan-out deadline:
+/// the answers that arrived and the regions that did not answer. A region's
+/// refusal of the request itself (not its absence) is the whole answer.
+async fn fan_out<Req, Resp, F, Fut>(
+    gw: &Arc<Gateway>,
+    regions: Vec<String>,
+    ctx: &AuthContext,
     rid: &str,
-    started: Instant,
-    result: Result<Response, Problem>,
-) -> Response {
-    let mut r = match result {
-        Ok(r) => r,
-        Err(p) => p.with_instance(rid).into_response(),
-    };
-    access_log("GET", route, role, r.status(), started);
-    if let Ok(v) = HeaderValue::from_str(rid) {
-        r.headers_mut().insert(dispatch::REQUEST_ID, v);
+    msg_for: impl Fn(&str) -> Req,
+    call: F,
+) -> Result<(Vec<(String, Resp)>, Vec<String>), Problem>
+where
+    F: Fn(Channel, tonic::Request<Req>) -> Fut + Clone,
+    Fut: std::future::Future<Output = Result<tonic::Response<Resp>, tonic::Status>>,
+{
+    let deadline = gw.fanout_deadline().min(gw.call_timeout());
+    let calls = regions.into_iter().map(|region| {
+        let msg = msg_for(&region);
+        let call = call.clone();
+        async move {
+            let out = dispatch::call_region(gw, &region, ctx, rid, deadline, msg, call).await;
+            (region, out)
+        }
+    });
+    let mut answers = Vec::new();
+    let mut missing = Vec::new();
+    for (region, out) in futures::future::join_all(calls).await {
+        match out {
+            Ok(resp) => answers.push((region, resp)),
+            Err(p) if !region_absent(&p) => return Err(p),
+            Err(_) => missing.push(region),
+        }
     }
-    r
+    Ok((answers, missing))
 }
 
 /// Per-region page tokens, carried as one opaque token.
@@ -137,52 +151,35 @@ async fn search(gw: Arc<Gateway>, req: Request) -> Response {
         } else {
             tokens.keys().cloned().collect()
         };
-        let deadline = gw.fanout_deadline().min(gw.call_timeout());
-        let calls = regions.iter().map(|region| {
-            let mut msg = q.clone();
-            if let Some(t) = tokens.get(region) {
-                let size = msg.page.as_ref().map(|p| p.page_size).unwrap_or(0);
-                msg.page = Some(PageRequest {
-                    page_size: size,
-                    page_token: t.clone(),
-                });
-            }
-            let gw = gw.clone();
-            let ctx = ctx.clone();
-            let rid = rid.clone();
-            async move {
-                let out = dispatch::call_region(
-                    &gw,
-                    region,
-                    &ctx,
-                    &rid,
-                    deadline,
-                    msg,
-                    |ch, r| async move { RegistryServiceClient::new(ch).search_homes(r).await },
-                )
-                .await;
-                (region.clone(), out)
-            }
-        });
-        let answers = futures::future::join_all(calls).await;
+        let (answers, missing) = fan_out(
+            &gw,
+            regions,
+            &ctx,
+            &rid,
+            |region| {
+                let mut msg = q.clone();
+                if let Some(t) = tokens.get(region) {
+                    let size = msg.page.as_ref().map(|p| p.page_size).unwrap_or(0);
+                    msg.page = Some(PageRequest {
+                        page_size: size,
+                        page_token: t.clone(),
+                    });
+                }
+                msg
+            },
+            |ch, r| async move { RegistryServiceClient::new(ch).search_homes(r).await },
+        )
+        .await?;
         let mut homes = Vec::new();
         let mut next = BTreeMap::new();
-        let mut missing = Vec::new();
-        for (region, out) in answers {
-            match out {
-                Ok(resp) => {
-                    homes.extend(resp.homes);
-                    if let Some(t) = resp
-                        .page
-                        .map(|p| p.next_page_token)
-                        .filter(|t| !t.is_empty())
-                    {
-                        next.insert(region, t);
-                    }
-                }
-                // A region's refusal of the request itself (not its absence) is the answer.
-                Err(p) if !region_absent(&p) => return Err(p),
-                Err(_) => missing.push(region),
+        for (region, resp) in answers {
+            homes.extend(resp.homes);
+            if let Some(t) = resp
+                .page
+                .map(|p| p.next_page_token)
+                .filter(|t| !t.is_empty())
+            {
+                next.insert(region, t);
             }
         }
         let next_page_token = if next.is_empty() {
@@ -191,18 +188,15 @@ async fn search(gw: Arc<Gateway>, req: Request) -> Response {
             URL_SAFE_NO_PAD.encode(serde_json::to_vec(&next).unwrap_or_default())
         };
         let homes = serde_json::to_value(&homes).unwrap_or(Value::Array(vec![]));
-        Ok(json(
-            StatusCode::OK,
-            &json!({
-                "homes": homes,
-                "next_page_token": next_page_token,
-                "partial": !missing.is_empty(),
-                "missing_regions": missing,
-            }),
-        ))
+        Ok(json(&json!({
+            "homes": homes,
+            "next_page_token": next_page_token,
+            "partial": !missing.is_empty(),
+            "missing_regions": missing,
+        })))
     }
     .await;
-    finish("/v1/homes", role, &rid, started, result)
+    dispatch::finish("GET", "/v1/homes", role, &rid, started, result)
 }
 
 async fn quarterly(gw: Arc<Gateway>, req: Request) -> Response {
@@ -214,45 +208,23 @@ async fn quarterly(gw: Arc<Gateway>, req: Request) -> Response {
         let (ctx, q, _): (AuthContext, GetQuarterlyReportRequest, _) =
             prepare(&gw, 1, &parts).await?;
         role = ctx.role.as_str();
-        let deadline = gw.fanout_deadline().min(gw.call_timeout());
-        let calls = gw.regions.ids().into_iter().map(|region| {
-            let msg = q.clone();
-            let gw = gw.clone();
-            let ctx = ctx.clone();
-            let rid = rid.clone();
-            async move {
-                let out =
-                    dispatch::call_region(
-                        &gw,
-                        &region,
-                        &ctx,
-                        &rid,
-                        deadline,
-                        msg,
-                        |ch, r| async move {
-                            RegistryServiceClient::new(ch).get_quarterly_report(r).await
-                        },
-                    )
-                    .await;
-                (region, out)
-            }
-        });
-        let answers = futures::future::join_all(calls).await;
+        let (answers, missing) = fan_out(
+            &gw,
+            gw.regions.ids(),
+            &ctx,
+            &rid,
+            |_| q.clone(),
+            |ch, r| async move { RegistryServiceClient::new(ch).get_quarterly_report(r).await },
+        )
+        .await?;
         let mut rows: BTreeMap<(i32, i32), (u32, u32)> = BTreeMap::new();
         let mut quarter_end = None;
-        let mut missing = Vec::new();
-        for (region, out) in answers {
-            match out {
-                Ok(r) => {
-                    quarter_end = quarter_end.or(r.quarter_end);
-                    for row in r.rows {
-                        let e = rows.entry((row.sex, row.reason)).or_default();
-                        e.0 += row.not_executed;
-                        e.1 += row.executed_late;
-                    }
-                }
-                Err(p) if !region_absent(&p) => return Err(p),
-                Err(_) => missing.push(region),
+        for (_, r) in answers {
+            quarter_end = quarter_end.or(r.quarter_end);
+            for row in r.rows {
+                let e = rows.entry((row.sex, row.reason)).or_default();
+                e.0 += row.not_executed;
+                e.1 += row.executed_late;
             }
         }
         let rows: Vec<QuarterlyReportRow> = rows
@@ -275,17 +247,15 @@ async fn quarterly(gw: Arc<Gateway>, req: Request) -> Response {
             total_executed_late: rows.iter().map(|r| r.executed_late).sum(),
             rows,
         };
-        Ok(json(
-            StatusCode::OK,
-            &json!({
-                "report": serde_json::to_value(&report).unwrap_or(Value::Null),
-                "partial": !missing.is_empty(),
-                "missing_regions": missing,
-            }),
-        ))
+        Ok(json(&json!({
+            "report": serde_json::to_value(&report).unwrap_or(Value::Null),
+            "partial": !missing.is_empty(),
+            "missing_regions": missing,
+        })))
     }
     .await;
-    finish(
+    dispatch::finish(
+        "GET",
         "/v1/statistics/unexecuted-decisions",
         role,
         &rid,
