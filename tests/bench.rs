@@ -4,7 +4,8 @@
 
 use std::process::Command;
 
-const BIN: &str = env!("CARGO_BIN_EXE_samling");
+mod common;
+use common::BIN;
 
 fn bench(args: &[&str]) -> serde_json::Value {
     let dir = tempfile::tempdir().unwrap();

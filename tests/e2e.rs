@@ -9,10 +9,11 @@ use samling_proto::registry::v1::*;
 use samling_registry::client::RegistryClient;
 use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_samling");
+mod common;
+use common::{BIN, Server};
 
 /// A base port whose region ports (base + 0 and base + 5) are free now.
 fn free_base_port() -> u16 {
@@ -31,17 +32,6 @@ fn free_base_port() -> u16 {
         }
     }
     panic!("no free ports");
-}
-
-struct Server {
-    child: Child,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// The gateway's port for a base: `base + 6` was checked free with the regions'.
@@ -92,22 +82,9 @@ async fn wait_healthy(addr: &str) {
 }
 
 /// A blocking HTTP/1.1 GET (Connection: close); returns status and body.
+/// GET with a bearer token.
 fn http_get(port: u16, path: &str, token: &str) -> (u16, String) {
-    use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    write!(s, "GET {path} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n").unwrap();
-    let mut raw = String::new();
-    s.read_to_string(&mut raw).unwrap();
-    let status = raw
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    let body = raw
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
-    (status, body)
+    common::http_get(port, path, &[("Authorization", &format!("Bearer {token}"))])
 }
 
 fn adult_pnr() -> &'static str {
@@ -118,8 +95,8 @@ fn adult_pnr() -> &'static str {
 async fn serve_all_answers_grpc_and_the_cli_across_regions() {
     let data = tempfile::tempdir().unwrap();
     let base = free_base_port();
-    let server = Server {
-        child: samling(data.path(), base)
+    let server = Server(
+        samling(data.path(), base)
             .args([
                 "serve",
                 "--target",
@@ -131,7 +108,7 @@ async fn serve_all_answers_grpc_and_the_cli_across_regions() {
             .stderr(Stdio::null())
             .spawn()
             .unwrap(),
-    };
+    );
     let stockholm = format!("http://127.0.0.1:{base}");
     let norr = format!("http://127.0.0.1:{}", base + 5);
     wait_healthy(&stockholm).await;

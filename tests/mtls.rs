@@ -11,7 +11,7 @@ use samling_kit::tls::{DevCerts, Tls, dev_certs};
 use samling_registry::client::RegistryClient;
 use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use tonic::Code;
 use tonic::transport::{Certificate, ClientTlsConfig, Endpoint, Identity};
@@ -19,7 +19,9 @@ use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
 use tonic_health::pb::{HealthCheckRequest, HealthCheckResponse};
 
-const BIN: &str = env!("CARGO_BIN_EXE_samling");
+mod common;
+use common::{BIN, Server, http_get};
+
 const REGION: &str = "stockholm-gotland";
 const REGISTRY: &str = "samling.registry.v1.RegistryService";
 
@@ -29,15 +31,6 @@ fn free_ports<const N: usize>() -> [u16; N] {
         .map(|_| TcpListener::bind("127.0.0.1:0").unwrap())
         .collect();
     std::array::from_fn(|i| held[i].local_addr().unwrap().port())
-}
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 fn read(p: &Path) -> Vec<u8> {
@@ -239,7 +232,7 @@ async fn only_clients_with_a_certificate_from_the_ca_are_served() {
     assert!(r.is_err(), "server certificate from an untrusted CA: {r:?}");
 
     // The in-process gateway reaches the region over mTLS.
-    let (status, body) = http_get(http, "/readyz");
+    let (status, body) = http_get(http, "/readyz", &[]);
     assert_eq!(status, 200, "{body}");
     assert!(
         body.contains(&format!("\"{REGION}\":\"serving\"")),
@@ -289,28 +282,4 @@ async fn only_clients_with_a_certificate_from_the_ca_are_served() {
         !without.contains("not found") && !without.contains("notfound"),
         "CLI without a certificate got an answer: {without}"
     );
-}
-
-/// A blocking HTTP/1.1 GET (Connection: close); returns status and body.
-fn http_get(port: u16, path: &str) -> (u16, String) {
-    use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut raw = String::new();
-    let _ = s.read_to_string(&mut raw);
-    let status = raw
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    let body = raw
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
-    (status, body)
 }
