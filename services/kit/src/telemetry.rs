@@ -154,9 +154,20 @@ impl Injector for MetadataInjector<'_> {
             tonic::metadata::MetadataKey::from_bytes(key.as_bytes()),
             value.parse(),
         ) {
-            self.0.insert(k, v);
+            self.0.insert(k, per_request_value(v));
         }
     }
+}
+
+/// A metadata value that differs on every call (trace context, request id)
+/// is sent as an HPACK never-indexed literal: inserted into the connection's
+/// header table it would evict the entries every call re-uses (the signed
+/// auth context, content type), which then travel in full again.
+pub fn per_request_value(
+    mut v: tonic::metadata::MetadataValue<tonic::metadata::Ascii>,
+) -> tonic::metadata::MetadataValue<tonic::metadata::Ascii> {
+    v.set_sensitive(true);
+    v
 }
 
 /// The server span of one gRPC call, child of the caller's trace if it sent one.
@@ -210,4 +221,24 @@ pub fn inject_context(md: &mut tonic::metadata::MetadataMap) {
     opentelemetry::global::get_text_map_propagator(|p| {
         p.inject_context(&cx, &mut MetadataInjector(md))
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn per_call_metadata_is_never_indexed() {
+        let mut md = tonic::metadata::MetadataMap::new();
+        MetadataInjector(&mut md).set(
+            "traceparent",
+            "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01".into(),
+        );
+        let v = md.get("traceparent").expect("injected");
+        assert!(
+            v.is_sensitive(),
+            "a per-call value must not enter the HPACK table"
+        );
+        assert!(per_request_value("abc".parse().expect("ascii")).is_sensitive());
+    }
 }
