@@ -5,10 +5,10 @@
 
 #![allow(clippy::result_large_err)] // Problem is the error response itself; it is built once per failed request.
 
-use crate::Gateway;
 use crate::limits::{Begin, StoredResponse};
 use crate::problem::Problem;
 use crate::routes::{Carry, RouteSpec};
+use crate::{Caller, Gateway};
 use axum::body::Bytes;
 use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -65,7 +65,7 @@ pub async fn authenticate(
     gw: &Gateway,
     headers: &HeaderMap,
     peer: Option<std::net::IpAddr>,
-) -> Result<AuthContext, Problem> {
+) -> Result<Arc<Caller>, Problem> {
     match bearer_context(gw, headers).await {
         Ok(ctx) => Ok(ctx),
         Err(p) => {
@@ -75,7 +75,7 @@ pub async fn authenticate(
     }
 }
 
-async fn bearer_context(gw: &Gateway, headers: &HeaderMap) -> Result<AuthContext, Problem> {
+async fn bearer_context(gw: &Gateway, headers: &HeaderMap) -> Result<Arc<Caller>, Problem> {
     let unauthenticated =
         |e: crate::auth::AuthError| Problem::new(tonic::Code::Unauthenticated, e.to_string());
     let value = match headers.get(header::AUTHORIZATION) {
@@ -87,11 +87,16 @@ async fn bearer_context(gw: &Gateway, headers: &HeaderMap) -> Result<AuthContext
         })?),
     };
     let token = crate::auth::bearer_token(value).map_err(unauthenticated)?;
-    let mut ctx = gw.verified_token(token).await?;
+    let caller = gw.verified_token(token).await?;
     if let Some(p) = headers.get(PURPOSE).and_then(|v| v.to_str().ok()) {
-        ctx.purpose = p.chars().take(200).collect();
+        let purpose: String = p.chars().take(200).collect();
+        if purpose != caller.ctx.purpose {
+            let mut ctx = caller.ctx.clone();
+            ctx.purpose = purpose;
+            return Ok(Arc::new(gw.caller(ctx)));
+        }
     }
-    Ok(ctx)
+    Ok(caller)
 }
 
 /// Per-client-address rate limit of unauthenticated requests and public
@@ -113,18 +118,9 @@ pub async fn limit_ip(
     .await
 }
 
-/// The caller's key in the limiter and the idempotency store: a digest of
-/// the token subject (the subject itself never leaves the gateway).
-fn subject_key(ctx: &AuthContext) -> String {
-    let mut hex = hex::encode(Sha256::digest(ctx.sub.as_bytes()));
-    hex.truncate(24);
-    hex
-}
-
 /// Per-token rate limit.
-pub async fn limit_token(gw: &Gateway, ctx: &AuthContext) -> Result<(), Problem> {
-    let key = format!("tok:{}", subject_key(ctx));
-    limit(gw, &key, gw.cfg.token_rate_per_minute).await
+pub async fn limit_token(gw: &Gateway, caller: &Caller) -> Result<(), Problem> {
+    limit(gw, &caller.limit_key, gw.cfg.token_rate_per_minute).await
 }
 
 /// One rate-limit check (fails open if the limiter's store is unreachable:
@@ -212,9 +208,9 @@ async fn request_object(
     gw: &Gateway,
     spec: &RouteSpec,
     path: &[(String, String)],
-    req: Request,
+    parts: &axum::http::request::Parts,
+    body: axum::body::Body,
 ) -> Result<(Map<String, Value>, Bytes), Problem> {
-    let (parts, body) = req.into_parts();
     let body = axum::body::to_bytes(body, gw.cfg.body_limit_bytes)
         .await
         .map_err(|e| {
@@ -239,17 +235,22 @@ async fn request_object(
         None => vec![],
     };
     gw.schema.merge_query(spec.request, &mut obj, &query)?;
-    let path_fields: Vec<(String, String)> = path
-        .iter()
-        .filter(|(k, _)| k != "region")
-        .cloned()
-        .collect();
-    for (k, _) in &path_fields {
+    // Path parameters win over the same names in the query or the body.
+    let path_fields = || path.iter().filter(|(k, _)| k != "region");
+    for (k, _) in path_fields() {
         obj.remove(k);
     }
     gw.schema
-        .merge_query(spec.request, &mut obj, &path_fields)?;
+        .merge_query(spec.request, &mut obj, path_fields())?;
     Ok((obj, body))
+}
+
+/// The declared body length, if any.
+fn content_length(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse().ok())
 }
 
 /// Did reading the body fail on the size limit?
@@ -282,7 +283,7 @@ pub fn decode<Req: serde::de::DeserializeOwned>(obj: Map<String, Value>) -> Resu
 pub async fn call_region<Req, Resp, F, Fut>(
     gw: &Gateway,
     region: &str,
-    ctx: &AuthContext,
+    caller: &Caller,
     request_id: &str,
     deadline: Duration,
     msg: Req,
@@ -306,10 +307,12 @@ where
     }
     let mut req = tonic::Request::new(msg);
     req.set_timeout(deadline);
-    samling_kit::auth::attach(&mut req, &gw.tokens.token(ctx))
+    caller
+        .attach(&mut req)
         .map_err(|_| Problem::new(tonic::Code::Internal, "internal error"))?;
     if let Ok(v) = request_id.parse() {
-        req.metadata_mut().insert(REQUEST_ID, v);
+        req.metadata_mut()
+            .insert(REQUEST_ID, samling_kit::telemetry::per_request_value(v));
     }
     samling_kit::telemetry::inject_context(req.metadata_mut());
     match tokio::time::timeout(deadline, call(r.channel(), req)).await {
@@ -352,24 +355,31 @@ where
     Fut: Future<Output = Result<tonic::Response<Resp>, tonic::Status>>,
 {
     let started = Instant::now();
-    let headers = req.headers().clone();
-    let peer = peer_ip(req.extensions());
-    let rid = request_id(&headers);
-    let span = samling_kit::telemetry::http_server_span(spec.method, spec.path, &headers);
+    let (parts, body) = req.into_parts();
+    let headers = &parts.headers;
+    let peer = peer_ip(&parts.extensions);
+    let rid = request_id(headers);
+    let span = samling_kit::telemetry::http_server_span(spec.method, spec.path, headers);
     let mut role = "-";
     let result = tracing::Instrument::instrument(
         async {
-            let ctx = authenticate(&gw, &headers, peer).await?;
+            if let Some(len) = content_length(headers)
+                && len > gw.cfg.body_limit_bytes as u64
+            {
+                return Err(Problem::too_large(gw.cfg.body_limit_bytes));
+            }
+            let caller = authenticate(&gw, headers, peer).await?;
+            let ctx = &caller.ctx;
             role = ctx.role.as_str();
-            limit_token(&gw, &ctx).await?;
+            limit_token(&gw, &caller).await?;
             let path = path?;
             let region = path
                 .iter()
                 .find(|(k, _)| k == "region")
                 .map(|(_, v)| v.clone())
                 .unwrap_or_default();
-            let (mut obj, body) = request_object(&gw, &spec, &path, req).await?;
-            authorize(&spec, &ctx, &obj, &path)?;
+            let (mut obj, body) = request_object(&gw, &spec, &path, &parts, body).await?;
+            authorize(&spec, ctx, &obj, &path)?;
             // Idempotency: the key is also the service's request id.
             let idem = match headers.get(IDEMPOTENCY_KEY).map(|v| v.to_str()) {
                 Some(Ok(k))
@@ -378,7 +388,7 @@ where
                         && k.len() <= 128
                         && k.chars().all(|c| c.is_ascii_graphic()) =>
                 {
-                    let key = format!("{}:{k}", subject_key(&ctx));
+                    let key = format!("{}:{k}", caller.subject_key);
                     let hash = hex::encode(
                         Sha256::new()
                             .chain_update(spec.operation_id.as_bytes())
@@ -438,7 +448,8 @@ where
                     return Err(p);
                 }
             };
-            let outcome = call_region(&gw, &region, &ctx, &rid, gw.call_timeout(), msg, call).await;
+            let outcome =
+                call_region(&gw, &region, &caller, &rid, gw.call_timeout(), msg, call).await;
             let response = match outcome {
                 Ok(resp) => json_response(
                     StatusCode::OK,

@@ -48,7 +48,8 @@ impl TokenCache {
         }
     }
 
-    pub fn token(&self, ctx: &AuthContext) -> String {
+    /// The (lazily signed) context for the services of this caller.
+    pub fn cached(&self, ctx: &AuthContext) -> CachedToken {
         let key = format!(
             "{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}",
             ctx.sub,
@@ -68,7 +69,43 @@ impl TokenCache {
                 key_ctx.exp = 0;
                 CachedToken::new(self.signer.clone(), key_ctx)
             })
-            .token()
+            .clone()
+    }
+}
+
+/// An authenticated caller, with what each of their requests needs made
+/// once per token: the key under which they are limited, and the signed
+/// context the services receive.
+#[derive(Debug)]
+pub struct Caller {
+    pub ctx: AuthContext,
+    /// A digest of the token subject: the caller's key in the limiter and
+    /// the idempotency store (the subject itself never leaves the gateway).
+    pub subject_key: String,
+    /// `tok:` + `subject_key`: the per-token rate limit's key.
+    pub limit_key: String,
+    service_token: CachedToken,
+}
+
+impl Caller {
+    fn new(ctx: AuthContext, service_token: CachedToken) -> Self {
+        use sha2::{Digest, Sha256};
+        let mut subject_key = hex::encode(Sha256::digest(ctx.sub.as_bytes()));
+        subject_key.truncate(24);
+        Caller {
+            limit_key: format!("tok:{subject_key}"),
+            subject_key,
+            service_token,
+            ctx,
+        }
+    }
+
+    /// Attach the signed context for the services to a call.
+    pub fn attach<T>(
+        &self,
+        req: &mut tonic::Request<T>,
+    ) -> Result<(), samling_kit::error::KitError> {
+        self.service_token.attach(req)
     }
 }
 
@@ -81,7 +118,7 @@ pub struct Gateway {
     pub schema: schema::Schema,
     pub proxies: client_ip::TrustedProxies,
     openapi: Vec<u8>,
-    verified: Mutex<HashMap<String, AuthContext>>,
+    verified: Mutex<HashMap<String, Arc<Caller>>>,
 }
 
 impl Gateway {
@@ -111,7 +148,7 @@ impl Gateway {
 
     /// Verify a bearer token, remembering verified tokens (bounded) until
     /// they expire so a client re-using its token costs one signature check.
-    pub async fn verified_token(&self, token: &str) -> Result<AuthContext, problem::Problem> {
+    pub async fn verified_token(&self, token: &str) -> Result<Arc<Caller>, problem::Problem> {
         let now = chrono::Utc::now().timestamp();
         let cached = self
             .verified
@@ -120,26 +157,34 @@ impl Gateway {
             .get(token)
             .cloned();
         // Valid as long as the authenticator would accept it (exp + leeway).
-        if let Some(ctx) = cached
-            && now <= ctx.exp.saturating_add(self.auth.leeway_secs())
+        if let Some(caller) = cached
+            && now <= caller.ctx.exp.saturating_add(self.auth.leeway_secs())
         {
-            return Ok(ctx);
+            return Ok(caller);
         }
         let ctx = self
             .auth
             .authenticate(token)
             .await
             .map_err(|e| problem::Problem::new(tonic::Code::Unauthenticated, e.to_string()))?;
+        let caller = Arc::new(self.caller(ctx));
         let mut map = self.verified.lock().unwrap_or_else(|p| p.into_inner());
         if map.len() >= 10_000 {
             let leeway = self.auth.leeway_secs();
-            map.retain(|_, c| now <= c.exp.saturating_add(leeway));
+            map.retain(|_, c| now <= c.ctx.exp.saturating_add(leeway));
             if map.len() >= 10_000 {
                 map.clear();
             }
         }
-        map.insert(token.to_string(), ctx.clone());
-        Ok(ctx)
+        map.insert(token.to_string(), caller.clone());
+        Ok(caller)
+    }
+
+    /// A caller acting with `ctx` (a verified token's, or one with the
+    /// purpose the request states).
+    pub fn caller(&self, ctx: AuthContext) -> Caller {
+        let service_token = self.tokens.cached(&ctx);
+        Caller::new(ctx, service_token)
     }
 
     pub fn call_timeout(&self) -> Duration {
@@ -203,19 +248,6 @@ async fn readyz(gw: Arc<Gateway>) -> Response {
     r
 }
 
-/// The body limit layer refuses a Content-Length over the limit with a
-/// plain-text 413; the gateway's errors are all problem+json.
-fn problem_over_limit(r: Response, limit: usize) -> Response {
-    let is_problem = r
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes() == problem::CONTENT_TYPE.as_bytes());
-    if r.status() != StatusCode::PAYLOAD_TOO_LARGE || is_problem {
-        return r;
-    }
-    problem::Problem::too_large(limit).into_response()
-}
-
 /// Routes anyone may call without a token (the contract and its docs; the
 /// recruitment service's public inquiry form joins them): each request is
 /// charged to the client's address (`ip_rate_per_minute`).
@@ -254,7 +286,6 @@ fn public_router(gw: Arc<Gateway>, openapi: Vec<u8>) -> Router {
 /// The whole HTTP surface.
 pub fn router(gw: Arc<Gateway>) -> Router {
     let openapi = gw.openapi.clone();
-    let limit = gw.cfg.body_limit_bytes;
     let ready = gw.clone();
     let mut app = routes::region_router(gw.clone())
         .merge(national::router(gw.clone()))
@@ -263,13 +294,7 @@ pub fn router(gw: Arc<Gateway>) -> Router {
         .merge(public_router(gw.clone(), openapi))
         .fallback(|| async {
             problem::Problem::new(tonic::Code::NotFound, "no such route").into_response()
-        })
-        .layer(tower_http::limit::RequestBodyLimitLayer::new(
-            gw.cfg.body_limit_bytes,
-        ))
-        .layer(axum::middleware::map_response(
-            move |r: Response| async move { problem_over_limit(r, limit) },
-        ));
+        });
     if !gw.cfg.cors_allowed_origins.is_empty() {
         let origins: Vec<HeaderValue> = gw
             .cfg

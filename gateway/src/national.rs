@@ -5,17 +5,16 @@
 
 #![allow(clippy::result_large_err)] // Problem is the error response itself; it is built once per failed request.
 
-use crate::Gateway;
 use crate::dispatch::{self, authenticate, decode, limit_token, request_id};
 use crate::problem::Problem;
 use crate::routes::NATIONAL;
+use crate::{Caller, Gateway};
 use axum::Router;
 use axum::extract::Request;
 use axum::http::StatusCode;
 use axum::response::Response;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use samling_kit::auth::AuthContext;
 use samling_proto::common::v1::PageRequest;
 use samling_proto::registry::v1::registry_service_client::RegistryServiceClient;
 use samling_proto::registry::v1::{
@@ -46,11 +45,11 @@ async fn prepare<Req: serde::de::DeserializeOwned>(
     gw: &Gateway,
     index: usize,
     parts: &axum::http::request::Parts,
-) -> Result<(AuthContext, Req, Map<String, Value>), Problem> {
+) -> Result<(Arc<Caller>, Req, Map<String, Value>), Problem> {
     let spec = &NATIONAL[index];
-    let ctx = authenticate(gw, &parts.headers, dispatch::peer_ip(&parts.extensions)).await?;
+    let caller = authenticate(gw, &parts.headers, dispatch::peer_ip(&parts.extensions)).await?;
     let query = parts.uri.query();
-    limit_token(gw, &ctx).await?;
+    limit_token(gw, &caller).await?;
     let mut pairs: Vec<(String, String)> = match query {
         Some(q) => serde_urlencoded::from_str(q)
             .map_err(|_| Problem::invalid("query", "is not a valid query string"))?,
@@ -63,12 +62,12 @@ async fn prepare<Req: serde::de::DeserializeOwned>(
         .map(|i| pairs.remove(i).1);
     let mut obj = Map::new();
     gw.schema.merge_query(spec.request, &mut obj, &pairs)?;
-    dispatch::authorize(spec, &ctx, &obj, &[])?;
+    dispatch::authorize(spec, &caller.ctx, &obj, &[])?;
     let mut extra = Map::new();
     if let Some(t) = token {
         extra.insert("token".into(), Value::String(t));
     }
-    Ok((ctx, decode(obj)?, extra))
+    Ok((caller, decode(obj)?, extra))
 }
 
 /// Did the region fail to answer (rather than answer "no")?
@@ -94,7 +93,7 @@ fn json(v: &Value) -> Response {
 async fn fan_out<Req, Resp, F, Fut>(
     gw: &Arc<Gateway>,
     regions: Vec<String>,
-    ctx: &AuthContext,
+    caller: &Caller,
     rid: &str,
     msg_for: impl Fn(&str) -> Req,
     call: F,
@@ -108,7 +107,7 @@ where
         let msg = msg_for(&region);
         let call = call.clone();
         async move {
-            let out = dispatch::call_region(gw, &region, ctx, rid, deadline, msg, call).await;
+            let out = dispatch::call_region(gw, &region, caller, rid, deadline, msg, call).await;
             (region, out)
         }
     });
@@ -142,8 +141,9 @@ async fn search(gw: Arc<Gateway>, req: Request) -> Response {
     let (parts, _) = req.into_parts();
     let mut role = "-";
     let result = async {
-        let (ctx, q, extra): (AuthContext, SearchHomesRequest, _) = prepare(&gw, 0, &parts).await?;
-        role = ctx.role.as_str();
+        let (caller, q, extra): (Arc<Caller>, SearchHomesRequest, _) =
+            prepare(&gw, 0, &parts).await?;
+        role = caller.ctx.role.as_str();
         let tokens = decode_tokens(extra.get("token"))?;
         // On a later page, only regions that had more are asked.
         let regions: Vec<String> = if tokens.is_empty() {
@@ -154,7 +154,7 @@ async fn search(gw: Arc<Gateway>, req: Request) -> Response {
         let (answers, missing) = fan_out(
             &gw,
             regions,
-            &ctx,
+            &caller,
             &rid,
             |region| {
                 let mut msg = q.clone();
@@ -205,13 +205,13 @@ async fn quarterly(gw: Arc<Gateway>, req: Request) -> Response {
     let (parts, _) = req.into_parts();
     let mut role = "-";
     let result = async {
-        let (ctx, q, _): (AuthContext, GetQuarterlyReportRequest, _) =
+        let (caller, q, _): (Arc<Caller>, GetQuarterlyReportRequest, _) =
             prepare(&gw, 1, &parts).await?;
-        role = ctx.role.as_str();
+        role = caller.ctx.role.as_str();
         let (answers, missing) = fan_out(
             &gw,
             gw.regions.ids(),
-            &ctx,
+            &caller,
             &rid,
             |_| q.clone(),
             |ch, r| async move { RegistryServiceClient::new(ch).get_quarterly_report(r).await },

@@ -104,11 +104,11 @@ impl Schema {
 
     /// Merge query parameters into `obj` for `message`. `page.page_size`
     /// style names reach one level into a message field.
-    pub fn merge_query(
+    pub fn merge_query<'a>(
         &self,
         message: &str,
         obj: &mut Map<String, Value>,
-        pairs: &[(String, String)],
+        pairs: impl IntoIterator<Item = &'a (String, String)>,
     ) -> Result<(), Problem> {
         for (name, raw) in pairs {
             self.merge_param(message, obj, name, name, raw)?;

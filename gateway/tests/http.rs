@@ -97,6 +97,64 @@ async fn an_officer_creates_a_home_and_reads_it_back_as_snake_case_json() {
     .await;
 }
 
+/// `X-Purpose` travels to the registry's read audit with each request; one
+/// token's reads with different purposes (or none) are each logged as stated.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_purpose_a_reader_states_reaches_the_read_audit() {
+    for_each_backend(|b| async move {
+        let env = Env::start(&b).await;
+        let created = create_home(
+            &env,
+            STOCKHOLM,
+            home_draft(OWN, "Storgatan 3", &adult(13), &[]),
+        )
+        .await;
+        let id = created["home"]["id"].as_str().expect("an id").to_string();
+        let path = format!("{}/{id}", homes_path(STOCKHOLM));
+        let token = env.officer();
+        for purpose in [
+            Some("placement review"),
+            None,
+            Some("annual follow-up"),
+            Some("placement review"),
+        ] {
+            let mut req = Req::get(&path).bearer(&token);
+            if let Some(p) = purpose {
+                req = req.header("X-Purpose", p);
+            }
+            assert_eq!(env.http().send(req).await.status, 200, "{purpose:?}");
+        }
+        let office = samling_kit::auth::AuthContext::new("auditor", Role::RegionalOfficer);
+        let log = env
+            .region(STOCKHOLM)
+            .registry
+            .list_audit(
+                &office,
+                &samling_proto::common::v1::ListAuditRequest {
+                    record_id: id.clone(),
+                    page: None,
+                },
+            )
+            .await
+            .expect("the audit log");
+        let reads: Vec<&str> = log
+            .entries
+            .iter()
+            .filter(|e| e.action == "read")
+            .map(|e| e.purpose.as_str())
+            .collect();
+        assert_eq!(reads.len(), 4, "{reads:?}");
+        assert_eq!(reads[0], "placement review");
+        assert!(
+            reads[1] != "placement review" && reads[1] != "annual follow-up",
+            "a read without a stated purpose keeps none of another request's: {reads:?}"
+        );
+        assert_eq!(reads[2], "annual follow-up");
+        assert_eq!(reads[3], "placement review");
+    })
+    .await;
+}
+
 /// HTTP/2 with prior knowledge (h2c): many requests multiplexed on one
 /// connection, each answered in full.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

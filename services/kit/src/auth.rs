@@ -16,6 +16,7 @@ use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 use std::sync::Arc;
+use tonic::metadata::{Ascii, MetadataValue};
 
 pub const AUTH_METADATA_KEY: &str = "x-samling-auth";
 
@@ -278,12 +279,13 @@ pub struct ContextVerifier {
 
 const VERIFIED_CACHE_MAX: usize = 10_000;
 
-/// Signs once and re-uses the token until shortly before it expires.
+/// Signs once and re-uses the token until shortly before it expires. The
+/// token is kept as ready metadata: attaching it to a call copies no bytes.
 #[derive(Clone, Debug)]
 pub struct CachedToken {
     signer: ContextSigner,
     ctx: AuthContext,
-    current: Arc<std::sync::Mutex<(String, i64)>>,
+    current: Arc<std::sync::Mutex<Option<Signed>>>,
 }
 
 impl CachedToken {
@@ -291,7 +293,7 @@ impl CachedToken {
         CachedToken {
             signer,
             ctx,
-            current: Arc::new(std::sync::Mutex::new((String::new(), 0))),
+            current: Arc::new(std::sync::Mutex::new(None)),
         }
     }
 
@@ -299,16 +301,35 @@ impl CachedToken {
         &self.ctx
     }
 
-    pub fn token(&self) -> String {
+    /// The signed context, signed anew a minute before it expires.
+    pub fn value(&self) -> Result<MetadataValue<Ascii>, KitError> {
         let now = chrono::Utc::now().timestamp();
         let mut cur = self.current.lock().unwrap_or_else(|p| p.into_inner());
-        if cur.1 - 60 <= now {
-            let mut ctx = self.ctx.clone();
-            ctx.exp = now + CONTEXT_TTL_SECS;
-            *cur = (self.signer.sign_exact(&ctx), ctx.exp);
+        if let Some((v, exp)) = &*cur
+            && exp - 60 > now
+        {
+            return Ok(v.clone());
         }
-        cur.0.clone()
+        let mut ctx = self.ctx.clone();
+        ctx.exp = now + CONTEXT_TTL_SECS;
+        let v = metadata_value(self.signer.sign_exact(&ctx))?;
+        *cur = Some((v.clone(), ctx.exp));
+        Ok(v)
     }
+
+    /// Attach the signed context to an outgoing request.
+    pub fn attach<T>(&self, req: &mut tonic::Request<T>) -> Result<(), KitError> {
+        req.metadata_mut().insert(AUTH_METADATA_KEY, self.value()?);
+        Ok(())
+    }
+}
+
+/// A signed context as metadata, and when it expires.
+type Signed = (MetadataValue<Ascii>, i64);
+
+fn metadata_value(token: String) -> Result<MetadataValue<Ascii>, KitError> {
+    MetadataValue::try_from(token)
+        .map_err(|_| KitError::Internal("auth context is not valid metadata".into()))
 }
 
 impl ContextVerifier {
@@ -408,9 +429,7 @@ pub fn context<T>(req: &tonic::Request<T>) -> Result<AuthContext, tonic::Status>
 
 /// Attach a signed context to an outgoing request.
 pub fn attach<T>(req: &mut tonic::Request<T>, token: &str) -> Result<(), KitError> {
-    let v = token
-        .parse()
-        .map_err(|_| KitError::Internal("auth context is not valid metadata".into()))?;
+    let v = metadata_value(token.to_string())?;
     req.metadata_mut().insert(AUTH_METADATA_KEY, v);
     Ok(())
 }

@@ -2,7 +2,7 @@
 //! `samling` CLI), other services and tests. It signs the caller's auth
 //! context into every request and puts a deadline on every call.
 
-use samling_kit::auth::{self, AuthContext, CachedToken, ContextSigner};
+use samling_kit::auth::{AuthContext, CachedToken, ContextSigner};
 use samling_kit::tls::Tls;
 use samling_proto::registry::v1::registry_service_client::RegistryServiceClient;
 use samling_proto::registry::v1::*;
@@ -81,7 +81,7 @@ impl RegistryClient {
         let mut req = Request::new(msg);
         req.set_timeout(self.timeout);
         // A signed token is always valid ASCII metadata.
-        let _ = auth::attach(&mut req, &self.token.token());
+        let _ = self.token.attach(&mut req);
         samling_kit::telemetry::inject_context(req.metadata_mut());
         req
     }
