@@ -104,8 +104,10 @@ async fn serve_all_answers_grpc_and_the_cli_across_regions() {
                 "--regions",
                 "stockholm-gotland,norr",
             ])
+            // The access log (and warnings) to a file, as under a supervisor.
+            .env("SAMLING_LOG", "warn,access=info")
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(std::fs::File::create(data.path().join("serve.log")).unwrap())
             .spawn()
             .unwrap(),
     );
@@ -291,6 +293,59 @@ async fn serve_all_answers_grpc_and_the_cli_across_regions() {
     assert!(body.contains("\"field\":\"home_id\""), "{body}");
     let (status, _) = http_get(http_port(base), "/v1/homes", "not-a-token");
     assert_eq!(status, 401);
+
+    // One access-log line per REST request: method, route template, role,
+    // status, latency; no ids, personal data or tokens, no colour codes.
+    let log_path = data.path().join("serve.log");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let access: Vec<String> = loop {
+        let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+        let lines: Vec<String> = log
+            .lines()
+            .filter(|l| l.contains(" access: "))
+            .map(str::to_string)
+            .collect();
+        if lines.len() >= 4 || Instant::now() > deadline {
+            break lines;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let expected = [
+        (
+            "/v1/regions/{region}/homes/{home_id}",
+            "regional_officer",
+            200,
+        ),
+        ("/v1/homes", "regional_officer", 200),
+        (
+            "/v1/regions/{region}/homes/{home_id}",
+            "regional_officer",
+            400,
+        ),
+        ("/v1/homes", "-", 401),
+    ];
+    assert_eq!(access.len(), expected.len(), "{access:#?}");
+    for (line, (route, role, status)) in access.iter().zip(expected) {
+        assert!(
+            line.contains("method=GET")
+                && line.contains(&format!(" route={route} "))
+                && line.contains(&format!(" role={role} "))
+                && line.contains(&format!(" status={status} "))
+                && line.contains(" us="),
+            "{line}"
+        );
+    }
+    let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+    for secret in [
+        home.id.as_str(),
+        adult_pnr(),
+        &adult_pnr().replace('-', ""),
+        "Hemvägen",
+        token.as_str(),
+        "\x1b[",
+    ] {
+        assert!(!log.contains(secret), "{secret:?} in the log:\n{log}");
+    }
 
     drop(server);
 

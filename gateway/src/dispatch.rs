@@ -526,17 +526,19 @@ fn replay(stored: StoredResponse) -> Response {
 }
 
 /// The access log: route template (ids only ever appear in templates as
-/// `{placeholders}`), role, status, latency. Never bodies or query strings.
-/// Also records `http.server.request.duration` (route template, method, status).
+/// `{placeholders}`), role, status, latency in microseconds. Never bodies or
+/// query strings. Also records `http.server.request.duration` (route
+/// template, method, status).
 pub fn access_log(method: &str, route: &str, role: &str, status: StatusCode, started: Instant) {
     samling_kit::metrics::record_http(method, route, status.as_u16(), started);
+    // Values are plain tokens (no spaces or quotes): logged as written.
     tracing::info!(
         target: "access",
-        method,
-        route,
-        role,
+        method = %method,
+        route = %route,
+        role = %role,
         status = status.as_u16(),
-        ms = started.elapsed().as_secs_f64() * 1000.0,
+        us = started.elapsed().as_micros() as u64,
         "request"
     );
 }

@@ -57,7 +57,13 @@ pub fn init(cfg: &TelemetryConfig, service: &str) -> TelemetryGuard {
             .with_writer(writer)
             .boxed()
     } else {
-        tracing_subscriber::fmt::layer().with_writer(writer).boxed()
+        // Colour only on a terminal: escape codes in a log file or a
+        // collector are noise (and cost a formatting pass per line).
+        use std::io::IsTerminal;
+        tracing_subscriber::fmt::layer()
+            .with_ansi(std::io::stderr().is_terminal())
+            .with_writer(writer)
+            .boxed()
     };
     let mut provider = None;
     let mut meters = None;
