@@ -55,13 +55,15 @@ pub fn select_regions(map: &RegionMap, spec: &str) -> anyhow::Result<Vec<(usize,
     Ok(out)
 }
 
-/// The gRPC address of a region.
+/// The gRPC address of a region. Base port 0 gives every region an
+/// ephemeral port (benches, tests), not the ports 1, 2, … after it.
 pub fn grpc_addr(cfg: &Config, index: usize) -> anyhow::Result<SocketAddr> {
-    let port = cfg
-        .listen
-        .grpc_base_port
-        .checked_add(index as u16)
-        .context("listen.grpc_base_port + region index overflows")?;
+    let port = match cfg.listen.grpc_base_port {
+        0 => 0,
+        base => base
+            .checked_add(index as u16)
+            .context("listen.grpc_base_port + region index overflows")?,
+    };
     format!("{}:{port}", cfg.listen.host)
         .parse()
         .context("listen.host")
@@ -271,4 +273,22 @@ pub async fn build_gateway(
         .context("gateway rate-limit/idempotency store")?;
     let (signer, _) = context_keys(cfg, true)?;
     samling_gateway::Gateway::new(g.clone(), directory, auth, limits, signer)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_port_zero_gives_every_region_an_ephemeral_port() {
+        let mut cfg = Config::default();
+        cfg.listen.host = "127.0.0.1".into();
+        cfg.listen.grpc_base_port = 0;
+        assert_eq!(grpc_addr(&cfg, 0).unwrap().port(), 0);
+        assert_eq!(grpc_addr(&cfg, 3).unwrap().port(), 0);
+        cfg.listen.grpc_base_port = 7000;
+        assert_eq!(grpc_addr(&cfg, 3).unwrap().port(), 7003);
+        cfg.listen.grpc_base_port = u16::MAX;
+        assert!(grpc_addr(&cfg, 1).is_err());
+    }
 }

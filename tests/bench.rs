@@ -71,17 +71,46 @@ fn bench_gateway_compares_the_paths_and_fans_out_past_a_hung_region() {
 }
 
 #[test]
-fn bench_gateway_refuses_nonsense_numbers() {
-    let out = Command::new(BIN)
-        .args(["bench", "gateway", "--concurrency", "0"])
-        .env("SAMLING_LOG", "warn")
-        .env_remove("SAMLING_CONFIG")
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("--concurrency"),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+fn bench_gateway_rate_zero_skips_the_fixed_rate_run() {
+    let v = bench(&[
+        "gateway",
+        "--homes",
+        "10",
+        "--requests",
+        "30",
+        "--concurrency",
+        "2",
+        "--rate",
+        "0",
+        "--fanouts",
+        "1",
+    ]);
+    assert_leg(
+        &v["saturation"]["gateway_http1"],
+        "saturation.gateway_http1",
     );
+    assert!(v["fixed_rate"].is_null(), "{v}");
+}
+
+#[test]
+fn bench_gateway_refuses_nonsense_numbers() {
+    for (args, named) in [
+        (&["--concurrency", "0"][..], "--concurrency"),
+        (&["--rate", "0.5"][..], "--rate"),
+        (&["--rate=-5000"][..], "--rate"),
+    ] {
+        let out = Command::new(BIN)
+            .args(["bench", "gateway"])
+            .args(args)
+            .env("SAMLING_LOG", "warn")
+            .env_remove("SAMLING_CONFIG")
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{args:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains(named),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
 }

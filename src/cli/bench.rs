@@ -31,9 +31,10 @@ pub struct GatewayBench {
     #[arg(long, default_value_t = 16)]
     concurrency: usize,
     /// Also compare at a fixed offered load (requests per second, open
-    /// loop): latency at a throughput the gateway must sustain, e.g. 5000.
-    #[arg(long)]
-    rate: Option<f64>,
+    /// loop): both paths' latency at the same throughput, by default the
+    /// 5,000 req/s the gateway must sustain. 0 skips this run.
+    #[arg(long, default_value_t = 5_000.0)]
+    rate: f64,
     /// Callers of the fixed-rate run (enough that the schedule is kept).
     #[arg(long, default_value_t = 32)]
     rate_callers: usize,
@@ -631,6 +632,10 @@ async fn gateway(base: &Config, b: GatewayBench) -> anyhow::Result<()> {
     anyhow::ensure!(b.requests >= 1, "--requests must be at least 1");
     anyhow::ensure!(b.concurrency >= 1, "--concurrency must be at least 1");
     anyhow::ensure!(b.rate_callers >= 1, "--rate-callers must be at least 1");
+    anyhow::ensure!(
+        b.rate == 0.0 || (b.rate.is_finite() && b.rate >= 1.0),
+        "--rate must be at least 1 request per second (or 0: no fixed-rate run)"
+    );
     let dir = std::env::temp_dir().join(format!(
         "samling-bench-gw-{}",
         samling_kit::ids::new_id().simple()
@@ -736,19 +741,14 @@ async fn gateway(base: &Config, b: GatewayBench) -> anyhow::Result<()> {
         ids: ids_arc.clone(),
     };
     let saturated = compare(&paths, b.concurrency, b.requests, None).await?;
-    let paced = match b.rate {
-        Some(rate) => {
-            anyhow::ensure!(
-                rate.is_finite() && rate >= 1.0,
-                "--rate must be at least 1 request per second"
-            );
-            let pace = Duration::from_secs_f64(1.0 / rate);
-            Some((
-                rate,
-                compare(&paths, b.rate_callers, b.requests, Some(pace)).await?,
-            ))
-        }
-        None => None,
+    let paced = if b.rate == 0.0 {
+        None
+    } else {
+        let pace = Duration::from_secs_f64(1.0 / b.rate);
+        Some((
+            b.rate,
+            compare(&paths, b.rate_callers, b.requests, Some(pace)).await?,
+        ))
     };
 
     // National fan-out with one region hung.

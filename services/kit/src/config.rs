@@ -40,7 +40,8 @@ pub struct DatabaseConfig {
 #[serde(default, deny_unknown_fields)]
 pub struct ListenConfig {
     pub host: String,
-    /// Region number i (in region-map order) serves gRPC on `grpc_base_port + i`.
+    /// Region number i (in region-map order) serves gRPC on `grpc_base_port + i`
+    /// (0: an ephemeral port for every region, as the benches use).
     pub grpc_base_port: u16,
     /// The gateway's HTTP address.
     pub http_addr: String,
