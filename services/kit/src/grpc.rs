@@ -60,15 +60,9 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), tonic::transport::Error> {
-    use tokio_stream::StreamExt;
     // Accepted sockets do not inherit the builder's TCP_NODELAY; without it
     // small responses wait out delayed ACKs (~40 ms a call).
-    let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener).map(|s| {
-        s.and_then(|s| {
-            s.set_nodelay(true)?;
-            Ok(s)
-        })
-    });
+    let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
     router
         .serve_with_incoming_shutdown(incoming, shutdown)
         .await
