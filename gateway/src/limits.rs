@@ -519,9 +519,18 @@ impl<'a> Reader<'a> {
 
 fn begin_from_existing(existing: Record, hash: &str) -> Begin {
     match existing {
-        Record::InFlight { hash: h } | Record::Done { hash: h, .. } if h != hash => Begin::Mismatch,
-        Record::InFlight { .. } => Begin::InFlight,
-        Record::Done { response, .. } => Begin::Replay(response),
+        Record::InFlight { hash: h } => begin_with(&h, None, hash),
+        Record::Done { hash: h, response } => begin_with(&h, Some(response), hash),
+    }
+}
+
+/// What a key already holding `stored_hash` (and the first answer, once
+/// there is one) means for a request with `hash` — the same on both stores.
+fn begin_with(stored_hash: &str, response: Option<StoredResponse>, hash: &str) -> Begin {
+    match response {
+        _ if stored_hash != hash => Begin::Mismatch,
+        None => Begin::InFlight,
+        Some(response) => Begin::Replay(response),
     }
 }
 
@@ -803,14 +812,10 @@ impl MemoryStore {
         let mut table = lock(&self.idem);
         table.sweep_if_due(now);
         if let Some(entry) = table.entries.get(key).filter(|e| e.expires > now) {
-            return Ok(if entry.hash != hash {
-                Begin::Mismatch
-            } else {
-                match &entry.response {
-                    None => Begin::InFlight,
-                    Some(response) => Begin::Replay(response.clone()),
-                }
-            });
+            let response = (entry.hash == hash)
+                .then(|| entry.response.clone())
+                .flatten();
+            return Ok(begin_with(&entry.hash, response, hash));
         }
         table.remove(key);
         let entry = IdemEntry {
