@@ -207,17 +207,44 @@ async fn an_agency_home_needs_an_existing_agency() {
                 .collect::<Vec<_>>(),
             vec![home.id.as_str()]
         );
-        // An import row naming a missing agency is reported, the others are written.
+        // Each import row naming a missing agency is reported, the others
+        // are written; a dry run reports the same rows and writes nothing.
+        let missing = "00000000-0000-7000-8000-000000000000";
         let rows = vec![
             ImportRow {
                 line: 2,
-                draft: Some(agency_draft("00000000-0000-7000-8000-000000000000")),
+                draft: Some(agency_draft(missing)),
             },
             ImportRow {
                 line: 3,
                 draft: Some(agency_draft(&agency.id)),
             },
+            ImportRow {
+                line: 4,
+                draft: Some(agency_draft(missing)),
+            },
         ];
+        let error_lines = |r: &ImportHomesResponse| {
+            r.errors
+                .iter()
+                .map(|e| (e.line, e.field.as_str().to_string()))
+                .collect::<Vec<_>>()
+        };
+        let expected = vec![
+            (2, "draft.agency_id".to_string()),
+            (4, "draft.agency_id".to_string()),
+        ];
+        let dry = rpc!(
+            office,
+            import_homes,
+            ImportHomesRequest {
+                rows: rows.clone(),
+                dry_run: true,
+                ..Default::default()
+            }
+        )
+        .unwrap();
+        assert_eq!((dry.created, error_lines(&dry)), (0, expected.clone()));
         let imported = rpc!(
             office,
             import_homes,
@@ -228,14 +255,7 @@ async fn an_agency_home_needs_an_existing_agency() {
         )
         .unwrap();
         assert_eq!(imported.created, 1);
-        assert_eq!(
-            imported
-                .errors
-                .iter()
-                .map(|e| (e.line, e.field.as_str()))
-                .collect::<Vec<_>>(),
-            vec![(2, "draft.agency_id")]
-        );
+        assert_eq!(error_lines(&imported), expected);
         assert_eq!(
             rpc!(
                 office,

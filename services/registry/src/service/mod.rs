@@ -982,19 +982,31 @@ impl Registry {
                 Err(e) => errors.push(row_error(row.line, &e)),
             }
         }
-        if req.dry_run {
-            for (line, v) in &valid {
-                if !v.draft.agency_id.is_empty() {
-                    let found: Option<Agency> =
-                        store::load_doc(&self.store.read, "agencies", &v.draft.agency_id).await?;
-                    if found.is_none() {
-                        errors.push(row_error(
-                            *line,
-                            &RegistryError::invalid("draft.agency_id", "no such agency"),
-                        ));
-                    }
+        // The agencies the rows name that do not exist, one lookup per
+        // distinct id (agencies are never deleted: the answer holds for the
+        // write below).
+        let mut missing_agencies = std::collections::HashSet::new();
+        let mut looked_up = std::collections::HashSet::new();
+        for (_, v) in &valid {
+            let id = v.draft.agency_id.as_str();
+            if !id.is_empty() && looked_up.insert(id) {
+                let found: Option<Agency> =
+                    store::load_doc(&self.store.read, "agencies", id).await?;
+                if found.is_none() {
+                    missing_agencies.insert(id.to_string());
                 }
             }
+        }
+        let (valid, unknown_agency): (Vec<_>, Vec<_>) = valid
+            .into_iter()
+            .partition(|(_, v)| !missing_agencies.contains(&v.draft.agency_id));
+        for (line, _) in unknown_agency {
+            errors.push(row_error(
+                line,
+                &RegistryError::invalid("draft.agency_id", "no such agency"),
+            ));
+        }
+        if req.dry_run {
             errors.sort_by_key(|e| e.line);
             return Ok(ImportHomesResponse {
                 created: 0,
@@ -1006,11 +1018,7 @@ impl Registry {
         let (mut tx, key) = begin!(self, ctx, "ImportHomes", req);
         let mut duplicates = Vec::new();
         let mut home_ids = Vec::new();
-        for (line, v) in valid {
-            if let Err(e) = self.check_agency(&mut tx, &v.draft.agency_id).await {
-                errors.push(row_error(line, &e));
-                continue;
-            }
+        for (_, v) in valid {
             let (h, d) = self.insert_home(&mut tx, ctx, &v).await?;
             home_ids.push(h.id);
             duplicates.extend(d);
