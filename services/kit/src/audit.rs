@@ -73,15 +73,13 @@ pub async fn insert_chained(
     conn: &mut AnyConnection,
     entries: &[ChainedEntry],
 ) -> Result<(), KitError> {
-    for chunk in entries.chunks(64) {
-        let sql = format!(
-            "INSERT INTO audit_log (seq, id, at, subject, role, action, record_type, record_id, purpose, prev_hash, hash) VALUES {}",
-            crate::db::values_clause(chunk.len(), 11)
-        );
-        let mut q = sqlx::query(&sql);
-        for e in chunk {
-            q = q
-                .bind(e.seq)
+    crate::db::insert_rows(
+        conn,
+        "INSERT INTO audit_log (seq, id, at, subject, role, action, record_type, record_id, purpose, prev_hash, hash)",
+        11,
+        entries,
+        |q, e| {
+            q.bind(e.seq)
                 .bind(e.id.clone())
                 .bind(e.at.clone())
                 .bind(e.record.subject.clone())
@@ -91,10 +89,10 @@ pub async fn insert_chained(
                 .bind(e.record.record_id.clone())
                 .bind(e.record.purpose.clone())
                 .bind(e.prev_hash.clone())
-                .bind(e.hash.clone());
-        }
-        q.execute(&mut *conn).await?;
-    }
+                .bind(e.hash.clone())
+        },
+    )
+    .await?;
     Ok(())
 }
 
@@ -317,17 +315,14 @@ pub async fn index_pending(store: &Store, max: i64) -> Result<usize, KitError> {
         .map(|r| Ok((r.try_get::<String, _>(0)?, r.try_get::<i64, _>(1)?)))
         .collect::<Result<Vec<_>, sqlx::Error>>()?;
     pairs.sort();
-    for chunk in pairs.chunks(200) {
-        let sql = format!(
-            "INSERT INTO audit_index (record_id, seq) VALUES {}",
-            crate::db::values_clause(chunk.len(), 2)
-        );
-        let mut q = sqlx::query(&sql);
-        for (rid, seq) in chunk {
-            q = q.bind(rid.clone()).bind(*seq);
-        }
-        q.execute(&mut *tx).await?;
-    }
+    crate::db::insert_rows(
+        &mut tx,
+        "INSERT INTO audit_index (record_id, seq)",
+        2,
+        &pairs,
+        |q, (rid, seq)| q.bind(rid.clone()).bind(*seq),
+    )
+    .await?;
     sqlx::query("UPDATE audit_index_head SET indexed_seq = $1 WHERE id = 1")
         .bind(last_seq)
         .execute(&mut *tx)

@@ -74,6 +74,34 @@ pub fn schema_name(prefix: &str, service: &str, region: &str) -> String {
         .collect()
 }
 
+/// Bound parameters per multi-row INSERT statement: far under every
+/// backend's limit (SQLite 32,766, PostgreSQL 65,535).
+const INSERT_PARAMS: usize = 704;
+
+/// A row's values bound onto a multi-row INSERT.
+pub type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
+
+/// Insert `rows` with as few multi-row statements as the parameter budget
+/// allows: `insert` is `INSERT INTO t (a, b, ...)` naming `columns`
+/// columns, and `bind` binds one row's values in that order.
+pub async fn insert_rows<T>(
+    conn: &mut sqlx::AnyConnection,
+    insert: &str,
+    columns: usize,
+    rows: &[T],
+    bind: impl for<'q> Fn(AnyQuery<'q>, &T) -> AnyQuery<'q>,
+) -> Result<(), sqlx::Error> {
+    for chunk in rows.chunks((INSERT_PARAMS / columns.max(1)).max(1)) {
+        let sql = format!("{insert} VALUES {}", values_clause(chunk.len(), columns));
+        let mut q = sqlx::query(&sql);
+        for row in chunk {
+            q = bind(q, row);
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
 /// `($1, $2), ($3, $4)`: the VALUES list of a multi-row insert of `rows`
 /// rows of `columns` parameters each.
 pub fn values_clause(rows: usize, columns: usize) -> String {

@@ -107,24 +107,23 @@ impl WriteTx {
             audit::insert_chained(&mut self.tx, &self.audits).await?;
         }
         if !self.events.is_empty() {
-            for chunk in self.events.chunks(64) {
-                let sql = format!(
-                    "INSERT INTO outbox (seq, id, event_type, aggregate_type, aggregate_id, occurred_at, payload) VALUES {}",
-                    crate::db::values_clause(chunk.len(), 7)
-                );
-                let mut q = sqlx::query(&sql);
-                for (seq, e) in chunk {
-                    q = q
-                        .bind(*seq)
+            let at = &self.at;
+            crate::db::insert_rows(
+                &mut self.tx,
+                "INSERT INTO outbox (seq, id, event_type, aggregate_type, aggregate_id, occurred_at, payload)",
+                7,
+                &self.events,
+                |q, (seq, e)| {
+                    q.bind(*seq)
                         .bind(crate::ids::new_id_string())
                         .bind(e.event_type.clone())
                         .bind(e.aggregate_type.clone())
                         .bind(e.aggregate_id.clone())
-                        .bind(self.at.clone())
-                        .bind(e.payload.to_string());
-                }
-                q.execute(&mut *self.tx).await?;
-            }
+                        .bind(at.clone())
+                        .bind(e.payload.to_string())
+                },
+            )
+            .await?;
         }
         if !self.audits.is_empty() || !self.events.is_empty() {
             // One statement moves both heads (this transaction holds the row).

@@ -405,6 +405,51 @@ async fn a_write_tx_commits_change_audit_and_event_together() {
 }
 
 #[tokio::test]
+async fn a_write_of_more_rows_than_one_statement_binds_commits_them_all() {
+    for ts in stores(&[WIDGETS]).await {
+        let b = ts.name();
+        let s = &ts.store;
+        let feed = EventFeed::new(s.clone());
+        // More rows of each kind than one multi-row INSERT carries.
+        let widgets: Vec<(String, i64)> = (0..1000).map(|i| (format!("w{i}"), i)).collect();
+        let mut tx = s.begin_write().await.unwrap();
+        samling_kit::db::insert_rows(
+            tx.conn(),
+            "INSERT INTO widgets (id, n)",
+            2,
+            &widgets,
+            |q, (id, n)| q.bind(id.clone()).bind(*n),
+        )
+        .await
+        .unwrap();
+        for i in 0..150 {
+            tx.audit(&record("alice", "widget.create", &format!("w{i}")))
+                .await
+                .unwrap();
+        }
+        for i in 0..250 {
+            tx.event(created(&format!("w{i}"))).await.unwrap();
+        }
+        tx.commit(&feed).await.unwrap();
+
+        assert_eq!(scalar(s, "SELECT COUNT(*) FROM widgets").await, 1000, "{b}");
+        assert_eq!(
+            scalar(s, "SELECT COUNT(DISTINCT n) FROM widgets").await,
+            1000,
+            "{b}"
+        );
+        assert_eq!(
+            scalar(s, "SELECT COUNT(*) FROM audit_log").await,
+            150,
+            "{b}"
+        );
+        assert!(audit::verify(s).await.unwrap().ok(), "{b}");
+        let events = feed.read_after(0, 1000).await.unwrap();
+        assert_eq!(seqs(&events), (1..=250).collect::<Vec<u64>>(), "{b}");
+    }
+}
+
+#[tokio::test]
 async fn a_dropped_write_tx_leaves_no_row_no_audit_and_no_event() {
     for ts in stores(&[WIDGETS]).await {
         let b = ts.name();
