@@ -328,7 +328,7 @@ pub async fn run(base: &Config, cmd: BenchCommand) -> anyhow::Result<()> {
     let ids5 = ids.clone();
     let (lat, wall) = drive(&clients, b.requests, b.concurrency, move |mut c, i| {
         let ids = ids5.clone();
-        async move { c.get_home(&ids[(i * 7919) % ids.len()]).await.map(|_| ()) }
+        async move { c.get_home(home_of(&ids, i)).await.map(|_| ()) }
     })
     .await?;
     let get_rps = lat.len() as f64 / wall.as_secs_f64();
@@ -544,8 +544,13 @@ struct Paths {
     client: RegistryClient,
     http_addr: std::net::SocketAddr,
     bearer: std::sync::Arc<String>,
-    path_of: std::sync::Arc<dyn Fn(usize) -> String + Send + Sync>,
+    region: std::sync::Arc<str>,
     ids: std::sync::Arc<Vec<String>>,
+}
+
+/// The home read by call `i`: a stride through the ids, the same on every path.
+fn home_of(ids: &[String], i: usize) -> &str {
+    &ids[(i * 7919) % ids.len()]
 }
 
 /// `total` authenticated GetHome reads through the gateway, one caller per
@@ -558,9 +563,9 @@ async fn gateway_reads<C: super::httpc::Get>(
     pace: Option<Duration>,
     offset: usize,
 ) -> anyhow::Result<(Vec<Duration>, Duration, Vec<C>)> {
-    let (path_of, bearer) = (p.path_of.clone(), p.bearer.clone());
+    let (ids, region, bearer) = (p.ids.clone(), p.region.clone(), p.bearer.clone());
     drive_states(conns, total, pace, move |mut conn: C, i| {
-        let path = path_of(offset + i);
+        let path = format!("/v1/regions/{region}/homes/{}", home_of(&ids, offset + i));
         let auth = bearer.clone();
         async move {
             let status = conn
@@ -602,7 +607,7 @@ async fn compare(
             per_round,
             pace,
             move |mut c: RegistryClient, i| {
-                let id = ids[((offset + i) * 7919) % ids.len()].clone();
+                let id = home_of(&ids, offset + i).to_string();
                 async move {
                     c.get_home(&id).await?;
                     Ok(c)
@@ -732,12 +737,7 @@ async fn gateway(base: &Config, b: GatewayBench) -> anyhow::Result<()> {
         client: client.clone(),
         http_addr,
         bearer: bearer.clone(),
-        path_of: {
-            let (ids, region) = (ids_arc.clone(), region.clone());
-            std::sync::Arc::new(move |i: usize| {
-                format!("/v1/regions/{region}/homes/{}", ids[(i * 7919) % ids.len()])
-            })
-        },
+        region: region.as_str().into(),
         ids: ids_arc.clone(),
     };
     let saturated = compare(&paths, b.concurrency, b.requests, None).await?;
