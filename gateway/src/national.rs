@@ -91,7 +91,7 @@ fn json(v: &Value) -> Response {
 /// the answers that arrived and the regions that did not answer. A region's
 /// refusal of the request itself (not its absence) is the whole answer.
 async fn fan_out<Req, Resp, F, Fut>(
-    gw: &Arc<Gateway>,
+    gw: &Gateway,
     regions: Vec<String>,
     caller: &Caller,
     rid: &str,
