@@ -22,11 +22,7 @@ fn bench(args: &[&str]) -> serde_json::Value {
         .env_remove("SAMLING_CONFIG")
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "bench {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::stdout_of_success(&out);
     serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap()
 }
 

@@ -206,12 +206,7 @@ async fn serve_all_answers_grpc_and_the_cli_across_regions() {
         .args(["homes", "list", "--region", "stockholm-gotland"])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8_lossy(&out.stdout);
+    let text = common::stdout_of_success(&out);
     assert!(
         text.contains(&home.id) && text.contains("APPROVED"),
         "{text}"
@@ -226,12 +221,7 @@ async fn serve_all_answers_grpc_and_the_cli_across_regions() {
         ])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("re-confirmed"));
+    assert!(common::stdout_of_success(&out).contains("re-confirmed"));
 
     // Bad input over the CLI is a clear error naming the field, not a panic.
     let out = samling(data.path(), base)
@@ -262,12 +252,7 @@ async fn serve_all_answers_grpc_and_the_cli_across_regions() {
         .args(["token", "issue", "--role", "regional_officer"])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let token = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let token = common::stdout_of_success(&out).trim().to_string();
     let (status, body) = http_get(
         http_port(base),
         &format!("/v1/regions/stockholm-gotland/homes/{}", home.id),
@@ -354,12 +339,7 @@ async fn serve_all_answers_grpc_and_the_cli_across_regions() {
         .args(["audit", "verify", "--regions", "stockholm-gotland,norr"])
         .output()
         .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{text}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = common::stdout_of_success(&out);
     assert!(
         text.contains("stockholm-gotland registry") && text.contains("chain intact"),
         "{text}"

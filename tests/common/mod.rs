@@ -1,7 +1,7 @@
 //! Helpers the binary's integration tests share.
 #![allow(dead_code)] // each test file uses its own subset
 
-use std::process::Child;
+use std::process::{Child, Output};
 use std::time::Duration;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_samling");
@@ -40,4 +40,17 @@ pub fn http_get(port: u16, path: &str, headers: &[(&str, &str)]) -> (u16, String
         .map(|(_, b)| b.to_string())
         .unwrap_or_default();
     (status, body)
+}
+
+/// The standard output of a command that must have succeeded; on failure
+/// the assertion shows both streams.
+pub fn stdout_of_success(out: &Output) -> String {
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{}{stdout}{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
 }
