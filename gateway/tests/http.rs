@@ -23,18 +23,6 @@ fn homes_path(region: &str) -> String {
     format!("/v1/regions/{region}/homes")
 }
 
-/// The office registers a home; returns the response document.
-async fn create_home(env: &Env, region: &str, draft: Value) -> Value {
-    env.http()
-        .post(
-            &homes_path(region),
-            &env.officer(),
-            &json!({ "draft": draft }),
-        )
-        .await
-        .ok()
-}
-
 /// Ids of the homes a regional search with `query` returns.
 async fn search_ids(env: &Env, region: &str, query: &str) -> Vec<String> {
     let doc = env
@@ -56,12 +44,12 @@ async fn search_ids(env: &Env, region: &str, query: &str) -> Vec<String> {
 async fn an_officer_creates_a_home_and_reads_it_back_as_snake_case_json() {
     for_each_backend(|b| async move {
         let env = Env::start(&b).await;
-        let created = create_home(
-            &env,
-            STOCKHOLM,
-            home_draft(OWN, "Storgatan 1", &adult(11), &["npf"]),
-        )
-        .await;
+        let created = env
+            .create_home(
+                STOCKHOLM,
+                home_draft(OWN, "Storgatan 1", &adult(11), &["npf"]),
+            )
+            .await;
         let home = &created["home"];
         let id = home["id"].as_str().expect("an id");
         uuid::Uuid::parse_str(id).expect("the id is a UUID");
@@ -103,13 +91,9 @@ async fn an_officer_creates_a_home_and_reads_it_back_as_snake_case_json() {
 async fn the_purpose_a_reader_states_reaches_the_read_audit() {
     for_each_backend(|b| async move {
         let env = Env::start(&b).await;
-        let created = create_home(
-            &env,
-            STOCKHOLM,
-            home_draft(OWN, "Storgatan 3", &adult(13), &[]),
-        )
-        .await;
-        let id = created["home"]["id"].as_str().expect("an id").to_string();
+        let id = env
+            .create_home_id(STOCKHOLM, home_draft(OWN, "Storgatan 3", &adult(13), &[]))
+            .await;
         let path = format!("{}/{id}", homes_path(STOCKHOLM));
         let token = env.officer();
         for purpose in [
@@ -162,13 +146,9 @@ async fn an_http2_client_multiplexes_reads_on_one_connection() {
     use http_body_util::BodyExt;
     for_each_backend(|b| async move {
         let env = Env::start(&b).await;
-        let created = create_home(
-            &env,
-            STOCKHOLM,
-            home_draft(OWN, "Storgatan 2", &adult(12), &[]),
-        )
-        .await;
-        let id = created["home"]["id"].as_str().expect("an id").to_string();
+        let id = env
+            .create_home_id(STOCKHOLM, home_draft(OWN, "Storgatan 2", &adult(12), &[]))
+            .await;
         let tcp = tokio::net::TcpStream::connect(env.gateway.addr)
             .await
             .expect("connect");
@@ -542,13 +522,12 @@ async fn the_same_idempotency_key_with_another_body_is_422() {
 async fn a_caseworker_of_another_municipality_sees_the_home_without_personal_data() {
     for_each_backend(|b| async move {
         let env = Env::start(&b).await;
-        let created = create_home(
-            &env,
-            STOCKHOLM,
-            home_draft(OWN, "Hemliga vägen 3", &adult(31), &["npf"]),
-        )
-        .await;
-        let id = created["home"]["id"].as_str().expect("id").to_string();
+        let id = env
+            .create_home_id(
+                STOCKHOLM,
+                home_draft(OWN, "Hemliga vägen 3", &adult(31), &["npf"]),
+            )
+            .await;
         let r = env
             .http()
             .get(
@@ -582,21 +561,20 @@ async fn a_caseworker_of_another_municipality_sees_the_home_without_personal_dat
 async fn national_search_returns_homes_of_every_region() {
     for_each_backend(|b| async move {
         let env = Env::start(&b).await;
-        let south = create_home(
-            &env,
-            STOCKHOLM,
-            home_draft(OWN, "Söder 1", &adult(41), &["npf", "trauma"]),
-        )
-        .await;
-        let north = create_home(&env, NORR, home_draft(UMEA, "Norr 1", &adult(42), &["npf"])).await;
-        let north2 =
-            create_home(&env, NORR, home_draft(UMEA, "Norr 3", &adult(44), &["npf"])).await;
-        create_home(
-            &env,
-            NORR,
-            home_draft(UMEA, "Norr 2", &adult(43), &["trauma"]),
-        )
-        .await;
+        let south = env
+            .create_home(
+                STOCKHOLM,
+                home_draft(OWN, "Söder 1", &adult(41), &["npf", "trauma"]),
+            )
+            .await;
+        let north = env
+            .create_home(NORR, home_draft(UMEA, "Norr 1", &adult(42), &["npf"]))
+            .await;
+        let north2 = env
+            .create_home(NORR, home_draft(UMEA, "Norr 3", &adult(44), &["npf"]))
+            .await;
+        env.create_home(NORR, home_draft(UMEA, "Norr 2", &adult(43), &["trauma"]))
+            .await;
         let id_of = |doc: &Value| doc["home"]["id"].as_str().unwrap_or("").to_string();
         let want: BTreeSet<(String, String)> = [
             (id_of(&south), STOCKHOLM.to_string()),

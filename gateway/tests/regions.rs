@@ -29,16 +29,11 @@ async fn create_home(
     street: &str,
     serial: u16,
 ) -> String {
-    let doc = env
-        .http()
-        .post(
-            &format!("/v1/regions/{region}/homes"),
-            &env.officer(),
-            &json!({ "draft": home_draft(municipality, street, &adult(serial), &["npf"]) }),
-        )
-        .await
-        .ok();
-    doc["home"]["id"].as_str().expect("home id").to_string()
+    env.create_home_id(
+        region,
+        home_draft(municipality, street, &adult(serial), &["npf"]),
+    )
+    .await
 }
 
 fn ids(doc: &Value) -> Vec<String> {

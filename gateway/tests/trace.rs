@@ -26,7 +26,6 @@ use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
 use opentelemetry_proto::tonic::metrics::v1::metric::Data;
 use opentelemetry_proto::tonic::metrics::v1::number_data_point::Value as Number;
 use samling_kit::config::TelemetryConfig;
-use serde_json::json;
 use std::sync::{Arc, Mutex};
 use tonic::{Request, Response, Status};
 
@@ -208,19 +207,12 @@ async fn one_rest_request_is_one_trace_across_gateway_and_registry_with_red_metr
 
     let backend = backends().into_iter().next().expect("the SQLite backend");
     let env = Env::start_with(&backend, &[STOCKHOLM], |_| {}).await;
-    let created = env
-        .http()
-        .post(
-            &format!("/v1/regions/{STOCKHOLM}/homes"),
-            &env.officer(),
-            &json!({ "draft": home_draft(OWN, "Spårgatan 1", &adult(21), &["npf"]) }),
+    let id = env
+        .create_home_id(
+            STOCKHOLM,
+            home_draft(OWN, "Spårgatan 1", &adult(21), &["npf"]),
         )
-        .await
-        .ok();
-    let id = created["home"]["id"]
-        .as_str()
-        .expect("a home id")
-        .to_string();
+        .await;
     let path = format!("/v1/regions/{STOCKHOLM}/homes/{id}");
 
     // The request of the test: no trace context, so the gateway starts one.

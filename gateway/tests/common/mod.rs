@@ -389,6 +389,26 @@ pub struct Env {
 }
 
 impl Env {
+    /// The office registers a home in `region`; the answer's document.
+    pub async fn create_home(&self, region: &str, draft: Value) -> Value {
+        self.http()
+            .post(
+                &format!("/v1/regions/{region}/homes"),
+                &self.officer(),
+                &json!({ "draft": draft }),
+            )
+            .await
+            .ok()
+    }
+
+    /// The office registers a home in `region`; its id.
+    pub async fn create_home_id(&self, region: &str, draft: Value) -> String {
+        self.create_home(region, draft).await["home"]["id"]
+            .as_str()
+            .expect("a home id")
+            .to_string()
+    }
+
     /// Stockholm-Gotland and Norr behind a gateway with the test config.
     pub async fn start(backend: &Backend) -> Env {
         Env::start_with(backend, &[STOCKHOLM, NORR], |_| {}).await
