@@ -531,14 +531,11 @@ fn replay(stored: StoredResponse) -> Response {
 /// template, method, status).
 pub fn access_log(method: &str, route: &str, role: &str, status: StatusCode, started: Instant) {
     samling_kit::metrics::record_http(method, route, status.as_u16(), started);
-    // Values are plain tokens (no spaces or quotes): logged as written.
-    tracing::info!(
-        target: "access",
-        method = %method,
-        route = %route,
-        role = %role,
-        status = status.as_u16(),
-        us = started.elapsed().as_micros() as u64,
-        "request"
-    );
+    samling_kit::accesslog::record(samling_kit::accesslog::Access {
+        method,
+        route,
+        role,
+        status: status.as_u16(),
+        us: started.elapsed().as_micros() as u64,
+    });
 }

@@ -7,6 +7,7 @@
 //! and the reference data (municipalities, counties, regions).
 #![forbid(unsafe_code)]
 
+pub mod accesslog;
 pub mod audit;
 pub mod auth;
 pub mod config;

@@ -100,7 +100,7 @@ fn run<W: Write>(shared: Arc<Shared>, mut out: W) {
 }
 
 impl BatchedWriter {
-    fn append(&self, bytes: &[u8]) {
+    pub(crate) fn append(&self, bytes: &[u8]) {
         let mut p = self
             .shared
             .pending

@@ -51,18 +51,22 @@ pub fn init(cfg: &TelemetryConfig, service: &str) -> TelemetryGuard {
     // Log lines go through a batching background writer: a line per request
     // (the gateway's access log) must cost neither a syscall nor a wake-up.
     let (writer, log_guard) = crate::logwriter::batched(std::io::stderr());
-    let fmt = if cfg.log_format == "json" {
+    let json = cfg.log_format == "json";
+    // Colour only on a terminal: escape codes in a log file or a
+    // collector are noise (and cost a formatting pass per line).
+    let ansi = !json && {
+        use std::io::IsTerminal;
+        std::io::stderr().is_terminal()
+    };
+    let fmt = if json {
         tracing_subscriber::fmt::layer()
             .json()
-            .with_writer(writer)
+            .with_writer(writer.clone())
             .boxed()
     } else {
-        // Colour only on a terminal: escape codes in a log file or a
-        // collector are noise (and cost a formatting pass per line).
-        use std::io::IsTerminal;
         tracing_subscriber::fmt::layer()
-            .with_ansi(std::io::stderr().is_terminal())
-            .with_writer(writer)
+            .with_ansi(ansi)
+            .with_writer(writer.clone())
             .boxed()
     };
     let mut provider = None;
@@ -98,6 +102,11 @@ pub fn init(cfg: &TelemetryConfig, service: &str) -> TelemetryGuard {
         .is_ok();
     if installed && exports {
         EXPORTING.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+    // The access log writes its lines into the same sink in the same layout
+    // (a coloured terminal keeps the tracing path).
+    if installed && !ansi {
+        crate::accesslog::install(writer, json);
     }
     if let Some(e) = otel_error {
         tracing::error!(error = %e, "OTLP export disabled: cannot build the exporter");
