@@ -195,6 +195,16 @@ pub(crate) fn json_response(status: StatusCode, body: Vec<u8>) -> Response {
     r
 }
 
+/// JSON of an answer, into a buffer sized for a typical record (growing
+/// from empty cost several reallocations and copies per answer).
+fn to_json<T: serde::Serialize>(value: &T) -> Vec<u8> {
+    let mut out = Vec::with_capacity(1024);
+    match serde_json::to_writer(&mut out, value) {
+        Ok(()) => out,
+        Err(_) => Vec::new(),
+    }
+}
+
 fn with_request_id(mut r: Response, id: &str) -> Response {
     if let Ok(v) = HeaderValue::from_str(id) {
         r.headers_mut().insert(REQUEST_ID, v);
@@ -315,7 +325,10 @@ where
             .insert(REQUEST_ID, samling_kit::telemetry::per_request_value(v));
     }
     samling_kit::telemetry::inject_context(req.metadata_mut());
-    match tokio::time::timeout(deadline, call(r.channel(), req)).await {
+    // The gRPC call's future is large (tonic's encoder, the channel's
+    // service stack): boxed once here instead of being copied along with
+    // every future that holds it.
+    match tokio::time::timeout(deadline, Box::pin(call(r.channel(), req))).await {
         Ok(Ok(resp)) => {
             r.breaker.success();
             Ok(resp.into_inner())
@@ -361,137 +374,137 @@ where
     let rid = request_id(headers);
     let span = samling_kit::telemetry::http_server_span(spec.method, spec.path, headers);
     let mut role = "-";
-    let result = tracing::Instrument::instrument(
-        async {
-            if let Some(len) = content_length(headers)
-                && len > gw.cfg.body_limit_bytes as u64
+    // Boxed: the request's whole state (auth, the gRPC call) lives on the
+    // heap once; the handler future axum moves around stays small.
+    let work = Box::pin(async {
+        if let Some(len) = content_length(headers)
+            && len > gw.cfg.body_limit_bytes as u64
+        {
+            return Err(Problem::too_large(gw.cfg.body_limit_bytes));
+        }
+        let caller = authenticate(&gw, headers, peer).await?;
+        let ctx = &caller.ctx;
+        role = ctx.role.as_str();
+        limit_token(&gw, &caller).await?;
+        let path = path?;
+        let region = path
+            .iter()
+            .find(|(k, _)| k == "region")
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default();
+        let (mut obj, body) = request_object(&gw, &spec, &path, &parts, body).await?;
+        authorize(&spec, ctx, &obj, &path)?;
+        // Idempotency: the key is also the service's request id.
+        let idem = match headers.get(IDEMPOTENCY_KEY).map(|v| v.to_str()) {
+            Some(Ok(k))
+                if spec.mutating()
+                    && !k.is_empty()
+                    && k.len() <= 128
+                    && k.chars().all(|c| c.is_ascii_graphic()) =>
             {
-                return Err(Problem::too_large(gw.cfg.body_limit_bytes));
-            }
-            let caller = authenticate(&gw, headers, peer).await?;
-            let ctx = &caller.ctx;
-            role = ctx.role.as_str();
-            limit_token(&gw, &caller).await?;
-            let path = path?;
-            let region = path
-                .iter()
-                .find(|(k, _)| k == "region")
-                .map(|(_, v)| v.clone())
-                .unwrap_or_default();
-            let (mut obj, body) = request_object(&gw, &spec, &path, &parts, body).await?;
-            authorize(&spec, ctx, &obj, &path)?;
-            // Idempotency: the key is also the service's request id.
-            let idem = match headers.get(IDEMPOTENCY_KEY).map(|v| v.to_str()) {
-                Some(Ok(k))
-                    if spec.mutating()
-                        && !k.is_empty()
-                        && k.len() <= 128
-                        && k.chars().all(|c| c.is_ascii_graphic()) =>
+                let key = format!("{}:{k}", caller.subject_key);
+                let hash = hex::encode(
+                    Sha256::new()
+                        .chain_update(spec.operation_id.as_bytes())
+                        .chain_update(b"\n")
+                        .chain_update(region.as_bytes())
+                        .chain_update(b"\n")
+                        .chain_update(serde_json::to_string(&obj).unwrap_or_default())
+                        .chain_update(b"\n")
+                        .chain_update(&body)
+                        .finalize(),
+                );
+                if gw.schema.has_field(spec.request, "request_id")
+                    && !obj.contains_key("request_id")
                 {
-                    let key = format!("{}:{k}", caller.subject_key);
-                    let hash = hex::encode(
-                        Sha256::new()
-                            .chain_update(spec.operation_id.as_bytes())
-                            .chain_update(b"\n")
-                            .chain_update(region.as_bytes())
-                            .chain_update(b"\n")
-                            .chain_update(serde_json::to_string(&obj).unwrap_or_default())
-                            .chain_update(b"\n")
-                            .chain_update(&body)
-                            .finalize(),
-                    );
-                    if gw.schema.has_field(spec.request, "request_id")
-                        && !obj.contains_key("request_id")
-                    {
-                        obj.insert("request_id".into(), Value::String(k.to_string()));
-                    }
-                    Some((key, hash))
+                    obj.insert("request_id".into(), Value::String(k.to_string()));
                 }
-                Some(_) if spec.mutating() => {
-                    return Err(Problem::invalid(
-                        "Idempotency-Key",
-                        "must be 1–128 visible ASCII characters",
+                Some((key, hash))
+            }
+            Some(_) if spec.mutating() => {
+                return Err(Problem::invalid(
+                    "Idempotency-Key",
+                    "must be 1–128 visible ASCII characters",
+                ));
+            }
+            _ => None,
+        };
+        if let Some((key, hash)) = &idem {
+            match gw.limits.begin(key, hash, gw.idempotency_ttl()).await {
+                Ok(Begin::Fresh) => {}
+                Ok(Begin::Replay(stored)) => return Ok(replay(stored)),
+                Ok(Begin::Mismatch) => {
+                    return Err(Problem::unprocessable(
+                        "this Idempotency-Key was used with a different request",
                     ));
                 }
-                _ => None,
-            };
-            if let Some((key, hash)) = &idem {
-                match gw.limits.begin(key, hash, gw.idempotency_ttl()).await {
-                    Ok(Begin::Fresh) => {}
-                    Ok(Begin::Replay(stored)) => return Ok(replay(stored)),
-                    Ok(Begin::Mismatch) => {
-                        return Err(Problem::unprocessable(
-                            "this Idempotency-Key was used with a different request",
-                        ));
-                    }
-                    Ok(Begin::InFlight) => {
-                        return Err(Problem::new(
-                            tonic::Code::Aborted,
-                            "a request with this Idempotency-Key is still being processed",
-                        ));
-                    }
-                    Err(e) => {
-                        tracing::warn!(error = %e, "idempotency store unavailable");
-                        return Err(Problem::new(
-                            tonic::Code::Unavailable,
-                            "idempotency store unavailable; retry later",
-                        ));
-                    }
+                Ok(Begin::InFlight) => {
+                    return Err(Problem::new(
+                        tonic::Code::Aborted,
+                        "a request with this Idempotency-Key is still being processed",
+                    ));
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "idempotency store unavailable");
+                    return Err(Problem::new(
+                        tonic::Code::Unavailable,
+                        "idempotency store unavailable; retry later",
+                    ));
                 }
             }
-            let msg: Req = match decode(obj) {
-                Ok(m) => m,
-                Err(p) => {
-                    if let Some((key, _)) = &idem {
-                        let _ = gw.limits.abandon(key).await;
-                    }
-                    return Err(p);
-                }
-            };
-            let outcome =
-                call_region(&gw, &region, &caller, &rid, gw.call_timeout(), msg, call).await;
-            let response = match outcome {
-                Ok(resp) => json_response(
-                    StatusCode::OK,
-                    serde_json::to_vec(&resp).unwrap_or_default(),
-                ),
-                Err(p) => p.with_instance(&rid).into_response(),
-            };
-            if let Some((key, hash)) = &idem {
-                let status = response.status();
-                if status.is_server_error() {
+        }
+        let msg: Req = match decode(obj) {
+            Ok(m) => m,
+            Err(p) => {
+                if let Some((key, _)) = &idem {
                     let _ = gw.limits.abandon(key).await;
-                    return Ok(response);
                 }
-                let (parts, body) = response.into_parts();
-                let bytes = axum::body::to_bytes(body, usize::MAX)
-                    .await
-                    .unwrap_or_default();
-                let content_type = parts
-                    .headers
-                    .get(header::CONTENT_TYPE)
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or("application/json")
-                    .to_string();
-                let stored = StoredResponse {
-                    status: status.as_u16(),
-                    content_type,
-                    body: bytes.to_vec(),
-                };
-                if let Err(e) = gw
-                    .limits
-                    .complete(key, hash, &stored, gw.idempotency_ttl())
-                    .await
-                {
-                    tracing::warn!(error = %e, "could not store the idempotent answer");
-                }
-                return Ok(replay(stored));
+                return Err(p);
             }
-            Ok(response)
-        },
-        span,
-    )
-    .await;
+        };
+        let outcome = call_region(&gw, &region, &caller, &rid, gw.call_timeout(), msg, call).await;
+        let response = match outcome {
+            Ok(resp) => json_response(StatusCode::OK, to_json(&resp)),
+            Err(p) => p.with_instance(&rid).into_response(),
+        };
+        if let Some((key, hash)) = &idem {
+            let status = response.status();
+            if status.is_server_error() {
+                let _ = gw.limits.abandon(key).await;
+                return Ok(response);
+            }
+            let (parts, body) = response.into_parts();
+            let bytes = axum::body::to_bytes(body, usize::MAX)
+                .await
+                .unwrap_or_default();
+            let content_type = parts
+                .headers
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("application/json")
+                .to_string();
+            let stored = StoredResponse {
+                status: status.as_u16(),
+                content_type,
+                body: bytes.to_vec(),
+            };
+            if let Err(e) = gw
+                .limits
+                .complete(key, hash, &stored, gw.idempotency_ttl())
+                .await
+            {
+                tracing::warn!(error = %e, "could not store the idempotent answer");
+            }
+            return Ok(replay(stored));
+        }
+        Ok(response)
+    });
+    // Without span export the span is disabled: no wrapper to enter per poll.
+    let result = if span.is_disabled() {
+        work.await
+    } else {
+        tracing::Instrument::instrument(work, span).await
+    };
     finish(spec.method, spec.path, role, &rid, started, result)
 }
 
