@@ -89,8 +89,36 @@ fn bench_gateway_rate_zero_skips_the_fixed_rate_run() {
 }
 
 #[test]
+fn bench_gateway_runs_only_the_legs_asked_for() {
+    let v = bench(&[
+        "gateway",
+        "--homes",
+        "10",
+        "--requests",
+        "30",
+        "--concurrency",
+        "2",
+        "--rate",
+        "0",
+        "--fanouts",
+        "1",
+        "--legs",
+        "http1",
+    ]);
+    let run = &v["saturation"];
+    assert_leg(&run["gateway_http1"], "saturation.gateway_http1");
+    assert!(
+        run["direct"].is_null() && run["gateway_http2"].is_null(),
+        "{v}"
+    );
+    // Without the direct leg there is nothing to take a ratio against.
+    assert!(run["gateway_http1"]["p50_ratio"].is_null(), "{v}");
+}
+
+#[test]
 fn bench_gateway_refuses_nonsense_numbers() {
     for (args, named) in [
+        (&["--legs", "http3"][..], "--legs"),
         (&["--concurrency", "0"][..], "--concurrency"),
         (&["--rate", "0.5"][..], "--rate"),
         (&["--rate=-5000"][..], "--rate"),

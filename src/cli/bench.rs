@@ -41,8 +41,29 @@ pub struct GatewayBench {
     /// National searches with one region hung.
     #[arg(long, default_value_t = 40)]
     fanouts: usize,
+    /// The paths to run (comma-separated). One path alone is for profiling
+    /// it, e.g. under `perf` or `valgrind --tool=callgrind`; ratios need
+    /// `direct`.
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "direct,http1,http2"
+    )]
+    legs: Vec<LegName>,
     #[arg(long)]
     json: Option<std::path::PathBuf>,
+}
+
+/// The three ways the gateway bench reads a home.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LegName {
+    /// Directly over gRPC.
+    Direct,
+    /// Through the gateway over HTTP/1.1.
+    Http1,
+    /// Through the gateway over HTTP/2.
+    Http2,
 }
 
 #[derive(clap::Args, Debug, Clone)]
@@ -578,16 +599,17 @@ async fn gateway_reads<C: super::httpc::Get>(
     .await
 }
 
-/// Figures of the three paths (direct, HTTP/1.1, HTTP/2) for `requests`
-/// reads each from `callers` callers, closed loop or paced. Interleaved
-/// rounds (direct, HTTP/1.1, HTTP/2, ROUNDS times) so drift in a shared
-/// machine's speed falls on all alike; round 0 warms up.
+/// Figures of the three paths (direct, HTTP/1.1, HTTP/2; those in `legs`)
+/// for `requests` reads each from `callers` callers, closed loop or paced.
+/// Interleaved rounds (direct, HTTP/1.1, HTTP/2, ROUNDS times) so drift in a
+/// shared machine's speed falls on all alike; round 0 warms up.
 async fn compare(
     p: &Paths,
     callers: usize,
     requests: usize,
     pace: Option<Duration>,
-) -> anyhow::Result<[Figures; 3]> {
+    legs: &[LegName],
+) -> anyhow::Result<[Option<Figures>; 3]> {
     const ROUNDS: usize = 5;
     let clients: Vec<RegistryClient> = (0..callers).map(|_| p.client.clone()).collect();
     let mut conns = Vec::new();
@@ -595,40 +617,49 @@ async fn compare(
         conns.push(super::httpc::Conn::connect(p.http_addr).await?);
     }
     let h2 = super::httpc::H2::connect(p.http_addr).await?;
-    let (mut direct, mut via, mut via2) = (Leg::default(), Leg::default(), Leg::default());
+    let run = |leg| legs.contains(&leg).then(Leg::default);
+    let (mut direct, mut via, mut via2) = (
+        run(LegName::Direct),
+        run(LegName::Http1),
+        run(LegName::Http2),
+    );
     let per_round = requests.div_ceil(ROUNDS);
     for round in 0..=ROUNDS {
         let offset = round * per_round;
         let warm_up = round == 0;
-        let ids = p.ids.clone();
-        let cpu = process_cpu();
-        let (lat, wall, _) = drive_states(
-            clients.clone(),
-            per_round,
-            pace,
-            move |mut c: RegistryClient, i| {
-                let id = home_of(&ids, offset + i).to_string();
-                async move {
-                    c.get_home(&id).await?;
-                    Ok(c)
-                }
-            },
-        )
-        .await?;
-        direct.add(warm_up, lat, wall, cpu);
-
-        let cpu = process_cpu();
-        let (lat, wall, back) =
-            gateway_reads(p, std::mem::take(&mut conns), per_round, pace, offset).await?;
-        conns = back;
-        via.add(warm_up, lat, wall, cpu);
-
-        let cpu = process_cpu();
-        let (lat, wall, _) =
-            gateway_reads(p, vec![h2.clone(); callers], per_round, pace, offset).await?;
-        via2.add(warm_up, lat, wall, cpu);
+        if let Some(direct) = &mut direct {
+            let ids = p.ids.clone();
+            let cpu = process_cpu();
+            let (lat, wall, _) = drive_states(
+                clients.clone(),
+                per_round,
+                pace,
+                move |mut c: RegistryClient, i| {
+                    let id = home_of(&ids, offset + i).to_string();
+                    async move {
+                        c.get_home(&id).await?;
+                        Ok(c)
+                    }
+                },
+            )
+            .await?;
+            direct.add(warm_up, lat, wall, cpu);
+        }
+        if let Some(via) = &mut via {
+            let cpu = process_cpu();
+            let (lat, wall, back) =
+                gateway_reads(p, std::mem::take(&mut conns), per_round, pace, offset).await?;
+            conns = back;
+            via.add(warm_up, lat, wall, cpu);
+        }
+        if let Some(via2) = &mut via2 {
+            let cpu = process_cpu();
+            let (lat, wall, _) =
+                gateway_reads(p, vec![h2.clone(); callers], per_round, pace, offset).await?;
+            via2.add(warm_up, lat, wall, cpu);
+        }
     }
-    Ok([direct.figures(), via.figures(), via2.figures()])
+    Ok([direct, via, via2].map(|l| l.map(Leg::figures)))
 }
 
 async fn gateway(base: &Config, b: GatewayBench) -> anyhow::Result<()> {
@@ -740,14 +771,14 @@ async fn gateway(base: &Config, b: GatewayBench) -> anyhow::Result<()> {
         region: region.as_str().into(),
         ids: ids_arc.clone(),
     };
-    let saturated = compare(&paths, b.concurrency, b.requests, None).await?;
+    let saturated = compare(&paths, b.concurrency, b.requests, None, &b.legs).await?;
     let paced = if b.rate == 0.0 {
         None
     } else {
         let pace = Duration::from_secs_f64(1.0 / b.rate);
         Some((
             b.rate,
-            compare(&paths, b.rate_callers, b.requests, Some(pace)).await?,
+            compare(&paths, b.rate_callers, b.requests, Some(pace), &b.legs).await?,
         ))
     };
 
@@ -804,24 +835,36 @@ async fn gateway(base: &Config, b: GatewayBench) -> anyhow::Result<()> {
             figures,
         ));
     }
-    for (title, [direct, via, via2]) in runs {
+    const LABELS: [(&str, &str); 3] = [
+        ("direct", "direct gRPC:          "),
+        ("gateway_http1", "via gateway, HTTP/1.1:"),
+        ("gateway_http2", "via gateway, HTTP/2:  "),
+    ];
+    for (title, figures) in runs {
         println!("GetHome {title}:");
-        println!("  direct gRPC:            {}", direct.line(None));
-        println!("  via gateway, HTTP/1.1:  {}", via.line(Some(direct)));
-        println!("  via gateway, HTTP/2:    {}", via2.line(Some(direct)));
+        for (i, (_, label)) in LABELS.iter().enumerate() {
+            if let Some(f) = &figures[i] {
+                let base = figures[0].as_ref().filter(|_| i > 0);
+                println!("  {label}  {}", f.line(base));
+            }
+        }
     }
     println!(
         "national search, {} regions with '{hung_id}' hung: p50 {f50:.0} ms, max {fmax:.0} ms (deadline {deadline:.0} ms, +10 % = {:.0} ms); partial answers correct: {partial_ok}",
         ids.len(),
         deadline * 1.1
     );
-    let legs = |[d, h1, h2]: &[Figures; 3]| {
-        format!(
-            "\"direct\":{},\"gateway_http1\":{},\"gateway_http2\":{}",
-            d.json(None),
-            h1.json(Some(d)),
-            h2.json(Some(d))
-        )
+    let legs = |figures: &[Option<Figures>; 3]| {
+        let base = figures[0].as_ref();
+        LABELS
+            .iter()
+            .enumerate()
+            .filter_map(|(i, (name, _))| {
+                let f = figures[i].as_ref()?;
+                Some(format!("\"{name}\":{}", f.json(base.filter(|_| i > 0))))
+            })
+            .collect::<Vec<_>>()
+            .join(",")
     };
     let fixed_rate = match &paced {
         Some((rate, figures)) => format!(
