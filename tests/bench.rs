@@ -66,21 +66,24 @@ fn bench_gateway_compares_the_paths_and_fans_out_past_a_hung_region() {
     assert_eq!(v["fanout"]["partial_correct"], true, "{v}");
 }
 
+/// A quick gateway bench without the fixed-rate run.
+const QUICK_NO_RATE: &[&str] = &[
+    "gateway",
+    "--homes",
+    "10",
+    "--requests",
+    "30",
+    "--concurrency",
+    "2",
+    "--rate",
+    "0",
+    "--fanouts",
+    "1",
+];
+
 #[test]
 fn bench_gateway_rate_zero_skips_the_fixed_rate_run() {
-    let v = bench(&[
-        "gateway",
-        "--homes",
-        "10",
-        "--requests",
-        "30",
-        "--concurrency",
-        "2",
-        "--rate",
-        "0",
-        "--fanouts",
-        "1",
-    ]);
+    let v = bench(QUICK_NO_RATE);
     assert_leg(
         &v["saturation"]["gateway_http1"],
         "saturation.gateway_http1",
@@ -90,21 +93,7 @@ fn bench_gateway_rate_zero_skips_the_fixed_rate_run() {
 
 #[test]
 fn bench_gateway_runs_only_the_legs_asked_for() {
-    let v = bench(&[
-        "gateway",
-        "--homes",
-        "10",
-        "--requests",
-        "30",
-        "--concurrency",
-        "2",
-        "--rate",
-        "0",
-        "--fanouts",
-        "1",
-        "--legs",
-        "http1",
-    ]);
+    let v = bench(&[QUICK_NO_RATE, &["--legs", "http1"]].concat());
     let run = &v["saturation"];
     assert_leg(&run["gateway_http1"], "saturation.gateway_http1");
     assert!(

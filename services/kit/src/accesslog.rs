@@ -43,15 +43,7 @@ pub fn record(a: Access<'_>) {
         return;
     }
     let Some(sink) = SINK.get() else {
-        tracing::info!(
-            target: "access",
-            method = %a.method,
-            route = %a.route,
-            role = %a.role,
-            status = a.status,
-            us = a.us,
-            "request"
-        );
+        through_tracing(&a);
         return;
     };
     LINE.with_borrow_mut(|line| {
@@ -59,6 +51,19 @@ pub fn record(a: Access<'_>) {
         format_line(line, SystemTime::now(), &a, sink.json);
         sink.writer.append(line.as_bytes());
     });
+}
+
+/// The same line as a `tracing` event (the fmt layer formats it).
+fn through_tracing(a: &Access<'_>) {
+    tracing::info!(
+        target: "access",
+        method = %a.method,
+        route = %a.route,
+        role = %a.role,
+        status = a.status,
+        us = a.us,
+        "request"
+    );
 }
 
 thread_local! {
@@ -148,7 +153,7 @@ mod tests {
     };
 
     /// What tracing-subscriber's fmt layer writes for the access event at `at`.
-    fn through_tracing(at: SystemTime, json: bool) -> String {
+    fn fmt_layer_line(at: SystemTime, json: bool) -> String {
         #[derive(Clone, Default)]
         struct Buf(Arc<Mutex<Vec<u8>>>);
         impl std::io::Write for Buf {
@@ -184,18 +189,7 @@ mod tests {
         } else {
             Box::new(tracing_subscriber::registry().with(layer))
         };
-        tracing::subscriber::with_default(subscriber, || {
-            let a = REQUEST;
-            tracing::info!(
-                target: "access",
-                method = %a.method,
-                route = %a.route,
-                role = %a.role,
-                status = a.status,
-                us = a.us,
-                "request"
-            );
-        });
+        tracing::subscriber::with_default(subscriber, || through_tracing(&REQUEST));
         String::from_utf8(out.0.lock().unwrap().clone()).unwrap()
     }
 
@@ -224,7 +218,7 @@ mod tests {
         for json in [false, true] {
             let mut mine = String::new();
             format_line(&mut mine, now, &REQUEST, json);
-            assert_eq!(mine, through_tracing(now, json), "json: {json}");
+            assert_eq!(mine, fmt_layer_line(now, json), "json: {json}");
         }
         let mut line = String::new();
         format_line(&mut line, now, &REQUEST, true);
