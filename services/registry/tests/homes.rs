@@ -1633,13 +1633,7 @@ async fn homes_are_imported_row_by_row_and_exported_without_protected_addresses(
         )
         .unwrap();
         assert_eq!(dry.created, 0);
-        assert_eq!(
-            dry.errors
-                .iter()
-                .map(|e| (e.line, e.field.as_str()))
-                .collect::<Vec<_>>(),
-            vec![(3, "draft.provider")]
-        );
+        assert_eq!(import_errors(&dry), vec![(3, "draft.provider")]);
         let none = rpc!(
             office,
             search_homes,

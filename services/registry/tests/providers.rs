@@ -224,16 +224,7 @@ async fn an_agency_home_needs_an_existing_agency() {
                 draft: Some(agency_draft(missing)),
             },
         ];
-        let error_lines = |r: &ImportHomesResponse| {
-            r.errors
-                .iter()
-                .map(|e| (e.line, e.field.as_str().to_string()))
-                .collect::<Vec<_>>()
-        };
-        let expected = vec![
-            (2, "draft.agency_id".to_string()),
-            (4, "draft.agency_id".to_string()),
-        ];
+        let expected = vec![(2, "draft.agency_id"), (4, "draft.agency_id")];
         let dry = rpc!(
             office,
             import_homes,
@@ -244,7 +235,7 @@ async fn an_agency_home_needs_an_existing_agency() {
             }
         )
         .unwrap();
-        assert_eq!((dry.created, error_lines(&dry)), (0, expected.clone()));
+        assert_eq!((dry.created, import_errors(&dry)), (0, expected.clone()));
         let imported = rpc!(
             office,
             import_homes,
@@ -255,7 +246,7 @@ async fn an_agency_home_needs_an_existing_agency() {
         )
         .unwrap();
         assert_eq!(imported.created, 1);
-        assert_eq!(error_lines(&imported), expected);
+        assert_eq!(import_errors(&imported), expected);
         assert_eq!(
             rpc!(
                 office,

@@ -436,6 +436,14 @@ pub fn expect_invalid<T: std::fmt::Debug>(result: Result<T, Status>, field: &str
     s
 }
 
+/// An import's refused rows as (line, field at fault).
+pub fn import_errors(r: &ImportHomesResponse) -> Vec<(u32, &str)> {
+    r.errors
+        .iter()
+        .map(|e| (e.line, e.field.as_str()))
+        .collect()
+}
+
 pub fn event_types(events: &[Event]) -> Vec<&str> {
     events.iter().map(|e| e.event_type.as_str()).collect()
 }
