@@ -50,10 +50,10 @@ fn bench_gateway_compares_the_paths_and_fans_out_past_a_hung_region() {
         "1",
     ]);
     for run in ["saturation", "fixed_rate"] {
-        for leg in ["direct", "gateway_http1", "gateway_http2"] {
+        for leg in ["direct", "gateway_http1", "gateway_http2", "floor_http1"] {
             assert_leg(&v[run][leg], &format!("{run}.{leg}"));
         }
-        for leg in ["gateway_http1", "gateway_http2"] {
+        for leg in ["gateway_http1", "gateway_http2", "floor_http1"] {
             let ratio = v[run][leg]["p50_ratio"].as_f64().unwrap();
             let expected = v[run][leg]["p50_ms"].as_f64().unwrap()
                 / v[run]["direct"]["p50_ms"].as_f64().unwrap();
@@ -97,7 +97,7 @@ fn bench_gateway_runs_only_the_legs_asked_for() {
     let run = &v["saturation"];
     assert_leg(&run["gateway_http1"], "saturation.gateway_http1");
     assert!(
-        run["direct"].is_null() && run["gateway_http2"].is_null(),
+        run["direct"].is_null() && run["gateway_http2"].is_null() && run["floor_http1"].is_null(),
         "{v}"
     );
     // Without the direct leg there is nothing to take a ratio against.

@@ -48,14 +48,14 @@ pub struct GatewayBench {
         long,
         value_enum,
         value_delimiter = ',',
-        default_value = "direct,http1,http2"
+        default_value = "direct,http1,http2,floor"
     )]
     legs: Vec<LegName>,
     #[arg(long)]
     json: Option<std::path::PathBuf>,
 }
 
-/// The three ways the gateway bench reads a home.
+/// The ways the gateway bench reads a home.
 #[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LegName {
     /// Directly over gRPC.
@@ -64,6 +64,10 @@ pub enum LegName {
     Http1,
     /// Through the gateway over HTTP/2.
     Http2,
+    /// Through a bare axum server over HTTP/1.1 that makes the direct call
+    /// and answers its protobuf bytes: no token, limits, JSON or logs. Not a
+    /// gateway; the floor the HTTP hop itself puts under any gateway.
+    Floor,
 }
 
 #[derive(clap::Args, Debug, Clone)]
@@ -564,6 +568,8 @@ where
 struct Paths {
     client: RegistryClient,
     http_addr: std::net::SocketAddr,
+    /// The bare pass-through server of the `floor` leg, when it runs.
+    floor_addr: Option<std::net::SocketAddr>,
     bearer: std::sync::Arc<String>,
     region: std::sync::Arc<str>,
     ids: std::sync::Arc<Vec<String>>,
@@ -599,9 +605,9 @@ async fn gateway_reads<C: super::httpc::Get>(
     .await
 }
 
-/// Figures of the three paths (direct, HTTP/1.1, HTTP/2; those in `legs`)
+/// Figures of the paths in `LegName` order (those in `legs`)
 /// for `requests` reads each from `callers` callers, closed loop or paced.
-/// Interleaved rounds (direct, HTTP/1.1, HTTP/2, ROUNDS times) so drift in a
+/// Interleaved rounds (each leg in turn, ROUNDS times) so drift in a
 /// shared machine's speed falls on all alike; round 0 warms up.
 async fn compare(
     p: &Paths,
@@ -609,7 +615,7 @@ async fn compare(
     requests: usize,
     pace: Option<Duration>,
     legs: &[LegName],
-) -> anyhow::Result<[Option<Figures>; 3]> {
+) -> anyhow::Result<[Option<Figures>; 4]> {
     const ROUNDS: usize = 5;
     let clients: Vec<RegistryClient> = (0..callers).map(|_| p.client.clone()).collect();
     let mut conns = Vec::new();
@@ -617,11 +623,18 @@ async fn compare(
         conns.push(super::httpc::Conn::connect(p.http_addr).await?);
     }
     let h2 = super::httpc::H2::connect(p.http_addr).await?;
+    let mut floor_conns = Vec::new();
+    if let Some(addr) = p.floor_addr {
+        for _ in 0..callers {
+            floor_conns.push(super::httpc::Conn::connect(addr).await?);
+        }
+    }
     let run = |leg| legs.contains(&leg).then(Leg::default);
-    let (mut direct, mut via, mut via2) = (
+    let (mut direct, mut via, mut via2, mut floor) = (
         run(LegName::Direct),
         run(LegName::Http1),
         run(LegName::Http2),
+        run(LegName::Floor).filter(|_| p.floor_addr.is_some()),
     );
     let per_round = requests.div_ceil(ROUNDS);
     for round in 0..=ROUNDS {
@@ -658,8 +671,48 @@ async fn compare(
                 gateway_reads(p, vec![h2.clone(); callers], per_round, pace, offset).await?;
             via2.add(warm_up, lat, wall, cpu);
         }
+        if let Some(floor) = &mut floor {
+            let cpu = process_cpu();
+            let (lat, wall, back) =
+                gateway_reads(p, std::mem::take(&mut floor_conns), per_round, pace, offset).await?;
+            floor_conns = back;
+            floor.add(warm_up, lat, wall, cpu);
+        }
     }
-    Ok([direct, via, via2].map(|l| l.map(Leg::figures)))
+    Ok([direct, via, via2, floor].map(|l| l.map(Leg::figures)))
+}
+
+/// The `floor` leg's server: the gateway's route shape on plain axum over
+/// HTTP/1.1 (TCP_NODELAY, as the gateway), each request one `GetHome` on
+/// the direct path's client, answered as protobuf bytes. What it costs over
+/// the direct call is what hyper, axum and the extra loopback hop cost.
+async fn floor_server(
+    client: RegistryClient,
+) -> anyhow::Result<(std::net::SocketAddr, tokio::task::JoinHandle<()>)> {
+    use axum::extract::Path;
+    use axum::http::StatusCode;
+    use axum::serve::ListenerExt;
+    let app = axum::Router::new().route(
+        "/v1/regions/{region}/homes/{id}",
+        axum::routing::get(move |Path((_, id)): Path<(String, String)>| {
+            let mut c = client.clone();
+            async move {
+                match c.get_home(&id).await {
+                    Ok(home) => (StatusCode::OK, prost::Message::encode_to_vec(&home)),
+                    Err(_) => (StatusCode::BAD_GATEWAY, Vec::new()),
+                }
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    Ok((addr, task))
 }
 
 async fn gateway(base: &Config, b: GatewayBench) -> anyhow::Result<()> {
@@ -764,9 +817,15 @@ async fn gateway(base: &Config, b: GatewayBench) -> anyhow::Result<()> {
         b.requests,
     );
 
+    let floor = if b.legs.contains(&LegName::Floor) {
+        Some(floor_server(client.clone()).await?)
+    } else {
+        None
+    };
     let paths = Paths {
         client: client.clone(),
         http_addr,
+        floor_addr: floor.as_ref().map(|(a, _)| *a),
         bearer: bearer.clone(),
         region: region.as_str().into(),
         ids: ids_arc.clone(),
@@ -835,10 +894,12 @@ async fn gateway(base: &Config, b: GatewayBench) -> anyhow::Result<()> {
             figures,
         ));
     }
-    const LABELS: [(&str, &str); 3] = [
+    // In `LegName` order, as `compare`'s figures.
+    const LABELS: [(&str, &str); 4] = [
         ("direct", "direct gRPC:          "),
         ("gateway_http1", "via gateway, HTTP/1.1:"),
         ("gateway_http2", "via gateway, HTTP/2:  "),
+        ("floor_http1", "bare axum hop (floor):"),
     ];
     for (title, figures) in runs {
         println!("GetHome {title}:");
@@ -854,7 +915,7 @@ async fn gateway(base: &Config, b: GatewayBench) -> anyhow::Result<()> {
         ids.len(),
         deadline * 1.1
     );
-    let legs = |figures: &[Option<Figures>; 3]| {
+    let legs = |figures: &[Option<Figures>; 4]| {
         let base = figures[0].as_ref();
         LABELS
             .iter()
@@ -886,6 +947,9 @@ async fn gateway(base: &Config, b: GatewayBench) -> anyhow::Result<()> {
     }
     let _ = stop_tx.send(());
     let _ = server.await;
+    if let Some((_, task)) = floor {
+        task.abort();
+    }
     running.shutdown().await?;
     drop(hung);
     let _ = std::fs::remove_dir_all(&dir);
