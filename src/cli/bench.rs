@@ -622,7 +622,7 @@ async fn compare(
     for _ in 0..callers {
         conns.push(super::httpc::Conn::connect(p.http_addr).await?);
     }
-    let h2 = super::httpc::H2::connect(p.http_addr).await?;
+    let mut h2_conns = vec![super::httpc::H2::connect(p.http_addr).await?; callers];
     let mut floor_conns = Vec::new();
     if let Some(addr) = p.floor_addr {
         for _ in 0..callers {
@@ -658,26 +658,22 @@ async fn compare(
             .await?;
             direct.add(warm_up, lat, wall, cpu);
         }
-        if let Some(via) = &mut via {
-            let cpu = process_cpu();
-            let (lat, wall, back) =
-                gateway_reads(p, std::mem::take(&mut conns), per_round, pace, offset).await?;
-            conns = back;
-            via.add(warm_up, lat, wall, cpu);
+        // One HTTP leg's round on its connections (given back for the next).
+        macro_rules! http_round {
+            ($leg:expr, $conns:expr) => {
+                if let Some(leg) = &mut $leg {
+                    let cpu = process_cpu();
+                    let (lat, wall, back) =
+                        gateway_reads(p, std::mem::take(&mut $conns), per_round, pace, offset)
+                            .await?;
+                    $conns = back;
+                    leg.add(warm_up, lat, wall, cpu);
+                }
+            };
         }
-        if let Some(via2) = &mut via2 {
-            let cpu = process_cpu();
-            let (lat, wall, _) =
-                gateway_reads(p, vec![h2.clone(); callers], per_round, pace, offset).await?;
-            via2.add(warm_up, lat, wall, cpu);
-        }
-        if let Some(floor) = &mut floor {
-            let cpu = process_cpu();
-            let (lat, wall, back) =
-                gateway_reads(p, std::mem::take(&mut floor_conns), per_round, pace, offset).await?;
-            floor_conns = back;
-            floor.add(warm_up, lat, wall, cpu);
-        }
+        http_round!(via, conns);
+        http_round!(via2, h2_conns);
+        http_round!(floor, floor_conns);
     }
     Ok([direct, via, via2, floor].map(|l| l.map(Leg::figures)))
 }
