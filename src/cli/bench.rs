@@ -562,9 +562,10 @@ where
     Ok((all, start.elapsed(), back))
 }
 
-/// The same read three ways: directly over gRPC, and through the gateway
-/// over HTTP/1.1 (a keep-alive connection per caller) and HTTP/2 (one shared
-/// connection, as the direct callers share one gRPC channel).
+/// The same read four ways: directly over gRPC; through the gateway over
+/// HTTP/1.1 (a keep-alive connection per caller) and HTTP/2 (one shared
+/// connection, as the direct callers share one gRPC channel); and through
+/// the floor's bare pass-through over HTTP/1.1.
 struct Paths {
     client: RegistryClient,
     http_addr: std::net::SocketAddr,
