@@ -1622,16 +1622,7 @@ async fn homes_are_imported_row_by_row_and_exported_without_protected_addresses(
                 draft: Some(protected),
             },
         ];
-        let dry = rpc!(
-            office,
-            import_homes,
-            ImportHomesRequest {
-                rows: rows.clone(),
-                dry_run: true,
-                ..Default::default()
-            }
-        )
-        .unwrap();
+        let dry = dry_run_import(&mut office, &rows).await;
         assert_eq!(dry.created, 0);
         assert_eq!(import_errors(&dry), vec![(3, "draft.provider")]);
         let none = rpc!(

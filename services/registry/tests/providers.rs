@@ -225,16 +225,7 @@ async fn an_agency_home_needs_an_existing_agency() {
             },
         ];
         let expected = vec![(2, "draft.agency_id"), (4, "draft.agency_id")];
-        let dry = rpc!(
-            office,
-            import_homes,
-            ImportHomesRequest {
-                rows: rows.clone(),
-                dry_run: true,
-                ..Default::default()
-            }
-        )
-        .unwrap();
+        let dry = dry_run_import(&mut office, &rows).await;
         assert_eq!((dry.created, import_errors(&dry)), (0, expected.clone()));
         let imported = rpc!(
             office,

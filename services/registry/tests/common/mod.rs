@@ -436,6 +436,23 @@ pub fn expect_invalid<T: std::fmt::Debug>(result: Result<T, Status>, field: &str
     s
 }
 
+/// A dry run of importing `rows`: what would be created and refused, nothing stored.
+pub async fn dry_run_import(
+    client: &mut RegistryClient,
+    rows: &[ImportRow],
+) -> ImportHomesResponse {
+    rpc!(
+        *client,
+        import_homes,
+        ImportHomesRequest {
+            rows: rows.to_vec(),
+            dry_run: true,
+            ..Default::default()
+        }
+    )
+    .unwrap()
+}
+
 /// An import's refused rows as (line, field at fault).
 pub fn import_errors(r: &ImportHomesResponse) -> Vec<(u32, &str)> {
     r.errors
