@@ -619,23 +619,30 @@ async fn compare(
 ) -> anyhow::Result<[Option<Figures>; 4]> {
     const ROUNDS: usize = 5;
     let clients: Vec<RegistryClient> = (0..callers).map(|_| p.client.clone()).collect();
-    let mut conns = Vec::new();
-    for _ in 0..callers {
-        conns.push(super::httpc::Conn::connect(p.http_addr).await?);
-    }
-    let mut h2_conns = vec![super::httpc::H2::connect(p.http_addr).await?; callers];
-    let mut floor_conns = Vec::new();
-    if let Some(addr) = p.floor_addr {
+    // A keep-alive HTTP/1.1 connection per caller.
+    async fn connect_each(
+        addr: std::net::SocketAddr,
+        callers: usize,
+    ) -> std::io::Result<Vec<super::httpc::Conn>> {
+        let mut conns = Vec::with_capacity(callers);
         for _ in 0..callers {
-            floor_conns.push(super::httpc::Conn::connect(addr).await?);
+            conns.push(super::httpc::Conn::connect(addr).await?);
         }
+        Ok(conns)
     }
+    let mut conns = connect_each(p.http_addr, callers).await?;
+    let mut h2_conns = vec![super::httpc::H2::connect(p.http_addr).await?; callers];
+    let mut floor_conns = match p.floor_addr {
+        Some(addr) => connect_each(addr, callers).await?,
+        None => Vec::new(),
+    };
     let run = |leg| legs.contains(&leg).then(Leg::default);
+    // The floor's server runs exactly when its leg was asked for.
     let (mut direct, mut via, mut via2, mut floor) = (
         run(LegName::Direct),
         run(LegName::Http1),
         run(LegName::Http2),
-        run(LegName::Floor).filter(|_| p.floor_addr.is_some()),
+        p.floor_addr.map(|_| Leg::default()),
     );
     let per_round = requests.div_ceil(ROUNDS);
     for round in 0..=ROUNDS {
