@@ -1408,3 +1408,99 @@ async fn concurrent_write_txs_keep_audit_and_event_order_equal_to_commit_order()
         assert_eq!(heads(&s).await, (total as i64, total as i64), "{b}");
     }
 }
+
+// ------------------------------------------------------- PostgreSQL over TLS
+
+/// `url` with one more query parameter.
+fn with_param(url: &str, param: &str) -> String {
+    let sep = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{sep}{param}")
+}
+
+/// A database URL may demand TLS (`sslmode=require`, `verify-ca`,
+/// `verify-full` with `sslrootcert`): the store then talks to PostgreSQL
+/// only over TLS, and only to a server whose certificate the given root
+/// vouches for. PostgreSQL only (an embedded SQLite file has no wire).
+#[tokio::test]
+async fn a_database_url_that_demands_tls_is_served_over_tls_or_refused() {
+    let Some(url) = std::env::var("SAMLING_TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+    else {
+        return;
+    };
+    let schema = format!("t_tls_{}", samling_kit::ids::new_id().simple());
+    let plain = Store::open(
+        &samling_kit::db::DbTarget::Postgres {
+            url: url.clone(),
+            schema: schema.clone(),
+        },
+        Some(1),
+        &[],
+    )
+    .await
+    .unwrap();
+    let server_tls: String = sqlx::query_scalar("SHOW ssl")
+        .fetch_one(&plain.read)
+        .await
+        .unwrap();
+    plain.close().await;
+
+    let require = samling_kit::db::DbTarget::Postgres {
+        url: with_param(&url, "sslmode=require"),
+        schema: schema.clone(),
+    };
+    let opened = Store::open(&require, Some(2), &[WIDGETS]).await;
+    if server_tls != "on" {
+        // A server without TLS: demanding it must fail, not fall back.
+        let Err(err) = opened else {
+            panic!("sslmode=require against a server without TLS must fail");
+        };
+        assert!(!err.to_string().is_empty());
+        return;
+    }
+    let store = opened.unwrap_or_else(|e| panic!("sslmode=require: {e}"));
+    let ssl =
+        "SELECT CASE WHEN ssl THEN 1 ELSE 0 END FROM pg_stat_ssl WHERE pid = pg_backend_pid()";
+    assert_eq!(scalar(&store, ssl).await, 1, "the read pool is not on TLS");
+    let on_writer: i64 = sqlx::query_scalar::<_, i32>(ssl)
+        .fetch_one(&store.write)
+        .await
+        .unwrap()
+        .into();
+    assert_eq!(on_writer, 1, "the write pool is not on TLS");
+    // The store works over it: a change, its audit entry and the chain.
+    append_audits(&store, 3).await;
+    assert!(audit::verify(&store).await.unwrap().ok());
+    store.close().await;
+
+    // verify-full against a root that did not sign the server's certificate.
+    let dir = tempfile::tempdir().unwrap();
+    let certs =
+        samling_kit::tls::dev_certs(dir.path(), &["db.samling.invalid".to_string()]).unwrap();
+    let stranger = samling_kit::db::DbTarget::Postgres {
+        url: with_param(
+            &url,
+            &format!(
+                "sslmode=verify-full&sslrootcert={}",
+                certs.ca_cert.display()
+            ),
+        ),
+        schema,
+    };
+    let Err(err) = Store::open(&stranger, Some(1), &[]).await else {
+        panic!("a server certificate the root did not sign must be refused");
+    };
+    // What `serve` prints: the error and its causes.
+    let mut msg = err.to_string();
+    let mut cause = std::error::Error::source(&err);
+    while let Some(c) = cause {
+        msg.push_str(&format!(": {c}"));
+        cause = c.source();
+    }
+    assert!(
+        msg.to_lowercase().contains("certificate"),
+        "the refusal should say why: {msg}"
+    );
+    eprintln!("refused as it should be: {msg}");
+}
