@@ -651,6 +651,79 @@ def test_secrets_reach_pods_only_by_reference(s: Scenario):
             assert not URL_WITH_PASSWORD.search(v) and "-----BEGIN" not in v, f"{name_of(cm)} {k}"
 
 
+def render_values(extra: dict[str, Any], namespace: str = f"samling-{REGIONS[0]}") -> list[dict[str, Any]]:
+    """Render values.yaml with `extra` on top (a one-off scenario)."""
+    with helm.Chart.load(CHART) as chart:
+        out = chart.render(extra, name=RELEASE, namespace=namespace, is_install=True)
+    return [d for path, text in sorted(out.items()) if not path.endswith("NOTES.txt") for d in yaml.safe_load_all(text) if d]
+
+
+def database_tls_of(objs: list[dict[str, Any]]) -> list[tuple[str, dict[str, str], str | None, str | None]]:
+    """Per container that gets the database URL: (workload, PGSSL* env, the
+    db-ca volume's secret and key, or None, and its mount path in the container)."""
+    out = []
+    for o in objs:
+        t = pod_template(o)
+        if t is None:
+            continue
+        for c in containers(t):
+            env = {e["name"]: e.get("value") for e in c.get("env", [])}
+            pg = {k: v for k, v in env.items() if k.startswith("PGSSL")}
+            if "SAMLING_DATABASE_URL" not in env:
+                assert pg == {}, f"{name_of(o)}/{c['name']} has no database but {pg}"
+                continue
+            vol = next((v for v in t["spec"].get("volumes", []) if v["name"] == "db-ca"), None)
+            secret = f"{vol['secret']['secretName']}:{vol['secret']['items'][0]['key']}" if vol else None
+            mount = next((m for m in c.get("volumeMounts", []) if m["name"] == "db-ca"), None)
+            if mount:
+                assert mount.get("readOnly") is True
+                assert vol["secret"]["items"][0]["path"] == "ca.crt"
+            out.append((name_of(o), pg, secret, mount["mountPath"] if mount else None))
+    return out
+
+
+@pytest.mark.parametrize("s", SCENARIOS, ids=ALL_IDS)
+def test_every_database_client_checks_postgresqls_certificate_when_there_is_a_ca(s: Scenario):
+    v = s.effective()
+    tls = v["secrets"]["databaseTls"]
+    clusters = of_kind(s, "Cluster")
+    if tls["existingSecret"]:
+        ca = f"{tls['existingSecret']}:{tls['key']}"
+    elif v["postgresql"]["cnpg"]["enabled"]:
+        ca = f"{clusters[0]['metadata']['name']}-ca:ca.crt"
+    else:
+        ca = None
+    seen = database_tls_of(objects(s))
+    if s.region:
+        # The services, the migration hook and the audit check all connect.
+        kinds = {w.split("/")[0] for w, *_ in seen}
+        assert {"Deployment", "Job", "CronJob"} <= kinds, seen
+    for workload, pg, secret, mount in seen:
+        assert secret == ca, workload
+        if ca:
+            assert mount == "/etc/samling/db-ca", workload
+            assert pg == {"PGSSLMODE": tls["sslMode"] or "verify-full", "PGSSLROOTCERT": "/etc/samling/db-ca/ca.crt"}, workload
+        else:
+            assert mount is None, workload
+            assert pg == ({"PGSSLMODE": tls["sslMode"]} if tls["sslMode"] else {}), workload
+
+
+def test_a_database_ca_and_tls_mode_can_be_named_and_a_wrong_mode_is_refused():
+    objs = render_values({"secrets": {"databaseTls": {"existingSecret": "norr-db-ca", "key": "bundle.pem", "sslMode": "verify-ca"}}})
+    seen = database_tls_of(objs)
+    assert seen and all(
+        secret == "norr-db-ca:bundle.pem"
+        and mount == "/etc/samling/db-ca"
+        and pg == {"PGSSLMODE": "verify-ca", "PGSSLROOTCERT": "/etc/samling/db-ca/ca.crt"}
+        for _, pg, secret, mount in seen
+    ), seen
+    # TLS demanded without a CA of our own: the mode alone, no mount.
+    seen = database_tls_of(render_values({"secrets": {"databaseTls": {"sslMode": "require"}}}))
+    assert seen and all(pg == {"PGSSLMODE": "require"} and secret is None for _, pg, secret, _ in seen), seen
+    with pytest.raises(Exception, match="secrets.databaseTls.sslMode"):
+        render_values({"secrets": {"databaseTls": {"sslMode": "verify_full"}}})
+
+
 def test_everything_on_renders_the_optional_parts():
     s = next(s for s in SCENARIOS if s.id == "everything-on")
     kinds = {o["kind"] for o in objects(s)}

@@ -256,6 +256,62 @@ seccompProfile:
   valueFrom:
     secretKeyRef:
       {{- include "samling.databaseSecretRef" . | nindent 6 }}
+{{- $mode := include "samling.databaseSslMode" . }}
+{{- with $mode }}
+- name: PGSSLMODE
+  value: {{ . | quote }}
+{{- end }}
+{{- if include "samling.databaseCaSecret" . }}
+- name: PGSSLROOTCERT
+  value: /etc/samling/db-ca/ca.crt
+{{- end }}
+{{- end -}}
+
+{{/*
+The Secret whose CA bundle PostgreSQL's certificate is checked against:
+secrets.databaseTls.existingSecret, else the CloudNativePG operator's
+<cluster>-ca when the chart runs the database; empty: none.
+*/}}
+{{- define "samling.databaseCaSecret" -}}
+{{- if .Values.secrets.databaseTls.existingSecret -}}
+{{ .Values.secrets.databaseTls.existingSecret }}
+{{- else if .Values.postgresql.cnpg.enabled -}}
+{{ include "samling.cnpgClusterName" . }}-ca
+{{- end -}}
+{{- end -}}
+
+{{/* PGSSLMODE: as set, else verify-full when a CA is mounted, else none (the URL's own, or prefer). */}}
+{{- define "samling.databaseSslMode" -}}
+{{- $mode := .Values.secrets.databaseTls.sslMode -}}
+{{- if and $mode (not (has $mode (list "disable" "prefer" "require" "verify-ca" "verify-full"))) -}}
+{{- fail (printf "secrets.databaseTls.sslMode: %q is not one of disable, prefer, require, verify-ca, verify-full" $mode) -}}
+{{- end -}}
+{{- if $mode -}}
+{{ $mode }}
+{{- else if include "samling.databaseCaSecret" . -}}
+verify-full
+{{- end -}}
+{{- end -}}
+
+{{/* The database CA bundle's volume and mount (nothing without one). */}}
+{{- define "samling.databaseCaVolumes" -}}
+{{- with include "samling.databaseCaSecret" . }}
+- name: db-ca
+  secret:
+    secretName: {{ . }}
+    defaultMode: 0444
+    items:
+      - key: {{ if $.Values.secrets.databaseTls.existingSecret }}{{ $.Values.secrets.databaseTls.key }}{{ else }}ca.crt{{ end }}
+        path: ca.crt
+{{- end }}
+{{- end -}}
+
+{{- define "samling.databaseCaMounts" -}}
+{{- if include "samling.databaseCaSecret" . }}
+- name: db-ca
+  mountPath: /etc/samling/db-ca
+  readOnly: true
+{{- end }}
 {{- end -}}
 
 {{/* Writable scratch space: the root filesystem is read-only. */}}
