@@ -91,8 +91,15 @@ pub async fn insert_rows<T>(
     rows: &[T],
     bind: impl for<'q> Fn(AnyQuery<'q>, &T) -> AnyQuery<'q>,
 ) -> Result<(), sqlx::Error> {
+    // SQLite: anonymous `?` parameters. sqlx looks each named one (`$7`) up
+    // by number in SQLite's list of names, a linear scan per parameter, so a
+    // 64-row batch of `$n` cost ~n²/2 steps on the one writer connection.
+    let numbered = conn.backend_name() != <sqlx::Sqlite as sqlx::Database>::NAME;
     for chunk in rows.chunks((INSERT_PARAMS / columns.max(1)).max(1)) {
-        let sql = format!("{insert} VALUES {}", values_clause(chunk.len(), columns));
+        let sql = format!(
+            "{insert} VALUES {}",
+            values_clause(chunk.len(), columns, numbered)
+        );
         let mut q = sqlx::query(&sql);
         for row in chunk {
             q = bind(q, row);
@@ -103,8 +110,13 @@ pub async fn insert_rows<T>(
 }
 
 /// `($1, $2), ($3, $4)`: the VALUES list of a multi-row insert of `rows`
-/// rows of `columns` parameters each.
-pub fn values_clause(rows: usize, columns: usize) -> String {
+/// rows of `columns` parameters each; `(?, ?), (?, ?)` unless `numbered`
+/// (bound in the same order).
+pub fn values_clause(rows: usize, columns: usize, numbered: bool) -> String {
+    if !numbered {
+        let row = format!("({})", vec!["?"; columns].join(", "));
+        return vec![row; rows].join(", ");
+    }
     let mut sql = String::with_capacity(rows * columns * 5);
     for r in 0..rows {
         if r > 0 {
@@ -322,7 +334,11 @@ pub const KIT_MIGRATIONS: &[Migration] = &[
 mod tests {
     #[test]
     fn a_values_clause_numbers_parameters_row_by_row() {
-        assert_eq!(super::values_clause(2, 3), "($1, $2, $3), ($4, $5, $6)");
+        assert_eq!(
+            super::values_clause(2, 3, true),
+            "($1, $2, $3), ($4, $5, $6)"
+        );
+        assert_eq!(super::values_clause(2, 3, false), "(?, ?, ?), (?, ?, ?)");
     }
 }
 
