@@ -1467,13 +1467,10 @@ async fn a_database_url_that_demands_tls_is_served_over_tls_or_refused() {
     let store = opened.unwrap_or_else(|e| panic!("sslmode=require: {e}"));
     let ssl =
         "SELECT CASE WHEN ssl THEN 1 ELSE 0 END FROM pg_stat_ssl WHERE pid = pg_backend_pid()";
-    assert_eq!(scalar(&store, ssl).await, 1, "the read pool is not on TLS");
-    let on_writer: i64 = sqlx::query_scalar::<_, i32>(ssl)
-        .fetch_one(&store.write)
-        .await
-        .unwrap()
-        .into();
-    assert_eq!(on_writer, 1, "the write pool is not on TLS");
+    for (pool, name) in [(&store.read, "read"), (&store.write, "write")] {
+        let on: i32 = sqlx::query_scalar(ssl).fetch_one(pool).await.unwrap();
+        assert_eq!(on, 1, "the {name} pool is not on TLS");
+    }
     // The store works over it: a change, its audit entry and the chain.
     append_audits(&store, 3).await;
     assert!(audit::verify(&store).await.unwrap().ok());
@@ -1496,13 +1493,8 @@ async fn a_database_url_that_demands_tls_is_served_over_tls_or_refused() {
     let Err(err) = Store::open(&stranger, Some(1), &[]).await else {
         panic!("a server certificate the root did not sign must be refused");
     };
-    // What `serve` prints: the error and its causes.
-    let mut msg = err.to_string();
-    let mut cause = std::error::Error::source(&err);
-    while let Some(c) = cause {
-        msg.push_str(&format!(": {c}"));
-        cause = c.source();
-    }
+    // What `serve` prints (`{:#}`): the error and its causes.
+    let msg = format!("{:#}", anyhow::Error::new(err));
     assert!(
         msg.to_lowercase().contains("certificate"),
         "the refusal should say why: {msg}"
