@@ -1,59 +1,20 @@
 //! With an OTLP endpoint configured, spans reach the collector, and a gRPC
 //! server span continues the trace whose context arrived in metadata.
 
-use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
-    TraceService, TraceServiceServer,
-};
-use opentelemetry_proto::tonic::collector::trace::v1::{
-    ExportTraceServiceRequest, ExportTraceServiceResponse,
-};
+#[path = "support/otlp.rs"]
+mod support;
+
 use samling_kit::config::TelemetryConfig;
-use std::sync::{Arc, Mutex};
-use tonic::{Request, Response, Status};
-
-/// (span name, trace id, parent span id) of every exported span.
-type Spans = Arc<Mutex<Vec<(String, Vec<u8>, Vec<u8>)>>>;
-
-#[derive(Clone, Default)]
-struct Collector(Spans);
-
-#[tonic::async_trait]
-impl TraceService for Collector {
-    async fn export(
-        &self,
-        req: Request<ExportTraceServiceRequest>,
-    ) -> Result<Response<ExportTraceServiceResponse>, Status> {
-        let mut got = self.0.lock().unwrap();
-        for rs in req.into_inner().resource_spans {
-            for ss in rs.scope_spans {
-                for s in ss.spans {
-                    got.push((s.name, s.trace_id, s.parent_span_id));
-                }
-            }
-        }
-        Ok(Response::new(ExportTraceServiceResponse {
-            partial_success: None,
-        }))
-    }
-}
+use support::Collector;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn spans_are_exported_over_otlp_and_continue_the_callers_trace() {
-    let collector = Collector::default();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let server = collector.clone();
-    tokio::spawn(async move {
-        tonic::transport::Server::builder()
-            .add_service(TraceServiceServer::new(server))
-            .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener))
-            .await
-    });
+    let (collector, endpoint) = Collector::start().await;
 
     let cfg = TelemetryConfig {
         log: "info".into(),
         log_format: "text".into(),
-        otlp_endpoint: Some(format!("http://{addr}")),
+        otlp_endpoint: Some(endpoint),
     };
     let mut guard = samling_kit::telemetry::init(&cfg, "samling-test");
 
@@ -76,18 +37,21 @@ async fn spans_are_exported_over_otlp_and_continue_the_callers_trace() {
     drop(caller);
     guard.shutdown();
 
-    let got = collector.0.lock().unwrap().clone();
+    let got = collector.spans();
     let caller = got
         .iter()
-        .find(|s| s.0 == "caller")
+        .find(|s| s.name == "caller")
         .expect("caller span exported");
     let server = got
         .iter()
-        .find(|s| s.0 == "grpc.server")
+        .find(|s| s.name == "grpc.server")
         .expect("server span exported");
-    assert_eq!(caller.1, server.1, "one trace spans caller and server");
-    assert!(
-        !server.2.is_empty(),
+    assert_eq!(
+        caller.trace_id, server.trace_id,
+        "one trace spans caller and server"
+    );
+    assert_eq!(
+        server.parent_span_id, caller.span_id,
         "the server span has the caller as parent"
     );
 }
