@@ -167,8 +167,12 @@ pub async fn start(cfg: &Config, target: Target, regions: &str) -> anyhow::Resul
     let map = region_map(cfg)?;
     let selected = select_regions(&map, regions)?;
     let (_, verifier) = context_keys(cfg, true)?;
-    // mTLS on every gRPC server when configured (distributed mode).
+    // mTLS on every gRPC server and client when configured (distributed
+    // mode), re-read as its files are renewed.
     let tls = samling_kit::tls::Tls::from_config(&cfg.tls).context("tls")?;
+    if let Some(tls) = &tls {
+        tls.watch(std::time::Duration::from_secs(cfg.tls.reload_interval_secs));
+    }
     let (stop, stop_rx) = watch::channel(false);
     let mut addrs = Vec::new();
     let mut tasks = Vec::new();
@@ -185,7 +189,7 @@ pub async fn start(cfg: &Config, target: Target, regions: &str) -> anyhow::Resul
             .with_context(|| format!("opening the registry store of region {region}"))?;
         let (health, reflection) =
             samling_kit::grpc::health_and_reflection(&[samling_registry::SERVICE_NAME]).await?;
-        let router = samling_kit::tls::server(samling_kit::grpc::server_builder(), tls.as_ref())?
+        let router = samling_kit::grpc::server_builder()
             .add_service(health)
             .add_service(reflection)
             .add_service(samling_registry::grpc::server(registry, verifier.clone()));
@@ -197,11 +201,12 @@ pub async fn start(cfg: &Config, target: Target, regions: &str) -> anyhow::Resul
         // In one process the gateway reaches the region where it really listens.
         endpoints.push((region.clone(), format!("http://{addr}")));
         let mut rx = stop_rx.clone();
+        let tls = tls.clone();
         tasks.push(tokio::spawn(async move {
             let shutdown = async move {
                 let _ = rx.wait_for(|s| *s).await;
             };
-            samling_kit::grpc::serve(router, listener, shutdown)
+            samling_kit::grpc::serve(router, listener, tls.as_ref(), shutdown)
                 .await
                 .with_context(|| format!("registry of region {region}"))
         }));
@@ -210,7 +215,7 @@ pub async fn start(cfg: &Config, target: Target, regions: &str) -> anyhow::Resul
         tasks.push(serve_health_only(health_addr, stop_rx.clone()).await?);
     }
     if run_gateway {
-        let gw = build_gateway(cfg, &endpoints).await?;
+        let gw = build_gateway(cfg, &endpoints, tls.as_ref()).await?;
         let addr: SocketAddr = cfg.listen.http_addr.parse().context("listen.http_addr")?;
         let listener = samling_kit::grpc::bind(addr).await?;
         let addr = listener.local_addr()?;
@@ -246,22 +251,23 @@ async fn serve_health_only(
         let shutdown = async move {
             let _ = stop.wait_for(|s| *s).await;
         };
-        samling_kit::grpc::serve(router, listener, shutdown)
+        samling_kit::grpc::serve(router, listener, None, shutdown)
             .await
             .context("health listener")
     }))
 }
 
-/// The gateway in front of `endpoints` (region id → registry URL).
+/// The gateway in front of `endpoints` (region id → registry URL), calling
+/// them over mutual TLS when `tls` is given.
 pub async fn build_gateway(
     cfg: &Config,
     endpoints: &[(String, String)],
+    tls: Option<&samling_kit::tls::Tls>,
 ) -> anyhow::Result<Arc<samling_gateway::Gateway>> {
     let g = &cfg.gateway;
-    let tls = samling_kit::tls::Tls::from_config(&cfg.tls).context("tls")?;
     let directory = samling_gateway::regions::Directory::new_with_tls(
         endpoints,
-        tls.as_ref(),
+        tls,
         g.breaker_failures,
         std::time::Duration::from_secs(g.breaker_open_secs),
     )?;

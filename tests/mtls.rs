@@ -39,7 +39,7 @@ fn read(p: &Path) -> Vec<u8> {
 
 /// The service's own identity, as the gateway and other services present it.
 fn service_tls(c: &DevCerts) -> Tls {
-    Tls::from_pem(read(&c.ca_cert), read(&c.cert), read(&c.key))
+    Tls::from_pem(read(&c.ca_cert), read(&c.cert), read(&c.key)).expect("service TLS")
 }
 
 /// Health check through `tls` (None: plaintext) against `url`.
@@ -48,11 +48,11 @@ async fn health(
     tls: Option<&Tls>,
     service: &str,
 ) -> Result<HealthCheckResponse, String> {
-    let channel = samling_kit::tls::endpoint(url, tls)
+    let ep = samling_kit::tls::endpoint(url, tls)
         .map_err(|e| e.to_string())?
         .connect_timeout(Duration::from_secs(2))
-        .timeout(Duration::from_secs(5))
-        .connect()
+        .timeout(Duration::from_secs(5));
+    let channel = samling_kit::tls::connect(&ep, tls)
         .await
         .map_err(|e| samling_kit::tls::error_chain(&e))?;
     HealthClient::new(channel)
@@ -169,7 +169,8 @@ async fn only_clients_with_a_certificate_from_the_ca_are_served() {
         read(&good.ca_cert),
         read(&good.client_cert),
         read(&good.client_key),
-    );
+    )
+    .unwrap();
     let mut client = RegistryClient::connect_with_tls(&url, Some(&cli), signer.clone(), office())
         .await
         .unwrap();
@@ -209,7 +210,8 @@ async fn only_clients_with_a_certificate_from_the_ca_are_served() {
         "another CA's certificate",
         get_home_with(&url, foreign, &signer).await,
     );
-    let foreign_svc = Tls::from_pem(read(&good.ca_cert), read(&other.cert), read(&other.key));
+    let foreign_svc =
+        Tls::from_pem(read(&good.ca_cert), read(&other.cert), read(&other.key)).unwrap();
     let r = health(&url, Some(&foreign_svc), REGISTRY).await;
     assert!(r.is_err(), "another CA's service certificate: {r:?}");
 
@@ -227,7 +229,8 @@ async fn only_clients_with_a_certificate_from_the_ca_are_served() {
     }
 
     // The client refuses a server whose CA it does not trust.
-    let wrong_ca = Tls::from_pem(read(&other.ca_cert), read(&other.cert), read(&other.key));
+    let wrong_ca =
+        Tls::from_pem(read(&other.ca_cert), read(&other.cert), read(&other.key)).unwrap();
     let r = health(&url, Some(&wrong_ca), REGISTRY).await;
     assert!(r.is_err(), "server certificate from an untrusted CA: {r:?}");
 
@@ -282,4 +285,81 @@ async fn only_clients_with_a_certificate_from_the_ca_are_served() {
         !without.contains("not found") && !without.contains("notfound"),
         "CLI without a certificate got an answer: {without}"
     );
+}
+
+/// cert-manager renews the Secret's files in place: a running `serve` picks
+/// the new certificate, key and CA up (`tls.reload_interval_secs`) and new
+/// connections are served with them, no restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn renewed_certificates_are_served_without_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let names = ["localhost".to_string(), "127.0.0.1".to_string()];
+    let old = dev_certs(&dir.path().join("old"), &names).unwrap();
+    let new = dev_certs(&dir.path().join("new"), &names).unwrap();
+    let live = dir.path().join("live");
+    std::fs::create_dir_all(&live).unwrap();
+    // As the kubelet updates a mounted Secret: written aside, renamed over.
+    let install = |certs: &DevCerts| {
+        for (from, to) in [
+            (&certs.ca_cert, "ca.crt"),
+            (&certs.cert, "tls.crt"),
+            (&certs.key, "tls.key"),
+        ] {
+            let aside = live.join(format!(".{to}.new"));
+            std::fs::write(&aside, read(from)).unwrap();
+            std::fs::rename(&aside, live.join(to)).unwrap();
+        }
+    };
+    install(&old);
+
+    let [grpc, http] = free_ports::<2>();
+    let config = dir.path().join("samling.toml");
+    std::fs::write(&config, "[tls]\nreload_interval_secs = 1\n").unwrap();
+    let _server = Server(
+        Command::new(BIN)
+            .arg("--config")
+            .arg(&config)
+            .arg("--data-dir")
+            .arg(dir.path().join("data"))
+            .args(["serve", "--target", "all", "--regions", REGION])
+            .env("SAMLING_GRPC_BASE_PORT", grpc.to_string())
+            .env("SAMLING_HTTP_ADDR", format!("127.0.0.1:{http}"))
+            .env("SAMLING_LOG", "warn")
+            .env("SAMLING_TLS_CA_FILE", live.join("ca.crt"))
+            .env("SAMLING_TLS_CERT_FILE", live.join("tls.crt"))
+            .env("SAMLING_TLS_KEY_FILE", live.join("tls.key"))
+            .env_remove("SAMLING_DATABASE_URL")
+            .env_remove("SAMLING_TLS_SERVER_NAME")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let url = format!("http://127.0.0.1:{grpc}");
+    let (old_tls, new_tls) = (service_tls(&old), service_tls(&new));
+    let serving = |r: Result<HealthCheckResponse, String>| {
+        r.is_ok_and(|r| r.status == ServingStatus::Serving as i32)
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !serving(health(&url, Some(&old_tls), REGISTRY).await) {
+        assert!(
+            Instant::now() < deadline,
+            "registry did not come up over mTLS"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let r = health(&url, Some(&new_tls), REGISTRY).await;
+    assert!(r.is_err(), "the new CA before the renewal: {r:?}");
+
+    install(&new);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !serving(health(&url, Some(&new_tls), REGISTRY).await) {
+        assert!(
+            Instant::now() < deadline,
+            "the renewed certificates were not picked up"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let r = health(&url, Some(&old_tls), REGISTRY).await;
+    assert!(r.is_err(), "the old CA after the renewal: {r:?}");
 }

@@ -101,7 +101,7 @@ impl Directory {
     }
 
     /// [`new`](Self::new), calling the regions over mutual TLS when `tls` is
-    /// given (`http://` endpoints are then upgraded to `https://`).
+    /// given (each new connection with the material in use then).
     pub fn new_with_tls(
         endpoints: &[(String, String)],
         tls: Option<&Tls>,
@@ -115,7 +115,9 @@ impl Directory {
                 .connect_timeout(Duration::from_secs(2))
                 .tcp_nodelay(true)
                 .http2_keep_alive_interval(Duration::from_secs(30));
-            let channels = (0..POOL).map(|_| ep.connect_lazy()).collect();
+            let channels = (0..POOL)
+                .map(|_| samling_kit::tls::connect_lazy(&ep, tls))
+                .collect();
             regions.insert(
                 id.clone(),
                 Region {

@@ -763,7 +763,8 @@ async fn gateway(base: &Config, b: GatewayBench) -> anyhow::Result<()> {
         .map(|(r, a)| (r.clone(), format!("http://{a}")))
         .collect();
     endpoints.push((hung_id.clone(), format!("http://{}", hung.local_addr()?)));
-    let gw = serve::build_gateway(&cfg, &endpoints).await?;
+    // Plaintext loopback, as the direct path.
+    let gw = serve::build_gateway(&cfg, &endpoints, None).await?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let http_addr = listener.local_addr()?;
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();

@@ -187,7 +187,7 @@ impl RegionServer {
             let shutdown = async move {
                 let _ = stopped.await;
             };
-            let _ = samling_kit::grpc::serve(router, listener, shutdown).await;
+            let _ = samling_kit::grpc::serve(router, listener, None, shutdown).await;
         });
         RegionServer {
             id: id.to_string(),

@@ -208,7 +208,7 @@ impl Default for JwtConfig {
 /// server requires a client certificate signed by `ca_file`, and each client
 /// presents `cert_file`/`key_file` and checks the server against `ca_file`.
 /// PEM files, e.g. a Kubernetes TLS Secret's `ca.crt`, `tls.crt`, `tls.key`.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct TlsConfig {
     pub enabled: bool,
@@ -219,6 +219,22 @@ pub struct TlsConfig {
     pub key_file: Option<PathBuf>,
     /// Name checked in servers' certificates; default: the endpoint's host.
     pub server_name: Option<String>,
+    /// How often a running server re-reads the three files (renewed
+    /// certificates are used without a restart); 0: never.
+    pub reload_interval_secs: u64,
+}
+
+impl Default for TlsConfig {
+    fn default() -> Self {
+        TlsConfig {
+            enabled: false,
+            ca_file: None,
+            cert_file: None,
+            key_file: None,
+            server_name: None,
+            reload_interval_secs: 60,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

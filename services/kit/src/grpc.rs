@@ -54,18 +54,31 @@ pub async fn health_and_reflection(
     Ok((health, reflection))
 }
 
-/// Serve `router` on `listener` until `shutdown` resolves.
+/// Serve `router` on `listener` until `shutdown` resolves; over mutual TLS
+/// when `tls` is given (each handshake with the material in use then, see
+/// [`crate::tls`]).
 pub async fn serve(
     router: Router,
     listener: tokio::net::TcpListener,
+    tls: Option<&crate::tls::Tls>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), tonic::transport::Error> {
-    // Accepted sockets do not inherit the builder's TCP_NODELAY; without it
-    // small responses wait out delayed ACKs (~40 ms a call).
-    let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
-    router
-        .serve_with_incoming_shutdown(incoming, shutdown)
-        .await
+    match tls {
+        Some(tls) => {
+            router
+                .serve_with_incoming_shutdown(crate::tls::incoming(listener, tls.clone()), shutdown)
+                .await
+        }
+        None => {
+            // Accepted sockets do not inherit the builder's TCP_NODELAY;
+            // without it small responses wait out delayed ACKs (~40 ms a call).
+            let incoming =
+                tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
+            router
+                .serve_with_incoming_shutdown(incoming, shutdown)
+                .await
+        }
+    }
 }
 
 /// Bind, reporting the address in the error.

@@ -3,29 +3,64 @@
 //! With `[tls] enabled` every gRPC server requires a client certificate
 //! signed by the configured CA, and every client (the gateway's region
 //! channels, `RegistryClient`, the CLI) presents its own certificate and
-//! checks the server's against the same CA. rustls with the ring provider,
-//! through tonic's `tls-ring` feature. Off by default: the all-in-one
-//! `samling serve` stays plaintext on loopback.
+//! checks the server's against the same CA. rustls with the ring provider
+//! (the stack tonic links). Off by default: the all-in-one `samling serve`
+//! stays plaintext on loopback.
+//!
+//! The material is re-read while running ([`Tls::watch`]): cert-manager
+//! renews a Secret's files in place, and every handshake after the reload
+//! (new connections, on either side) uses the new certificate, key and CA.
+//! Connections already open keep the session they have. A reload that
+//! fails (a half-written file, a key that does not fit) keeps the old
+//! material and says so in the log.
 //!
 //! [`dev_certs`] makes a throwaway CA and certificates for local testing
 //! (`samling certs dev`).
 
 use crate::config::TlsConfig;
 use crate::error::KitError;
+use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock, Weak};
 use std::time::Duration;
-use tonic::transport::{Certificate, ClientTlsConfig, Endpoint, Identity, Server, ServerTlsConfig};
+use tokio_rustls::rustls;
+use tokio_rustls::rustls::pki_types::pem::PemObject;
+use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use tonic::transport::{Channel, Endpoint};
 
 /// How long a TLS handshake may take, on either side.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Loaded TLS material: the CA, this process's identity, and the name to
-/// check in servers' certificates (default: each endpoint's host).
+/// gRPC is HTTP/2: both sides offer only `h2`.
+const ALPN_H2: &[u8] = b"h2";
+
+/// TLS material in use, shared by every clone of a [`Tls`]: swapped whole
+/// on reload, so a handshake sees one consistent set.
 #[derive(Clone)]
 pub struct Tls {
-    ca: Certificate,
-    identity: Identity,
+    shared: Arc<Shared>,
     server_name: Option<String>,
+}
+
+struct Shared {
+    /// Where the material came from, when from files (then it can reload).
+    files: Option<Files>,
+    current: RwLock<Arc<Material>>,
+}
+
+#[derive(Clone)]
+struct Files {
+    ca: PathBuf,
+    cert: PathBuf,
+    key: PathBuf,
+}
+
+struct Material {
+    server: Arc<rustls::ServerConfig>,
+    client: Arc<rustls::ClientConfig>,
+    /// SHA-256 over the three files' bytes: a reload that reads the same
+    /// bytes changes nothing (and keeps no copy of the key around).
+    digest: [u8; 32],
 }
 
 impl std::fmt::Debug for Tls {
@@ -44,30 +79,45 @@ impl Tls {
         if !cfg.enabled {
             return Ok(None);
         }
-        let ca = read_pem(cfg.ca_file.as_deref(), "tls.ca_file", "SAMLING_TLS_CA_FILE")?;
-        let cert = read_pem(
-            cfg.cert_file.as_deref(),
-            "tls.cert_file",
-            "SAMLING_TLS_CERT_FILE",
-        )?;
-        let key = read_pem(
-            cfg.key_file.as_deref(),
-            "tls.key_file",
-            "SAMLING_TLS_KEY_FILE",
-        )?;
-        let mut tls = Tls::from_pem(ca, cert, key);
+        let files = Files {
+            ca: setting(cfg.ca_file.as_deref(), "tls.ca_file", "SAMLING_TLS_CA_FILE")?,
+            cert: setting(
+                cfg.cert_file.as_deref(),
+                "tls.cert_file",
+                "SAMLING_TLS_CERT_FILE",
+            )?,
+            key: setting(
+                cfg.key_file.as_deref(),
+                "tls.key_file",
+                "SAMLING_TLS_KEY_FILE",
+            )?,
+        };
+        let material = files.load()?;
+        let mut tls = Tls::new(Some(files), material);
         if let Some(name) = cfg.server_name.as_ref().filter(|n| !n.is_empty()) {
             tls = tls.with_server_name(name.clone());
         }
-        tls.check()?;
         Ok(Some(tls))
     }
 
     /// From PEM bytes: CA certificate(s), certificate chain, private key.
-    pub fn from_pem(ca: impl AsRef<[u8]>, cert: impl AsRef<[u8]>, key: impl AsRef<[u8]>) -> Tls {
+    /// Fixed material: [`watch`](Self::watch) and [`reload`](Self::reload)
+    /// have nothing to re-read.
+    pub fn from_pem(
+        ca: impl AsRef<[u8]>,
+        cert: impl AsRef<[u8]>,
+        key: impl AsRef<[u8]>,
+    ) -> Result<Tls, KitError> {
+        let material = Material::build(ca.as_ref(), cert.as_ref(), key.as_ref())?;
+        Ok(Tls::new(None, material))
+    }
+
+    fn new(files: Option<Files>, material: Material) -> Tls {
         Tls {
-            ca: Certificate::from_pem(ca),
-            identity: Identity::from_pem(cert, key),
+            shared: Arc::new(Shared {
+                files,
+                current: RwLock::new(Arc::new(material)),
+            }),
             server_name: None,
         }
     }
@@ -78,81 +128,316 @@ impl Tls {
         self
     }
 
-    /// Parse everything once, so bad material fails at start-up, not at the
-    /// first connection.
-    fn check(&self) -> Result<(), KitError> {
-        Server::builder()
-            .tls_config(self.server_config())
-            .map_err(|e| KitError::Internal(format!("tls: {}", error_chain(&e))))?;
-        // Any valid URL will do: this only builds the client configuration.
-        Endpoint::from_static("https://samling.invalid")
-            .tls_config(self.client_config())
-            .map_err(|e| KitError::Internal(format!("tls: {}", error_chain(&e))))?;
-        Ok(())
+    fn current(&self) -> Arc<Material> {
+        self.shared
+            .current
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
-    /// Server side: present our identity, require a client certificate
-    /// signed by the CA (no certificate, or another CA's, fails the handshake).
-    pub fn server_config(&self) -> ServerTlsConfig {
-        ServerTlsConfig::new()
-            .identity(self.identity.clone())
-            .client_ca_root(self.ca.clone())
-            .client_auth_optional(false)
-            .timeout(HANDSHAKE_TIMEOUT)
+    /// Server side, for the next handshake: present our identity, require a
+    /// client certificate signed by the CA (none, or another CA's, fails).
+    pub fn server_config(&self) -> Arc<rustls::ServerConfig> {
+        self.current().server.clone()
     }
 
-    /// Client side: trust only the CA, present our identity.
-    pub fn client_config(&self) -> ClientTlsConfig {
-        let cfg = ClientTlsConfig::new()
-            .ca_certificate(self.ca.clone())
-            .identity(self.identity.clone())
-            .timeout(HANDSHAKE_TIMEOUT);
-        match &self.server_name {
-            Some(name) => cfg.domain_name(name.clone()),
-            None => cfg,
+    /// Client side, for the next handshake: trust only the CA, present our
+    /// identity.
+    pub fn client_config(&self) -> Arc<rustls::ClientConfig> {
+        self.current().client.clone()
+    }
+
+    /// Re-read the files. `Ok(true)` when the material changed and is now
+    /// in use, `Ok(false)` when the files hold what is in use (or the
+    /// material did not come from files). On an error the material in use
+    /// stays.
+    pub fn reload(&self) -> Result<bool, KitError> {
+        let Some(files) = &self.shared.files else {
+            return Ok(false);
+        };
+        let digest = files.digest()?;
+        if digest == self.current().digest {
+            return Ok(false);
         }
+        let material = files.load()?;
+        *self
+            .shared
+            .current
+            .write()
+            .unwrap_or_else(|p| p.into_inner()) = Arc::new(material);
+        Ok(true)
+    }
+
+    /// Re-read the files every `every` (none when zero or when the material
+    /// is not from files), logging what changed or why it could not; the
+    /// task ends when the last clone of this `Tls` is dropped.
+    pub fn watch(&self, every: Duration) -> Option<tokio::task::JoinHandle<()>> {
+        if every.is_zero() || self.shared.files.is_none() {
+            return None;
+        }
+        let weak: Weak<Shared> = Arc::downgrade(&self.shared);
+        let server_name = self.server_name.clone();
+        Some(tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                let Some(shared) = weak.upgrade() else { return };
+                let tls = Tls {
+                    shared,
+                    server_name: server_name.clone(),
+                };
+                // Reading three small files: off the runtime's workers.
+                let result = tokio::task::spawn_blocking(move || tls.reload()).await;
+                match result {
+                    Ok(Ok(true)) => tracing::info!("TLS certificate, key and CA reloaded"),
+                    Ok(Ok(false)) => {}
+                    Ok(Err(e)) => {
+                        tracing::warn!(error = %e, "TLS files not reloaded; the material in use stays")
+                    }
+                    Err(e) => tracing::warn!(error = %e, "TLS reload task failed"),
+                }
+            }
+        }))
+    }
+
+    /// The name to check in the certificate of the server at `host`.
+    fn server_name_for(&self, host: &str) -> Result<ServerName<'static>, std::io::Error> {
+        let name = self.server_name.as_deref().unwrap_or(host);
+        ServerName::try_from(name.to_string()).map_err(|e| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!("tls: {name:?} is not a server name: {e}"),
+            )
+        })
     }
 }
 
-/// Apply TLS (when on) to a server builder. tonic runs the handshake inside
-/// `serve_with_incoming*` too, so `grpc::serve` on our own listener is covered.
-pub fn server<L>(builder: Server<L>, tls: Option<&Tls>) -> Result<Server<L>, KitError> {
-    match tls {
-        None => Ok(builder),
-        Some(tls) => builder
-            .tls_config(tls.server_config())
-            .map_err(|e| KitError::Internal(format!("tls: {}", error_chain(&e)))),
+impl Files {
+    fn read(&self) -> Result<[Vec<u8>; 3], KitError> {
+        Ok([
+            read_pem(&self.ca, "tls.ca_file")?,
+            read_pem(&self.cert, "tls.cert_file")?,
+            read_pem(&self.key, "tls.key_file")?,
+        ])
+    }
+
+    fn digest(&self) -> Result<[u8; 32], KitError> {
+        let [ca, cert, key] = self.read()?;
+        Ok(digest(&ca, &cert, &key))
+    }
+
+    fn load(&self) -> Result<Material, KitError> {
+        let [ca, cert, key] = self.read()?;
+        Material::build(&ca, &cert, &key)
     }
 }
 
-/// A client endpoint for `url`. With TLS on, an `http://` URL is upgraded to
-/// `https://` (tonic only runs TLS for https URLs; the configured endpoints
-/// stay `http://…` so the same config works either way) and the client
-/// configuration is applied.
+fn digest(ca: &[u8], cert: &[u8], key: &[u8]) -> [u8; 32] {
+    let mut h = Sha256::new();
+    for part in [ca, cert, key] {
+        h.update((part.len() as u64).to_be_bytes());
+        h.update(part);
+    }
+    h.finalize().into()
+}
+
+impl Material {
+    /// Parse everything, so bad material fails here (at start, or at a
+    /// reload that then keeps the old), never at a handshake.
+    fn build(ca: &[u8], cert: &[u8], key: &[u8]) -> Result<Material, KitError> {
+        let bad = |field: &str, what: String| KitError::invalid(field, format!("tls: {what}"));
+        let mut roots = rustls::RootCertStore::empty();
+        for c in CertificateDer::pem_slice_iter(ca) {
+            let c = c.map_err(|e| bad("tls.ca_file", format!("CA certificate: {e}")))?;
+            roots
+                .add(c)
+                .map_err(|e| bad("tls.ca_file", format!("CA certificate: {e}")))?;
+        }
+        if roots.is_empty() {
+            return Err(bad("tls.ca_file", "no CA certificate in the file".into()));
+        }
+        let roots = Arc::new(roots);
+        let chain = CertificateDer::pem_slice_iter(cert)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| bad("tls.cert_file", format!("certificate: {e}")))?;
+        if chain.is_empty() {
+            return Err(bad("tls.cert_file", "no certificate in the file".into()));
+        }
+        let private_key = || {
+            PrivateKeyDer::from_pem_slice(key)
+                .map_err(|e| bad("tls.key_file", format!("private key: {e}")))
+        };
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let versions = |e: rustls::Error| KitError::Internal(format!("tls: {e}"));
+
+        let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+            roots.clone(),
+            provider.clone(),
+        )
+        .build()
+        .map_err(|e| bad("tls.ca_file", format!("client verifier: {e}")))?;
+        let mut server = rustls::ServerConfig::builder_with_provider(provider.clone())
+            .with_safe_default_protocol_versions()
+            .map_err(versions)?
+            .with_client_cert_verifier(verifier)
+            .with_single_cert(chain.clone(), private_key()?)
+            .map_err(|e| bad("tls.key_file", format!("certificate and key: {e}")))?;
+        server.alpn_protocols = vec![ALPN_H2.to_vec()];
+
+        let mut client = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(versions)?
+            .with_root_certificates(roots)
+            .with_client_auth_cert(chain, private_key()?)
+            .map_err(|e| bad("tls.key_file", format!("certificate and key: {e}")))?;
+        client.alpn_protocols = vec![ALPN_H2.to_vec()];
+
+        Ok(Material {
+            server: Arc::new(server),
+            client: Arc::new(client),
+            digest: digest(ca, cert, key),
+        })
+    }
+}
+
+/// A client endpoint for `url` (`http://host:port`; `https://` is taken as
+/// the same). Connect it with [`connect`] or [`connect_lazy`], which run
+/// TLS when it is on.
 pub fn endpoint(url: &str, tls: Option<&Tls>) -> Result<Endpoint, KitError> {
     let invalid = |e: tonic::transport::Error| KitError::invalid("endpoint", format!("{url}: {e}"));
+    // With TLS on, the handshake is ours (the connector below), so tonic
+    // sees plain http; configured endpoints stay `http://…` either way.
+    let url = match (tls, url.strip_prefix("https://")) {
+        (Some(_), Some(rest)) => format!("http://{rest}"),
+        _ => url.to_string(),
+    };
+    Endpoint::from_shared(url).map_err(invalid)
+}
+
+/// Connect now (failing if the server cannot be reached or the handshake
+/// fails).
+pub async fn connect(ep: &Endpoint, tls: Option<&Tls>) -> Result<Channel, tonic::transport::Error> {
     match tls {
-        None => Endpoint::from_shared(url.to_string()).map_err(invalid),
-        Some(tls) => {
-            let url = match url.strip_prefix("http://") {
-                Some(rest) => format!("https://{rest}"),
-                None => url.to_string(),
-            };
-            Endpoint::from_shared(url)
-                .map_err(invalid)?
-                .tls_config(tls.client_config())
-                .map_err(|e| KitError::invalid("endpoint", format!("tls: {}", error_chain(&e))))
-        }
+        None => ep.connect().await,
+        Some(tls) => ep.connect_with_connector(Connector(tls.clone())).await,
     }
 }
 
-fn read_pem(path: Option<&Path>, key: &str, env: &str) -> Result<Vec<u8>, KitError> {
-    let path = path.ok_or_else(|| {
+/// Connect at the first call (and reconnect as needed), each time with the
+/// material in use then.
+pub fn connect_lazy(ep: &Endpoint, tls: Option<&Tls>) -> Channel {
+    match tls {
+        None => ep.connect_lazy(),
+        Some(tls) => ep.connect_with_connector_lazy(Connector(tls.clone())),
+    }
+}
+
+/// TCP (TCP_NODELAY) and a TLS handshake with the current client material.
+#[derive(Clone)]
+struct Connector(Tls);
+
+type TlsIo = hyper_util::rt::TokioIo<tokio_rustls::client::TlsStream<tokio::net::TcpStream>>;
+
+impl tower::Service<tonic::codegen::http::Uri> for Connector {
+    type Response = TlsIo;
+    type Error = std::io::Error;
+    type Future = std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<TlsIo, std::io::Error>> + Send + 'static>,
+    >;
+
+    fn poll_ready(
+        &mut self,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, uri: tonic::codegen::http::Uri) -> Self::Future {
+        let tls = self.0.clone();
+        Box::pin(async move {
+            let invalid = |what: &str| {
+                std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("{uri}: {what}"))
+            };
+            let host = uri.host().ok_or_else(|| invalid("no host"))?;
+            // An IPv6 literal comes bracketed.
+            let host = host
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .to_string();
+            let port = uri.port_u16().ok_or_else(|| invalid("no port"))?;
+            let name = tls.server_name_for(&host)?;
+            let tcp = tokio::net::TcpStream::connect((host.as_str(), port)).await?;
+            tcp.set_nodelay(true)?;
+            let handshake =
+                tokio_rustls::TlsConnector::from(tls.client_config()).connect(name, tcp);
+            let stream = tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake)
+                .await
+                .map_err(|_| {
+                    std::io::Error::new(std::io::ErrorKind::TimedOut, "tls: handshake timed out")
+                })??;
+            Ok(hyper_util::rt::TokioIo::new(stream))
+        })
+    }
+}
+
+/// Accepted connections on `listener` after a TLS handshake with the
+/// server material in use when each arrived. Handshakes run concurrently
+/// (a slow or silent client holds up no one) and failures are dropped with
+/// a debug line; the accept loop ends when the stream is dropped.
+pub fn incoming(
+    listener: tokio::net::TcpListener,
+    tls: Tls,
+) -> impl tokio_stream::Stream<
+    Item = Result<tokio_rustls::server::TlsStream<tokio::net::TcpStream>, std::io::Error>,
+> + Send
++ 'static {
+    let (tx, rx) = tokio::sync::mpsc::channel(64);
+    tokio::spawn(async move {
+        loop {
+            let accepted = tokio::select! {
+                r = listener.accept() => r,
+                _ = tx.closed() => return,
+            };
+            let (tcp, _) = match accepted {
+                Ok(c) => c,
+                Err(e) => {
+                    // Out of descriptors and the like: do not spin.
+                    tracing::debug!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            };
+            // Accepted sockets do not inherit the listener's options.
+            let _ = tcp.set_nodelay(true);
+            let acceptor = tokio_rustls::TlsAcceptor::from(tls.server_config());
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
+                    Ok(Ok(stream)) => {
+                        let _ = tx.send(Ok(stream)).await;
+                    }
+                    Ok(Err(e)) => tracing::debug!(error = %e, "TLS handshake failed"),
+                    Err(_) => tracing::debug!("TLS handshake timed out"),
+                }
+            });
+        }
+    });
+    tokio_stream::wrappers::ReceiverStream::new(rx)
+}
+
+fn setting(path: Option<&Path>, key: &str, env: &str) -> Result<PathBuf, KitError> {
+    path.map(Path::to_path_buf).ok_or_else(|| {
         KitError::invalid(
             key,
             format!("tls is enabled but {key} (or {env}) is not set"),
         )
-    })?;
+    })
+}
+
+fn read_pem(path: &Path, key: &str) -> Result<Vec<u8>, KitError> {
     let bytes = std::fs::read(path)
         .map_err(|e| KitError::invalid(key, format!("cannot read {}: {e}", path.display())))?;
     if !bytes.windows(11).any(|w| w == b"-----BEGIN ") {
@@ -373,7 +658,7 @@ mod tests {
             ca_file: Some(certs.ca_cert.clone()),
             cert_file: Some(certs.cert.clone()),
             key_file: Some(certs.key.clone()),
-            server_name: None,
+            ..TlsConfig::default()
         };
         assert!(Tls::from_config(&cfg).unwrap().is_some());
         let client = TlsConfig {
@@ -407,25 +692,42 @@ mod tests {
             ca_file: Some(junk.clone()),
             cert_file: Some(junk.clone()),
             key_file: Some(junk),
-            server_name: None,
+            ..TlsConfig::default()
         })
         .unwrap_err();
         assert!(e.to_string().contains("no PEM block"), "{e}");
     }
 
     #[test]
-    fn with_tls_http_endpoints_are_upgraded_to_https() {
+    fn endpoints_stay_http_and_tls_runs_in_the_connector() {
         let dir = tempfile::tempdir().unwrap();
         let c = dev_certs(dir.path(), &["localhost".into()]).unwrap();
         let tls = Tls::from_pem(
             std::fs::read(&c.ca_cert).unwrap(),
             std::fs::read(&c.cert).unwrap(),
             std::fs::read(&c.key).unwrap(),
-        );
-        let ep = endpoint("http://localhost:50051", Some(&tls)).unwrap();
-        assert_eq!(ep.uri().scheme_str(), Some("https"));
+        )
+        .unwrap();
+        for url in ["http://localhost:50051", "https://localhost:50051"] {
+            let ep = endpoint(url, Some(&tls)).unwrap();
+            assert_eq!(ep.uri().scheme_str(), Some("http"), "{url}");
+        }
         let ep = endpoint("http://localhost:50051", None).unwrap();
         assert_eq!(ep.uri().scheme_str(), Some("http"));
         assert!(endpoint("not a url", None).is_err());
+    }
+
+    #[test]
+    fn material_that_does_not_fit_together_names_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = dev_certs(&dir.path().join("a"), &["localhost".into()]).unwrap();
+        let b = dev_certs(&dir.path().join("b"), &["localhost".into()]).unwrap();
+        let read = |p: &Path| std::fs::read(p).unwrap();
+        // A's certificate with B's key.
+        let e = Tls::from_pem(read(&a.ca_cert), read(&a.cert), read(&b.key)).unwrap_err();
+        assert!(e.to_string().contains("tls.key_file"), "{e}");
+        // A key where the CA belongs.
+        let e = Tls::from_pem(read(&a.key), read(&a.cert), read(&a.key)).unwrap_err();
+        assert!(e.to_string().contains("tls.ca_file"), "{e}");
     }
 }

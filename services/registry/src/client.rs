@@ -32,25 +32,23 @@ impl RegistryClient {
     }
 
     /// [`connect`](Self::connect) over mutual TLS when `tls` is given (an
-    /// `http://` endpoint is then upgraded to `https://`).
+    /// `http://` endpoint then speaks TLS).
     pub async fn connect_with_tls(
         endpoint: &str,
         tls: Option<&Tls>,
         signer: ContextSigner,
         ctx: AuthContext,
     ) -> Result<Self, Status> {
-        let channel = samling_kit::tls::endpoint(endpoint, tls)
+        let ep = samling_kit::tls::endpoint(endpoint, tls)
             .map_err(|e| Status::invalid_argument(e.to_string()))?
             .connect_timeout(Duration::from_secs(5))
-            .tcp_nodelay(true)
-            .connect()
-            .await
-            .map_err(|e| {
-                Status::unavailable(format!(
-                    "cannot reach registry at {endpoint}: {}",
-                    samling_kit::tls::error_chain(&e)
-                ))
-            })?;
+            .tcp_nodelay(true);
+        let channel = samling_kit::tls::connect(&ep, tls).await.map_err(|e| {
+            Status::unavailable(format!(
+                "cannot reach registry at {endpoint}: {}",
+                samling_kit::tls::error_chain(&e)
+            ))
+        })?;
         Ok(Self::from_channel(channel, signer, ctx))
     }
 
