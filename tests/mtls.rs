@@ -109,6 +109,45 @@ fn assert_refused(what: &str, r: Result<Code, String>) {
     }
 }
 
+/// `samling serve --target all` for REGION with mTLS from `files` (CA,
+/// certificate, key), the gRPC base port `grpc` and the gateway on `http`.
+fn serve_with_tls(config: &Path, data: &Path, grpc: u16, http: u16, files: [&Path; 3]) -> Server {
+    let [ca, cert, key] = files;
+    Server(
+        Command::new(BIN)
+            .arg("--config")
+            .arg(config)
+            .arg("--data-dir")
+            .arg(data)
+            .args(["serve", "--target", "all", "--regions", REGION])
+            .env("SAMLING_GRPC_BASE_PORT", grpc.to_string())
+            .env("SAMLING_HTTP_ADDR", format!("127.0.0.1:{http}"))
+            .env("SAMLING_LOG", "warn")
+            .env("SAMLING_TLS_CA_FILE", ca)
+            .env("SAMLING_TLS_CERT_FILE", cert)
+            .env("SAMLING_TLS_KEY_FILE", key)
+            .env_remove("SAMLING_DATABASE_URL")
+            .env_remove("SAMLING_TLS_SERVER_NAME")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    )
+}
+
+/// Wait (at most `within`) until the registry at `url` answers a health
+/// check over `tls` with SERVING; `what` says what is awaited.
+async fn until_serving(url: &str, tls: &Tls, within: Duration, what: &str) {
+    let deadline = Instant::now() + within;
+    loop {
+        match health(url, Some(tls), REGISTRY).await {
+            Ok(r) if r.status == ServingStatus::Serving as i32 => return,
+            other => assert!(Instant::now() < deadline, "{what}: {other:?}"),
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn only_clients_with_a_certificate_from_the_ca_are_served() {
     let dir = tempfile::tempdir().unwrap();
@@ -124,41 +163,24 @@ async fn only_clients_with_a_certificate_from_the_ca_are_served() {
         format!("[listen]\nhealth_addr = \"127.0.0.1:{health_port}\"\n"),
     )
     .unwrap();
-    let _server = Server(
-        Command::new(BIN)
-            .arg("--config")
-            .arg(&config)
-            .arg("--data-dir")
-            .arg(&data)
-            .args(["serve", "--target", "all", "--regions", REGION])
-            .env("SAMLING_GRPC_BASE_PORT", grpc.to_string())
-            .env("SAMLING_HTTP_ADDR", format!("127.0.0.1:{http}"))
-            .env("SAMLING_LOG", "warn")
-            .env("SAMLING_TLS_CA_FILE", &good.ca_cert)
-            .env("SAMLING_TLS_CERT_FILE", &good.cert)
-            .env("SAMLING_TLS_KEY_FILE", &good.key)
-            .env_remove("SAMLING_DATABASE_URL")
-            .env_remove("SAMLING_TLS_SERVER_NAME")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
+    let _server = serve_with_tls(
+        &config,
+        &data,
+        grpc,
+        http,
+        [&good.ca_cert, &good.cert, &good.key],
     );
     let url = format!("http://127.0.0.1:{grpc}");
     let svc = service_tls(&good);
 
     // Up, and serving over mTLS with the service certificate.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        match health(&url, Some(&svc), REGISTRY).await {
-            Ok(r) if r.status == ServingStatus::Serving as i32 => break,
-            other => assert!(
-                Instant::now() < deadline,
-                "registry did not become healthy over mTLS: {other:?}"
-            ),
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    until_serving(
+        &url,
+        &svc,
+        Duration::from_secs(60),
+        "registry did not become healthy over mTLS",
+    )
+    .await;
 
     let signer = ContextSigner::load(&data.join("keys/context-signing.key")).unwrap();
     let ca = Certificate::from_pem(read(&good.ca_cert));
@@ -315,51 +337,37 @@ async fn renewed_certificates_are_served_without_a_restart() {
     let [grpc, http] = free_ports::<2>();
     let config = dir.path().join("samling.toml");
     std::fs::write(&config, "[tls]\nreload_interval_secs = 1\n").unwrap();
-    let _server = Server(
-        Command::new(BIN)
-            .arg("--config")
-            .arg(&config)
-            .arg("--data-dir")
-            .arg(dir.path().join("data"))
-            .args(["serve", "--target", "all", "--regions", REGION])
-            .env("SAMLING_GRPC_BASE_PORT", grpc.to_string())
-            .env("SAMLING_HTTP_ADDR", format!("127.0.0.1:{http}"))
-            .env("SAMLING_LOG", "warn")
-            .env("SAMLING_TLS_CA_FILE", live.join("ca.crt"))
-            .env("SAMLING_TLS_CERT_FILE", live.join("tls.crt"))
-            .env("SAMLING_TLS_KEY_FILE", live.join("tls.key"))
-            .env_remove("SAMLING_DATABASE_URL")
-            .env_remove("SAMLING_TLS_SERVER_NAME")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
+    let _server = serve_with_tls(
+        &config,
+        &dir.path().join("data"),
+        grpc,
+        http,
+        [
+            &live.join("ca.crt"),
+            &live.join("tls.crt"),
+            &live.join("tls.key"),
+        ],
     );
     let url = format!("http://127.0.0.1:{grpc}");
     let (old_tls, new_tls) = (service_tls(&old), service_tls(&new));
-    let serving = |r: Result<HealthCheckResponse, String>| {
-        r.is_ok_and(|r| r.status == ServingStatus::Serving as i32)
-    };
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !serving(health(&url, Some(&old_tls), REGISTRY).await) {
-        assert!(
-            Instant::now() < deadline,
-            "registry did not come up over mTLS"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    until_serving(
+        &url,
+        &old_tls,
+        Duration::from_secs(60),
+        "registry did not come up over mTLS",
+    )
+    .await;
     let r = health(&url, Some(&new_tls), REGISTRY).await;
     assert!(r.is_err(), "the new CA before the renewal: {r:?}");
 
     install(&new);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !serving(health(&url, Some(&new_tls), REGISTRY).await) {
-        assert!(
-            Instant::now() < deadline,
-            "the renewed certificates were not picked up"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    until_serving(
+        &url,
+        &new_tls,
+        Duration::from_secs(20),
+        "the renewed certificates were not picked up",
+    )
+    .await;
     let r = health(&url, Some(&old_tls), REGISTRY).await;
     assert!(r.is_err(), "the old CA after the renewal: {r:?}");
 }
