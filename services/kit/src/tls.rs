@@ -156,11 +156,12 @@ impl Tls {
         let Some(files) = &self.shared.files else {
             return Ok(false);
         };
-        let digest = files.digest()?;
-        if digest == self.current().digest {
+        // One read: what is compared is what is built.
+        let [ca, cert, key] = files.read()?;
+        if digest(&ca, &cert, &key) == self.current().digest {
             return Ok(false);
         }
-        let material = files.load()?;
+        let material = Material::build(&ca, &cert, &key)?;
         *self
             .shared
             .current
@@ -222,11 +223,6 @@ impl Files {
             read_pem(&self.cert, "tls.cert_file")?,
             read_pem(&self.key, "tls.key_file")?,
         ])
-    }
-
-    fn digest(&self) -> Result<[u8; 32], KitError> {
-        let [ca, cert, key] = self.read()?;
-        Ok(digest(&ca, &cert, &key))
     }
 
     fn load(&self) -> Result<Material, KitError> {
