@@ -262,10 +262,8 @@ impl Material {
         if chain.is_empty() {
             return Err(bad("tls.cert_file", "no certificate in the file".into()));
         }
-        let private_key = || {
-            PrivateKeyDer::from_pem_slice(key)
-                .map_err(|e| bad("tls.key_file", format!("private key: {e}")))
-        };
+        let private_key = PrivateKeyDer::from_pem_slice(key)
+            .map_err(|e| bad("tls.key_file", format!("private key: {e}")))?;
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let versions = |e: rustls::Error| KitError::Internal(format!("tls: {e}"));
 
@@ -279,7 +277,7 @@ impl Material {
             .with_safe_default_protocol_versions()
             .map_err(versions)?
             .with_client_cert_verifier(verifier)
-            .with_single_cert(chain.clone(), private_key()?)
+            .with_single_cert(chain.clone(), private_key.clone_key())
             .map_err(|e| bad("tls.key_file", format!("certificate and key: {e}")))?;
         server.alpn_protocols = vec![ALPN_H2.to_vec()];
 
@@ -287,7 +285,7 @@ impl Material {
             .with_safe_default_protocol_versions()
             .map_err(versions)?
             .with_root_certificates(roots)
-            .with_client_auth_cert(chain, private_key()?)
+            .with_client_auth_cert(chain, private_key)
             .map_err(|e| bad("tls.key_file", format!("certificate and key: {e}")))?;
         client.alpn_protocols = vec![ALPN_H2.to_vec()];
 
