@@ -12,12 +12,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for p in PROTOS {
         println!("cargo:rerun-if-changed={p}");
     }
-    let fds = protox::compile(PROTOS, ["."])?;
-    let descriptor = fds.encode_to_vec();
+    let mut compiler = protox::Compiler::new(["."])?;
+    compiler
+        .include_source_info(true)
+        .include_imports(true)
+        .open_files(PROTOS)?;
+    // Encoded by protox itself so that custom options (`samling.common.v1.rules`)
+    // and comments stay in: the gateway makes its OpenAPI document from them.
+    let descriptor = compiler.encode_file_descriptor_set();
     std::fs::write(out_dir.join("samling_descriptor.bin"), &descriptor)?;
+    // Code for Samling's own files only (google/protobuf/descriptor.proto,
+    // imported for the options, is prost-types').
+    let mut fds = compiler.file_descriptor_set();
+    fds.file.retain(|f| f.package() != "google.protobuf");
     // serde impls with the proto3 JSON mapping (snake_case names kept), for the REST gateway.
     pbjson_build::Builder::new()
-        .register_descriptors(&descriptor)?
+        .register_descriptors(&fds.encode_to_vec())?
         .preserve_proto_field_names()
         .build(&[".samling"])?;
     tonic_prost_build::configure()

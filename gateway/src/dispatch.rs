@@ -276,7 +276,12 @@ fn over_limit(e: &axum::Error) -> bool {
 }
 
 /// Decode JSON into the protobuf request, naming the field at fault.
-pub fn decode<Req: serde::de::DeserializeOwned>(obj: Map<String, Value>) -> Result<Req, Problem> {
+pub fn decode<Req: serde::de::DeserializeOwned>(
+    schema: &crate::schema::Schema,
+    message: &str,
+    mut obj: Map<String, Value>,
+) -> Result<Req, Problem> {
+    schema.plain_values(message, &mut obj, "")?;
     let value = Value::Object(obj);
     serde_path_to_error::deserialize::<_, Req>(value).map_err(|e| {
         let path = e.path().to_string();
@@ -285,7 +290,17 @@ pub fn decode<Req: serde::de::DeserializeOwned>(obj: Map<String, Value>) -> Resu
         } else {
             path
         };
-        Problem::invalid(&field, e.inner().to_string())
+        let message = e.inner().to_string();
+        // pbjson reads a number field as "a number or a numeric string"; a
+        // value that is neither (or out of the field's range) fails both
+        // ways, and serde's words for that name no field type.
+        if message.contains("untagged enum") {
+            return Problem::invalid(
+                &field,
+                "must be a number of the field's type: a whole number within its range for integers",
+            );
+        }
+        Problem::invalid(&field, message)
     })
 }
 
@@ -453,7 +468,7 @@ where
                 }
             }
         }
-        let msg: Req = match decode(obj) {
+        let msg: Req = match decode(&gw.schema, spec.request, obj) {
             Ok(m) => m,
             Err(p) => {
                 if let Some((key, _)) = &idem {

@@ -132,7 +132,7 @@ impl Gateway {
         let proxies =
             client_ip::TrustedProxies::parse(&cfg.trusted_proxies).map_err(anyhow::Error::msg)?;
         let schema = schema::Schema::load()?;
-        let openapi = serde_json::to_vec(&openapi::document(&schema))?;
+        let openapi = serde_json::to_vec(&openapi::document(&schema, &regions.ids()))?;
         Ok(Arc::new(Gateway {
             cfg,
             regions,

@@ -67,7 +67,7 @@ async fn prepare<Req: serde::de::DeserializeOwned>(
     if let Some(t) = token {
         extra.insert("token".into(), Value::String(t));
     }
-    Ok((caller, decode(obj)?, extra))
+    Ok((caller, decode(&gw.schema, spec.request, obj)?, extra))
 }
 
 /// Did the region fail to answer (rather than answer "no")?

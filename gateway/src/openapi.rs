@@ -33,7 +33,8 @@ fn problem_schema() -> Value {
     })
 }
 
-pub fn document(schema: &Schema) -> Value {
+/// The document of a gateway serving `regions` (the values of `{region}`).
+pub fn document(schema: &Schema, regions: &[String]) -> Value {
     let mut components = schema.components();
     components.insert("Problem".into(), problem_schema());
     components.insert(
@@ -68,7 +69,12 @@ pub fn document(schema: &Schema) -> Value {
         let params = spec.path_params();
         let mut parameters: Vec<Value> = params
             .iter()
-            .map(|p| json!({"name": p, "in": "path", "required": true, "schema": {"type": "string", "minLength": 1}}))
+            .map(|p| match *p {
+                "region" => json!({"name": p, "in": "path", "required": true,
+                    "description": "The region whose services answer (the home's or child's region)",
+                    "schema": {"type": "string", "enum": regions}}),
+                _ => schema.path_parameter(spec.request, p),
+            })
             .collect();
         if spec.carry == Carry::Query {
             parameters.extend(schema.query_parameters(spec.request, &params));
@@ -101,10 +107,7 @@ pub fn document(schema: &Schema) -> Value {
             "security": [{"bearerAuth": []}],
         });
         if spec.carry == Carry::Body {
-            let mut body_schema = components
-                .get(&schema_name(spec.request))
-                .cloned()
-                .unwrap_or_else(|| json!({"type": "object"}));
+            let mut body_schema = schema.message_schema(spec.request, true);
             // Path parameters are taken from the path, not the body.
             if let Some(props) = body_schema
                 .get_mut("properties")
@@ -114,8 +117,19 @@ pub fn document(schema: &Schema) -> Value {
                     props.remove(*p);
                 }
             }
-            op["requestBody"] =
-                json!({"required": true, "content": {"application/json": {"schema": body_schema}}});
+            if let Some(required) = body_schema
+                .get_mut("required")
+                .and_then(Value::as_array_mut)
+            {
+                required.retain(|r| !params.iter().any(|p| r == p));
+            }
+            // A body is required where it has a required field; otherwise an
+            // absent body is an empty one.
+            let required = body_schema
+                .get("required")
+                .and_then(Value::as_array)
+                .is_some_and(|r| !r.is_empty());
+            op["requestBody"] = json!({"required": required, "content": {"application/json": {"schema": body_schema}}});
         }
         let entry = paths
             .entry(spec.path.to_string())

@@ -1156,6 +1156,10 @@ impl Registry {
             access::manage_register(ctx)?;
         } else {
             access::act_for_home(ctx, &req.home_id)?;
+            // A malformed id is the caller's error, an unknown home a 404,
+            // not an empty list.
+            samling_kit::ids::parse_id("home_id", &req.home_id)?;
+            let _: Home = store::must_load(&self.store.read, "homes", "home", &req.home_id).await?;
         }
         let page = Page::from_request(req.page.as_ref())?;
         let rows = sqlx::query(
