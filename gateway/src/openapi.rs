@@ -65,6 +65,7 @@ pub fn document(schema: &Schema, regions: &[String]) -> Value {
         }),
     );
     let mut paths = Map::new();
+    let links = links();
     for spec in routes::all() {
         let params = spec.path_params();
         let mut parameters: Vec<Value> = params
@@ -92,6 +93,9 @@ pub fn document(schema: &Schema, regions: &[String]) -> Value {
             "200".into(),
             json!({"description": "OK", "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{}", schema_name(spec.response))}}}}),
         );
+        if let Some(l) = links.get(spec.operation_id) {
+            responses["200"]["links"] = Value::Object(l.clone());
+        }
         let too_large = ("413", "The request body is over the gateway's limit");
         let body_errors = (spec.carry == Carry::Body).then_some(&too_large);
         for (code, why) in ERROR_STATUSES.iter().chain(body_errors) {
@@ -151,4 +155,49 @@ pub fn document(schema: &Schema, regions: &[String]) -> Value {
             "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}
         }
     })
+}
+
+/// OpenAPI links by the operation whose answer they start from: to every
+/// operation taking the new record's id in its path whose other path
+/// parameters the first request had too.
+fn links() -> std::collections::BTreeMap<&'static str, Map<String, Value>> {
+    let mut out: std::collections::BTreeMap<&str, Map<String, Value>> = Default::default();
+    for (from_op, pointer, param) in routes::CREATES {
+        let Some(from) = routes::all().find(|r| r.operation_id == *from_op) else {
+            continue;
+        };
+        let known = from.path_params();
+        for to in routes::all().filter(|r| r.path_params().contains(param)) {
+            let others = to.path_params();
+            if others.iter().any(|p| p != param && !known.contains(p)) {
+                continue;
+            }
+            let mut parameters = Map::new();
+            for p in others {
+                let source = if p == *param {
+                    format!("$response.body#{pointer}")
+                } else {
+                    format!("$request.path.{p}")
+                };
+                parameters.insert(format!("path.{p}"), Value::String(source));
+            }
+            out.entry(from.operation_id).or_default().insert(
+                format!("{}By{}", to.operation_id, camel(param)),
+                json!({"operationId": to.operation_id, "parameters": parameters}),
+            );
+        }
+    }
+    out
+}
+
+/// `home_request_id` → `HomeRequestId`.
+fn camel(s: &str) -> String {
+    s.split('_')
+        .map(|w| {
+            let mut c = w.chars();
+            c.next()
+                .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+                .unwrap_or_default()
+        })
+        .collect()
 }

@@ -291,6 +291,23 @@ pub const NATIONAL: &[RouteSpec] = &[
     },
 ];
 
+/// Operations whose answer names a record others take in their path:
+/// (operation, JSON pointer into its answer, the path parameter it fills).
+/// The OpenAPI document links them, so clients (and Schemathesis' stateful
+/// tests) can follow a new record to what can be done with it.
+pub const CREATES: &[(&str, &str, &str)] = &[
+    ("createHome", "/home/id", "home_id"),
+    ("importHomes", "/home_ids/0", "home_id"),
+    ("getHome", "/members/0/id", "member_id"),
+    ("submitHomeRequest", "/id", "home_request_id"),
+    ("createAgency", "/id", "agency_id"),
+    ("createUnit", "/id", "unit_id"),
+    ("registerChild", "/child/id", "child_id"),
+    ("createPlacement", "/placement/id", "placement_id"),
+    ("reportUnexecutedDecision", "/id", "decision_id"),
+    ("createHome", "/duplicates/0/id", "flag_id"),
+];
+
 /// Every route, region-scoped and national.
 pub fn all() -> impl Iterator<Item = &'static RouteSpec> {
     ROUTES.iter().chain(NATIONAL.iter())

@@ -701,6 +701,147 @@ async fn the_openapi_document_lists_exactly_the_route_table() {
             .map(|s| s.operation_id.to_string())
             .collect();
         assert_eq!(operation_ids, table_ids);
+        // Component schemas refer only to components that exist (request
+        // forms `…Input` included).
+        check_refs(&doc["components"], &doc["components"]["schemas"]);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_document_states_the_rules_and_its_links_lead_to_the_new_record() {
+    for_each_backend(|b| async move {
+        let env = Env::start(&b).await;
+        let doc = env.http().send(Req::get("/openapi.json")).await.ok();
+        let create = &doc["paths"]["/v1/regions/{region}/homes"]["post"];
+        // {region} is one of the regions this gateway serves.
+        let region = create["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == "region")
+            .expect("a region parameter");
+        assert_eq!(region["schema"]["enum"], json!([NORR, STOCKHOLM]));
+        // The request's form carries the protos' rules.
+        let body = &create["requestBody"]["content"]["application/json"]["schema"];
+        assert_eq!(create["requestBody"]["required"], true);
+        assert_eq!(body["required"], json!(["draft"]));
+        assert_eq!(
+            body["properties"]["draft"]["$ref"],
+            "#/components/schemas/registry.v1.HomeDraftInput"
+        );
+
+        // Every link names an operation and fills exactly its path parameters.
+        let mut operations = std::collections::BTreeMap::new();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for op in item.as_object().unwrap().values() {
+                operations.insert(
+                    op["operationId"].as_str().unwrap().to_string(),
+                    path.clone(),
+                );
+            }
+        }
+        let mut links = 0;
+        for item in doc["paths"].as_object().unwrap().values() {
+            for op in item.as_object().unwrap().values() {
+                let Some(ls) = op["responses"]["200"]["links"].as_object() else {
+                    continue;
+                };
+                for (name, link) in ls {
+                    links += 1;
+                    let target = &operations[link["operationId"].as_str().unwrap()];
+                    let wanted: BTreeSet<String> = target
+                        .split('/')
+                        .filter_map(|s| s.strip_prefix('{')?.strip_suffix('}'))
+                        .map(|p| format!("path.{p}"))
+                        .collect();
+                    let given: BTreeSet<String> = link["parameters"]
+                        .as_object()
+                        .unwrap()
+                        .keys()
+                        .cloned()
+                        .collect();
+                    assert_eq!(given, wanted, "link {name}");
+                }
+            }
+        }
+        assert!(links >= 10, "{links} links");
+
+        // Following createHome's link to getHome reaches the new home.
+        let link = &create["responses"]["200"]["links"]["getHomeByHomeId"];
+        assert_eq!(link["operationId"], "getHome");
+        assert_eq!(link["parameters"]["path.region"], "$request.path.region");
+        let pointer = link["parameters"]["path.home_id"]
+            .as_str()
+            .unwrap()
+            .strip_prefix("$response.body#")
+            .unwrap()
+            .to_string();
+        let answer = env
+            .create_home(STOCKHOLM, home_draft(OWN, "Länkgatan 1", &adult(41), &[]))
+            .await;
+        let id = answer
+            .pointer(&pointer)
+            .and_then(Value::as_str)
+            .expect("the new id");
+        let home = env
+            .http()
+            .get(&format!("{}/{id}", homes_path(STOCKHOLM)), &env.officer())
+            .await
+            .ok();
+        assert_eq!(home["id"], id);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bodies_are_held_to_the_document_naming_the_field() {
+    for_each_backend(|b| async move {
+        let env = Env::start(&b).await;
+        let path = homes_path(STOCKHOLM);
+        let mut draft = home_draft(OWN, "Nollgatan 1", &adult(42), &[]);
+        // null is no value: the field is left out instead.
+        draft["address"] = Value::Null;
+        let r = env
+            .http()
+            .post(&path, &env.officer(), &json!({ "draft": draft }))
+            .await;
+        let p = r.problem(400, "INVALID_ARGUMENT");
+        assert_eq!(p["field"], "draft.address", "{p}");
+        // Enums by name only.
+        let mut draft = home_draft(OWN, "Nollgatan 1", &adult(42), &[]);
+        draft["home_type"] = json!(2);
+        let r = env
+            .http()
+            .post(&path, &env.officer(), &json!({ "draft": draft }))
+            .await;
+        let p = r.problem(400, "INVALID_ARGUMENT");
+        assert_eq!(p["field"], "draft.home_type", "{p}");
+        assert!(
+            p["detail"]
+                .as_str()
+                .unwrap()
+                .contains("HOME_TYPE_FAMILY_HOME"),
+            "{p}"
+        );
+        // An integer out of its type's range is named and said so.
+        let mut draft = home_draft(OWN, "Nollgatan 1", &adult(42), &[]);
+        draft["capacity"] = json!(1u64 << 40);
+        let r = env
+            .http()
+            .post(&path, &env.officer(), &json!({ "draft": draft }))
+            .await;
+        let p = r.problem(400, "INVALID_ARGUMENT");
+        assert_eq!(p["field"], "draft.capacity", "{p}");
+        assert!(
+            p["detail"].as_str().unwrap().contains("whole number"),
+            "{p}"
+        );
+        // 2.0 is the integer 2.
+        let mut draft = home_draft(OWN, "Nollgatan 1", &adult(42), &[]);
+        draft["capacity"] = json!(2.0);
+        let home = env.create_home(STOCKHOLM, draft).await;
+        assert_eq!(home["home"]["capacity"], 2);
     })
     .await;
 }

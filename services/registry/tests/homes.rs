@@ -1037,6 +1037,21 @@ async fn a_family_home_sees_its_own_entry_and_asks_for_corrections_and_appeals()
             3,
             "the decided request is no longer open"
         );
+        // A home's list is the home's: a malformed id is refused naming it,
+        // an unknown home is not found (not an empty list).
+        let of = |home_id: &str| ListHomeRequestsRequest {
+            home_id: home_id.into(),
+            ..Default::default()
+        };
+        expect_invalid(rpc!(office, list_home_requests, of("null,null")), "home_id");
+        expect_code(
+            rpc!(
+                office,
+                list_home_requests,
+                of("01a20d6f-1d58-75f0-a744-4b1eec0c7d9a")
+            ),
+            Code::NotFound,
+        );
     })
     .await;
 }
