@@ -799,44 +799,29 @@ async fn bodies_are_held_to_the_document_naming_the_field() {
     for_each_backend(|b| async move {
         let env = Env::start(&b).await;
         let path = homes_path(STOCKHOLM);
-        let mut draft = home_draft(OWN, "Nollgatan 1", &adult(42), &[]);
+        // A draft with `field` set to `value`, refused: the problem.
+        let refused = |field: &'static str, value: Value| {
+            let (env, path) = (&env, &path);
+            async move {
+                let mut draft = home_draft(OWN, "Nollgatan 1", &adult(42), &[]);
+                draft[field] = value;
+                let r = env
+                    .http()
+                    .post(path, &env.officer(), &json!({ "draft": draft }))
+                    .await;
+                let p = r.problem(400, "INVALID_ARGUMENT");
+                assert_eq!(p["field"], format!("draft.{field}"), "{p}");
+                p["detail"].as_str().unwrap_or_default().to_string()
+            }
+        };
         // null is no value: the field is left out instead.
-        draft["address"] = Value::Null;
-        let r = env
-            .http()
-            .post(&path, &env.officer(), &json!({ "draft": draft }))
-            .await;
-        let p = r.problem(400, "INVALID_ARGUMENT");
-        assert_eq!(p["field"], "draft.address", "{p}");
+        refused("address", Value::Null).await;
         // Enums by name only.
-        let mut draft = home_draft(OWN, "Nollgatan 1", &adult(42), &[]);
-        draft["home_type"] = json!(2);
-        let r = env
-            .http()
-            .post(&path, &env.officer(), &json!({ "draft": draft }))
-            .await;
-        let p = r.problem(400, "INVALID_ARGUMENT");
-        assert_eq!(p["field"], "draft.home_type", "{p}");
-        assert!(
-            p["detail"]
-                .as_str()
-                .unwrap()
-                .contains("HOME_TYPE_FAMILY_HOME"),
-            "{p}"
-        );
+        let detail = refused("home_type", json!(2)).await;
+        assert!(detail.contains("HOME_TYPE_FAMILY_HOME"), "{detail}");
         // An integer out of its type's range is named and said so.
-        let mut draft = home_draft(OWN, "Nollgatan 1", &adult(42), &[]);
-        draft["capacity"] = json!(1u64 << 40);
-        let r = env
-            .http()
-            .post(&path, &env.officer(), &json!({ "draft": draft }))
-            .await;
-        let p = r.problem(400, "INVALID_ARGUMENT");
-        assert_eq!(p["field"], "draft.capacity", "{p}");
-        assert!(
-            p["detail"].as_str().unwrap().contains("whole number"),
-            "{p}"
-        );
+        let detail = refused("capacity", json!(1u64 << 40)).await;
+        assert!(detail.contains("whole number"), "{detail}");
         // 2.0 is the integer 2.
         let mut draft = home_draft(OWN, "Nollgatan 1", &adult(42), &[]);
         draft["capacity"] = json!(2.0);
