@@ -272,8 +272,15 @@ impl Schema {
             Type::Uint32 | Type::Fixed32 => {
                 json!({"type": "integer", "minimum": 0, "maximum": u32::MAX})
             }
+            // Answered as strings; a request may send a number too (proto3 JSON).
+            Type::Int64 | Type::Sint64 | Type::Sfixed64 if input => {
+                json!({"type": ["string", "integer"], "pattern": "^-?[0-9]{1,19}$"})
+            }
             Type::Int64 | Type::Sint64 | Type::Sfixed64 => {
                 json!({"type": "string", "pattern": "^-?[0-9]{1,19}$", "description": "64-bit integer as a string"})
+            }
+            Type::Uint64 | Type::Fixed64 if input => {
+                json!({"type": ["string", "integer"], "pattern": "^[0-9]{1,20}$", "minimum": 0})
             }
             Type::Uint64 | Type::Fixed64 => json!({"type": "string", "pattern": "^[0-9]{1,20}$"}),
             Type::Double | Type::Float => json!({"type": "number"}),
@@ -314,11 +321,14 @@ impl Schema {
         if input && f.ty == Type::String {
             match r.format.as_str() {
                 "uuid" => one["format"] = json!("uuid"),
-                "municipality-code" => one["pattern"] = json!("^[0-9]{4}$"),
-                "county-code" => one["pattern"] = json!("^[0-9]{2}$"),
+                // The reference data's codes, which is what the services accept.
+                "municipality-code" => {
+                    one = json!({"$ref": "#/components/schemas/MunicipalityCode"})
+                }
+                "county-code" => one = json!({"$ref": "#/components/schemas/CountyCode"}),
                 _ => {}
             }
-            if r.required {
+            if r.required && one.get("$ref").is_none() {
                 one["minLength"] = json!(1);
             }
         }
@@ -400,8 +410,8 @@ impl Schema {
     }
 
     /// Whether a request's form of `message` differs from the answer's: it
-    /// (or a message in it) has a field with rules. The answer's form is the
-    /// plain types: rules are what a request must meet.
+    /// (or a message in it) has a field with rules or a 64-bit integer. The
+    /// answer's form is the plain types: rules are what a request must meet.
     pub fn has_input_variant(&self, message: &str) -> bool {
         fn walk<'a>(s: &'a Schema, m: &'a str, seen: &mut Vec<&'a str>) -> bool {
             if seen.contains(&m) {
@@ -415,6 +425,11 @@ impl Schema {
                     || r.minimum.is_some()
                     || r.maximum.is_some()
                     || !r.excluded_values.is_empty()
+                    // 64-bit integers: a request may send numbers too.
+                    || matches!(
+                        f.ty,
+                        Type::Int64 | Type::Sint64 | Type::Sfixed64 | Type::Uint64 | Type::Fixed64
+                    )
                     || (f.ty == Type::Message
                         && !f.rules.reported_per_item
                         && walk(s, &f.type_name, seen))
@@ -447,14 +462,35 @@ impl Schema {
     }
 
     /// Schemas of every message, keyed by their OpenAPI component name: as
-    /// answered, and as sent (`…Input`) where that differs.
+    /// answered, and as sent (`…Input`) where that differs; and the SCB codes
+    /// the named formats refer to.
     pub fn components(&self) -> Map<String, Value> {
         let mut out = Map::new();
+        use samling_kit::reference::{counties, municipalities};
+        out.insert(
+            "MunicipalityCode".into(),
+            json!({"type": "string", "description": "SCB municipality code (kommunkod): one of Sweden's 290 municipalities",
+                "enum": municipalities().map(|m| m.as_str()).collect::<Vec<_>>()}),
+        );
+        out.insert(
+            "CountyCode".into(),
+            json!({"type": "string", "description": "SCB county code (länskod): one of Sweden's 21 counties",
+                "enum": counties().map(|c| c.as_str()).collect::<Vec<_>>()}),
+        );
         for name in self.messages.keys() {
             out.insert(schema_name(name), self.message_schema(name, false));
             if self.has_input_variant(name) {
                 out.insert(input_name(name), self.message_schema(name, true));
             }
+        }
+        // A date in a request is a real one in 1900–2200 or none at all (every
+        // part zero or left out), which per-field bounds cannot say.
+        if let Some(date) = out.get_mut(&input_name("samling.common.v1.Date")) {
+            date["anyOf"] = json!([
+                {"properties": {"year": {"const": 0}, "month": {"const": 0}, "day": {"const": 0}}},
+                {"required": ["year", "month", "day"], "properties": {
+                    "year": {"minimum": 1900}, "month": {"minimum": 1}, "day": {"minimum": 1}}}
+            ]);
         }
         out
     }
@@ -549,9 +585,12 @@ mod tests {
             assert!(required.contains(&json!(f)), "{f} is required");
         }
         assert_eq!(
-            draft["properties"]["municipality_code"]["pattern"],
-            "^[0-9]{4}$"
+            draft["properties"]["municipality_code"]["$ref"],
+            "#/components/schemas/MunicipalityCode"
         );
+        let codes = c["MunicipalityCode"]["enum"].as_array().unwrap();
+        assert_eq!(codes.len(), 290);
+        assert!(codes.contains(&json!("0180")) && codes.contains(&json!("2584")));
         assert_eq!(draft["properties"]["capacity"]["maximum"], 10);
         assert!(
             !draft["properties"]["home_type"]["enum"]
@@ -590,6 +629,10 @@ mod tests {
                 .unwrap()
                 .contains("normal maximum")
         );
+        // A request's date is a real one or none.
+        let date = &c["common.v1.DateInput"];
+        assert_eq!(date["anyOf"][1]["properties"]["year"]["minimum"], 1900);
+        assert_eq!(date["properties"]["month"]["maximum"], 12);
         // Path ids are UUIDs.
         let p = s.path_parameter("samling.registry.v1.GetHomeRequest", "home_id");
         assert_eq!(p["schema"]["format"], "uuid");
