@@ -259,10 +259,10 @@ impl Schema {
         }
     }
 
-    /// The JSON Schema of one field's value, as answered (`input` false) or
-    /// as a request must send it (`input`: its rules apply in full, messages
+    /// The JSON Schema of one field (never `null`: a field is left out
+    /// instead), as answered (`input` false) or as a request must send it (`input`: its rules apply in full, messages
     /// refer to their input variants).
-    pub fn value_schema(&self, f: &Field, input: bool) -> Value {
+    pub fn field_schema(&self, f: &Field, input: bool) -> Value {
         let r = &f.rules;
         let mut one = match f.ty {
             Type::Bool => json!({"type": "boolean"}),
@@ -404,11 +404,6 @@ impl Schema {
         }
     }
 
-    /// A field of a JSON body (no `null`: a field is left out instead).
-    pub fn field_schema(&self, f: &Field, input: bool) -> Value {
-        self.value_schema(f, input)
-    }
-
     /// Whether a request's form of `message` differs from the answer's: it
     /// (or a message in it) has a field with rules or a 64-bit integer. The
     /// answer's form is the plain types: rules are what a request must meet.
@@ -499,7 +494,7 @@ impl Schema {
     /// `page.*`), minus those taken from the path.
     pub fn query_parameters(&self, message: &str, path_params: &[&str]) -> Vec<Value> {
         let param = |name: String, f: &Field| {
-            let mut p = json!({"name": name, "in": "query", "required": f.rules.required, "schema": self.value_schema(f, true)});
+            let mut p = json!({"name": name, "in": "query", "required": f.rules.required, "schema": self.field_schema(f, true)});
             if let Some(d) = p["schema"]
                 .as_object_mut()
                 .and_then(|s| s.remove("description"))
@@ -540,7 +535,7 @@ impl Schema {
             .fields(message)
             .iter()
             .find(|f| f.name == name && f.ty == Type::String && !f.repeated)
-            .map(|f| self.value_schema(f, true))
+            .map(|f| self.field_schema(f, true))
             .unwrap_or_else(|| json!({"type": "string"}));
         schema["minLength"] = json!(1);
         let description = schema.as_object_mut().and_then(|s| s.remove("description"));
