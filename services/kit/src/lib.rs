@@ -27,5 +27,6 @@ pub mod reference;
 pub mod telemetry;
 pub mod tls;
 pub mod tx;
+pub mod x509;
 
 pub use error::{ErrorCode, ServiceError};

@@ -13,6 +13,9 @@
 //! actually serves (anything answered UNIMPLEMENTED is `_OTHER`) and route
 //! templates, never a URL, an id, a query or anything personal.
 //!
+//! - TLS: the gauge `tls.certificate.time_to_expiry` (s) of the certificate
+//!   this process presents, kept by [`crate::tls::Tls::watch`].
+//!
 //! Without an OTLP endpoint nothing is installed and both paths do no more
 //! than one atomic load. With one, each distinct attribute set is built once
 //! and reused, so recording costs a read lock, a map lookup and the SDK's
@@ -30,17 +33,41 @@
 //! server shut down).
 
 use opentelemetry::KeyValue;
-use opentelemetry::metrics::{Counter, Histogram, Meter};
+use opentelemetry::metrics::{Counter, Histogram, Meter, ObservableGauge};
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{OnceLock, PoisonError, RwLock};
 use std::task::{Context, Poll, ready};
 use std::time::{Duration, Instant};
 use tonic::codegen::http;
 
+/// Unix seconds at which our TLS certificate expires (0: no TLS, or not read).
+static CERT_NOT_AFTER: AtomicI64 = AtomicI64::new(0);
+
+/// Record when the TLS certificate in use expires, for the gauge
+/// `tls.certificate.time_to_expiry` (s; an alert belongs well above zero).
+pub fn set_certificate_not_after(not_after: Option<chrono::DateTime<chrono::Utc>>) {
+    CERT_NOT_AFTER.store(
+        not_after.map(|t| t.timestamp()).unwrap_or(0),
+        Ordering::Relaxed,
+    );
+}
+
+/// Seconds left before the certificate recorded last expires (negative once
+/// it has), `None` when none is recorded.
+pub fn certificate_time_to_expiry(now: chrono::DateTime<chrono::Utc>) -> Option<i64> {
+    match CERT_NOT_AFTER.load(Ordering::Relaxed) {
+        0 => None,
+        t => Some(t - now.timestamp()),
+    }
+}
+
 /// The instruments, once an exporting meter provider exists.
 struct Instruments {
+    /// Kept so the callback stays registered.
+    _cert_expiry: ObservableGauge<i64>,
     rpc_duration: Histogram<f64>,
     rpc_requests: Counter<u64>,
     http_duration: Histogram<f64>,
@@ -54,6 +81,16 @@ static INSTRUMENTS: OnceLock<Instruments> = OnceLock::new();
 /// process wins, like the global subscriber).
 pub(crate) fn install(meter: &Meter) {
     let _ = INSTRUMENTS.get_or_init(|| Instruments {
+        _cert_expiry: meter
+            .i64_observable_gauge("tls.certificate.time_to_expiry")
+            .with_unit("s")
+            .with_description("Seconds until the TLS certificate in use expires")
+            .with_callback(|o| {
+                if let Some(left) = certificate_time_to_expiry(chrono::Utc::now()) {
+                    o.observe(left, &[]);
+                }
+            })
+            .build(),
         rpc_duration: meter
             .f64_histogram("rpc.server.duration")
             .with_unit("ms")

@@ -22,7 +22,7 @@ use crate::error::KitError;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock, Weak};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio_rustls::rustls;
 use tokio_rustls::rustls::pki_types::pem::PemObject;
 use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
@@ -61,7 +61,14 @@ struct Material {
     /// SHA-256 over the three files' bytes: a reload that reads the same
     /// bytes changes nothing (and keeps no copy of the key around).
     digest: [u8; 32],
+    /// When our certificate (the chain's first) stops being valid.
+    not_after: Option<chrono::DateTime<chrono::Utc>>,
 }
+
+/// How long before our certificate expires the watcher starts warning.
+pub const EXPIRY_WARNING: Duration = Duration::from_secs(14 * 24 * 3600);
+/// How often it repeats a warning about the same certificate.
+const WARN_EVERY: Duration = Duration::from_secs(3600);
 
 impl std::fmt::Debug for Tls {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -136,6 +143,11 @@ impl Tls {
             .clone()
     }
 
+    /// When the certificate in use stops being valid (`None`: unreadable).
+    pub fn not_after(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        self.current().not_after
+    }
+
     /// Server side, for the next handshake: present our identity, require a
     /// client certificate signed by the CA (none, or another CA's, fails).
     pub fn server_config(&self) -> Arc<rustls::ServerConfig> {
@@ -182,7 +194,8 @@ impl Tls {
         Some(tokio::spawn(async move {
             let mut tick = tokio::time::interval(every);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            tick.tick().await;
+            let mut warned: Option<(Option<chrono::DateTime<chrono::Utc>>, Instant)> = None;
+            let mut first = true;
             loop {
                 tick.tick().await;
                 let Some(shared) = weak.upgrade() else { return };
@@ -190,15 +203,24 @@ impl Tls {
                     shared,
                     server_name: server_name.clone(),
                 };
-                // Reading three small files: off the runtime's workers.
-                let result = tokio::task::spawn_blocking(move || tls.reload()).await;
-                match result {
-                    Ok(Ok(true)) => tracing::info!("TLS certificate, key and CA reloaded"),
-                    Ok(Ok(false)) => {}
-                    Ok(Err(e)) => {
-                        tracing::warn!(error = %e, "TLS files not reloaded; the material in use stays")
+                if !std::mem::take(&mut first) {
+                    // Reading three small files: off the runtime's workers.
+                    let t = tls.clone();
+                    match tokio::task::spawn_blocking(move || t.reload()).await {
+                        Ok(Ok(true)) => tracing::info!("TLS certificate, key and CA reloaded"),
+                        Ok(Ok(false)) => {}
+                        Ok(Err(e)) => {
+                            tracing::warn!(error = %e, "TLS files not reloaded; the material in use stays")
+                        }
+                        Err(e) => tracing::warn!(error = %e, "TLS reload task failed"),
                     }
-                    Err(e) => tracing::warn!(error = %e, "TLS reload task failed"),
+                }
+                let not_after = tls.not_after();
+                crate::metrics::set_certificate_not_after(not_after);
+                let due =
+                    warned.is_none_or(|(seen, at)| seen != not_after || at.elapsed() >= WARN_EVERY);
+                if due && expiry_warning(not_after, chrono::Utc::now()) {
+                    warned = Some((not_after, Instant::now()));
                 }
             }
         }))
@@ -231,6 +253,27 @@ impl Files {
     }
 }
 
+/// Log our certificate's expiry when it is near or past (then `true`):
+/// cert-manager renews well before, so this means a renewal did not arrive.
+fn expiry_warning(
+    not_after: Option<chrono::DateTime<chrono::Utc>>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> bool {
+    let Some(not_after) = not_after else {
+        return false;
+    };
+    let left = not_after.signed_duration_since(now);
+    if left <= chrono::TimeDelta::zero() {
+        tracing::error!(%not_after, "our TLS certificate has expired: peers refuse it; renew tls.cert_file (it is re-read while running)");
+        true
+    } else if left.to_std().is_ok_and(|l| l < EXPIRY_WARNING) {
+        tracing::warn!(%not_after, days_left = left.num_days(), "our TLS certificate expires soon and has not been renewed; renew tls.cert_file (it is re-read while running)");
+        true
+    } else {
+        false
+    }
+}
+
 fn digest(ca: &[u8], cert: &[u8], key: &[u8]) -> [u8; 32] {
     let mut h = Sha256::new();
     for part in [ca, cert, key] {
@@ -259,9 +302,9 @@ impl Material {
         let chain = CertificateDer::pem_slice_iter(cert)
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| bad("tls.cert_file", format!("certificate: {e}")))?;
-        if chain.is_empty() {
+        let Some(first) = chain.first().map(|c| c.to_vec()) else {
             return Err(bad("tls.cert_file", "no certificate in the file".into()));
-        }
+        };
         let private_key = PrivateKeyDer::from_pem_slice(key)
             .map_err(|e| bad("tls.key_file", format!("private key: {e}")))?;
         let provider = Arc::new(rustls::crypto::ring::default_provider());
@@ -293,6 +336,7 @@ impl Material {
             server: Arc::new(server),
             client: Arc::new(client),
             digest: digest(ca, cert, key),
+            not_after: crate::x509::not_after(&first),
         })
     }
 }
@@ -638,6 +682,89 @@ fn write_file(path: &Path, text: &str, secret: bool) -> Result<(), KitError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A self-signed certificate (its own CA) valid until `not_after`, as
+    /// (certificate PEM, key PEM).
+    fn self_signed_until(not_after: chrono::DateTime<chrono::Utc>) -> (String, String) {
+        use chrono::Datelike;
+        let key = rcgen::KeyPair::generate().unwrap();
+        let mut params = rcgen::CertificateParams::new(vec!["samling".into()]).unwrap();
+        params.not_before = rcgen::date_time_ymd(2020, 1, 1);
+        let d = not_after.date_naive();
+        params.not_after = rcgen::date_time_ymd(d.year(), d.month() as u8, d.day() as u8);
+        let cert = params.self_signed(&key).unwrap();
+        (
+            pem("CERTIFICATE", cert.der()),
+            pem("PRIVATE KEY", &key.serialize_der()),
+        )
+    }
+
+    #[tokio::test]
+    async fn the_certificates_expiry_is_known_warned_of_and_published() {
+        let now = chrono::Utc::now();
+        let soon = now + chrono::TimeDelta::days(3);
+        let (cert, key) = self_signed_until(soon);
+        let dir = tempfile::tempdir().unwrap();
+        let files = Files {
+            ca: dir.path().join("ca.crt"),
+            cert: dir.path().join("tls.crt"),
+            key: dir.path().join("tls.key"),
+        };
+        std::fs::write(&files.ca, &cert).unwrap();
+        std::fs::write(&files.cert, &cert).unwrap();
+        std::fs::write(&files.key, &key).unwrap();
+        let tls = Tls::new(Some(files.clone()), files.load().unwrap());
+        let not_after = tls.not_after().expect("read from the certificate");
+        assert_eq!(not_after.date_naive(), soon.date_naive());
+
+        // Three days left is a warning; a month earlier it was not; past it, an error.
+        assert!(expiry_warning(Some(not_after), now));
+        assert!(!expiry_warning(
+            Some(not_after),
+            now - chrono::TimeDelta::days(30)
+        ));
+        assert!(expiry_warning(
+            Some(not_after),
+            now + chrono::TimeDelta::days(5)
+        ));
+        assert!(!expiry_warning(None, now));
+
+        // The watcher publishes it for the gauge at once, and a renewal's new
+        // date after its next read.
+        let watcher = tls.watch(Duration::from_millis(20)).unwrap();
+        let left = |want: chrono::DateTime<chrono::Utc>| {
+            crate::metrics::certificate_time_to_expiry(chrono::Utc::now())
+                .is_some_and(|s| (s - (want - chrono::Utc::now()).num_seconds()).abs() < 5)
+        };
+        for _ in 0..100 {
+            if left(not_after) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert!(left(not_after), "the gauge has the certificate's expiry");
+        let later = now + chrono::TimeDelta::days(90);
+        let (cert, key) = self_signed_until(later);
+        std::fs::write(&files.ca, &cert).unwrap();
+        std::fs::write(&files.cert, &cert).unwrap();
+        std::fs::write(&files.key, &key).unwrap();
+        for _ in 0..200 {
+            if tls
+                .not_after()
+                .is_some_and(|t| t.date_naive() == later.date_naive())
+                && left(tls.not_after().unwrap())
+            {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(tls.not_after().unwrap().date_naive(), later.date_naive());
+        assert!(
+            left(tls.not_after().unwrap()),
+            "the gauge follows the renewal"
+        );
+        watcher.abort();
+    }
 
     #[test]
     fn dev_certs_load_as_tls_config() {
