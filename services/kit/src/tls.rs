@@ -703,16 +703,19 @@ mod tests {
     async fn the_certificates_expiry_is_known_warned_of_and_published() {
         let now = chrono::Utc::now();
         let soon = now + chrono::TimeDelta::days(3);
-        let (cert, key) = self_signed_until(soon);
         let dir = tempfile::tempdir().unwrap();
         let files = Files {
             ca: dir.path().join("ca.crt"),
             cert: dir.path().join("tls.crt"),
             key: dir.path().join("tls.key"),
         };
-        std::fs::write(&files.ca, &cert).unwrap();
-        std::fs::write(&files.cert, &cert).unwrap();
-        std::fs::write(&files.key, &key).unwrap();
+        // The certificate is its own CA.
+        let install = |(cert, key): (String, String)| {
+            std::fs::write(&files.ca, &cert).unwrap();
+            std::fs::write(&files.cert, &cert).unwrap();
+            std::fs::write(&files.key, &key).unwrap();
+        };
+        install(self_signed_until(soon));
         let tls = Tls::new(Some(files.clone()), files.load().unwrap());
         let not_after = tls.not_after().expect("read from the certificate");
         assert_eq!(not_after.date_naive(), soon.date_naive());
@@ -744,10 +747,7 @@ mod tests {
         }
         assert!(left(not_after), "the gauge has the certificate's expiry");
         let later = now + chrono::TimeDelta::days(90);
-        let (cert, key) = self_signed_until(later);
-        std::fs::write(&files.ca, &cert).unwrap();
-        std::fs::write(&files.cert, &cert).unwrap();
-        std::fs::write(&files.key, &key).unwrap();
+        install(self_signed_until(later));
         for _ in 0..200 {
             if tls
                 .not_after()
