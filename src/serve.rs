@@ -178,6 +178,15 @@ pub async fn start(cfg: &Config, target: Target, regions: &str) -> anyhow::Resul
     let mut tasks = Vec::new();
     let run_registry = matches!(target, Target::All | Target::Registry);
     let run_gateway = matches!(target, Target::All | Target::Gateway);
+    let drain = Some(std::time::Duration::from_secs(cfg.listen.drain_secs));
+    // The plaintext probe port reports what the first region's store probe finds.
+    let health_only = match (&cfg.listen.health_addr, run_registry) {
+        (Some(addr), true) => Some((
+            addr.clone(),
+            samling_kit::grpc::health_reporting(&[samling_registry::SERVICE_NAME]).await?,
+        )),
+        _ => None,
+    };
     let mut endpoints = Vec::new();
     for (idx, region) in selected {
         if !run_registry {
@@ -187,8 +196,26 @@ pub async fn start(cfg: &Config, target: Target, regions: &str) -> anyhow::Resul
         let registry = samling_registry::open(cfg, &region, map.clone())
             .await
             .with_context(|| format!("opening the registry store of region {region}"))?;
-        let (health, reflection) =
-            samling_kit::grpc::health_and_reflection(&[samling_registry::SERVICE_NAME]).await?;
+        let (reporter, health, reflection) =
+            samling_kit::grpc::health_reporting(&[samling_registry::SERVICE_NAME]).await?;
+        let mut reporters = vec![reporter];
+        if addrs.is_empty()
+            && let Some((_, (probe_reporter, _, _))) = &health_only
+        {
+            reporters.push(probe_reporter.clone());
+        }
+        samling_kit::health::spawn_store_probe(
+            registry.store.clone(),
+            format!("registry/{region}"),
+            samling_kit::health::HealthTargets {
+                reporters,
+                services: vec![samling_registry::SERVICE_NAME.into()],
+            },
+            std::time::Duration::from_secs(cfg.database.probe_interval_secs),
+            std::time::Duration::from_secs(cfg.database.integrity_check_interval_secs),
+            stop_rx.clone(),
+        );
+        let feed = registry.feed.clone();
         let router = samling_kit::grpc::server_builder()
             .add_service(health)
             .add_service(reflection)
@@ -205,14 +232,17 @@ pub async fn start(cfg: &Config, target: Target, regions: &str) -> anyhow::Resul
         tasks.push(tokio::spawn(async move {
             let shutdown = async move {
                 let _ = rx.wait_for(|s| *s).await;
+                // Followers' streams never end by themselves: end them now,
+                // or the graceful stop waits for them.
+                feed.close();
             };
-            samling_kit::grpc::serve(router, listener, tls.as_ref(), shutdown)
+            samling_kit::grpc::serve_draining(router, listener, tls.as_ref(), shutdown, drain)
                 .await
                 .with_context(|| format!("registry of region {region}"))
         }));
     }
-    if run_registry && let Some(health_addr) = &cfg.listen.health_addr {
-        tasks.push(serve_health_only(health_addr, stop_rx.clone()).await?);
+    if let Some((addr, (_, health, _))) = health_only {
+        tasks.push(serve_health_only(&addr, health, stop_rx.clone()).await?);
     }
     if run_gateway {
         let gw = build_gateway(cfg, &endpoints, tls.as_ref()).await?;
@@ -226,8 +256,11 @@ pub async fn start(cfg: &Config, target: Target, regions: &str) -> anyhow::Resul
             let shutdown = async move {
                 let _ = rx.wait_for(|s| *s).await;
             };
-            samling_gateway::serve(gw, listener, shutdown)
+            let (shutdown, fired) = samling_kit::grpc::signal_fired(shutdown);
+            let server = samling_gateway::serve(gw, listener, shutdown);
+            samling_kit::grpc::drain_within(server, fired, drain, "gateway")
                 .await
+                .unwrap_or(Ok(()))
                 .context("gateway")
         }));
     }
@@ -236,14 +269,16 @@ pub async fn start(cfg: &Config, target: Target, regions: &str) -> anyhow::Resul
 
 /// Plaintext grpc.health.v1 and nothing else on `listen.health_addr`, for
 /// probes that cannot present a client certificate when mTLS is on (the
-/// kubelet's gRPC probe). Statuses are those of the main port.
+/// kubelet's gRPC probe). Statuses are those of the main port (of the first
+/// region's, when one process serves several).
 async fn serve_health_only(
     addr: &str,
+    health: tonic_health::pb::health_server::HealthServer<
+        impl tonic_health::pb::health_server::Health,
+    >,
     mut stop: watch::Receiver<bool>,
 ) -> anyhow::Result<tokio::task::JoinHandle<anyhow::Result<()>>> {
     let addr: SocketAddr = addr.parse().context("listen.health_addr")?;
-    let (health, _) =
-        samling_kit::grpc::health_and_reflection(&[samling_registry::SERVICE_NAME]).await?;
     let router = samling_kit::grpc::server_builder().add_service(health);
     let listener = samling_kit::grpc::bind(addr).await?;
     tracing::info!(addr = %listener.local_addr()?, "grpc.health.v1 (plaintext) for probes");

@@ -120,3 +120,74 @@ pub async fn audit(cfg: &Config, cmd: AuditCommand) -> anyhow::Result<()> {
         }
     }
 }
+
+#[derive(clap::Subcommand, Debug)]
+pub enum StoreCommand {
+    /// Check every selected region's stores: a full integrity check
+    /// (SQLite `PRAGMA integrity_check`) and a committed probe write.
+    /// Exits non-zero if any store fails; run it with the service stopped or
+    /// running (it reads; its one write is the probe row).
+    Check {
+        #[arg(long, default_value = "all")]
+        regions: String,
+    },
+}
+
+pub async fn store(cfg: &Config, cmd: StoreCommand) -> anyhow::Result<()> {
+    match cmd {
+        StoreCommand::Check { regions } => {
+            let map = serve::region_map(cfg)?;
+            let mut failed = 0;
+            for (_, region) in serve::select_regions(&map, &regions)? {
+                let target = samling_kit::db::DbTarget::for_service(cfg, "registry", &region);
+                if let samling_kit::db::DbTarget::SqliteFile(path) = &target
+                    && !path.exists()
+                {
+                    println!(
+                        "region {region} registry: no store yet ({})",
+                        path.display()
+                    );
+                    continue;
+                }
+                let options = samling_kit::db::StoreOptions {
+                    // The thorough check below replaces the quick one.
+                    check_on_start: false,
+                    ..samling_kit::db::StoreOptions::from(&cfg.database)
+                };
+                let store = match samling_kit::db::Store::open_with(
+                    &target,
+                    &options,
+                    &[samling_registry::MIGRATIONS],
+                )
+                .await
+                {
+                    Ok(s) => s,
+                    Err(e) => {
+                        failed += 1;
+                        println!("region {region} registry: FAILED: {e}");
+                        continue;
+                    }
+                };
+                match store.integrity_check().await {
+                    Ok(p) if p.is_empty() => {
+                        println!("region {region} registry: ok (integrity, probe write)")
+                    }
+                    Ok(p) => {
+                        failed += 1;
+                        println!(
+                            "region {region} registry: FAILED integrity check: {}",
+                            p.join("; ")
+                        );
+                    }
+                    Err(e) => {
+                        failed += 1;
+                        println!("region {region} registry: FAILED: {e}");
+                    }
+                }
+                store.close().await;
+            }
+            anyhow::ensure!(failed == 0, "{failed} store(s) failed their check");
+            Ok(())
+        }
+    }
+}

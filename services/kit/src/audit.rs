@@ -289,7 +289,7 @@ pub async fn list(
 /// Index the entries written since the last run (at most `max`), sorted by
 /// record so each index page is written once per run. Returns how many.
 pub async fn index_pending(store: &Store, max: i64) -> Result<usize, KitError> {
-    let mut tx = store.write.begin().await?;
+    let mut tx = store.begin_tx().await?;
     // The index head's row lock makes concurrent indexers (replicas) take
     // turns without touching chain_head, which every writer locks. Writers
     // commit in seq order (they serialise on chain_head), so the committed
@@ -307,6 +307,9 @@ pub async fn index_pending(store: &Store, max: i64) -> Result<usize, KitError> {
             .fetch_all(&mut *tx)
             .await?;
     let Some(last) = rows.last() else {
+        // Nothing to index: end the transaction here, not at some later
+        // use of the connection.
+        tx.rollback().await?;
         return Ok(0);
     };
     let last_seq: i64 = last.try_get(1)?;

@@ -25,7 +25,7 @@ pub struct Config {
     pub regions: BTreeMap<String, RegionEndpoints>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DatabaseConfig {
     /// Empty = embedded SQLite under `data_dir`. A `postgres://` URL puts each
@@ -34,6 +34,52 @@ pub struct DatabaseConfig {
     pub schema_prefix: String,
     /// Pool size for reads (SQLite) or everything (PostgreSQL).
     pub max_connections: Option<u32>,
+    /// SQLite writer durability: `full` (default: a commit is on disk before
+    /// it is acknowledged) or `normal` (WAL's `synchronous=NORMAL`: the last
+    /// commits before a power loss or kernel crash may be lost, though never
+    /// the database's consistency; a process crash loses nothing).
+    pub sqlite_synchronous: SqliteSync,
+    /// Check the SQLite file's integrity (`PRAGMA quick_check`) when a store
+    /// opens, and refuse to start on a damaged one.
+    pub check_on_start: bool,
+    /// How often the writer proves it can commit (a one-row write): a full
+    /// disk, a read-only file or a lost PostgreSQL primary turns the
+    /// service's health NOT_SERVING within one interval. 0 = never.
+    pub probe_interval_secs: u64,
+    /// How often a running service re-checks its SQLite file's integrity
+    /// (`PRAGMA quick_check`, on a read connection). 0 = never.
+    pub integrity_check_interval_secs: u64,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        DatabaseConfig {
+            url: String::new(),
+            schema_prefix: String::new(),
+            max_connections: None,
+            sqlite_synchronous: SqliteSync::Full,
+            check_on_start: true,
+            probe_interval_secs: 5,
+            integrity_check_interval_secs: 6 * 3600,
+        }
+    }
+}
+
+/// SQLite's `synchronous` setting for the writer connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SqliteSync {
+    Full,
+    Normal,
+}
+
+impl SqliteSync {
+    pub fn pragma(self) -> &'static str {
+        match self {
+            SqliteSync::Full => "FULL",
+            SqliteSync::Normal => "NORMAL",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -49,6 +95,10 @@ pub struct ListenConfig {
     /// that cannot present a client certificate (the kubelet's) when `tls`
     /// is on. Unset = none.
     pub health_addr: Option<String>,
+    /// After SIGTERM, in-flight calls get this long to finish; then the
+    /// remaining connections are closed (keep it under the pod's
+    /// terminationGracePeriodSeconds). Event-feed streams end at once.
+    pub drain_secs: u64,
 }
 
 impl Default for ListenConfig {
@@ -58,6 +108,7 @@ impl Default for ListenConfig {
             grpc_base_port: 50051,
             http_addr: "127.0.0.1:8080".into(),
             health_addr: None,
+            drain_secs: 20,
         }
     }
 }
@@ -307,6 +358,18 @@ impl Config {
         }
         if let Some(v) = get("SAMLING_DATABASE_URL") {
             self.database.url = v;
+        }
+        if let Some(v) = get("SAMLING_SQLITE_SYNCHRONOUS") {
+            self.database.sqlite_synchronous = match v.to_ascii_lowercase().as_str() {
+                "full" => SqliteSync::Full,
+                "normal" => SqliteSync::Normal,
+                _ => {
+                    return Err(ConfigError::Env {
+                        name: "SAMLING_SQLITE_SYNCHRONOUS".into(),
+                        message: "must be full or normal".into(),
+                    });
+                }
+            };
         }
         if let Some(v) = get("SAMLING_DATABASE_SCHEMA_PREFIX") {
             self.database.schema_prefix = v;

@@ -138,6 +138,7 @@ async fn opening_an_existing_store_again_applies_nothing_and_keeps_the_data() {
             [
                 "kit/0001_init",
                 "kit/0002_audit_index_head",
+                "kit/0003_store_probe",
                 "test/0001_widgets"
             ],
             "{b}"
@@ -282,6 +283,7 @@ async fn service_migrations_run_after_kits_in_the_order_given() {
             [
                 "kit/0001_init",
                 "kit/0002_audit_index_head",
+                "kit/0003_store_probe",
                 "other/0001_init",
                 "svc/0001_init",
                 "svc/0002_more"
