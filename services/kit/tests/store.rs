@@ -5,6 +5,8 @@
 //! `SAMLING_TEST_DATABASE_URL` is set (each run in a fresh schema).
 
 mod common;
+#[path = "store/faults.rs"]
+mod faults;
 
 use common::{TestStore, WIDGETS, heads, record, scalar, stores};
 use futures::StreamExt;
