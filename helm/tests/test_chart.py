@@ -299,6 +299,8 @@ def test_custom_resources_are_well_formed(s: Scenario):
         if o["kind"] == "Cluster":
             assert isinstance(spec["instances"], int) and spec["instances"] >= 1
             assert spec["bootstrap"]["initdb"]["database"] and spec["bootstrap"]["initdb"]["owner"]
+            # A damaged page must be an error when read, not silently wrong data.
+            assert spec["bootstrap"]["initdb"]["dataChecksums"] is True
             assert re.match(r"^\d+(Mi|Gi|Ti)$", spec["storage"]["size"])
             assert spec["resources"]["requests"] and spec["resources"]["limits"]
             store = spec.get("backup", {}).get("barmanObjectStore")
@@ -496,6 +498,10 @@ def test_the_config_file_is_one_the_binary_accepts(s: Scenario):
         # The binary serves region i on grpc_base_port + i: that must be grpcPort.
         assert cfg["listen"]["grpc_base_port"] + REGIONS.index(s.region) == v["grpcPort"]
     assert cfg["listen"]["host"] == "0.0.0.0"
+    # The drain ends before the kubelet's SIGKILL, with time to spare.
+    grace = min(v["serviceDefaults"]["terminationGracePeriodSeconds"], v["gateway"]["terminationGracePeriodSeconds"])
+    assert 0 < cfg["listen"]["drain_secs"] <= grace - 5
+    assert cfg["database"]["probe_interval_secs"] >= 1
     assert cfg["auth"]["context_key_file"] == "/etc/samling/keys/context-signing.key"
     # mTLS is on exactly when the TLS Secret is mounted, reading its keys.
     if v["secrets"]["grpcTls"]["existingSecret"]:

@@ -129,9 +129,11 @@ region_map_file = {{ toJson . }}
 [database]
 schema_prefix = {{ toJson $c.database.schemaPrefix }}
 max_connections = {{ int $c.database.maxConnections }}
+probe_interval_secs = {{ int $c.database.probeIntervalSeconds }}
 
 [listen]
 host = "0.0.0.0"
+drain_secs = {{ int $c.drainSeconds }}
 grpc_base_port = {{ include "samling.grpcBasePort" . }}
 http_addr = {{ printf "0.0.0.0:%d" (int .Values.gateway.httpPort) | toJson }}
 {{- if .Values.secrets.grpcTls.existingSecret }}
