@@ -408,3 +408,46 @@ async fn a_damaged_store_is_refused_at_start_with_its_cause() {
         "{stderr}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_only_store_is_refused_at_start_with_its_cause() {
+    let root = tempfile::tempdir().unwrap();
+    let disk = SmallDisk::mount(&root.path().join("disk"), 64);
+    let data = disk.path().join("data");
+    let base = free_base_port();
+    let endpoint = format!("http://127.0.0.1:{}", base + NORR_INDEX);
+    {
+        let server = start_norr(&data, root.path(), base);
+        wait_healthy(&endpoint).await;
+        drop(server);
+    }
+    let out = Command::new("mount")
+        .args(["-o", "remount,ro"])
+        .arg(disk.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let started = Instant::now();
+    let out = samling(&data, base)
+        .args(["serve", "--target", "registry", "--regions", "norr"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success(),
+        "serve must refuse a store it cannot write"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "refused after {:?}",
+        started.elapsed()
+    );
+    assert!(
+        stderr.contains("registry.db") && stderr.contains("sqlite code"),
+        "the error names the file and the store's code:\n{stderr}"
+    );
+}

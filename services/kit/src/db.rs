@@ -48,6 +48,15 @@ pub enum DbTarget {
 }
 
 impl DbTarget {
+    /// For messages: the SQLite file, or the PostgreSQL schema (never the
+    /// URL, which may carry a password).
+    pub fn describe(&self) -> String {
+        match self {
+            DbTarget::SqliteFile(path) => format!("SQLite file {}", path.display()),
+            DbTarget::Postgres { schema, .. } => format!("PostgreSQL schema {schema}"),
+        }
+    }
+
     /// The conventional target for `service` in `region` under a config.
     pub fn for_service(cfg: &crate::config::Config, service: &str, region: &str) -> DbTarget {
         if cfg.database.url.is_empty() || cfg.database.url.starts_with("sqlite:") {
@@ -184,6 +193,13 @@ fn create_private_dir(dir: &Path) -> Result<(), KitError> {
 #[cfg(unix)]
 fn restrict(path: &Path, mode: u32) -> Result<(), KitError> {
     use std::os::unix::fs::PermissionsExt;
+    // Only when needed: a read-only volume must fail on the store's own
+    // check, with its code, not here.
+    if let Ok(meta) = std::fs::metadata(path)
+        && meta.permissions().mode() & 0o777 == mode
+    {
+        return Ok(());
+    }
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
         .map_err(|e| KitError::Internal(format!("cannot restrict {}: {e}", path.display())))
 }
@@ -207,7 +223,8 @@ fn restrict_sqlite_files(path: &Path) -> Result<(), KitError> {
 }
 
 /// Before any pool opens: one direct connection proves the file is a
-/// database, is not damaged, and can be written. A bad file is refused now,
+/// database and is not damaged (that it can be written, the probe write after
+/// the migrations proves: see [`Store::open_with`]). A bad file is refused now,
 /// with the file and the cause named, instead of after the pool's 30 s of
 /// connect retries ending in "pool timed out".
 async fn check_sqlite_file(
@@ -238,13 +255,6 @@ async fn check_sqlite_file(
                 ));
             }
         }
-        // Takes the write lock: refused on a read-only file or directory.
-        conn.execute("BEGIN IMMEDIATE")
-            .await
-            .map_err(|e| fail("cannot be written", describe_db_error(&e)))?;
-        conn.execute("ROLLBACK")
-            .await
-            .map_err(|e| fail("cannot be written", describe_db_error(&e)))?;
         Ok(())
     }
     .await;
@@ -322,10 +332,9 @@ impl Store {
             }
         };
         store.migrate(migrations).await?;
-        store
-            .probe_write()
-            .await
-            .map_err(|e| KitError::Internal(format!("the store cannot commit a write: {e}")))?;
+        store.probe_write().await.map_err(|e| {
+            KitError::Internal(format!("{} cannot commit a write: {e}", target.describe()))
+        })?;
         Ok(store)
     }
 

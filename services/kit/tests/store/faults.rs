@@ -243,3 +243,40 @@ async fn store_directories_and_files_are_private() {
         }
     }
 }
+
+#[tokio::test]
+async fn the_sqlite_writer_is_durable_by_default_and_normal_only_when_asked() {
+    use samling_kit::config::SqliteSync;
+    use samling_kit::db::StoreOptions;
+    for ts in stores(&[]).await {
+        if ts.store.backend != Backend::Sqlite {
+            continue;
+        }
+        let synchronous = |store: Store| async move {
+            let mut tx = store.begin_tx().await.unwrap();
+            let v: i64 = sqlx::query_scalar("PRAGMA synchronous")
+                .fetch_one(&mut *tx)
+                .await
+                .unwrap();
+            tx.rollback().await.unwrap();
+            v
+        };
+        assert_eq!(
+            synchronous(ts.store.clone()).await,
+            2,
+            "FULL: on disk before acknowledged"
+        );
+        ts.store.close().await;
+        let options = StoreOptions {
+            sqlite_synchronous: SqliteSync::Normal,
+            ..StoreOptions::default()
+        };
+        let normal = Store::open_with(&ts.target, &options, &[]).await.unwrap();
+        assert_eq!(
+            synchronous(normal.clone()).await,
+            1,
+            "NORMAL when configured"
+        );
+        normal.close().await;
+    }
+}
