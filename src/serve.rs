@@ -221,7 +221,11 @@ pub async fn start(cfg: &Config, target: Target, regions: &str) -> anyhow::Resul
             .add_service(reflection)
             .add_service(samling_registry::grpc::server(registry, verifier.clone()));
         let addr = grpc_addr(cfg, idx)?;
-        let listener = samling_kit::grpc::bind(addr).await?;
+        let listener = samling_kit::grpc::bind(
+            addr,
+            "listen.grpc_base_port or SAMLING_GRPC_BASE_PORT (region i listens on base + i)",
+        )
+        .await?;
         let addr = listener.local_addr()?;
         tracing::info!(%region, %addr, mtls = tls.is_some(), "registry serving gRPC");
         addrs.push((region.clone(), addr));
@@ -247,7 +251,8 @@ pub async fn start(cfg: &Config, target: Target, regions: &str) -> anyhow::Resul
     if run_gateway {
         let gw = build_gateway(cfg, &endpoints, tls.as_ref()).await?;
         let addr: SocketAddr = cfg.listen.http_addr.parse().context("listen.http_addr")?;
-        let listener = samling_kit::grpc::bind(addr).await?;
+        let listener =
+            samling_kit::grpc::bind(addr, "listen.http_addr or SAMLING_HTTP_ADDR").await?;
         let addr = listener.local_addr()?;
         tracing::info!(%addr, regions = endpoints.len(), "gateway serving HTTP");
         addrs.push(("gateway".into(), addr));
@@ -280,7 +285,7 @@ async fn serve_health_only(
 ) -> anyhow::Result<tokio::task::JoinHandle<anyhow::Result<()>>> {
     let addr: SocketAddr = addr.parse().context("listen.health_addr")?;
     let router = samling_kit::grpc::server_builder().add_service(health);
-    let listener = samling_kit::grpc::bind(addr).await?;
+    let listener = samling_kit::grpc::bind(addr, "listen.health_addr").await?;
     tracing::info!(addr = %listener.local_addr()?, "grpc.health.v1 (plaintext) for probes");
     Ok(tokio::spawn(async move {
         let shutdown = async move {

@@ -20,7 +20,7 @@ pub struct Connection {
     /// The region to talk to (default: the first region).
     #[arg(long, global = true)]
     pub region: Option<String>,
-    /// Explicit gRPC endpoint, e.g. http://127.0.0.1:50051 (overrides --region).
+    /// Explicit gRPC endpoint, e.g. http://127.0.0.1:7051 (overrides --region).
     #[arg(long, global = true)]
     pub endpoint: Option<String>,
     /// The role to act as.

@@ -105,7 +105,9 @@ impl Default for ListenConfig {
     fn default() -> Self {
         ListenConfig {
             host: "127.0.0.1".into(),
-            grpc_base_port: 50051,
+            // Below Linux's ephemeral range (32768–60999): a client socket
+            // of any other program can never hold one of these ports.
+            grpc_base_port: 7051,
             http_addr: "127.0.0.1:8080".into(),
             health_addr: None,
             drain_secs: 20,

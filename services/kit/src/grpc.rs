@@ -172,9 +172,40 @@ async fn serve_inner(
     }
 }
 
-/// Bind, reporting the address in the error.
-pub async fn bind(addr: SocketAddr) -> Result<tokio::net::TcpListener, crate::error::KitError> {
-    tokio::net::TcpListener::bind(addr)
-        .await
-        .map_err(|e| crate::error::KitError::Internal(format!("cannot listen on {addr}: {e}")))
+/// Bind, naming in the error the address and the `setting` that moves it.
+pub async fn bind(
+    addr: SocketAddr,
+    setting: &str,
+) -> Result<tokio::net::TcpListener, crate::error::KitError> {
+    tokio::net::TcpListener::bind(addr).await.map_err(|e| {
+        crate::error::KitError::Internal(format!(
+            "cannot listen on {addr}: {e} (another port: set {setting})"
+        ))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #[tokio::test]
+    async fn a_port_in_use_is_refused_naming_the_setting_that_moves_it() {
+        let taken = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = taken.local_addr().unwrap();
+        let err = super::bind(addr, "listen.http_addr").await.unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains(&addr.to_string()) && text.contains("set listen.http_addr"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn the_default_ports_are_below_the_ephemeral_range() {
+        let cfg = crate::config::Config::default();
+        let regions = crate::reference::RegionMap::default_map().regions().len() as u16;
+        // Linux hands out 32768–60999 to client sockets: a default there can
+        // be held by any program's outgoing connection.
+        assert!(cfg.listen.grpc_base_port + regions < 32768);
+        let http: std::net::SocketAddr = cfg.listen.http_addr.parse().unwrap();
+        assert!(http.port() < 32768);
+    }
 }
