@@ -79,13 +79,17 @@ impl TokenCache {
 #[derive(Debug)]
 pub struct Caller {
     pub ctx: AuthContext,
-    /// A digest of the token subject: the caller's key in the limiter and
-    /// the idempotency store (the subject itself never leaves the gateway).
+    /// A digest of the token subject: the caller's key in the limiter (the
+    /// subject itself never leaves the gateway; idempotency records are
+    /// keyed on the whole caller, see [`Caller::idempotency_key`]).
     pub subject_key: String,
     /// `tok:` + `subject_key`: the per-token rate limit's key.
     pub limit_key: String,
     service_token: CachedToken,
 }
+
+/// Separates the fields of a digest's input (none of them can contain it).
+const UNIT_SEPARATOR: &[u8] = b"\x1f";
 
 impl Caller {
     fn new(ctx: AuthContext, service_token: CachedToken) -> Self {
@@ -98,6 +102,30 @@ impl Caller {
             service_token,
             ctx,
         }
+    }
+
+    /// The idempotency store's key of this caller's `Idempotency-Key` on a
+    /// route of `region`: a digest of the whole caller (subject, role,
+    /// municipality, party, the token's region) and the route's region, so
+    /// a token of another municipality, role or party with the same `sub`
+    /// never meets this caller's stored answers.
+    pub fn idempotency_key(&self, region: &str, key: &str) -> String {
+        use sha2::{Digest, Sha256};
+        let c = &self.ctx;
+        let mut digest = Sha256::new();
+        for part in [
+            c.sub.as_str(),
+            c.role.as_str(),
+            c.municipality.map(|m| m.as_str()).unwrap_or(""),
+            c.party.as_deref().unwrap_or(""),
+            c.region.as_deref().unwrap_or(""),
+            region,
+            key,
+        ] {
+            digest.update(part.as_bytes());
+            digest.update(UNIT_SEPARATOR);
+        }
+        format!("idem:{}", hex::encode(digest.finalize()))
     }
 
     /// Attach the signed context for the services to a call.
@@ -114,6 +142,9 @@ pub struct Gateway {
     pub regions: regions::Directory,
     pub auth: auth::Authenticator,
     pub limits: limits::Limits,
+    /// Rate limits of this replica alone, used while the shared store (Redis)
+    /// is unavailable: an outage must be neither a refusal nor a bypass.
+    pub local_limits: limits::Limits,
     pub tokens: TokenCache,
     pub schema: schema::Schema,
     pub proxies: client_ip::TrustedProxies,
@@ -138,6 +169,7 @@ impl Gateway {
             regions,
             auth,
             limits,
+            local_limits: limits::Limits::in_process(limits::LimitsConfig::default()),
             tokens: TokenCache::new(signer),
             schema,
             proxies,
@@ -198,6 +230,14 @@ impl Gateway {
     pub fn idempotency_ttl(&self) -> Duration {
         Duration::from_secs(self.cfg.idempotency_ttl_secs.max(1))
     }
+
+    /// How long an Idempotency-Key stays reserved while its request runs:
+    /// `idempotency_reservation_ms`, but at least the call timeout plus a
+    /// second (a reservation must not lapse while its call may still run).
+    pub fn reservation_ttl(&self) -> Duration {
+        let floor = self.call_timeout() + Duration::from_secs(1);
+        Duration::from_millis(self.cfg.idempotency_reservation_ms).max(floor)
+    }
 }
 
 fn with_type(body: Vec<u8>, content_type: &'static str) -> Response {
@@ -214,7 +254,17 @@ async fn healthz() -> Response {
 
 /// Readiness: which regions' services answer grpc.health.v1 now. Ready
 /// while at least one region serves (a national gateway answers partially).
+/// `redis` says whether the shared limits store answers; `degraded` does not
+/// make the gateway unready (it works without Redis, see `limits`).
 async fn readyz(gw: Arc<Gateway>) -> Response {
+    // A ping only while Redis is thought up (it trips the circuit if not);
+    // while degraded the background probe is the one asking.
+    let redis = async {
+        if gw.limits.health() == limits::StoreHealth::Ok {
+            let _ = gw.limits.ping().await;
+        }
+        gw.limits.health()
+    };
     let checks = gw.regions.all().map(|r| {
         let channel = r.channel();
         let id = r.id.clone();
@@ -229,11 +279,12 @@ async fn readyz(gw: Arc<Gateway>) -> Response {
             (id, ok)
         }
     });
-    let results = futures::future::join_all(checks).await;
+    let (results, redis) = futures::future::join(futures::future::join_all(checks), redis).await;
     let serving = results.iter().filter(|(_, ok)| *ok).count();
     let body = serde_json::json!({
         "status": if serving > 0 { "ready" } else { "unavailable" },
         "regions": results.iter().map(|(id, ok)| (id.clone(), serde_json::json!(if *ok { "serving" } else { "down" }))).collect::<serde_json::Map<_, _>>(),
+        "redis": redis.as_str(),
     });
     let status = if serving > 0 {
         StatusCode::OK

@@ -261,17 +261,18 @@ async fn fresh_complete_replay_returns_the_same_bytes() {
 }
 
 #[tokio::test]
-async fn same_key_different_hash_is_a_mismatch() {
+async fn same_key_different_hash_is_a_mismatch_only_against_an_answer() {
     for limits in backends("mismatch").await {
         let b = limits.backend_name();
         assert_eq!(
             limits.begin("idem:m", "h1", TTL).await.unwrap(),
             Begin::Fresh
         );
-        // While in flight…
+        // While the first is only in flight, another request waits (409):
+        // the first may yet fail and release the key.
         assert_eq!(
             limits.begin("idem:m", "h2", TTL).await.unwrap(),
-            Begin::Mismatch,
+            Begin::InFlight,
             "{b}"
         );
         limits
@@ -303,12 +304,38 @@ async fn same_key_different_hash_is_a_mismatch() {
         );
         assert_eq!(
             limits.begin("idem:long", &hb, TTL).await.unwrap(),
-            Begin::Mismatch,
+            Begin::InFlight,
             "{b}"
         );
         assert_eq!(
             limits.begin("idem:long", &ha, TTL).await.unwrap(),
             Begin::InFlight,
+            "{b}"
+        );
+        limits
+            .complete("idem:long", &ha, &response(b"a"), TTL)
+            .await
+            .unwrap();
+        assert_eq!(
+            limits.begin("idem:long", &hb, TTL).await.unwrap(),
+            Begin::Mismatch,
+            "{b}"
+        );
+        // A different request that failed released the key: the genuine one
+        // then runs (the gateway abandons every answer it does not keep).
+        assert_eq!(
+            limits.begin("idem:n", "typo", TTL).await.unwrap(),
+            Begin::Fresh
+        );
+        assert_eq!(
+            limits.begin("idem:n", "genuine", TTL).await.unwrap(),
+            Begin::InFlight,
+            "{b}"
+        );
+        limits.abandon("idem:n").await.unwrap();
+        assert_eq!(
+            limits.begin("idem:n", "genuine", TTL).await.unwrap(),
+            Begin::Fresh,
             "{b}"
         );
     }
