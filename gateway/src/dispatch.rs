@@ -501,7 +501,11 @@ where
             Ok(resp) => json_response(StatusCode::OK, to_json(&resp)),
             // The service's own record says the key was used for another
             // request: the same 422 the gateway's record would give.
-            Err(p) if idem.as_ref().is_some_and(|i| i.keyed_request_id) && p.code == "INVALID_ARGUMENT" && p.field.as_deref() == Some("request_id") => {
+            Err(p)
+                if idem.as_ref().is_some_and(|i| i.keyed_request_id)
+                    && p.code == "INVALID_ARGUMENT"
+                    && p.field.as_deref() == Some("request_id") =>
+            {
                 Problem::unprocessable("this Idempotency-Key was used with a different request")
                     .with_instance(&rid)
                     .into_response()

@@ -601,7 +601,7 @@ impl<'a> Reader<'a> {
 fn begin_from_existing(existing: Record, hash: &str) -> Begin {
     match existing {
         Record::InFlight { hash: h } => begin_with(&h, None, hash),
-        Record::Done { hash: h, response } => begin_with(&h, Some(response), hash),
+        Record::Done { hash: h, response } => begin_with(&h, Some(&response), hash),
     }
 }
 
@@ -610,11 +610,11 @@ fn begin_from_existing(existing: Record, hash: &str) -> Begin {
 /// Only a stored answer can make a request a mismatch: while the key is
 /// merely reserved, whoever reserved it may yet fail (and release it), so a
 /// different request waits (409) instead of being refused for good (422).
-fn begin_with(stored_hash: &str, response: Option<StoredResponse>, hash: &str) -> Begin {
+fn begin_with(stored_hash: &str, response: Option<&StoredResponse>, hash: &str) -> Begin {
     match response {
         None => Begin::InFlight,
         Some(_) if stored_hash != hash => Begin::Mismatch,
-        Some(response) => Begin::Replay(response),
+        Some(response) => Begin::Replay(response.clone()),
     }
 }
 
@@ -755,7 +755,9 @@ impl RedisStore {
                 if answered {
                     store.0.probing.store(false, Ordering::Release);
                     store.0.down.store(false, Ordering::Release);
-                    tracing::info!("redis answers again: shared rate limits and idempotency records resumed");
+                    tracing::info!(
+                        "redis answers again: shared rate limits and idempotency records resumed"
+                    );
                     return;
                 }
             }
@@ -963,10 +965,7 @@ impl MemoryStore {
         let mut table = lock(&self.idem);
         table.sweep_if_due(now);
         if let Some(entry) = table.entries.get(key).filter(|e| e.expires > now) {
-            let response = (entry.hash == hash)
-                .then(|| entry.response.clone())
-                .flatten();
-            return Ok(begin_with(&entry.hash, response, hash));
+            return Ok(begin_with(&entry.hash, entry.response.as_ref(), hash));
         }
         table.remove(key);
         let entry = IdemEntry {
