@@ -451,7 +451,6 @@ where
                 Some(Idem {
                     key: caller.idempotency_key(&region, k),
                     hash,
-                    reserved: false,
                     service_dedup,
                     keyed_request_id,
                 })
@@ -467,10 +466,10 @@ where
         // A request the gateway can refuse on its own is refused before a
         // reservation is taken.
         let msg: Req = decode(&gw.schema, spec.request, obj)?;
-        let mut idem = idem;
-        if let Some(i) = &mut idem {
+        let mut reservation = None;
+        if let Some(i) = &idem {
             match gw.limits.begin(&i.key, &i.hash, gw.reservation_ttl()).await {
-                Ok(Begin::Fresh) => i.reserved = true,
+                Ok(Begin::Fresh) => reservation = Some(Reservation::held(&gw.limits, &i.key)),
                 Ok(Begin::Replay(stored)) => return Ok(replay(stored)),
                 Ok(Begin::Mismatch) => {
                     return Err(Problem::unprocessable(
@@ -517,8 +516,8 @@ where
         };
         let status = response.status();
         if !is_final(status) {
-            if i.reserved {
-                let _ = gw.limits.abandon(&i.key).await;
+            if let Some(r) = reservation {
+                r.release().await;
             }
             return Ok(response);
         }
@@ -544,6 +543,9 @@ where
             .limits
             .complete(&i.key, &i.hash, &stored, gw.idempotency_ttl())
             .await;
+        if let Some(r) = reservation {
+            r.disarm();
+        }
         Ok(replay(stored))
     });
     // Without span export the span is disabled: no wrapper to enter per poll.
@@ -561,12 +563,55 @@ struct Idem {
     key: String,
     /// The request's digest (operation, region, fields, body).
     hash: String,
-    /// Whether this request holds the key's reservation.
-    reserved: bool,
     /// Whether the service deduplicates the operation on `request_id`.
     service_dedup: bool,
     /// Whether the key was given to the service as its `request_id`.
     keyed_request_id: bool,
+}
+
+/// A reservation this request holds. Dropped while still held — the client
+/// hung up and axum dropped the handler mid-call — it is released in the
+/// background: a cancelled request keeps nothing, so its retry need not
+/// wait for the reservation to lapse.
+struct Reservation {
+    limits: crate::limits::Limits,
+    key: String,
+    held: bool,
+}
+
+impl Reservation {
+    fn held(limits: &crate::limits::Limits, key: &str) -> Self {
+        Reservation {
+            limits: limits.clone(),
+            key: key.to_string(),
+            held: true,
+        }
+    }
+
+    /// Drops the reservation (the answer is not kept).
+    async fn release(mut self) {
+        self.held = false;
+        let _ = self.limits.abandon(&self.key).await;
+    }
+
+    /// The answer replaced the reservation.
+    fn disarm(mut self) {
+        self.held = false;
+    }
+}
+
+impl Drop for Reservation {
+    fn drop(&mut self) {
+        if !self.held {
+            return;
+        }
+        let (limits, key) = (self.limits.clone(), std::mem::take(&mut self.key));
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                let _ = limits.abandon(&key).await;
+            });
+        }
+    }
 }
 
 /// The end of every request: a problem carries the request id as its

@@ -1073,7 +1073,7 @@ async fn a_lost_request_frees_its_key_in_seconds_and_the_retry_gets_the_first_an
     for_each_backend(|b| async move {
         let tweak = |c: &mut samling_kit::config::GatewayConfig| {
             c.call_timeout_ms = 1000;
-            c.idempotency_reservation_ms = 4000;
+            c.idempotency_reservation_ms = 2500;
         };
         let env = Env::start_with(&b, &[STOCKHOLM], tweak).await;
         let body = home_body("Förlorade gatan 1", "idem-lost", 31);
@@ -1085,29 +1085,27 @@ async fn a_lost_request_frees_its_key_in_seconds_and_the_retry_gets_the_first_an
         let first = lost.http.send(create_home(&token, "lost-1", &body)).await;
         first.ok();
 
-        // A replica sharing the main gateway's store reserves the key, then
-        // dies mid-call (its region hangs; the handler is dropped).
-        let hung = BlackHole::start().await;
-        let replica = env
-            .gateway_with_limits(
-                &[(STOCKHOLM.to_string(), hung.endpoint())],
-                env.gateway.gw.limits.clone(),
-                tweak,
-            )
-            .await;
+        // What a replica that died mid-request leaves in the shared store.
+        let gw = &env.gateway.gw;
+        let caller = gw.verified_token(&token).await.unwrap();
+        let key = caller.idempotency_key(STOCKHOLM, "lost-1");
         let start = Instant::now();
-        send_and_hang_up(replica.addr, &create_home(&token, "lost-1", &body)).await;
-
-        // Past the replica's call timeout the key is still reserved: nothing
-        // released it.
-        tokio::time::sleep(Duration::from_millis(1800).saturating_sub(start.elapsed())).await;
-        let r = env.http().send(create_home(&token, "lost-1", &body)).await;
-        r.problem(409, "ABORTED");
+        assert_eq!(
+            gw.limits
+                .begin(&key, "died", gw.reservation_ttl())
+                .await
+                .unwrap(),
+            Begin::Fresh
+        );
+        env.http()
+            .send(create_home(&token, "lost-1", &body))
+            .await
+            .problem(409, "ABORTED");
 
         // The reservation lapses within seconds (not the answer's TTL), and
         // the retry reaches the service, which answers what it answered first.
-        let lapsed = env.gateway.gw.reservation_ttl() + Duration::from_millis(500);
-        assert!(lapsed < Duration::from_secs(6), "{lapsed:?}");
+        let lapsed = gw.reservation_ttl() + Duration::from_millis(300);
+        assert!(lapsed < Duration::from_secs(4), "{lapsed:?}");
         tokio::time::sleep(lapsed.saturating_sub(start.elapsed())).await;
         let retry = env.http().send(create_home(&token, "lost-1", &body)).await;
         assert_eq!(retry.status, 200, "{}", retry.text());
@@ -1121,6 +1119,99 @@ async fn a_lost_request_frees_its_key_in_seconds_and_the_retry_gets_the_first_an
         assert_eq!(env.reached(), reached, "replayed by the gateway");
     })
     .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_whose_client_hangs_up_keeps_nothing() {
+    for_each_backend(|b| async move {
+        let tweak = |c: &mut samling_kit::config::GatewayConfig| {
+            c.call_timeout_ms = 3000;
+        };
+        let env = Env::start_with(&b, &[STOCKHOLM], tweak).await;
+        let body = home_body("Avbrutna gatan 1", "idem-hangup", 32);
+        let token = env.officer();
+        // A replica sharing the main gateway's store whose region hangs: the
+        // client gives up and hangs up mid-call; the handler is dropped.
+        let hung = BlackHole::start().await;
+        let replica = env
+            .gateway_with_limits(
+                &[(STOCKHOLM.to_string(), hung.endpoint())],
+                env.gateway.gw.limits.clone(),
+                tweak,
+            )
+            .await;
+        send_and_hang_up(replica.addr, &create_home(&token, "hangup-1", &body)).await;
+        // Well before the replica's call would time out, the key is free.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let r = env
+            .http()
+            .send(create_home(&token, "hangup-1", &body))
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        assert_eq!(homes_with(&env, STOCKHOLM, "idem-hangup").await.len(), 1);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reservation_redis_lost_during_the_release_lapses_in_seconds() {
+    let Some(url) = redis_url() else { return };
+    let Some(host_port) = proxied_host_port(&url) else {
+        return;
+    };
+    let mut proxy = Proxy::start(host_port).await;
+    let plain = common::backends().remove(0);
+    let tweak = |c: &mut samling_kit::config::GatewayConfig| {
+        c.call_timeout_ms = 1000;
+        c.idempotency_reservation_ms = 3000;
+    };
+    let env = Env::start_with(&plain, &[STOCKHOLM], tweak).await;
+    // Two replicas on one Redis namespace: one through the proxy in front of
+    // a hanging region, one direct in front of the real region.
+    let cfg = config("release-lost");
+    let through_proxy = open_with(&proxy.url(), cfg.clone()).await.unwrap();
+    let direct = open_with(&url, cfg).await.unwrap();
+    let hung = BlackHole::start().await;
+    let replica = env
+        .gateway_with_limits(
+            &[(STOCKHOLM.to_string(), hung.endpoint())],
+            through_proxy,
+            tweak,
+        )
+        .await;
+    let gateway = env
+        .gateway_with_limits(&env.endpoints(), direct, tweak)
+        .await;
+    let token = env.officer();
+    let body = home_body("Tappade gatan 1", "idem-release-lost", 33);
+
+    // The replica reserves the key, then Redis goes away before its call
+    // times out: the release fails and the reservation stays behind.
+    let start = Instant::now();
+    let request = create_home(&token, "release-lost-1", &body);
+    let pending = tokio::spawn(async move { replica.http.send(request).await });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    proxy.cut().await;
+    let answer = pending.await.unwrap();
+    answer.problem(504, "DEADLINE_EXCEEDED");
+    gateway
+        .http
+        .send(create_home(&token, "release-lost-1", &body))
+        .await
+        .problem(409, "ABORTED");
+
+    // It lapses within seconds and the retry runs.
+    let lapsed = gateway.gw.reservation_ttl() + Duration::from_millis(300);
+    tokio::time::sleep(lapsed.saturating_sub(start.elapsed())).await;
+    let retry = gateway
+        .http
+        .send(create_home(&token, "release-lost-1", &body))
+        .await;
+    assert_eq!(retry.status, 200, "{}", retry.text());
+    assert_eq!(
+        homes_with(&env, STOCKHOLM, "idem-release-lost").await.len(),
+        1
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
