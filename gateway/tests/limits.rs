@@ -571,8 +571,9 @@ async fn in_process_idempotency_table_is_bounded() {
     ));
 
     // In-flight reservations are never evicted: once only they fill the
-    // table, a new one is refused (the gateway answers 503) rather than
-    // letting a duplicate run.
+    // table, a new one is refused rather than letting a concurrent duplicate
+    // in unseen (the gateway then passes the request to the service, which
+    // deduplicates on its request id, as when Redis is down).
     let limits = Limits::in_process(LimitsConfig {
         max_idempotency_entries: 4,
         ..config("idem-full")
@@ -1426,6 +1427,7 @@ async fn a_gateway_starts_without_redis_and_works_degraded() {
 
     // Reads do not wait on Redis.
     let p50 = median_read(&env, &gateway, &home_id).await;
+    eprintln!("redis unreachable: p50 of 20 reads {p50:?}");
     assert!(p50 < Duration::from_millis(100), "p50 {p50:?}");
 
     // Rate limits still hold, per replica.
@@ -1486,7 +1488,9 @@ async fn a_redis_that_stalls_or_goes_away_mid_run_degrades_the_gateway_until_it_
         // operation timeout at most) and its retry gets the same answer.
         let key = format!("{outage}-1");
         let body = home_body(&format!("{outage}gatan 2"), &format!("idem-{outage}"), 72);
+        let started = Instant::now();
         let first = gateway.http.send(create_home(&token, &key, &body)).await;
+        eprintln!("redis {outage}: first write {:?}", started.elapsed());
         assert_eq!(first.status, 200, "{outage}: {}", first.text());
         let retry = gateway.http.send(create_home(&token, &key, &body)).await;
         assert_eq!(retry.body, first.body, "{outage}");
@@ -1499,6 +1503,7 @@ async fn a_redis_that_stalls_or_goes_away_mid_run_degrades_the_gateway_until_it_
         );
         // Reads stay fast; the gateway says it is degraded, and ready.
         let p50 = median_read(&env, &gateway, &home_id).await;
+        eprintln!("redis {outage}: p50 of 20 reads {p50:?}");
         assert!(p50 < Duration::from_millis(100), "{outage}: p50 {p50:?}");
         let ready = readyz(&gateway).await;
         assert_eq!(ready["redis"], "degraded", "{outage}: {ready}");
@@ -1508,9 +1513,11 @@ async fn a_redis_that_stalls_or_goes_away_mid_run_degrades_the_gateway_until_it_
             "stall" => proxy.resume(),
             _ => proxy.restore().await,
         }
-        let deadline = Instant::now() + Duration::from_secs(10);
+        let back = Instant::now();
+        let deadline = back + Duration::from_secs(10);
         loop {
             if readyz(&gateway).await["redis"] == "ok" {
+                eprintln!("redis {outage}: ok again after {:?}", back.elapsed());
                 break;
             }
             assert!(Instant::now() < deadline, "{outage}: no recovery");
