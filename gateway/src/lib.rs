@@ -88,9 +88,6 @@ pub struct Caller {
     service_token: CachedToken,
 }
 
-/// Separates the fields of a digest's input (none of them can contain it).
-const UNIT_SEPARATOR: &[u8] = b"\x1f";
-
 impl Caller {
     fn new(ctx: AuthContext, service_token: CachedToken) -> Self {
         use sha2::{Digest, Sha256};
@@ -122,8 +119,10 @@ impl Caller {
             region,
             key,
         ] {
+            // Length-prefixed: a `sub` may hold any character, so no
+            // separator could keep two callers' fields from running together.
+            digest.update((part.len() as u64).to_be_bytes());
             digest.update(part.as_bytes());
-            digest.update(UNIT_SEPARATOR);
         }
         format!("idem:{}", hex::encode(digest.finalize()))
     }
@@ -384,4 +383,50 @@ pub async fn serve(
     )
     .with_graceful_shutdown(shutdown)
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use samling_kit::auth::Role;
+    use samling_kit::reference::MunicipalityCode;
+
+    fn caller(change: impl FnOnce(&mut AuthContext)) -> Caller {
+        let mut ctx = AuthContext::new("shared-sub", Role::MunicipalityCaseworker);
+        ctx.municipality = MunicipalityCode::parse("0180").ok();
+        change(&mut ctx);
+        let signer = ContextSigner::generate().expect("a signer");
+        Caller::new(ctx.clone(), CachedToken::new(signer, ctx))
+    }
+
+    #[test]
+    fn an_idempotency_key_is_the_whole_callers_and_the_routes_region() {
+        let key = |c: &Caller| c.idempotency_key("norr", "k-1");
+        let base = key(&caller(|_| {}));
+        assert_eq!(base, key(&caller(|_| {})), "stable");
+        let others = [
+            key(&caller(|c| c.sub = "other-sub".into())),
+            key(&caller(|c| c.role = Role::MunicipalityManager)),
+            key(&caller(|c| {
+                c.municipality = MunicipalityCode::parse("1480").ok()
+            })),
+            key(&caller(|c| c.party = Some("p".into()))),
+            key(&caller(|c| c.region = Some("norr".into()))),
+            caller(|_| {}).idempotency_key("syd", "k-1"),
+            caller(|_| {}).idempotency_key("norr", "k-2"),
+        ];
+        for (i, other) in others.iter().enumerate() {
+            assert_ne!(&base, other, "variant {i}");
+        }
+        // Adjacent fields cannot run into each other.
+        assert_ne!(
+            key(&caller(|c| c.party = Some("ab".into()))),
+            key(&caller(|c| {
+                c.party = Some("a".into());
+                c.region = Some("b".into());
+            }))
+        );
+        // The purpose is not the caller: the same key whatever it says.
+        assert_eq!(base, key(&caller(|c| c.purpose = "another".into())));
+    }
 }
