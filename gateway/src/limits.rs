@@ -3,8 +3,8 @@
 //! One [`Limits`] value serves both, backed either by Redis (production: every
 //! gateway replica shares the same counters and records) or by an in-process
 //! store (when `SAMLING_REDIS_URL` is empty: a single replica, tests, local
-//! development). [`connect`] picks the backend from the URL; the gateway code
-//! calls the same methods on either.
+//! development). [`open`] (or [`connect`]) picks the backend from the URL; the
+//! gateway code calls the same methods on either.
 //!
 //! # Rate limiting
 //!
@@ -49,7 +49,8 @@
 //!
 //! Every key is prefixed with a namespace ([`LimitsConfig::rate_namespace`],
 //! default `samling:rl:`, and [`LimitsConfig::idempotency_namespace`], default
-//! `samling:idem:`) and always carries a TTL. Requires Redis ≥ 5 (scripts
+//! `samling:idem:`) and always carries a TTL (the outage probe writes
+//! `<idempotency namespace>#probe`, 60 s). Requires Redis ≥ 5 (scripts
 //! replicated by effects) and works on one node or a cluster (every script
 //! touches a single key). The URL is `redis://[user:password@]host:port[/db]`
 //! or `unix://`; TLS is not compiled in.
