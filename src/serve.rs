@@ -314,7 +314,9 @@ pub async fn build_gateway(
     let auth = samling_gateway::auth::Authenticator::from_config(&g.jwt, &cfg.data_dir)
         .await
         .context("gateway JWT keys")?;
-    let limits = samling_gateway::limits::connect(&g.redis_url)
+    // A Redis that does not answer is no reason not to start: the gateway
+    // runs degraded until it does (only a malformed URL fails here).
+    let limits = samling_gateway::limits::open(&g.redis_url)
         .await
         .context("gateway rate-limit/idempotency store")?;
     let (signer, _) = context_keys(cfg, true)?;

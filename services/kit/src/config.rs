@@ -190,6 +190,11 @@ pub struct GatewayConfig {
     pub trusted_proxies: Vec<String>,
     /// How long an Idempotency-Key's first answer is kept.
     pub idempotency_ttl_secs: u64,
+    /// How long an Idempotency-Key is reserved while its request runs: a
+    /// gateway that loses track of the request (crash, Redis stall) leaves
+    /// the key blocked (409) no longer than this. Never less than
+    /// `call_timeout_ms` + 1 s, so a reservation outlives its call.
+    pub idempotency_reservation_ms: u64,
     pub body_limit_bytes: usize,
     /// CORS is off unless origins are listed.
     pub cors_allowed_origins: Vec<String>,
@@ -211,6 +216,7 @@ impl Default for GatewayConfig {
             ip_rate_per_minute: 60,
             trusted_proxies: Vec::new(),
             idempotency_ttl_secs: 86_400,
+            idempotency_reservation_ms: 10_000,
             body_limit_bytes: 4 * 1024 * 1024,
             cors_allowed_origins: Vec::new(),
             fanout_deadline_ms: 2000,
