@@ -27,6 +27,8 @@ pub struct Store {
     pub read: AnyPool,
     pub write: AnyPool,
     pub backend: Backend,
+    /// Keys the audit chain ([`crate::audit::with_key`]); None: unkeyed.
+    pub audit_key: Option<crate::audit::ChainKey>,
 }
 
 /// One migration: portable SQL run once, in a transaction, recorded by name.
@@ -208,6 +210,7 @@ impl Store {
             read,
             write,
             backend: Backend::Sqlite,
+            audit_key: None,
         })
     }
 
@@ -250,6 +253,7 @@ impl Store {
             read: pool.clone(),
             write: pool,
             backend: Backend::Postgres,
+            audit_key: None,
         })
     }
 
@@ -327,6 +331,10 @@ pub const KIT_MIGRATIONS: &[Migration] = &[
     Migration {
         name: "kit/0002_audit_index_head",
         sql: include_str!("../migrations/0002_audit_index_head.sql"),
+    },
+    Migration {
+        name: "kit/0004_audit_keyed",
+        sql: include_str!("../migrations/0004_audit_keyed.sql"),
     },
 ];
 
