@@ -414,6 +414,20 @@ pub async fn with_key(
     Ok(store)
 }
 
+/// Key the store of `service` in `region` as configured: the chain key from
+/// `audit.chain_key_file` (created if missing, as `serve` does), sealing
+/// unless that service's checkpoint exists (see [`with_key`]).
+pub async fn key_store(
+    store: Store,
+    cfg: &crate::config::Config,
+    service: &str,
+    region: &str,
+) -> Result<Store, KitError> {
+    let key = ChainKey::load_or_create(&cfg.audit_chain_key_file())?;
+    let file = CheckpointFile::new(&cfg.audit_checkpoint_dir(), service, region);
+    with_key(store, key, Some(&file.path)).await
+}
+
 /// Outcome of a chain verification.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerifyReport {
@@ -914,6 +928,10 @@ fn row_to_entry(row: &sqlx::any::AnyRow) -> Result<AuditEntry, KitError> {
         purpose: row.try_get(8)?,
         prev_hash: row.try_get(9)?,
         hash: row.try_get(10)?,
+        municipality: row.try_get(11)?,
+        party: row.try_get(12)?,
+        reason: row.try_get(13)?,
+        key_id: row.try_get(14)?,
     })
 }
 
@@ -931,7 +949,8 @@ pub async fn list(
         None => 0,
     };
     let rows = sqlx::query(
-        "SELECT seq, id, at, subject, role, action, record_type, record_id, purpose, prev_hash, hash \
+        "SELECT seq, id, at, subject, role, action, record_type, record_id, purpose, prev_hash, hash, \
+         municipality, party, reason, key_id \
          FROM audit_log WHERE seq > $1 AND ($2 = '' \
            OR seq IN (SELECT seq FROM audit_index WHERE record_id = $2 AND seq > $1) \
            OR (record_id = $2 AND seq > (SELECT indexed_seq FROM audit_index_head WHERE id = 1))) \

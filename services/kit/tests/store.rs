@@ -819,11 +819,7 @@ async fn rehash(store: &Store, from: i64, how: Rehash<'_>) {
 #[tokio::test]
 async fn a_database_writer_cannot_rehash_the_keyed_chain() {
     let mallorys_key = audit::ChainKey::generate().unwrap();
-    for how in [
-        Rehash::Legacy,
-        Rehash::Unkeyed,
-        Rehash::Key(&mallorys_key),
-    ] {
+    for how in [Rehash::Legacy, Rehash::Unkeyed, Rehash::Key(&mallorys_key)] {
         for ts in stores(&[]).await {
             let b = format!("{} {how:?}", ts.name());
             let s = &ts.store;
@@ -857,14 +853,15 @@ async fn the_municipality_party_and_reason_of_an_entry_are_recorded_and_covered_
             .with_purpose("uppföljning");
         ctx.reason = "stated in the request".into();
         let mut tx = s.begin_write().await.unwrap();
-        tx.audit(&ctx.audit("read", "home", "home-7")).await.unwrap();
+        tx.audit(&ctx.audit("read", "home", "home-7"))
+            .await
+            .unwrap();
         tx.commit_audits().await.unwrap();
-        let row = sqlx::query(
-            "SELECT municipality, party, purpose, reason FROM audit_log WHERE seq = 1",
-        )
-        .fetch_one(&s.read)
-        .await
-        .unwrap();
+        let row =
+            sqlx::query("SELECT municipality, party, purpose, reason FROM audit_log WHERE seq = 1")
+                .fetch_one(&s.read)
+                .await
+                .unwrap();
         use sqlx::Row;
         let got: (String, String, String, String) =
             (row.get(0), row.get(1), row.get(2), row.get(3));
@@ -903,7 +900,11 @@ async fn a_chain_from_before_keying_is_sealed_once_and_then_verifies() {
         let b = ts.name();
         make_legacy(&ts, 3).await;
         let report = audit::verify(&ts.store).await.unwrap();
-        assert_eq!(report.first_broken_seq, Some(1), "{b}: unsealed: {report:?}");
+        assert_eq!(
+            report.first_broken_seq,
+            Some(1),
+            "{b}: unsealed: {report:?}"
+        );
 
         // The service opens it with the key: one seal entry vouches for the three.
         let s = ts.reopen(&[]).await;
@@ -926,10 +927,17 @@ async fn a_chain_from_before_keying_is_sealed_once_and_then_verifies() {
             .execute(&s.write)
             .await
             .unwrap();
-        assert_eq!(audit::verify(&s).await.unwrap().first_broken_seq, Some(2), "{b}");
+        assert_eq!(
+            audit::verify(&s).await.unwrap().first_broken_seq,
+            Some(2),
+            "{b}"
+        );
         rehash(&s, 2, Rehash::Legacy).await;
         let report = audit::verify(&s).await.unwrap();
-        assert!(!report.ok(), "{b}: re-hashed legacy entries pass: {report:?}");
+        assert!(
+            !report.ok(),
+            "{b}: re-hashed legacy entries pass: {report:?}"
+        );
     }
 }
 
@@ -963,7 +971,9 @@ async fn a_downgraded_chain_is_not_sealed_once_a_checkpoint_exists() {
         file.write(&ts.store, &ts.key).await.unwrap().unwrap();
         rehash(&ts.store, 1, Rehash::Legacy).await;
         // A restart must not vouch for the forgery.
-        let s = samling_kit::db::Store::open(&ts.target, None, &[]).await.unwrap();
+        let s = samling_kit::db::Store::open(&ts.target, None, &[])
+            .await
+            .unwrap();
         let s = audit::with_key(s, ts.key.clone(), Some(&file.path))
             .await
             .unwrap();
@@ -986,7 +996,10 @@ async fn a_cut_tail_with_the_head_moved_back_is_found_against_the_checkpoint() {
         append_audits(s, 8).await;
         let cp = file.write(s, &ts.key).await.unwrap().unwrap();
         assert_eq!(cp.seq, 8, "{b}");
-        assert!(audit::verify_against(s, Some(&cp)).await.unwrap().ok(), "{b}");
+        assert!(
+            audit::verify_against(s, Some(&cp)).await.unwrap().ok(),
+            "{b}"
+        );
 
         sqlx::query("DELETE FROM audit_log WHERE seq > 5")
             .execute(&s.write)
@@ -999,7 +1012,10 @@ async fn a_cut_tail_with_the_head_moved_back_is_found_against_the_checkpoint() {
         .execute(&s.write)
         .await
         .unwrap();
-        assert!(audit::verify(s).await.unwrap().ok(), "{b}: the chain alone holds");
+        assert!(
+            audit::verify(s).await.unwrap().ok(),
+            "{b}: the chain alone holds"
+        );
         let report = audit::verify_against(s, Some(&cp)).await.unwrap();
         assert_eq!(report.first_broken_seq, Some(6), "{b}: {report:?}");
         assert_eq!(report.checkpoint_seq, Some(8), "{b}");
@@ -1046,7 +1062,10 @@ async fn the_checkpointer_writes_at_once_and_once_more_when_stopped() {
         );
         let deadline = std::time::Instant::now() + Duration::from_secs(10);
         while file.read(&ts.key).unwrap().is_none() {
-            assert!(std::time::Instant::now() < deadline, "{b}: no first checkpoint");
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{b}: no first checkpoint"
+            );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         assert_eq!(file.read(&ts.key).unwrap().unwrap().seq, 2, "{b}");
@@ -1069,7 +1088,9 @@ async fn verify_reports_a_record_index_that_no_longer_matches_the_chain() {
         let feed = EventFeed::new(s.clone());
         for _ in 0..16 {
             let mut tx = s.begin_write().await.unwrap();
-            tx.audit(&record("alice", "widget.read", "child-1")).await.unwrap();
+            tx.audit(&record("alice", "widget.read", "child-1"))
+                .await
+                .unwrap();
             tx.commit(&feed).await.unwrap();
         }
         audit::index_pending(s, 100).await.unwrap();
@@ -1080,7 +1101,11 @@ async fn verify_reports_a_record_index_that_no_longer_matches_the_chain() {
             .execute(&s.write)
             .await
             .unwrap();
-        assert_eq!(list_all(s, "child-1", 50).await.0.len(), 3, "{b}: the finding");
+        assert_eq!(
+            list_all(s, "child-1", 50).await.0.len(),
+            3,
+            "{b}: the finding"
+        );
         let report = audit::verify(s).await.unwrap();
         assert_eq!(report.first_broken_seq, Some(4), "{b}: {report:?}");
         assert!(report.problem.unwrap().contains("index"), "{b}");

@@ -31,7 +31,9 @@ impl TestStore {
     /// restarted service does.
     pub async fn reopen(&self, sets: &[&[Migration]]) -> Store {
         let store = Store::open(&self.target, None, sets).await.unwrap();
-        audit::with_key(store, self.key.clone(), None).await.unwrap()
+        audit::with_key(store, self.key.clone(), None)
+            .await
+            .unwrap()
     }
 }
 
