@@ -414,16 +414,24 @@ pub async fn with_key(
     Ok(store)
 }
 
-/// Key the store of `service` in `region` as configured: the chain key from
-/// `audit.chain_key_file` (created if missing, as `serve` does), sealing
-/// unless that service's checkpoint exists (see [`with_key`]).
+/// Key the store of `service` in `region` as configured, sealing unless
+/// that service's checkpoint exists (see [`with_key`]). The chain key is
+/// `audit.chain_key_file`, which must exist when it is set (a Secret: a
+/// missing one must not be replaced by a new key that would seal the chain
+/// under a key nobody keeps); the default under `data_dir` is created if
+/// missing, as for the context signing key.
 pub async fn key_store(
     store: Store,
     cfg: &crate::config::Config,
     service: &str,
     region: &str,
 ) -> Result<Store, KitError> {
-    let key = ChainKey::load_or_create(&cfg.audit_chain_key_file())?;
+    let path = cfg.audit_chain_key_file();
+    let key = if cfg.audit.chain_key_file.is_some() {
+        ChainKey::load(&path)?
+    } else {
+        ChainKey::load_or_create(&path)?
+    };
     let file = CheckpointFile::new(&cfg.audit_checkpoint_dir(), service, region);
     with_key(store, key, Some(&file.path)).await
 }
@@ -869,7 +877,10 @@ impl CheckpointFile {
         }
         // Write beside it, then rename: a reader sees the old or the new
         // checkpoint, never half of one.
-        let tmp = self.path.with_extension("json.tmp");
+        // A name of its own: replicas of a service checkpoint the same file.
+        let tmp = self
+            .path
+            .with_extension(format!("{}.tmp", crate::ids::new_id().simple()));
         std::fs::write(&tmp, text)
             .and_then(|()| std::fs::rename(&tmp, &self.path))
             .map_err(|e| KitError::Internal(format!("write {}: {e}", self.path.display())))?;
