@@ -941,6 +941,71 @@ async fn a_chain_from_before_keying_is_sealed_once_and_then_verifies() {
     }
 }
 
+/// A store really written before kit/0004 (the old columns, the old hash)
+/// upgrades in place: the migration adds the columns to its rows, the first
+/// keyed open seals them, and the chain verifies and continues keyed.
+#[tokio::test]
+async fn a_store_from_before_the_keyed_chain_migration_upgrades_and_is_sealed() {
+    for ts in stores(&[]).await {
+        let b = ts.name();
+        let s = &ts.store;
+        // Put the schema back as kit/0002 left it.
+        for col in ["municipality", "party", "reason", "key_id"] {
+            sqlx::raw_sql(&format!("ALTER TABLE audit_log DROP COLUMN {col}"))
+                .execute(&s.write)
+                .await
+                .unwrap();
+        }
+        sqlx::query("DELETE FROM samling_migrations WHERE name = 'kit/0004_audit_keyed'")
+            .execute(&s.write)
+            .await
+            .unwrap();
+        // Three entries as the old code wrote them.
+        let mut prev = GENESIS.to_string();
+        for seq in 1..=3i64 {
+            let r = record("alice", "widget.read", &format!("w{seq}"));
+            let (id, at) = (format!("id-{seq}"), "2026-11-30T10:00:00Z".to_string());
+            let hash = audit::entry_hash(&prev, seq, &id, &at, &r);
+            sqlx::query(
+                "INSERT INTO audit_log (seq, id, at, subject, role, action, record_type, \
+                 record_id, purpose, prev_hash, hash) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            )
+            .bind(seq)
+            .bind(&id)
+            .bind(&at)
+            .bind(&r.subject)
+            .bind(&r.role)
+            .bind(&r.action)
+            .bind(&r.record_type)
+            .bind(&r.record_id)
+            .bind(&r.purpose)
+            .bind(&prev)
+            .bind(&hash)
+            .execute(&s.write)
+            .await
+            .unwrap();
+            prev = hash;
+        }
+        sqlx::query("UPDATE chain_head SET audit_seq = 3, audit_hash = $1 WHERE id = 1")
+            .bind(&prev)
+            .execute(&s.write)
+            .await
+            .unwrap();
+        s.close().await;
+
+        let s = ts.reopen(&[]).await;
+        assert_eq!(heads(&s).await.0, 4, "{b}: sealed");
+        append_audits(&s, 2).await;
+        let report = audit::verify(&s).await.unwrap();
+        assert!(report.ok(), "{b}: {report:?}");
+        assert_eq!(report.entries, 6, "{b}");
+        let keyed = scalar(&s, "SELECT COUNT(*) FROM audit_log WHERE key_id <> ''").await;
+        assert_eq!(keyed, 3, "{b}: the seal and the two new entries");
+        s.close().await;
+    }
+}
+
 /// The downgrade: make keyed entries look like entries from before keying.
 #[tokio::test]
 async fn unkeyed_entries_after_keyed_ones_are_a_downgrade() {
