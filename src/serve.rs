@@ -103,15 +103,30 @@ pub struct Running {
     pub addrs: Vec<(String, SocketAddr)>,
     stop: watch::Sender<bool>,
     tasks: Vec<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    /// Work that finishes after the servers (the audit checkpoint's last write).
+    after: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Running {
-    pub async fn shutdown(self) -> anyhow::Result<()> {
+    pub async fn shutdown(mut self) -> anyhow::Result<()> {
         let _ = self.stop.send(true);
-        for t in self.tasks {
+        for t in std::mem::take(&mut self.tasks) {
             t.await??;
         }
+        self.finish_after().await;
         Ok(())
+    }
+
+    /// Let the background work's last step (a final audit checkpoint) finish,
+    /// within a bound.
+    async fn finish_after(&mut self) {
+        let after = futures::future::join_all(std::mem::take(&mut self.after));
+        if tokio::time::timeout(std::time::Duration::from_secs(5), after)
+            .await
+            .is_err()
+        {
+            tracing::warn!("the final audit checkpoints did not finish within 5 s");
+        }
     }
 
     /// Serve until SIGINT/SIGTERM (then drain gracefully) or until a server
@@ -136,6 +151,7 @@ impl Running {
                 for t in rest {
                     t.await??;
                 }
+                self.finish_after().await;
                 Ok(())
             }
         }
@@ -188,6 +204,7 @@ pub async fn start(cfg: &Config, target: Target, regions: &str) -> anyhow::Resul
         _ => None,
     };
     let mut endpoints = Vec::new();
+    let mut after = Vec::new();
     for (idx, region) in selected {
         if !run_registry {
             endpoints.push((region.clone(), registry_endpoint(cfg, &map, &region)?));
@@ -215,6 +232,19 @@ pub async fn start(cfg: &Config, target: Target, regions: &str) -> anyhow::Resul
             std::time::Duration::from_secs(cfg.database.integrity_check_interval_secs),
             stop_rx.clone(),
         );
+        if let Some(key) = registry.store.audit_key.clone() {
+            after.push(samling_kit::audit::spawn_checkpointer(
+                registry.store.clone(),
+                key,
+                samling_kit::audit::CheckpointFile::new(
+                    &cfg.audit_checkpoint_dir(),
+                    "registry",
+                    &region,
+                ),
+                std::time::Duration::from_secs(cfg.audit.checkpoint_interval_secs),
+                stop_rx.clone(),
+            ));
+        }
         let feed = registry.feed.clone();
         let router = samling_kit::grpc::server_builder()
             .add_service(health)
@@ -269,7 +299,12 @@ pub async fn start(cfg: &Config, target: Target, regions: &str) -> anyhow::Resul
                 .context("gateway")
         }));
     }
-    Ok(Running { addrs, stop, tasks })
+    Ok(Running {
+        addrs,
+        stop,
+        tasks,
+        after,
+    })
 }
 
 /// Plaintext grpc.health.v1 and nothing else on `listen.health_addr`, for

@@ -24,7 +24,8 @@ use tonic::transport::Channel;
 
 pub const REQUEST_ID: &str = "x-request-id";
 pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
-/// Optional header: why the caller reads the data (goes to the audit log).
+/// Optional header: a reason the request states, audited beside the
+/// token's purpose (never replacing it).
 pub const PURPOSE: &str = "x-purpose";
 
 pub fn method_filter(m: &str) -> MethodFilter {
@@ -88,11 +89,13 @@ async fn bearer_context(gw: &Gateway, headers: &HeaderMap) -> Result<Arc<Caller>
     };
     let token = crate::auth::bearer_token(value).map_err(unauthenticated)?;
     let caller = gw.verified_token(token).await?;
+    // The token's purpose stands: the header only adds a reason the request
+    // states, audited beside it (it was accepted as the purpose itself).
     if let Some(p) = headers.get(PURPOSE).and_then(|v| v.to_str().ok()) {
-        let purpose: String = p.chars().take(200).collect();
-        if purpose != caller.ctx.purpose {
+        let reason: String = p.chars().take(200).collect();
+        if !reason.is_empty() && reason != caller.ctx.reason {
             let mut ctx = caller.ctx.clone();
-            ctx.purpose = purpose;
+            ctx.reason = reason;
             return Ok(Arc::new(gw.caller(ctx)));
         }
     }

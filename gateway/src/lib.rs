@@ -51,13 +51,14 @@ impl TokenCache {
     /// The (lazily signed) context for the services of this caller.
     pub fn cached(&self, ctx: &AuthContext) -> CachedToken {
         let key = format!(
-            "{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}",
+            "{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}",
             ctx.sub,
             ctx.role.as_str(),
             ctx.municipality.map(|m| m.as_str()).unwrap_or(""),
             ctx.region.as_deref().unwrap_or(""),
             ctx.party.as_deref().unwrap_or(""),
-            ctx.purpose
+            ctx.purpose,
+            ctx.reason
         );
         let mut map = self.tokens.lock().unwrap_or_else(|p| p.into_inner());
         if map.len() > 50_000 {

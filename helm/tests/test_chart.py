@@ -584,6 +584,39 @@ def test_the_audit_chain_is_verified_on_a_schedule(s: Scenario):
     assert c["args"] == ["audit", "verify", "--regions", s.region]
 
 
+@pytest.mark.parametrize("s", REGIONAL, ids=[s.id for s in REGIONAL])
+def test_the_audit_key_and_checkpoints_reach_whatever_opens_a_store(s: Scenario):
+    """ADR 0015: the chain key (a Secret) and the checkpoint directory (a
+    shared claim, outside the database) are where samling.toml says, in the
+    services (checkpoints writable), the migration hook and the audit check
+    (read-only); the gateway gets neither."""
+    v = s.effective()
+    cfg = samling_config(s)
+    assert cfg["audit"]["chain_key_file"] == "/etc/samling/audit-key/audit-chain.key"
+    assert cfg["audit"]["checkpoint_dir"] == "/var/lib/samling-checkpoints"
+    assert cfg["audit"]["checkpoint_interval_secs"] == v["config"]["audit"]["checkpointIntervalSecs"]
+    seen = set()
+    for o, t in workloads(s):
+        vols = {vol["name"]: vol for vol in t["spec"].get("volumes", [])}
+        c = containers(t)[0]
+        mounts = {m["name"]: m for m in c.get("volumeMounts", [])}
+        component = o["metadata"]["labels"]["app.kubernetes.io/component"]
+        if component in ("gateway", "redis"):
+            assert "audit-chain-key" not in vols and "audit-checkpoints" not in vols, name_of(o)
+            continue
+        key = vols["audit-chain-key"]["secret"]
+        assert key["secretName"] == v["secrets"]["auditChainKey"]["existingSecret"]
+        assert key["items"] == [{"key": v["secrets"]["auditChainKey"]["key"], "path": "audit-chain.key"}]
+        assert mounts["audit-chain-key"] == {"name": "audit-chain-key", "mountPath": "/etc/samling/audit-key", "readOnly": True}
+        claim = vols["audit-checkpoints"]["persistentVolumeClaim"]["claimName"]
+        assert claim == v["auditCheckpoints"]["existingClaim"]
+        assert mounts["audit-checkpoints"]["mountPath"] == "/var/lib/samling-checkpoints"
+        writes = o["kind"] == "Deployment"
+        assert mounts["audit-checkpoints"].get("readOnly", False) is not writes, name_of(o)
+        seen.add(o["kind"])
+    assert {"Deployment", "Job", "CronJob"} <= seen, seen
+
+
 def flatten(d: Any, prefix: str = "") -> dict[str, Any]:
     if isinstance(d, dict) and d:
         out: dict[str, Any] = {}

@@ -85,7 +85,9 @@ impl Connection {
 
 #[derive(clap::Subcommand, Debug)]
 pub enum AuditCommand {
-    /// Recompute every hash chain; exits non-zero if any link is broken.
+    /// Recompute every hash chain with the chain key, check it reaches its
+    /// latest signed checkpoint and that the record index matches it; exits
+    /// non-zero if anything is broken.
     Verify {
         #[arg(long, default_value = "all")]
         regions: String,
@@ -96,19 +98,44 @@ pub async fn audit(cfg: &Config, cmd: AuditCommand) -> anyhow::Result<()> {
     match cmd {
         AuditCommand::Verify { regions } => {
             let map = serve::region_map(cfg)?;
+            // The key must exist already: a new one could verify nothing.
+            let key = samling_kit::audit::ChainKey::load(&cfg.audit_chain_key_file())
+                .map_err(|e| anyhow::anyhow!("{e} (`samling serve` creates it)"))?;
             let mut broken = 0;
             for (_, region) in serve::select_regions(&map, &regions)? {
+                let file = samling_kit::audit::CheckpointFile::new(
+                    &cfg.audit_checkpoint_dir(),
+                    "registry",
+                    &region,
+                );
+                let checkpoint = match file.read(&key) {
+                    Ok(c) => c,
+                    Err(e) => {
+                        broken += 1;
+                        println!("region {region} registry: checkpoint REFUSED: {e}");
+                        None
+                    }
+                };
                 let reg = samling_registry::open(cfg, &region, map.clone()).await?;
-                let report = samling_kit::audit::verify(&reg.store).await?;
+                let report =
+                    samling_kit::audit::verify_against(&reg.store, checkpoint.as_ref()).await?;
+                let against = match &checkpoint {
+                    Some(c) => format!("reaches its checkpoint at entry {}", c.seq),
+                    None => format!(
+                        "no checkpoint at {} (a cut tail cannot be seen)",
+                        file.path.display()
+                    ),
+                };
                 match report.first_broken_seq {
                     None => println!(
-                        "region {region} registry: {} entries, chain intact",
+                        "region {region} registry: {} entries, chain intact, {against}, record index matches",
                         report.entries
                     ),
                     Some(seq) => {
                         broken += 1;
                         println!(
-                            "region {region} registry: chain BROKEN at entry {seq} ({} entries verified before it)",
+                            "region {region} registry: TAMPERING at entry {seq}: {} ({} entries verified before it)",
+                            report.problem.as_deref().unwrap_or("chain broken"),
                             report.entries
                         );
                     }

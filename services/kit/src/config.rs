@@ -14,6 +14,7 @@ pub struct Config {
     pub database: DatabaseConfig,
     pub listen: ListenConfig,
     pub auth: AuthConfig,
+    pub audit: AuditConfig,
     pub telemetry: TelemetryConfig,
     pub registry: RegistryConfig,
     pub gateway: GatewayConfig,
@@ -123,6 +124,32 @@ pub struct AuthConfig {
     pub context_key_file: Option<PathBuf>,
     /// Extra public keys (hex) accepted when verifying, for key rotation.
     pub context_public_keys: Vec<String>,
+}
+
+/// The keyed audit chain and its checkpoints (ADR 0015).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuditConfig {
+    /// 32 bytes of hex keying every service's audit chain; kept outside the
+    /// database (a Secret in the chart). Default
+    /// `<data_dir>/keys/audit-chain.key`, created by `serve` if missing.
+    pub chain_key_file: Option<PathBuf>,
+    /// Where signed checkpoints of each chain head are written, one file per
+    /// service and region; outside the database (a volume in the chart).
+    /// Default `<data_dir>/checkpoints`.
+    pub checkpoint_dir: Option<PathBuf>,
+    /// Seconds between checkpoints (one more is written at shutdown).
+    pub checkpoint_interval_secs: u64,
+}
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        AuditConfig {
+            chain_key_file: None,
+            checkpoint_dir: None,
+            checkpoint_interval_secs: 60,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -242,8 +269,11 @@ pub struct JwtConfig {
     /// PEM CA bundle trusted for the OIDC issuer's `https://` URLs; default
     /// the system bundle (/etc/ssl/certs/ca-certificates.crt).
     pub oidc_ca_file: Option<PathBuf>,
-    /// Clock skew allowed on exp/nbf.
+    /// Clock skew allowed on exp, nbf and iat.
     pub leeway_secs: u64,
+    /// Longest lifetime (`exp - iat`) of an accepted token; a token without
+    /// `iat` is refused.
+    pub max_token_lifetime_secs: u64,
     /// The dev signing key (`samling token issue`); default `<data_dir>/keys/jwt-signing.pem`.
     pub signing_key_file: Option<PathBuf>,
 }
@@ -258,6 +288,7 @@ impl Default for JwtConfig {
             oidc_discovery_url: None,
             oidc_ca_file: None,
             leeway_secs: 30,
+            max_token_lifetime_secs: 12 * 3600,
             signing_key_file: None,
         }
     }
@@ -310,6 +341,7 @@ impl Default for Config {
             database: DatabaseConfig::default(),
             listen: ListenConfig::default(),
             auth: AuthConfig::default(),
+            audit: AuditConfig::default(),
             telemetry: TelemetryConfig::default(),
             registry: RegistryConfig::default(),
             gateway: GatewayConfig::default(),
@@ -415,6 +447,12 @@ impl Config {
         if let Some(v) = get("SAMLING_AUTH_CONTEXT_KEY_FILE") {
             self.auth.context_key_file = Some(PathBuf::from(v));
         }
+        if let Some(v) = get("SAMLING_AUDIT_CHAIN_KEY_FILE").filter(|v| !v.is_empty()) {
+            self.audit.chain_key_file = Some(PathBuf::from(v));
+        }
+        if let Some(v) = get("SAMLING_AUDIT_CHECKPOINT_DIR").filter(|v| !v.is_empty()) {
+            self.audit.checkpoint_dir = Some(PathBuf::from(v));
+        }
         self.apply_tls_env(&get);
         Ok(())
     }
@@ -449,6 +487,20 @@ impl Config {
             .clone()
             .unwrap_or_else(|| self.data_dir.join("keys").join("context-signing.key"))
     }
+
+    pub fn audit_chain_key_file(&self) -> PathBuf {
+        self.audit
+            .chain_key_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("keys").join("audit-chain.key"))
+    }
+
+    pub fn audit_checkpoint_dir(&self) -> PathBuf {
+        self.audit
+            .checkpoint_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("checkpoints"))
+    }
 }
 
 #[cfg(test)]
@@ -475,6 +527,34 @@ mod tests {
             .apply_env(|k| (k == "SAMLING_GRPC_BASE_PORT").then(|| "port".to_string()))
             .unwrap_err();
         assert!(e.to_string().contains("SAMLING_GRPC_BASE_PORT"));
+    }
+
+    #[test]
+    fn the_audit_key_and_checkpoints_default_under_the_data_dir_and_can_be_moved() {
+        let mut cfg = Config::from_toml("data_dir = \"/srv/x\"\n").unwrap();
+        assert_eq!(
+            cfg.audit_chain_key_file(),
+            PathBuf::from("/srv/x/keys/audit-chain.key")
+        );
+        assert_eq!(
+            cfg.audit_checkpoint_dir(),
+            PathBuf::from("/srv/x/checkpoints")
+        );
+        assert_eq!(cfg.audit.checkpoint_interval_secs, 60);
+        assert_eq!(cfg.gateway.jwt.max_token_lifetime_secs, 12 * 3600);
+        cfg.apply_env(|k| match k {
+            "SAMLING_AUDIT_CHAIN_KEY_FILE" => Some("/secrets/audit/key".into()),
+            "SAMLING_AUDIT_CHECKPOINT_DIR" => Some("/checkpoints".into()),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!(
+            cfg.audit_chain_key_file(),
+            PathBuf::from("/secrets/audit/key")
+        );
+        assert_eq!(cfg.audit_checkpoint_dir(), PathBuf::from("/checkpoints"));
+        let cfg = Config::from_toml("[audit]\ncheckpoint_interval_secs = 5\n").unwrap();
+        assert_eq!(cfg.audit.checkpoint_interval_secs, 5);
     }
 
     #[test]

@@ -28,6 +28,8 @@ pub struct Store {
     pub read: AnyPool,
     pub write: AnyPool,
     pub backend: Backend,
+    /// Keys the audit chain ([`crate::audit::with_key`]); None: unkeyed.
+    pub audit_key: Option<crate::audit::ChainKey>,
 }
 
 /// One migration: portable SQL run once, in a transaction, recorded by name.
@@ -376,6 +378,7 @@ impl Store {
             read,
             write,
             backend: Backend::Sqlite,
+            audit_key: None,
         })
     }
 
@@ -418,6 +421,7 @@ impl Store {
             read: pool.clone(),
             write: pool,
             backend: Backend::Postgres,
+            audit_key: None,
         })
     }
 
@@ -550,6 +554,10 @@ pub const KIT_MIGRATIONS: &[Migration] = &[
     Migration {
         name: "kit/0003_store_probe",
         sql: include_str!("../migrations/0003_store_probe.sql"),
+    },
+    Migration {
+        name: "kit/0004_audit_keyed",
+        sql: include_str!("../migrations/0004_audit_keyed.sql"),
     },
 ];
 

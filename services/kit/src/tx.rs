@@ -145,6 +145,7 @@ pub struct WriteTx {
     audits: Vec<audit::ChainedEntry>,
     events: Vec<(i64, NewEvent)>,
     touched: Vec<String>,
+    audit_key: Option<audit::ChainKey>,
 }
 
 impl Store {
@@ -170,6 +171,7 @@ impl Store {
             audits: Vec::new(),
             events: Vec::new(),
             touched: Vec::new(),
+            audit_key: self.audit_key.clone(),
         })
     }
 }
@@ -183,7 +185,13 @@ impl WriteTx {
     /// Append an audit entry to the hash chain (written at commit).
     pub async fn audit(&mut self, record: &AuditRecord) -> Result<(), KitError> {
         self.audit_seq += 1;
-        let e = audit::chain(self.audit_seq, &self.audit_hash, &self.at, record.clone());
+        let e = audit::chain(
+            self.audit_key.as_ref(),
+            self.audit_seq,
+            &self.audit_hash,
+            &self.at,
+            record.clone(),
+        );
         self.audit_hash = e.hash.clone();
         self.audits.push(e);
         Ok(())
