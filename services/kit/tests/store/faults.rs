@@ -39,7 +39,7 @@ async fn insert_widget(store: &Store, feed: &EventFeed, id: &str) -> Result<(), 
 
 /// The store as another process would see it after a restart.
 async fn reopened(ts: &TestStore, sets: &[&[Migration]]) -> Store {
-    Store::open(&ts.target, None, sets).await.unwrap()
+    ts.reopen(sets).await
 }
 
 #[tokio::test]
