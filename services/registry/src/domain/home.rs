@@ -373,13 +373,16 @@ pub fn check_transition(
 }
 
 /// Record a municipality's approval decision. The first approval moves a home
-/// under assessment to approved and starts the re-confirmation clock.
+/// under assessment to approved and starts the re-confirmation clock. Later
+/// decisions move the clock only when `restarts` (the regional office's
+/// act): a municipal decision never postpones the annual re-confirmation.
 pub fn record_approval(
     home: &mut Home,
     approval: Approval,
     decision_date: NaiveDate,
     today: NaiveDate,
     rules: &Rules,
+    restarts: bool,
 ) -> Result<(), RegistryError> {
     use HomeStatus::*;
     if decision_date > today {
@@ -406,9 +409,10 @@ pub fn record_approval(
         ));
     }
     home.approvals.push(approval);
-    let last = last_reconfirmed(home);
-    if last.is_none_or(|l| decision_date > l) {
-        set_reconfirmed(home, decision_date, rules);
+    match last_reconfirmed(home) {
+        None => set_reconfirmed(home, decision_date, rules),
+        Some(l) if restarts && decision_date > l => set_reconfirmed(home, decision_date, rules),
+        Some(_) => {}
     }
     Ok(())
 }
@@ -522,9 +526,22 @@ pub enum HomeView {
 }
 
 pub fn redact(home: &mut Home, view: HomeView) {
-    // A protected home's location is withheld with its address.
+    redact_for(home, view, None);
+}
+
+/// Redact `home` for a caller with `view`; `own` is the caller's
+/// municipality, whose own approvals and objections of a protected home it
+/// may still see (they are its own decisions).
+pub fn redact_for(home: &mut Home, view: HomeView, own: Option<&str>) {
+    // A protected home's location is withheld with its address: its
+    // municipality, county and region, and the municipalities that approved
+    // it or object to placements there (they point at where it is).
     if view != HomeView::Full && home.protected_identity {
         withhold_location(home);
+        home.approvals
+            .retain(|a| own.is_some_and(|m| m == a.municipality_code));
+        home.objections
+            .retain(|o| own.is_some_and(|m| m == o.municipality_code));
     }
     match view {
         HomeView::Full => {}
@@ -541,10 +558,11 @@ pub fn redact(home: &mut Home, view: HomeView) {
     }
 }
 
-/// Blank where a protected home is (its municipality and county).
+/// Blank where a protected home is (its municipality, county and region).
 pub fn withhold_location(home: &mut Home) {
     home.municipality_code.clear();
     home.county_code.clear();
+    home.region_id.clear();
 }
 
 pub fn summary(home: &Home) -> HomeSummary {
@@ -622,6 +640,7 @@ pub(crate) mod tests {
             NaiveDate::from_ymd_opt(2025, 6, 1).unwrap(),
             today(),
             &Rules::default(),
+            true,
         )
         .unwrap();
         h
@@ -714,6 +733,7 @@ pub(crate) mod tests {
             today(),
             today(),
             &Rules::default(),
+            true,
         );
         assert!(matches!(e, Err(RegistryError::Precondition(_))));
     }
