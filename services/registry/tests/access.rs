@@ -599,3 +599,356 @@ async fn a_protected_homes_location_is_not_revealed_by_search() {
     })
     .await;
 }
+
+// ---------------------------------------------------------------- issue 18
+
+/// A protected home in Täby (0160), under assessment.
+async fn protected_home_under_assessment(h: &Harness) -> Home {
+    let mut d = draft("Hemliga vägen 9", &adult(161));
+    d.municipality_code = "0160".into();
+    d.protected_identity = true;
+    let home = h.create_home(d).await;
+    rpc!(
+        h.office().await,
+        transition_home,
+        TransitionHomeRequest {
+            home_id: home.id.clone(),
+            to_status: HomeStatus::UnderAssessment as i32,
+            reason: "home study".into(),
+            ..Default::default()
+        }
+    )
+    .unwrap()
+}
+
+fn approval(home_id: &str, municipality: &str, decision_ref: &str) -> RecordApprovalRequest {
+    RecordApprovalRequest {
+        home_id: home_id.into(),
+        municipality_code: municipality.into(),
+        decision_date: Some(date(days_ago(1))),
+        decision_ref: decision_ref.into(),
+        ..Default::default()
+    }
+}
+
+/// No address, location or household of a protected home in `h`.
+#[track_caller]
+fn shows_nothing_of_where(h: &Home) {
+    assert!(h.address.is_none(), "address: {h:?}");
+    assert!(
+        h.municipality_code.is_empty() && h.county_code.is_empty() && h.region_id.is_empty(),
+        "location: {h:?}"
+    );
+    assert!(
+        h.approvals.iter().all(|a| a.municipality_code.is_empty()),
+        "approvals: {h:?}"
+    );
+    assert!(h.personal_data_redacted);
+}
+
+#[tokio::test]
+async fn a_manager_without_a_link_to_a_protected_home_cannot_approve_it() {
+    for_each_backend(|h| async move {
+        let home = protected_home_under_assessment(&h).await;
+
+        // Finding 1: Göteborg's manager "approves" a Täby home.
+        expect_code(
+            rpc!(
+                h.client(manager("1480")).await,
+                record_approval,
+                approval(&home.id, "1480", "fake-1")
+            ),
+            Code::PermissionDenied,
+        );
+        let unchanged = h.get_home(&home.id).await;
+        assert_eq!(unchanged.status, HomeStatus::UnderAssessment as i32);
+        assert!(unchanged.approvals.is_empty());
+        assert!(unchanged.reconfirmation_due_on.is_none());
+        let seen = h
+            .client(manager("1480"))
+            .await
+            .get_home(&home.id)
+            .await
+            .unwrap();
+        shows_nothing_of_where(&seen);
+        assert!(seen.members.is_empty(), "{seen:?}");
+
+        // The home's own municipality (its assessment) records the decision;
+        // the answer goes through the same view as a read: no address, no
+        // location, though the household is now its business.
+        let answer = rpc!(
+            h.client(manager("0160")).await,
+            record_approval,
+            approval(&home.id, "0160", "SN 2026/1")
+        )
+        .unwrap();
+        assert_eq!(answer.status, HomeStatus::Approved as i32);
+        assert!(answer.address.is_none() && answer.municipality_code.is_empty());
+        assert!(answer.region_id.is_empty() && answer.county_code.is_empty());
+        assert_eq!(answer.members.len(), 1);
+        assert_eq!(answer.approvals.len(), 1, "its own decision");
+
+        // The event does not say which municipality approved a protected home.
+        let approved = h
+            .events()
+            .await
+            .into_iter()
+            .find(|e| e.event_type == "registry.home_approved")
+            .expect("home_approved");
+        assert!(
+            !approved.payload_json.contains("0160"),
+            "{}",
+            approved.payload_json
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_municipal_approval_does_not_restart_the_annual_reconfirmation() {
+    for_each_backend(|h| async move {
+        let decided = months_ago(10);
+        let home = h
+            .approved_home(draft("Storgatan 1", &adult(163)), "0180", decided)
+            .await;
+        let due = naive(&home.reconfirmation_due_on);
+        assert!(due > today());
+
+        let mut req = approval(&home.id, "0180", "SN 2026/99");
+        req.decision_date = Some(date(today()));
+        let after = rpc!(h.client(manager("0180")).await, record_approval, req).unwrap();
+        assert_eq!(after.approvals.len(), 2);
+        assert_eq!(
+            naive(&after.reconfirmation_due_on),
+            due,
+            "re-confirmation is the office's act"
+        );
+
+        // The office's decision moves it.
+        let mut req = approval(&home.id, "0180", "SN 2026/100");
+        req.decision_date = Some(date(today()));
+        let moved = rpc!(h.office().await, record_approval, req).unwrap();
+        assert!(naive(&moved.reconfirmation_due_on) > due);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_self_made_placement_does_not_open_a_protected_home_and_other_regions_children_stay_out()
+{
+    for_each_backend_in(Some("stockholm-gotland"), |h| async move {
+        let home = protected_home_under_assessment(&h).await;
+        rpc!(
+            h.office().await,
+            record_approval,
+            approval(&home.id, "0160", "SN 2026/7")
+        )
+        .unwrap();
+
+        // Finding 2, first half: a child of another region is not registered here.
+        let mut gbg = h.client(caseworker("1480")).await;
+        expect_invalid(
+            rpc!(
+                gbg,
+                register_child,
+                RegisterChildRequest {
+                    personnummer: child_pnr(8, 402),
+                    given_name: "Invented".into(),
+                    family_name: "Child".into(),
+                    placing_municipality_code: "1480".into(),
+                    ..Default::default()
+                }
+            ),
+            "placing_municipality_code",
+        );
+
+        // Second half: Stockholm's caseworker registers a child and places it there.
+        let mut cw = h.client(caseworker("0180")).await;
+        let child = rpc!(
+            cw,
+            register_child,
+            RegisterChildRequest {
+                personnummer: child_pnr(8, 404),
+                given_name: "Invented".into(),
+                family_name: "Child".into(),
+                placing_municipality_code: "0180".into(),
+                ..Default::default()
+            }
+        )
+        .unwrap()
+        .child
+        .unwrap();
+        let placed = h
+            .place(caseworker("0180"), &child.id, &home.id, days_ago(1))
+            .await
+            .unwrap()
+            .placement
+            .unwrap();
+        assert!(
+            placed.receiving_municipality_code.is_empty(),
+            "the answer does not say where the protected home is: {placed:?}"
+        );
+        let seen = cw.get_home(&home.id).await.unwrap();
+        shows_nothing_of_where(&seen);
+        assert!(
+            seen.members.is_empty(),
+            "a self-made placement shows no household: {seen:?}"
+        );
+        let history = rpc!(
+            cw,
+            get_home_history,
+            GetHomeHistoryRequest {
+                home_id: home.id.clone(),
+                page: None
+            }
+        )
+        .unwrap();
+        for v in &history.versions {
+            let snap = v.snapshot.as_ref().unwrap();
+            shows_nothing_of_where(snap);
+            assert!(snap.members.is_empty());
+        }
+
+        // A child the office registered and the municipality placed: the
+        // household is its business, the address and location still not.
+        let other = h.register_child("0180", &child_pnr(6, 406)).await;
+        h.place(caseworker("0180"), &other.id, &home.id, days_ago(1))
+            .await
+            .unwrap();
+        let seen = cw.get_home(&home.id).await.unwrap();
+        shows_nothing_of_where(&seen);
+        assert_eq!(seen.members.len(), 1);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_regional_officer_works_in_its_own_regions_register_only() {
+    for_each_backend_in(Some("stockholm-gotland"), |h| async move {
+        let home = h.create_home(draft("Storgatan 1", &adult(165))).await;
+        let child = h.register_child("0180", &child_pnr(9, 408)).await;
+        for claim in ["norr", "atlantis"] {
+            let mut ctx = office();
+            ctx.region = Some(claim.into());
+            let mut other = h.client(ctx).await;
+            expect_code(other.get_home(&home.id).await, Code::PermissionDenied);
+            expect_code(
+                other
+                    .create_home("", draft("Lillgatan 2", &adult(167)))
+                    .await,
+                Code::PermissionDenied,
+            );
+            expect_code(
+                rpc!(
+                    other,
+                    get_child,
+                    GetChildRequest {
+                        child_id: child.id.clone()
+                    }
+                ),
+                Code::PermissionDenied,
+            );
+            expect_code(
+                rpc!(other, search_homes, SearchHomesRequest::default()),
+                Code::PermissionDenied,
+            );
+            let req = other.request(samling_proto::common::v1::WatchEventsRequest {
+                after: 0,
+                event_types: vec![],
+                stop_at_end: true,
+            });
+            expect_code(
+                other.raw().watch_events(req).await.map(|_| ()),
+                Code::PermissionDenied,
+            );
+        }
+        let mut ctx = office();
+        ctx.region = Some("stockholm-gotland".into());
+        let own = h.client(ctx).await.get_home(&home.id).await.unwrap();
+        assert!(own.address.is_some());
+
+        // National roles stay national: a region claim does not bind them.
+        let mut council = AuthContext::new("council-2", Role::CouncilMember);
+        council.region = Some("norr".into());
+        assert!(
+            rpc!(
+                h.client(council).await,
+                get_quarterly_report,
+                GetQuarterlyReportRequest {
+                    municipality_code: String::new(),
+                    year: chrono::Datelike::year(&today()),
+                    quarter: 1
+                }
+            )
+            .is_ok()
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_retry_under_another_token_is_checked_before_any_answer_is_replayed() {
+    for_each_backend(|h| async move {
+        let as_in = |code: &str| {
+            AuthContext::new("shared-sub", Role::MunicipalityCaseworker)
+                .with_municipality(municipality(code))
+        };
+        let req = RegisterChildRequest {
+            request_id: "r-1".into(),
+            personnummer: child_pnr(7, 410),
+            given_name: "Kim".into(),
+            family_name: "Lind".into(),
+            placing_municipality_code: "0180".into(),
+            ..Default::default()
+        };
+        let first = rpc!(h.client(as_in("0180")).await, register_child, req.clone())
+            .unwrap()
+            .child
+            .unwrap();
+
+        // The same subject and request id under Göteborg's token: the
+        // access check comes first, the first answer is not replayed.
+        expect_code(
+            rpc!(h.client(as_in("1480")).await, register_child, req.clone()),
+            Code::PermissionDenied,
+        );
+        // Its own request with the same id is a new request, not a clash.
+        let own = rpc!(
+            h.client(as_in("1480")).await,
+            register_child,
+            RegisterChildRequest {
+                personnummer: child_pnr(7, 412),
+                placing_municipality_code: "1480".into(),
+                ..req.clone()
+            }
+        )
+        .unwrap()
+        .child
+        .unwrap();
+        assert_ne!(own.id, first.id);
+
+        // The same caller gets the first answer, and the replay is audited.
+        let again = rpc!(h.client(as_in("0180")).await, register_child, req.clone())
+            .unwrap()
+            .child
+            .unwrap();
+        assert_eq!(again.id, first.id);
+        let log = rpc!(
+            h.office().await,
+            list_audit,
+            samling_proto::common::v1::ListAuditRequest {
+                record_id: first.id.clone(),
+                page: None
+            }
+        )
+        .unwrap();
+        assert!(
+            log.entries
+                .iter()
+                .any(|e| e.action == "replay" && e.subject == "shared-sub"),
+            "{:?}",
+            log.entries
+        );
+    })
+    .await;
+}

@@ -62,6 +62,9 @@ pub struct Involvement {
     pub active_placing: Vec<String>,
     /// Municipalities that ever placed a child in the home.
     pub ever_placing: Vec<String>,
+    /// Of those, the ones with a placement not made by the caller who
+    /// registered the child: only these count for a protected home.
+    pub vouched_placing: Vec<String>,
 }
 
 /// How much of a home the caller sees. Personal data only once a placement
@@ -81,8 +84,19 @@ pub fn home_view(
     match ctx.role {
         Role::MunicipalityCaseworker | Role::MunicipalityManager => {
             let m = ctx.municipality.as_ref().map(|m| m.as_str()).unwrap_or("");
-            let involved = inv.active_placing.iter().any(|c| c == m)
-                || inv.ever_placing.iter().any(|c| c == m)
+            // A protected home's household is the business of a municipality
+            // that approved it or placed a child there, but not through a
+            // placement its registrar made of a child they registered.
+            let placed = if home.protected_identity {
+                &inv.vouched_placing
+            } else {
+                &inv.ever_placing
+            };
+            let involved = inv
+                .active_placing
+                .iter()
+                .any(|c| c == m && !home.protected_identity)
+                || placed.iter().any(|c| c == m)
                 || home.approvals.iter().any(|a| a.municipality_code == m);
             Ok(match (involved, home.protected_identity) {
                 (false, _) => HomeView::NoPersonalData,
@@ -372,6 +386,7 @@ mod tests {
         let inv = Involvement {
             active_placing: vec!["0180".into()],
             ever_placing: vec!["0180".into()],
+            vouched_placing: vec!["0180".into()],
         };
         assert_eq!(home_view(&c, &home, &inv).unwrap(), HomeView::Full);
         let approved = Home {
@@ -398,6 +413,7 @@ mod tests {
         let past = Involvement {
             active_placing: vec![],
             ever_placing: vec!["0180".into()],
+            vouched_placing: vec!["0180".into()],
         };
         assert_eq!(
             home_view(&c, &home, &past).unwrap(),

@@ -146,6 +146,7 @@ impl Registry {
             .fetch_all(tx.conn())
             .await?;
         store::save_child(tx.conn(), &c, pnr.canonical(), true).await?;
+        store::set_registered_by(tx.conn(), &c.id, &ctx.sub).await?;
         let mut found = Vec::new();
         for r in others {
             found.push((
@@ -374,6 +375,7 @@ impl Registry {
             .await?;
         }
         store::save_placement(tx.conn(), &p, true).await?;
+        store::set_created_by(tx.conn(), &p.id, &ctx.sub).await?;
         child.active_placement_id = p.id.clone();
         child.version += 1;
         let pnr = child.personnummer.clone();

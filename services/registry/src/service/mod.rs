@@ -459,9 +459,15 @@ impl Registry {
             return Ok(Involvement::default());
         }
         let (active, ever, _) = store::involvement(&self.store.read, home_id).await?;
+        let vouched_placing = if ever.is_empty() {
+            Vec::new()
+        } else {
+            store::vouched_placing(&self.store.read, home_id).await?
+        };
         Ok(Involvement {
             active_placing: active,
             ever_placing: ever,
+            vouched_placing,
         })
     }
 
