@@ -952,3 +952,110 @@ async fn a_retry_under_another_token_is_checked_before_any_answer_is_replayed() 
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_childs_name_with_control_or_bidi_characters_is_refused_naming_the_field() {
+    for_each_backend(|h| async move {
+        let mut cw = h.client(caseworker("0180")).await;
+        for (field, bad) in [
+            ("given_name", "Kim\u{0}"),
+            ("family_name", "\u{202E}dniL"),
+            ("given_name", "K\u{200B}im"),
+        ] {
+            let mut req = RegisterChildRequest {
+                personnummer: child_pnr(6, 414),
+                given_name: "Kim".into(),
+                family_name: "Lind".into(),
+                placing_municipality_code: "0180".into(),
+                ..Default::default()
+            };
+            match field {
+                "given_name" => req.given_name = bad.into(),
+                _ => req.family_name = bad.into(),
+            }
+            expect_invalid(rpc!(cw, register_child, req), field);
+        }
+        let mut office = h.office().await;
+        let mut d = draft("Storgatan\u{202E} 1", &adult(169));
+        d.members[0].family_name = "Berg".into();
+        expect_invalid(office.create_home("", d).await, "draft.address.street");
+        expect_invalid(
+            rpc!(
+                office,
+                create_agency,
+                CreateAgencyRequest {
+                    name: "Omsorg\u{2066} AB".into(),
+                    org_number: "556677-8899".into(),
+                    ..Default::default()
+                }
+            ),
+            "name",
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn reads_of_unexecuted_decisions_and_home_requests_are_audited() {
+    for_each_backend(|h| async move {
+        let home = h.create_home(draft("Storgatan 1", &adult(171))).await;
+        let mut own = h.client(family_home(&home.id)).await;
+        let hr = rpc!(
+            own,
+            submit_home_request,
+            SubmitHomeRequestRequest {
+                home_id: home.id.clone(),
+                kind: HomeRequestKind::Appeal as i32,
+                message: "We disagree".into(),
+                ..Default::default()
+            }
+        )
+        .unwrap();
+        rpc!(
+            h.office().await,
+            list_home_requests,
+            ListHomeRequestsRequest::default()
+        )
+        .unwrap();
+        let mut cw = h.client(caseworker("0180")).await;
+        let d = rpc!(
+            cw,
+            report_unexecuted_decision,
+            ReportUnexecutedDecisionRequest {
+                municipality_code: "0180".into(),
+                sex: Sex::Female as i32,
+                decision_kind: DecisionKind::FamilyHomePlacement as i32,
+                decision_date: Some(date(days_ago(120))),
+                reason: UnexecutedReason::NoSuitableHome as i32,
+                ..Default::default()
+            }
+        )
+        .unwrap();
+        rpc!(
+            cw,
+            list_unexecuted_decisions,
+            ListUnexecutedDecisionsRequest::default()
+        )
+        .unwrap();
+        let mut office = h.office().await;
+        for (id, who) in [(&hr.id, OFFICER), (&d.id, "caseworker-0180")] {
+            let log = rpc!(
+                office,
+                list_audit,
+                samling_proto::common::v1::ListAuditRequest {
+                    record_id: id.clone(),
+                    page: None
+                }
+            )
+            .unwrap();
+            assert!(
+                log.entries
+                    .iter()
+                    .any(|e| e.action == "read" && e.subject == who),
+                "{id}: {:?}",
+                log.entries
+            );
+        }
+    })
+    .await;
+}

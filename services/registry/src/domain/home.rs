@@ -43,13 +43,48 @@ fn text(field: &str, s: &str, required: bool) -> Result<String, RegistryError> {
             format!("must be at most {MAX_TEXT} characters"),
         ));
     }
-    if t.chars().any(char::is_control) {
+    check_plain(field, t)?;
+    Ok(t.to_string())
+}
+
+/// Control characters (NUL, C0/C1) and invisible format characters (bidi
+/// overrides such as U+202E, zero-width and other Unicode `Cf` characters):
+/// they make a name display as something else, in lists, exports and logs.
+pub fn is_hidden_char(c: char) -> bool {
+    c.is_control()
+        || matches!(c,
+            '\u{00AD}'
+            | '\u{0600}'..='\u{0605}'
+            | '\u{061C}'
+            | '\u{06DD}'
+            | '\u{070F}'
+            | '\u{08E2}'
+            | '\u{180E}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{206F}'
+            | '\u{FEFF}'
+            | '\u{FFF9}'..='\u{FFFB}'
+            | '\u{110BD}'
+            | '\u{110CD}'
+            | '\u{13430}'..='\u{1343F}'
+            | '\u{1BCA0}'..='\u{1BCA3}'
+            | '\u{1D173}'..='\u{1D17A}'
+            | '\u{E0001}'
+            | '\u{E0020}'..='\u{E007F}')
+}
+
+/// Refuse control and format characters in a name or other display text,
+/// naming the field.
+pub fn check_plain(field: &str, s: &str) -> Result<(), RegistryError> {
+    if s.chars().any(is_hidden_char) {
         return Err(RegistryError::invalid(
             field,
-            "must not contain control characters",
+            "must not contain control or invisible format characters",
         ));
     }
-    Ok(t.to_string())
+    Ok(())
 }
 
 /// Tags (languages, competences, …): trimmed, lower-case, unique, sorted.
@@ -644,6 +679,28 @@ pub(crate) mod tests {
         )
         .unwrap();
         h
+    }
+
+    #[test]
+    fn names_with_control_or_bidi_characters_are_refused_naming_the_field() {
+        for bad in [
+            "Anna\u{0}",
+            "Anna\u{202E}",
+            "An\u{200B}na",
+            "\u{2066}Anna",
+            "A\u{7}",
+        ] {
+            let mut d = draft();
+            d.members[0].given_name = bad.into();
+            let e = validate_draft(&d, true, today()).unwrap_err();
+            assert_eq!(
+                e.to_string(),
+                "draft.members[0].given_name: must not contain control or invisible format characters"
+            );
+        }
+        let mut d = draft();
+        d.members[0].given_name = "Åsa-Märta".into();
+        assert!(validate_draft(&d, true, today()).is_ok());
     }
 
     #[test]

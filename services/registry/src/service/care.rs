@@ -121,6 +121,7 @@ impl Registry {
                     "is required (at most 200 characters)",
                 ));
             }
+            home::check_plain(f, v)?;
         }
         let (mut tx, key) = begin!(self, ctx, "RegisterChild", req);
         replay!(self, ctx, tx, key);
@@ -836,6 +837,9 @@ impl Registry {
         .await?;
         let (decisions, page) =
             page.finish(decode_rows(&rows)?, |d: &UnexecutedDecision| d.id.clone());
+        // A decision names a child (id, sex, dates): its read is audited.
+        let ids: Vec<&str> = decisions.iter().map(|d| d.id.as_str()).collect();
+        self.audit_read(ctx, "unexecuted_decision", &ids).await?;
         Ok(ListUnexecutedDecisionsResponse {
             decisions,
             page: Some(page),

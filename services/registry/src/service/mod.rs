@@ -1310,6 +1310,9 @@ impl Registry {
         .await?;
         let list = store::decode_rows::<HomeRequest>(&rows)?;
         let (requests, page) = page.finish(list, |r| r.id.clone());
+        // A home's requests are its own words about its household: audited.
+        let ids: Vec<&str> = requests.iter().map(|r| r.id.as_str()).collect();
+        self.audit_read(ctx, "home_request", &ids).await?;
         Ok(ListHomeRequestsResponse {
             requests,
             page: Some(page),

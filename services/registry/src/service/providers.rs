@@ -98,6 +98,7 @@ impl Registry {
         if req.name.trim().is_empty() {
             return Err(RegistryError::invalid("name", "is required"));
         }
+        crate::domain::home::check_plain("name", &req.name)?;
         let org = org_number(&req.org_number)?;
         let m = municipality("municipality_code", &req.municipality_code)?;
         let permit = permit("permit", req.permit.as_ref())?;
@@ -194,6 +195,7 @@ impl Registry {
         let mut a: Agency =
             store::must_load(tx.conn(), "agencies", "agency", &req.agency_id).await?;
         if !req.name.trim().is_empty() {
+            crate::domain::home::check_plain("name", &req.name)?;
             a.name = req.name.trim().into();
         }
         if permit.is_some() {
@@ -250,6 +252,7 @@ impl Registry {
         if req.name.trim().is_empty() {
             return Err(RegistryError::invalid("name", "is required"));
         }
+        crate::domain::home::check_plain("name", &req.name)?;
         let kind = UnitKind::try_from(req.kind)
             .ok()
             .filter(|k| *k != UnitKind::Unspecified)
