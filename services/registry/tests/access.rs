@@ -9,6 +9,7 @@ use common::*;
 use samling_kit::auth::{self, AuthContext, ContextSigner, Role};
 use samling_proto::registry::v1::registry_service_client::RegistryServiceClient;
 use samling_proto::registry::v1::*;
+use tokio_stream::StreamExt;
 use tonic::Code;
 
 #[tokio::test]
@@ -1056,6 +1057,499 @@ async fn reads_of_unexecuted_decisions_and_home_requests_are_audited() {
                 log.entries
             );
         }
+    })
+    .await;
+}
+
+// ------------------------------------------------------------ privacy walk
+
+/// Who walks: a name and the context.
+fn walkers(home: &str, other_home: &str, child: &str) -> Vec<(&'static str, AuthContext)> {
+    let mut bound = office();
+    bound.region = Some("stockholm-gotland".into());
+    vec![
+        ("office", bound),
+        ("service", AuthContext::new("svc-1", Role::Service)),
+        ("placing caseworker 0180", caseworker("0180")),
+        ("placing manager 0180", manager("0180")),
+        ("approving manager 0160", manager("0160")),
+        ("caseworker 0162", caseworker("0162")),
+        ("caseworker 1480", caseworker("1480")),
+        ("ombud", ombud()),
+        ("analyst", analyst()),
+        (
+            "council",
+            AuthContext::new("council-1", Role::CouncilMember),
+        ),
+        ("the protected home", family_home(home)),
+        ("another home", family_home(other_home)),
+        ("the protected child", child_ctx(child)),
+        (
+            "another child",
+            child_ctx(&samling_kit::ids::new_id_string()),
+        ),
+    ]
+}
+
+/// Every RPC as `ctx`, against the protected records; each answer (or
+/// refusal) as text. Mutations run twice with one request id, so their
+/// replays are walked too.
+async fn walk(h: &Harness, ctx: AuthContext, ids: &WalkIds) -> Vec<(String, bool, String)> {
+    let mut c = h.client(ctx.clone()).await;
+    let mut out: Vec<(String, bool, String)> = Vec::new();
+    macro_rules! call {
+        ($name:literal, $method:ident, $msg:expr) => {{
+            let r = rpc!(c, $method, $msg);
+            out.push(($name.to_string(), r.is_ok(), format!("{r:?}")));
+        }};
+    }
+    let own = ctx
+        .municipality
+        .as_ref()
+        .map(|m| m.as_str().to_string())
+        .unwrap_or_else(|| "0160".into());
+    let (home, child, placement_id, decision) = (
+        ids.home.clone(),
+        ids.child.clone(),
+        ids.placement.clone(),
+        ids.decision.clone(),
+    );
+    call!(
+        "GetHome",
+        get_home,
+        GetHomeRequest {
+            home_id: home.clone()
+        }
+    );
+    call!(
+        "SearchHomes",
+        search_homes,
+        SearchHomesRequest {
+            include_overdue: true,
+            ..Default::default()
+        }
+    );
+    call!(
+        "SearchHomes(0160)",
+        search_homes,
+        SearchHomesRequest {
+            municipality_code: "0160".into(),
+            include_overdue: true,
+            ..Default::default()
+        }
+    );
+    call!(
+        "ListOverdueHomes",
+        list_overdue_homes,
+        ListOverdueHomesRequest {
+            as_of: Some(date(today() + chrono::Days::new(800))),
+            ..Default::default()
+        }
+    );
+    call!(
+        "GetHomeHistory",
+        get_home_history,
+        GetHomeHistoryRequest {
+            home_id: home.clone(),
+            page: None
+        }
+    );
+    call!(
+        "ListHomeRequests(home)",
+        list_home_requests,
+        ListHomeRequestsRequest {
+            home_id: home.clone(),
+            ..Default::default()
+        }
+    );
+    call!(
+        "ListHomeRequests",
+        list_home_requests,
+        ListHomeRequestsRequest::default()
+    );
+    call!(
+        "ListAgencies",
+        list_agencies,
+        ListAgenciesRequest::default()
+    );
+    call!("ListUnits", list_units, ListUnitsRequest::default());
+    call!(
+        "GetChild",
+        get_child,
+        GetChildRequest {
+            child_id: child.clone()
+        }
+    );
+    call!(
+        "ListChildren",
+        list_children,
+        ListChildrenRequest::default()
+    );
+    call!(
+        "GetPlacement",
+        get_placement,
+        GetPlacementRequest {
+            placement_id: placement_id.clone()
+        }
+    );
+    call!(
+        "ListPlacements",
+        list_placements,
+        ListPlacementsRequest::default()
+    );
+    call!(
+        "ListPlacements(home)",
+        list_placements,
+        ListPlacementsRequest {
+            home_id: home.clone(),
+            ..Default::default()
+        }
+    );
+    call!(
+        "ListPlacements(child)",
+        list_placements,
+        ListPlacementsRequest {
+            child_id: child.clone(),
+            ..Default::default()
+        }
+    );
+    call!(
+        "ListCustodyTransferDue",
+        list_custody_transfer_due,
+        ListCustodyTransferDueRequest {
+            as_of: Some(date(today() + chrono::Days::new(800))),
+            ..Default::default()
+        }
+    );
+    call!(
+        "ListUnexecutedDecisions",
+        list_unexecuted_decisions,
+        ListUnexecutedDecisionsRequest::default()
+    );
+    call!(
+        "GetQuarterlyReport",
+        get_quarterly_report,
+        GetQuarterlyReportRequest {
+            municipality_code: String::new(),
+            year: chrono::Datelike::year(&today()),
+            quarter: 1
+        }
+    );
+    call!(
+        "ListDuplicateFlags",
+        list_duplicate_flags,
+        ListDuplicateFlagsRequest::default()
+    );
+    call!(
+        "ListAudit(home)",
+        list_audit,
+        samling_proto::common::v1::ListAuditRequest {
+            record_id: home.clone(),
+            page: None
+        }
+    );
+    call!(
+        "ListAudit(child)",
+        list_audit,
+        samling_proto::common::v1::ListAuditRequest {
+            record_id: child.clone(),
+            page: None
+        }
+    );
+    let who = ctx.sub.clone();
+    for _ in 0..2 {
+        call!(
+            "RecordApproval",
+            record_approval,
+            RecordApprovalRequest {
+                request_id: format!("a-{who}"),
+                home_id: home.clone(),
+                municipality_code: own.clone(),
+                decision_date: Some(date(days_ago(1))),
+                decision_ref: format!("SN/{who}")
+            }
+        );
+        call!(
+            "ObjectToFurtherPlacements",
+            object_to_further_placements,
+            ObjectToFurtherPlacementsRequest {
+                request_id: format!("o-{who}"),
+                home_id: home.clone(),
+                municipality_code: own.clone(),
+                reason: "walk".into()
+            }
+        );
+        call!(
+            "SetJourAvailability",
+            set_jour_availability,
+            SetJourAvailabilityRequest {
+                request_id: format!("j-{who}"),
+                home_id: home.clone(),
+                available: false
+            }
+        );
+        call!(
+            "RecordIncident",
+            record_incident,
+            RecordIncidentRequest {
+                request_id: format!("i-{who}"),
+                home_id: home.clone(),
+                occurred_on: Some(date(days_ago(2))),
+                category: "walk".into(),
+                description: String::new()
+            }
+        );
+        call!(
+            "SubmitHomeRequest",
+            submit_home_request,
+            SubmitHomeRequestRequest {
+                request_id: format!("r-{who}"),
+                home_id: home.clone(),
+                kind: HomeRequestKind::Correction as i32,
+                field: "languages".into(),
+                message: "walk".into(),
+                ..Default::default()
+            }
+        );
+        call!(
+            "SetChildProtection",
+            set_child_protection,
+            SetChildProtectionRequest {
+                request_id: format!("p-{who}"),
+                child_id: child.clone(),
+                protected_identity: true
+            }
+        );
+        call!(
+            "RegisterChild",
+            register_child,
+            RegisterChildRequest {
+                request_id: format!("c-{who}"),
+                personnummer: ids.child_pnr.clone(),
+                given_name: "Walk".into(),
+                family_name: "Er".into(),
+                placing_municipality_code: own.clone(),
+                ..Default::default()
+            }
+        );
+        call!(
+            "CreatePlacement",
+            create_placement,
+            placement(&child, &home, days_ago(1))
+        );
+        call!(
+            "EndPlacement",
+            end_placement,
+            EndPlacementRequest {
+                request_id: format!("e-{who}"),
+                placement_id: placement_id.clone(),
+                end_date: Some(date(today() + chrono::Days::new(3))),
+                end_reason: EndReason::ReturnedHome as i32,
+                breakdown: None
+            }
+        );
+        call!(
+            "ReportUnexecutedDecision",
+            report_unexecuted_decision,
+            ReportUnexecutedDecisionRequest {
+                request_id: format!("d-{who}"),
+                municipality_code: own.clone(),
+                child_id: child.clone(),
+                sex: Sex::Female as i32,
+                decision_kind: DecisionKind::FamilyHomePlacement as i32,
+                decision_date: Some(date(days_ago(120))),
+                reason: UnexecutedReason::NoSuitableHome as i32
+            }
+        );
+        call!(
+            "MarkDecisionExecuted",
+            mark_decision_executed,
+            MarkDecisionExecutedRequest {
+                request_id: format!("x-{who}"),
+                decision_id: decision.clone(),
+                executed_on: Some(date(today() + chrono::Days::new(3)))
+            }
+        );
+    }
+    // The streams.
+    let req = c.request(ExportHomesRequest::default());
+    let exported = match c.raw().export_homes(req).await {
+        Ok(s) => {
+            let items: Vec<_> = s.into_inner().collect::<Vec<_>>().await;
+            format!("{items:?}")
+        }
+        Err(e) => format!("{e:?}"),
+    };
+    out.push(("ExportHomes".into(), true, exported));
+    let req = c.request(samling_proto::common::v1::WatchEventsRequest {
+        after: 0,
+        event_types: vec![],
+        stop_at_end: true,
+    });
+    let events = match c.raw().watch_events(req).await {
+        Ok(s) => {
+            let items: Vec<_> = s.into_inner().collect::<Vec<_>>().await;
+            format!("{items:?}")
+        }
+        Err(e) => format!("{e:?}"),
+    };
+    out.push(("WatchEvents".into(), true, events));
+    out
+}
+
+struct WalkIds {
+    home: String,
+    child: String,
+    child_pnr: String,
+    placement: String,
+    decision: String,
+}
+
+#[tokio::test]
+async fn the_privacy_walk_every_rpc_and_the_feed_as_every_role() {
+    for_each_backend_in(Some("stockholm-gotland"), |h| async move {
+        // A home in Täby that becomes protected after its first versions
+        // (history from before), approved by Täby, with a protected child
+        // of Stockholm placed there by Stockholm's caseworker.
+        let carer = adult(191);
+        let mut d = draft("Hemligvägen 77", &carer);
+        d.municipality_code = "0160".into();
+        d.address = Some(Address {
+            street: "Hemligvägen 77".into(),
+            postal_code: "98765".into(),
+            city: "Skyddsby".into(),
+        });
+        let home = h.approved_home(d.clone(), "0160", days_ago(90)).await;
+        d.protected_identity = true;
+        rpc!(
+            h.office().await,
+            update_home_profile,
+            UpdateHomeProfileRequest {
+                home_id: home.id.clone(),
+                draft: Some(d),
+                reason: "skyddade personuppgifter".into(),
+                ..Default::default()
+            }
+        )
+        .unwrap();
+        let other_home = h
+            .approved_home(draft("Öppna gatan 1", &adult(193)), "0180", days_ago(90))
+            .await;
+        let child_pnr = child_pnr(9, 420);
+        let child = h.register_child("0180", &child_pnr).await;
+        let placement = h
+            .place(caseworker("0180"), &child.id, &home.id, days_ago(20))
+            .await
+            .unwrap()
+            .placement
+            .unwrap();
+        // Protected after it was placed: the earlier events are redacted by
+        // the child's state now.
+        rpc!(
+            h.client(caseworker("0180")).await,
+            set_child_protection,
+            SetChildProtectionRequest {
+                child_id: child.id.clone(),
+                protected_identity: true,
+                ..Default::default()
+            }
+        )
+        .unwrap();
+        let decision = rpc!(
+            h.client(caseworker("0180")).await,
+            report_unexecuted_decision,
+            ReportUnexecutedDecisionRequest {
+                municipality_code: "0180".into(),
+                child_id: child.id.clone(),
+                sex: Sex::Male as i32,
+                decision_kind: DecisionKind::FamilyHomePlacement as i32,
+                decision_date: Some(date(days_ago(100))),
+                reason: UnexecutedReason::NoSuitableHome as i32,
+                ..Default::default()
+            }
+        )
+        .unwrap();
+        let ids = WalkIds {
+            home: home.id.clone(),
+            child: child.id.clone(),
+            child_pnr: child_pnr.clone(),
+            placement: placement.id.clone(),
+            decision: decision.id.clone(),
+        };
+
+        let address = ["Hemligvägen", "Skyddsby", "987 65", "98765"];
+        // Quoted: a field holding exactly the code (ids and personnummer
+        // never match). The region is checked field by field in the tests
+        // above (every home of this register is in it).
+        let location = ["\"0160\""];
+        let carer_pnr = canonical(&carer);
+        let mut failures = Vec::new();
+        let mut calls = 0;
+        for (who, ctx) in walkers(&home.id, &other_home.id, &child.id) {
+            let keeper = matches!(who, "office" | "service" | "the protected home");
+            let household = keeper
+                || matches!(
+                    who,
+                    "approving manager 0160" | "placing caseworker 0180" | "placing manager 0180"
+                );
+            let knows_child = keeper
+                || matches!(
+                    who,
+                    "placing caseworker 0180" | "placing manager 0180" | "the protected child"
+                );
+            for (rpc, ok, text) in walk(&h, ctx, &ids).await {
+                calls += 1;
+                // The feed is redacted for everyone, the office included.
+                let feed = rpc == "WatchEvents";
+                if !keeper || feed {
+                    for s in address {
+                        if text.contains(s) {
+                            failures.push(format!("{who} / {rpc}: address {s:?}"));
+                        }
+                    }
+                }
+                if (!keeper || feed) && who != "approving manager 0160" {
+                    for s in location {
+                        if text.contains(s) {
+                            failures.push(format!("{who} / {rpc}: location {s}"));
+                        }
+                    }
+                }
+                if !household && text.contains(&carer_pnr) {
+                    failures.push(format!("{who} / {rpc}: the carer's personnummer"));
+                }
+                if ok && !knows_child && text.contains(&child.id) {
+                    failures.push(format!("{who} / {rpc}: the protected child"));
+                }
+                // A caller registering the same personnummer sees what it typed.
+                let own_input = matches!(rpc.as_str(), "RegisterChild" | "ListChildren");
+                if ok && !knows_child && !own_input && text.contains(&canonical(&child_pnr)) {
+                    failures.push(format!("{who} / {rpc}: the child's personnummer"));
+                }
+            }
+        }
+        // The feed never links the protected child to the home.
+        for e in h.events().await {
+            if e.payload_json.contains(&child.id) && e.payload_json.contains(&home.id) {
+                failures.push(format!(
+                    "event {} links the child to the home",
+                    e.event_type
+                ));
+            }
+            if e.aggregate_id == home.id && e.payload_json.contains(&placement.id) {
+                failures.push(format!(
+                    "event {} links the home to the child's placement",
+                    e.event_type
+                ));
+            }
+        }
+        assert!(
+            failures.is_empty(),
+            "[{}] {} of {calls} answers leak:\n{}",
+            h.backend,
+            failures.len(),
+            failures.join("\n")
+        );
     })
     .await;
 }

@@ -122,7 +122,14 @@ registry_service! {
         self.0.bind(&ctx)?;
         // Events carry ids only, but the feed is for services and the office.
         crate::domain::access::manage_register(&ctx)?;
-        Ok(Response::new(Box::pin(self.0.feed.watch(r))))
+        // Each event as the records stand now: a home or child protected
+        // since the event was written is redacted in it too.
+        let reg = self.0.clone();
+        let stream = futures::StreamExt::then(self.0.feed.watch(r), move |e| {
+            let reg = reg.clone();
+            async move { Ok(reg.event_for(e?).await?) }
+        });
+        Ok(Response::new(Box::pin(stream)))
     }
 }
 
