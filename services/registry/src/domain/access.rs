@@ -468,4 +468,95 @@ mod tests {
         assert!(read_child(&c, "c1", "0180").is_ok());
         assert!(read_child(&c, "c2", "0180").is_err());
     }
+
+    #[test]
+    fn a_regional_officer_is_bound_to_its_regions_register() {
+        let mut c = ctx(Role::RegionalOfficer, "");
+        c.region = Some("norr".into());
+        assert!(bound_to_register(&c, Some("stockholm-gotland")).is_err());
+        assert!(bound_to_register(&c, Some("norr")).is_ok());
+        let mut national = ctx(Role::NationalAnalyst, "");
+        national.region = Some("norr".into());
+        assert!(bound_to_register(&national, Some("stockholm-gotland")).is_ok());
+    }
+
+    #[test]
+    fn an_approval_needs_a_documented_link_to_the_home() {
+        let home = Home {
+            id: "h".into(),
+            municipality_code: "0160".into(),
+            ..Default::default()
+        };
+        let m = ctx(Role::MunicipalityManager, "1480");
+        assert!(approval_link(&m, &home, "1480").is_err());
+        assert!(approval_link(&ctx(Role::MunicipalityManager, "0160"), &home, "0160").is_ok());
+        let approved = Home {
+            approvals: vec![Approval {
+                municipality_code: "1480".into(),
+                ..Default::default()
+            }],
+            ..home.clone()
+        };
+        assert!(approval_link(&m, &approved, "1480").is_ok());
+        assert!(approval_link(&ctx(Role::RegionalOfficer, ""), &home, "1480").is_ok());
+        assert!(!approval_restarts_reconfirmation(&m));
+    }
+
+    #[test]
+    fn a_self_made_placement_does_not_open_a_protected_household() {
+        let home = Home {
+            id: "h".into(),
+            protected_identity: true,
+            ..Default::default()
+        };
+        let c = ctx(Role::MunicipalityCaseworker, "0180");
+        let self_made = Involvement {
+            active_placing: vec!["0180".into()],
+            ever_placing: vec!["0180".into()],
+            vouched_placing: vec![],
+        };
+        assert_eq!(
+            home_view(&c, &home, &self_made).unwrap(),
+            HomeView::NoPersonalData
+        );
+        let vouched = Involvement {
+            vouched_placing: vec!["0180".into()],
+            ..self_made
+        };
+        assert_eq!(
+            home_view(&c, &home, &vouched).unwrap(),
+            HomeView::AddressWithheld
+        );
+    }
+
+    #[test]
+    fn a_protected_childs_home_and_a_protected_homes_municipality_are_withheld() {
+        use samling_proto::registry::v1::Placement;
+        let p = Placement {
+            id: "p".into(),
+            child_id: "c".into(),
+            home_id: "h".into(),
+            placing_municipality_code: "0180".into(),
+            receiving_municipality_code: "0160".into(),
+            ..Default::default()
+        };
+        let receiving = ctx(Role::MunicipalityCaseworker, "0160");
+        assert!(read_placement(&receiving, &p, false).is_ok());
+        assert!(matches!(
+            read_placement(&receiving, &p, true),
+            Err(RegistryError::NotFound(_))
+        ));
+        let v = placement_view(&receiving, &p, true, false);
+        assert!(!v.show_home && !v.show_receiving);
+        let placing = ctx(Role::MunicipalityCaseworker, "0180");
+        let v = placement_view(&placing, &p, true, true);
+        assert!(v.show_home && !v.show_receiving);
+        let office = ctx(Role::RegionalOfficer, "");
+        let v = placement_view(&office, &p, true, true);
+        assert!(v.show_home && v.show_receiving);
+        assert!(matches!(
+            read_placement(&ctx(Role::Ombud, ""), &p, false),
+            Err(RegistryError::NotFound(_))
+        ));
+    }
 }

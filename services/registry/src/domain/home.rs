@@ -704,6 +704,38 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn a_municipal_decision_does_not_move_the_reconfirmation_clock() {
+        let mut h = approved_home();
+        let due = reconfirmation_due(&h);
+        let later = NaiveDate::from_ymd_opt(2026, 6, 1).unwrap();
+        let again = |r: &str| Approval {
+            municipality_code: "0180".into(),
+            decision_ref: r.into(),
+            ..Default::default()
+        };
+        record_approval(
+            &mut h,
+            again("SN 2"),
+            later,
+            today(),
+            &Rules::default(),
+            false,
+        )
+        .unwrap();
+        assert_eq!(reconfirmation_due(&h), due);
+        record_approval(
+            &mut h,
+            again("SN 3"),
+            later,
+            today(),
+            &Rules::default(),
+            true,
+        )
+        .unwrap();
+        assert!(reconfirmation_due(&h) > due);
+    }
+
+    #[test]
     fn a_valid_draft_is_normalised() {
         let v = validate_draft(&draft(), true, today()).unwrap();
         assert_eq!(v.draft.languages, vec!["arabiska", "svenska"]);
