@@ -1553,3 +1553,49 @@ async fn the_privacy_walk_every_rpc_and_the_feed_as_every_role() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_replayed_answer_is_redacted_as_the_home_stands_now() {
+    for_each_backend(|h| async move {
+        let d = draft("Storgatan 5", &adult(195));
+        let home = h.create_home(d.clone()).await;
+        rpc!(
+            h.office().await,
+            transition_home,
+            TransitionHomeRequest {
+                home_id: home.id.clone(),
+                to_status: HomeStatus::UnderAssessment as i32,
+                reason: "home study".into(),
+                ..Default::default()
+            }
+        )
+        .unwrap();
+        let mut req = approval(&home.id, "0180", "SN 2026/5");
+        req.request_id = "approve-once".into();
+        let mut m = h.client(manager("0180")).await;
+        let first = rpc!(m, record_approval, req.clone()).unwrap();
+        assert_eq!(first.address.unwrap().street, "Storgatan 5");
+
+        // The home becomes protected; the retry's answer follows.
+        rpc!(
+            h.office().await,
+            update_home_profile,
+            UpdateHomeProfileRequest {
+                home_id: home.id.clone(),
+                draft: Some(HomeDraft {
+                    protected_identity: true,
+                    ..d
+                }),
+                reason: "skyddade personuppgifter".into(),
+                ..Default::default()
+            }
+        )
+        .unwrap();
+        let again = rpc!(m, record_approval, req).unwrap();
+        assert_eq!(again.approvals.len(), 1, "the first answer, replayed");
+        assert!(again.address.is_none(), "{again:?}");
+        assert!(again.municipality_code.is_empty() && again.region_id.is_empty());
+        assert!(again.personal_data_redacted);
+    })
+    .await;
+}

@@ -264,9 +264,8 @@ pub fn placement_view(
 }
 
 /// Listing scope for children/placements/decisions: `Some(code)` restricts a
-/// municipal caller to their municipality; the office sees all. Ombud see
-/// their assigned children only: `Ok(None)` is never returned for them, the
-/// caller checks [`sees_no_children`].
+/// municipal caller to their municipality; the office sees all. Ombud pass
+/// here but list nothing (see [`sees_no_children`]).
 pub fn municipal_scope(
     ctx: &AuthContext,
     requested: &str,

@@ -43,7 +43,7 @@ impl Registry {
         Ok(c.is_some_and(|c| c.protected_identity))
     }
 
-    async fn home_protected(&self, home_id: &str) -> R<bool> {
+    pub(crate) async fn home_protected(&self, home_id: &str) -> R<bool> {
         if home_id.is_empty() {
             return Ok(false);
         }

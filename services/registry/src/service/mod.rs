@@ -67,6 +67,11 @@ pub(crate) trait Answer: prost::Message + Default + Sized + Send {
         reg: &Registry,
         ctx: &AuthContext,
     ) -> impl std::future::Future<Output = R<Self>> + Send;
+    /// A stored answer as its record stands now, where the view depends on
+    /// more than the answer holds (a home protected since the first answer).
+    fn current(self, _reg: &Registry) -> impl std::future::Future<Output = R<Self>> + Send {
+        async move { Ok(self) }
+    }
 }
 
 /// Answers without personal data of others: shown as they are.
@@ -100,6 +105,10 @@ impl Answer for Home {
     async fn view(self, reg: &Registry, ctx: &AuthContext) -> R<Self> {
         reg.home_for(ctx, self).await
     }
+    async fn current(mut self, reg: &Registry) -> R<Self> {
+        self.protected_identity |= reg.home_protected(&self.id).await?;
+        Ok(self)
+    }
 }
 
 impl Answer for CreateHomeResponse {
@@ -115,6 +124,12 @@ impl Answer for CreateHomeResponse {
         }
         if access::manage_register(ctx).is_err() {
             self.duplicates.clear();
+        }
+        Ok(self)
+    }
+    async fn current(mut self, reg: &Registry) -> R<Self> {
+        if let Some(h) = self.home.take() {
+            self.home = Some(h.current(reg).await?);
         }
         Ok(self)
     }
@@ -196,7 +211,7 @@ impl Registry {
         self.audit
             .record(vec![ctx.audit("replay", record_type, &record_id)])
             .await?;
-        first.view(self, ctx).await
+        first.current(self).await?.view(self, ctx).await
     }
 
     /// Refuse a caller bound to another region before anything is read.
