@@ -51,6 +51,11 @@ enum Command {
         #[command(subcommand)]
         command: cli::AuditCommand,
     },
+    /// The services' stores (integrity, writability).
+    Store {
+        #[command(subcommand)]
+        command: cli::StoreCommand,
+    },
     /// Regional officers' everyday register work, over gRPC.
     Homes {
         #[command(flatten)]
@@ -145,6 +150,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Audit { command } => cli::audit(&cfg, command).await,
+        Command::Store { command } => cli::store(&cfg, command).await,
         Command::Homes { conn, command } => cli::registry::run(&cfg, &conn, command).await,
         Command::Import { conn, command } => cli::data::import(&cfg, &conn, command).await,
         Command::Export { conn, command } => cli::data::export(&cfg, &conn, command).await,

@@ -103,15 +103,30 @@ pub struct Running {
     pub addrs: Vec<(String, SocketAddr)>,
     stop: watch::Sender<bool>,
     tasks: Vec<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    /// Work that finishes after the servers (the audit checkpoint's last write).
+    after: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Running {
-    pub async fn shutdown(self) -> anyhow::Result<()> {
+    pub async fn shutdown(mut self) -> anyhow::Result<()> {
         let _ = self.stop.send(true);
-        for t in self.tasks {
+        for t in std::mem::take(&mut self.tasks) {
             t.await??;
         }
+        self.finish_after().await;
         Ok(())
+    }
+
+    /// Let the background work's last step (a final audit checkpoint) finish,
+    /// within a bound.
+    async fn finish_after(&mut self) {
+        let after = futures::future::join_all(std::mem::take(&mut self.after));
+        if tokio::time::timeout(std::time::Duration::from_secs(5), after)
+            .await
+            .is_err()
+        {
+            tracing::warn!("the final audit checkpoints did not finish within 5 s");
+        }
     }
 
     /// Serve until SIGINT/SIGTERM (then drain gracefully) or until a server
@@ -136,6 +151,7 @@ impl Running {
                 for t in rest {
                     t.await??;
                 }
+                self.finish_after().await;
                 Ok(())
             }
         }
@@ -178,7 +194,17 @@ pub async fn start(cfg: &Config, target: Target, regions: &str) -> anyhow::Resul
     let mut tasks = Vec::new();
     let run_registry = matches!(target, Target::All | Target::Registry);
     let run_gateway = matches!(target, Target::All | Target::Gateway);
+    let drain = Some(std::time::Duration::from_secs(cfg.listen.drain_secs));
+    // The plaintext probe port reports what the first region's store probe finds.
+    let health_only = match (&cfg.listen.health_addr, run_registry) {
+        (Some(addr), true) => Some((
+            addr.clone(),
+            samling_kit::grpc::health_reporting(&[samling_registry::SERVICE_NAME]).await?,
+        )),
+        _ => None,
+    };
     let mut endpoints = Vec::new();
+    let mut after = Vec::new();
     for (idx, region) in selected {
         if !run_registry {
             endpoints.push((region.clone(), registry_endpoint(cfg, &map, &region)?));
@@ -187,14 +213,49 @@ pub async fn start(cfg: &Config, target: Target, regions: &str) -> anyhow::Resul
         let registry = samling_registry::open(cfg, &region, map.clone())
             .await
             .with_context(|| format!("opening the registry store of region {region}"))?;
-        let (health, reflection) =
-            samling_kit::grpc::health_and_reflection(&[samling_registry::SERVICE_NAME]).await?;
+        let (reporter, health, reflection) =
+            samling_kit::grpc::health_reporting(&[samling_registry::SERVICE_NAME]).await?;
+        let mut reporters = vec![reporter];
+        if addrs.is_empty()
+            && let Some((_, (probe_reporter, _, _))) = &health_only
+        {
+            reporters.push(probe_reporter.clone());
+        }
+        samling_kit::health::spawn_store_probe(
+            registry.store.clone(),
+            format!("registry/{region}"),
+            samling_kit::health::HealthTargets {
+                reporters,
+                services: vec![samling_registry::SERVICE_NAME.into()],
+            },
+            std::time::Duration::from_secs(cfg.database.probe_interval_secs),
+            std::time::Duration::from_secs(cfg.database.integrity_check_interval_secs),
+            stop_rx.clone(),
+        );
+        if let Some(key) = registry.store.audit_key.clone() {
+            after.push(samling_kit::audit::spawn_checkpointer(
+                registry.store.clone(),
+                key,
+                samling_kit::audit::CheckpointFile::new(
+                    &cfg.audit_checkpoint_dir(),
+                    "registry",
+                    &region,
+                ),
+                std::time::Duration::from_secs(cfg.audit.checkpoint_interval_secs),
+                stop_rx.clone(),
+            ));
+        }
+        let feed = registry.feed.clone();
         let router = samling_kit::grpc::server_builder()
             .add_service(health)
             .add_service(reflection)
             .add_service(samling_registry::grpc::server(registry, verifier.clone()));
         let addr = grpc_addr(cfg, idx)?;
-        let listener = samling_kit::grpc::bind(addr).await?;
+        let listener = samling_kit::grpc::bind(
+            addr,
+            "listen.grpc_base_port or SAMLING_GRPC_BASE_PORT (region i listens on base + i)",
+        )
+        .await?;
         let addr = listener.local_addr()?;
         tracing::info!(%region, %addr, mtls = tls.is_some(), "registry serving gRPC");
         addrs.push((region.clone(), addr));
@@ -205,19 +266,23 @@ pub async fn start(cfg: &Config, target: Target, regions: &str) -> anyhow::Resul
         tasks.push(tokio::spawn(async move {
             let shutdown = async move {
                 let _ = rx.wait_for(|s| *s).await;
+                // Followers' streams never end by themselves: end them now,
+                // or the graceful stop waits for them.
+                feed.close();
             };
-            samling_kit::grpc::serve(router, listener, tls.as_ref(), shutdown)
+            samling_kit::grpc::serve_draining(router, listener, tls.as_ref(), shutdown, drain)
                 .await
                 .with_context(|| format!("registry of region {region}"))
         }));
     }
-    if run_registry && let Some(health_addr) = &cfg.listen.health_addr {
-        tasks.push(serve_health_only(health_addr, stop_rx.clone()).await?);
+    if let Some((addr, (_, health, _))) = health_only {
+        tasks.push(serve_health_only(&addr, health, stop_rx.clone()).await?);
     }
     if run_gateway {
         let gw = build_gateway(cfg, &endpoints, tls.as_ref()).await?;
         let addr: SocketAddr = cfg.listen.http_addr.parse().context("listen.http_addr")?;
-        let listener = samling_kit::grpc::bind(addr).await?;
+        let listener =
+            samling_kit::grpc::bind(addr, "listen.http_addr or SAMLING_HTTP_ADDR").await?;
         let addr = listener.local_addr()?;
         tracing::info!(%addr, regions = endpoints.len(), "gateway serving HTTP");
         addrs.push(("gateway".into(), addr));
@@ -226,26 +291,36 @@ pub async fn start(cfg: &Config, target: Target, regions: &str) -> anyhow::Resul
             let shutdown = async move {
                 let _ = rx.wait_for(|s| *s).await;
             };
-            samling_gateway::serve(gw, listener, shutdown)
+            let (shutdown, fired) = samling_kit::grpc::signal_fired(shutdown);
+            let server = samling_gateway::serve(gw, listener, shutdown);
+            samling_kit::grpc::drain_within(server, fired, drain, "gateway")
                 .await
+                .unwrap_or(Ok(()))
                 .context("gateway")
         }));
     }
-    Ok(Running { addrs, stop, tasks })
+    Ok(Running {
+        addrs,
+        stop,
+        tasks,
+        after,
+    })
 }
 
 /// Plaintext grpc.health.v1 and nothing else on `listen.health_addr`, for
 /// probes that cannot present a client certificate when mTLS is on (the
-/// kubelet's gRPC probe). Statuses are those of the main port.
+/// kubelet's gRPC probe). Statuses are those of the main port (of the first
+/// region's, when one process serves several).
 async fn serve_health_only(
     addr: &str,
+    health: tonic_health::pb::health_server::HealthServer<
+        impl tonic_health::pb::health_server::Health,
+    >,
     mut stop: watch::Receiver<bool>,
 ) -> anyhow::Result<tokio::task::JoinHandle<anyhow::Result<()>>> {
     let addr: SocketAddr = addr.parse().context("listen.health_addr")?;
-    let (health, _) =
-        samling_kit::grpc::health_and_reflection(&[samling_registry::SERVICE_NAME]).await?;
     let router = samling_kit::grpc::server_builder().add_service(health);
-    let listener = samling_kit::grpc::bind(addr).await?;
+    let listener = samling_kit::grpc::bind(addr, "listen.health_addr").await?;
     tracing::info!(addr = %listener.local_addr()?, "grpc.health.v1 (plaintext) for probes");
     Ok(tokio::spawn(async move {
         let shutdown = async move {
@@ -274,7 +349,9 @@ pub async fn build_gateway(
     let auth = samling_gateway::auth::Authenticator::from_config(&g.jwt, &cfg.data_dir)
         .await
         .context("gateway JWT keys")?;
-    let limits = samling_gateway::limits::connect(&g.redis_url)
+    // A Redis that does not answer is no reason not to start: the gateway
+    // runs degraded until it does (only a malformed URL fails here).
+    let limits = samling_gateway::limits::open(&g.redis_url)
         .await
         .context("gateway rate-limit/idempotency store")?;
     let (signer, _) = context_keys(cfg, true)?;

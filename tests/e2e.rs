@@ -13,6 +13,8 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 mod common;
+#[path = "e2e/faults.rs"]
+mod faults;
 use common::{BIN, Server};
 
 /// A base port whose region ports (base + 0 and base + 5) are free now.

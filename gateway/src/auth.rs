@@ -656,6 +656,8 @@ struct Inner {
     issuer: String,
     audience: String,
     leeway: i64,
+    /// Longest accepted `exp - iat` (`gateway.jwt.max_token_lifetime_secs`).
+    max_lifetime: i64,
     keys: Vec<Key>,
     oidc: Option<Oidc>,
     dev_key: bool,
@@ -805,6 +807,7 @@ fn context_from_claims(claims: &Map<String, Value>, exp: i64) -> Result<AuthCont
         region,
         party,
         purpose,
+        reason: String::new(),
         exp,
     })
 }
@@ -881,6 +884,7 @@ impl Authenticator {
                 issuer: cfg.issuer.clone(),
                 audience: cfg.audience.clone(),
                 leeway: i64::try_from(cfg.leeway_secs).unwrap_or(i64::MAX),
+                max_lifetime: i64::try_from(cfg.max_token_lifetime_secs).unwrap_or(i64::MAX),
                 keys,
                 oidc,
                 dev_key,
@@ -972,6 +976,21 @@ impl Authenticator {
         if now > exp.saturating_add(leeway) {
             return Err(AuthError::Expired);
         }
+        // A stolen token must not live for years: `iat` is required, not in
+        // the future, and `exp` at most the configured lifetime after it.
+        let iat = match claims.get("iat") {
+            None | Some(Value::Null) => return Err(bad_claim("iat", "is required")),
+            Some(v) => numeric_date(v).ok_or(bad_claim("iat", "must be a NumericDate"))?,
+        };
+        if iat > now.saturating_add(leeway) {
+            return Err(bad_claim("iat", "is in the future"));
+        }
+        if exp.saturating_sub(iat) > self.inner.max_lifetime {
+            return Err(bad_claim(
+                "exp",
+                "is further after iat than the longest token lifetime",
+            ));
+        }
         match claims.get("nbf") {
             None | Some(Value::Null) => {}
             Some(v) => {
@@ -1017,6 +1036,8 @@ pub struct TokenIssuer {
     kid: String,
     issuer: String,
     audience: String,
+    /// The gateway's `max_token_lifetime_secs`: a longer token would be refused.
+    max_ttl: Duration,
 }
 
 impl std::fmt::Debug for TokenIssuer {
@@ -1039,6 +1060,7 @@ impl TokenIssuer {
             key,
             issuer: cfg.issuer.clone(),
             audience: cfg.audience.clone(),
+            max_ttl: Duration::from_secs(cfg.max_token_lifetime_secs).min(MAX_ISSUE_TTL),
         })
     }
 
@@ -1064,10 +1086,10 @@ impl TokenIssuer {
     /// A signed JWT for `claims`, valid from now for `claims.ttl`. Refuses
     /// claims the gateway would refuse.
     pub fn issue(&self, claims: IssueClaims) -> Result<String, AuthError> {
-        if claims.ttl.is_zero() || claims.ttl > MAX_ISSUE_TTL {
+        if claims.ttl.is_zero() || claims.ttl > self.max_ttl {
             return Err(bad_claim(
                 "exp",
-                "ttl must be between 1 second and 365 days",
+                "ttl must be between 1 second and gateway.jwt.max_token_lifetime_secs",
             ));
         }
         let now = chrono::Utc::now().timestamp();
@@ -1321,6 +1343,74 @@ mod tests {
                 AuthError::UnsupportedAlgorithm(_)
             ));
         }
+    }
+
+    /// Issue 17 §2: a token with `exp` in year 9999 was accepted and `iat`
+    /// never checked.
+    #[tokio::test]
+    async fn tokens_living_too_long_or_without_a_sane_iat_are_refused() {
+        let (dir, auth, _) = dev().await;
+        let year_9999 = 253_402_300_799i64;
+        let mut claims = caseworker_claims();
+        claims["exp"] = json!(year_9999);
+        assert_eq!(
+            auth.verify(&dev_sign(dir.path(), &claims)),
+            Err(bad_claim(
+                "exp",
+                "is further after iat than the longest token lifetime"
+            ))
+        );
+        // Just within the default 12 h, and just past it.
+        claims["iat"] = json!(now());
+        claims["exp"] = json!(now() + 12 * 3600);
+        assert!(auth.verify(&dev_sign(dir.path(), &claims)).is_ok());
+        claims["exp"] = json!(now() + 12 * 3600 + 60);
+        assert!(matches!(
+            auth.verify(&dev_sign(dir.path(), &claims)),
+            Err(AuthError::BadClaim { claim: "exp", .. })
+        ));
+        // No iat at all.
+        let mut claims = caseworker_claims();
+        claims.as_object_mut().unwrap().remove("iat");
+        assert_eq!(
+            auth.verify(&dev_sign(dir.path(), &claims)),
+            Err(bad_claim("iat", "is required"))
+        );
+        // iat in the future beyond the leeway (a far-future iat would
+        // otherwise make any exp look short-lived), and within it.
+        let mut claims = caseworker_claims();
+        claims["iat"] = json!(now() + 3600);
+        claims["exp"] = json!(now() + 3700);
+        assert_eq!(
+            auth.verify(&dev_sign(dir.path(), &claims)),
+            Err(bad_claim("iat", "is in the future"))
+        );
+        claims["iat"] = json!(now() + 10);
+        assert!(auth.verify(&dev_sign(dir.path(), &claims)).is_ok());
+        claims["iat"] = json!("yesterday");
+        assert!(matches!(
+            auth.verify(&dev_sign(dir.path(), &claims)),
+            Err(AuthError::BadClaim { claim: "iat", .. })
+        ));
+    }
+
+    #[tokio::test]
+    async fn the_dev_issuer_refuses_a_lifetime_the_gateway_would_refuse() {
+        let dir = tempfile::tempdir().unwrap();
+        let issuer = TokenIssuer::load_or_create(&cfg(dir.path()), dir.path()).unwrap();
+        let claims = |ttl| IssueClaims {
+            sub: "u".into(),
+            role: Role::RegionalOfficer,
+            municipality: None,
+            party: None,
+            region: None,
+            ttl: Duration::from_secs(ttl),
+        };
+        assert!(issuer.issue(claims(12 * 3600)).is_ok());
+        assert!(matches!(
+            issuer.issue(claims(12 * 3600 + 1)),
+            Err(AuthError::BadClaim { claim: "exp", .. })
+        ));
     }
 
     #[tokio::test]

@@ -24,7 +24,8 @@ use tonic::transport::Channel;
 
 pub const REQUEST_ID: &str = "x-request-id";
 pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
-/// Optional header: why the caller reads the data (goes to the audit log).
+/// Optional header: a reason the request states, audited beside the
+/// token's purpose (never replacing it).
 pub const PURPOSE: &str = "x-purpose";
 
 pub fn method_filter(m: &str) -> MethodFilter {
@@ -88,11 +89,13 @@ async fn bearer_context(gw: &Gateway, headers: &HeaderMap) -> Result<Arc<Caller>
     };
     let token = crate::auth::bearer_token(value).map_err(unauthenticated)?;
     let caller = gw.verified_token(token).await?;
+    // The token's purpose stands: the header only adds a reason the request
+    // states, audited beside it (it was accepted as the purpose itself).
     if let Some(p) = headers.get(PURPOSE).and_then(|v| v.to_str().ok()) {
-        let purpose: String = p.chars().take(200).collect();
-        if purpose != caller.ctx.purpose {
+        let reason: String = p.chars().take(200).collect();
+        if !reason.is_empty() && reason != caller.ctx.reason {
             let mut ctx = caller.ctx.clone();
-            ctx.purpose = purpose;
+            ctx.reason = reason;
             return Ok(Arc::new(gw.caller(ctx)));
         }
     }
@@ -123,17 +126,30 @@ pub async fn limit_token(gw: &Gateway, caller: &Caller) -> Result<(), Problem> {
     limit(gw, &caller.limit_key, gw.cfg.token_rate_per_minute).await
 }
 
-/// One rate-limit check (fails open if the limiter's store is unreachable:
-/// a Redis outage must not take the API down).
+/// One rate-limit check. While the shared store is unavailable the
+/// replica's own in-process limiter decides: a Redis outage takes the API
+/// neither down nor out of its limits (each replica then allows the limit on
+/// its own). The store logs the outage once; nothing is logged per request.
 async fn limit(gw: &Gateway, key: &str, per_minute: u32) -> Result<(), Problem> {
-    match gw.limits.check(key, per_minute).await {
+    let decision = match gw.limits.check(key, per_minute).await {
+        Ok(d) => Ok(d),
+        Err(_) => gw.local_limits.check(key, per_minute).await,
+    };
+    match decision {
         Ok(d) if !d.allowed => Err(Problem::too_many(d.retry_after_secs())),
-        Ok(_) => Ok(()),
-        Err(e) => {
-            tracing::warn!(error = %e, "rate limiter unavailable; allowing");
-            Ok(())
-        }
+        // The in-process limiter fails only when misconfigured: fail open.
+        Ok(_) | Err(_) => Ok(()),
     }
+}
+
+/// Whether an answer is kept under its Idempotency-Key and replayed. Only a
+/// success: it is the only answer the services keep too (under the request
+/// id the gateway gives them), so a replay is always what the service would
+/// answer once the gateway's record is gone (after a restart, a lapsed
+/// record or a Redis outage). A refusal changed nothing and is not kept; a
+/// retry is decided afresh. See ADR 0013.
+pub fn is_final(status: StatusCode) -> bool {
+    status.is_success()
 }
 
 /// Coarse authorization at the door; services check again precisely.
@@ -417,7 +433,6 @@ where
                     && k.len() <= 128
                     && k.chars().all(|c| c.is_ascii_graphic()) =>
             {
-                let key = format!("{}:{k}", caller.subject_key);
                 let hash = hex::encode(
                     Sha256::new()
                         .chain_update(spec.operation_id.as_bytes())
@@ -429,12 +444,19 @@ where
                         .chain_update(&body)
                         .finalize(),
                 );
-                if gw.schema.has_field(spec.request, "request_id")
-                    && !obj.contains_key("request_id")
-                {
+                // The service deduplicates on `request_id`: the key is
+                // given as that unless the body names its own.
+                let service_dedup = gw.schema.has_field(spec.request, "request_id");
+                let keyed_request_id = service_dedup && !obj.contains_key("request_id");
+                if keyed_request_id {
                     obj.insert("request_id".into(), Value::String(k.to_string()));
                 }
-                Some((key, hash))
+                Some(Idem {
+                    key: caller.idempotency_key(&region, k),
+                    hash,
+                    service_dedup,
+                    keyed_request_id,
+                })
             }
             Some(_) if spec.mutating() => {
                 return Err(Problem::invalid(
@@ -444,9 +466,13 @@ where
             }
             _ => None,
         };
-        if let Some((key, hash)) = &idem {
-            match gw.limits.begin(key, hash, gw.idempotency_ttl()).await {
-                Ok(Begin::Fresh) => {}
+        // A request the gateway can refuse on its own is refused before a
+        // reservation is taken.
+        let msg: Req = decode(&gw.schema, spec.request, obj)?;
+        let mut reservation = None;
+        if let Some(i) = &idem {
+            match gw.limits.begin(&i.key, &i.hash, gw.reservation_ttl()).await {
+                Ok(Begin::Fresh) => reservation = Some(Reservation::held(&gw.limits, &i.key)),
                 Ok(Begin::Replay(stored)) => return Ok(replay(stored)),
                 Ok(Begin::Mismatch) => {
                     return Err(Problem::unprocessable(
@@ -459,60 +485,71 @@ where
                         "a request with this Idempotency-Key is still being processed",
                     ));
                 }
-                Err(e) => {
-                    tracing::warn!(error = %e, "idempotency store unavailable");
+                // The store is down (logged once by it): the service
+                // deduplicates on the request id, so the request goes on
+                // without a reservation. A route without one would run
+                // twice on a retry: refused instead.
+                Err(_) if i.service_dedup => {}
+                Err(_) => {
                     return Err(Problem::new(
                         tonic::Code::Unavailable,
-                        "idempotency store unavailable; retry later",
+                        "idempotency store unavailable and this operation has no request id; retry later",
                     ));
                 }
             }
         }
-        let msg: Req = match decode(&gw.schema, spec.request, obj) {
-            Ok(m) => m,
-            Err(p) => {
-                if let Some((key, _)) = &idem {
-                    let _ = gw.limits.abandon(key).await;
-                }
-                return Err(p);
-            }
-        };
         let outcome = call_region(&gw, &region, &caller, &rid, gw.call_timeout(), msg, call).await;
         let response = match outcome {
             Ok(resp) => json_response(StatusCode::OK, to_json(&resp)),
+            // The service's own record says the key was used for another
+            // request: the same 422 the gateway's record would give.
+            Err(p)
+                if idem.as_ref().is_some_and(|i| i.keyed_request_id)
+                    && p.code == "INVALID_ARGUMENT"
+                    && p.field.as_deref() == Some("request_id") =>
+            {
+                Problem::unprocessable("this Idempotency-Key was used with a different request")
+                    .with_instance(&rid)
+                    .into_response()
+            }
             Err(p) => p.with_instance(&rid).into_response(),
         };
-        if let Some((key, hash)) = &idem {
-            let status = response.status();
-            if status.is_server_error() {
-                let _ = gw.limits.abandon(key).await;
-                return Ok(response);
+        let Some(i) = &idem else {
+            return Ok(response);
+        };
+        let status = response.status();
+        if !is_final(status) {
+            if let Some(r) = reservation {
+                r.release().await;
             }
-            let (parts, body) = response.into_parts();
-            let bytes = axum::body::to_bytes(body, usize::MAX)
-                .await
-                .unwrap_or_default();
-            let content_type = parts
-                .headers
-                .get(header::CONTENT_TYPE)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("application/json")
-                .to_string();
-            let stored = StoredResponse {
-                status: status.as_u16(),
-                content_type,
-                body: bytes.to_vec(),
-            };
-            if let Err(e) = gw
-                .limits
-                .complete(key, hash, &stored, gw.idempotency_ttl())
-                .await
-            {
-                tracing::warn!(error = %e, "could not store the idempotent answer");
-            }
-            return Ok(replay(stored));
+            return Ok(response);
         }
-        Ok(response)
+        let (parts, body) = response.into_parts();
+        let bytes = axum::body::to_bytes(body, usize::MAX)
+            .await
+            .unwrap_or_default();
+        let content_type = parts
+            .headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("application/json")
+            .to_string();
+        let stored = StoredResponse {
+            status: status.as_u16(),
+            content_type,
+            body: bytes.to_vec(),
+        };
+        // Stored even without a reservation (the store may be back); if it
+        // fails the reservation lapses in seconds and a retry reaches the
+        // service, which answers the same. Failures are the store's to log.
+        let _ = gw
+            .limits
+            .complete(&i.key, &i.hash, &stored, gw.idempotency_ttl())
+            .await;
+        if let Some(r) = reservation {
+            r.disarm();
+        }
+        Ok(replay(stored))
     });
     // Without span export the span is disabled: no wrapper to enter per poll.
     let result = if span.is_disabled() {
@@ -521,6 +558,63 @@ where
         tracing::Instrument::instrument(work, span).await
     };
     finish(spec.method, spec.path, role, &rid, started, result)
+}
+
+/// One request's Idempotency-Key as the gateway tracks it.
+struct Idem {
+    /// The store's key: the whole caller, the route's region and the key.
+    key: String,
+    /// The request's digest (operation, region, fields, body).
+    hash: String,
+    /// Whether the service deduplicates the operation on `request_id`.
+    service_dedup: bool,
+    /// Whether the key was given to the service as its `request_id`.
+    keyed_request_id: bool,
+}
+
+/// A reservation this request holds. Dropped while still held — the client
+/// hung up and axum dropped the handler mid-call — it is released in the
+/// background: a cancelled request keeps nothing, so its retry need not
+/// wait for the reservation to lapse.
+struct Reservation {
+    limits: crate::limits::Limits,
+    key: String,
+    held: bool,
+}
+
+impl Reservation {
+    fn held(limits: &crate::limits::Limits, key: &str) -> Self {
+        Reservation {
+            limits: limits.clone(),
+            key: key.to_string(),
+            held: true,
+        }
+    }
+
+    /// Drops the reservation (the answer is not kept).
+    async fn release(mut self) {
+        self.held = false;
+        let _ = self.limits.abandon(&self.key).await;
+    }
+
+    /// The answer replaced the reservation.
+    fn disarm(mut self) {
+        self.held = false;
+    }
+}
+
+impl Drop for Reservation {
+    fn drop(&mut self) {
+        if !self.held {
+            return;
+        }
+        let (limits, key) = (self.limits.clone(), std::mem::take(&mut self.key));
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                let _ = limits.abandon(&key).await;
+            });
+        }
+    }
 }
 
 /// The end of every request: a problem carries the request id as its

@@ -51,13 +51,14 @@ impl TokenCache {
     /// The (lazily signed) context for the services of this caller.
     pub fn cached(&self, ctx: &AuthContext) -> CachedToken {
         let key = format!(
-            "{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}",
+            "{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}",
             ctx.sub,
             ctx.role.as_str(),
             ctx.municipality.map(|m| m.as_str()).unwrap_or(""),
             ctx.region.as_deref().unwrap_or(""),
             ctx.party.as_deref().unwrap_or(""),
-            ctx.purpose
+            ctx.purpose,
+            ctx.reason
         );
         let mut map = self.tokens.lock().unwrap_or_else(|p| p.into_inner());
         if map.len() > 50_000 {
@@ -79,8 +80,9 @@ impl TokenCache {
 #[derive(Debug)]
 pub struct Caller {
     pub ctx: AuthContext,
-    /// A digest of the token subject: the caller's key in the limiter and
-    /// the idempotency store (the subject itself never leaves the gateway).
+    /// A digest of the token subject: the caller's key in the limiter (the
+    /// subject itself never leaves the gateway; idempotency records are
+    /// keyed on the whole caller, see [`Caller::idempotency_key`]).
     pub subject_key: String,
     /// `tok:` + `subject_key`: the per-token rate limit's key.
     pub limit_key: String,
@@ -100,6 +102,32 @@ impl Caller {
         }
     }
 
+    /// The idempotency store's key of this caller's `Idempotency-Key` on a
+    /// route of `region`: a digest of the whole caller (subject, role,
+    /// municipality, party, the token's region) and the route's region, so
+    /// a token of another municipality, role or party with the same `sub`
+    /// never meets this caller's stored answers.
+    pub fn idempotency_key(&self, region: &str, key: &str) -> String {
+        use sha2::{Digest, Sha256};
+        let c = &self.ctx;
+        let mut digest = Sha256::new();
+        for part in [
+            c.sub.as_str(),
+            c.role.as_str(),
+            c.municipality.map(|m| m.as_str()).unwrap_or(""),
+            c.party.as_deref().unwrap_or(""),
+            c.region.as_deref().unwrap_or(""),
+            region,
+            key,
+        ] {
+            // Length-prefixed: a `sub` may hold any character, so no
+            // separator could keep two callers' fields from running together.
+            digest.update((part.len() as u64).to_be_bytes());
+            digest.update(part.as_bytes());
+        }
+        format!("idem:{}", hex::encode(digest.finalize()))
+    }
+
     /// Attach the signed context for the services to a call.
     pub fn attach<T>(
         &self,
@@ -114,6 +142,9 @@ pub struct Gateway {
     pub regions: regions::Directory,
     pub auth: auth::Authenticator,
     pub limits: limits::Limits,
+    /// Rate limits of this replica alone, used while the shared store (Redis)
+    /// is unavailable: an outage must be neither a refusal nor a bypass.
+    pub local_limits: limits::Limits,
     pub tokens: TokenCache,
     pub schema: schema::Schema,
     pub proxies: client_ip::TrustedProxies,
@@ -138,6 +169,7 @@ impl Gateway {
             regions,
             auth,
             limits,
+            local_limits: limits::Limits::in_process(limits::LimitsConfig::default()),
             tokens: TokenCache::new(signer),
             schema,
             proxies,
@@ -198,6 +230,14 @@ impl Gateway {
     pub fn idempotency_ttl(&self) -> Duration {
         Duration::from_secs(self.cfg.idempotency_ttl_secs.max(1))
     }
+
+    /// How long an Idempotency-Key stays reserved while its request runs:
+    /// `idempotency_reservation_ms`, but at least the call timeout plus a
+    /// second (a reservation must not lapse while its call may still run).
+    pub fn reservation_ttl(&self) -> Duration {
+        let floor = self.call_timeout() + Duration::from_secs(1);
+        Duration::from_millis(self.cfg.idempotency_reservation_ms).max(floor)
+    }
 }
 
 fn with_type(body: Vec<u8>, content_type: &'static str) -> Response {
@@ -214,7 +254,17 @@ async fn healthz() -> Response {
 
 /// Readiness: which regions' services answer grpc.health.v1 now. Ready
 /// while at least one region serves (a national gateway answers partially).
+/// `redis` says whether the shared limits store answers; `degraded` does not
+/// make the gateway unready (it works without Redis, see `limits`).
 async fn readyz(gw: Arc<Gateway>) -> Response {
+    // A ping only while Redis is thought up (it trips the circuit if not);
+    // while degraded the background probe is the one asking.
+    let redis = async {
+        if gw.limits.health() == limits::StoreHealth::Ok {
+            let _ = gw.limits.ping().await;
+        }
+        gw.limits.health()
+    };
     let checks = gw.regions.all().map(|r| {
         let channel = r.channel();
         let id = r.id.clone();
@@ -229,11 +279,12 @@ async fn readyz(gw: Arc<Gateway>) -> Response {
             (id, ok)
         }
     });
-    let results = futures::future::join_all(checks).await;
+    let (results, redis) = futures::future::join(futures::future::join_all(checks), redis).await;
     let serving = results.iter().filter(|(_, ok)| *ok).count();
     let body = serde_json::json!({
         "status": if serving > 0 { "ready" } else { "unavailable" },
         "regions": results.iter().map(|(id, ok)| (id.clone(), serde_json::json!(if *ok { "serving" } else { "down" }))).collect::<serde_json::Map<_, _>>(),
+        "redis": redis.as_str(),
     });
     let status = if serving > 0 {
         StatusCode::OK
@@ -333,4 +384,50 @@ pub async fn serve(
     )
     .with_graceful_shutdown(shutdown)
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use samling_kit::auth::Role;
+    use samling_kit::reference::MunicipalityCode;
+
+    fn caller(change: impl FnOnce(&mut AuthContext)) -> Caller {
+        let mut ctx = AuthContext::new("shared-sub", Role::MunicipalityCaseworker);
+        ctx.municipality = MunicipalityCode::parse("0180").ok();
+        change(&mut ctx);
+        let signer = ContextSigner::generate().expect("a signer");
+        Caller::new(ctx.clone(), CachedToken::new(signer, ctx))
+    }
+
+    #[test]
+    fn an_idempotency_key_is_the_whole_callers_and_the_routes_region() {
+        let key = |c: &Caller| c.idempotency_key("norr", "k-1");
+        let base = key(&caller(|_| {}));
+        assert_eq!(base, key(&caller(|_| {})), "stable");
+        let others = [
+            key(&caller(|c| c.sub = "other-sub".into())),
+            key(&caller(|c| c.role = Role::MunicipalityManager)),
+            key(&caller(|c| {
+                c.municipality = MunicipalityCode::parse("1480").ok()
+            })),
+            key(&caller(|c| c.party = Some("p".into()))),
+            key(&caller(|c| c.region = Some("norr".into()))),
+            caller(|_| {}).idempotency_key("syd", "k-1"),
+            caller(|_| {}).idempotency_key("norr", "k-2"),
+        ];
+        for (i, other) in others.iter().enumerate() {
+            assert_ne!(&base, other, "variant {i}");
+        }
+        // Adjacent fields cannot run into each other.
+        assert_ne!(
+            key(&caller(|c| c.party = Some("ab".into()))),
+            key(&caller(|c| {
+                c.party = Some("a".into());
+                c.region = Some("b".into());
+            }))
+        );
+        // The purpose is not the caller: the same key whatever it says.
+        assert_eq!(base, key(&caller(|c| c.purpose = "another".into())));
+    }
 }

@@ -3,8 +3,8 @@
 //! One [`Limits`] value serves both, backed either by Redis (production: every
 //! gateway replica shares the same counters and records) or by an in-process
 //! store (when `SAMLING_REDIS_URL` is empty: a single replica, tests, local
-//! development). [`connect`] picks the backend from the URL; the gateway code
-//! calls the same methods on either.
+//! development). [`open`] (or [`connect`]) picks the backend from the URL; the
+//! gateway code calls the same methods on either.
 //!
 //! # Rate limiting
 //!
@@ -28,14 +28,17 @@
 //! [`Limits::begin`] either reserves the key with an in-flight marker
 //! ([`Begin::Fresh`]), or says what the key already holds:
 //! [`Begin::Replay`] with the first response when the same request (same
-//! request hash) completed, [`Begin::InFlight`] while that first request is
-//! still running (the gateway answers 409), and [`Begin::Mismatch`] when the
-//! key was used for a different request (the gateway answers 422; this takes
-//! precedence over in-flight). [`Limits::complete`] replaces the reservation
-//! with the response; [`Limits::abandon`] drops a reservation (after a 5xx or a
-//! cancelled request) so that a retry runs afresh. The `ttl` given to `begin`
-//! bounds how long a reservation can outlive a gateway that died mid-request;
-//! the `ttl` given to `complete` is how long the answer can be replayed.
+//! request hash) completed, [`Begin::InFlight`] while a reservation is held
+//! (by the same request or by a different one: the gateway answers 409, since
+//! the holder may yet fail and release the key), and [`Begin::Mismatch`] only
+//! when the key holds the *answer* to a different request (the gateway
+//! answers 422). [`Limits::complete`] replaces the reservation with the
+//! response; [`Limits::abandon`] drops a reservation (after an answer that is
+//! not kept) so that a retry runs afresh. The `ttl` given to `begin` bounds
+//! how long a reservation can outlive a gateway that lost track of its
+//! request (it crashed, or Redis stalled before `complete`): the gateway
+//! gives seconds, not the answer's lifetime. The `ttl` given to `complete` is
+//! how long the answer can be replayed.
 //!
 //! Responses are stored as compact bytes (no JSON inflation of bodies). Keys
 //! and request hashes are opaque; ones longer than [`MAX_KEY_LEN`] bytes, or
@@ -46,7 +49,8 @@
 //!
 //! Every key is prefixed with a namespace ([`LimitsConfig::rate_namespace`],
 //! default `samling:rl:`, and [`LimitsConfig::idempotency_namespace`], default
-//! `samling:idem:`) and always carries a TTL. Requires Redis ≥ 5 (scripts
+//! `samling:idem:`) and always carries a TTL (the outage probe writes
+//! `<idempotency namespace>#probe`, 60 s). Requires Redis ≥ 5 (scripts
 //! replicated by effects) and works on one node or a cluster (every script
 //! touches a single key). The URL is `redis://[user:password@]host:port[/db]`
 //! or `unix://`; TLS is not compiled in.
@@ -54,15 +58,21 @@
 //! # Failure
 //!
 //! [`connect`] gives up after [`LimitsConfig::connect_timeout`] (3 s by
-//! default). If Redis becomes unreachable later, every call returns
-//! [`LimitError::Unavailable`] within [`LimitsConfig::op_timeout`] (1 s by
-//! default) and the connection is re-established in the background; calls
-//! succeed again once Redis is back. The gateway decides what an error means:
-//! **rate limiting fails open** (the request is let through and the error
-//! logged), **idempotency fails closed** (503, since running a request twice is
-//! worse than refusing it). The in-process store fails only when it is full of
-//! in-flight reservations (or a response exceeds its byte budget): it then
-//! returns [`LimitError::Unavailable`] as well.
+//! default); [`open`], which the gateway uses, instead starts *degraded*. A
+//! call that fails or takes longer than [`LimitsConfig::op_timeout`] (1 s by
+//! default) opens a circuit: from then on every call returns
+//! [`LimitError::Unavailable`] at once, without touching Redis, while one
+//! background task probes Redis (a `SET` of a key in the idempotency
+//! namespace) every [`LimitsConfig::probe_interval`]; the first answer closes
+//! the circuit. So an outage costs one timeout, not one per request, and the
+//! store recovers by itself. Each transition is logged once (warn when Redis
+//! goes, info when it is back); [`Limits::health`] reports it for `/readyz`.
+//! The gateway decides what an error means: **rate limiting falls back to an
+//! in-process limiter** (per replica), **idempotency passes through** to the
+//! services, which deduplicate on the request id the gateway gives them. The
+//! in-process store fails only when it is full of in-flight reservations (or
+//! a response exceeds its byte budget): it then returns
+//! [`LimitError::Unavailable`] as well.
 //!
 //! # Memory (in process)
 //!
@@ -80,6 +90,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{LazyLock, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -144,9 +155,10 @@ pub enum Begin {
     Fresh,
     /// The same request already completed: answer with this.
     Replay(StoredResponse),
-    /// The key was used with a different request hash (HTTP 422).
+    /// The key holds the answer to a different request hash (HTTP 422).
     Mismatch,
-    /// The same request is still running (HTTP 409).
+    /// A request (this one or another) holds the key's reservation and is
+    /// still running (HTTP 409).
     InFlight,
 }
 
@@ -174,6 +186,8 @@ pub struct LimitsConfig {
     pub connect_timeout: Duration,
     /// Upper bound on any one Redis call, including waiting for a reconnect.
     pub op_timeout: Duration,
+    /// While Redis is degraded, how often it is probed in the background.
+    pub probe_interval: Duration,
     /// In process: most rate-limit keys kept.
     pub max_rate_keys: usize,
     /// In process: most idempotency records kept.
@@ -189,6 +203,7 @@ impl Default for LimitsConfig {
             idempotency_namespace: DEFAULT_IDEMPOTENCY_NAMESPACE.to_owned(),
             connect_timeout: Duration::from_secs(3),
             op_timeout: Duration::from_secs(1),
+            probe_interval: Duration::from_secs(1),
             max_rate_keys: 100_000,
             max_idempotency_entries: 50_000,
             max_idempotency_bytes: 64 * 1024 * 1024,
@@ -208,16 +223,46 @@ pub struct MemoryUsage {
 }
 
 /// Connects with the default [`LimitsConfig`]; an empty (or blank) URL gives
-/// the in-process store.
+/// the in-process store. Fails when Redis does not answer at start (see
+/// [`open`] for the gateway's way, which starts degraded instead).
 pub async fn connect(redis_url: &str) -> Result<Limits, LimitError> {
     connect_with(redis_url, LimitsConfig::default()).await
 }
 
 /// Like [`connect`], with explicit tunables.
 pub async fn connect_with(redis_url: &str, config: LimitsConfig) -> Result<Limits, LimitError> {
+    let (limits, answered) = establish(redis_url, config).await?;
+    match answered {
+        Err(e) => Err(e),
+        Ok(()) => Ok(limits),
+    }
+}
+
+/// Like [`connect`], but a Redis that does not answer at start is no error:
+/// the store starts degraded (see "Failure" in the module docs) and probes
+/// Redis in the background until it answers. Only a malformed URL fails.
+pub async fn open(redis_url: &str) -> Result<Limits, LimitError> {
+    open_with(redis_url, LimitsConfig::default()).await
+}
+
+/// Like [`open`], with explicit tunables.
+pub async fn open_with(redis_url: &str, config: LimitsConfig) -> Result<Limits, LimitError> {
+    let (limits, answered) = establish(redis_url, config).await?;
+    if let (Err(e), Backend::Redis(r)) = (answered, &limits.backend) {
+        r.trip(&e.to_string());
+    }
+    Ok(limits)
+}
+
+/// The store for `redis_url`, and whether Redis answered a first PING within
+/// the connect timeout (always `Ok` in process).
+async fn establish(
+    redis_url: &str,
+    config: LimitsConfig,
+) -> Result<(Limits, Result<(), LimitError>), LimitError> {
     let url = redis_url.trim();
     if url.is_empty() {
-        return Ok(Limits::in_process(config));
+        return Ok((Limits::in_process(config), Ok(())));
     }
     // The URL may carry a password: never echo it.
     let client = redis::Client::open(url).map_err(|e| {
@@ -231,28 +276,55 @@ pub async fn connect_with(redis_url: &str, config: LimitsConfig) -> Result<Limit
         .set_response_timeout(Some(config.op_timeout))
         .set_number_of_retries(2)
         .set_max_delay(Duration::from_secs(1));
-    let manager = match tokio::time::timeout(
-        config.connect_timeout,
-        ConnectionManager::new_with_config(client, manager_config),
-    )
-    .await
-    {
-        Ok(Ok(manager)) => manager,
-        Ok(Err(e)) => return Err(unavailable(&e)),
-        Err(_) => {
-            return Err(LimitError::Unavailable(
-                "connecting to Redis timed out".to_owned(),
-            ));
-        }
+    // Lazy: nothing is sent until the first command, so an unreachable
+    // Redis does not stop the gateway from starting.
+    let manager = ConnectionManager::new_lazy_with_config(client, manager_config)
+        .map_err(|e| LimitError::Config(format!("the Redis client: {:?}", e.kind())))?;
+    let store = RedisStore(Arc::new(RedisShared {
+        conn: manager,
+        rate_ns: config.rate_namespace,
+        idem_ns: config.idempotency_namespace,
+        op_timeout: config.op_timeout,
+        probe_interval: config.probe_interval.max(Duration::from_millis(10)),
+        down: AtomicBool::new(false),
+        probing: AtomicBool::new(false),
+    }));
+    let answered = match tokio::time::timeout(config.connect_timeout, store.probe()).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(unavailable(&e)),
+        Err(_) => Err(LimitError::Unavailable(
+            "connecting to Redis timed out".to_owned(),
+        )),
     };
-    Ok(Limits {
-        backend: Backend::Redis(RedisStore {
-            conn: manager,
-            rate_ns: config.rate_namespace,
-            idem_ns: config.idempotency_namespace,
-            op_timeout: config.op_timeout,
-        }),
-    })
+    Ok((
+        Limits {
+            backend: Backend::Redis(store),
+        },
+        answered,
+    ))
+}
+
+/// Whether the store answers, as `/readyz` reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreHealth {
+    /// No Redis configured: the in-process store (always answers).
+    InProcess,
+    /// Redis answers.
+    Ok,
+    /// Redis did not answer: calls fail at once (no Redis round trip) while
+    /// a background probe waits for it to come back.
+    Degraded,
+}
+
+impl StoreHealth {
+    /// `"in-process"`, `"ok"` or `"degraded"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StoreHealth::InProcess => "in-process",
+            StoreHealth::Ok => "ok",
+            StoreHealth::Degraded => "degraded",
+        }
+    }
 }
 
 /// The gateway's rate limits and idempotency records, in Redis or in process.
@@ -305,11 +377,21 @@ impl Limits {
         }
     }
 
-    /// Checks that the store answers (for readiness probes).
+    /// Checks that the store answers (for readiness probes). While Redis is
+    /// degraded this fails at once, without a round trip.
     pub async fn ping(&self) -> Result<(), LimitError> {
         match &self.backend {
             Backend::Memory(_) => Ok(()),
             Backend::Redis(r) => r.ping().await,
+        }
+    }
+
+    /// Whether Redis answers, as last seen (no I/O; see [`Self::ping`]).
+    pub fn health(&self) -> StoreHealth {
+        match &self.backend {
+            Backend::Memory(_) => StoreHealth::InProcess,
+            Backend::Redis(r) if r.0.down.load(Ordering::Acquire) => StoreHealth::Degraded,
+            Backend::Redis(_) => StoreHealth::Ok,
         }
     }
 
@@ -520,17 +602,20 @@ impl<'a> Reader<'a> {
 fn begin_from_existing(existing: Record, hash: &str) -> Begin {
     match existing {
         Record::InFlight { hash: h } => begin_with(&h, None, hash),
-        Record::Done { hash: h, response } => begin_with(&h, Some(response), hash),
+        Record::Done { hash: h, response } => begin_with(&h, Some(&response), hash),
     }
 }
 
 /// What a key already holding `stored_hash` (and the first answer, once
 /// there is one) means for a request with `hash` — the same on both stores.
-fn begin_with(stored_hash: &str, response: Option<StoredResponse>, hash: &str) -> Begin {
+/// Only a stored answer can make a request a mismatch: while the key is
+/// merely reserved, whoever reserved it may yet fail (and release it), so a
+/// different request waits (409) instead of being refused for good (422).
+fn begin_with(stored_hash: &str, response: Option<&StoredResponse>, hash: &str) -> Begin {
     match response {
-        _ if stored_hash != hash => Begin::Mismatch,
         None => Begin::InFlight,
-        Some(response) => Begin::Replay(response),
+        Some(_) if stored_hash != hash => Begin::Mismatch,
+        Some(response) => Begin::Replay(response.clone()),
     }
 }
 
@@ -605,27 +690,96 @@ return 0
     )
 });
 
+/// The Redis backend; clones share the connection and the circuit.
 #[derive(Clone)]
-struct RedisStore {
+struct RedisStore(Arc<RedisShared>);
+
+struct RedisShared {
     conn: ConnectionManager,
     rate_ns: String,
     idem_ns: String,
     op_timeout: Duration,
+    probe_interval: Duration,
+    /// The circuit: open (true) after a failed call, until a probe succeeds.
+    down: AtomicBool,
+    /// Whether a probe task is running (at most one).
+    probing: AtomicBool,
 }
 
 impl RedisStore {
+    /// One call, bounded by the operation timeout. While the circuit is open
+    /// it fails at once: a Redis that stalls costs one timeout per outage,
+    /// not one per request.
     async fn run<T>(&self, call: impl Future<Output = RedisResult<T>>) -> Result<T, LimitError> {
-        match tokio::time::timeout(self.op_timeout, call).await {
-            Ok(Ok(v)) => Ok(v),
-            Ok(Err(e)) => Err(unavailable(&e)),
-            Err(_) => Err(LimitError::Unavailable(
-                "redis: operation timed out".to_owned(),
-            )),
+        if self.0.down.load(Ordering::Acquire) {
+            return Err(LimitError::Unavailable(
+                "redis: degraded (not answering; probing in the background)".to_owned(),
+            ));
         }
+        let error = match tokio::time::timeout(self.0.op_timeout, call).await {
+            Ok(Ok(v)) => return Ok(v),
+            Ok(Err(e)) => unavailable(&e),
+            Err(_) => LimitError::Unavailable("redis: operation timed out".to_owned()),
+        };
+        self.trip(&error.to_string());
+        Err(error)
+    }
+
+    /// Opens the circuit (logged once per outage) and starts the probe.
+    fn trip(&self, reason: &str) {
+        if !self.0.down.swap(true, Ordering::AcqRel) {
+            tracing::warn!(
+                reason,
+                "redis unavailable: the gateway runs degraded (rate limits per replica, \
+                 idempotency left to the services); probing every {:?}",
+                self.0.probe_interval
+            );
+        }
+        if self.0.probing.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let shared = Arc::downgrade(&self.0);
+        tokio::spawn(async move {
+            loop {
+                let Some(interval) = shared.upgrade().map(|s| s.probe_interval) else {
+                    return;
+                };
+                tokio::time::sleep(interval).await;
+                // Ends with the last clone of the store.
+                let Some(store) = shared.upgrade().map(RedisStore) else {
+                    return;
+                };
+                let answered = matches!(
+                    tokio::time::timeout(store.0.op_timeout, store.probe()).await,
+                    Ok(Ok(()))
+                );
+                if answered {
+                    store.0.probing.store(false, Ordering::Release);
+                    store.0.down.store(false, Ordering::Release);
+                    tracing::info!(
+                        "redis answers again: shared rate limits and idempotency records resumed"
+                    );
+                    return;
+                }
+            }
+        });
+    }
+
+    /// A write, not a PING: a Redis that answers but refuses writes (out of
+    /// memory, a read-only replica after a failover) is not back.
+    async fn probe(&self) -> RedisResult<()> {
+        let mut conn = self.0.conn.clone();
+        redis::cmd("SET")
+            .arg(format!("{}#probe", self.0.idem_ns))
+            .arg(1)
+            .arg("PX")
+            .arg(60_000)
+            .query_async::<()>(&mut conn)
+            .await
     }
 
     async fn ping(&self) -> Result<(), LimitError> {
-        let mut conn = self.conn.clone();
+        let mut conn = self.0.conn.clone();
         self.run(async move {
             redis::cmd("PING")
                 .query_async::<String>(&mut conn)
@@ -641,8 +795,8 @@ impl RedisStore {
         interval: u64,
         window: u64,
     ) -> Result<RateDecision, LimitError> {
-        let mut conn = self.conn.clone();
-        let full_key = format!("{}{key}", self.rate_ns);
+        let mut conn = self.0.conn.clone();
+        let full_key = format!("{}{key}", self.0.rate_ns);
         let (allowed, remaining, retry_us): (i64, i64, i64) = self
             .run(async move {
                 RATE_SCRIPT
@@ -661,8 +815,8 @@ impl RedisStore {
     }
 
     async fn begin(&self, key: &str, hash: &str, ttl: Duration) -> Result<Begin, LimitError> {
-        let mut conn = self.conn.clone();
-        let full_key = format!("{}{key}", self.idem_ns);
+        let mut conn = self.0.conn.clone();
+        let full_key = format!("{}{key}", self.0.idem_ns);
         let marker = encode_in_flight(hash);
         let existing: Option<Vec<u8>> = self
             .run(async move {
@@ -689,8 +843,8 @@ impl RedisStore {
         response: &StoredResponse,
         ttl: Duration,
     ) -> Result<(), LimitError> {
-        let mut conn = self.conn.clone();
-        let full_key = format!("{}{key}", self.idem_ns);
+        let mut conn = self.0.conn.clone();
+        let full_key = format!("{}{key}", self.0.idem_ns);
         let marker = encode_in_flight(hash);
         let record = encode_done(hash, response)?;
         let stored: i64 = self
@@ -711,8 +865,8 @@ impl RedisStore {
     }
 
     async fn abandon(&self, key: &str) -> Result<(), LimitError> {
-        let mut conn = self.conn.clone();
-        let full_key = format!("{}{key}", self.idem_ns);
+        let mut conn = self.0.conn.clone();
+        let full_key = format!("{}{key}", self.0.idem_ns);
         let _: i64 = self
             .run(async move { ABANDON_SCRIPT.key(full_key).invoke_async(&mut conn).await })
             .await?;
@@ -812,10 +966,7 @@ impl MemoryStore {
         let mut table = lock(&self.idem);
         table.sweep_if_due(now);
         if let Some(entry) = table.entries.get(key).filter(|e| e.expires > now) {
-            let response = (entry.hash == hash)
-                .then(|| entry.response.clone())
-                .flatten();
-            return Ok(begin_with(&entry.hash, response, hash));
+            return Ok(begin_with(&entry.hash, entry.response.as_ref(), hash));
         }
         table.remove(key);
         let entry = IdemEntry {

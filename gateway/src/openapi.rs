@@ -87,7 +87,7 @@ pub fn document(schema: &Schema, regions: &[String]) -> Value {
         }
         // Not `maxLength`: a longer purpose is accepted and cut, not refused.
         parameters.push(json!({"name": "X-Purpose", "in": "header", "required": false,
-            "description": "Why the data is accessed; recorded in the audit log (its first 200 characters)", "schema": {"type": "string"}}));
+            "description": "A reason this request states, recorded in the audit log beside the token's purpose, which it never replaces (its first 200 characters)", "schema": {"type": "string"}}));
         let mut responses = Map::new();
         responses.insert(
             "200".into(),

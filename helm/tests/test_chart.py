@@ -299,6 +299,8 @@ def test_custom_resources_are_well_formed(s: Scenario):
         if o["kind"] == "Cluster":
             assert isinstance(spec["instances"], int) and spec["instances"] >= 1
             assert spec["bootstrap"]["initdb"]["database"] and spec["bootstrap"]["initdb"]["owner"]
+            # A damaged page must be an error when read, not silently wrong data.
+            assert spec["bootstrap"]["initdb"]["dataChecksums"] is True
             assert re.match(r"^\d+(Mi|Gi|Ti)$", spec["storage"]["size"])
             assert spec["resources"]["requests"] and spec["resources"]["limits"]
             store = spec.get("backup", {}).get("barmanObjectStore")
@@ -496,6 +498,10 @@ def test_the_config_file_is_one_the_binary_accepts(s: Scenario):
         # The binary serves region i on grpc_base_port + i: that must be grpcPort.
         assert cfg["listen"]["grpc_base_port"] + REGIONS.index(s.region) == v["grpcPort"]
     assert cfg["listen"]["host"] == "0.0.0.0"
+    # The drain ends before the kubelet's SIGKILL, with time to spare.
+    grace = min(v["serviceDefaults"]["terminationGracePeriodSeconds"], v["gateway"]["terminationGracePeriodSeconds"])
+    assert 0 < cfg["listen"]["drain_secs"] <= grace - 5
+    assert cfg["database"]["probe_interval_secs"] >= 1
     assert cfg["auth"]["context_key_file"] == "/etc/samling/keys/context-signing.key"
     # mTLS is on exactly when the TLS Secret is mounted, reading its keys.
     if v["secrets"]["grpcTls"]["existingSecret"]:
@@ -576,6 +582,39 @@ def test_the_audit_chain_is_verified_on_a_schedule(s: Scenario):
     assert job["backoffLimit"] == 0  # a failure is a failed Job at once: the alert's signal
     c = job["template"]["spec"]["containers"][0]
     assert c["args"] == ["audit", "verify", "--regions", s.region]
+
+
+@pytest.mark.parametrize("s", REGIONAL, ids=[s.id for s in REGIONAL])
+def test_the_audit_key_and_checkpoints_reach_whatever_opens_a_store(s: Scenario):
+    """ADR 0015: the chain key (a Secret) and the checkpoint directory (a
+    shared claim, outside the database) are where samling.toml says, in the
+    services (checkpoints writable), the migration hook and the audit check
+    (read-only); the gateway gets neither."""
+    v = s.effective()
+    cfg = samling_config(s)
+    assert cfg["audit"]["chain_key_file"] == "/etc/samling/audit-key/audit-chain.key"
+    assert cfg["audit"]["checkpoint_dir"] == "/var/lib/samling-checkpoints"
+    assert cfg["audit"]["checkpoint_interval_secs"] == v["config"]["audit"]["checkpointIntervalSecs"]
+    seen = set()
+    for o, t in workloads(s):
+        vols = {vol["name"]: vol for vol in t["spec"].get("volumes", [])}
+        c = containers(t)[0]
+        mounts = {m["name"]: m for m in c.get("volumeMounts", [])}
+        component = o["metadata"]["labels"]["app.kubernetes.io/component"]
+        if component in ("gateway", "redis"):
+            assert "audit-chain-key" not in vols and "audit-checkpoints" not in vols, name_of(o)
+            continue
+        key = vols["audit-chain-key"]["secret"]
+        assert key["secretName"] == v["secrets"]["auditChainKey"]["existingSecret"]
+        assert key["items"] == [{"key": v["secrets"]["auditChainKey"]["key"], "path": "audit-chain.key"}]
+        assert mounts["audit-chain-key"] == {"name": "audit-chain-key", "mountPath": "/etc/samling/audit-key", "readOnly": True}
+        claim = vols["audit-checkpoints"]["persistentVolumeClaim"]["claimName"]
+        assert claim == v["auditCheckpoints"]["existingClaim"]
+        assert mounts["audit-checkpoints"]["mountPath"] == "/var/lib/samling-checkpoints"
+        writes = o["kind"] == "Deployment"
+        assert mounts["audit-checkpoints"].get("readOnly", False) is not writes, name_of(o)
+        seen.add(o["kind"])
+    assert {"Deployment", "Job", "CronJob"} <= seen, seen
 
 
 def flatten(d: Any, prefix: str = "") -> dict[str, Any]:

@@ -331,9 +331,15 @@ pub async fn run(base: &Config, cmd: BenchCommand) -> anyhow::Result<()> {
         }
     })
     .await?;
+    // Each approval is two writes (transition, approval), each placement two
+    // (register the child, place it): single writes from `concurrency` callers.
+    let setup_s = t.elapsed().as_secs_f64();
+    let setup_writes = 2 * (needed_homes + placements);
+    let writes_per_s = setup_writes as f64 / setup_s;
+    let synchronous = cfg.database.sqlite_synchronous.pragma();
     println!(
-        "setup: {needed_homes} approvals and {placements} children placed in {:.1} s",
-        t.elapsed().as_secs_f64()
+        "setup: {needed_homes} approvals and {placements} children placed in {setup_s:.1} s \
+         ({setup_writes} single writes, {writes_per_s:.0} writes/s, SQLite writer synchronous={synchronous})"
     );
 
     // 3. GetHome.
@@ -397,7 +403,7 @@ pub async fn run(base: &Config, cmd: BenchCommand) -> anyhow::Result<()> {
     );
 
     let json = format!(
-        "{{\"bench\":\"registry\",\"homes\":{},\"placements\":{placements},\"import_seconds\":{import_s:.3},\"get_home_cold\":{{\"rps\":{cold_rps:.0},\"p50_ms\":{cold_p50:.3},\"p99_ms\":{cold_p99:.3}}},\"get_home\":{{\"requests\":{},\"rps\":{get_rps:.0},\"p50_ms\":{get_p50:.3},\"p99_ms\":{get_p99:.3}}},\"search_homes\":{{\"requests\":{},\"rps\":{search_rps:.0},\"p50_ms\":{search_p50:.3},\"p99_ms\":{search_p99:.3}}},\"concurrency\":{},\"connections\":{}}}",
+        "{{\"bench\":\"registry\",\"homes\":{},\"placements\":{placements},\"sqlite_synchronous\":\"{synchronous}\",\"setup_writes\":{setup_writes},\"setup_writes_per_s\":{writes_per_s:.0},\"import_seconds\":{import_s:.3},\"get_home_cold\":{{\"rps\":{cold_rps:.0},\"p50_ms\":{cold_p50:.3},\"p99_ms\":{cold_p99:.3}}},\"get_home\":{{\"requests\":{},\"rps\":{get_rps:.0},\"p50_ms\":{get_p50:.3},\"p99_ms\":{get_p99:.3}}},\"search_homes\":{{\"requests\":{},\"rps\":{search_rps:.0},\"p50_ms\":{search_p50:.3},\"p99_ms\":{search_p99:.3}}},\"concurrency\":{},\"connections\":{}}}",
         home_ids.len(),
         b.requests,
         b.searches,

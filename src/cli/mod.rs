@@ -20,7 +20,7 @@ pub struct Connection {
     /// The region to talk to (default: the first region).
     #[arg(long, global = true)]
     pub region: Option<String>,
-    /// Explicit gRPC endpoint, e.g. http://127.0.0.1:50051 (overrides --region).
+    /// Explicit gRPC endpoint, e.g. http://127.0.0.1:7051 (overrides --region).
     #[arg(long, global = true)]
     pub endpoint: Option<String>,
     /// The role to act as.
@@ -85,7 +85,9 @@ impl Connection {
 
 #[derive(clap::Subcommand, Debug)]
 pub enum AuditCommand {
-    /// Recompute every hash chain; exits non-zero if any link is broken.
+    /// Recompute every hash chain with the chain key, check it reaches its
+    /// latest signed checkpoint and that the record index matches it; exits
+    /// non-zero if anything is broken.
     Verify {
         #[arg(long, default_value = "all")]
         regions: String,
@@ -96,19 +98,44 @@ pub async fn audit(cfg: &Config, cmd: AuditCommand) -> anyhow::Result<()> {
     match cmd {
         AuditCommand::Verify { regions } => {
             let map = serve::region_map(cfg)?;
+            // The key must exist already: a new one could verify nothing.
+            let key = samling_kit::audit::ChainKey::load(&cfg.audit_chain_key_file())
+                .map_err(|e| anyhow::anyhow!("{e} (`samling serve` creates it)"))?;
             let mut broken = 0;
             for (_, region) in serve::select_regions(&map, &regions)? {
+                let file = samling_kit::audit::CheckpointFile::new(
+                    &cfg.audit_checkpoint_dir(),
+                    "registry",
+                    &region,
+                );
+                let checkpoint = match file.read(&key) {
+                    Ok(c) => c,
+                    Err(e) => {
+                        broken += 1;
+                        println!("region {region} registry: checkpoint REFUSED: {e}");
+                        None
+                    }
+                };
                 let reg = samling_registry::open(cfg, &region, map.clone()).await?;
-                let report = samling_kit::audit::verify(&reg.store).await?;
+                let report =
+                    samling_kit::audit::verify_against(&reg.store, checkpoint.as_ref()).await?;
+                let against = match &checkpoint {
+                    Some(c) => format!("reaches its checkpoint at entry {}", c.seq),
+                    None => format!(
+                        "no checkpoint at {} (a cut tail cannot be seen)",
+                        file.path.display()
+                    ),
+                };
                 match report.first_broken_seq {
                     None => println!(
-                        "region {region} registry: {} entries, chain intact",
+                        "region {region} registry: {} entries, chain intact, {against}, record index matches",
                         report.entries
                     ),
                     Some(seq) => {
                         broken += 1;
                         println!(
-                            "region {region} registry: chain BROKEN at entry {seq} ({} entries verified before it)",
+                            "region {region} registry: TAMPERING at entry {seq}: {} ({} entries verified before it)",
+                            report.problem.as_deref().unwrap_or("chain broken"),
                             report.entries
                         );
                     }
@@ -116,6 +143,77 @@ pub async fn audit(cfg: &Config, cmd: AuditCommand) -> anyhow::Result<()> {
                 reg.store.close().await;
             }
             anyhow::ensure!(broken == 0, "{broken} audit chain(s) broken");
+            Ok(())
+        }
+    }
+}
+
+#[derive(clap::Subcommand, Debug)]
+pub enum StoreCommand {
+    /// Check every selected region's stores: a full integrity check
+    /// (SQLite `PRAGMA integrity_check`) and a committed probe write.
+    /// Exits non-zero if any store fails; run it with the service stopped or
+    /// running (it reads; its one write is the probe row).
+    Check {
+        #[arg(long, default_value = "all")]
+        regions: String,
+    },
+}
+
+pub async fn store(cfg: &Config, cmd: StoreCommand) -> anyhow::Result<()> {
+    match cmd {
+        StoreCommand::Check { regions } => {
+            let map = serve::region_map(cfg)?;
+            let mut failed = 0;
+            for (_, region) in serve::select_regions(&map, &regions)? {
+                let target = samling_kit::db::DbTarget::for_service(cfg, "registry", &region);
+                if let samling_kit::db::DbTarget::SqliteFile(path) = &target
+                    && !path.exists()
+                {
+                    println!(
+                        "region {region} registry: no store yet ({})",
+                        path.display()
+                    );
+                    continue;
+                }
+                let options = samling_kit::db::StoreOptions {
+                    // The thorough check below replaces the quick one.
+                    check_on_start: false,
+                    ..samling_kit::db::StoreOptions::from(&cfg.database)
+                };
+                let store = match samling_kit::db::Store::open_with(
+                    &target,
+                    &options,
+                    &[samling_registry::MIGRATIONS],
+                )
+                .await
+                {
+                    Ok(s) => s,
+                    Err(e) => {
+                        failed += 1;
+                        println!("region {region} registry: FAILED: {e}");
+                        continue;
+                    }
+                };
+                match store.integrity_check().await {
+                    Ok(p) if p.is_empty() => {
+                        println!("region {region} registry: ok (integrity, probe write)")
+                    }
+                    Ok(p) => {
+                        failed += 1;
+                        println!(
+                            "region {region} registry: FAILED integrity check: {}",
+                            p.join("; ")
+                        );
+                    }
+                    Err(e) => {
+                        failed += 1;
+                        println!("region {region} registry: FAILED: {e}");
+                    }
+                }
+                store.close().await;
+            }
+            anyhow::ensure!(failed == 0, "{failed} store(s) failed their check");
             Ok(())
         }
     }

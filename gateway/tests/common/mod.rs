@@ -319,15 +319,6 @@ impl GatewayServer {
         endpoints: &[(String, String)],
         cfg: GatewayConfig,
     ) -> Self {
-        let directory = Directory::new(
-            endpoints,
-            cfg.breaker_failures,
-            Duration::from_secs(cfg.breaker_open_secs),
-        )
-        .expect("region directory");
-        let auth = Authenticator::from_config(&cfg.jwt, data_dir)
-            .await
-            .expect("authenticator");
         let limits = match &backend.redis {
             None => Limits::in_process(LimitsConfig::default()),
             Some(url) => {
@@ -346,6 +337,27 @@ impl GatewayServer {
                 limits
             }
         };
+        Self::start_with_limits(data_dir, signer, endpoints, cfg, limits).await
+    }
+
+    /// Like [`Self::start`], on the given limits store (e.g. one another
+    /// gateway uses too, as replicas share Redis).
+    pub async fn start_with_limits(
+        data_dir: &Path,
+        signer: &ContextSigner,
+        endpoints: &[(String, String)],
+        cfg: GatewayConfig,
+        limits: Limits,
+    ) -> Self {
+        let directory = Directory::new(
+            endpoints,
+            cfg.breaker_failures,
+            Duration::from_secs(cfg.breaker_open_secs),
+        )
+        .expect("region directory");
+        let auth = Authenticator::from_config(&cfg.jwt, data_dir)
+            .await
+            .expect("authenticator");
         let gw = Gateway::new(cfg, directory, auth, limits, signer.clone()).expect("gateway");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -471,6 +483,19 @@ impl Env {
     /// Another gateway in front of the same regions.
     pub async fn gateway_with(&self, tweak: impl FnOnce(&mut GatewayConfig)) -> GatewayServer {
         self.gateway_for(&self.endpoints(), tweak).await
+    }
+
+    /// Another gateway in front of `endpoints` on the given limits store.
+    pub async fn gateway_with_limits(
+        &self,
+        endpoints: &[(String, String)],
+        limits: Limits,
+        tweak: impl FnOnce(&mut GatewayConfig),
+    ) -> GatewayServer {
+        let mut cfg = test_config(&self.backend);
+        tweak(&mut cfg);
+        GatewayServer::start_with_limits(self.dir.path(), &self.signer, endpoints, cfg, limits)
+            .await
     }
 
     pub fn region(&self, id: &str) -> &RegionServer {

@@ -129,9 +129,11 @@ region_map_file = {{ toJson . }}
 [database]
 schema_prefix = {{ toJson $c.database.schemaPrefix }}
 max_connections = {{ int $c.database.maxConnections }}
+probe_interval_secs = {{ int $c.database.probeIntervalSeconds }}
 
 [listen]
 host = "0.0.0.0"
+drain_secs = {{ int $c.drainSeconds }}
 grpc_base_port = {{ include "samling.grpcBasePort" . }}
 http_addr = {{ printf "0.0.0.0:%d" (int .Values.gateway.httpPort) | toJson }}
 {{- if .Values.secrets.grpcTls.existingSecret }}
@@ -147,6 +149,11 @@ key_file = "/etc/samling/tls/tls.key"
 [auth]
 context_key_file = "/etc/samling/keys/context-signing.key"
 context_public_keys = {{ $c.auth.contextPublicKeys | default list | toJson }}
+
+[audit]
+chain_key_file = "/etc/samling/audit-key/audit-chain.key"
+checkpoint_dir = "/var/lib/samling-checkpoints"
+checkpoint_interval_secs = {{ int $c.audit.checkpointIntervalSecs }}
 
 [telemetry]
 log = {{ toJson $c.telemetry.log }}
@@ -349,6 +356,35 @@ verify-full
     secretName: {{ . }}
     defaultMode: 0440
 {{- end }}
+{{- end -}}
+
+{{/*
+The audit chain key (Secret) and the checkpoint directory (a shared claim),
+for everything that opens a service's store: the services write checkpoints,
+the migration hook and the audit check only read them.
+*/}}
+{{- define "samling.auditVolumes" -}}
+- name: audit-chain-key
+  secret:
+    secretName: {{ required "secrets.auditChainKey.existingSecret is required" .Values.secrets.auditChainKey.existingSecret }}
+    defaultMode: 0440
+    items:
+      - key: {{ .Values.secrets.auditChainKey.key }}
+        path: audit-chain.key
+- name: audit-checkpoints
+  persistentVolumeClaim:
+    claimName: {{ required "auditCheckpoints.existingClaim is required" .Values.auditCheckpoints.existingClaim }}
+{{- end -}}
+
+{{- define "samling.auditMounts" -}}
+- name: audit-chain-key
+  mountPath: /etc/samling/audit-key
+  readOnly: true
+- name: audit-checkpoints
+  mountPath: /var/lib/samling-checkpoints
+  {{- if .readOnly }}
+  readOnly: true
+  {{- end }}
 {{- end -}}
 
 {{- define "samling.runtimeMounts" -}}

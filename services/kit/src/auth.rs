@@ -97,9 +97,13 @@ pub struct AuthContext {
     /// For `family_home`: the home id; for `child`: the child id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub party: Option<String>,
-    /// Why the data is being accessed; recorded in the audit log.
+    /// Why the data is being accessed (the token's purpose); recorded in the audit log.
     #[serde(default)]
     pub purpose: String,
+    /// A reason the request itself stated (`X-Purpose`), recorded beside the
+    /// purpose in the audit log; it never replaces the purpose.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub reason: String,
     /// Expiry, unix seconds.
     pub exp: i64,
 }
@@ -113,6 +117,7 @@ impl AuthContext {
             region: None,
             party: None,
             purpose: String::new(),
+            reason: String::new(),
             exp: 0,
         }
     }
@@ -150,10 +155,16 @@ impl AuthContext {
         crate::audit::AuditRecord {
             subject: self.sub.clone(),
             role: self.role.as_str().into(),
+            municipality: self
+                .municipality
+                .map(|m| m.as_str().to_string())
+                .unwrap_or_default(),
+            party: self.party.clone().unwrap_or_default(),
             action: action.into(),
             record_type: record_type.into(),
             record_id: record_id.into(),
             purpose: self.purpose.clone(),
+            reason: self.reason.clone(),
         }
     }
 }
@@ -172,6 +183,11 @@ impl std::fmt::Debug for ContextSigner {
 
 /// Lifetime of a signed context: long enough for one call chain.
 pub const CONTEXT_TTL_SECS: i64 = 300;
+
+/// Clock difference between signer and verifier tolerated on a context's
+/// expiry: one expiring further ahead than its lifetime plus this was not
+/// made by [`ContextSigner::sign`] and is refused.
+pub const CONTEXT_LEEWAY_SECS: i64 = 30;
 
 impl ContextSigner {
     pub fn from_seed(seed: [u8; 32]) -> Self {
@@ -247,7 +263,7 @@ impl ContextSigner {
 }
 
 #[cfg(unix)]
-fn write_private(path: &Path, text: &str) -> Result<(), KitError> {
+pub(crate) fn write_private(path: &Path, text: &str) -> Result<(), KitError> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
     let mut f = std::fs::OpenOptions::new()
@@ -261,7 +277,7 @@ fn write_private(path: &Path, text: &str) -> Result<(), KitError> {
 }
 
 #[cfg(not(unix))]
-fn write_private(path: &Path, text: &str) -> Result<(), KitError> {
+pub(crate) fn write_private(path: &Path, text: &str) -> Result<(), KitError> {
     std::fs::write(path, text)
         .map_err(|e| KitError::Internal(format!("write {}: {e}", path.display())))
 }
@@ -371,8 +387,14 @@ impl ContextVerifier {
                 ctx
             }
         };
-        if ctx.exp < chrono::Utc::now().timestamp() {
+        let now = chrono::Utc::now().timestamp();
+        if ctx.exp < now {
             return Err(KitError::Unauthenticated("auth context expired".into()));
+        }
+        if ctx.exp > now.saturating_add(CONTEXT_TTL_SECS + CONTEXT_LEEWAY_SECS) {
+            return Err(KitError::Unauthenticated(
+                "auth context expires further ahead than a context lives".into(),
+            ));
         }
         Ok(ctx)
     }
@@ -477,6 +499,36 @@ mod tests {
         let mut c = ctx();
         c.exp = chrono::Utc::now().timestamp() - 1;
         assert!(s.verifier().verify(&s.sign_exact(&c)).is_err());
+    }
+
+    #[test]
+    fn a_context_expiring_beyond_its_lifetime_is_refused() {
+        let s = ContextSigner::generate().unwrap();
+        let now = chrono::Utc::now().timestamp();
+        let mut c = ctx();
+        // Three years ahead (the finding), and just past lifetime + leeway.
+        for exp in [
+            now + 3 * 365 * 86_400,
+            now + CONTEXT_TTL_SECS + CONTEXT_LEEWAY_SECS + 5,
+        ] {
+            c.exp = exp;
+            let e = s.verifier().verify(&s.sign_exact(&c)).unwrap_err();
+            assert!(matches!(e, KitError::Unauthenticated(_)), "{exp}: {e:?}");
+        }
+        // Within the leeway (the signer's clock a little ahead) it passes.
+        c.exp = now + CONTEXT_TTL_SECS + 10;
+        assert!(s.verifier().verify(&s.sign_exact(&c)).is_ok());
+    }
+
+    #[test]
+    fn audit_records_carry_municipality_party_and_the_reason_apart() {
+        let mut c = ctx().with_party("home-1").with_purpose("uppföljning");
+        c.reason = "stated".into();
+        let r = c.audit("read", "home", "home-1");
+        assert_eq!(r.municipality, "0180");
+        assert_eq!(r.party, "home-1");
+        assert_eq!(r.purpose, "uppföljning");
+        assert_eq!(r.reason, "stated");
     }
 
     #[test]

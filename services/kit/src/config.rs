@@ -14,6 +14,7 @@ pub struct Config {
     pub database: DatabaseConfig,
     pub listen: ListenConfig,
     pub auth: AuthConfig,
+    pub audit: AuditConfig,
     pub telemetry: TelemetryConfig,
     pub registry: RegistryConfig,
     pub gateway: GatewayConfig,
@@ -25,7 +26,7 @@ pub struct Config {
     pub regions: BTreeMap<String, RegionEndpoints>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DatabaseConfig {
     /// Empty = embedded SQLite under `data_dir`. A `postgres://` URL puts each
@@ -34,6 +35,52 @@ pub struct DatabaseConfig {
     pub schema_prefix: String,
     /// Pool size for reads (SQLite) or everything (PostgreSQL).
     pub max_connections: Option<u32>,
+    /// SQLite writer durability: `full` (default: a commit is on disk before
+    /// it is acknowledged) or `normal` (WAL's `synchronous=NORMAL`: the last
+    /// commits before a power loss or kernel crash may be lost, though never
+    /// the database's consistency; a process crash loses nothing).
+    pub sqlite_synchronous: SqliteSync,
+    /// Check the SQLite file's integrity (`PRAGMA quick_check`) when a store
+    /// opens, and refuse to start on a damaged one.
+    pub check_on_start: bool,
+    /// How often the writer proves it can commit (a one-row write): a full
+    /// disk, a read-only file or a lost PostgreSQL primary turns the
+    /// service's health NOT_SERVING within one interval. 0 = never.
+    pub probe_interval_secs: u64,
+    /// How often a running service re-checks its SQLite file's integrity
+    /// (`PRAGMA quick_check`, on a read connection). 0 = never.
+    pub integrity_check_interval_secs: u64,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        DatabaseConfig {
+            url: String::new(),
+            schema_prefix: String::new(),
+            max_connections: None,
+            sqlite_synchronous: SqliteSync::Full,
+            check_on_start: true,
+            probe_interval_secs: 5,
+            integrity_check_interval_secs: 6 * 3600,
+        }
+    }
+}
+
+/// SQLite's `synchronous` setting for the writer connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SqliteSync {
+    Full,
+    Normal,
+}
+
+impl SqliteSync {
+    pub fn pragma(self) -> &'static str {
+        match self {
+            SqliteSync::Full => "FULL",
+            SqliteSync::Normal => "NORMAL",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -49,15 +96,22 @@ pub struct ListenConfig {
     /// that cannot present a client certificate (the kubelet's) when `tls`
     /// is on. Unset = none.
     pub health_addr: Option<String>,
+    /// After SIGTERM, in-flight calls get this long to finish; then the
+    /// remaining connections are closed (keep it under the pod's
+    /// terminationGracePeriodSeconds). Event-feed streams end at once.
+    pub drain_secs: u64,
 }
 
 impl Default for ListenConfig {
     fn default() -> Self {
         ListenConfig {
             host: "127.0.0.1".into(),
-            grpc_base_port: 50051,
+            // Below Linux's ephemeral range (32768–60999): a client socket
+            // of any other program can never hold one of these ports.
+            grpc_base_port: 7051,
             http_addr: "127.0.0.1:8080".into(),
             health_addr: None,
+            drain_secs: 20,
         }
     }
 }
@@ -70,6 +124,32 @@ pub struct AuthConfig {
     pub context_key_file: Option<PathBuf>,
     /// Extra public keys (hex) accepted when verifying, for key rotation.
     pub context_public_keys: Vec<String>,
+}
+
+/// The keyed audit chain and its checkpoints (ADR 0015).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuditConfig {
+    /// 32 bytes of hex keying every service's audit chain; kept outside the
+    /// database (a Secret in the chart). Default
+    /// `<data_dir>/keys/audit-chain.key`, created by `serve` if missing.
+    pub chain_key_file: Option<PathBuf>,
+    /// Where signed checkpoints of each chain head are written, one file per
+    /// service and region; outside the database (a volume in the chart).
+    /// Default `<data_dir>/checkpoints`.
+    pub checkpoint_dir: Option<PathBuf>,
+    /// Seconds between checkpoints (one more is written at shutdown).
+    pub checkpoint_interval_secs: u64,
+}
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        AuditConfig {
+            chain_key_file: None,
+            checkpoint_dir: None,
+            checkpoint_interval_secs: 60,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -137,6 +217,11 @@ pub struct GatewayConfig {
     pub trusted_proxies: Vec<String>,
     /// How long an Idempotency-Key's first answer is kept.
     pub idempotency_ttl_secs: u64,
+    /// How long an Idempotency-Key is reserved while its request runs: a
+    /// gateway that loses track of the request (crash, Redis stall) leaves
+    /// the key blocked (409) no longer than this. Never less than
+    /// `call_timeout_ms` + 1 s, so a reservation outlives its call.
+    pub idempotency_reservation_ms: u64,
     pub body_limit_bytes: usize,
     /// CORS is off unless origins are listed.
     pub cors_allowed_origins: Vec<String>,
@@ -158,6 +243,7 @@ impl Default for GatewayConfig {
             ip_rate_per_minute: 60,
             trusted_proxies: Vec::new(),
             idempotency_ttl_secs: 86_400,
+            idempotency_reservation_ms: 10_000,
             body_limit_bytes: 4 * 1024 * 1024,
             cors_allowed_origins: Vec::new(),
             fanout_deadline_ms: 2000,
@@ -183,8 +269,11 @@ pub struct JwtConfig {
     /// PEM CA bundle trusted for the OIDC issuer's `https://` URLs; default
     /// the system bundle (/etc/ssl/certs/ca-certificates.crt).
     pub oidc_ca_file: Option<PathBuf>,
-    /// Clock skew allowed on exp/nbf.
+    /// Clock skew allowed on exp, nbf and iat.
     pub leeway_secs: u64,
+    /// Longest lifetime (`exp - iat`) of an accepted token; a token without
+    /// `iat` is refused.
+    pub max_token_lifetime_secs: u64,
     /// The dev signing key (`samling token issue`); default `<data_dir>/keys/jwt-signing.pem`.
     pub signing_key_file: Option<PathBuf>,
 }
@@ -199,6 +288,7 @@ impl Default for JwtConfig {
             oidc_discovery_url: None,
             oidc_ca_file: None,
             leeway_secs: 30,
+            max_token_lifetime_secs: 12 * 3600,
             signing_key_file: None,
         }
     }
@@ -251,6 +341,7 @@ impl Default for Config {
             database: DatabaseConfig::default(),
             listen: ListenConfig::default(),
             auth: AuthConfig::default(),
+            audit: AuditConfig::default(),
             telemetry: TelemetryConfig::default(),
             registry: RegistryConfig::default(),
             gateway: GatewayConfig::default(),
@@ -308,6 +399,18 @@ impl Config {
         if let Some(v) = get("SAMLING_DATABASE_URL") {
             self.database.url = v;
         }
+        if let Some(v) = get("SAMLING_SQLITE_SYNCHRONOUS") {
+            self.database.sqlite_synchronous = match v.to_ascii_lowercase().as_str() {
+                "full" => SqliteSync::Full,
+                "normal" => SqliteSync::Normal,
+                _ => {
+                    return Err(ConfigError::Env {
+                        name: "SAMLING_SQLITE_SYNCHRONOUS".into(),
+                        message: "must be full or normal".into(),
+                    });
+                }
+            };
+        }
         if let Some(v) = get("SAMLING_DATABASE_SCHEMA_PREFIX") {
             self.database.schema_prefix = v;
         }
@@ -344,6 +447,12 @@ impl Config {
         if let Some(v) = get("SAMLING_AUTH_CONTEXT_KEY_FILE") {
             self.auth.context_key_file = Some(PathBuf::from(v));
         }
+        if let Some(v) = get("SAMLING_AUDIT_CHAIN_KEY_FILE").filter(|v| !v.is_empty()) {
+            self.audit.chain_key_file = Some(PathBuf::from(v));
+        }
+        if let Some(v) = get("SAMLING_AUDIT_CHECKPOINT_DIR").filter(|v| !v.is_empty()) {
+            self.audit.checkpoint_dir = Some(PathBuf::from(v));
+        }
         self.apply_tls_env(&get);
         Ok(())
     }
@@ -378,6 +487,20 @@ impl Config {
             .clone()
             .unwrap_or_else(|| self.data_dir.join("keys").join("context-signing.key"))
     }
+
+    pub fn audit_chain_key_file(&self) -> PathBuf {
+        self.audit
+            .chain_key_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("keys").join("audit-chain.key"))
+    }
+
+    pub fn audit_checkpoint_dir(&self) -> PathBuf {
+        self.audit
+            .checkpoint_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("checkpoints"))
+    }
 }
 
 #[cfg(test)]
@@ -404,6 +527,34 @@ mod tests {
             .apply_env(|k| (k == "SAMLING_GRPC_BASE_PORT").then(|| "port".to_string()))
             .unwrap_err();
         assert!(e.to_string().contains("SAMLING_GRPC_BASE_PORT"));
+    }
+
+    #[test]
+    fn the_audit_key_and_checkpoints_default_under_the_data_dir_and_can_be_moved() {
+        let mut cfg = Config::from_toml("data_dir = \"/srv/x\"\n").unwrap();
+        assert_eq!(
+            cfg.audit_chain_key_file(),
+            PathBuf::from("/srv/x/keys/audit-chain.key")
+        );
+        assert_eq!(
+            cfg.audit_checkpoint_dir(),
+            PathBuf::from("/srv/x/checkpoints")
+        );
+        assert_eq!(cfg.audit.checkpoint_interval_secs, 60);
+        assert_eq!(cfg.gateway.jwt.max_token_lifetime_secs, 12 * 3600);
+        cfg.apply_env(|k| match k {
+            "SAMLING_AUDIT_CHAIN_KEY_FILE" => Some("/secrets/audit/key".into()),
+            "SAMLING_AUDIT_CHECKPOINT_DIR" => Some("/checkpoints".into()),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!(
+            cfg.audit_chain_key_file(),
+            PathBuf::from("/secrets/audit/key")
+        );
+        assert_eq!(cfg.audit_checkpoint_dir(), PathBuf::from("/checkpoints"));
+        let cfg = Config::from_toml("[audit]\ncheckpoint_interval_secs = 5\n").unwrap();
+        assert_eq!(cfg.audit.checkpoint_interval_secs, 5);
     }
 
     #[test]

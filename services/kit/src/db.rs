@@ -6,7 +6,8 @@
 //! beside a read pool; PostgreSQL uses one pool for both. On PostgreSQL each
 //! service of each region lives in its own schema (`search_path`).
 
-use crate::error::KitError;
+use crate::config::SqliteSync;
+use crate::error::{KitError, describe_db_error};
 use sha2::{Digest, Sha256};
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor, Row};
@@ -27,6 +28,8 @@ pub struct Store {
     pub read: AnyPool,
     pub write: AnyPool,
     pub backend: Backend,
+    /// Keys the audit chain ([`crate::audit::with_key`]); None: unkeyed.
+    pub audit_key: Option<crate::audit::ChainKey>,
 }
 
 /// One migration: portable SQL run once, in a transaction, recorded by name.
@@ -47,6 +50,15 @@ pub enum DbTarget {
 }
 
 impl DbTarget {
+    /// For messages: the SQLite file, or the PostgreSQL schema (never the
+    /// URL, which may carry a password).
+    pub fn describe(&self) -> String {
+        match self {
+            DbTarget::SqliteFile(path) => format!("SQLite file {}", path.display()),
+            DbTarget::Postgres { schema, .. } => format!("PostgreSQL schema {schema}"),
+        }
+    }
+
     /// The conventional target for `service` in `region` under a config.
     pub fn for_service(cfg: &crate::config::Config, service: &str, region: &str) -> DbTarget {
         if cfg.database.url.is_empty() || cfg.database.url.starts_with("sqlite:") {
@@ -136,9 +148,143 @@ pub fn values_clause(rows: usize, columns: usize, numbered: bool) -> String {
 
 static DRIVERS: Once = Once::new();
 
-const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+/// Every SQLite connection's settings; `synchronous` is added per pool.
+const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; \
      PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; PRAGMA cache_size = -32000; \
      PRAGMA mmap_size = 1073741824; PRAGMA temp_store = MEMORY; PRAGMA wal_autocheckpoint = 0;";
+
+/// How a store is opened; [`Default`] is the durable, checked setting.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// Pool size for reads (SQLite) or everything (PostgreSQL).
+    pub max_connections: Option<u32>,
+    /// The SQLite writer's `synchronous` (readers never write).
+    pub sqlite_synchronous: SqliteSync,
+    /// `PRAGMA quick_check` before the pools open; a damaged file is refused.
+    pub check_on_start: bool,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions {
+            max_connections: None,
+            sqlite_synchronous: SqliteSync::Full,
+            check_on_start: true,
+        }
+    }
+}
+
+impl From<&crate::config::DatabaseConfig> for StoreOptions {
+    fn from(cfg: &crate::config::DatabaseConfig) -> Self {
+        StoreOptions {
+            max_connections: cfg.max_connections,
+            sqlite_synchronous: cfg.sqlite_synchronous,
+            check_on_start: cfg.check_on_start,
+        }
+    }
+}
+
+/// Data at rest is the authority's and nobody else's on the machine: the
+/// directories that hold stores are 0700, the files 0600.
+fn create_private_dir(dir: &Path) -> Result<(), KitError> {
+    std::fs::create_dir_all(dir)
+        .map_err(|e| KitError::Internal(format!("cannot create {}: {e}", dir.display())))?;
+    restrict(dir, 0o700)
+}
+
+#[cfg(unix)]
+fn restrict(path: &Path, mode: u32) -> Result<(), KitError> {
+    use std::os::unix::fs::PermissionsExt;
+    // Only when needed: a read-only volume must fail on the store's own
+    // check, with its code, not here.
+    if let Ok(meta) = std::fs::metadata(path)
+        && meta.permissions().mode() & 0o777 == mode
+    {
+        return Ok(());
+    }
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+        .map_err(|e| KitError::Internal(format!("cannot restrict {}: {e}", path.display())))
+}
+
+#[cfg(not(unix))]
+fn restrict(_path: &Path, _mode: u32) -> Result<(), KitError> {
+    Ok(())
+}
+
+/// The SQLite file and its WAL companions, where they exist, made 0600.
+fn restrict_sqlite_files(path: &Path) -> Result<(), KitError> {
+    for suffix in ["", "-wal", "-shm"] {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        let file = std::path::PathBuf::from(name);
+        if file.exists() {
+            restrict(&file, 0o600)?;
+        }
+    }
+    Ok(())
+}
+
+/// Before any pool opens: one direct connection proves the file is a
+/// database and is not damaged (that it can be written, the probe write after
+/// the migrations proves: see [`Store::open_with`]). A bad file is refused now,
+/// with the file and the cause named, instead of after the pool's 30 s of
+/// connect retries ending in "pool timed out".
+async fn check_sqlite_file(
+    path: &Path,
+    connect: &AnyConnectOptions,
+    integrity: bool,
+) -> Result<(), KitError> {
+    use sqlx::ConnectOptions;
+    let fail = |what: &str, cause: String| {
+        KitError::Internal(format!("SQLite file {}: {what}: {cause}", path.display()))
+    };
+    let mut conn = tokio::time::timeout(Duration::from_secs(10), connect.connect())
+        .await
+        .map_err(|_| fail("cannot be opened", "timed out after 10 s".into()))?
+        .map_err(|e| fail("cannot be opened", describe_db_error(&e)))?;
+    let result = async {
+        conn.execute(SQLITE_PRAGMAS)
+            .await
+            .map_err(|e| fail("is not a usable database", describe_db_error(&e)))?;
+        if integrity {
+            let problems = quick_check(&mut conn)
+                .await
+                .map_err(|e| fail("integrity check could not run", describe_db_error(&e)))?;
+            if !problems.is_empty() {
+                return Err(fail(
+                    "failed its integrity check (restore it from a backup; see docs/operations.md)",
+                    problems.join("; "),
+                ));
+            }
+        }
+        Ok(())
+    }
+    .await;
+    let _ = sqlx::Connection::close(conn).await;
+    result
+}
+
+/// `PRAGMA quick_check`: the problems it lists (none when the file is sound).
+async fn quick_check(conn: &mut sqlx::AnyConnection) -> Result<Vec<String>, sqlx::Error> {
+    check_pragma(conn, "PRAGMA quick_check(20)").await
+}
+
+/// `quick_check` or `integrity_check`: the first 20 problems, each cut to 200 characters.
+async fn check_pragma(
+    conn: &mut sqlx::AnyConnection,
+    pragma: &str,
+) -> Result<Vec<String>, sqlx::Error> {
+    let rows = sqlx::query(pragma).fetch_all(&mut *conn).await?;
+    let lines = rows
+        .iter()
+        .map(|r| r.try_get::<String, _>(0))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(lines
+        .into_iter()
+        .filter(|l| l != "ok")
+        .map(|l| l.chars().take(200).collect())
+        .collect())
+}
 
 /// WAL checkpoints run here, off the write path, instead of inside whichever
 /// commit crosses the threshold (which would stall that writer and every
@@ -160,31 +306,51 @@ fn spawn_checkpointer(pool: AnyPool) {
 }
 
 impl Store {
-    /// Open (creating if needed) and migrate.
+    /// Open (creating if needed) and migrate, with the default (durable,
+    /// checked) options and `max_connections`.
     pub async fn open(
         target: &DbTarget,
         max_connections: Option<u32>,
         migrations: &[&[Migration]],
     ) -> Result<Store, KitError> {
+        let options = StoreOptions {
+            max_connections,
+            ..StoreOptions::default()
+        };
+        Self::open_with(target, &options, migrations).await
+    }
+
+    /// Open (creating if needed), migrate, and prove the writer can commit.
+    pub async fn open_with(
+        target: &DbTarget,
+        options: &StoreOptions,
+        migrations: &[&[Migration]],
+    ) -> Result<Store, KitError> {
         DRIVERS.call_once(sqlx::any::install_default_drivers);
         let store = match target {
-            DbTarget::SqliteFile(path) => Self::open_sqlite(path, max_connections).await?,
+            DbTarget::SqliteFile(path) => Self::open_sqlite(path, options).await?,
             DbTarget::Postgres { url, schema } => {
-                Self::open_postgres(url, schema, max_connections).await?
+                Self::open_postgres(url, schema, options.max_connections).await?
             }
         };
         store.migrate(migrations).await?;
+        store.probe_write().await.map_err(|e| {
+            KitError::Internal(format!("{} cannot commit a write: {e}", target.describe()))
+        })?;
         Ok(store)
     }
 
-    async fn open_sqlite(path: &Path, max: Option<u32>) -> Result<Store, KitError> {
+    async fn open_sqlite(path: &Path, options: &StoreOptions) -> Result<Store, KitError> {
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| KitError::Internal(format!("cannot create {}: {e}", dir.display())))?;
+            create_private_dir(dir)?;
         }
         let url = format!("sqlite://{}?mode=rwc", path.display());
         let opts = AnyConnectOptions::from_str(&url)?;
-        let pool = |n: u32| {
+        check_sqlite_file(path, &opts, options.check_on_start).await?;
+        restrict_sqlite_files(path)?;
+        let pool = |n: u32, synchronous: &'static str| {
+            let pragmas: std::sync::Arc<str> =
+                format!("{SQLITE_PRAGMAS} PRAGMA synchronous = {synchronous};").into();
             AnyPoolOptions::new()
                 .max_connections(n)
                 .min_connections(1)
@@ -192,22 +358,27 @@ impl Store {
                 // An embedded file does not drop connections; a ping before
                 // every acquire is a round trip to the connection's thread.
                 .test_before_acquire(false)
-                .after_connect(|conn, _| {
+                .after_connect(move |conn, _| {
+                    let pragmas = pragmas.clone();
                     Box::pin(async move {
-                        conn.execute(SQLITE_PRAGMAS).await?;
+                        conn.execute(&*pragmas).await?;
                         Ok(())
                     })
                 })
                 .connect_with(opts.clone())
         };
-        // The writer first, so WAL mode is set before readers attach.
-        let write = pool(1).await?;
-        let read = pool(max.unwrap_or(8)).await?;
+        // The writer first, so WAL mode is set before readers attach. Its
+        // `synchronous` decides whether an acknowledged commit is on disk
+        // (FULL) or may be lost to a power cut (NORMAL); readers never write
+        // (checkpoints sync the WAL and the file whatever the setting).
+        let write = pool(1, options.sqlite_synchronous.pragma()).await?;
+        let read = pool(options.max_connections.unwrap_or(8), "NORMAL").await?;
         spawn_checkpointer(read.clone());
         Ok(Store {
             read,
             write,
             backend: Backend::Sqlite,
+            audit_key: None,
         })
     }
 
@@ -250,6 +421,7 @@ impl Store {
             read: pool.clone(),
             write: pool,
             backend: Backend::Postgres,
+            audit_key: None,
         })
     }
 
@@ -274,7 +446,7 @@ impl Store {
 
     async fn apply(&self, m: &Migration) -> Result<(), KitError> {
         let checksum = hex::encode(Sha256::digest(m.sql.as_bytes()));
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_tx().await?;
         if self.backend == Backend::Postgres {
             // Replicas starting together migrate one at a time.
             tx.execute("SELECT pg_advisory_xact_lock(727274)").await?;
@@ -315,6 +487,57 @@ impl Store {
         self.write.close().await;
         self.read.close().await;
     }
+
+    /// Commit a one-row write through the writer: proves a commit reaches
+    /// the store now (a full disk, a read-only file, a lost primary fail it).
+    pub async fn probe_write(&self) -> Result<(), KitError> {
+        let mut tx = self.begin_tx().await?;
+        sqlx::query("UPDATE store_probe SET probed_at = $1 WHERE id = 1")
+            .bind(crate::dates::now_text())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await
+    }
+
+    /// The store's own consistency check: SQLite's `PRAGMA quick_check`
+    /// (every page and index, on a read connection), the problems it lists;
+    /// on PostgreSQL, which checks its pages itself (data checksums), a
+    /// round trip only.
+    pub async fn integrity_problems(&self) -> Result<Vec<String>, KitError> {
+        let mut conn = self.read.acquire().await?;
+        match self.backend {
+            Backend::Sqlite => Ok(quick_check(&mut conn).await?),
+            Backend::Postgres => {
+                conn.execute("SELECT 1").await?;
+                Ok(Vec::new())
+            }
+        }
+    }
+
+    /// The thorough check (`samling store check`): SQLite's
+    /// `PRAGMA integrity_check` (also compares every index with its table);
+    /// on PostgreSQL whether data checksums are on, reported as a problem
+    /// when they are off (damaged pages would then go unnoticed).
+    pub async fn integrity_check(&self) -> Result<Vec<String>, KitError> {
+        let mut conn = self.read.acquire().await?;
+        match self.backend {
+            Backend::Sqlite => Ok(check_pragma(&mut conn, "PRAGMA integrity_check(20)").await?),
+            Backend::Postgres => {
+                let on: String = sqlx::query("SHOW data_checksums")
+                    .fetch_one(&mut *conn)
+                    .await?
+                    .try_get(0)?;
+                Ok(if on == "on" {
+                    Vec::new()
+                } else {
+                    vec![
+                        "data_checksums is off: initialise the cluster with --data-checksums"
+                            .into(),
+                    ]
+                })
+            }
+        }
+    }
 }
 
 /// Kit's tables, present in every service's store: audit chain, outbox,
@@ -327,6 +550,14 @@ pub const KIT_MIGRATIONS: &[Migration] = &[
     Migration {
         name: "kit/0002_audit_index_head",
         sql: include_str!("../migrations/0002_audit_index_head.sql"),
+    },
+    Migration {
+        name: "kit/0003_store_probe",
+        sql: include_str!("../migrations/0003_store_probe.sql"),
+    },
+    Migration {
+        name: "kit/0004_audit_keyed",
+        sql: include_str!("../migrations/0004_audit_keyed.sql"),
     },
 ];
 

@@ -60,6 +60,11 @@ pub fn to_status<E: ServiceError>(err: &E) -> Status {
         tracing::error!(error = %err, "internal error");
         return Status::internal("internal error");
     }
+    if code == ErrorCode::Unavailable {
+        // A store fault answered as "try again": the operator must see it.
+        tracing::warn!(error = %err, "unavailable");
+        return Status::unavailable("temporarily unavailable; retry later");
+    }
     let mut status = Status::new(code.grpc(), err.to_string());
     if let Some(field) = err.field()
         && let Ok(v) = field.parse()
@@ -81,7 +86,11 @@ pub enum KitError {
     PermissionDenied(String),
     #[error("{0}")]
     FailedPrecondition(String),
-    #[error("database error")]
+    /// Shown with the store's own error code and message (never a value:
+    /// SQLite's and PostgreSQL's primary messages name tables and
+    /// constraints, not data), so an operator can tell a full disk from a
+    /// lock timeout.
+    #[error("database error: {}", describe_db_error(.0))]
     Database(#[from] sqlx::Error),
     #[error("{0}")]
     Internal(String),
@@ -115,14 +124,90 @@ impl ServiceError for KitError {
     }
 }
 
-/// Pool exhaustion and closed pools are transient (`UNAVAILABLE`), the rest internal.
+/// Faults of the store itself that a retry later may outlive (pool
+/// exhaustion, a closed pool, I/O, a full disk, a busy or read-only file, a
+/// lost PostgreSQL connection, an operator shutdown) are `UNAVAILABLE`;
+/// serialization failures and deadlocks `ABORTED` (retry now); the rest
+/// internal.
 pub fn db_error_code(e: &sqlx::Error) -> ErrorCode {
     match e {
-        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
-            ErrorCode::Unavailable
-        }
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::WorkerCrashed => ErrorCode::Unavailable,
+        sqlx::Error::Database(db) => match store_code(db.as_ref()) {
+            StoreCode::Sqlite(code) => match code & 0xff {
+                // BUSY, LOCKED, READONLY, IOERR, FULL, CANTOPEN
+                5 | 6 | 8 | 10 | 13 | 14 => ErrorCode::Unavailable,
+                _ => ErrorCode::Internal,
+            },
+            StoreCode::Postgres(state) => match state.get(..2) {
+                // connection exception, insufficient resources (disk full,
+                // out of memory), operator intervention (shutdown)
+                Some("08" | "53" | "57") => ErrorCode::Unavailable,
+                Some("40") => ErrorCode::Aborted,
+                _ if state == "25006" => ErrorCode::Unavailable, // read-only transaction
+                _ => ErrorCode::Internal,
+            },
+            StoreCode::Other => ErrorCode::Internal,
+        },
         _ => ErrorCode::Internal,
     }
+}
+
+enum StoreCode {
+    /// SQLite's extended result code (`13` = SQLITE_FULL, `266` = SQLITE_IOERR_READ).
+    Sqlite(i64),
+    /// PostgreSQL's SQLSTATE.
+    Postgres(String),
+    Other,
+}
+
+fn store_code(db: &dyn sqlx::error::DatabaseError) -> StoreCode {
+    let code = db.code().map(|c| c.into_owned()).unwrap_or_default();
+    if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
+        code.parse()
+            .map(StoreCode::Sqlite)
+            .unwrap_or(StoreCode::Other)
+    } else if db
+        .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+        .is_some()
+    {
+        StoreCode::Postgres(code)
+    } else {
+        StoreCode::Other
+    }
+}
+
+/// A store error as an operator needs it: the backend's code and message
+/// (`SQLITE_FULL`-style codes by number, PostgreSQL's SQLSTATE), or sqlx's
+/// own description for pool and I/O faults.
+pub fn describe_db_error(e: &sqlx::Error) -> String {
+    match e {
+        sqlx::Error::Database(db) => {
+            let mut message: String = db.message().chars().take(200).collect();
+            if message.is_empty() {
+                message = "(no message)".into();
+            }
+            match store_code(db.as_ref()) {
+                StoreCode::Sqlite(code) => format!("sqlite code {code}: {message}"),
+                StoreCode::Postgres(state) => format!("postgres sqlstate {state}: {message}"),
+                StoreCode::Other => message,
+            }
+        }
+        sqlx::Error::Io(io) => format!("i/o: {io}"),
+        sqlx::Error::PoolTimedOut => "timed out waiting for a connection".into(),
+        sqlx::Error::PoolClosed => "the pool is closed".into(),
+        sqlx::Error::WorkerCrashed => "the connection's worker stopped".into(),
+        other => other.to_string().chars().take(200).collect(),
+    }
+}
+
+/// Log a store fault where it happens (`op`: the statement or step), with
+/// its code: `store error op=COMMIT error="sqlite code 13: database or disk
+/// is full"`.
+pub fn log_db_error(op: &str, e: &sqlx::Error) {
+    tracing::error!(op, error = %describe_db_error(e), "store error");
 }
 
 impl From<KitError> for Status {

@@ -15,6 +15,7 @@ pub mod dates;
 pub mod db;
 pub mod error;
 pub mod grpc;
+pub mod health;
 pub mod idempotency;
 pub mod ids;
 pub mod logwriter;

@@ -48,20 +48,33 @@ const POLL: Duration = Duration::from_millis(500);
 pub struct EventFeed {
     store: Store,
     wake: Arc<watch::Sender<u64>>,
+    /// Set when the server starts shutting down: every stream ends.
+    closed: Arc<watch::Sender<bool>>,
 }
 
 impl EventFeed {
     pub fn new(store: Store) -> Self {
         let (wake, _) = watch::channel(0);
+        let (closed, _) = watch::channel(false);
         EventFeed {
             store,
             wake: Arc::new(wake),
+            closed: Arc::new(closed),
         }
     }
 
     /// Called after a commit that wrote events.
     pub fn notify(&self) {
         self.wake.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    /// End every `WatchEvents` stream, now and from now on, with
+    /// `UNAVAILABLE` (the consumer resumes from its cursor on another
+    /// replica or after the restart). Called when shutdown starts: a
+    /// follower's stream never ends by itself, and a graceful server stop
+    /// waits for every open stream.
+    pub fn close(&self) {
+        self.closed.send_replace(true);
     }
 
     /// Events after `after`, at most `limit`.
@@ -98,9 +111,15 @@ impl EventFeed {
     ) -> impl Stream<Item = Result<Event, tonic::Status>> + Send + 'static {
         let feed = self.clone();
         let mut wake = self.wake.subscribe();
+        let mut closed = self.closed.subscribe();
         async_stream::try_stream! {
             let mut after = req.after;
             loop {
+                if *closed.borrow_and_update() {
+                    Err(tonic::Status::unavailable(
+                        "the server is shutting down; resume from your cursor",
+                    ))?;
+                }
                 wake.mark_unchanged();
                 let events = feed.read_after(after, BATCH).await.map_err(tonic::Status::from)?;
                 let caught_up = (events.len() as i64) < BATCH;
@@ -114,8 +133,12 @@ impl EventFeed {
                     if req.stop_at_end {
                         break;
                     }
-                    // Woken by an in-process commit, or poll for other writers.
-                    let _ = tokio::time::timeout(POLL, wake.changed()).await;
+                    // Woken by an in-process commit or by shutdown, or poll
+                    // for other writers.
+                    tokio::select! {
+                        _ = tokio::time::timeout(POLL, wake.changed()) => {}
+                        _ = closed.changed() => {}
+                    }
                 }
             }
         }

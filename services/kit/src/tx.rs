@@ -4,16 +4,139 @@
 //! its audit entry (hash-chained) and its outbox events commit together or not
 //! at all. The chain head row is updated first, which serialises writers, so
 //! audit order and event order equal commit order on SQLite and PostgreSQL.
+//!
+//! Underneath is [`StoreTx`], a transaction whose `BEGIN`, `COMMIT` and
+//! `ROLLBACK` are our own statements and which ends explicitly on every path:
+//! committed, rolled back, or — when its outcome is in doubt (a failed
+//! `COMMIT` or `ROLLBACK`, a future dropped mid-statement) — its connection is
+//! discarded so the pool opens a fresh one. sqlx's `Transaction` keeps a
+//! depth counter of its own; after a failed `COMMIT` on SQLite that counter
+//! and SQLite disagreed, the single writer connection went back to the pool
+//! still inside a transaction, and every later write was acknowledged and
+//! lost (issue 26, finding 1).
 
 use crate::audit::{self, AuditRecord};
-use crate::db::Store;
+use crate::db::{Backend, Store};
 use crate::error::KitError;
 use crate::idempotency::IdempotencyKey;
 use crate::outbox::{EventFeed, NewEvent};
-use sqlx::{Any, AnyConnection, Row, Transaction};
+use sqlx::pool::PoolConnection;
+use sqlx::{Any, AnyConnection, Executor, Row};
+
+/// A transaction on a store's write pool, ended explicitly on every path.
+///
+/// * SQLite starts it with `BEGIN IMMEDIATE`: the write lock is taken at the
+///   start, so a write can never fail half-way for another writer's sake.
+/// * [`StoreTx::commit`] or [`StoreTx::rollback`] end it; when either fails
+///   the connection's state is unknown and it is closed, never reused.
+/// * Dropped unfinished (an early `?` return, a cancelled request), it is
+///   rolled back on a spawned task that holds the connection until then;
+///   if that rollback fails, the connection is closed.
+pub struct StoreTx {
+    conn: Option<PoolConnection<Any>>,
+}
+
+impl Store {
+    /// Begin a transaction on the writer. A connection that cannot begin
+    /// (one left inside a transaction by an earlier fault, a broken file
+    /// handle) is discarded and the begin tried once more on a fresh one.
+    pub async fn begin_tx(&self) -> Result<StoreTx, KitError> {
+        let begin = match self.backend {
+            Backend::Sqlite => "BEGIN IMMEDIATE",
+            Backend::Postgres => "BEGIN",
+        };
+        let mut last = None;
+        for _ in 0..2 {
+            let mut conn = self.write.acquire().await?;
+            match conn.execute(begin).await {
+                Ok(_) => return Ok(StoreTx { conn: Some(conn) }),
+                Err(e) => {
+                    crate::error::log_db_error("begin", &e);
+                    conn.close_on_drop();
+                    last = Some(e);
+                }
+            }
+        }
+        Err(last
+            .map(KitError::from)
+            .unwrap_or_else(|| KitError::Internal("could not begin a transaction".into())))
+    }
+}
+
+impl StoreTx {
+    fn open(&mut self) -> &mut PoolConnection<Any> {
+        // Only `commit`, `rollback` and `drop` take the connection, and the
+        // first two consume `self`.
+        self.conn
+            .as_mut()
+            .expect("a StoreTx holds its connection until it ends")
+    }
+
+    /// Commit. On failure the connection is discarded (closing it rolls
+    /// back whatever SQLite or PostgreSQL still holds open) and the error
+    /// returned: nothing of this transaction is acknowledged.
+    pub async fn commit(mut self) -> Result<(), KitError> {
+        self.end("COMMIT").await
+    }
+
+    /// Roll back. On failure the connection is discarded.
+    pub async fn rollback(mut self) -> Result<(), KitError> {
+        self.end("ROLLBACK").await
+    }
+
+    async fn end(&mut self, statement: &'static str) -> Result<(), KitError> {
+        let mut conn = self
+            .conn
+            .take()
+            .ok_or_else(|| KitError::Internal("transaction already ended".into()))?;
+        match conn.execute(statement).await {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                crate::error::log_db_error(statement, &e);
+                conn.close_on_drop();
+                Err(e.into())
+            }
+        }
+    }
+}
+
+impl std::ops::Deref for StoreTx {
+    type Target = AnyConnection;
+    fn deref(&self) -> &AnyConnection {
+        self.conn
+            .as_ref()
+            .expect("a StoreTx holds its connection until it ends")
+    }
+}
+
+impl std::ops::DerefMut for StoreTx {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        self.open()
+    }
+}
+
+impl Drop for StoreTx {
+    fn drop(&mut self) {
+        let Some(mut conn) = self.conn.take() else {
+            return;
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(rt) => {
+                rt.spawn(async move {
+                    if let Err(e) = conn.execute("ROLLBACK").await {
+                        crate::error::log_db_error("ROLLBACK (dropped transaction)", &e);
+                        conn.close_on_drop();
+                    }
+                });
+            }
+            // No runtime to roll back on: closing the connection does it.
+            Err(_) => conn.close_on_drop(),
+        }
+    }
+}
 
 pub struct WriteTx {
-    tx: Transaction<'static, Any>,
+    tx: StoreTx,
     /// Chain heads as of this transaction (it holds the head row lock).
     audit_seq: i64,
     audit_hash: String,
@@ -22,6 +145,7 @@ pub struct WriteTx {
     audits: Vec<audit::ChainedEntry>,
     events: Vec<(i64, NewEvent)>,
     touched: Vec<String>,
+    audit_key: Option<audit::ChainKey>,
 }
 
 impl Store {
@@ -32,7 +156,7 @@ impl Store {
     /// one writer connection already.) Audit entries and events are buffered
     /// and written at commit, in a few multi-row statements.
     pub async fn begin_write(&self) -> Result<WriteTx, KitError> {
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_tx().await?;
         let head = sqlx::query(
             "UPDATE chain_head SET event_seq = event_seq WHERE id = 1 RETURNING audit_seq, audit_hash, event_seq",
         )
@@ -47,6 +171,7 @@ impl Store {
             audits: Vec::new(),
             events: Vec::new(),
             touched: Vec::new(),
+            audit_key: self.audit_key.clone(),
         })
     }
 }
@@ -60,7 +185,13 @@ impl WriteTx {
     /// Append an audit entry to the hash chain (written at commit).
     pub async fn audit(&mut self, record: &AuditRecord) -> Result<(), KitError> {
         self.audit_seq += 1;
-        let e = audit::chain(self.audit_seq, &self.audit_hash, &self.at, record.clone());
+        let e = audit::chain(
+            self.audit_key.as_ref(),
+            self.audit_seq,
+            &self.audit_hash,
+            &self.at,
+            record.clone(),
+        );
         self.audit_hash = e.hash.clone();
         self.audits.push(e);
         Ok(())

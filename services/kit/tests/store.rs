@@ -5,6 +5,8 @@
 //! `SAMLING_TEST_DATABASE_URL` is set (each run in a fresh schema).
 
 mod common;
+#[path = "store/faults.rs"]
+mod faults;
 
 use common::{TestStore, WIDGETS, heads, record, scalar, stores};
 use futures::StreamExt;
@@ -138,6 +140,8 @@ async fn opening_an_existing_store_again_applies_nothing_and_keeps_the_data() {
             [
                 "kit/0001_init",
                 "kit/0002_audit_index_head",
+                "kit/0003_store_probe",
+                "kit/0004_audit_keyed",
                 "test/0001_widgets"
             ],
             "{b}"
@@ -145,7 +149,7 @@ async fn opening_an_existing_store_again_applies_nothing_and_keeps_the_data() {
         ts.store.close().await;
 
         for _ in 0..2 {
-            let again = Store::open(&ts.target, None, &[WIDGETS]).await.unwrap();
+            let again = ts.reopen(&[WIDGETS]).await;
             // Migrating the open store once more is also a no-op.
             again.migrate(&[WIDGETS]).await.unwrap();
             assert_eq!(applied_migrations(&again).await, before, "{b}: re-applied");
@@ -183,7 +187,7 @@ async fn a_store_from_before_the_index_head_migration_keeps_its_index_position()
         .unwrap();
         ts.store.close().await;
 
-        let s = Store::open(&ts.target, None, &[]).await.unwrap();
+        let s = ts.reopen(&[]).await;
         assert_eq!(
             scalar(&s, "SELECT indexed_seq FROM audit_index_head WHERE id = 1").await,
             3,
@@ -282,6 +286,8 @@ async fn service_migrations_run_after_kits_in_the_order_given() {
             [
                 "kit/0001_init",
                 "kit/0002_audit_index_head",
+                "kit/0003_store_probe",
+                "kit/0004_audit_keyed",
                 "other/0001_init",
                 "svc/0001_init",
                 "svc/0002_more"
@@ -729,29 +735,464 @@ async fn a_changed_entry_breaks_the_chain_at_that_entry() {
     }
 }
 
-#[tokio::test]
-async fn a_changed_entry_with_a_recomputed_hash_breaks_the_next_link() {
+/// How a database writer re-hashes entries (all they can compute without the key).
+#[derive(Clone, Copy, Debug)]
+enum Rehash<'a> {
+    /// The original, unkeyed hash (entries from before the chain was keyed).
+    Legacy,
+    /// Plain SHA-256 of every field (what a store without a key writes).
+    Unkeyed,
+    /// HMAC under a key of their own.
+    Key(&'a audit::ChainKey),
+}
+
+/// The attack of issue 17: recompute every hash from entry `from` on (after
+/// whatever the caller changed) and move the chain head to match.
+async fn rehash(store: &Store, from: i64, how: Rehash<'_>) {
     use sqlx::Row;
+    let mut prev: String = if from == 1 {
+        GENESIS.into()
+    } else {
+        sqlx::query("SELECT hash FROM audit_log WHERE seq = $1")
+            .bind(from - 1)
+            .fetch_one(&store.read)
+            .await
+            .unwrap()
+            .get(0)
+    };
+    let rows = sqlx::query(
+        "SELECT seq, id, at, subject, role, municipality, party, action, record_type, record_id, \
+         purpose, reason FROM audit_log WHERE seq >= $1 ORDER BY seq",
+    )
+    .bind(from)
+    .fetch_all(&store.read)
+    .await
+    .unwrap();
+    for row in rows {
+        let seq: i64 = row.get(0);
+        let (id, at): (String, String) = (row.get(1), row.get(2));
+        let mut r = AuditRecord {
+            subject: row.get(3),
+            role: row.get(4),
+            municipality: row.get(5),
+            party: row.get(6),
+            action: row.get(7),
+            record_type: row.get(8),
+            record_id: row.get(9),
+            purpose: row.get(10),
+            reason: row.get(11),
+        };
+        let (key_id, hash) = match how {
+            Rehash::Legacy => {
+                // Legacy rows have no such fields: drop them, as a careful forger would.
+                r.municipality.clear();
+                r.party.clear();
+                r.reason.clear();
+                (String::new(), audit::entry_hash(&prev, seq, &id, &at, &r))
+            }
+            Rehash::Unkeyed => audit::keyed_hash(None, &prev, seq, &id, &at, &r),
+            Rehash::Key(k) => audit::keyed_hash(Some(k), &prev, seq, &id, &at, &r),
+        };
+        sqlx::query(
+            "UPDATE audit_log SET prev_hash = $1, hash = $2, key_id = $3, municipality = $4, \
+             party = $5, reason = $6 WHERE seq = $7",
+        )
+        .bind(&prev)
+        .bind(&hash)
+        .bind(&key_id)
+        .bind(&r.municipality)
+        .bind(&r.party)
+        .bind(&r.reason)
+        .bind(seq)
+        .execute(&store.write)
+        .await
+        .unwrap();
+        prev = hash;
+    }
+    sqlx::query("UPDATE chain_head SET audit_hash = $1 WHERE id = 1")
+        .bind(&prev)
+        .execute(&store.write)
+        .await
+        .unwrap();
+}
+
+/// Issue 17 §2: "re-hashing every entry still gives chain intact". Before
+/// the chain was keyed every one of these forgeries verified (the hash was
+/// plain SHA-256 anyone can compute); now each is found at the entry where
+/// it starts, whatever the forger hashes with.
+#[tokio::test]
+async fn a_database_writer_cannot_rehash_the_keyed_chain() {
+    let mallorys_key = audit::ChainKey::generate().unwrap();
+    for how in [Rehash::Legacy, Rehash::Unkeyed, Rehash::Key(&mallorys_key)] {
+        for ts in stores(&[]).await {
+            let b = format!("{} {how:?}", ts.name());
+            let s = &ts.store;
+            append_audits(s, 5).await;
+            sqlx::query("UPDATE audit_log SET subject = 'mallory' WHERE seq = 3")
+                .execute(&s.write)
+                .await
+                .unwrap();
+            rehash(s, 3, how).await;
+            let report = audit::verify(s).await.unwrap();
+            assert_eq!(report.first_broken_seq, Some(3), "{b}: {report:?}");
+            assert_eq!(report.entries, 2, "{b}");
+            // Re-hashing the whole chain is found at its first entry.
+            rehash(s, 1, how).await;
+            let report = audit::verify(s).await.unwrap();
+            assert_eq!(report.first_broken_seq, Some(1), "{b}: {report:?}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_municipality_party_and_reason_of_an_entry_are_recorded_and_covered_by_its_hash() {
+    use samling_kit::auth::{AuthContext, Role};
+    use samling_kit::reference::MunicipalityCode;
     for ts in stores(&[]).await {
         let b = ts.name();
         let s = &ts.store;
-        append_audits(s, 5).await;
-        let row = sqlx::query("SELECT id, at, prev_hash FROM audit_log WHERE seq = 3")
+        let mut ctx = AuthContext::new("user-1", Role::FamilyHome)
+            .with_municipality(MunicipalityCode::parse("0180").unwrap())
+            .with_party("home-7")
+            .with_purpose("uppföljning");
+        ctx.reason = "stated in the request".into();
+        let mut tx = s.begin_write().await.unwrap();
+        tx.audit(&ctx.audit("read", "home", "home-7"))
+            .await
+            .unwrap();
+        tx.commit_audits().await.unwrap();
+        let row =
+            sqlx::query("SELECT municipality, party, purpose, reason FROM audit_log WHERE seq = 1")
+                .fetch_one(&s.read)
+                .await
+                .unwrap();
+        use sqlx::Row;
+        let got: (String, String, String, String) =
+            (row.get(0), row.get(1), row.get(2), row.get(3));
+        assert_eq!(
+            got,
+            (
+                "0180".into(),
+                "home-7".into(),
+                "uppföljning".into(),
+                "stated in the request".into()
+            ),
+            "{b}"
+        );
+        assert!(audit::verify(s).await.unwrap().ok(), "{b}");
+        for change in [
+            "UPDATE audit_log SET municipality = '0181' WHERE seq = 1",
+            "UPDATE audit_log SET party = 'home-8', municipality = '0180' WHERE seq = 1",
+        ] {
+            sqlx::query(change).execute(&s.write).await.unwrap();
+            let report = audit::verify(s).await.unwrap();
+            assert_eq!(report.first_broken_seq, Some(1), "{b}: {change}");
+        }
+    }
+}
+
+/// A chain written before the chain was keyed: every entry's hash the
+/// original, unkeyed one (as kit/0004 leaves old rows).
+async fn make_legacy(ts: &TestStore, n: usize) {
+    append_audits(&ts.store, n).await;
+    rehash(&ts.store, 1, Rehash::Legacy).await;
+}
+
+#[tokio::test]
+async fn a_chain_from_before_keying_is_sealed_once_and_then_verifies() {
+    for ts in stores(&[]).await {
+        let b = ts.name();
+        make_legacy(&ts, 3).await;
+        let report = audit::verify(&ts.store).await.unwrap();
+        assert_eq!(
+            report.first_broken_seq,
+            Some(1),
+            "{b}: unsealed: {report:?}"
+        );
+
+        // The service opens it with the key: one seal entry vouches for the three.
+        let s = ts.reopen(&[]).await;
+        assert_eq!(heads(&s).await.0, 4, "{b}");
+        let action: String = sqlx::query_scalar("SELECT action FROM audit_log WHERE seq = 4")
             .fetch_one(&s.read)
             .await
             .unwrap();
-        let (id, at, prev): (String, String, String) = (row.get(0), row.get(1), row.get(2));
-        let mut forged = record("alice", "widget.read", "w2");
-        forged.subject = "mallory".into();
-        let hash = audit::entry_hash(&prev, 3, &id, &at, &forged);
-        sqlx::query("UPDATE audit_log SET subject = 'mallory', hash = $1 WHERE seq = 3")
+        assert_eq!(action, audit::SEAL_ACTION, "{b}");
+        append_audits(&s, 2).await;
+        let report = audit::verify(&s).await.unwrap();
+        assert!(report.ok(), "{b}: {report:?}");
+        assert_eq!(report.entries, 6, "{b}");
+        // Opening again seals nothing more.
+        let again = ts.reopen(&[]).await;
+        assert_eq!(heads(&again).await.0, 6, "{b}");
+
+        // The legacy entries are still protected: by the seal's link.
+        sqlx::query("UPDATE audit_log SET subject = 'mallory' WHERE seq = 2")
+            .execute(&s.write)
+            .await
+            .unwrap();
+        assert_eq!(
+            audit::verify(&s).await.unwrap().first_broken_seq,
+            Some(2),
+            "{b}"
+        );
+        rehash(&s, 2, Rehash::Legacy).await;
+        let report = audit::verify(&s).await.unwrap();
+        assert!(
+            !report.ok(),
+            "{b}: re-hashed legacy entries pass: {report:?}"
+        );
+    }
+}
+
+/// A store really written before kit/0004 (the old columns, the old hash)
+/// upgrades in place: the migration adds the columns to its rows, the first
+/// keyed open seals them, and the chain verifies and continues keyed.
+#[tokio::test]
+async fn a_store_from_before_the_keyed_chain_migration_upgrades_and_is_sealed() {
+    for ts in stores(&[]).await {
+        let b = ts.name();
+        let s = &ts.store;
+        // Put the schema back as kit/0002 left it.
+        for col in ["municipality", "party", "reason", "key_id"] {
+            sqlx::raw_sql(&format!("ALTER TABLE audit_log DROP COLUMN {col}"))
+                .execute(&s.write)
+                .await
+                .unwrap();
+        }
+        sqlx::query("DELETE FROM samling_migrations WHERE name = 'kit/0004_audit_keyed'")
+            .execute(&s.write)
+            .await
+            .unwrap();
+        // Three entries as the old code wrote them.
+        let mut prev = GENESIS.to_string();
+        for seq in 1..=3i64 {
+            let r = record("alice", "widget.read", &format!("w{seq}"));
+            let (id, at) = (format!("id-{seq}"), "2026-11-30T10:00:00Z".to_string());
+            let hash = audit::entry_hash(&prev, seq, &id, &at, &r);
+            sqlx::query(
+                "INSERT INTO audit_log (seq, id, at, subject, role, action, record_type, \
+                 record_id, purpose, prev_hash, hash) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            )
+            .bind(seq)
+            .bind(&id)
+            .bind(&at)
+            .bind(&r.subject)
+            .bind(&r.role)
+            .bind(&r.action)
+            .bind(&r.record_type)
+            .bind(&r.record_id)
+            .bind(&r.purpose)
+            .bind(&prev)
             .bind(&hash)
             .execute(&s.write)
             .await
             .unwrap();
+            prev = hash;
+        }
+        sqlx::query("UPDATE chain_head SET audit_seq = 3, audit_hash = $1 WHERE id = 1")
+            .bind(&prev)
+            .execute(&s.write)
+            .await
+            .unwrap();
+        s.close().await;
+
+        let s = ts.reopen(&[]).await;
+        assert_eq!(heads(&s).await.0, 4, "{b}: sealed");
+        append_audits(&s, 2).await;
+        let report = audit::verify(&s).await.unwrap();
+        assert!(report.ok(), "{b}: {report:?}");
+        assert_eq!(report.entries, 6, "{b}");
+        let keyed = scalar(&s, "SELECT COUNT(*) FROM audit_log WHERE key_id <> ''").await;
+        assert_eq!(keyed, 3, "{b}: the seal and the two new entries");
+        s.close().await;
+    }
+}
+
+/// The downgrade: make keyed entries look like entries from before keying.
+#[tokio::test]
+async fn unkeyed_entries_after_keyed_ones_are_a_downgrade() {
+    for ts in stores(&[]).await {
+        let b = ts.name();
+        let s = &ts.store;
+        append_audits(s, 6).await;
+        // The tail only: an unkeyed entry after keyed ones.
+        rehash(s, 4, Rehash::Legacy).await;
         let report = audit::verify(s).await.unwrap();
         assert_eq!(report.first_broken_seq, Some(4), "{b}: {report:?}");
-        assert_eq!(report.entries, 3, "{b}");
+        // The whole chain, and the running service writes on top of it: a
+        // keyed entry that is no seal does not vouch for unkeyed ones.
+        rehash(s, 1, Rehash::Legacy).await;
+        append_audits(s, 1).await;
+        let report = audit::verify(s).await.unwrap();
+        assert_eq!(report.first_broken_seq, Some(7), "{b}: {report:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_downgraded_chain_is_not_sealed_once_a_checkpoint_exists() {
+    for ts in stores(&[]).await {
+        let b = ts.name();
+        let dir = tempfile::tempdir().unwrap();
+        let file = audit::CheckpointFile::new(dir.path(), "kit", "test");
+        append_audits(&ts.store, 4).await;
+        file.write(&ts.store, &ts.key).await.unwrap().unwrap();
+        rehash(&ts.store, 1, Rehash::Legacy).await;
+        // A restart must not vouch for the forgery.
+        let s = samling_kit::db::Store::open(&ts.target, None, &[])
+            .await
+            .unwrap();
+        let s = audit::with_key(s, ts.key.clone(), Some(&file.path))
+            .await
+            .unwrap();
+        assert_eq!(heads(&s).await.0, 4, "{b}: sealed a downgraded chain");
+        let cp = file.read(&ts.key).unwrap();
+        let report = audit::verify_against(&s, cp.as_ref()).await.unwrap();
+        assert_eq!(report.first_broken_seq, Some(1), "{b}: {report:?}");
+    }
+}
+
+/// Issue 17 §2: "cutting the tail and moving the chain head back still
+/// gives chain intact" — true of the chain alone; the checkpoint finds it.
+#[tokio::test]
+async fn a_cut_tail_with_the_head_moved_back_is_found_against_the_checkpoint() {
+    for ts in stores(&[]).await {
+        let b = ts.name();
+        let s = &ts.store;
+        let dir = tempfile::tempdir().unwrap();
+        let file = audit::CheckpointFile::new(dir.path(), "kit", "test");
+        append_audits(s, 8).await;
+        let cp = file.write(s, &ts.key).await.unwrap().unwrap();
+        assert_eq!(cp.seq, 8, "{b}");
+        assert!(
+            audit::verify_against(s, Some(&cp)).await.unwrap().ok(),
+            "{b}"
+        );
+
+        sqlx::query("DELETE FROM audit_log WHERE seq > 5")
+            .execute(&s.write)
+            .await
+            .unwrap();
+        sqlx::raw_sql(
+            "UPDATE chain_head SET audit_seq = 5, \
+             audit_hash = (SELECT hash FROM audit_log WHERE seq = 5) WHERE id = 1",
+        )
+        .execute(&s.write)
+        .await
+        .unwrap();
+        assert!(
+            audit::verify(s).await.unwrap().ok(),
+            "{b}: the chain alone holds"
+        );
+        let report = audit::verify_against(s, Some(&cp)).await.unwrap();
+        assert_eq!(report.first_broken_seq, Some(6), "{b}: {report:?}");
+        assert_eq!(report.checkpoint_seq, Some(8), "{b}");
+
+        // Nor does the next checkpoint bless the cut chain.
+        append_audits(s, 5).await;
+        let e = file.write(s, &ts.key).await.unwrap_err();
+        assert!(matches!(e, KitError::FailedPrecondition(_)), "{b}: {e:?}");
+        assert_eq!(file.read(&ts.key).unwrap().unwrap().seq, 8, "{b}");
+    }
+}
+
+#[tokio::test]
+async fn a_checkpoint_edited_or_signed_with_another_key_is_refused() {
+    for ts in stores(&[]).await {
+        let b = ts.name();
+        let dir = tempfile::tempdir().unwrap();
+        let file = audit::CheckpointFile::new(dir.path(), "kit", "test");
+        append_audits(&ts.store, 3).await;
+        file.write(&ts.store, &ts.key).await.unwrap();
+        let text = std::fs::read_to_string(&file.path).unwrap();
+        let other = audit::ChainKey::generate().unwrap();
+        assert!(file.read(&other).is_err(), "{b}: another key");
+        std::fs::write(&file.path, text.replace("\"seq\": 3", "\"seq\": 2")).unwrap();
+        let e = file.read(&ts.key).unwrap_err();
+        assert!(e.to_string().contains("signature"), "{b}: {e}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_checkpointer_writes_at_once_and_once_more_when_stopped() {
+    for ts in stores(&[]).await {
+        let b = ts.name();
+        let dir = tempfile::tempdir().unwrap();
+        let file = audit::CheckpointFile::new(dir.path(), "kit", "test");
+        append_audits(&ts.store, 2).await;
+        let (stop, stop_rx) = tokio::sync::watch::channel(false);
+        let task = audit::spawn_checkpointer(
+            ts.store.clone(),
+            ts.key.clone(),
+            file.clone(),
+            Duration::from_secs(3600),
+            stop_rx,
+        );
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while file.read(&ts.key).unwrap().is_none() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{b}: no first checkpoint"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert_eq!(file.read(&ts.key).unwrap().unwrap().seq, 2, "{b}");
+        append_audits(&ts.store, 3).await;
+        stop.send(true).unwrap();
+        tokio::time::timeout(Duration::from_secs(10), task)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(file.read(&ts.key).unwrap().unwrap().seq, 5, "{b}: at stop");
+    }
+}
+
+/// Issue 17 §2: "deleting index rows makes ListAudit return 0 of 16 entries".
+#[tokio::test]
+async fn verify_reports_a_record_index_that_no_longer_matches_the_chain() {
+    for ts in stores(&[]).await {
+        let b = ts.name();
+        let s = &ts.store;
+        let feed = EventFeed::new(s.clone());
+        for _ in 0..16 {
+            let mut tx = s.begin_write().await.unwrap();
+            tx.audit(&record("alice", "widget.read", "child-1"))
+                .await
+                .unwrap();
+            tx.commit(&feed).await.unwrap();
+        }
+        audit::index_pending(s, 100).await.unwrap();
+        assert_eq!(list_all(s, "child-1", 50).await.0.len(), 16, "{b}");
+        assert!(audit::verify(s).await.unwrap().ok(), "{b}");
+
+        sqlx::query("DELETE FROM audit_index WHERE seq >= 4")
+            .execute(&s.write)
+            .await
+            .unwrap();
+        assert_eq!(
+            list_all(s, "child-1", 50).await.0.len(),
+            3,
+            "{b}: the finding"
+        );
+        let report = audit::verify(s).await.unwrap();
+        assert_eq!(report.first_broken_seq, Some(4), "{b}: {report:?}");
+        assert!(report.problem.unwrap().contains("index"), "{b}");
+
+        // Filed under another record instead of deleted: also reported.
+        audit::index_pending(s, 100).await.unwrap();
+        sqlx::raw_sql("DELETE FROM audit_index; UPDATE audit_index_head SET indexed_seq = 0")
+            .execute(&s.write)
+            .await
+            .unwrap();
+        audit::index_pending(s, 100).await.unwrap();
+        assert!(audit::verify(s).await.unwrap().ok(), "{b}: re-indexed");
+        sqlx::query("UPDATE audit_index SET record_id = 'child-2' WHERE seq = 9")
+            .execute(&s.write)
+            .await
+            .unwrap();
+        let report = audit::verify(s).await.unwrap();
+        assert_eq!(report.first_broken_seq, Some(9), "{b}: {report:?}");
     }
 }
 

@@ -22,7 +22,7 @@ pub struct RegistryClient {
 }
 
 impl RegistryClient {
-    /// Connect to `endpoint` (e.g. `http://127.0.0.1:50051`) acting as `ctx`.
+    /// Connect to `endpoint` (e.g. `http://127.0.0.1:7051`) acting as `ctx`.
     pub async fn connect(
         endpoint: &str,
         signer: ContextSigner,

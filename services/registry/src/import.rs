@@ -21,6 +21,9 @@
 //! (* = required column.) Errors name the 1-based line of the file (the
 //! header is line 1) and the CSV column, and never contain a personnummer.
 //! [`write_homes_csv`] writes the same columns, so an export imports again;
+//! a cell a spreadsheet would run as a formula (starting with `=`, `+`, `-`,
+//! `@`, tab or CR) is exported with a `'` in front, which import drops
+//! ([`to_csv_cell`], [`from_csv_cell`]);
 //! only the first two carers of a household travel in the file, and a home
 //! whose address was withheld (protected identity) is exported without it.
 
@@ -439,7 +442,7 @@ fn parse_row(
         match std::str::from_utf8(raw) {
             Ok(s) => {
                 if let Some(v) = values.get_mut(col as usize) {
-                    *v = s.to_string();
+                    *v = from_csv_cell(s).to_string();
                 }
             }
             Err(_) => errs.push(col, "is not valid UTF-8"),
@@ -850,6 +853,34 @@ pub fn draft_of(h: &Home) -> HomeDraft {
     }
 }
 
+/// Characters that make a spreadsheet read a cell as a formula (OWASP CSV
+/// injection): `=`, `+`, `-`, `@`, and tab and CR, which some programs skip
+/// before looking for one.
+fn starts_formula(s: &str) -> bool {
+    s.starts_with(['=', '+', '-', '@', '\t', '\r'])
+}
+
+/// A value as written to a CSV cell: one that a spreadsheet would take for a
+/// formula gets a `'` in front (OWASP), and so does one that already starts
+/// with `'`, so that [`from_csv_cell`] gives back exactly the value.
+pub fn to_csv_cell(value: String) -> String {
+    if starts_formula(&value) || value.starts_with('\'') {
+        format!("'{value}")
+    } else {
+        value
+    }
+}
+
+/// A CSV cell's value on import: one `'` in front of a formula character or
+/// of another `'` is [`to_csv_cell`]'s and is dropped; any other text is kept
+/// as written (`'s-Hertogenbosch` stays).
+pub fn from_csv_cell(cell: &str) -> &str {
+    match cell.strip_prefix('\'') {
+        Some(rest) if starts_formula(rest) || rest.starts_with('\'') => rest,
+        _ => cell,
+    }
+}
+
 /// A CSV writer of homes that writes as it goes (for streamed exports).
 pub struct HomesCsvWriter<W: Write> {
     inner: csv::Writer<W>,
@@ -864,7 +895,8 @@ impl<W: Write> HomesCsvWriter<W> {
     }
 
     pub fn write(&mut self, home: &Home) -> Result<(), csv::Error> {
-        self.inner.write_record(home_record(home))
+        self.inner
+            .write_record(home_record(home).into_iter().map(to_csv_cell))
     }
 
     /// Flush and hand back the output.
@@ -1168,6 +1200,65 @@ languages,competences,target_groups,pets,allergies,capacity,willingness";
         assert_eq!(scrub("must be 1–10, line 42"), "must be 1–10, line 42");
         assert_eq!(scrub("1234 5"), "1234 5");
         assert_eq!(scrub(""), "");
+    }
+
+    /// Issue 17 §2: cells starting with `= + - @` were written verbatim.
+    #[test]
+    fn formula_cells_are_neutralised_on_export_and_imported_as_they_were() {
+        let mut h = home_from(&valid_draft_example());
+        let nasty = [
+            "=HYPERLINK(\"http://x\",\"y\")",
+            "+46701234567",
+            "-2+3",
+            "@SUM(A1)",
+            "\t=1",
+            "\r=1",
+            "'=already quoted",
+            "'s-Hertogenbosch",
+        ];
+        h.languages = nasty.iter().map(|s| s.to_string()).collect();
+        h.pets = vec!["=1+1".into()];
+        if let Some(a) = h.address.as_mut() {
+            a.street = "=cmd|' /C calc'!A0".into();
+        }
+        let mut out = Vec::new();
+        write_homes_csv(&mut out, std::slice::from_ref(&h)).unwrap();
+        let mut reader = csv::Reader::from_reader(out.as_slice());
+        let rec = reader.records().next().unwrap().unwrap();
+        for (i, cell) in rec.iter().enumerate() {
+            assert!(
+                !starts_formula(cell),
+                "column {} exported as a formula: {cell:?}",
+                COLUMNS[i]
+            );
+        }
+        let street = COLUMNS.iter().position(|c| *c == "street").unwrap();
+        assert_eq!(&rec[street], "'=cmd|' /C calc'!A0");
+        // Each value comes back exactly.
+        for v in nasty.iter().chain(["=1+1", "plain", ""].iter()) {
+            assert_eq!(from_csv_cell(&to_csv_cell(v.to_string())), *v, "{v:?}");
+        }
+        assert_eq!(from_csv_cell("'s-Hertogenbosch"), "'s-Hertogenbosch");
+        // Import: the street (free text) comes back as it was.
+        let mut h = home_from(&valid_draft_example());
+        if let Some(a) = h.address.as_mut() {
+            a.street = "=cmd|' /C calc'!A0".into();
+        }
+        let mut out = Vec::new();
+        write_homes_csv(&mut out, std::slice::from_ref(&h)).unwrap();
+        let parsed = parse_homes_csv_on(out.as_slice(), today());
+        let street_back = parsed
+            .rows
+            .first()
+            .and_then(|r| r.draft.as_ref())
+            .and_then(|d| d.address.as_ref())
+            .map(|a| a.street.clone());
+        assert_eq!(
+            street_back.as_deref(),
+            Some("=cmd|' /C calc'!A0"),
+            "{:?}",
+            parsed.errors
+        );
     }
 
     #[test]

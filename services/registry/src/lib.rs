@@ -41,8 +41,9 @@ pub async fn open(
     regions: std::sync::Arc<samling_kit::reference::RegionMap>,
 ) -> Result<Registry, samling_kit::error::KitError> {
     let target = samling_kit::db::DbTarget::for_service(cfg, "registry", region);
-    let store =
-        samling_kit::db::Store::open(&target, cfg.database.max_connections, &[MIGRATIONS]).await?;
+    let options = samling_kit::db::StoreOptions::from(&cfg.database);
+    let store = samling_kit::db::Store::open_with(&target, &options, &[MIGRATIONS]).await?;
+    let store = samling_kit::audit::key_store(store, cfg, "registry", region).await?;
     let region_id = regions
         .parse_region(region)
         .map_err(|e| samling_kit::error::KitError::invalid("region", e.to_string()))?;

@@ -3,7 +3,7 @@
 
 #![allow(dead_code)]
 
-use samling_kit::audit::AuditRecord;
+use samling_kit::audit::{self, AuditRecord, ChainKey};
 use samling_kit::db::testing::tempfile_dir::TempDirGuard;
 use samling_kit::db::{DbTarget, Migration, Store, testing};
 use sqlx::Row;
@@ -13,6 +13,8 @@ use sqlx::Row;
 pub struct TestStore {
     pub store: Store,
     pub target: DbTarget,
+    /// The store's audit chain key (each test store has its own).
+    pub key: ChainKey,
     _dir: Option<TempDirGuard>,
 }
 
@@ -24,6 +26,15 @@ impl TestStore {
             samling_kit::db::Backend::Postgres => "postgres",
         }
     }
+
+    /// Open the same database again, with the same chain key, as a
+    /// restarted service does.
+    pub async fn reopen(&self, sets: &[&[Migration]]) -> Store {
+        let store = Store::open(&self.target, None, sets).await.unwrap();
+        audit::with_key(store, self.key.clone(), None)
+            .await
+            .unwrap()
+    }
 }
 
 /// Fresh stores on every test backend, migrated with kit's tables and `sets`.
@@ -33,9 +44,12 @@ pub async fn stores(sets: &[&[Migration]]) -> Vec<TestStore> {
         let store = Store::open(&target, None, sets)
             .await
             .unwrap_or_else(|e| panic!("open {target:?}: {e:?}"));
+        let key = ChainKey::generate().unwrap();
+        let store = audit::with_key(store, key.clone(), None).await.unwrap();
         out.push(TestStore {
             store,
             target,
+            key,
             _dir: dir,
         });
     }
@@ -52,10 +66,12 @@ pub fn record(subject: &str, action: &str, record_id: &str) -> AuditRecord {
     AuditRecord {
         subject: subject.into(),
         role: "municipality_caseworker".into(),
+        municipality: "0180".into(),
         action: action.into(),
         record_type: "widget".into(),
         record_id: record_id.into(),
         purpose: "test".into(),
+        ..AuditRecord::default()
     }
 }
 
