@@ -57,13 +57,13 @@ pub const MUNI_AND_OFFICE: &[Role] = &[
     MunicipalityCaseworker,
     MunicipalityManager,
 ];
+/// Home search returns individual homes: not for the aggregate-only roles
+/// (analysts and the council get figures, never single homes).
 pub const SEARCHERS: &[Role] = &[
     RegionalOfficer,
     Service,
     MunicipalityCaseworker,
     MunicipalityManager,
-    NationalAnalyst,
-    CouncilMember,
 ];
 pub const HOME_READERS: &[Role] = &[
     RegionalOfficer,

@@ -127,6 +127,9 @@ async fn the_purpose_a_reader_states_reaches_the_read_audit() {
             .entries
             .iter()
             .filter(|e| e.action == "read")
+            // The first read is the answer to the creation (issue 18: an
+            // answer showing personal data is audited as a read).
+            .skip(1)
             .map(|e| e.reason.as_str())
             .collect();
         let purposes: Vec<&str> = log
@@ -611,7 +614,8 @@ async fn national_search_returns_homes_of_every_region() {
         for token in [
             env.officer(),
             env.caseworker(OTHER),
-            env.token(Role::NationalAnalyst, None, None),
+            // Not the analyst: the aggregate-only roles search no homes (issue 18).
+            env.token(Role::MunicipalityManager, Some(OWN), None),
         ] {
             let doc = env
                 .http()

@@ -277,3 +277,86 @@ fn the_route_table_is_consistent_with_itself() {
         );
     }
 }
+
+/// A token of `role` bound to `region` (the claim the register checks).
+fn regional_token(env: &Env, role: Role, region: Option<&str>) -> String {
+    env.issuer
+        .issue(samling_gateway::auth::IssueClaims {
+            sub: format!("{}-{}", role.as_str(), region.unwrap_or("none")),
+            role,
+            municipality: None,
+            party: None,
+            region: region.map(str::to_string),
+            ttl: std::time::Duration::from_secs(3600),
+        })
+        .expect("issue a token")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_region_binds_its_officers_and_a_protected_home_is_redacted_through_the_door() {
+    for_each_backend(|b| async move {
+        let env = Env::start(&b).await;
+        let mut draft = home_draft("0160", "Hemliga vägen 9", &adult(301), &["trauma"]);
+        draft["protected_identity"] = Value::Bool(true);
+        let id = env.create_home_id(STOCKHOLM, draft).await;
+        let path = format!("/v1/regions/{STOCKHOLM}/homes/{id}");
+
+        // The region claim binds a regional officer to its own register; the
+        // door lets it through, the register refuses (defence in depth).
+        for claim in ["norr", "atlantis"] {
+            let before = env.reached();
+            let r = env
+                .http()
+                .get(
+                    &path,
+                    &regional_token(&env, Role::RegionalOfficer, Some(claim)),
+                )
+                .await;
+            assert_eq!(r.status, 403, "region {claim}: {}", r.text());
+            assert!(env.reached() > before, "the register decides");
+            assert!(!r.text().contains("Hemliga"), "{}", r.text());
+        }
+        let own = env
+            .http()
+            .get(
+                &path,
+                &regional_token(&env, Role::RegionalOfficer, Some(STOCKHOLM)),
+            )
+            .await
+            .ok();
+        assert_eq!(own["address"]["street"], "Hemliga vägen 9");
+
+        // A municipality sees no address, location or household of it.
+        for token in [
+            env.caseworker(OWN),
+            env.token(Role::MunicipalityManager, Some(OTHER), None),
+            env.token(Role::Ombud, None, None),
+        ] {
+            let home = env.http().get(&path, &token).await.ok();
+            let text = home.to_string();
+            assert!(
+                !text.contains("Hemliga") && !text.contains("0160") && !text.contains(STOCKHOLM),
+                "{text}"
+            );
+            assert_eq!(home["personal_data_redacted"], true, "{home}");
+        }
+        // National search: the home is there, its location is not.
+        let found = env
+            .http()
+            .get("/v1/homes?include_overdue=true", &env.caseworker(OWN))
+            .await
+            .ok()
+            .to_string();
+        assert!(found.contains(&id) && !found.contains("0160"), "{found}");
+
+        // The aggregate-only roles get no individual homes.
+        for role in [Role::NationalAnalyst, Role::CouncilMember] {
+            let r = env
+                .http()
+                .get("/v1/homes", &regional_token(&env, role, None))
+                .await;
+            assert_eq!(r.status, 403, "{}: {}", role.as_str(), r.text());
+        }
+    })
+    .await;
+}

@@ -1,9 +1,11 @@
 //! Idempotent mutations: a retry with the same client request id returns the
 //! first answer; the same id with a different request is refused.
 //!
-//! Keys are scoped by caller and method, so two callers can never see each
-//! other's answers. Answers are stored as base64 protobuf in the same
-//! transaction as the change they describe.
+//! Keys are scoped by the whole caller (subject, role, municipality, party)
+//! and the method, so two callers, or one subject under two tokens, never
+//! see each other's answers. Answers are stored as base64 protobuf in the
+//! same transaction as the change they describe; a service checks the
+//! caller's access before it replays one.
 
 use crate::error::KitError;
 use base64::Engine;
@@ -19,6 +21,25 @@ pub struct IdempotencyKey {
 }
 
 impl IdempotencyKey {
+    /// The key of `ctx`'s request: the subject alone is not the caller (the
+    /// same `sub` under another municipality's token must not get the first
+    /// answer). `None` when the client sent no request id.
+    pub fn for_caller<M: prost::Message>(
+        ctx: &crate::auth::AuthContext,
+        method: &'static str,
+        request_id: &str,
+        request: &M,
+    ) -> Result<Option<Self>, KitError> {
+        let caller = format!(
+            "{}\u{1e}{}\u{1e}{}\u{1e}{}",
+            ctx.sub,
+            ctx.role.as_str(),
+            ctx.municipality.as_ref().map(|m| m.as_str()).unwrap_or(""),
+            ctx.party.as_deref().unwrap_or("")
+        );
+        Self::new(&caller, method, request_id, request)
+    }
+
     /// `None` when the client sent no request id (the call is then not deduplicated).
     pub fn new<M: prost::Message>(
         subject: &str,
@@ -86,5 +107,40 @@ impl IdempotencyKey {
         .execute(&mut *conn)
         .await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::{AuthContext, Role};
+    use crate::reference::MunicipalityCode;
+
+    fn key(ctx: &AuthContext) -> String {
+        IdempotencyKey::for_caller(ctx, "M", "r1", &0u32)
+            .unwrap()
+            .unwrap()
+            .key
+    }
+
+    #[test]
+    fn the_same_subject_under_another_token_has_another_key() {
+        let m = |c| MunicipalityCode::parse(c).unwrap();
+        let a = AuthContext::new("u", Role::MunicipalityCaseworker).with_municipality(m("0180"));
+        let other_municipality =
+            AuthContext::new("u", Role::MunicipalityCaseworker).with_municipality(m("1480"));
+        let other_role =
+            AuthContext::new("u", Role::MunicipalityManager).with_municipality(m("0180"));
+        let with_party = a.clone().with_party("p");
+        let keys = [
+            key(&a),
+            key(&other_municipality),
+            key(&other_role),
+            key(&with_party),
+        ];
+        for (i, k) in keys.iter().enumerate() {
+            assert_eq!(keys.iter().filter(|x| *x == k).count(), 1, "key {i}");
+        }
+        assert_eq!(key(&a), key(&a.clone()), "stable for the same caller");
     }
 }

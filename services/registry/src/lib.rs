@@ -20,10 +20,16 @@ pub mod store;
 pub use service::Registry;
 
 /// The registry's migrations (applied after kit's own).
-pub const MIGRATIONS: &[samling_kit::db::Migration] = &[samling_kit::db::Migration {
-    name: "registry/0001_init",
-    sql: include_str!("../migrations/0001_registry.sql"),
-}];
+pub const MIGRATIONS: &[samling_kit::db::Migration] = &[
+    samling_kit::db::Migration {
+        name: "registry/0001_init",
+        sql: include_str!("../migrations/0001_registry.sql"),
+    },
+    samling_kit::db::Migration {
+        name: "registry/0002_actors",
+        sql: include_str!("../migrations/0002_registry_actors.sql"),
+    },
+];
 
 /// The gRPC service name, for health checks.
 pub const SERVICE_NAME: &str = "samling.registry.v1.RegistryService";

@@ -376,7 +376,8 @@ async fn a_placement_records_both_municipalities_and_the_custody_transfer_date()
                 get_placement,
                 get.clone()
             ),
-            Code::PermissionDenied,
+            // Answered as a missing placement: no existence oracle.
+            Code::NotFound,
         );
         expect_code(
             rpc!(
@@ -384,7 +385,7 @@ async fn a_placement_records_both_municipalities_and_the_custody_transfer_date()
                 create_placement,
                 placement(&child.id, &home.id, start)
             ),
-            Code::PermissionDenied,
+            Code::NotFound,
         );
 
         // Requests are validated field by field.
@@ -569,7 +570,7 @@ async fn a_breakdown_is_recorded_with_reason_codes_and_frees_the_place() {
                 end_placement,
                 end(EndReason::Breakdown, Some(good.clone()), days_ago(1))
             ),
-            Code::PermissionDenied,
+            Code::NotFound,
         );
         assert_eq!(
             h.get_home(&home.id).await.placed_count,

@@ -33,13 +33,26 @@ pub fn manage_register(ctx: &AuthContext) -> Result<(), RegistryError> {
     }
 }
 
-/// National search returns summaries without personal data; anyone working
-/// with placements or statistics may search.
-pub fn search_homes(ctx: &AuthContext) -> Result<(), RegistryError> {
-    match ctx.role {
-        Role::Child | Role::FamilyHome | Role::Ombud => Err(deny("search homes")),
+/// A `regional_officer` works in its own region's register only; a token
+/// naming another (or no known) region is refused before anything is read,
+/// so the refusal says nothing about the records. `register` is `None` for a
+/// register that serves every municipality (tests, a single-region install).
+/// National roles (analyst, council, service) stay national.
+pub fn bound_to_register(ctx: &AuthContext, register: Option<&str>) -> Result<(), RegistryError> {
+    match (ctx.role, register, ctx.region.as_deref()) {
+        (Role::RegionalOfficer, Some(reg), Some(claim)) if claim != reg => {
+            Err(RegistryError::forbidden(format!(
+                "your token is for region {claim}; this is the register of region {reg}"
+            )))
+        }
         _ => Ok(()),
     }
+}
+
+/// The answer for a record the caller may not know exists: the same as for
+/// a missing one (no existence oracle between 403 and 404).
+pub fn not_found(what: &str, id: &str) -> RegistryError {
+    RegistryError::NotFound(format!("{what} {id}"))
 }
 
 /// What a municipality has to do with a home.
@@ -49,12 +62,17 @@ pub struct Involvement {
     pub active_placing: Vec<String>,
     /// Municipalities that ever placed a child in the home.
     pub ever_placing: Vec<String>,
+    /// Of those, the ones with a placement not made by the caller who
+    /// registered the child: only these count for a protected home.
+    pub vouched_placing: Vec<String>,
 }
 
 /// How much of a home the caller sees. Personal data only once a placement
-/// or an approval makes it the municipality's business; a protected home's
-/// address only for the office, the home itself and a municipality with a
-/// child placed there now.
+/// or an approval makes it the municipality's business. A protected home's
+/// address and location only for the office and the home itself: no
+/// placement or approval a municipality can make unlocks it (a caseworker
+/// could otherwise register a child and place it there to read the address);
+/// disclosure to a placing municipality is the office's explicit act.
 pub fn home_view(
     ctx: &AuthContext,
     home: &samling_proto::registry::v1::Home,
@@ -66,14 +84,24 @@ pub fn home_view(
     match ctx.role {
         Role::MunicipalityCaseworker | Role::MunicipalityManager => {
             let m = ctx.municipality.as_ref().map(|m| m.as_str()).unwrap_or("");
-            let active = inv.active_placing.iter().any(|c| c == m);
-            let involved = active
-                || inv.ever_placing.iter().any(|c| c == m)
+            // A protected home's household is the business of a municipality
+            // that approved it or placed a child there, but not through a
+            // placement its registrar made of a child they registered.
+            let placed = if home.protected_identity {
+                &inv.vouched_placing
+            } else {
+                &inv.ever_placing
+            };
+            let involved = inv
+                .active_placing
+                .iter()
+                .any(|c| c == m && !home.protected_identity)
+                || placed.iter().any(|c| c == m)
                 || home.approvals.iter().any(|a| a.municipality_code == m);
-            Ok(match (involved, home.protected_identity, active) {
-                (false, _, _) => HomeView::NoPersonalData,
-                (true, true, false) => HomeView::AddressWithheld,
-                (true, _, _) => HomeView::Full,
+            Ok(match (involved, home.protected_identity) {
+                (false, _) => HomeView::NoPersonalData,
+                (true, true) => HomeView::AddressWithheld,
+                (true, false) => HomeView::Full,
             })
         }
         Role::Ombud => Ok(HomeView::NoPersonalData),
@@ -81,7 +109,8 @@ pub fn home_view(
     }
 }
 
-/// A nämnd decision is recorded by the office or the municipality's manager.
+/// A nämnd decision is recorded by the office or a municipality's manager
+/// for their own municipality (the role half; see [`approval_link`]).
 pub fn record_approval(ctx: &AuthContext, municipality: &str) -> Result<(), RegistryError> {
     if is_office(ctx)
         || (ctx.role == Role::MunicipalityManager && own_municipality(ctx, municipality))
@@ -90,6 +119,38 @@ pub fn record_approval(ctx: &AuthContext, municipality: &str) -> Result<(), Regi
     } else {
         Err(deny("record an approval for this municipality"))
     }
+}
+
+/// A municipality records an approval only with a documented link to the
+/// home: it is the home's municipality (which investigates the home today),
+/// or its nämnd already approved the home (a renewed decision). Other
+/// municipalities' decisions are recorded by the office, which checks them.
+pub fn approval_link(
+    ctx: &AuthContext,
+    home: &samling_proto::registry::v1::Home,
+    municipality: &str,
+) -> Result<(), RegistryError> {
+    if is_office(ctx)
+        || home.municipality_code == municipality
+        || home
+            .approvals
+            .iter()
+            .any(|a| a.municipality_code == municipality)
+    {
+        Ok(())
+    } else {
+        Err(RegistryError::forbidden(
+            "your municipality has no documented link to this home (its assessment); \
+             the regional office records this decision",
+        ))
+    }
+}
+
+/// Does this caller's approval restart the annual re-confirmation? Only the
+/// office's: re-confirmation is its act (a municipal decision starts the
+/// clock only when none runs yet).
+pub fn approval_restarts_reconfirmation(ctx: &AuthContext) -> bool {
+    is_office(ctx)
 }
 
 /// The home's own actions: live jour availability, consent, requests.
@@ -110,28 +171,21 @@ pub fn object(ctx: &AuthContext, municipality: &str) -> Result<(), RegistryError
     }
 }
 
-/// Children: the placing municipality's staff, the office, the child itself
-/// (own record) and ombud (read only, without personnummer).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ChildView {
-    Full,
-    WithoutPersonnummer,
-}
-
-pub fn read_child(
-    ctx: &AuthContext,
-    child_id: &str,
-    placing: &str,
-) -> Result<ChildView, RegistryError> {
+/// Children: the placing municipality's staff, the office and the child
+/// itself (own record), who all must know the child whether protected or
+/// not. Ombud see only children assigned to them; the ombud service will own
+/// assignments and until it exists there are none. Everyone else gets "not
+/// found", as for a child that does not exist.
+pub fn read_child(ctx: &AuthContext, child_id: &str, placing: &str) -> Result<(), RegistryError> {
     if is_office(ctx)
         || own_municipality(ctx, placing)
         || (ctx.role == Role::Child && ctx.is_party(child_id))
     {
-        Ok(ChildView::Full)
-    } else if ctx.role == Role::Ombud {
-        Ok(ChildView::WithoutPersonnummer)
+        Ok(())
+    } else if ctx.role.aggregates_only() {
+        Err(deny("read a child's record"))
     } else {
-        Err(deny("read this child's record"))
+        Err(not_found("child", child_id))
     }
 }
 
@@ -144,27 +198,74 @@ pub fn write_child(ctx: &AuthContext, placing: &str) -> Result<(), RegistryError
     }
 }
 
+/// A change to an existing child or placement of another municipality is
+/// answered as if the record did not exist.
+pub fn write_existing_child(
+    ctx: &AuthContext,
+    what: &str,
+    id: &str,
+    placing: &str,
+) -> Result<(), RegistryError> {
+    write_child(ctx, placing).map_err(|_| not_found(what, id))
+}
+
 /// Placements are visible to the placing and the receiving municipality, the
-/// office, ombud, the home the child lives in and the child.
+/// office, the home the child lives in and the child; ombud as for children
+/// (none yet). Others get "not found".
 pub fn read_placement(
     ctx: &AuthContext,
     p: &samling_proto::registry::v1::Placement,
+    home_protected: bool,
 ) -> Result<(), RegistryError> {
+    // The receiving municipality would learn that a protected home lies in it.
     let ok = is_office(ctx)
         || own_municipality(ctx, &p.placing_municipality_code)
-        || own_municipality(ctx, &p.receiving_municipality_code)
-        || ctx.role == Role::Ombud
+        || (!home_protected && own_municipality(ctx, &p.receiving_municipality_code))
         || (ctx.role == Role::FamilyHome && !p.home_id.is_empty() && ctx.is_party(&p.home_id))
         || (ctx.role == Role::Child && ctx.is_party(&p.child_id));
     if ok {
         Ok(())
+    } else if ctx.role.aggregates_only() {
+        Err(deny("read placements"))
     } else {
-        Err(deny("read this placement"))
+        Err(not_found("placement", &p.id))
+    }
+}
+
+/// What of a placement the caller sees: where a protected child lives, and
+/// where a protected home is, only for those who must know.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PlacementView {
+    /// Show the home or unit the child lives in.
+    pub show_home: bool,
+    /// Show the receiving municipality.
+    pub show_receiving: bool,
+}
+
+pub fn placement_view(
+    ctx: &AuthContext,
+    p: &samling_proto::registry::v1::Placement,
+    child_protected: bool,
+    home_protected: bool,
+) -> PlacementView {
+    let office = is_office(ctx);
+    let the_home =
+        ctx.role == Role::FamilyHome && !p.home_id.is_empty() && ctx.is_party(&p.home_id);
+    let placing = own_municipality(ctx, &p.placing_municipality_code);
+    // A protected child's home is known to the office, the placing
+    // municipality and the home itself; a protected home's municipality
+    // only to the office and the home.
+    let show_home = !child_protected || office || placing || the_home;
+    let show_receiving = show_home && (!home_protected || office || the_home);
+    PlacementView {
+        show_home,
+        show_receiving,
     }
 }
 
 /// Listing scope for children/placements/decisions: `Some(code)` restricts a
-/// municipal caller to their municipality; the office sees all.
+/// municipal caller to their municipality; the office sees all. Ombud pass
+/// here but list nothing (see [`sees_no_children`]).
 pub fn municipal_scope(
     ctx: &AuthContext,
     requested: &str,
@@ -186,6 +287,12 @@ pub fn municipal_scope(
     Err(deny("list these records"))
 }
 
+/// Ombud have no assigned children until the ombud service owns
+/// assignments: their lists of children and placements are empty.
+pub fn sees_no_children(ctx: &AuthContext) -> bool {
+    ctx.role == Role::Ombud
+}
+
 /// Unexecuted decisions: the municipality reports its own; the office sees all.
 pub fn decisions(ctx: &AuthContext, municipality: &str) -> Result<(), RegistryError> {
     if is_office(ctx) || own_municipality(ctx, municipality) {
@@ -193,6 +300,15 @@ pub fn decisions(ctx: &AuthContext, municipality: &str) -> Result<(), RegistryEr
     } else {
         Err(deny("handle this municipality's decisions"))
     }
+}
+
+/// A decision of another municipality is answered as a missing one.
+pub fn existing_decision(
+    ctx: &AuthContext,
+    id: &str,
+    municipality: &str,
+) -> Result<(), RegistryError> {
+    decisions(ctx, municipality).map_err(|_| not_found("decision", id))
 }
 
 /// The quarterly report is aggregate: analysts and the council may read it too.
@@ -204,6 +320,23 @@ pub fn quarterly_report(ctx: &AuthContext, municipality: &str) -> Result<(), Reg
         Ok(())
     } else {
         Err(deny("read this report"))
+    }
+}
+
+/// Small counts in a report are suppressed for the aggregate-only roles.
+pub fn suppress_small_counts(ctx: &AuthContext) -> bool {
+    ctx.role.aggregates_only()
+}
+
+/// Homes in a search: summaries for those who place children and keep the
+/// register; the aggregate-only roles get no individual homes.
+pub fn search_homes(ctx: &AuthContext) -> Result<(), RegistryError> {
+    match ctx.role {
+        Role::Child | Role::FamilyHome | Role::Ombud => Err(deny("search homes")),
+        r if r.aggregates_only() => Err(deny(
+            "search individual homes; your role sees aggregates only",
+        )),
+        _ => Ok(()),
     }
 }
 
@@ -252,6 +385,7 @@ mod tests {
         let inv = Involvement {
             active_placing: vec!["0180".into()],
             ever_placing: vec!["0180".into()],
+            vouched_placing: vec!["0180".into()],
         };
         assert_eq!(home_view(&c, &home, &inv).unwrap(), HomeView::Full);
         let approved = Home {
@@ -278,6 +412,7 @@ mod tests {
         let past = Involvement {
             active_placing: vec![],
             ever_placing: vec!["0180".into()],
+            vouched_placing: vec!["0180".into()],
         };
         assert_eq!(
             home_view(&c, &home, &past).unwrap(),
@@ -308,8 +443,11 @@ mod tests {
     #[test]
     fn a_caseworker_reaches_only_their_own_municipalitys_children() {
         let c = ctx(Role::MunicipalityCaseworker, "0180");
-        assert_eq!(read_child(&c, "x", "0180").unwrap(), ChildView::Full);
-        assert!(read_child(&c, "x", "1480").is_err());
+        assert!(read_child(&c, "x", "0180").is_ok());
+        assert!(matches!(
+            read_child(&c, "x", "1480"),
+            Err(RegistryError::NotFound(_))
+        ));
         assert!(write_child(&c, "1480").is_err());
         assert_eq!(municipal_scope(&c, "").unwrap().as_deref(), Some("0180"));
         assert!(municipal_scope(&c, "1480").is_err());
@@ -328,5 +466,96 @@ mod tests {
         let c = AuthContext::new("u", Role::Child).with_party("c1");
         assert!(read_child(&c, "c1", "0180").is_ok());
         assert!(read_child(&c, "c2", "0180").is_err());
+    }
+
+    #[test]
+    fn a_regional_officer_is_bound_to_its_regions_register() {
+        let mut c = ctx(Role::RegionalOfficer, "");
+        c.region = Some("norr".into());
+        assert!(bound_to_register(&c, Some("stockholm-gotland")).is_err());
+        assert!(bound_to_register(&c, Some("norr")).is_ok());
+        let mut national = ctx(Role::NationalAnalyst, "");
+        national.region = Some("norr".into());
+        assert!(bound_to_register(&national, Some("stockholm-gotland")).is_ok());
+    }
+
+    #[test]
+    fn an_approval_needs_a_documented_link_to_the_home() {
+        let home = Home {
+            id: "h".into(),
+            municipality_code: "0160".into(),
+            ..Default::default()
+        };
+        let m = ctx(Role::MunicipalityManager, "1480");
+        assert!(approval_link(&m, &home, "1480").is_err());
+        assert!(approval_link(&ctx(Role::MunicipalityManager, "0160"), &home, "0160").is_ok());
+        let approved = Home {
+            approvals: vec![Approval {
+                municipality_code: "1480".into(),
+                ..Default::default()
+            }],
+            ..home.clone()
+        };
+        assert!(approval_link(&m, &approved, "1480").is_ok());
+        assert!(approval_link(&ctx(Role::RegionalOfficer, ""), &home, "1480").is_ok());
+        assert!(!approval_restarts_reconfirmation(&m));
+    }
+
+    #[test]
+    fn a_self_made_placement_does_not_open_a_protected_household() {
+        let home = Home {
+            id: "h".into(),
+            protected_identity: true,
+            ..Default::default()
+        };
+        let c = ctx(Role::MunicipalityCaseworker, "0180");
+        let self_made = Involvement {
+            active_placing: vec!["0180".into()],
+            ever_placing: vec!["0180".into()],
+            vouched_placing: vec![],
+        };
+        assert_eq!(
+            home_view(&c, &home, &self_made).unwrap(),
+            HomeView::NoPersonalData
+        );
+        let vouched = Involvement {
+            vouched_placing: vec!["0180".into()],
+            ..self_made
+        };
+        assert_eq!(
+            home_view(&c, &home, &vouched).unwrap(),
+            HomeView::AddressWithheld
+        );
+    }
+
+    #[test]
+    fn a_protected_childs_home_and_a_protected_homes_municipality_are_withheld() {
+        use samling_proto::registry::v1::Placement;
+        let p = Placement {
+            id: "p".into(),
+            child_id: "c".into(),
+            home_id: "h".into(),
+            placing_municipality_code: "0180".into(),
+            receiving_municipality_code: "0160".into(),
+            ..Default::default()
+        };
+        let receiving = ctx(Role::MunicipalityCaseworker, "0160");
+        assert!(read_placement(&receiving, &p, false).is_ok());
+        assert!(matches!(
+            read_placement(&receiving, &p, true),
+            Err(RegistryError::NotFound(_))
+        ));
+        let v = placement_view(&receiving, &p, true, false);
+        assert!(!v.show_home && !v.show_receiving);
+        let placing = ctx(Role::MunicipalityCaseworker, "0180");
+        let v = placement_view(&placing, &p, true, true);
+        assert!(v.show_home && !v.show_receiving);
+        let office = ctx(Role::RegionalOfficer, "");
+        let v = placement_view(&office, &p, true, true);
+        assert!(v.show_home && v.show_receiving);
+        assert!(matches!(
+            read_placement(&ctx(Role::Ombud, ""), &p, false),
+            Err(RegistryError::NotFound(_))
+        ));
     }
 }

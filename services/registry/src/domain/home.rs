@@ -43,13 +43,48 @@ fn text(field: &str, s: &str, required: bool) -> Result<String, RegistryError> {
             format!("must be at most {MAX_TEXT} characters"),
         ));
     }
-    if t.chars().any(char::is_control) {
+    check_plain(field, t)?;
+    Ok(t.to_string())
+}
+
+/// Control characters (NUL, C0/C1) and invisible format characters (bidi
+/// overrides such as U+202E, zero-width and other Unicode `Cf` characters):
+/// they make a name display as something else, in lists, exports and logs.
+pub fn is_hidden_char(c: char) -> bool {
+    c.is_control()
+        || matches!(c,
+            '\u{00AD}'
+            | '\u{0600}'..='\u{0605}'
+            | '\u{061C}'
+            | '\u{06DD}'
+            | '\u{070F}'
+            | '\u{08E2}'
+            | '\u{180E}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{206F}'
+            | '\u{FEFF}'
+            | '\u{FFF9}'..='\u{FFFB}'
+            | '\u{110BD}'
+            | '\u{110CD}'
+            | '\u{13430}'..='\u{1343F}'
+            | '\u{1BCA0}'..='\u{1BCA3}'
+            | '\u{1D173}'..='\u{1D17A}'
+            | '\u{E0001}'
+            | '\u{E0020}'..='\u{E007F}')
+}
+
+/// Refuse control and format characters in a name or other display text,
+/// naming the field.
+pub fn check_plain(field: &str, s: &str) -> Result<(), RegistryError> {
+    if s.chars().any(is_hidden_char) {
         return Err(RegistryError::invalid(
             field,
-            "must not contain control characters",
+            "must not contain control or invisible format characters",
         ));
     }
-    Ok(t.to_string())
+    Ok(())
 }
 
 /// Tags (languages, competences, …): trimmed, lower-case, unique, sorted.
@@ -373,13 +408,16 @@ pub fn check_transition(
 }
 
 /// Record a municipality's approval decision. The first approval moves a home
-/// under assessment to approved and starts the re-confirmation clock.
+/// under assessment to approved and starts the re-confirmation clock. Later
+/// decisions move the clock only when `restarts` (the regional office's
+/// act): a municipal decision never postpones the annual re-confirmation.
 pub fn record_approval(
     home: &mut Home,
     approval: Approval,
     decision_date: NaiveDate,
     today: NaiveDate,
     rules: &Rules,
+    restarts: bool,
 ) -> Result<(), RegistryError> {
     use HomeStatus::*;
     if decision_date > today {
@@ -406,9 +444,10 @@ pub fn record_approval(
         ));
     }
     home.approvals.push(approval);
-    let last = last_reconfirmed(home);
-    if last.is_none_or(|l| decision_date > l) {
-        set_reconfirmed(home, decision_date, rules);
+    match last_reconfirmed(home) {
+        None => set_reconfirmed(home, decision_date, rules),
+        Some(l) if restarts && decision_date > l => set_reconfirmed(home, decision_date, rules),
+        Some(_) => {}
     }
     Ok(())
 }
@@ -522,9 +561,22 @@ pub enum HomeView {
 }
 
 pub fn redact(home: &mut Home, view: HomeView) {
-    // A protected home's location is withheld with its address.
+    redact_for(home, view, None);
+}
+
+/// Redact `home` for a caller with `view`; `own` is the caller's
+/// municipality, whose own approvals and objections of a protected home it
+/// may still see (they are its own decisions).
+pub fn redact_for(home: &mut Home, view: HomeView, own: Option<&str>) {
+    // A protected home's location is withheld with its address: its
+    // municipality, county and region, and the municipalities that approved
+    // it or object to placements there (they point at where it is).
     if view != HomeView::Full && home.protected_identity {
         withhold_location(home);
+        home.approvals
+            .retain(|a| own.is_some_and(|m| m == a.municipality_code));
+        home.objections
+            .retain(|o| own.is_some_and(|m| m == o.municipality_code));
     }
     match view {
         HomeView::Full => {}
@@ -541,10 +593,11 @@ pub fn redact(home: &mut Home, view: HomeView) {
     }
 }
 
-/// Blank where a protected home is (its municipality and county).
+/// Blank where a protected home is (its municipality, county and region).
 pub fn withhold_location(home: &mut Home) {
     home.municipality_code.clear();
     home.county_code.clear();
+    home.region_id.clear();
 }
 
 pub fn summary(home: &Home) -> HomeSummary {
@@ -622,9 +675,64 @@ pub(crate) mod tests {
             NaiveDate::from_ymd_opt(2025, 6, 1).unwrap(),
             today(),
             &Rules::default(),
+            true,
         )
         .unwrap();
         h
+    }
+
+    #[test]
+    fn names_with_control_or_bidi_characters_are_refused_naming_the_field() {
+        for bad in [
+            "Anna\u{0}",
+            "Anna\u{202E}",
+            "An\u{200B}na",
+            "\u{2066}Anna",
+            "A\u{7}",
+        ] {
+            let mut d = draft();
+            d.members[0].given_name = bad.into();
+            let e = validate_draft(&d, true, today()).unwrap_err();
+            assert_eq!(
+                e.to_string(),
+                "draft.members[0].given_name: must not contain control or invisible format characters"
+            );
+        }
+        let mut d = draft();
+        d.members[0].given_name = "Åsa-Märta".into();
+        assert!(validate_draft(&d, true, today()).is_ok());
+    }
+
+    #[test]
+    fn a_municipal_decision_does_not_move_the_reconfirmation_clock() {
+        let mut h = approved_home();
+        let due = reconfirmation_due(&h);
+        let later = NaiveDate::from_ymd_opt(2026, 6, 1).unwrap();
+        let again = |r: &str| Approval {
+            municipality_code: "0180".into(),
+            decision_ref: r.into(),
+            ..Default::default()
+        };
+        record_approval(
+            &mut h,
+            again("SN 2"),
+            later,
+            today(),
+            &Rules::default(),
+            false,
+        )
+        .unwrap();
+        assert_eq!(reconfirmation_due(&h), due);
+        record_approval(
+            &mut h,
+            again("SN 3"),
+            later,
+            today(),
+            &Rules::default(),
+            true,
+        )
+        .unwrap();
+        assert!(reconfirmation_due(&h) > due);
     }
 
     #[test]
@@ -714,6 +822,7 @@ pub(crate) mod tests {
             today(),
             today(),
             &Rules::default(),
+            true,
         );
         assert!(matches!(e, Err(RegistryError::Precondition(_))));
     }

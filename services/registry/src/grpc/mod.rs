@@ -32,6 +32,8 @@ macro_rules! registry_service {
                 async fn $name(&self, request: Request<$req>) -> Result<Response<$resp>, Status> {
                     let ($ctx, $r) = split(request)?;
                     let $reg = &self.0;
+                    // A regional officer works in its own region's register only.
+                    $reg.bind(&$ctx)?;
                     Ok(Response::new($body.await?))
                 }
             )*
@@ -93,6 +95,7 @@ registry_service! {
 
     async fn export_homes(&self, request: Request<ExportHomesRequest>) -> Result<Response<Self::ExportHomesStream>, Status> {
         let (ctx, r) = split(request)?;
+        self.0.bind(&ctx)?;
         crate::domain::access::manage_register(&ctx)?;
         let reg = self.0.clone();
         let stream = async_stream::try_stream! {
@@ -116,9 +119,17 @@ registry_service! {
 
     async fn watch_events(&self, request: Request<WatchEventsRequest>) -> Result<Response<Self::WatchEventsStream>, Status> {
         let (ctx, r) = split(request)?;
+        self.0.bind(&ctx)?;
         // Events carry ids only, but the feed is for services and the office.
         crate::domain::access::manage_register(&ctx)?;
-        Ok(Response::new(Box::pin(self.0.feed.watch(r))))
+        // Each event as the records stand now: a home or child protected
+        // since the event was written is redacted in it too.
+        let reg = self.0.clone();
+        let stream = futures::StreamExt::then(self.0.feed.watch(r), move |e| {
+            let reg = reg.clone();
+            async move { Ok(reg.event_for(e?).await?) }
+        });
+        Ok(Response::new(Box::pin(stream)))
     }
 }
 

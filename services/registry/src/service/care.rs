@@ -1,7 +1,7 @@
 //! Children, placements, unexecuted decisions, duplicate flags and the audit list.
 
 use super::{HomeChange, R, Registry, parse_pnr};
-use crate::domain::access::{self, ChildView};
+use crate::domain::access;
 use crate::domain::home;
 use crate::domain::{RegistryError, decisions, placement};
 use crate::store::{self, ColumnValue, decode_rows};
@@ -21,10 +21,154 @@ fn municipality(field: &str, s: &str) -> R<MunicipalityCode> {
     MunicipalityCode::parse(s).map_err(|e| RegistryError::invalid(field, e.to_string()))
 }
 
-fn redact_child(c: &mut Child, view: ChildView) {
-    if view == ChildView::WithoutPersonnummer {
-        c.personnummer.clear();
-        c.personal_data_redacted = true;
+/// An event about a protected child's placement does not link the child to
+/// where it lives: `keys` (the home, unit or municipality on the child's
+/// events; the placement on a home's events) are left out.
+fn unlinked(protected_child: bool, keys: &[&str], mut v: serde_json::Value) -> serde_json::Value {
+    if protected_child && let Some(o) = v.as_object_mut() {
+        o.retain(|k, _| !keys.contains(&k.as_str()));
+    }
+    v
+}
+
+const CHILD_LINKS: &[&str] = &["home_id", "unit_id", "placing_municipality_code"];
+const HOME_LINKS: &[&str] = &["placement_id"];
+
+impl Registry {
+    async fn child_protected(&self, child_id: &str) -> R<bool> {
+        if child_id.is_empty() {
+            return Ok(false);
+        }
+        let c: Option<Child> = store::load_doc(&self.store.read, "children", child_id).await?;
+        Ok(c.is_some_and(|c| c.protected_identity))
+    }
+
+    pub(crate) async fn home_protected(&self, home_id: &str) -> R<bool> {
+        if home_id.is_empty() {
+            return Ok(false);
+        }
+        if let Some(h) = self.homes.get(home_id) {
+            return Ok(h.protected_identity);
+        }
+        let h: Option<Home> = store::load_doc(&self.store.read, "homes", home_id).await?;
+        Ok(h.is_some_and(|h| h.protected_identity))
+    }
+
+    async fn placement_child(&self, placement_id: &str) -> R<String> {
+        if placement_id.is_empty() {
+            return Ok(String::new());
+        }
+        let p: Option<Placement> =
+            store::load_doc(&self.store.read, "placements", placement_id).await?;
+        Ok(p.map(|p| p.child_id).unwrap_or_default())
+    }
+
+    /// An event of the feed as the records stand now: the payload was
+    /// written when the event happened, but a home or child protected since
+    /// is protected in it too (where a protected home is; what links a
+    /// protected child to where it lives).
+    pub async fn event_for(
+        &self,
+        mut e: samling_proto::common::v1::Event,
+    ) -> R<samling_proto::common::v1::Event> {
+        let Ok(serde_json::Value::Object(mut o)) =
+            serde_json::from_str::<serde_json::Value>(&e.payload_json)
+        else {
+            return Ok(e);
+        };
+        let text = |o: &serde_json::Map<String, serde_json::Value>, k: &str| {
+            o.get(k).and_then(|v| v.as_str()).unwrap_or("").to_string()
+        };
+        let on_home = e.aggregate_type == "home";
+        let home_id = if on_home {
+            e.aggregate_id.clone()
+        } else {
+            text(&o, "home_id")
+        };
+        let mut child_id = if e.aggregate_type == "child" {
+            e.aggregate_id.clone()
+        } else {
+            text(&o, "child_id")
+        };
+        if child_id.is_empty() {
+            let placement = if e.aggregate_type == "placement" {
+                e.aggregate_id.clone()
+            } else {
+                text(&o, "placement_id")
+            };
+            child_id = self.placement_child(&placement).await?;
+        }
+        let before = o.len();
+        if on_home && self.home_protected(&home_id).await? {
+            o.retain(|k, _| !k.contains("municipality") && !k.contains("county"));
+        }
+        if self.child_protected(&child_id).await? {
+            let links: &[&str] = if on_home { HOME_LINKS } else { CHILD_LINKS };
+            o.retain(|k, _| !links.contains(&k.as_str()));
+        }
+        if o.len() != before {
+            e.payload_json = serde_json::Value::Object(o).to_string();
+        }
+        Ok(e)
+    }
+}
+
+impl super::Answer for Child {
+    fn record(&self) -> (&'static str, String) {
+        ("child", self.id.clone())
+    }
+    async fn view(self, reg: &Registry, ctx: &AuthContext) -> R<Self> {
+        reg.child_for(ctx, self).await
+    }
+}
+
+impl super::Answer for RegisterChildResponse {
+    fn record(&self) -> (&'static str, String) {
+        (
+            "child",
+            self.child
+                .as_ref()
+                .map(|c| c.id.clone())
+                .unwrap_or_default(),
+        )
+    }
+    async fn view(mut self, reg: &Registry, ctx: &AuthContext) -> R<Self> {
+        if let Some(c) = self.child.take() {
+            self.child = Some(reg.child_for(ctx, c).await?);
+        }
+        // A flag names another municipality's child with the same
+        // personnummer: the office resolves flags, nobody else sees them.
+        if access::manage_register(ctx).is_err() {
+            self.duplicates.clear();
+        }
+        Ok(self)
+    }
+}
+
+impl super::Answer for Placement {
+    fn record(&self) -> (&'static str, String) {
+        ("placement", self.id.clone())
+    }
+    async fn view(self, reg: &Registry, ctx: &AuthContext) -> R<Self> {
+        reg.placement_for(ctx, self).await
+    }
+}
+
+impl super::Answer for CreatePlacementResponse {
+    fn record(&self) -> (&'static str, String) {
+        (
+            "placement",
+            self.placement
+                .as_ref()
+                .map(|p| p.id.clone())
+                .unwrap_or_default(),
+        )
+    }
+    async fn view(mut self, reg: &Registry, ctx: &AuthContext) -> R<Self> {
+        if let Some(p) = self.placement.take() {
+            self.placement = Some(reg.placement_for(ctx, p).await?);
+        }
+        Ok(self)
     }
 }
 
@@ -38,6 +182,7 @@ impl Registry {
     ) -> R<RegisterChildResponse> {
         let m = municipality("placing_municipality_code", &req.placing_municipality_code)?;
         access::write_child(ctx, m.as_str())?;
+        self.check_in_region("placing_municipality_code", m.as_str())?;
         let pnr = parse_pnr("personnummer", &req.personnummer)?;
         if pnr.age_on(dates::today()) >= 21 {
             return Err(RegistryError::invalid(
@@ -55,8 +200,10 @@ impl Registry {
                     "is required (at most 200 characters)",
                 ));
             }
+            home::check_plain(f, v)?;
         }
         let (mut tx, key) = begin!(self, ctx, "RegisterChild", req);
+        replay!(self, ctx, tx, key);
         let c = Child {
             id: ids::new_id_string(),
             version: 1,
@@ -79,6 +226,7 @@ impl Registry {
             .fetch_all(tx.conn())
             .await?;
         store::save_child(tx.conn(), &c, pnr.canonical(), true).await?;
+        store::set_registered_by(tx.conn(), &c.id, &ctx.sub).await?;
         let mut found = Vec::new();
         for r in others {
             found.push((
@@ -98,6 +246,7 @@ impl Registry {
         )
         .await?;
         self.finish(
+            ctx,
             tx,
             key,
             RegisterChildResponse {
@@ -108,13 +257,17 @@ impl Registry {
         .await
     }
 
-    pub async fn get_child(&self, ctx: &AuthContext, id: &str) -> R<Child> {
-        ids::parse_id("child_id", id)?;
-        let mut c: Child = store::must_load(&self.store.read, "children", "child", id).await?;
-        let view = access::read_child(ctx, &c.id, &c.placing_municipality_code)?;
-        redact_child(&mut c, view);
+    /// The one view of a child for a caller (reads and answers), audited.
+    pub(crate) async fn child_for(&self, ctx: &AuthContext, c: Child) -> R<Child> {
+        access::read_child(ctx, &c.id, &c.placing_municipality_code)?;
         self.audit_read(ctx, "child", &[&c.id]).await?;
         Ok(c)
+    }
+
+    pub async fn get_child(&self, ctx: &AuthContext, id: &str) -> R<Child> {
+        ids::parse_id("child_id", id)?;
+        let c: Child = store::must_load(&self.store.read, "children", "child", id).await?;
+        self.child_for(ctx, c).await
     }
 
     pub async fn list_children(
@@ -124,6 +277,13 @@ impl Registry {
     ) -> R<ListChildrenResponse> {
         let scope = access::municipal_scope(ctx, &req.municipality_code)?;
         let page = Page::from_request(req.page.as_ref())?;
+        if access::sees_no_children(ctx) {
+            let (children, page) = page.finish(Vec::new(), |c: &Child| c.id.clone());
+            return Ok(ListChildrenResponse {
+                children,
+                page: Some(page),
+            });
+        }
         let rows = sqlx::query(
             "SELECT doc FROM children WHERE ($1 = '' OR placing_municipality = $1) AND id > $2 ORDER BY id LIMIT $3",
         )
@@ -132,11 +292,7 @@ impl Registry {
         .bind(page.limit())
         .fetch_all(&self.store.read)
         .await?;
-        let mut list: Vec<Child> = decode_rows(&rows)?;
-        if ctx.role == Role::Ombud {
-            list.iter_mut()
-                .for_each(|c| redact_child(c, ChildView::WithoutPersonnummer));
-        }
+        let list: Vec<Child> = decode_rows(&rows)?;
         let (children, page) = page.finish(list, |c| c.id.clone());
         let ids: Vec<&str> = children.iter().map(|c| c.id.as_str()).collect();
         self.audit_read(ctx, "child", &ids).await?;
@@ -154,7 +310,8 @@ impl Registry {
         ids::parse_id("child_id", &req.child_id)?;
         let (mut tx, key) = begin!(self, ctx, "SetChildProtection", req);
         let mut c: Child = store::must_load(tx.conn(), "children", "child", &req.child_id).await?;
-        access::write_child(ctx, &c.placing_municipality_code)?;
+        access::write_existing_child(ctx, "child", &c.id, &c.placing_municipality_code)?;
+        replay!(self, ctx, tx, key);
         c.protected_identity = req.protected_identity;
         c.version += 1;
         let pnr = c.personnummer.clone();
@@ -168,7 +325,7 @@ impl Registry {
             json!({"child_id": c.id, "protected_identity": c.protected_identity}),
         )
         .await?;
-        self.finish(tx, key, c).await
+        self.finish(ctx, tx, key, c).await
     }
 
     // ---------------------------------------------------------- placements
@@ -200,7 +357,11 @@ impl Registry {
         let (mut tx, key) = begin!(self, ctx, "CreatePlacement", req);
         let mut child: Child =
             store::must_load(tx.conn(), "children", "child", &req.child_id).await?;
-        access::write_child(ctx, &child.placing_municipality_code)?;
+        access::write_existing_child(ctx, "child", &child.id, &child.placing_municipality_code)?;
+        replay!(self, ctx, tx, key);
+        // A region's register holds its own municipalities' children; a
+        // cross-region placement is not made by registering one here.
+        self.check_in_region("child_id", &child.placing_municipality_code)?;
         if dates::opt_from_proto("birth_date", child.birth_date.as_ref())?
             .is_some_and(|born| start < born)
         {
@@ -258,7 +419,11 @@ impl Registry {
             p.custody_transfer_consideration_on = Some(dates::to_proto(
                 placement::custody_transfer_consideration(start),
             ));
-            let extra = json!({"placement_id": p.id, "placed_count": h.placed_count});
+            let extra = unlinked(
+                child.protected_identity,
+                HOME_LINKS,
+                json!({"placement_id": p.id, "placed_count": h.placed_count}),
+            );
             self.commit_home_change(
                 &mut tx,
                 ctx,
@@ -290,6 +455,7 @@ impl Registry {
             .await?;
         }
         store::save_placement(tx.conn(), &p, true).await?;
+        store::set_created_by(tx.conn(), &p.id, &ctx.sub).await?;
         child.active_placement_id = p.id.clone();
         child.version += 1;
         let pnr = child.personnummer.clone();
@@ -300,9 +466,9 @@ impl Registry {
             "registry.placement_created",
             "placement",
             p.id.clone(),
-            json!({"placement_id": p.id, "child_id": p.child_id, "home_id": p.home_id, "unit_id": p.unit_id,
+            unlinked(child.protected_identity, CHILD_LINKS, json!({"placement_id": p.id, "child_id": p.child_id, "home_id": p.home_id, "unit_id": p.unit_id,
                    "legal_basis": basis.as_str_name(), "placing_municipality_code": placing,
-                   "start_date": dates::date_text(start)}),
+                   "start_date": dates::date_text(start)})),
         ))
         .await?;
         if let Some(count) = ivo {
@@ -310,11 +476,16 @@ impl Registry {
                 "registry.ivo_report_raised",
                 "home",
                 req.home_id.clone(),
-                json!({"home_id": req.home_id, "placed_count": count, "placement_id": p.id}),
+                unlinked(
+                    child.protected_identity,
+                    HOME_LINKS,
+                    json!({"home_id": req.home_id, "placed_count": count, "placement_id": p.id}),
+                ),
             ))
             .await?;
         }
         self.finish(
+            ctx,
             tx,
             key,
             CreatePlacementResponse {
@@ -331,7 +502,11 @@ impl Registry {
         let (mut tx, key) = begin!(self, ctx, "EndPlacement", req);
         let mut p: Placement =
             store::must_load(tx.conn(), "placements", "placement", &req.placement_id).await?;
-        access::write_child(ctx, &p.placing_municipality_code)?;
+        access::write_existing_child(ctx, "placement", &p.id, &p.placing_municipality_code)?;
+        replay!(self, ctx, tx, key);
+        let protected_child = store::load_doc::<Child, _>(tx.conn(), "children", &p.child_id)
+            .await?
+            .is_some_and(|c| c.protected_identity);
         if p.status != PlacementStatus::Active as i32 {
             return Err(RegistryError::precondition(
                 "the placement has already ended",
@@ -357,7 +532,11 @@ impl Registry {
             if h.placed_count as u32 <= self.rules.ivo_report_above {
                 h.ivo_report_open = false;
             }
-            let extra = json!({"placement_id": p.id, "placed_count": h.placed_count});
+            let extra = unlinked(
+                protected_child,
+                HOME_LINKS,
+                json!({"placement_id": p.id, "placed_count": h.placed_count}),
+            );
             self.commit_home_change(
                 &mut tx,
                 ctx,
@@ -389,7 +568,7 @@ impl Registry {
         }
         tx.audit(&ctx.audit("placement_ended", "child", &p.child_id))
             .await?;
-        tx.event(NewEvent::new("registry.placement_ended", "placement", p.id.clone(), json!({"placement_id": p.id, "child_id": p.child_id, "home_id": p.home_id, "unit_id": p.unit_id, "end_reason": reason.as_str_name(), "end_date": dates::date_text(end)}))).await?;
+        tx.event(NewEvent::new("registry.placement_ended", "placement", p.id.clone(), unlinked(protected_child, CHILD_LINKS, json!({"placement_id": p.id, "child_id": p.child_id, "home_id": p.home_id, "unit_id": p.unit_id, "end_reason": reason.as_str_name(), "end_date": dates::date_text(end)})))).await?;
         if let Some(b) = &p.breakdown {
             let reasons: Vec<&str> = b
                 .reasons
@@ -400,24 +579,70 @@ impl Registry {
                         .as_str_name()
                 })
                 .collect();
-            tx.event(NewEvent::new("registry.breakdown_recorded", "placement", p.id.clone(), json!({"placement_id": p.id, "home_id": p.home_id, "reasons": reasons, "initiated_by": BreakdownInitiator::try_from(b.initiated_by).unwrap_or_default().as_str_name()}))).await?;
+            tx.event(NewEvent::new("registry.breakdown_recorded", "placement", p.id.clone(), unlinked(protected_child, CHILD_LINKS, json!({"placement_id": p.id, "home_id": p.home_id, "reasons": reasons, "initiated_by": BreakdownInitiator::try_from(b.initiated_by).unwrap_or_default().as_str_name()})))).await?;
         }
-        self.finish(tx, key, p).await
+        self.finish(ctx, tx, key, p).await
+    }
+
+    /// A placement as `ctx` may see it, or `None` when it may not (not
+    /// audited: the caller audits what it answers). The child's and the
+    /// home's current protection decide what is withheld.
+    async fn placement_view(&self, ctx: &AuthContext, mut p: Placement) -> R<Option<Placement>> {
+        let child: Option<Child> =
+            store::load_doc(&self.store.read, "children", &p.child_id).await?;
+        let child_protected = child.is_some_and(|c| c.protected_identity);
+        let home_protected = if p.home_id.is_empty() {
+            false
+        } else {
+            match self.homes.get(&p.home_id) {
+                Some(h) => h.protected_identity,
+                None => {
+                    let h: Option<Home> =
+                        store::load_doc(&self.store.read, "homes", &p.home_id).await?;
+                    h.is_some_and(|h| h.protected_identity)
+                }
+            }
+        };
+        match access::read_placement(ctx, &p, home_protected) {
+            Ok(()) => {}
+            Err(RegistryError::NotFound(_)) => return Ok(None),
+            Err(e) => return Err(e),
+        }
+        let v = access::placement_view(ctx, &p, child_protected, home_protected);
+        if !v.show_home {
+            p.home_id.clear();
+            p.unit_id.clear();
+        }
+        if !v.show_receiving {
+            p.receiving_municipality_code.clear();
+        }
+        Ok(Some(p))
+    }
+
+    /// The one view of a placement for a caller (reads and answers), audited.
+    pub(crate) async fn placement_for(&self, ctx: &AuthContext, p: Placement) -> R<Placement> {
+        let id = p.id.clone();
+        let p = self
+            .placement_view(ctx, p)
+            .await?
+            .ok_or_else(|| access::not_found("placement", &id))?;
+        self.audit_read(ctx, "placement", &[&p.id]).await?;
+        Ok(p)
     }
 
     pub async fn get_placement(&self, ctx: &AuthContext, id: &str) -> R<Placement> {
         ids::parse_id("placement_id", id)?;
         let p: Placement =
             store::must_load(&self.store.read, "placements", "placement", id).await?;
-        access::read_placement(ctx, &p)?;
-        self.audit_read(ctx, "placement", &[&p.id]).await?;
-        Ok(p)
+        self.placement_for(ctx, p).await
     }
 
     /// The SQL condition limiting placements to what the caller may see.
     fn placement_scope(ctx: &AuthContext) -> R<(String, String)> {
         Ok(match ctx.role {
-            Role::RegionalOfficer | Role::Service | Role::Ombud => (String::new(), String::new()),
+            Role::RegionalOfficer | Role::Service => (String::new(), String::new()),
+            // No assigned children yet (the ombud service will own them).
+            Role::Ombud => (" AND 1 = 0".into(), String::new()),
             Role::MunicipalityCaseworker | Role::MunicipalityManager => (
                 " AND (placing_municipality = $9 OR receiving_municipality = $9)".into(),
                 ctx.municipality
@@ -496,7 +721,13 @@ impl Registry {
         }
         let rows = q.fetch_all(&self.store.read).await?;
         let list: Vec<Placement> = decode_rows(&rows)?;
-        let (placements, page) = page.finish(list, |p| p.id.clone());
+        let (list, page) = page.finish(list, |p| p.id.clone());
+        let mut placements = Vec::with_capacity(list.len());
+        for p in list {
+            if let Some(p) = self.placement_view(ctx, p).await? {
+                placements.push(p);
+            }
+        }
         let ids: Vec<&str> = placements.iter().map(|p| p.id.as_str()).collect();
         self.audit_read(ctx, "placement", &ids).await?;
         Ok(ListPlacementsResponse {
@@ -568,6 +799,7 @@ impl Registry {
             ids::parse_id("child_id", &req.child_id)?;
         }
         let (mut tx, key) = begin!(self, ctx, "ReportUnexecutedDecision", req);
+        replay!(self, ctx, tx, key);
         if !req.child_id.is_empty() {
             let c: Child = store::must_load(tx.conn(), "children", "child", &req.child_id).await?;
             if c.placing_municipality_code != m.as_str() {
@@ -591,7 +823,7 @@ impl Registry {
         };
         self.save_decision(&mut tx, ctx, &d, true, "decision_reported")
             .await?;
-        self.finish(tx, key, d).await
+        self.finish(ctx, tx, key, d).await
     }
 
     async fn save_decision(
@@ -645,7 +877,8 @@ impl Registry {
             &req.decision_id,
         )
         .await?;
-        access::decisions(ctx, &d.municipality_code)?;
+        access::existing_decision(ctx, &d.id, &d.municipality_code)?;
+        replay!(self, ctx, tx, key);
         if d.executed_on.is_some() {
             return Err(RegistryError::precondition(
                 "the decision is already executed",
@@ -661,7 +894,7 @@ impl Registry {
         d.executed_on = Some(dates::to_proto(on));
         self.save_decision(&mut tx, ctx, &d, false, "decision_executed")
             .await?;
-        self.finish(tx, key, d).await
+        self.finish(ctx, tx, key, d).await
     }
 
     pub async fn list_decisions(
@@ -671,6 +904,14 @@ impl Registry {
     ) -> R<ListUnexecutedDecisionsResponse> {
         let scope = access::municipal_scope(ctx, &req.municipality_code)?;
         let page = Page::from_request(req.page.as_ref())?;
+        if access::sees_no_children(ctx) {
+            // A decision names a child: ombud see none until assigned.
+            let (decisions, page) = page.finish(Vec::new(), |d: &UnexecutedDecision| d.id.clone());
+            return Ok(ListUnexecutedDecisionsResponse {
+                decisions,
+                page: Some(page),
+            });
+        }
         let rows = sqlx::query(
             "SELECT doc FROM unexecuted_decisions WHERE ($1 = '' OR municipality_code = $1) AND ($2 = 0 OR executed_on = '') \
              AND id > $3 ORDER BY id LIMIT $4",
@@ -683,6 +924,9 @@ impl Registry {
         .await?;
         let (decisions, page) =
             page.finish(decode_rows(&rows)?, |d: &UnexecutedDecision| d.id.clone());
+        // A decision names a child (id, sex, dates): its read is audited.
+        let ids: Vec<&str> = decisions.iter().map(|d| d.id.as_str()).collect();
+        self.audit_read(ctx, "unexecuted_decision", &ids).await?;
         Ok(ListUnexecutedDecisionsResponse {
             decisions,
             page: Some(page),
@@ -770,6 +1014,7 @@ impl Registry {
             })?;
         ids::parse_id("flag_id", &req.flag_id)?;
         let (mut tx, key) = begin!(self, ctx, "ResolveDuplicateFlag", req);
+        replay!(self, ctx, tx, key);
         let mut f: DuplicateFlag =
             store::must_load(tx.conn(), "duplicate_flags", "duplicate flag", &req.flag_id).await?;
         if f.status != DuplicateStatus::Open as i32 {
@@ -787,7 +1032,7 @@ impl Registry {
             json!({"flag_id": f.id, "status": resolution.as_str_name()}),
         )
         .await?;
-        self.finish(tx, key, f).await
+        self.finish(ctx, tx, key, f).await
     }
 
     // ------------------------------------------------------------------ audit

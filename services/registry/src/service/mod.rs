@@ -34,19 +34,108 @@ pub struct Registry {
     homes: Arc<crate::store::cache::HomeCache>,
 }
 
-type R<T> = Result<T, RegistryError>;
-
-/// Start an idempotent write: returns early with the first answer on a retry.
+/// Start an idempotent write: the request's key (the whole caller, see
+/// [`IdempotencyKey::for_caller`]) and the transaction. The first answer is
+/// replayed with [`replay!`] only after the caller's access is checked.
 macro_rules! begin {
     ($self:ident, $ctx:ident, $method:literal, $req:ident) => {{
-        let key = IdempotencyKey::new(&$ctx.sub, $method, &$req.request_id, &$req)?;
-        let mut tx = $self.store.begin_write().await?;
-        if let Some(first) = tx.replay(key.as_ref()).await? {
-            return Ok(first);
-        }
+        let key = IdempotencyKey::for_caller(&$ctx, $method, &$req.request_id, &$req)?;
+        let tx = $self.store.begin_write().await?;
         (tx, key)
     }};
 }
+
+/// Return the first answer to a retried request (after the access check,
+/// before the preconditions a retry would now fail), audited and shown
+/// through the same view as a fresh answer.
+macro_rules! replay {
+    ($self:ident, $ctx:ident, $tx:ident, $key:ident) => {
+        if let Some(first) = $tx.replay($key.as_ref()).await? {
+            drop($tx);
+            return $self.replayed($ctx, first).await;
+        }
+    };
+}
+
+/// An answer to a caller: built through the same view as a read of its
+/// record by that caller (one function per record type), fresh or replayed.
+pub(crate) trait Answer: prost::Message + Default + Sized + Send {
+    /// The record the answer is about, for the replay's audit entry.
+    fn record(&self) -> (&'static str, String);
+    fn view(
+        self,
+        reg: &Registry,
+        ctx: &AuthContext,
+    ) -> impl std::future::Future<Output = R<Self>> + Send;
+    /// A stored answer as its record stands now, where the view depends on
+    /// more than the answer holds (a home protected since the first answer).
+    fn current(self, _reg: &Registry) -> impl std::future::Future<Output = R<Self>> + Send {
+        async move { Ok(self) }
+    }
+}
+
+/// Answers without personal data of others: shown as they are.
+macro_rules! plain_answer {
+    ($($t:ty => $kind:literal, |$a:ident| $id:expr;)*) => {$(
+        impl Answer for $t {
+            fn record(&self) -> (&'static str, String) {
+                let $a = self;
+                ($kind, $id)
+            }
+            async fn view(self, _: &Registry, _: &AuthContext) -> R<Self> {
+                Ok(self)
+            }
+        }
+    )*};
+}
+
+plain_answer! {
+    Agency => "agency", |a| a.id.clone();
+    Unit => "unit", |u| u.id.clone();
+    HomeRequest => "home_request", |r| r.id.clone();
+    DuplicateFlag => "duplicate_flag", |f| f.id.clone();
+    ImportHomesResponse => "import", |_r| String::new();
+    UnexecutedDecision => "unexecuted_decision", |d| d.id.clone();
+}
+
+impl Answer for Home {
+    fn record(&self) -> (&'static str, String) {
+        ("home", self.id.clone())
+    }
+    async fn view(self, reg: &Registry, ctx: &AuthContext) -> R<Self> {
+        reg.home_for(ctx, self).await
+    }
+    async fn current(mut self, reg: &Registry) -> R<Self> {
+        self.protected_identity |= reg.home_protected(&self.id).await?;
+        Ok(self)
+    }
+}
+
+impl Answer for CreateHomeResponse {
+    fn record(&self) -> (&'static str, String) {
+        (
+            "home",
+            self.home.as_ref().map(|h| h.id.clone()).unwrap_or_default(),
+        )
+    }
+    async fn view(mut self, reg: &Registry, ctx: &AuthContext) -> R<Self> {
+        if let Some(h) = self.home.take() {
+            self.home = Some(reg.home_for(ctx, h).await?);
+        }
+        if access::manage_register(ctx).is_err() {
+            self.duplicates.clear();
+        }
+        Ok(self)
+    }
+    async fn current(mut self, reg: &Registry) -> R<Self> {
+        if let Some(h) = self.home.take() {
+            self.home = Some(h.current(reg).await?);
+        }
+        Ok(self)
+    }
+}
+
+type R<T> = Result<T, RegistryError>;
 
 impl Registry {
     pub fn new(store: Store, rules: Rules, regions: Arc<RegionMap>) -> Self {
@@ -100,8 +189,11 @@ impl Registry {
         Ok(())
     }
 
-    async fn finish<T: prost::Message>(
+    /// Commit a write, remember its answer for retries, and show the answer
+    /// to the caller through the record's view.
+    async fn finish<T: Answer>(
         &self,
+        ctx: &AuthContext,
         mut tx: WriteTx,
         key: Option<IdempotencyKey>,
         resp: T,
@@ -109,7 +201,22 @@ impl Registry {
         tx.remember(key.as_ref(), &resp).await?;
         let touched = tx.commit(&self.feed).await?;
         self.homes.invalidate(&touched);
-        Ok(resp)
+        resp.view(self, ctx).await
+    }
+
+    /// The first answer to a retried request: audited as a replay, shown
+    /// through the record's view as it stands now.
+    async fn replayed<T: Answer>(&self, ctx: &AuthContext, first: T) -> R<T> {
+        let (record_type, record_id) = first.record();
+        self.audit
+            .record(vec![ctx.audit("replay", record_type, &record_id)])
+            .await?;
+        first.current(self).await?.view(self, ctx).await
+    }
+
+    /// Refuse a caller bound to another region before anything is read.
+    pub fn bind(&self, ctx: &AuthContext) -> R<()> {
+        access::bound_to_register(ctx, self.region.as_ref().map(|r| r.as_str()))
     }
 
     /// Audit `change` of a record and announce it as the event
@@ -253,6 +360,11 @@ impl Registry {
         }
         if let (Some(obj), Some(more)) = (v.as_object_mut(), extra.as_object()) {
             for (k, val) in more {
+                // A municipality acting on a protected home (approving,
+                // objecting) points at where it is.
+                if h.protected_identity && k.contains("municipality") {
+                    continue;
+                }
                 obj.insert(k.clone(), val.clone());
             }
         }
@@ -297,13 +409,14 @@ impl Registry {
         access::manage_register(ctx)?;
         let v = self.valid_draft(req.draft.as_ref(), true)?;
         let (mut tx, key) = begin!(self, ctx, "CreateHome", req);
+        replay!(self, ctx, tx, key);
         self.check_agency(&mut tx, &v.draft.agency_id).await?;
         let (home, duplicates) = self.insert_home(&mut tx, ctx, &v).await?;
         let resp = CreateHomeResponse {
             home: Some(home),
             duplicates,
         };
-        self.finish(tx, key, resp).await
+        self.finish(ctx, tx, key, resp).await
     }
 
     async fn check_agency(&self, tx: &mut WriteTx, agency_id: &str) -> R<()> {
@@ -337,16 +450,22 @@ impl Registry {
         Ok((h, dups))
     }
 
-    /// A caller's view of a home, with the involvement that decides it.
-    async fn view_home(&self, ctx: &AuthContext, mut h: Home) -> R<Home> {
+    /// The one view of a home for a caller: every read and every answer to a
+    /// write that carries a home goes through it. Audited as a read when it
+    /// shows personal data.
+    pub(crate) async fn home_for(&self, ctx: &AuthContext, mut h: Home) -> R<Home> {
         let inv = self.involvement_for(ctx, &h.id).await?;
         let view = access::home_view(ctx, &h, &inv)?;
         home::refresh_derived(&mut h, Self::today());
-        home::redact(&mut h, view);
+        home::redact_for(&mut h, view, Self::own_municipality(ctx));
         if view != HomeView::NoPersonalData {
             self.audit_read(ctx, "home", &[&h.id]).await?;
         }
         Ok(h)
+    }
+
+    fn own_municipality(ctx: &AuthContext) -> Option<&str> {
+        ctx.municipality.as_ref().map(|m| m.as_str())
     }
 
     /// Only municipal callers' view depends on placements; skip the query for others.
@@ -355,9 +474,15 @@ impl Registry {
             return Ok(Involvement::default());
         }
         let (active, ever, _) = store::involvement(&self.store.read, home_id).await?;
+        let vouched_placing = if ever.is_empty() {
+            Vec::new()
+        } else {
+            store::vouched_placing(&self.store.read, home_id).await?
+        };
         Ok(Involvement {
             active_placing: active,
             ever_placing: ever,
+            vouched_placing,
         })
     }
 
@@ -372,7 +497,7 @@ impl Registry {
                 h
             }
         };
-        self.view_home(ctx, h).await
+        self.home_for(ctx, h).await
     }
 
     pub async fn search_homes(
@@ -504,6 +629,7 @@ impl Registry {
         access::manage_register(ctx)?;
         let v = self.valid_draft(req.draft.as_ref(), false)?;
         let (mut tx, key) = begin!(self, ctx, "UpdateHomeProfile", req);
+        replay!(self, ctx, tx, key);
         self.check_agency(&mut tx, &v.draft.agency_id).await?;
         let regions = self.regions.clone();
         let h = self
@@ -527,7 +653,7 @@ impl Registry {
             .await?;
         let dups = self.flag_home_duplicates(&mut tx, &h).await?;
         drop(dups);
-        self.finish(tx, key, h).await
+        self.finish(ctx, tx, key, h).await
     }
 
     pub async fn transition_home(&self, ctx: &AuthContext, req: TransitionHomeRequest) -> R<Home> {
@@ -537,6 +663,7 @@ impl Registry {
             .filter(|s| *s != HomeStatus::Unspecified)
             .ok_or_else(|| RegistryError::invalid("to_status", "is required"))?;
         let (mut tx, key) = begin!(self, ctx, "TransitionHome", req);
+        replay!(self, ctx, tx, key);
         let h = self
             .change_home(
                 &mut tx,
@@ -552,7 +679,7 @@ impl Registry {
                 },
             )
             .await?;
-        self.finish(tx, key, h).await
+        self.finish(ctx, tx, key, h).await
     }
 
     pub async fn record_approval(&self, ctx: &AuthContext, req: RecordApprovalRequest) -> R<Home> {
@@ -564,7 +691,12 @@ impl Registry {
             return Err(RegistryError::invalid("decision_ref", "is required"));
         }
         let (mut tx, key) = begin!(self, ctx, "RecordApproval", req);
+        ids::parse_id("home_id", &req.home_id)?;
+        let current: Home = store::must_load(tx.conn(), "homes", "home", &req.home_id).await?;
+        access::approval_link(ctx, &current, m.as_str())?;
+        replay!(self, ctx, tx, key);
         let rules = self.rules;
+        let restarts = access::approval_restarts_reconfirmation(ctx);
         let approval = Approval {
             municipality_code: m.as_str().into(),
             decision_date: Some(dates::to_proto(date)),
@@ -573,11 +705,11 @@ impl Registry {
         };
         let h = self
             .change_home(&mut tx, ctx, &req.home_id, "home_approved", "nämnd decision", |h| {
-                home::record_approval(h, approval, date, Self::today(), &rules)?;
+                home::record_approval(h, approval, date, Self::today(), &rules, restarts)?;
                 Ok(json!({"approving_municipality": m.as_str(), "decision_date": dates::date_text(date)}))
             })
             .await?;
-        self.finish(tx, key, h).await
+        self.finish(ctx, tx, key, h).await
     }
 
     pub async fn reconfirm_home(&self, ctx: &AuthContext, req: ReconfirmHomeRequest) -> R<Home> {
@@ -585,6 +717,7 @@ impl Registry {
         let on = dates::opt_from_proto("confirmed_on", req.confirmed_on.as_ref())?
             .unwrap_or_else(Self::today);
         let (mut tx, key) = begin!(self, ctx, "ReconfirmHome", req);
+        replay!(self, ctx, tx, key);
         let rules = self.rules;
         let h = self
             .change_home(
@@ -599,7 +732,7 @@ impl Registry {
                 },
             )
             .await?;
-        self.finish(tx, key, h).await
+        self.finish(ctx, tx, key, h).await
     }
 
     pub async fn list_overdue(
@@ -662,9 +795,16 @@ impl Registry {
         .fetch_all(&self.store.read)
         .await?;
         let mut versions = Vec::new();
+        let own = Self::own_municipality(ctx);
         for r in rows {
             let mut snap: Home = store::decode(&r.try_get::<String, _>(6)?)?;
-            home::redact(&mut snap, view);
+            // The home's current state decides: a snapshot from before it
+            // became protected is redacted as a protected home.
+            snap.protected_identity |= current.protected_identity;
+            let mut probe = current.clone();
+            probe.protected_identity = snap.protected_identity;
+            let snap_view = access::home_view(ctx, &probe, &inv)?;
+            home::redact_for(&mut snap, snap_view, own);
             versions.push(HomeVersion {
                 version: r.try_get(0)?,
                 at: r.try_get(1)?,
@@ -698,6 +838,7 @@ impl Registry {
             .ok_or_else(|| RegistryError::invalid("member", "is required"))?;
         let vm = home::validate_member("member", &m, Self::today())?;
         let (mut tx, key) = begin!(self, ctx, "AddHouseholdMember", req);
+        replay!(self, ctx, tx, key);
         let h = self
             .change_home(
                 &mut tx,
@@ -724,6 +865,7 @@ impl Registry {
             .await?;
         let duplicates = self.flag_home_duplicates(&mut tx, &h).await?;
         self.finish(
+            ctx,
             tx,
             key,
             CreateHomeResponse {
@@ -741,6 +883,7 @@ impl Registry {
     ) -> R<Home> {
         access::manage_register(ctx)?;
         let (mut tx, key) = begin!(self, ctx, "RemoveHouseholdMember", req);
+        replay!(self, ctx, tx, key);
         let h = self
             .change_home(
                 &mut tx,
@@ -763,7 +906,7 @@ impl Registry {
                 },
             )
             .await?;
-        self.finish(tx, key, h).await
+        self.finish(ctx, tx, key, h).await
     }
 
     pub async fn record_check(&self, ctx: &AuthContext, req: RecordRecordCheckRequest) -> R<Home> {
@@ -790,6 +933,7 @@ impl Registry {
             return Err(RegistryError::invalid("check.outcome", "is required"));
         }
         let (mut tx, key) = begin!(self, ctx, "RecordRecordCheck", req);
+        replay!(self, ctx, tx, key);
         let h = self
             .change_home(
                 &mut tx,
@@ -810,7 +954,7 @@ impl Registry {
                 },
             )
             .await?;
-        self.finish(tx, key, h).await
+        self.finish(ctx, tx, key, h).await
     }
 
     pub async fn record_incident(&self, ctx: &AuthContext, req: RecordIncidentRequest) -> R<Home> {
@@ -820,6 +964,7 @@ impl Registry {
             return Err(RegistryError::invalid("category", "is required"));
         }
         let (mut tx, key) = begin!(self, ctx, "RecordIncident", req);
+        replay!(self, ctx, tx, key);
         let h = self
             .change_home(
                 &mut tx,
@@ -839,7 +984,7 @@ impl Registry {
                 },
             )
             .await?;
-        self.finish(tx, key, h).await
+        self.finish(ctx, tx, key, h).await
     }
 
     pub async fn withdraw_consent(
@@ -851,6 +996,7 @@ impl Registry {
         let on = dates::opt_from_proto("withdrawn_on", req.withdrawn_on.as_ref())?
             .unwrap_or_else(Self::today);
         let (mut tx, key) = begin!(self, ctx, "WithdrawConsent", req);
+        replay!(self, ctx, tx, key);
         let h = self
             .change_home(
                 &mut tx,
@@ -866,12 +1012,13 @@ impl Registry {
                 },
             )
             .await?;
-        self.finish(tx, key, h).await
+        self.finish(ctx, tx, key, h).await
     }
 
     pub async fn set_jour(&self, ctx: &AuthContext, req: SetJourAvailabilityRequest) -> R<Home> {
         access::act_for_home(ctx, &req.home_id)?;
         let (mut tx, key) = begin!(self, ctx, "SetJourAvailability", req);
+        replay!(self, ctx, tx, key);
         let h = self
             .change_home(
                 &mut tx,
@@ -896,7 +1043,7 @@ impl Registry {
                 },
             )
             .await?;
-        self.finish(tx, key, h).await
+        self.finish(ctx, tx, key, h).await
     }
 
     pub async fn object(
@@ -908,6 +1055,7 @@ impl Registry {
             .map_err(|e| RegistryError::invalid("municipality_code", e.to_string()))?;
         access::object(ctx, m.as_str())?;
         let (mut tx, key) = begin!(self, ctx, "ObjectToFurtherPlacements", req);
+        replay!(self, ctx, tx, key);
         let (_, _, first) = store::involvement(tx.conn(), &req.home_id).await?;
         placement::check_may_object(first.as_deref(), m.as_str())?;
         let h = self
@@ -935,7 +1083,7 @@ impl Registry {
                 },
             )
             .await?;
-        self.finish(tx, key, h).await
+        self.finish(ctx, tx, key, h).await
     }
 
     pub async fn withdraw_objection(
@@ -947,6 +1095,7 @@ impl Registry {
             .map_err(|e| RegistryError::invalid("municipality_code", e.to_string()))?;
         access::object(ctx, m.as_str())?;
         let (mut tx, key) = begin!(self, ctx, "WithdrawObjection", req);
+        replay!(self, ctx, tx, key);
         let h = self
             .change_home(&mut tx, ctx, &req.home_id, "objection_withdrawn", "", |h| {
                 let before = h.objections.len();
@@ -957,7 +1106,7 @@ impl Registry {
                 Ok(json!({"objecting_municipality": m.as_str()}))
             })
             .await?;
-        self.finish(tx, key, h).await
+        self.finish(ctx, tx, key, h).await
     }
 
     /// Bulk import: every row validated; valid rows written (each row whole,
@@ -1016,6 +1165,7 @@ impl Registry {
             });
         }
         let (mut tx, key) = begin!(self, ctx, "ImportHomes", req);
+        replay!(self, ctx, tx, key);
         let mut duplicates = Vec::new();
         let mut home_ids = Vec::new();
         for (_, v) in valid {
@@ -1030,7 +1180,7 @@ impl Registry {
             duplicates,
             home_ids,
         };
-        self.finish(tx, key, resp).await
+        self.finish(ctx, tx, key, resp).await
     }
 
     /// Every home the caller may see, redacted as for `GetHome`, in id order.
@@ -1097,6 +1247,7 @@ impl Registry {
             return Err(RegistryError::invalid("message", "at most 4000 characters"));
         }
         let (mut tx, key) = begin!(self, ctx, "SubmitHomeRequest", req);
+        replay!(self, ctx, tx, key);
         let _: Home = store::must_load(tx.conn(), "homes", "home", &req.home_id).await?;
         let respond_by = matches!(
             kind,
@@ -1144,7 +1295,7 @@ impl Registry {
             json!({"request_id": hr.id, "kind": kind.as_str_name()}),
         )
         .await?;
-        self.finish(tx, key, hr).await
+        self.finish(ctx, tx, key, hr).await
     }
 
     pub async fn list_home_requests(
@@ -1174,6 +1325,9 @@ impl Registry {
         .await?;
         let list = store::decode_rows::<HomeRequest>(&rows)?;
         let (requests, page) = page.finish(list, |r| r.id.clone());
+        // A home's requests are its own words about its household: audited.
+        let ids: Vec<&str> = requests.iter().map(|r| r.id.as_str()).collect();
+        self.audit_read(ctx, "home_request", &ids).await?;
         Ok(ListHomeRequestsResponse {
             requests,
             page: Some(page),
@@ -1193,6 +1347,7 @@ impl Registry {
             ));
         }
         let (mut tx, key) = begin!(self, ctx, "DecideHomeRequest", req);
+        replay!(self, ctx, tx, key);
         let mut hr: HomeRequest = store::must_load(
             tx.conn(),
             "home_requests",
@@ -1237,7 +1392,7 @@ impl Registry {
             json!({"request_id": hr.id, "status": status}),
         )
         .await?;
-        self.finish(tx, key, hr).await
+        self.finish(ctx, tx, key, hr).await
     }
 }
 

@@ -98,11 +98,13 @@ impl Registry {
         if req.name.trim().is_empty() {
             return Err(RegistryError::invalid("name", "is required"));
         }
+        crate::domain::home::check_plain("name", &req.name)?;
         let org = org_number(&req.org_number)?;
         let m = municipality("municipality_code", &req.municipality_code)?;
         let permit = permit("permit", req.permit.as_ref())?;
         let prices = prices(req.prices.as_ref())?;
         let (mut tx, key) = begin!(self, ctx, "CreateAgency", req);
+        replay!(self, ctx, tx, key);
         let now = dates::now_text();
         let a = Agency {
             id: ids::new_id_string(),
@@ -135,7 +137,7 @@ impl Registry {
             json!({"agency_id": a.id, "permit_valid": a.permit_valid}),
         )
         .await?;
-        self.finish(tx, key, a).await
+        self.finish(ctx, tx, key, a).await
     }
 
     async fn with_home_count(&self, mut a: Agency) -> R<Agency> {
@@ -189,9 +191,11 @@ impl Registry {
         let permit = permit("permit", req.permit.as_ref())?;
         let prices = prices(req.prices.as_ref())?;
         let (mut tx, key) = begin!(self, ctx, "UpdateAgency", req);
+        replay!(self, ctx, tx, key);
         let mut a: Agency =
             store::must_load(tx.conn(), "agencies", "agency", &req.agency_id).await?;
         if !req.name.trim().is_empty() {
+            crate::domain::home::check_plain("name", &req.name)?;
             a.name = req.name.trim().into();
         }
         if permit.is_some() {
@@ -221,7 +225,7 @@ impl Registry {
             json!({"agency_id": a.id, "permit_valid": a.permit_valid}),
         )
         .await?;
-        self.finish(tx, key, a).await
+        self.finish(ctx, tx, key, a).await
     }
 
     // ------------------------------------------------------------- units
@@ -248,6 +252,7 @@ impl Registry {
         if req.name.trim().is_empty() {
             return Err(RegistryError::invalid("name", "is required"));
         }
+        crate::domain::home::check_plain("name", &req.name)?;
         let kind = UnitKind::try_from(req.kind)
             .ok()
             .filter(|k| *k != UnitKind::Unspecified)
@@ -263,6 +268,7 @@ impl Registry {
             ids::parse_id("agency_id", &req.agency_id)?;
         }
         let (mut tx, key) = begin!(self, ctx, "CreateUnit", req);
+        replay!(self, ctx, tx, key);
         if !req.agency_id.is_empty() {
             let a: Option<Agency> = store::load_doc(tx.conn(), "agencies", &req.agency_id).await?;
             if a.is_none() {
@@ -290,7 +296,7 @@ impl Registry {
         store::save_simple(tx.conn(), "units", &u.id, &Self::unit_columns(&u), &u, true).await?;
         self.record(&mut tx, ctx, "unit_created", "unit", &u.id, json!({"unit_id": u.id, "kind": kind.as_str_name(), "municipality_code": u.municipality_code}))
             .await?;
-        self.finish(tx, key, u).await
+        self.finish(ctx, tx, key, u).await
     }
 
     pub async fn get_unit(&self, ctx: &AuthContext, id: &str) -> R<Unit> {
@@ -366,6 +372,7 @@ impl Registry {
     ) -> R<Unit> {
         access::manage_register(ctx)?;
         let (mut tx, key) = begin!(self, ctx, "UpdateVacancies", req);
+        replay!(self, ctx, tx, key);
         let u = self
             .change_unit(ctx, &mut tx, &req.unit_id, "unit_vacancies_changed", |u| {
                 if req.vacancies < 0 || req.vacancies > u.places {
@@ -379,7 +386,7 @@ impl Registry {
                 Ok(json!({"unit_id": u.id, "vacancies": u.vacancies}))
             })
             .await?;
-        self.finish(tx, key, u).await
+        self.finish(ctx, tx, key, u).await
     }
 
     pub async fn record_inspection(
@@ -393,6 +400,7 @@ impl Registry {
             return Err(RegistryError::invalid("authority", "is required"));
         }
         let (mut tx, key) = begin!(self, ctx, "RecordInspection", req);
+        replay!(self, ctx, tx, key);
         let u = self
             .change_unit(
                 ctx,
@@ -413,7 +421,7 @@ impl Registry {
                 },
             )
             .await?;
-        self.finish(tx, key, u).await
+        self.finish(ctx, tx, key, u).await
     }
 }
 

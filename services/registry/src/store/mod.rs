@@ -261,6 +261,54 @@ where
     Ok((active, ever, first))
 }
 
+/// Note who registered a child (for [`vouched_placing`]).
+pub async fn set_registered_by(
+    conn: &mut sqlx::AnyConnection,
+    child_id: &str,
+    subject: &str,
+) -> Result<(), RegistryError> {
+    sqlx::query("UPDATE children SET registered_by = $1 WHERE id = $2")
+        .bind(subject)
+        .bind(child_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Note who made a placement (for [`vouched_placing`]).
+pub async fn set_created_by(
+    conn: &mut sqlx::AnyConnection,
+    placement_id: &str,
+    subject: &str,
+) -> Result<(), RegistryError> {
+    sqlx::query("UPDATE placements SET created_by = $1 WHERE id = $2")
+        .bind(subject)
+        .bind(placement_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Municipalities that placed a child in a home with a placement not made
+/// by the same caller who registered the child: only these make a protected
+/// home a municipality's business (a self-registered child placed by its
+/// registrar proves nothing).
+pub async fn vouched_placing<'e, E>(e: E, home_id: &str) -> Result<Vec<String>, RegistryError>
+where
+    E: Executor<'e, Database = Any>,
+{
+    let rows = sqlx::query(
+        "SELECT DISTINCT p.placing_municipality FROM placements p LEFT JOIN children c ON c.id = p.child_id \
+         WHERE p.home_id = $1 AND (p.created_by = '' OR c.registered_by IS NULL OR p.created_by <> c.registered_by)",
+    )
+    .bind(home_id)
+    .fetch_all(e)
+    .await?;
+    rows.iter()
+        .map(|r| r.try_get::<String, _>(0).map_err(RegistryError::from))
+        .collect()
+}
+
 pub async fn save_child(
     conn: &mut sqlx::AnyConnection,
     c: &Child,

@@ -193,6 +193,16 @@ where
     F: Fn(Harness) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
+    for_each_backend_in(None, test).await
+}
+
+/// As [`for_each_backend`], the register serving one `region` (its
+/// municipalities only, regional officers of that region only).
+pub async fn for_each_backend_in<F, Fut>(region: Option<&str>, test: F)
+where
+    F: Fn(Harness) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
     for (target, guard) in samling_kit::db::testing::test_targets("registry") {
         let backend = match target {
             DbTarget::SqliteFile(_) => "sqlite",
@@ -201,11 +211,15 @@ where
         let store = Store::open(&target, None, &[samling_registry::MIGRATIONS])
             .await
             .unwrap_or_else(|e| panic!("[{backend}] open store: {e}"));
-        let registry = Registry::new(
+        let map = Arc::new(RegionMap::default_map().clone());
+        let mut registry = Registry::new(
             store.clone(),
             samling_registry::domain::Rules::default(),
-            Arc::new(RegionMap::default_map().clone()),
+            map.clone(),
         );
+        if let Some(r) = region {
+            registry = registry.for_region(map.parse_region(r).expect("known region"));
+        }
         let signer = ContextSigner::generate().expect("signer");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
