@@ -256,8 +256,16 @@ async fn only_clients_with_a_certificate_from_the_ca_are_served() {
     let r = health(&url, Some(&wrong_ca), REGISTRY).await;
     assert!(r.is_err(), "server certificate from an untrusted CA: {r:?}");
 
-    // The in-process gateway reaches the region over mTLS.
-    let (status, body) = http_get(http, "/readyz", &[]);
+    // The in-process gateway reaches the region over mTLS. It binds its port
+    // after the regions serve: wait for it (a connection refused reads as 0).
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let (status, body) = loop {
+        let (status, body) = http_get(http, "/readyz", &[]);
+        if status == 200 || Instant::now() > deadline {
+            break (status, body);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
     assert_eq!(status, 200, "{body}");
     assert!(
         body.contains(&format!("\"{REGION}\":\"serving\"")),
