@@ -183,6 +183,15 @@ pub async fn start(cfg: &Config, target: Target, regions: &str) -> anyhow::Resul
     let map = region_map(cfg)?;
     let selected = select_regions(&map, regions)?;
     let (_, verifier) = context_keys(cfg, true)?;
+    // The data dir (stores, dev keys, checkpoints) is for this service's
+    // user only. Best effort: a mounted volume's root may not be ours to chmod.
+    for dir in [cfg.data_dir.clone(), cfg.data_dir.join("keys")] {
+        if dir.exists()
+            && let Err(e) = samling_kit::db::create_private_dir(&dir)
+        {
+            tracing::warn!(error = %e, "the data directory stays readable by others");
+        }
+    }
     // mTLS on every gRPC server and client when configured (distributed
     // mode), re-read as its files are renewed.
     let tls = samling_kit::tls::Tls::from_config(&cfg.tls).context("tls")?;

@@ -185,8 +185,9 @@ impl From<&crate::config::DatabaseConfig> for StoreOptions {
 }
 
 /// Data at rest is the authority's and nobody else's on the machine: the
-/// directories that hold stores are 0700, the files 0600.
-fn create_private_dir(dir: &Path) -> Result<(), KitError> {
+/// directories that hold stores, keys and checkpoints are 0700, the files
+/// 0600.
+pub fn create_private_dir(dir: &Path) -> Result<(), KitError> {
     std::fs::create_dir_all(dir)
         .map_err(|e| KitError::Internal(format!("cannot create {}: {e}", dir.display())))?;
     restrict(dir, 0o700)
