@@ -254,6 +254,11 @@ pub async fn start(cfg: &Config, target: Target, regions: &str) -> anyhow::Resul
                 stop_rx.clone(),
             ));
         }
+        samling_kit::idempotency::spawn_sweeper(
+            registry.store.clone(),
+            std::time::Duration::from_secs(cfg.database.idempotency_retention_days * 86_400),
+            stop_rx.clone(),
+        );
         let feed = registry.feed.clone();
         let router = samling_kit::grpc::server_builder()
             .add_service(health)

@@ -50,6 +50,10 @@ pub struct DatabaseConfig {
     /// How often a running service re-checks its SQLite file's integrity
     /// (`PRAGMA quick_check`, on a read connection). 0 = never.
     pub integrity_check_interval_secs: u64,
+    /// How long a service keeps the first answer to a request id (its
+    /// idempotency record); then a retry with that id runs afresh. Far longer
+    /// than the gateway's records (24 h). 0 = forever.
+    pub idempotency_retention_days: u64,
 }
 
 impl Default for DatabaseConfig {
@@ -62,6 +66,7 @@ impl Default for DatabaseConfig {
             check_on_start: true,
             probe_interval_secs: 5,
             integrity_check_interval_secs: 6 * 3600,
+            idempotency_retention_days: 30,
         }
     }
 }

@@ -560,6 +560,10 @@ pub const KIT_MIGRATIONS: &[Migration] = &[
         name: "kit/0004_audit_keyed",
         sql: include_str!("../migrations/0004_audit_keyed.sql"),
     },
+    Migration {
+        name: "kit/0005_idempotency_created",
+        sql: include_str!("../migrations/0005_idempotency_created.sql"),
+    },
 ];
 
 #[cfg(test)]

@@ -144,3 +144,65 @@ mod tests {
         assert_eq!(key(&a), key(&a.clone()), "stable for the same caller");
     }
 }
+
+/// Rows one sweep deletes per transaction: short, so the writer is never
+/// held long.
+const SWEEP_BATCH: i64 = 500;
+
+/// Delete stored answers created before `before` (RFC 3339), in small
+/// transactions; returns how many. A retry of an expired request runs
+/// afresh (retention is far longer than any client retries).
+pub async fn sweep(store: &crate::db::Store, before: &str) -> Result<u64, KitError> {
+    let mut total = 0;
+    loop {
+        let mut tx = store.begin_tx().await?;
+        let done = sqlx::query(
+            "DELETE FROM idempotency WHERE key IN \
+             (SELECT key FROM idempotency WHERE created_at < $1 LIMIT $2)",
+        )
+        .bind(before)
+        .bind(SWEEP_BATCH)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        tx.commit().await?;
+        total += done;
+        if done < SWEEP_BATCH as u64 {
+            return Ok(total);
+        }
+        tokio::task::yield_now().await;
+    }
+}
+
+/// Sweep answers older than `retention` every hour (and once at start)
+/// until `stop` turns true. 0 = keep them forever.
+pub fn spawn_sweeper(
+    store: crate::db::Store,
+    retention: std::time::Duration,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        if retention.is_zero() {
+            return;
+        }
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = stop.wait_for(|s| *s) => return,
+            }
+            let Ok(retention) = chrono::Duration::from_std(retention) else {
+                return;
+            };
+            let before = crate::dates::instant_text(crate::dates::now() - retention);
+            match sweep(&store, &before).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(deleted = n, "expired idempotency records swept"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "idempotency sweep failed; retrying in an hour")
+                }
+            }
+        }
+    })
+}

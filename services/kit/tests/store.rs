@@ -142,6 +142,7 @@ async fn opening_an_existing_store_again_applies_nothing_and_keeps_the_data() {
                 "kit/0002_audit_index_head",
                 "kit/0003_store_probe",
                 "kit/0004_audit_keyed",
+                "kit/0005_idempotency_created",
                 "test/0001_widgets"
             ],
             "{b}"
@@ -288,6 +289,7 @@ async fn service_migrations_run_after_kits_in_the_order_given() {
                 "kit/0002_audit_index_head",
                 "kit/0003_store_probe",
                 "kit/0004_audit_keyed",
+                "kit/0005_idempotency_created",
                 "other/0001_init",
                 "svc/0001_init",
                 "svc/0002_more"
@@ -1586,6 +1588,40 @@ async fn handle(
     tx.remember(Some(key), &response).await?;
     tx.commit(feed).await?;
     Ok(response)
+}
+
+#[tokio::test]
+async fn stored_answers_expire_after_the_retention_and_then_the_request_runs_afresh() {
+    for ts in stores(&[]).await {
+        let b = ts.name();
+        let s = &ts.store;
+        let feed = EventFeed::new(s.clone());
+        let old = key("alice", "Pay", "r-old", 100);
+        let recent = key("alice", "Pay", "r-new", 100);
+        assert_eq!(handle(s, &feed, &old, 1).await.unwrap().ore, 1);
+        assert_eq!(handle(s, &feed, &recent, 2).await.unwrap().ore, 2);
+        // The first answer was stored 40 days ago.
+        sqlx::query("UPDATE idempotency SET created_at = '2000-01-01T00:00:00.000000Z' WHERE created_at = (SELECT MIN(created_at) FROM idempotency)")
+            .execute(&s.write)
+            .await
+            .unwrap();
+        let cutoff = samling_kit::dates::instant_text(
+            samling_kit::dates::now() - chrono::Duration::days(30),
+        );
+        assert_eq!(
+            samling_kit::idempotency::sweep(s, &cutoff).await.unwrap(),
+            1,
+            "{b}"
+        );
+        // The expired request runs afresh; the recent one still replays.
+        assert_eq!(handle(s, &feed, &old, 3).await.unwrap().ore, 3, "{b}");
+        assert_eq!(handle(s, &feed, &recent, 4).await.unwrap().ore, 2, "{b}");
+        assert_eq!(
+            samling_kit::idempotency::sweep(s, &cutoff).await.unwrap(),
+            0,
+            "{b}"
+        );
+    }
 }
 
 #[tokio::test]
