@@ -110,41 +110,6 @@ impl IdempotencyKey {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::auth::{AuthContext, Role};
-    use crate::reference::MunicipalityCode;
-
-    fn key(ctx: &AuthContext) -> String {
-        IdempotencyKey::for_caller(ctx, "M", "r1", &0u32)
-            .unwrap()
-            .unwrap()
-            .key
-    }
-
-    #[test]
-    fn the_same_subject_under_another_token_has_another_key() {
-        let m = |c| MunicipalityCode::parse(c).unwrap();
-        let a = AuthContext::new("u", Role::MunicipalityCaseworker).with_municipality(m("0180"));
-        let other_municipality =
-            AuthContext::new("u", Role::MunicipalityCaseworker).with_municipality(m("1480"));
-        let other_role =
-            AuthContext::new("u", Role::MunicipalityManager).with_municipality(m("0180"));
-        let with_party = a.clone().with_party("p");
-        let keys = [
-            key(&a),
-            key(&other_municipality),
-            key(&other_role),
-            key(&with_party),
-        ];
-        for (i, k) in keys.iter().enumerate() {
-            assert_eq!(keys.iter().filter(|x| *x == k).count(), 1, "key {i}");
-        }
-        assert_eq!(key(&a), key(&a.clone()), "stable for the same caller");
-    }
-}
-
 /// Rows one sweep deletes per transaction: short, so the writer is never
 /// held long.
 const SWEEP_BATCH: i64 = 500;
@@ -205,4 +170,39 @@ pub fn spawn_sweeper(
             }
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::{AuthContext, Role};
+    use crate::reference::MunicipalityCode;
+
+    fn key(ctx: &AuthContext) -> String {
+        IdempotencyKey::for_caller(ctx, "M", "r1", &0u32)
+            .unwrap()
+            .unwrap()
+            .key
+    }
+
+    #[test]
+    fn the_same_subject_under_another_token_has_another_key() {
+        let m = |c| MunicipalityCode::parse(c).unwrap();
+        let a = AuthContext::new("u", Role::MunicipalityCaseworker).with_municipality(m("0180"));
+        let other_municipality =
+            AuthContext::new("u", Role::MunicipalityCaseworker).with_municipality(m("1480"));
+        let other_role =
+            AuthContext::new("u", Role::MunicipalityManager).with_municipality(m("0180"));
+        let with_party = a.clone().with_party("p");
+        let keys = [
+            key(&a),
+            key(&other_municipality),
+            key(&other_role),
+            key(&with_party),
+        ];
+        for (i, k) in keys.iter().enumerate() {
+            assert_eq!(keys.iter().filter(|x| *x == k).count(), 1, "key {i}");
+        }
+        assert_eq!(key(&a), key(&a.clone()), "stable for the same caller");
+    }
 }
