@@ -126,6 +126,33 @@ pub async fn limit_token(gw: &Gateway, caller: &Caller) -> Result<(), Problem> {
     limit(gw, &caller.limit_key, gw.cfg.token_rate_per_minute).await
 }
 
+/// Charge a token for what its answer cost beyond one request: every
+/// `rate_cost_bytes` of answer is one more request. A page of 500
+/// placements reads and audits 500 records; charged as one request, one
+/// token could write hundreds of thousands of audit rows a minute and slow
+/// everyone (issue 17 §2). Charged to whichever limiter counted the request.
+pub async fn charge_answer(gw: &Gateway, caller: &Caller, answer_bytes: usize) {
+    let unit = gw.cfg.rate_cost_bytes.max(1);
+    let Ok(units) = u32::try_from(answer_bytes / unit) else {
+        return;
+    };
+    if units == 0 {
+        return;
+    }
+    let per_minute = gw.cfg.token_rate_per_minute;
+    if gw
+        .limits
+        .charge(&caller.limit_key, per_minute, units)
+        .await
+        .is_err()
+    {
+        let _ = gw
+            .local_limits
+            .charge(&caller.limit_key, per_minute, units)
+            .await;
+    }
+}
+
 /// One rate-limit check. While the shared store is unavailable the
 /// replica's own in-process limiter decides: a Redis outage takes the API
 /// neither down nor out of its limits (each replica then allows the limit on
@@ -500,7 +527,11 @@ where
         }
         let outcome = call_region(&gw, &region, &caller, &rid, gw.call_timeout(), msg, call).await;
         let response = match outcome {
-            Ok(resp) => json_response(StatusCode::OK, to_json(&resp)),
+            Ok(resp) => {
+                let body = to_json(&resp);
+                charge_answer(&gw, &caller, body.len()).await;
+                json_response(StatusCode::OK, body)
+            }
             // The service's own record says the key was used for another
             // request: the same 422 the gateway's record would give.
             Err(p)

@@ -417,6 +417,30 @@ impl Limits {
         }
     }
 
+    /// Debits `units` more requests from `key` after the fact: an answer that
+    /// read (and so audited) many records costs more than one request. Never
+    /// refuses; the debt is capped at one full window, so a caller who spent
+    /// it waits at most a minute.
+    pub async fn charge(
+        &self,
+        key: &str,
+        limit_per_minute: u32,
+        units: u32,
+    ) -> Result<(), LimitError> {
+        if limit_per_minute == 0 || units == 0 {
+            return Ok(());
+        }
+        let key = bounded(key);
+        let (interval, window) = gcra_params(limit_per_minute);
+        match &self.backend {
+            Backend::Memory(m) => {
+                m.charge(&key, interval, window, units);
+                Ok(())
+            }
+            Backend::Redis(r) => r.charge(&key, interval, window, units).await,
+        }
+    }
+
     /// Reserves `key` for a request with `request_hash`, or reports what the
     /// key already holds. A reservation lapses after `ttl`.
     pub async fn begin(
@@ -648,6 +672,29 @@ return {1, math.floor(slack / interval), 0}
     )
 });
 
+/// A debit after the fact. KEYS[1] = key; ARGV[1] = interval (µs);
+/// ARGV[2] = window (µs); ARGV[3] = units. The debt stops at one window.
+static CHARGE_SCRIPT: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local interval = tonumber(ARGV[1])
+local window = tonumber(ARGV[2])
+local tat = now
+local stored = redis.call('GET', KEYS[1])
+if stored then
+  tat = tonumber(stored) or now
+  if tat < now then tat = now end
+end
+local new_tat = tat + interval * tonumber(ARGV[3])
+if new_tat > now + window then new_tat = now + window end
+redis.call('SET', KEYS[1], string.format('%.0f', new_tat), 'PX', math.max(1, math.ceil((new_tat - now) / 1000)))
+return 1
+",
+    )
+});
+
 /// KEYS[1] = key; ARGV[1] = in-flight marker; ARGV[2] = TTL (ms).
 /// Returns the existing record, or nil after reserving the key.
 static BEGIN_SCRIPT: LazyLock<Script> = LazyLock::new(|| {
@@ -814,6 +861,29 @@ impl RedisStore {
         ))
     }
 
+    async fn charge(
+        &self,
+        key: &str,
+        interval: u64,
+        window: u64,
+        units: u32,
+    ) -> Result<(), LimitError> {
+        let mut conn = self.0.conn.clone();
+        let full_key = format!("{}{key}", self.0.rate_ns);
+        let _: i64 = self
+            .run(async move {
+                CHARGE_SCRIPT
+                    .key(full_key)
+                    .arg(interval)
+                    .arg(window)
+                    .arg(units)
+                    .invoke_async(&mut conn)
+                    .await
+            })
+            .await?;
+        Ok(())
+    }
+
     async fn begin(&self, key: &str, hash: &str, ttl: Duration) -> Result<Begin, LimitError> {
         let mut conn = self.0.conn.clone();
         let full_key = format!("{}{key}", self.0.idem_ns);
@@ -959,6 +1029,21 @@ impl MemoryStore {
             table.tat.insert(key.to_owned(), new_tat);
         }
         decision(true, remaining, 0)
+    }
+
+    fn charge(&self, key: &str, interval: u64, window: u64, units: u32) {
+        let now = self.now();
+        let mut table = lock(&self.rate);
+        let tat = table.tat.get(key).copied().unwrap_or(now).max(now);
+        let new_tat = tat
+            .saturating_add(interval.saturating_mul(u64::from(units)))
+            .min(now.saturating_add(window));
+        if let Some(slot) = table.tat.get_mut(key) {
+            *slot = new_tat;
+        } else {
+            table.make_room(now, self.max_rate_keys);
+            table.tat.insert(key.to_owned(), new_tat);
+        }
     }
 
     fn begin(&self, key: &str, hash: &str, ttl: Duration) -> Result<Begin, LimitError> {

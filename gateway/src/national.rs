@@ -188,12 +188,15 @@ async fn search(gw: Arc<Gateway>, req: Request) -> Response {
             URL_SAFE_NO_PAD.encode(serde_json::to_vec(&next).unwrap_or_default())
         };
         let homes = serde_json::to_value(&homes).unwrap_or(Value::Array(vec![]));
-        Ok(json(&json!({
+        let body = serde_json::to_vec(&json!({
             "homes": homes,
             "next_page_token": next_page_token,
             "partial": !missing.is_empty(),
             "missing_regions": missing,
-        })))
+        }))
+        .unwrap_or_default();
+        dispatch::charge_answer(&gw, &caller, body.len()).await;
+        Ok(dispatch::json_response(StatusCode::OK, body))
     }
     .await;
     dispatch::finish("GET", "/v1/homes", role, &rid, started, result)

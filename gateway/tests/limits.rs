@@ -1549,3 +1549,76 @@ async fn a_redis_that_stalls_or_goes_away_mid_run_degrades_the_gateway_until_it_
         assert_eq!(env.reached(), reached, "{outage}: replayed from Redis");
     }
 }
+
+/// Token-limited requests `token` may still make (each a cheap 404) before
+/// the gateway answers 429; at most `cap`.
+async fn cheap_requests_left(gateway: &GatewayServer, token: &str, cap: usize) -> usize {
+    let missing = format!("{}/{}", homes_path(STOCKHOLM), common::new_id());
+    for n in 0..cap {
+        let r = gateway.http.send(Req::get(&missing).bearer(token)).await;
+        if r.status == 429 {
+            return n;
+        }
+        assert_eq!(r.status, 404, "{}", r.text());
+    }
+    cap
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_answer_costs_its_caller_as_many_requests_as_its_size() {
+    for_each_backend(|b| async move {
+        let env = Env::start_with(&b, &[STOCKHOLM], |_| {}).await;
+        for i in 0..12 {
+            env.create_home_id(
+                STOCKHOLM,
+                json!(home_draft(
+                    OWN,
+                    &format!("Kostgatan {i}"),
+                    &adult(300 + i),
+                    &["cost-marker"]
+                )),
+            )
+            .await;
+        }
+        let gateway = env
+            .gateway_with(|c| {
+                c.token_rate_per_minute = 40;
+                c.rate_cost_bytes = 256;
+            })
+            .await;
+        // One caller reads a page of twelve homes with their households...
+        let reader = env.officer();
+        let page = gateway
+            .http
+            .send(
+                Req::get(&format!(
+                    "{}?competences=cost-marker",
+                    homes_path(STOCKHOLM)
+                ))
+                .bearer(&reader),
+            )
+            .await;
+        page.ok();
+        let units = page.body.len() / 256;
+        assert!(
+            units >= 8,
+            "a page of 12 homes is {} bytes",
+            page.body.len()
+        );
+        // ...another makes one cheap request.
+        let other = env.caseworker(OWN);
+        let missing = format!("{}/{}", homes_path(STOCKHOLM), common::new_id());
+        gateway.http.send(Req::get(&missing).bearer(&other)).await;
+
+        // The page cost its reader as many requests as its size.
+        let reader_left = cheap_requests_left(&gateway, &reader, 40).await;
+        let other_left = cheap_requests_left(&gateway, &other, 40).await;
+        assert_eq!(other_left, 39, "a cheap request costs one");
+        assert!(
+            reader_left + units <= 39 + 1 && reader_left + units + 1 >= 39,
+            "after a {}-byte answer ({units} units) the reader had {reader_left} left",
+            page.body.len()
+        );
+    })
+    .await;
+}

@@ -213,6 +213,9 @@ pub struct GatewayConfig {
     pub redis_url: String,
     /// Requests per minute per token.
     pub token_rate_per_minute: u32,
+    /// An answer costs one more request per this many bytes (a long page
+    /// of records reads and audits as much as many small requests).
+    pub rate_cost_bytes: usize,
     /// Requests per minute per client address on public routes and for
     /// requests that do not authenticate (IPv6 per /64).
     pub ip_rate_per_minute: u32,
@@ -245,6 +248,7 @@ impl Default for GatewayConfig {
             jwt: JwtConfig::default(),
             redis_url: String::new(),
             token_rate_per_minute: 6000,
+            rate_cost_bytes: 16 * 1024,
             ip_rate_per_minute: 60,
             trusted_proxies: Vec::new(),
             idempotency_ttl_secs: 86_400,
