@@ -127,3 +127,35 @@ fn bench_gateway_refuses_nonsense_numbers() {
         );
     }
 }
+
+#[test]
+fn bench_registry_prints_its_figures_beside_a_floor_in_the_same_run() {
+    let v = bench(&[
+        "registry",
+        "--homes",
+        "60",
+        "--placements",
+        "30",
+        "--requests",
+        "200",
+        "--searches",
+        "20",
+        "--concurrency",
+        "4",
+        "--connections",
+        "2",
+    ]);
+    for leg in ["get_home_cold", "get_home", "search_homes", "floor"] {
+        assert_leg(&v[leg], leg);
+    }
+    assert_eq!(v["sqlite_synchronous"], "FULL", "durable by default: {v}");
+    assert!(v["setup_writes_per_s"].as_f64().unwrap() > 0.0, "{v}");
+    let ratio = &v["get_home_vs_floor"];
+    let expected = v["get_home"]["rps"].as_f64().unwrap() / v["floor"]["rps"].as_f64().unwrap();
+    let printed = ratio["rps_ratio"].as_f64().unwrap();
+    assert!(
+        (printed - expected).abs() < 0.01 + expected * 0.01,
+        "{ratio} vs {expected}"
+    );
+    assert!(ratio["p99_ratio"].as_f64().unwrap() > 0.0, "{ratio}");
+}

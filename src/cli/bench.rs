@@ -369,6 +369,39 @@ pub async fn run(base: &Config, cmd: BenchCommand) -> anyhow::Result<()> {
         lat.len()
     );
 
+    // 3b. The floor: a trivial tonic unary (grpc.health.v1 Check) on the
+    // same server (same builder, layers and port), over as many connections,
+    // from as many callers, in the same run: what any gRPC call costs here.
+    let mut health = Vec::new();
+    for _ in 0..b.connections.max(1) {
+        let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))?
+            .tcp_nodelay(true)
+            .connect()
+            .await?;
+        health.push(tonic_health::pb::health_client::HealthClient::new(channel));
+    }
+    let states = (0..b.concurrency.max(1))
+        .map(|t| health[t % health.len()].clone())
+        .collect();
+    let (mut lat, wall, _) = drive_states(states, b.requests, None, |mut c, _| async move {
+        c.check(tonic_health::pb::HealthCheckRequest {
+            service: String::new(),
+        })
+        .await?;
+        Ok(c)
+    })
+    .await?;
+    lat.sort();
+    let floor_rps = lat.len() as f64 / wall.as_secs_f64();
+    let (floor_p50, floor_p99) = (percentile(&lat, 0.50), percentile(&lat, 0.99));
+    let rps_ratio = get_rps / floor_rps;
+    let p99_ratio = get_p99 / floor_p99.max(0.001);
+    println!(
+        "floor (grpc.health Check, same server): {} calls, {floor_rps:.0} req/s, p50 {floor_p50:.2} ms, p99 {floor_p99:.2} ms; \
+         GetHome warm is {rps_ratio:.2}x its throughput, {p99_ratio:.1}x its p99",
+        lat.len()
+    );
+
     // 4. Filtered SearchHomes.
     let munis3 = std::sync::Arc::new(munis.clone());
     let (lat, wall) = drive(
@@ -403,7 +436,7 @@ pub async fn run(base: &Config, cmd: BenchCommand) -> anyhow::Result<()> {
     );
 
     let json = format!(
-        "{{\"bench\":\"registry\",\"homes\":{},\"placements\":{placements},\"sqlite_synchronous\":\"{synchronous}\",\"setup_writes\":{setup_writes},\"setup_writes_per_s\":{writes_per_s:.0},\"import_seconds\":{import_s:.3},\"get_home_cold\":{{\"rps\":{cold_rps:.0},\"p50_ms\":{cold_p50:.3},\"p99_ms\":{cold_p99:.3}}},\"get_home\":{{\"requests\":{},\"rps\":{get_rps:.0},\"p50_ms\":{get_p50:.3},\"p99_ms\":{get_p99:.3}}},\"search_homes\":{{\"requests\":{},\"rps\":{search_rps:.0},\"p50_ms\":{search_p50:.3},\"p99_ms\":{search_p99:.3}}},\"concurrency\":{},\"connections\":{}}}",
+        "{{\"bench\":\"registry\",\"homes\":{},\"placements\":{placements},\"sqlite_synchronous\":\"{synchronous}\",\"setup_writes\":{setup_writes},\"setup_writes_per_s\":{writes_per_s:.0},\"import_seconds\":{import_s:.3},\"get_home_cold\":{{\"rps\":{cold_rps:.0},\"p50_ms\":{cold_p50:.3},\"p99_ms\":{cold_p99:.3}}},\"get_home\":{{\"requests\":{},\"rps\":{get_rps:.0},\"p50_ms\":{get_p50:.3},\"p99_ms\":{get_p99:.3}}},\"search_homes\":{{\"requests\":{},\"rps\":{search_rps:.0},\"p50_ms\":{search_p50:.3},\"p99_ms\":{search_p99:.3}}},\"floor\":{{\"rps\":{floor_rps:.0},\"p50_ms\":{floor_p50:.3},\"p99_ms\":{floor_p99:.3}}},\"get_home_vs_floor\":{{\"rps_ratio\":{rps_ratio:.3},\"p99_ratio\":{p99_ratio:.3}}},\"concurrency\":{},\"connections\":{}}}",
         home_ids.len(),
         b.requests,
         b.searches,
