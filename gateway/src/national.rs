@@ -70,6 +70,25 @@ async fn prepare<Req: serde::de::DeserializeOwned>(
     Ok((caller, decode(&gw.schema, spec.request, obj)?, extra))
 }
 
+/// The regions a national question goes to. A `regional_officer` works in
+/// its own region's register (ADR 0017): the others would refuse it, so it
+/// is asked of that region alone.
+fn regions_for(gw: &Gateway, caller: &Caller) -> Result<Vec<String>, Problem> {
+    let all = gw.regions.ids();
+    if caller.ctx.role != samling_kit::auth::Role::RegionalOfficer {
+        return Ok(all);
+    }
+    let own = caller.ctx.region.as_deref().unwrap_or("");
+    if all.iter().any(|r| r == own) {
+        Ok(vec![own.to_string()])
+    } else {
+        Err(Problem::new(
+            tonic::Code::PermissionDenied,
+            format!("your token is for region {own}, which is not served here"),
+        ))
+    }
+}
+
 /// Did the region fail to answer (rather than answer "no")?
 fn region_absent(p: &Problem) -> bool {
     matches!(
@@ -146,10 +165,15 @@ async fn search(gw: Arc<Gateway>, req: Request) -> Response {
         role = caller.ctx.role.as_str();
         let tokens = decode_tokens(extra.get("token"))?;
         // On a later page, only regions that had more are asked.
+        let allowed = regions_for(&gw, &caller)?;
         let regions: Vec<String> = if tokens.is_empty() {
-            gw.regions.ids()
+            allowed
         } else {
-            tokens.keys().cloned().collect()
+            tokens
+                .keys()
+                .filter(|r| allowed.contains(r))
+                .cloned()
+                .collect()
         };
         let (answers, missing) = fan_out(
             &gw,
@@ -210,7 +234,7 @@ async fn quarterly(gw: Arc<Gateway>, req: Request) -> Response {
         role = caller.ctx.role.as_str();
         let (answers, missing) = fan_out(
             &gw,
-            gw.regions.ids(),
+            regions_for(&gw, &caller)?,
             &caller,
             &rid,
             |_| q.clone(),

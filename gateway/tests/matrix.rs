@@ -20,7 +20,7 @@ mod common;
 use common::*;
 use samling_gateway::routes::{self, Carry, RouteSpec};
 use samling_kit::auth::Role;
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
 use std::time::Instant;
 
@@ -316,6 +316,21 @@ async fn a_region_binds_its_officers_and_a_protected_home_is_redacted_through_th
             assert!(env.reached() > before, "the register decides");
             assert!(!r.text().contains("Hemliga"), "{}", r.text());
         }
+        // An officer's token without a region claim is refused at the door
+        // (crafted: the dev issuer will not sign one).
+        let mut claims = env.claims();
+        claims.remove("region");
+        let before = env.reached();
+        let r = env
+            .http()
+            .get(
+                &path,
+                &env.sign_raw(&json!({"alg": "EdDSA", "typ": "JWT"}), &claims),
+            )
+            .await;
+        assert_eq!(r.status, 401, "{}", r.text());
+        assert!(r.text().contains("region"), "{}", r.text());
+        assert_eq!(env.reached(), before, "refused before any region is asked");
         let own = env
             .http()
             .get(

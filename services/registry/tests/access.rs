@@ -863,6 +863,15 @@ async fn a_regional_officer_works_in_its_own_regions_register_only() {
                 Code::PermissionDenied,
             );
         }
+        // An officer's context without a region is bound to no register.
+        let mut ctx = office();
+        ctx.region = None;
+        let mut unbound = h.client(ctx).await;
+        expect_code(unbound.get_home(&home.id).await, Code::PermissionDenied);
+        expect_code(
+            rpc!(unbound, search_homes, SearchHomesRequest::default()),
+            Code::PermissionDenied,
+        );
         let mut ctx = office();
         ctx.region = Some("stockholm-gotland".into());
         let own = h.client(ctx).await.get_home(&home.id).await.unwrap();

@@ -34,12 +34,16 @@ pub fn manage_register(ctx: &AuthContext) -> Result<(), RegistryError> {
 }
 
 /// A `regional_officer` works in its own region's register only; a token
-/// naming another (or no known) region is refused before anything is read,
-/// so the refusal says nothing about the records. `register` is `None` for a
-/// register that serves every municipality (tests, a single-region install).
+/// naming another (or no known) region, or none, is refused before anything
+/// is read, so the refusal says nothing about the records. `register` is
+/// `None` for a register that serves every municipality (tests, a
+/// single-region install); an officer still has to name a region there.
 /// National roles (analyst, council, service) stay national.
 pub fn bound_to_register(ctx: &AuthContext, register: Option<&str>) -> Result<(), RegistryError> {
     match (ctx.role, register, ctx.region.as_deref()) {
+        (Role::RegionalOfficer, _, None) => Err(RegistryError::forbidden(
+            "region: a regional_officer's token must name its region",
+        )),
         (Role::RegionalOfficer, Some(reg), Some(claim)) if claim != reg => {
             Err(RegistryError::forbidden(format!(
                 "your token is for region {claim}; this is the register of region {reg}"
@@ -477,6 +481,19 @@ mod tests {
         let mut national = ctx(Role::NationalAnalyst, "");
         national.region = Some("norr".into());
         assert!(bound_to_register(&national, Some("stockholm-gotland")).is_ok());
+        assert!(bound_to_register(&national, None).is_ok());
+    }
+
+    #[test]
+    fn a_regional_officer_without_a_region_is_refused_everywhere() {
+        let c = ctx(Role::RegionalOfficer, "");
+        assert!(c.region.is_none());
+        for register in [Some("stockholm-gotland"), None] {
+            let e = bound_to_register(&c, register).unwrap_err();
+            assert!(e.to_string().contains("region"), "{e}");
+        }
+        assert!(bound_to_register(&c.clone().with_region("norr"), None).is_ok());
+        assert!(bound_to_register(&ctx(Role::Service, ""), None).is_ok());
     }
 
     #[test]
