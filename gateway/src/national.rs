@@ -232,10 +232,28 @@ async fn quarterly(gw: Arc<Gateway>, req: Request) -> Response {
         let (caller, q, _): (Arc<Caller>, GetQuarterlyReportRequest, _) =
             prepare(&gw, 1, &parts).await?;
         role = caller.ctx.role.as_str();
+        // The aggregate-only roles get no raw count below 5 from a region
+        // (ADR 0017). Suppressing each region's figures before adding them
+        // up would lose them, so the gateway asks the regions as itself
+        // (the `service` role, raw counts; the caller's request was
+        // authorized above) and suppresses the national sum. The caller's
+        // own context never carries raw counts back.
+        let aggregates_only = caller.ctx.role.aggregates_only();
+        let asking = if aggregates_only {
+            let ctx =
+                samling_kit::auth::AuthContext::new("gateway", samling_kit::auth::Role::Service)
+                    .with_purpose(format!(
+                        "national quarterly sum for a {} (suppressed after adding up)",
+                        caller.ctx.role.as_str()
+                    ));
+            Arc::new(Caller::new(ctx.clone(), gw.tokens.cached(&ctx)))
+        } else {
+            caller.clone()
+        };
         let (answers, missing) = fan_out(
             &gw,
             regions_for(&gw, &caller)?,
-            &caller,
+            &asking,
             &rid,
             |_| q.clone(),
             |ch, r| async move { RegistryServiceClient::new(ch).get_quarterly_report(r).await },
@@ -259,10 +277,11 @@ async fn quarterly(gw: Arc<Gateway>, req: Request) -> Response {
                     reason,
                     not_executed,
                     executed_late,
+                    ..Default::default()
                 },
             )
             .collect();
-        let report = QuarterlyReport {
+        let mut report = QuarterlyReport {
             municipality_code: q.municipality_code.clone(),
             year: q.year,
             quarter: q.quarter,
@@ -270,7 +289,13 @@ async fn quarterly(gw: Arc<Gateway>, req: Request) -> Response {
             total_not_executed: rows.iter().map(|r| r.not_executed).sum(),
             total_executed_late: rows.iter().map(|r| r.executed_late).sum(),
             rows,
+            ..Default::default()
         };
+        if aggregates_only {
+            samling_kit::disclosure::suppress_quarterly_report(&mut report);
+        } else {
+            samling_kit::disclosure::show_quarterly_report(&mut report);
+        }
         Ok(json(&json!({
             "report": serde_json::to_value(&report).unwrap_or(Value::Null),
             "partial": !missing.is_empty(),

@@ -375,3 +375,120 @@ async fn a_region_binds_its_officers_and_a_protected_home_is_redacted_through_th
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aggregate_roles_get_the_national_sum_suppressed_after_adding_up_and_no_small_count_from_a_region()
+ {
+    for_each_backend(|b| async move {
+        let env = Env::start(&b).await;
+        let today = chrono::Utc::now().date_naive();
+        let decided = today - chrono::Days::new(200);
+        let (year, quarter) = (
+            chrono::Datelike::year(&today),
+            chrono::Datelike::month0(&today) / 3 + 1,
+        );
+        // Stockholm: 3 girls, 2 boys; Norr: 3 girls, 3 boys, all waiting for
+        // a home. Every regional figure is small, the national ones are not.
+        for (region, municipality, girls, boys) in [(STOCKHOLM, OWN, 3, 2), (NORR, UMEA, 3, 3)] {
+            let token = env.caseworker(municipality);
+            for (sex, n) in [("SEX_FEMALE", girls), ("SEX_MALE", boys)] {
+                for _ in 0..n {
+                    env.http()
+                        .post(
+                            &format!("/v1/regions/{region}/unexecuted-decisions"),
+                            &token,
+                            &json!({
+                                "municipality_code": municipality,
+                                "sex": sex,
+                                "decision_kind": "DECISION_KIND_FAMILY_HOME_PLACEMENT",
+                                "decision_date": {
+                                    "year": chrono::Datelike::year(&decided),
+                                    "month": chrono::Datelike::month(&decided),
+                                    "day": chrono::Datelike::day(&decided),
+                                },
+                                "reason": "UNEXECUTED_REASON_NO_SUITABLE_HOME",
+                            }),
+                        )
+                        .await
+                        .ok();
+                }
+            }
+        }
+        let query = format!("year={year}&quarter={quarter}");
+        let cells = |doc: &Value| -> Vec<(String, String, Value)> {
+            doc["rows"]
+                .as_array()
+                .expect("rows")
+                .iter()
+                .map(|r| {
+                    (
+                        r["sex"].as_str().unwrap_or("").to_string(),
+                        r["not_executed_display"].as_str().unwrap_or("").to_string(),
+                        r["not_executed"].clone(),
+                    )
+                })
+                .collect()
+        };
+        for role in [Role::NationalAnalyst, Role::CouncilMember] {
+            let token = regional_token(&env, role, None);
+            // Summed from the regions' raw counts, then suppressed: 6 and 5.
+            let doc = env
+                .http()
+                .get(
+                    &format!("/v1/statistics/unexecuted-decisions?{query}"),
+                    &token,
+                )
+                .await
+                .ok();
+            let report = &doc["report"];
+            assert_eq!(report["small_counts_suppressed"], true, "{doc}");
+            assert_eq!(
+                cells(report),
+                vec![
+                    ("SEX_FEMALE".to_string(), "6".to_string(), json!(6)),
+                    ("SEX_MALE".to_string(), "5".to_string(), json!(5)),
+                ],
+                "{doc}"
+            );
+            assert_eq!(report["total_not_executed_display"], "11", "{doc}");
+            // Asking a region directly gives no raw count below 5.
+            for region in [STOCKHOLM, NORR] {
+                let r = env
+                    .http()
+                    .get(
+                        &format!(
+                            "/v1/regions/{region}/unexecuted-decisions/quarterly-report?{query}"
+                        ),
+                        &token,
+                    )
+                    .await
+                    .ok();
+                let text = r.to_string();
+                assert_eq!(r["small_counts_suppressed"], true, "{text}");
+                for (_, display, number) in cells(&r) {
+                    assert_eq!(display, "<5", "{region}: {text}");
+                    // A hidden count's number is 0 (proto3 JSON omits it or says 0).
+                    assert!(number.is_null() || number == json!(0), "{region}: {text}");
+                }
+            }
+        }
+        // The office of a region gets its raw counts.
+        let r = env
+            .http()
+            .get(
+                &format!("/v1/regions/{STOCKHOLM}/unexecuted-decisions/quarterly-report?{query}"),
+                &env.officer(),
+            )
+            .await
+            .ok();
+        assert_eq!(
+            cells(&r),
+            vec![
+                ("SEX_FEMALE".to_string(), "3".to_string(), json!(3)),
+                ("SEX_MALE".to_string(), "2".to_string(), json!(2)),
+            ],
+            "{r}"
+        );
+    })
+    .await;
+}
