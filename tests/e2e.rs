@@ -214,6 +214,25 @@ async fn serve_all_answers_grpc_and_the_cli_across_regions() {
         text.contains(&home.id) && text.contains("APPROVED"),
         "{text}"
     );
+    // The office's reveal of a protected address: this home has none to reveal.
+    let out = samling(data.path(), base)
+        .args([
+            "homes",
+            "reveal-address",
+            &home.id,
+            "--reason",
+            "e2e",
+            "--region",
+            "stockholm-gotland",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no protected identity"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let out = samling(data.path(), base)
         .args([
             "homes",
