@@ -6,7 +6,7 @@
 # gateway, embedded SQLite) on free ports with a temporary data dir, seeds a
 # little demo data, collects real ids so that generated requests reach the
 # services and not only the gateway's 404s, and runs `schemathesis run` with
-# a regional_officer token, a fixed seed and a bounded number of examples per
+# a regional_officer token (of $REGION), a fixed seed and a bounded number of examples per
 # operation. Any failed check fails the script (and CI). The server is
 # stopped and the data dir removed on exit.
 #
@@ -141,7 +141,7 @@ for _ in $(seq 1 120); do
 done
 [[ -n "$ready" ]] || { echo "the server was not ready within 60 s" >&2; exit 1; }
 
-TOKEN=$("$BIN" --config "$WORK/samling.toml" --data-dir "$DATA" token issue --role regional_officer --sub schemathesis --ttl 3600)
+TOKEN=$("$BIN" --config "$WORK/samling.toml" --data-dir "$DATA" token issue --role regional_officer --region "$REGION" --sub schemathesis --ttl 3600)
 
 echo "-- seeding demo data into $REGION"
 "$BIN" --config "$WORK/samling.toml" --data-dir "$DATA" seed-demo --region "$REGION" --homes 15 --children 15 >"$WORK/seed.log" 2>&1 \

@@ -119,7 +119,8 @@ async fn serve_all_answers_grpc_and_the_cli_across_regions() {
     wait_healthy(&norr).await;
 
     let signer = ContextSigner::load(&data.path().join("keys/context-signing.key")).unwrap();
-    let office = AuthContext::new("officer-1", Role::RegionalOfficer);
+    let office =
+        AuthContext::new("officer-1", Role::RegionalOfficer).with_region("stockholm-gotland");
     let mut c = RegistryClient::connect(&stockholm, signer.clone(), office)
         .await
         .unwrap();
@@ -194,7 +195,7 @@ async fn serve_all_answers_grpc_and_the_cli_across_regions() {
     let mut n = RegistryClient::connect(
         &norr,
         signer.clone(),
-        AuthContext::new("officer-2", Role::RegionalOfficer),
+        AuthContext::new("officer-2", Role::RegionalOfficer).with_region("norr"),
     )
     .await
     .unwrap();
@@ -212,6 +213,25 @@ async fn serve_all_answers_grpc_and_the_cli_across_regions() {
     assert!(
         text.contains(&home.id) && text.contains("APPROVED"),
         "{text}"
+    );
+    // The office's reveal of a protected address: this home has none to reveal.
+    let out = samling(data.path(), base)
+        .args([
+            "homes",
+            "reveal-address",
+            &home.id,
+            "--reason",
+            "e2e",
+            "--region",
+            "stockholm-gotland",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no protected identity"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
     );
     let out = samling(data.path(), base)
         .args([
@@ -251,7 +271,14 @@ async fn serve_all_answers_grpc_and_the_cli_across_regions() {
 
     // The same register over the gateway's REST API, with a token from the CLI.
     let out = samling(data.path(), base)
-        .args(["token", "issue", "--role", "regional_officer"])
+        .args([
+            "token",
+            "issue",
+            "--role",
+            "regional_officer",
+            "--region",
+            "stockholm-gotland",
+        ])
         .output()
         .unwrap();
     let token = common::stdout_of_success(&out).trim().to_string();

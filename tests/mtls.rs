@@ -88,7 +88,9 @@ async fn get_home_with(
 }
 
 fn office() -> AuthContext {
-    AuthContext::new("officer-1", Role::RegionalOfficer).with_purpose("mtls test")
+    AuthContext::new("officer-1", Role::RegionalOfficer)
+        .with_region(REGION)
+        .with_purpose("mtls test")
 }
 
 /// Refused: no connection, or a transport-level failure; never an answer

@@ -799,6 +799,14 @@ fn context_from_claims(claims: &Map<String, Value>, exp: i64) -> Result<AuthCont
         ));
     }
     let region = text_claim(claims, "region", MAX_REGION_LEN)?;
+    // An officer works in one region's register (ADR 0017): a token without
+    // its region would otherwise be bound to none.
+    if region.is_none() && role == Role::RegionalOfficer {
+        return Err(bad_claim(
+            "region",
+            "is required for the regional_officer role",
+        ));
+    }
     let purpose = text_claim(claims, "purpose", MAX_PURPOSE_LEN)?.unwrap_or_default();
     Ok(AuthContext {
         sub,
@@ -1395,6 +1403,44 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_regional_officer_token_must_name_its_region() {
+        let (dir, auth, issuer) = dev().await;
+        let mut claims = caseworker_claims();
+        claims["role"] = json!("regional_officer");
+        claims.as_object_mut().unwrap().remove("municipality");
+        assert_eq!(
+            auth.verify(&dev_sign(dir.path(), &claims)),
+            Err(bad_claim(
+                "region",
+                "is required for the regional_officer role"
+            ))
+        );
+        claims["region"] = json!("norr");
+        let ctx = auth.verify(&dev_sign(dir.path(), &claims)).unwrap();
+        assert_eq!(ctx.region.as_deref(), Some("norr"));
+        // The dev issuer refuses to sign what the gateway would refuse.
+        let officer = IssueClaims {
+            sub: "officer".into(),
+            role: Role::RegionalOfficer,
+            municipality: None,
+            party: None,
+            region: None,
+            ttl: Duration::from_secs(60),
+        };
+        assert!(matches!(
+            issuer.issue(officer),
+            Err(AuthError::BadClaim {
+                claim: "region",
+                ..
+            })
+        ));
+        // National roles stay national: no region needed.
+        claims["role"] = json!("national_analyst");
+        claims.as_object_mut().unwrap().remove("region");
+        assert!(auth.verify(&dev_sign(dir.path(), &claims)).is_ok());
+    }
+
+    #[tokio::test]
     async fn the_dev_issuer_refuses_a_lifetime_the_gateway_would_refuse() {
         let dir = tempfile::tempdir().unwrap();
         let issuer = TokenIssuer::load_or_create(&cfg(dir.path()), dir.path()).unwrap();
@@ -1403,7 +1449,7 @@ mod tests {
             role: Role::RegionalOfficer,
             municipality: None,
             party: None,
-            region: None,
+            region: Some("norr".into()),
             ttl: Duration::from_secs(ttl),
         };
         assert!(issuer.issue(claims(12 * 3600)).is_ok());

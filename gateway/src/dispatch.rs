@@ -453,7 +453,9 @@ where
         let (mut obj, body) = request_object(&gw, &spec, &path, &parts, body).await?;
         authorize(&spec, ctx, &obj, &path)?;
         // Idempotency: the key is also the service's request id.
+        let stores = spec.mutating() && !crate::routes::NEVER_STORED.contains(&spec.operation_id);
         let idem = match headers.get(IDEMPOTENCY_KEY).map(|v| v.to_str()) {
+            _ if !stores => None,
             Some(Ok(k))
                 if spec.mutating()
                     && !k.is_empty()

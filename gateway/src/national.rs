@@ -70,6 +70,25 @@ async fn prepare<Req: serde::de::DeserializeOwned>(
     Ok((caller, decode(&gw.schema, spec.request, obj)?, extra))
 }
 
+/// The regions a national question goes to. A `regional_officer` works in
+/// its own region's register (ADR 0017): the others would refuse it, so it
+/// is asked of that region alone.
+fn regions_for(gw: &Gateway, caller: &Caller) -> Result<Vec<String>, Problem> {
+    let all = gw.regions.ids();
+    if caller.ctx.role != samling_kit::auth::Role::RegionalOfficer {
+        return Ok(all);
+    }
+    let own = caller.ctx.region.as_deref().unwrap_or("");
+    if all.iter().any(|r| r == own) {
+        Ok(vec![own.to_string()])
+    } else {
+        Err(Problem::new(
+            tonic::Code::PermissionDenied,
+            format!("your token is for region {own}, which is not served here"),
+        ))
+    }
+}
+
 /// Did the region fail to answer (rather than answer "no")?
 fn region_absent(p: &Problem) -> bool {
     matches!(
@@ -146,10 +165,15 @@ async fn search(gw: Arc<Gateway>, req: Request) -> Response {
         role = caller.ctx.role.as_str();
         let tokens = decode_tokens(extra.get("token"))?;
         // On a later page, only regions that had more are asked.
+        let allowed = regions_for(&gw, &caller)?;
         let regions: Vec<String> = if tokens.is_empty() {
-            gw.regions.ids()
+            allowed
         } else {
-            tokens.keys().cloned().collect()
+            tokens
+                .keys()
+                .filter(|r| allowed.contains(r))
+                .cloned()
+                .collect()
         };
         let (answers, missing) = fan_out(
             &gw,
@@ -211,10 +235,28 @@ async fn quarterly(gw: Arc<Gateway>, req: Request) -> Response {
         let (caller, q, _): (Arc<Caller>, GetQuarterlyReportRequest, _) =
             prepare(&gw, 1, &parts).await?;
         role = caller.ctx.role.as_str();
+        // The aggregate-only roles get no raw count below 5 from a region
+        // (ADR 0017). Suppressing each region's figures before adding them
+        // up would lose them, so the gateway asks the regions as itself
+        // (the `service` role, raw counts; the caller's request was
+        // authorized above) and suppresses the national sum. The caller's
+        // own context never carries raw counts back.
+        let aggregates_only = caller.ctx.role.aggregates_only();
+        let asking = if aggregates_only {
+            let ctx =
+                samling_kit::auth::AuthContext::new("gateway", samling_kit::auth::Role::Service)
+                    .with_purpose(format!(
+                        "national quarterly sum for a {} (suppressed after adding up)",
+                        caller.ctx.role.as_str()
+                    ));
+            Arc::new(Caller::new(ctx.clone(), gw.tokens.cached(&ctx)))
+        } else {
+            caller.clone()
+        };
         let (answers, missing) = fan_out(
             &gw,
-            gw.regions.ids(),
-            &caller,
+            regions_for(&gw, &caller)?,
+            &asking,
             &rid,
             |_| q.clone(),
             |ch, r| async move { RegistryServiceClient::new(ch).get_quarterly_report(r).await },
@@ -238,10 +280,11 @@ async fn quarterly(gw: Arc<Gateway>, req: Request) -> Response {
                     reason,
                     not_executed,
                     executed_late,
+                    ..Default::default()
                 },
             )
             .collect();
-        let report = QuarterlyReport {
+        let mut report = QuarterlyReport {
             municipality_code: q.municipality_code.clone(),
             year: q.year,
             quarter: q.quarter,
@@ -249,7 +292,13 @@ async fn quarterly(gw: Arc<Gateway>, req: Request) -> Response {
             total_not_executed: rows.iter().map(|r| r.not_executed).sum(),
             total_executed_late: rows.iter().map(|r| r.executed_late).sum(),
             rows,
+            ..Default::default()
         };
+        if aggregates_only {
+            samling_kit::disclosure::suppress_quarterly_report(&mut report);
+        } else {
+            samling_kit::disclosure::show_quarterly_report(&mut report);
+        }
         Ok(json(&json!({
             "report": serde_json::to_value(&report).unwrap_or(Value::Null),
             "partial": !missing.is_empty(),

@@ -181,6 +181,10 @@ route_table! {
         Body, OFFICE, own = [], party = None, "Move a home along its lifecycle";
     POST "/v1/regions/{region}/homes/{home_id}/approvals" "recordApproval" => record_approval(RecordApprovalRequest) -> Home,
         Body, APPROVERS, own = ["municipality_code"], party = None, "Record a municipality's approval decision";
+    POST "/v1/regions/{region}/homes/{home_id}/investigations" "assignInvestigatingMunicipality" => assign_investigating_municipality(AssignInvestigatingMunicipalityRequest) -> Home,
+        Body, OFFICE, own = [], party = None, "The regional office assigns a municipality to investigate a home (then its manager may record the approval)";
+    POST "/v1/regions/{region}/homes/{home_id}/protected-address/reveal" "revealProtectedAddress" => reveal_protected_address(RevealProtectedAddressRequest) -> RevealProtectedAddressResponse,
+        Body, OFFICE, own = [], party = None, "A protected home's address, with a stated reason (audited); never stored for Idempotency-Key replays";
     POST "/v1/regions/{region}/homes/{home_id}/reconfirmations" "reconfirmHome" => reconfirm_home(ReconfirmHomeRequest) -> Home,
         Body, OFFICE, own = [], party = None, "Record the annual re-confirmation";
     GET "/v1/regions/{region}/overdue-homes" "listOverdueHomes" => list_overdue_homes(ListOverdueHomesRequest) -> SearchHomesResponse,
@@ -290,6 +294,11 @@ pub const NATIONAL: &[RouteSpec] = &[
         national: true,
     },
 ];
+
+/// Operations whose answer the gateway never stores for `Idempotency-Key`
+/// replays (the key is ignored): a protected address stays in the register.
+/// Revealing twice is a read, audited each time.
+pub const NEVER_STORED: &[&str] = &["revealProtectedAddress"];
 
 /// Operations whose answer always names a record others take in their path:
 /// (operation, JSON pointer into its answer, the path parameter it fills).

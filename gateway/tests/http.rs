@@ -110,7 +110,8 @@ async fn the_purpose_a_reader_states_reaches_the_read_audit() {
             }
             assert_eq!(env.http().send(req).await.status, 200, "{purpose:?}");
         }
-        let office = samling_kit::auth::AuthContext::new("auditor", Role::RegionalOfficer);
+        let office = samling_kit::auth::AuthContext::new("auditor", Role::RegionalOfficer)
+            .with_region(STOCKHOLM);
         let log = env
             .region(STOCKHOLM)
             .registry
@@ -417,7 +418,7 @@ async fn requests_without_a_valid_token_are_refused_with_401() {
                 role: Role::RegionalOfficer,
                 municipality: None,
                 party: None,
-                region: None,
+                region: Some(STOCKHOLM.into()),
                 ttl: std::time::Duration::from_secs(600),
             })
             .expect("a token");
@@ -611,8 +612,26 @@ async fn national_search_returns_homes_of_every_region() {
                 .collect()
         };
 
+        // An officer works in its own region (ADR 0017): its national
+        // search asks that region alone.
+        let doc = env
+            .http()
+            .get("/v1/homes?competences=npf", &env.officer())
+            .await
+            .ok();
+        let own: BTreeSet<(String, String)> = want
+            .iter()
+            .filter(|(_, r)| r == STOCKHOLM)
+            .cloned()
+            .collect();
+        assert_eq!(
+            found(&doc).into_iter().collect::<BTreeSet<_>>(),
+            own,
+            "{doc}"
+        );
+        assert_eq!(doc["partial"], false, "{doc}");
+
         for token in [
-            env.officer(),
             env.caseworker(OTHER),
             // Not the analyst: the aggregate-only roles search no homes (issue 18).
             env.token(Role::MunicipalityManager, Some(OWN), None),
@@ -640,7 +659,7 @@ async fn national_search_returns_homes_of_every_region() {
         for _ in 0..10 {
             let doc = env
                 .http()
-                .get(&format!("/v1/homes?{query}"), &env.officer())
+                .get(&format!("/v1/homes?{query}"), &env.caseworker(OTHER))
                 .await
                 .ok();
             assert!(found(&doc).len() <= 2, "at most a page per region: {doc}");

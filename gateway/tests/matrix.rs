@@ -20,7 +20,7 @@ mod common;
 use common::*;
 use samling_gateway::routes::{self, Carry, RouteSpec};
 use samling_kit::auth::Role;
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
 use std::time::Instant;
 
@@ -316,6 +316,21 @@ async fn a_region_binds_its_officers_and_a_protected_home_is_redacted_through_th
             assert!(env.reached() > before, "the register decides");
             assert!(!r.text().contains("Hemliga"), "{}", r.text());
         }
+        // An officer's token without a region claim is refused at the door
+        // (crafted: the dev issuer will not sign one).
+        let mut claims = env.claims();
+        claims.remove("region");
+        let before = env.reached();
+        let r = env
+            .http()
+            .get(
+                &path,
+                &env.sign_raw(&json!({"alg": "EdDSA", "typ": "JWT"}), &claims),
+            )
+            .await;
+        assert_eq!(r.status, 401, "{}", r.text());
+        assert!(r.text().contains("region"), "{}", r.text());
+        assert_eq!(env.reached(), before, "refused before any region is asked");
         let own = env
             .http()
             .get(
@@ -324,7 +339,42 @@ async fn a_region_binds_its_officers_and_a_protected_home_is_redacted_through_th
             )
             .await
             .ok();
-        assert_eq!(own["address"]["street"], "Hemliga vägen 9");
+        // The office's ordinary read withholds the address; its explicit,
+        // audited reveal (POST, the reason in the body) gives it.
+        assert!(own.get("address").is_none(), "{own}");
+        assert_eq!(own["municipality_code"], "0160", "{own}");
+        let reveal = format!("{path}/protected-address/reveal");
+        let officer = regional_token(&env, Role::RegionalOfficer, Some(STOCKHOLM));
+        for reason in ["planned visit", "a second visit"] {
+            // An Idempotency-Key is ignored here: the answer is never stored
+            // outside the register (else the second reason would be 422).
+            let r = env
+                .http()
+                .send(
+                    Req::post(&reveal)
+                        .bearer(&officer)
+                        .header("Idempotency-Key", "reveal-1")
+                        .json(&json!({ "reason": reason })),
+                )
+                .await;
+            assert_eq!(r.ok()["address"]["street"], "Hemliga vägen 9");
+        }
+        let r = env
+            .http()
+            .post(&reveal, &officer, &json!({ "reason": "" }))
+            .await;
+        assert_eq!(r.status, 400, "{}", r.text());
+        assert!(r.text().contains("reason"), "{}", r.text());
+        for token in [
+            env.caseworker(OWN),
+            regional_token(&env, Role::NationalAnalyst, None),
+        ] {
+            let r = env
+                .http()
+                .post(&reveal, &token, &json!({ "reason": "curious" }))
+                .await;
+            assert_eq!(r.status, 403, "{}", r.text());
+        }
 
         // A municipality sees no address, location or household of it.
         for token in [
@@ -357,6 +407,123 @@ async fn a_region_binds_its_officers_and_a_protected_home_is_redacted_through_th
                 .await;
             assert_eq!(r.status, 403, "{}: {}", role.as_str(), r.text());
         }
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aggregate_roles_get_the_national_sum_suppressed_after_adding_up_and_no_small_count_from_a_region()
+ {
+    for_each_backend(|b| async move {
+        let env = Env::start(&b).await;
+        let today = chrono::Utc::now().date_naive();
+        let decided = today - chrono::Days::new(200);
+        let (year, quarter) = (
+            chrono::Datelike::year(&today),
+            chrono::Datelike::month0(&today) / 3 + 1,
+        );
+        // Stockholm: 3 girls, 2 boys; Norr: 3 girls, 3 boys, all waiting for
+        // a home. Every regional figure is small, the national ones are not.
+        for (region, municipality, girls, boys) in [(STOCKHOLM, OWN, 3, 2), (NORR, UMEA, 3, 3)] {
+            let token = env.caseworker(municipality);
+            for (sex, n) in [("SEX_FEMALE", girls), ("SEX_MALE", boys)] {
+                for _ in 0..n {
+                    env.http()
+                        .post(
+                            &format!("/v1/regions/{region}/unexecuted-decisions"),
+                            &token,
+                            &json!({
+                                "municipality_code": municipality,
+                                "sex": sex,
+                                "decision_kind": "DECISION_KIND_FAMILY_HOME_PLACEMENT",
+                                "decision_date": {
+                                    "year": chrono::Datelike::year(&decided),
+                                    "month": chrono::Datelike::month(&decided),
+                                    "day": chrono::Datelike::day(&decided),
+                                },
+                                "reason": "UNEXECUTED_REASON_NO_SUITABLE_HOME",
+                            }),
+                        )
+                        .await
+                        .ok();
+                }
+            }
+        }
+        let query = format!("year={year}&quarter={quarter}");
+        let cells = |doc: &Value| -> Vec<(String, String, Value)> {
+            doc["rows"]
+                .as_array()
+                .expect("rows")
+                .iter()
+                .map(|r| {
+                    (
+                        r["sex"].as_str().unwrap_or("").to_string(),
+                        r["not_executed_display"].as_str().unwrap_or("").to_string(),
+                        r["not_executed"].clone(),
+                    )
+                })
+                .collect()
+        };
+        for role in [Role::NationalAnalyst, Role::CouncilMember] {
+            let token = regional_token(&env, role, None);
+            // Summed from the regions' raw counts, then suppressed: 6 and 5.
+            let doc = env
+                .http()
+                .get(
+                    &format!("/v1/statistics/unexecuted-decisions?{query}"),
+                    &token,
+                )
+                .await
+                .ok();
+            let report = &doc["report"];
+            assert_eq!(report["small_counts_suppressed"], true, "{doc}");
+            assert_eq!(
+                cells(report),
+                vec![
+                    ("SEX_FEMALE".to_string(), "6".to_string(), json!(6)),
+                    ("SEX_MALE".to_string(), "5".to_string(), json!(5)),
+                ],
+                "{doc}"
+            );
+            assert_eq!(report["total_not_executed_display"], "11", "{doc}");
+            // Asking a region directly gives no raw count below 5.
+            for region in [STOCKHOLM, NORR] {
+                let r = env
+                    .http()
+                    .get(
+                        &format!(
+                            "/v1/regions/{region}/unexecuted-decisions/quarterly-report?{query}"
+                        ),
+                        &token,
+                    )
+                    .await
+                    .ok();
+                let text = r.to_string();
+                assert_eq!(r["small_counts_suppressed"], true, "{text}");
+                for (_, display, number) in cells(&r) {
+                    assert_eq!(display, "<5", "{region}: {text}");
+                    // A hidden count's number is 0 (proto3 JSON omits it or says 0).
+                    assert!(number.is_null() || number == json!(0), "{region}: {text}");
+                }
+            }
+        }
+        // The office of a region gets its raw counts.
+        let r = env
+            .http()
+            .get(
+                &format!("/v1/regions/{STOCKHOLM}/unexecuted-decisions/quarterly-report?{query}"),
+                &env.officer(),
+            )
+            .await
+            .ok();
+        assert_eq!(
+            cells(&r),
+            vec![
+                ("SEX_FEMALE".to_string(), "3".to_string(), json!(3)),
+                ("SEX_MALE".to_string(), "2".to_string(), json!(2)),
+            ],
+            "{r}"
+        );
     })
     .await;
 }

@@ -62,7 +62,7 @@ async fn a_dead_region_makes_national_search_partial_within_the_deadline() {
         create_home(&env, NORR, UMEA, "Norr 1", 62).await;
         let before = env
             .http()
-            .get("/v1/homes?competences=npf", &env.officer())
+            .get("/v1/homes?competences=npf", &env.caseworker(OWN))
             .await
             .ok();
         assert_eq!(
@@ -76,7 +76,7 @@ async fn a_dead_region_makes_national_search_partial_within_the_deadline() {
         for attempt in 1..=4 {
             let (r, took) = timed(
                 env.http(),
-                Req::get("/v1/homes?competences=npf").bearer(&env.officer()),
+                Req::get("/v1/homes?competences=npf").bearer(&env.caseworker(OWN)),
             )
             .await;
             let doc = r.ok();
@@ -161,7 +161,7 @@ async fn calls_to_a_dead_region_fail_then_its_circuit_opens_and_fails_fast() {
         }
         let (r, took) = timed(
             env.http(),
-            Req::get("/v1/homes?competences=npf").bearer(&env.officer()),
+            Req::get("/v1/homes?competences=npf").bearer(&env.caseworker(OWN)),
         )
         .await;
         let doc = r.ok();
@@ -218,7 +218,7 @@ async fn a_region_that_hangs_costs_national_search_only_the_deadline() {
         // The hanging region is waited for up to the deadline, no longer.
         let (r, took) = timed(
             &gateway.http,
-            Req::get("/v1/homes?competences=npf").bearer(&env.officer()),
+            Req::get("/v1/homes?competences=npf").bearer(&env.caseworker(OWN)),
         )
         .await;
         let doc = r.ok();
@@ -238,7 +238,7 @@ async fn a_region_that_hangs_costs_national_search_only_the_deadline() {
         // A region-scoped call: 504 at the call timeout, not a hang.
         let (r, took) = timed(
             &gateway.http,
-            Req::get(&format!("/v1/regions/{NORR}/homes")).bearer(&env.officer()),
+            Req::get(&format!("/v1/regions/{NORR}/homes")).bearer(&env.officer_in(NORR)),
         )
         .await;
         r.problem(504, "DEADLINE_EXCEEDED");
@@ -256,14 +256,14 @@ async fn a_region_that_hangs_costs_national_search_only_the_deadline() {
         );
         let (r, took) = timed(
             &gateway.http,
-            Req::get(&format!("/v1/regions/{NORR}/homes")).bearer(&env.officer()),
+            Req::get(&format!("/v1/regions/{NORR}/homes")).bearer(&env.officer_in(NORR)),
         )
         .await;
         r.problem(503, "UNAVAILABLE");
         assert!(took < FAST, "{took:?}");
         let (r, took) = timed(
             &gateway.http,
-            Req::get("/v1/homes?competences=npf").bearer(&env.officer()),
+            Req::get("/v1/homes?competences=npf").bearer(&env.caseworker(OWN)),
         )
         .await;
         assert_eq!(r.ok()["missing_regions"], json!([NORR]));

@@ -7,6 +7,7 @@ use samling_kit::auth::{AuthContext, Role};
 use samling_kit::config::Config;
 use samling_kit::dates;
 use samling_kit::personnummer::luhn_check_digit;
+use samling_kit::reference::MunicipalityCode;
 use samling_proto::common::v1::PageRequest;
 use samling_proto::registry::v1::*;
 use samling_registry::client::RegistryClient;
@@ -209,7 +210,9 @@ pub async fn run(base: &Config, cmd: BenchCommand) -> anyhow::Result<()> {
     let running = serve::start(&cfg, serve::Target::Registry, region.as_str()).await?;
     let addr = running.addrs[0].1;
     let (signer, _) = serve::context_keys(&cfg, false)?;
-    let office = AuthContext::new("bench", Role::RegionalOfficer).with_purpose("benchmark");
+    let office = AuthContext::new("bench", Role::RegionalOfficer)
+        .with_region(region.as_str())
+        .with_purpose("benchmark");
     let mut clients = Vec::new();
     for _ in 0..b.connections.max(1) {
         clients.push(
@@ -845,7 +848,9 @@ async fn gateway(base: &Config, b: GatewayBench) -> anyhow::Result<()> {
     let region = live[0].clone();
     let grpc_addr = running.addrs[0].1;
     let (signer, _) = serve::context_keys(&cfg, false)?;
-    let office = AuthContext::new("bench", Role::RegionalOfficer).with_purpose("benchmark");
+    let office = AuthContext::new("bench", Role::RegionalOfficer)
+        .with_region(region.clone())
+        .with_purpose("benchmark");
     let mut client = RegistryClient::connect(
         &format!("http://{grpc_addr}"),
         signer.clone(),
@@ -882,10 +887,23 @@ async fn gateway(base: &Config, b: GatewayBench) -> anyhow::Result<()> {
         role: Role::RegionalOfficer,
         municipality: None,
         party: None,
-        region: None,
+        region: Some(region.clone()),
         ttl: Duration::from_secs(3600),
     })?;
     let bearer = std::sync::Arc::new(format!("Bearer {token}"));
+    // National search fans out only for national callers (an officer asks
+    // its own region, ADR 0017): a caseworker of the region asks them all.
+    let national = issuer.issue(IssueClaims {
+        sub: "bench-caseworker".into(),
+        role: Role::MunicipalityCaseworker,
+        municipality: Some(MunicipalityCode::parse(
+            munis.first().map(String::as_str).unwrap_or_default(),
+        )?),
+        party: None,
+        region: None,
+        ttl: Duration::from_secs(3600),
+    })?;
+    let national = format!("Bearer {national}");
     println!(
         "bench gateway: {} homes in {region}; {} reads each way, per load",
         ids_arc.len(),
@@ -929,7 +947,7 @@ async fn gateway(base: &Config, b: GatewayBench) -> anyhow::Result<()> {
         let (status, body) = conn
             .get(
                 "/v1/homes?page.page_size=20",
-                &[("Authorization", bearer.as_str())],
+                &[("Authorization", national.as_str())],
             )
             .await?;
         fan.push(s.elapsed());

@@ -38,7 +38,26 @@ pub struct Connection {
 }
 
 impl Connection {
-    pub fn context(&self) -> anyhow::Result<AuthContext> {
+    /// The region acted in: `--region`, else the first region of the map.
+    pub fn region(&self, cfg: &Config) -> anyhow::Result<String> {
+        let map = serve::region_map(cfg)?;
+        match &self.region {
+            Some(r) => Ok(map
+                .parse_region(r)
+                .map_err(|e| anyhow::anyhow!("--region {r}: {e}"))?
+                .as_str()
+                .to_string()),
+            None => map
+                .regions()
+                .first()
+                .map(|r| r.id.as_str().to_string())
+                .ok_or_else(|| anyhow::anyhow!("the region map is empty")),
+        }
+    }
+
+    /// The caller's context. A regional officer is the office of the region
+    /// acted in (the register refuses an officer without one, ADR 0017).
+    pub fn context(&self, cfg: &Config) -> anyhow::Result<AuthContext> {
         let role = Role::parse(&self.role)?;
         let sub = self
             .subject
@@ -51,6 +70,9 @@ impl Connection {
                 MunicipalityCode::parse(m).map_err(|e| anyhow::anyhow!("--municipality: {e}"))?,
             );
         }
+        if role == Role::RegionalOfficer {
+            ctx = ctx.with_region(self.region(cfg)?);
+        }
         Ok(ctx)
     }
 
@@ -59,15 +81,7 @@ impl Connection {
             return Ok(e.clone());
         }
         let map = serve::region_map(cfg)?;
-        let region = match &self.region {
-            Some(r) => r.clone(),
-            None => map
-                .regions()
-                .first()
-                .map(|r| r.id.as_str().to_string())
-                .ok_or_else(|| anyhow::anyhow!("the region map is empty"))?,
-        };
-        serve::registry_endpoint(cfg, &map, &region)
+        serve::registry_endpoint(cfg, &map, &self.region(cfg)?)
     }
 
     pub async fn registry(&self, cfg: &Config) -> anyhow::Result<RegistryClient> {
@@ -77,7 +91,7 @@ impl Connection {
             &self.endpoint(cfg)?,
             tls.as_ref(),
             signer,
-            self.context()?,
+            self.context(cfg)?,
         )
         .await?)
     }

@@ -1,4 +1,5 @@
-//! `samling homes …`: list, show, approve, re-confirm, overdue.
+//! `samling homes …`: list, show, approve, re-confirm, overdue, assign an
+//! investigating municipality, reveal a protected address.
 
 use super::Connection;
 use samling_kit::config::Config;
@@ -38,6 +39,23 @@ pub enum HomesCommand {
         decision_date: String,
         #[arg(long)]
         decision_ref: String,
+    },
+    /// The office assigns a municipality to investigate a home (its manager
+    /// may then record the approval).
+    AssignInvestigation {
+        home_id: String,
+        /// The municipality code, e.g. 1480.
+        #[arg(long = "to")]
+        investigating_municipality: String,
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
+    /// The office reveals a protected home's address (audited with the reason).
+    RevealAddress {
+        home_id: String,
+        /// Why the address is needed (required; recorded in the audit log).
+        #[arg(long)]
+        reason: String,
     },
     /// Record the annual re-confirmation.
     Reconfirm {
@@ -155,6 +173,33 @@ pub async fn run(cfg: &Config, conn: &Connection, cmd: HomesCommand) -> anyhow::
                     .as_str_name(),
                 h.version
             );
+        }
+        HomesCommand::AssignInvestigation {
+            home_id,
+            investigating_municipality,
+            reason,
+        } => {
+            let h = client
+                .assign_investigation(AssignInvestigatingMunicipalityRequest {
+                    request_id: samling_kit::ids::new_id_string(),
+                    home_id,
+                    municipality_code: investigating_municipality,
+                    reason,
+                })
+                .await?;
+            println!(
+                "home {}: {} municipality(ies) assigned to investigate (version {})",
+                h.id,
+                h.investigations.len(),
+                h.version
+            );
+        }
+        HomesCommand::RevealAddress { home_id, reason } => {
+            let r = client
+                .reveal_protected_address(RevealProtectedAddressRequest { home_id, reason })
+                .await?;
+            let a = r.address.unwrap_or_default();
+            println!("{}\n{} {}", a.street, a.postal_code, a.city);
         }
         HomesCommand::Reconfirm {
             home_id,

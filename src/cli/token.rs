@@ -24,7 +24,8 @@ pub enum TokenCommand {
         /// The home id (family_home) or child id (child).
         #[arg(long)]
         party: Option<String>,
-        /// The region id.
+        /// The region id (required for regional_officer: an officer works
+        /// in its own region's register).
         #[arg(long)]
         region: Option<String>,
         /// Lifetime in seconds.
@@ -52,6 +53,19 @@ pub async fn run(cfg: &Config, cmd: TokenCommand) -> anyhow::Result<()> {
                 .map(MunicipalityCode::parse)
                 .transpose()
                 .map_err(|e| anyhow::anyhow!("--municipality: {e}"))?;
+            let region = match region {
+                Some(r) => Some(
+                    crate::serve::region_map(cfg)?
+                        .parse_region(&r)
+                        .map_err(|e| anyhow::anyhow!("--region: {e}"))?
+                        .as_str()
+                        .to_string(),
+                ),
+                None if role == Role::RegionalOfficer => {
+                    anyhow::bail!("--region is required for the regional_officer role")
+                }
+                None => None,
+            };
             let sub = sub
                 .or_else(|| std::env::var("USER").ok().filter(|u| !u.is_empty()))
                 .unwrap_or_else(|| "dev-user".into());

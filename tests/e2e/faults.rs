@@ -178,7 +178,7 @@ async fn writes_acknowledged_around_a_full_disk_are_all_durable() {
     let server = start_norr(&data, root.path(), base);
     wait_healthy(&endpoint).await;
     let signer = ContextSigner::load(&data.join("keys/context-signing.key")).unwrap();
-    let office = AuthContext::new("officer-norr", Role::RegionalOfficer);
+    let office = AuthContext::new("officer-norr", Role::RegionalOfficer).with_region("norr");
     let mut c = RegistryClient::connect(&endpoint, signer.clone(), office.clone())
         .await
         .unwrap()
@@ -265,7 +265,7 @@ async fn sigterm_ends_event_followers_and_the_process_exits() {
     let mut c = RegistryClient::connect(
         &endpoint,
         signer,
-        AuthContext::new("officer-norr", Role::RegionalOfficer),
+        AuthContext::new("officer-norr", Role::RegionalOfficer).with_region("norr"),
     )
     .await
     .unwrap();
@@ -330,7 +330,7 @@ async fn a_damaged_store_is_refused_at_start_with_its_cause() {
         let mut c = RegistryClient::connect(
             &endpoint,
             signer,
-            AuthContext::new("officer-norr", Role::RegionalOfficer),
+            AuthContext::new("officer-norr", Role::RegionalOfficer).with_region("norr"),
         )
         .await
         .unwrap();

@@ -406,7 +406,7 @@ impl Env {
         self.http()
             .post(
                 &format!("/v1/regions/{region}/homes"),
-                &self.officer(),
+                &self.officer_in(region),
                 &json!({ "draft": draft }),
             )
             .await
@@ -534,14 +534,31 @@ impl Env {
                 municipality: municipality
                     .map(|m| MunicipalityCode::parse(m).expect("municipality")),
                 party: party.map(str::to_string),
-                region: None,
+                // An officer works in one region (Stockholm-Gotland unless
+                // `officer_in` says otherwise); the other roles are national.
+                region: (role == Role::RegionalOfficer).then(|| STOCKHOLM.to_string()),
                 ttl: Duration::from_secs(3600),
             })
             .expect("issue a token")
     }
 
+    /// The office of Stockholm-Gotland.
     pub fn officer(&self) -> String {
         self.token(Role::RegionalOfficer, None, None)
+    }
+
+    /// The office of `region`.
+    pub fn officer_in(&self, region: &str) -> String {
+        self.issuer
+            .issue(IssueClaims {
+                sub: format!("regional_officer-{region}"),
+                role: Role::RegionalOfficer,
+                municipality: None,
+                party: None,
+                region: Some(region.to_string()),
+                ttl: Duration::from_secs(3600),
+            })
+            .expect("issue a token")
     }
 
     pub fn caseworker(&self, municipality: &str) -> String {
@@ -556,6 +573,7 @@ impl Env {
             "aud": "samling",
             "sub": "crafted-officer",
             "role": "regional_officer",
+            "region": STOCKHOLM,
             "iat": now,
             "exp": now + 3600,
         }) else {

@@ -127,6 +127,11 @@ impl AuthContext {
         self
     }
 
+    pub fn with_region(mut self, region: impl Into<String>) -> Self {
+        self.region = Some(region.into());
+        self
+    }
+
     pub fn with_party(mut self, party: impl Into<String>) -> Self {
         self.party = Some(party.into());
         self

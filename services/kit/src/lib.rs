@@ -13,6 +13,7 @@ pub mod auth;
 pub mod config;
 pub mod dates;
 pub mod db;
+pub mod disclosure;
 pub mod error;
 pub mod grpc;
 pub mod health;

@@ -121,6 +121,26 @@ impl RegistryClient {
         Ok(self.inner.record_approval(r).await?.into_inner())
     }
 
+    pub async fn assign_investigation(
+        &mut self,
+        req: AssignInvestigatingMunicipalityRequest,
+    ) -> Result<Home, Status> {
+        let r = self.request(req);
+        Ok(self
+            .inner
+            .assign_investigating_municipality(r)
+            .await?
+            .into_inner())
+    }
+
+    pub async fn reveal_protected_address(
+        &mut self,
+        req: RevealProtectedAddressRequest,
+    ) -> Result<RevealProtectedAddressResponse, Status> {
+        let r = self.request(req);
+        Ok(self.inner.reveal_protected_address(r).await?.into_inner())
+    }
+
     pub async fn reconfirm(&mut self, req: ReconfirmHomeRequest) -> Result<Home, Status> {
         let r = self.request(req);
         Ok(self.inner.reconfirm_home(r).await?.into_inner())

@@ -186,8 +186,9 @@ async fn a_protected_home_address_is_withheld_from_a_municipality_whose_placemen
                 .address
                 .is_none()
         );
-        // The office and the home itself see it.
-        assert!(h.get_home(&home.id).await.address.is_some());
+        // The home itself sees it; the office only through its explicit,
+        // audited reveal (the next test).
+        assert!(h.get_home(&home.id).await.address.is_none());
         assert!(
             h.client(family_home(&home.id))
                 .await
@@ -213,6 +214,140 @@ async fn a_protected_home_address_is_withheld_from_a_municipality_whose_placemen
                 .iter()
                 .all(|v| v.snapshot.as_ref().unwrap().address.is_none())
         );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_protected_address_takes_the_offices_explicit_audited_reveal() {
+    for_each_backend(|h| async move {
+        let mut d = draft("Hemliga vägen 11", &adult(131));
+        d.protected_identity = true;
+        let home = h.approved_home(d, "0180", days_ago(60)).await;
+        let open = h.create_home(draft("Öppna vägen 2", &adult(133))).await;
+        let mut office = h.office().await;
+
+        // An ordinary read of the office: the household and where the home
+        // is, not the address; every answer to a write the same.
+        let read = office.get_home(&home.id).await.unwrap();
+        assert!(
+            read.address.is_none() && read.personal_data_redacted,
+            "{read:?}"
+        );
+        assert_eq!(
+            (read.members.len(), read.municipality_code.as_str()),
+            (1, "0180")
+        );
+        let history = rpc!(
+            office,
+            get_home_history,
+            GetHomeHistoryRequest {
+                home_id: home.id.clone(),
+                page: None
+            }
+        )
+        .unwrap();
+        assert!(
+            history
+                .versions
+                .iter()
+                .all(|v| v.snapshot.as_ref().unwrap().address.is_none())
+        );
+        let answer = rpc!(
+            office,
+            record_incident,
+            RecordIncidentRequest {
+                home_id: home.id.clone(),
+                occurred_on: Some(date(days_ago(1))),
+                category: "visit".into(),
+                ..Default::default()
+            }
+        )
+        .unwrap();
+        assert!(answer.address.is_none(), "{answer:?}");
+
+        // The reason is required, named as the field.
+        for reason in ["", "   ", "line\nbreak"] {
+            expect_invalid(
+                rpc!(
+                    office,
+                    reveal_protected_address,
+                    RevealProtectedAddressRequest {
+                        home_id: home.id.clone(),
+                        reason: reason.into()
+                    }
+                ),
+                "reason",
+            );
+        }
+        let reason = "follow-up visit of a placed child";
+        let revealed = rpc!(
+            office,
+            reveal_protected_address,
+            RevealProtectedAddressRequest {
+                home_id: home.id.clone(),
+                reason: reason.into()
+            }
+        )
+        .unwrap();
+        assert_eq!(revealed.address.unwrap().street, "Hemliga vägen 11");
+        let audit = rpc!(
+            office,
+            list_audit,
+            samling_proto::common::v1::ListAuditRequest {
+                record_id: home.id.clone(),
+                page: None
+            }
+        )
+        .unwrap();
+        let reveals: Vec<_> = audit
+            .entries
+            .iter()
+            .filter(|e| e.action == "reveal_protected_address")
+            .collect();
+        assert_eq!(reveals.len(), 1, "{audit:?}");
+        assert_eq!(
+            (reveals[0].subject.as_str(), reveals[0].reason.as_str()),
+            (OFFICER, reason)
+        );
+        // Nothing to reveal of a home without protected identity.
+        expect_code(
+            rpc!(
+                office,
+                reveal_protected_address,
+                RevealProtectedAddressRequest {
+                    home_id: open.id.clone(),
+                    reason: reason.into()
+                }
+            ),
+            Code::FailedPrecondition,
+        );
+
+        // No municipality reveals it, not even with an active placement
+        // there; nor the ombud, the aggregate roles or the home's user.
+        let child = h.register_child("0180", &child_pnr(12, 250)).await;
+        h.place(caseworker("0180"), &child.id, &home.id, days_ago(10))
+            .await
+            .unwrap();
+        for ctx in [
+            caseworker("0180"),
+            manager("0180"),
+            ombud(),
+            analyst(),
+            family_home(&home.id),
+        ] {
+            expect_code(
+                rpc!(
+                    h.client(ctx).await,
+                    reveal_protected_address,
+                    RevealProtectedAddressRequest {
+                        home_id: home.id.clone(),
+                        reason: reason.into()
+                    }
+                ),
+                Code::PermissionDenied,
+            );
+        }
     })
     .await;
 }
@@ -706,6 +841,142 @@ async fn a_manager_without_a_link_to_a_protected_home_cannot_approve_it() {
 }
 
 #[tokio::test]
+async fn a_municipality_the_office_assigns_to_investigate_may_record_the_approval() {
+    for_each_backend(|h| async move {
+        let home = protected_home_under_assessment(&h).await;
+        let mut gbg = h.client(manager("1480")).await;
+        expect_code(
+            rpc!(
+                gbg,
+                record_approval,
+                approval(&home.id, "1480", "SN 2026/7")
+            ),
+            Code::PermissionDenied,
+        );
+        // Only the office assigns, not the municipality itself.
+        let assign = |request_id: &str| AssignInvestigatingMunicipalityRequest {
+            request_id: request_id.into(),
+            home_id: home.id.clone(),
+            municipality_code: "1480".into(),
+            reason: "the family is moving to Göteborg".into(),
+        };
+        expect_code(
+            rpc!(gbg, assign_investigating_municipality, assign("g-1")),
+            Code::PermissionDenied,
+        );
+        expect_invalid(
+            rpc!(
+                h.office().await,
+                assign_investigating_municipality,
+                AssignInvestigatingMunicipalityRequest {
+                    municipality_code: "99".into(),
+                    ..assign("bad")
+                }
+            ),
+            "municipality_code",
+        );
+        let before = h.get_home(&home.id).await.version;
+        let assigned = rpc!(
+            h.office().await,
+            assign_investigating_municipality,
+            assign("a-1")
+        )
+        .unwrap();
+        // Recorded on the home as a new version.
+        assert_eq!(assigned.version, before + 1);
+        assert_eq!(assigned.investigations.len(), 1);
+        assert_eq!(assigned.investigations[0].municipality_code, "1480");
+        assert_eq!(assigned.investigations[0].assigned_by, OFFICER);
+        // A retry replays, a second assignment of the same one conflicts.
+        let again = rpc!(
+            h.office().await,
+            assign_investigating_municipality,
+            assign("a-1")
+        )
+        .unwrap();
+        assert_eq!(again.version, assigned.version);
+        expect_code(
+            rpc!(
+                h.office().await,
+                assign_investigating_municipality,
+                assign("a-2")
+            ),
+            Code::Aborted,
+        );
+
+        // Audited; in the history; announced with codes only, and for a
+        // protected home without the municipality (it points at where).
+        let audit = rpc!(
+            h.office().await,
+            list_audit,
+            samling_proto::common::v1::ListAuditRequest {
+                record_id: home.id.clone(),
+                page: None
+            }
+        )
+        .unwrap();
+        assert!(
+            audit
+                .entries
+                .iter()
+                .any(|e| e.action == "investigation_assigned" && e.subject == OFFICER),
+            "{audit:?}"
+        );
+        let history = rpc!(
+            h.office().await,
+            get_home_history,
+            GetHomeHistoryRequest {
+                home_id: home.id.clone(),
+                page: None
+            }
+        )
+        .unwrap();
+        assert!(
+            history
+                .versions
+                .iter()
+                .any(|v| v.change == "investigation_assigned" && v.reason.contains("moving"))
+        );
+        let event = h
+            .events()
+            .await
+            .into_iter()
+            .find(|e| e.event_type == "registry.investigation_assigned")
+            .expect("investigation_assigned");
+        assert!(event.payload_json.contains(&home.id));
+        assert!(
+            !event.payload_json.contains("1480") && !event.payload_json.contains("moving"),
+            "{}",
+            event.payload_json
+        );
+
+        // Now Göteborg's manager records its nämnd's approval; the answer is
+        // its view of a protected home (its own assignment and approval only).
+        let answer = rpc!(
+            gbg,
+            record_approval,
+            approval(&home.id, "1480", "SN 2026/7")
+        )
+        .unwrap();
+        assert_eq!(answer.status, HomeStatus::Approved as i32);
+        assert!(answer.address.is_none() && answer.municipality_code.is_empty());
+        assert_eq!(answer.investigations.len(), 1);
+        // Another municipality sees neither the assignment nor the approval.
+        let other = h
+            .client(manager("1281"))
+            .await
+            .get_home(&home.id)
+            .await
+            .unwrap();
+        assert!(
+            other.investigations.is_empty() && other.approvals.is_empty(),
+            "{other:?}"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn a_municipal_approval_does_not_restart_the_annual_reconfirmation() {
     for_each_backend(|h| async move {
         let decided = months_ago(10);
@@ -863,6 +1134,15 @@ async fn a_regional_officer_works_in_its_own_regions_register_only() {
                 Code::PermissionDenied,
             );
         }
+        // An officer's context without a region is bound to no register.
+        let mut ctx = office();
+        ctx.region = None;
+        let mut unbound = h.client(ctx).await;
+        expect_code(unbound.get_home(&home.id).await, Code::PermissionDenied);
+        expect_code(
+            rpc!(unbound, search_homes, SearchHomesRequest::default()),
+            Code::PermissionDenied,
+        );
         let mut ctx = office();
         ctx.region = Some("stockholm-gotland".into());
         let own = h.client(ctx).await.get_home(&home.id).await.unwrap();
@@ -1256,8 +1536,26 @@ async fn walk(h: &Harness, ctx: AuthContext, ids: &WalkIds) -> Vec<(String, bool
             page: None
         }
     );
+    call!(
+        "RevealProtectedAddress",
+        reveal_protected_address,
+        RevealProtectedAddressRequest {
+            home_id: home.clone(),
+            reason: "walk: a planned follow-up visit".into()
+        }
+    );
     let who = ctx.sub.clone();
     for _ in 0..2 {
+        call!(
+            "AssignInvestigatingMunicipality",
+            assign_investigating_municipality,
+            AssignInvestigatingMunicipalityRequest {
+                request_id: format!("v-{who}"),
+                home_id: home.clone(),
+                municipality_code: "0162".into(),
+                reason: "walk".into()
+            }
+        );
         call!(
             "RecordApproval",
             record_approval,
@@ -1501,7 +1799,18 @@ async fn the_privacy_walk_every_rpc_and_the_feed_as_every_role() {
                 calls += 1;
                 // The feed is redacted for everyone, the office included.
                 let feed = rpc == "WatchEvents";
-                if !keeper || feed {
+                // The address: the home's own reads, and the office's
+                // explicit reveal (ADR 0017); no ordinary read of the office.
+                let reveal = rpc == "RevealProtectedAddress";
+                let office = matches!(who, "office" | "service");
+                if reveal && ok != office {
+                    failures.push(format!("{who} / {rpc}: answered {ok}: {text}"));
+                }
+                if reveal && office && !text.contains("Hemligvägen") {
+                    failures.push(format!("{who} / {rpc}: no address: {text}"));
+                }
+                let sees_address = who == "the protected home" || (reveal && office);
+                if !sees_address || feed {
                     for s in address {
                         if text.contains(s) {
                             failures.push(format!("{who} / {rpc}: address {s:?}"));

@@ -323,14 +323,35 @@ async fn the_quarterly_report_counts_decisions_three_months_old_by_sex_and_reaso
         );
         assert_eq!((r.total_not_executed, r.total_executed_late), (2, 1));
 
+        assert_eq!(
+            (
+                r.total_not_executed_display.as_str(),
+                r.small_counts_suppressed
+            ),
+            ("2", false)
+        );
+
+        // Nationally the office sees every count; an analyst none below 5.
+        let raw = rpc!(h.office().await, get_quarterly_report, q("")).unwrap();
+        assert_eq!((raw.total_not_executed, raw.total_executed_late), (3, 1));
+        assert!(raw.rows.iter().any(|x| x.sex == Sex::Female as i32
+            && x.reason == UnexecutedReason::ChildOrGuardianDeclined as i32
+            && x.not_executed == 1
+            && x.not_executed_display == "1"));
         let national = rpc!(h.client(analyst()).await, get_quarterly_report, q("")).unwrap();
+        assert!(national.small_counts_suppressed);
         assert_eq!(
             (national.total_not_executed, national.total_executed_late),
-            (3, 1)
+            (0, 0)
         );
-        assert!(national.rows.iter().any(|x| x.sex == Sex::Female as i32
-            && x.reason == UnexecutedReason::ChildOrGuardianDeclined as i32
-            && x.not_executed == 1));
+        assert_eq!(national.total_not_executed_display, "<5");
+        for row in &national.rows {
+            assert_eq!((row.not_executed, row.executed_late), (0, 0), "{row:?}");
+            assert!(
+                ["0", "<5", ".."].contains(&row.not_executed_display.as_str()),
+                "{row:?}"
+            );
+        }
 
         // A municipality reads its own report only; the quarter is checked.
         expect_code(
@@ -356,6 +377,80 @@ async fn the_quarterly_report_counts_decisions_three_months_old_by_sex_and_reaso
             rpc!(sthlm, get_quarterly_report, q("99")),
             "municipality_code",
         );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn aggregate_roles_see_no_count_below_five_and_none_derivable_from_the_totals() {
+    for_each_backend(|h| async move {
+        let (year, quarter, start, _) = previous_quarter();
+        let before = |months: u32| start.checked_sub_months(Months::new(months)).unwrap();
+        let mut sthlm = h.client(caseworker("0180")).await;
+        // One girl (the finding: a count of 1 with sex and reason) and six
+        // boys waiting: total 7, so 7 − 6 would give the girl away.
+        let mut cases = vec![(Sex::Female, 4)];
+        cases.extend((0..6).map(|i| (Sex::Male, 4 + i)));
+        for (sex, months) in cases {
+            rpc!(
+                sthlm,
+                report_unexecuted_decision,
+                report(
+                    "0180",
+                    sex,
+                    UnexecutedReason::NoSuitableHome,
+                    before(months)
+                )
+            )
+            .unwrap();
+        }
+        let q = |m: &str| GetQuarterlyReportRequest {
+            municipality_code: m.into(),
+            year,
+            quarter,
+        };
+        let figures = |r: &QuarterlyReport| -> Vec<(i32, String, u32)> {
+            r.rows
+                .iter()
+                .map(|x| (x.sex, x.not_executed_display.clone(), x.not_executed))
+                .collect()
+        };
+        let council = samling_kit::auth::AuthContext::new(
+            "council-1",
+            samling_kit::auth::Role::CouncilMember,
+        );
+        for ctx in [analyst(), council] {
+            let mut c = h.client(ctx.clone()).await;
+            for m in ["0180", ""] {
+                let r = rpc!(c, get_quarterly_report, q(m)).unwrap();
+                assert!(r.small_counts_suppressed);
+                assert_eq!(
+                    figures(&r),
+                    vec![
+                        (Sex::Female as i32, "<5".to_string(), 0),
+                        (Sex::Male as i32, "..".to_string(), 0),
+                    ],
+                    "{:?} {m:?}",
+                    ctx.role
+                );
+                assert_eq!(
+                    (r.total_not_executed, r.total_not_executed_display.as_str()),
+                    (7, "7")
+                );
+            }
+        }
+        // The municipality and the office see the counts.
+        for ctx in [caseworker("0180"), office()] {
+            let r = rpc!(h.client(ctx).await, get_quarterly_report, q("0180")).unwrap();
+            assert!(!r.small_counts_suppressed);
+            assert_eq!(
+                figures(&r),
+                vec![
+                    (Sex::Female as i32, "1".to_string(), 1),
+                    (Sex::Male as i32, "6".to_string(), 6),
+                ]
+            );
+        }
     })
     .await;
 }

@@ -200,10 +200,13 @@ async fn a_retry_with_the_same_request_id_returns_the_first_answer() {
 
         // Request ids are the caller's own: another caller's id never replays this answer.
         let mut other_officer = h
-            .client(samling_kit::auth::AuthContext::new(
-                "officer-2",
-                samling_kit::auth::Role::RegionalOfficer,
-            ))
+            .client(
+                samling_kit::auth::AuthContext::new(
+                    "officer-2",
+                    samling_kit::auth::Role::RegionalOfficer,
+                )
+                .with_region("stockholm-gotland"),
+            )
             .await;
         let theirs = rpc!(
             other_officer,

@@ -34,12 +34,16 @@ pub fn manage_register(ctx: &AuthContext) -> Result<(), RegistryError> {
 }
 
 /// A `regional_officer` works in its own region's register only; a token
-/// naming another (or no known) region is refused before anything is read,
-/// so the refusal says nothing about the records. `register` is `None` for a
-/// register that serves every municipality (tests, a single-region install).
+/// naming another (or no known) region, or none, is refused before anything
+/// is read, so the refusal says nothing about the records. `register` is
+/// `None` for a register that serves every municipality (tests, a
+/// single-region install); an officer still has to name a region there.
 /// National roles (analyst, council, service) stay national.
 pub fn bound_to_register(ctx: &AuthContext, register: Option<&str>) -> Result<(), RegistryError> {
     match (ctx.role, register, ctx.region.as_deref()) {
+        (Role::RegionalOfficer, _, None) => Err(RegistryError::forbidden(
+            "region: a regional_officer's token must name its region",
+        )),
         (Role::RegionalOfficer, Some(reg), Some(claim)) if claim != reg => {
             Err(RegistryError::forbidden(format!(
                 "your token is for region {claim}; this is the register of region {reg}"
@@ -78,8 +82,11 @@ pub fn home_view(
     home: &samling_proto::registry::v1::Home,
     inv: &Involvement,
 ) -> Result<HomeView, RegistryError> {
-    if is_office(ctx) || (ctx.role == Role::FamilyHome && ctx.is_party(&home.id)) {
+    if ctx.role == Role::FamilyHome && ctx.is_party(&home.id) {
         return Ok(HomeView::Full);
+    }
+    if is_office(ctx) {
+        return Ok(HomeView::Office);
     }
     match ctx.role {
         Role::MunicipalityCaseworker | Role::MunicipalityManager => {
@@ -109,6 +116,52 @@ pub fn home_view(
     }
 }
 
+/// Reveal a protected home's address (ADR 0017): the regional office's
+/// explicit step, with a stated reason, audited. Not a placing municipality,
+/// not even with an active placement there: a caseworker can register a
+/// child and place it (finding 2), so a municipality that needs the address
+/// asks the office, which reveals it under its own name and reason. The
+/// home sees its own address in every read.
+pub fn reveal_protected_address(ctx: &AuthContext) -> Result<(), RegistryError> {
+    if is_office(ctx) {
+        Ok(())
+    } else {
+        Err(deny("reveal a protected home's address"))
+    }
+}
+
+/// The reason stated for revealing a protected address: required, one line,
+/// short enough for the audit log.
+pub fn reveal_reason(reason: &str) -> Result<&str, RegistryError> {
+    let r = reason.trim();
+    if r.is_empty() {
+        return Err(RegistryError::invalid("reason", "is required"));
+    }
+    if r.chars().count() > 500 {
+        return Err(RegistryError::invalid(
+            "reason",
+            "is longer than 500 characters",
+        ));
+    }
+    if r.chars().any(char::is_control) {
+        return Err(RegistryError::invalid(
+            "reason",
+            "must not contain control characters",
+        ));
+    }
+    Ok(r)
+}
+
+/// The office assigns a municipality to investigate a home (the documented
+/// link [`approval_link`] accepts besides the home's own municipality).
+pub fn assign_investigation(ctx: &AuthContext) -> Result<(), RegistryError> {
+    if is_office(ctx) {
+        Ok(())
+    } else {
+        Err(deny("assign a municipality to investigate a home"))
+    }
+}
+
 /// A nämnd decision is recorded by the office or a municipality's manager
 /// for their own municipality (the role half; see [`approval_link`]).
 pub fn record_approval(ctx: &AuthContext, municipality: &str) -> Result<(), RegistryError> {
@@ -123,8 +176,9 @@ pub fn record_approval(ctx: &AuthContext, municipality: &str) -> Result<(), Regi
 
 /// A municipality records an approval only with a documented link to the
 /// home: it is the home's municipality (which investigates the home today),
-/// or its nämnd already approved the home (a renewed decision). Other
-/// municipalities' decisions are recorded by the office, which checks them.
+/// the office assigned it to investigate the home, or its nämnd already
+/// approved the home (a renewed decision). Other municipalities' decisions
+/// are recorded by the office, which checks them.
 pub fn approval_link(
     ctx: &AuthContext,
     home: &samling_proto::registry::v1::Home,
@@ -133,6 +187,10 @@ pub fn approval_link(
     if is_office(ctx)
         || home.municipality_code == municipality
         || home
+            .investigations
+            .iter()
+            .any(|i| i.municipality_code == municipality)
+        || home
             .approvals
             .iter()
             .any(|a| a.municipality_code == municipality)
@@ -140,8 +198,8 @@ pub fn approval_link(
         Ok(())
     } else {
         Err(RegistryError::forbidden(
-            "your municipality has no documented link to this home (its assessment); \
-             the regional office records this decision",
+            "your municipality has no documented link to this home (its assessment or the \
+             office's assignment); the regional office records this decision",
         ))
     }
 }
@@ -418,8 +476,30 @@ mod tests {
             home_view(&c, &home, &past).unwrap(),
             HomeView::AddressWithheld
         );
+        // The office's ordinary read withholds the address too (ADR 0017):
+        // it takes the explicit reveal, which only the office may make.
         let office = ctx(Role::RegionalOfficer, "");
-        assert_eq!(home_view(&office, &home, &past).unwrap(), HomeView::Full);
+        assert_eq!(home_view(&office, &home, &past).unwrap(), HomeView::Office);
+        let own = AuthContext::new("u", Role::FamilyHome).with_party("h");
+        assert_eq!(home_view(&own, &home, &past).unwrap(), HomeView::Full);
+        assert!(reveal_protected_address(&office).is_ok());
+        for who in [c, own, ctx(Role::MunicipalityCaseworker, "0180")] {
+            assert!(reveal_protected_address(&who).is_err());
+        }
+    }
+
+    #[test]
+    fn a_reveal_states_its_reason() {
+        assert_eq!(reveal_reason("  visit  ").unwrap(), "visit");
+        for bad in ["", "  ", "a\u{7}b"] {
+            assert!(
+                reveal_reason(bad)
+                    .unwrap_err()
+                    .to_string()
+                    .starts_with("reason")
+            );
+        }
+        assert!(reveal_reason(&"x".repeat(501)).is_err());
     }
 
     #[test]
@@ -477,6 +557,19 @@ mod tests {
         let mut national = ctx(Role::NationalAnalyst, "");
         national.region = Some("norr".into());
         assert!(bound_to_register(&national, Some("stockholm-gotland")).is_ok());
+        assert!(bound_to_register(&national, None).is_ok());
+    }
+
+    #[test]
+    fn a_regional_officer_without_a_region_is_refused_everywhere() {
+        let c = ctx(Role::RegionalOfficer, "");
+        assert!(c.region.is_none());
+        for register in [Some("stockholm-gotland"), None] {
+            let e = bound_to_register(&c, register).unwrap_err();
+            assert!(e.to_string().contains("region"), "{e}");
+        }
+        assert!(bound_to_register(&c.clone().with_region("norr"), None).is_ok());
+        assert!(bound_to_register(&ctx(Role::Service, ""), None).is_ok());
     }
 
     #[test]
@@ -497,6 +590,16 @@ mod tests {
             ..home.clone()
         };
         assert!(approval_link(&m, &approved, "1480").is_ok());
+        let assigned = Home {
+            investigations: vec![samling_proto::registry::v1::InvestigationAssignment {
+                municipality_code: "1480".into(),
+                ..Default::default()
+            }],
+            ..home.clone()
+        };
+        assert!(approval_link(&m, &assigned, "1480").is_ok());
+        assert!(assign_investigation(&m).is_err());
+        assert!(assign_investigation(&ctx(Role::RegionalOfficer, "")).is_ok());
         assert!(approval_link(&ctx(Role::RegionalOfficer, ""), &home, "1480").is_ok());
         assert!(!approval_restarts_reconfirmation(&m));
     }

@@ -63,6 +63,7 @@ pub fn quarterly_rows(
                 reason,
                 not_executed,
                 executed_late,
+                ..Default::default()
             },
         )
         .collect()

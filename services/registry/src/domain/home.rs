@@ -9,7 +9,7 @@ use samling_kit::personnummer::Personnummer;
 use samling_kit::reference::{MunicipalityCode, RegionMap};
 use samling_proto::registry::v1::{
     Address, Approval, Home, HomeDraft, HomeStatus, HomeSummary, HomeType, HouseholdMember,
-    MemberDraft, MemberRole, ProviderKind, Willingness,
+    InvestigationAssignment, MemberDraft, MemberRole, ProviderKind, Willingness,
 };
 
 /// The most children any home can be approved for; above this is a unit, not a home.
@@ -407,6 +407,33 @@ pub fn check_transition(
     Ok(())
 }
 
+/// The office assigns a municipality to investigate the home (a documented
+/// link for its approval): not for an ended home, once per municipality.
+pub fn assign_investigation(
+    home: &mut Home,
+    assignment: InvestigationAssignment,
+) -> Result<(), RegistryError> {
+    use HomeStatus::*;
+    let s = status(home);
+    if matches!(s, Ended) {
+        return Err(RegistryError::precondition(format!(
+            "a home in status {} cannot be investigated",
+            s.as_str_name()
+        )));
+    }
+    if home
+        .investigations
+        .iter()
+        .any(|i| i.municipality_code == assignment.municipality_code)
+    {
+        return Err(RegistryError::Conflict(
+            "this municipality is already assigned to investigate the home".into(),
+        ));
+    }
+    home.investigations.push(assignment);
+    Ok(())
+}
+
 /// Record a municipality's approval decision. The first approval moves a home
 /// under assessment to approved and starts the re-confirmation clock. Later
 /// decisions move the clock only when `restarts` (the regional office's
@@ -552,8 +579,11 @@ pub fn address_key(a: &Address) -> String {
 /// How much of a home a caller may see.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HomeView {
-    /// Everything, including a protected home's address.
+    /// Everything, including a protected home's address (the home itself).
     Full,
+    /// The office's ordinary read: everything but a protected home's
+    /// address, which takes the explicit, audited reveal (ADR 0017).
+    Office,
     /// Members visible, address withheld (protected identity).
     AddressWithheld,
     /// No personal data: no members, no address.
@@ -571,15 +601,24 @@ pub fn redact_for(home: &mut Home, view: HomeView, own: Option<&str>) {
     // A protected home's location is withheld with its address: its
     // municipality, county and region, and the municipalities that approved
     // it or object to placements there (they point at where it is).
-    if view != HomeView::Full && home.protected_identity {
+    let shows_location = matches!(view, HomeView::Full | HomeView::Office);
+    if !shows_location && home.protected_identity {
         withhold_location(home);
         home.approvals
             .retain(|a| own.is_some_and(|m| m == a.municipality_code));
         home.objections
             .retain(|o| own.is_some_and(|m| m == o.municipality_code));
+        home.investigations
+            .retain(|i| own.is_some_and(|m| m == i.municipality_code));
     }
     match view {
         HomeView::Full => {}
+        HomeView::Office => {
+            if home.protected_identity {
+                home.address = None;
+                home.personal_data_redacted = true;
+            }
+        }
         HomeView::AddressWithheld => {
             home.address = None;
             home.personal_data_redacted = true;

@@ -49,6 +49,8 @@ registry_service! {
         update_home_profile(UpdateHomeProfileRequest) -> Home => |g, c, r| g.update_home_profile(&c, r);
         transition_home(TransitionHomeRequest) -> Home => |g, c, r| g.transition_home(&c, r);
         record_approval(RecordApprovalRequest) -> Home => |g, c, r| g.record_approval(&c, r);
+        assign_investigating_municipality(AssignInvestigatingMunicipalityRequest) -> Home => |g, c, r| g.assign_investigation(&c, r);
+        reveal_protected_address(RevealProtectedAddressRequest) -> RevealProtectedAddressResponse => |g, c, r| g.reveal_protected_address(&c, &r);
         reconfirm_home(ReconfirmHomeRequest) -> Home => |g, c, r| g.reconfirm_home(&c, r);
         list_overdue_homes(ListOverdueHomesRequest) -> SearchHomesResponse => |g, c, r| g.list_overdue(&c, &r);
         get_home_history(GetHomeHistoryRequest) -> GetHomeHistoryResponse => |g, c, r| g.home_history(&c, &r);

@@ -11,7 +11,7 @@ use samling_kit::outbox::NewEvent;
 use samling_kit::paging::Page;
 use samling_kit::personnummer::LegalSex;
 use samling_kit::reference::MunicipalityCode;
-use samling_kit::{dates, ids};
+use samling_kit::{dates, disclosure, ids};
 use samling_proto::common::v1::{ListAuditRequest, ListAuditResponse};
 use samling_proto::registry::v1::*;
 use serde_json::json;
@@ -960,7 +960,7 @@ impl Registry {
             });
         }
         let rows = decisions::quarterly_rows(&facts, start, end);
-        Ok(QuarterlyReport {
+        let mut report = QuarterlyReport {
             municipality_code: req.municipality_code.clone(),
             year: req.year,
             quarter: req.quarter,
@@ -968,7 +968,17 @@ impl Registry {
             total_not_executed: rows.iter().map(|r| r.not_executed).sum(),
             total_executed_late: rows.iter().map(|r| r.executed_late).sum(),
             rows,
-        })
+            ..Default::default()
+        };
+        // The aggregate-only roles never get a raw count below 5 from a
+        // region, whichever way they ask (ADR 0017); the gateway's national
+        // sum asks as itself and suppresses after adding up.
+        if access::suppress_small_counts(ctx) {
+            disclosure::suppress_quarterly_report(&mut report);
+        } else {
+            disclosure::show_quarterly_report(&mut report);
+        }
+        Ok(report)
     }
 
     // ------------------------------------------------------------ duplicates

@@ -712,6 +712,66 @@ impl Registry {
         self.finish(ctx, tx, key, h).await
     }
 
+    /// The office assigns a municipality to investigate a home: recorded on
+    /// the home (a new version), audited, announced with codes only. Its
+    /// manager may then record the approval ([`access::approval_link`]).
+    pub async fn assign_investigation(
+        &self,
+        ctx: &AuthContext,
+        req: AssignInvestigatingMunicipalityRequest,
+    ) -> R<Home> {
+        access::assign_investigation(ctx)?;
+        let m = MunicipalityCode::parse(&req.municipality_code)
+            .map_err(|e| RegistryError::invalid("municipality_code", e.to_string()))?;
+        let (mut tx, key) = begin!(self, ctx, "AssignInvestigatingMunicipality", req);
+        replay!(self, ctx, tx, key);
+        let assignment = InvestigationAssignment {
+            municipality_code: m.as_str().into(),
+            assigned_on: Some(dates::to_proto(Self::today())),
+            assigned_by: ctx.sub.clone(),
+        };
+        let h = self
+            .change_home(
+                &mut tx,
+                ctx,
+                &req.home_id,
+                "investigation_assigned",
+                &req.reason,
+                |h| {
+                    home::assign_investigation(h, assignment)?;
+                    Ok(json!({"investigating_municipality": m.as_str()}))
+                },
+            )
+            .await?;
+        self.finish(ctx, tx, key, h).await
+    }
+
+    /// The office's explicit step to see a protected home's address, which
+    /// every ordinary read withholds: a stated reason, audited as
+    /// `reveal_protected_address` with that reason (ADR 0017).
+    pub async fn reveal_protected_address(
+        &self,
+        ctx: &AuthContext,
+        req: &RevealProtectedAddressRequest,
+    ) -> R<RevealProtectedAddressResponse> {
+        access::reveal_protected_address(ctx)?;
+        ids::parse_id("home_id", &req.home_id)?;
+        let reason = access::reveal_reason(&req.reason)?;
+        let h: Home = store::must_load(&self.store.read, "homes", "home", &req.home_id).await?;
+        if !h.protected_identity {
+            return Err(RegistryError::precondition(
+                "the home has no protected identity: GetHome shows its address",
+            ));
+        }
+        let mut entry = ctx.audit("reveal_protected_address", "home", &h.id);
+        entry.reason = reason.to_string();
+        self.audit.record(vec![entry]).await?;
+        Ok(RevealProtectedAddressResponse {
+            home_id: h.id,
+            address: h.address,
+        })
+    }
+
     pub async fn reconfirm_home(&self, ctx: &AuthContext, req: ReconfirmHomeRequest) -> R<Home> {
         access::manage_register(ctx)?;
         let on = dates::opt_from_proto("confirmed_on", req.confirmed_on.as_ref())?

@@ -270,7 +270,7 @@ pub fn municipality(code: &str) -> MunicipalityCode {
 }
 
 pub fn office() -> AuthContext {
-    AuthContext::new(OFFICER, Role::RegionalOfficer)
+    AuthContext::new(OFFICER, Role::RegionalOfficer).with_region("stockholm-gotland")
 }
 
 pub fn caseworker(code: &str) -> AuthContext {
