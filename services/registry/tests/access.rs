@@ -1908,3 +1908,76 @@ async fn a_replayed_answer_is_redacted_as_the_home_stands_now() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn two_homes_at_a_protected_address_do_not_name_each_other_to_the_office() {
+    for_each_backend(|h| async move {
+        let mut hidden = draft("Delade gatan 7", &adult(171));
+        hidden.protected_identity = true;
+        let protected = h.create_home(hidden).await;
+        let mut office = h.office().await;
+        // The office registers an open home at the same address: the pair is
+        // still flagged, but neither flag nor event names the other home
+        // (the open home's address would be the protected one's).
+        let created = rpc!(
+            office,
+            create_home,
+            CreateHomeRequest {
+                request_id: String::new(),
+                draft: Some(draft("Delade gatan 7", &adult(173)))
+            }
+        )
+        .unwrap();
+        let open = created.home.unwrap().id;
+        let names_both = |f: &DuplicateFlag| {
+            let ids = [f.record_id.as_str(), f.other_record_id.as_str()];
+            ids.contains(&open.as_str()) && ids.contains(&protected.id.as_str())
+        };
+        let same_address = DuplicateKind::SameAddressTwoHomes as i32;
+        assert!(
+            created.duplicates.iter().any(|f| f.kind == same_address),
+            "the pair is flagged: {:?}",
+            created.duplicates
+        );
+        assert!(
+            !created.duplicates.iter().any(names_both),
+            "{:?}",
+            created.duplicates
+        );
+        let listed = rpc!(
+            office,
+            list_duplicate_flags,
+            ListDuplicateFlagsRequest {
+                open_only: true,
+                page: None
+            }
+        )
+        .unwrap();
+        assert!(listed.flags.iter().any(|f| f.kind == same_address));
+        assert!(!listed.flags.iter().any(names_both), "{:?}", listed.flags);
+        let req = office.request(samling_proto::common::v1::WatchEventsRequest {
+            after: 0,
+            event_types: vec!["registry.duplicate_flagged".into()],
+            stop_at_end: true,
+        });
+        let events: Vec<_> = office
+            .raw()
+            .watch_events(req)
+            .await
+            .unwrap()
+            .into_inner()
+            .collect::<Vec<_>>()
+            .await;
+        assert!(!events.is_empty());
+        for e in events {
+            let e = e.unwrap();
+            let both = [e.aggregate_id.as_str(), e.payload_json.as_str()];
+            assert!(
+                !(both.iter().any(|s| s.contains(&open))
+                    && both.iter().any(|s| s.contains(&protected.id))),
+                "{e:?}"
+            );
+        }
+    })
+    .await;
+}

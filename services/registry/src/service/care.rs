@@ -63,6 +63,25 @@ impl Registry {
         Ok(p.map(|p| p.child_id).unwrap_or_default())
     }
 
+    /// A duplicate flag as the homes stand now. Two homes at the same
+    /// address, one of them protected: naming the open one would tell the
+    /// office the protected address (the open home's is not secret) without
+    /// the audited reveal, so the open side's id is withheld; the flag still
+    /// says the protected home shares its address with another active home.
+    pub(crate) async fn flag_for(&self, mut f: DuplicateFlag) -> R<DuplicateFlag> {
+        if f.kind != DuplicateKind::SameAddressTwoHomes as i32 {
+            return Ok(f);
+        }
+        let record = self.home_protected(&f.record_id).await?;
+        let other = self.home_protected(&f.other_record_id).await?;
+        match (record, other) {
+            (true, false) => f.other_record_id.clear(),
+            (false, true) => f.record_id.clear(),
+            _ => {}
+        }
+        Ok(f)
+    }
+
     /// An event of the feed as the records stand now: the payload was
     /// written when the event happened, but a home or child protected since
     /// is protected in it too (where a protected home is; what links a
@@ -101,6 +120,15 @@ impl Registry {
         let before = o.len();
         if on_home && self.home_protected(&home_id).await? {
             o.retain(|k, _| !k.contains("municipality") && !k.contains("county"));
+        }
+        // A same-address flag between a protected and an open home names
+        // neither to the other (see `flag_for`).
+        if e.event_type == "registry.duplicate_flagged"
+            && text(&o, "kind") == DuplicateKind::SameAddressTwoHomes.as_str_name()
+            && (self.home_protected(&home_id).await?
+                || self.home_protected(&text(&o, "other_record_id")).await?)
+        {
+            o.remove("other_record_id");
         }
         if self.child_protected(&child_id).await? {
             let links: &[&str] = if on_home { HOME_LINKS } else { CHILD_LINKS };
@@ -998,7 +1026,11 @@ impl Registry {
         .bind(page.limit())
         .fetch_all(&self.store.read)
         .await?;
-        let (flags, page) = page.finish(decode_rows(&rows)?, |f: &DuplicateFlag| f.id.clone());
+        let (stored, page) = page.finish(decode_rows(&rows)?, |f: &DuplicateFlag| f.id.clone());
+        let mut flags = Vec::with_capacity(stored.len());
+        for f in stored {
+            flags.push(self.flag_for(f).await?);
+        }
         Ok(ListDuplicateFlagsResponse {
             flags,
             page: Some(page),

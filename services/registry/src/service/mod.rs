@@ -93,9 +93,17 @@ plain_answer! {
     Agency => "agency", |a| a.id.clone();
     Unit => "unit", |u| u.id.clone();
     HomeRequest => "home_request", |r| r.id.clone();
-    DuplicateFlag => "duplicate_flag", |f| f.id.clone();
     ImportHomesResponse => "import", |_r| String::new();
     UnexecutedDecision => "unexecuted_decision", |d| d.id.clone();
+}
+
+impl Answer for DuplicateFlag {
+    fn record(&self) -> (&'static str, String) {
+        ("duplicate_flag", self.id.clone())
+    }
+    async fn view(self, reg: &Registry, _: &AuthContext) -> R<Self> {
+        reg.flag_for(self).await
+    }
 }
 
 impl Answer for Home {
@@ -125,6 +133,11 @@ impl Answer for CreateHomeResponse {
         if access::manage_register(ctx).is_err() {
             self.duplicates.clear();
         }
+        let mut flags = Vec::with_capacity(self.duplicates.len());
+        for f in std::mem::take(&mut self.duplicates) {
+            flags.push(reg.flag_for(f).await?);
+        }
+        self.duplicates = flags;
         Ok(self)
     }
     async fn current(mut self, reg: &Registry) -> R<Self> {
