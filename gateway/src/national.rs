@@ -242,6 +242,14 @@ async fn quarterly(gw: Arc<Gateway>, req: Request) -> Response {
         // authorized above) and suppresses the national sum. The caller's
         // own context never carries raw counts back.
         let aggregates_only = caller.ctx.role.aggregates_only();
+        if aggregates_only && !q.municipality_code.is_empty() {
+            // One municipality's figures beside its region's and the
+            // nation's would be one more table to difference against.
+            return Err(Problem::new(
+                tonic::Code::PermissionDenied,
+                "municipality_code: the aggregate roles get national and regional figures only",
+            ));
+        }
         let asking = if aggregates_only {
             let ctx =
                 samling_kit::auth::AuthContext::new("gateway", samling_kit::auth::Role::Service)
@@ -262,9 +270,10 @@ async fn quarterly(gw: Arc<Gateway>, req: Request) -> Response {
             |ch, r| async move { RegistryServiceClient::new(ch).get_quarterly_report(r).await },
         )
         .await?;
+        let parts: Vec<QuarterlyReport> = answers.into_iter().map(|(_, r)| r).collect();
         let mut rows: BTreeMap<(i32, i32), (u32, u32)> = BTreeMap::new();
         let mut quarter_end = None;
-        for (_, r) in answers {
+        for r in parts.iter().cloned() {
             quarter_end = quarter_end.or(r.quarter_end);
             for row in r.rows {
                 let e = rows.entry((row.sex, row.reason)).or_default();
@@ -295,7 +304,9 @@ async fn quarterly(gw: Arc<Gateway>, req: Request) -> Response {
             ..Default::default()
         };
         if aggregates_only {
-            samling_kit::disclosure::suppress_quarterly_report(&mut report);
+            // Each region's own report is shown to these roles too: a
+            // national figure is hidden wherever a region hides its part.
+            samling_kit::disclosure::suppress_quarterly_report_over(&mut report, &parts);
         } else {
             samling_kit::disclosure::show_quarterly_report(&mut report);
         }

@@ -99,12 +99,27 @@ fn derivable(cells: &[u32], shown: &[Shown], total: u32, total_shown: Shown) -> 
 /// cell is hidden too, and when none is left, the total; if even that is not
 /// enough, every figure is hidden.
 pub fn suppress(cells: &[u32], total: u32) -> (Vec<Shown>, Shown) {
+    suppress_with(cells, total, &vec![false; cells.len()], false)
+}
+
+/// [`suppress`], with some cells (and maybe the total) hidden from the
+/// start: the figures of a sum whose parts are shown elsewhere with a part
+/// hidden (see [`suppress_quarterly_report_over`]).
+pub fn suppress_with(
+    cells: &[u32],
+    total: u32,
+    hide: &[bool],
+    hide_total: bool,
+) -> (Vec<Shown>, Shown) {
     let small = |n: u32| (1..THRESHOLD).contains(&n);
     let mut shown: Vec<Shown> = cells
         .iter()
-        .map(|&c| {
+        .zip(hide.iter().chain(std::iter::repeat(&false)))
+        .map(|(&c, &hide)| {
             if small(c) {
                 Shown::Small
+            } else if hide && c > 0 {
+                Shown::Hidden
             } else {
                 Shown::Count(c)
             }
@@ -112,6 +127,8 @@ pub fn suppress(cells: &[u32], total: u32) -> (Vec<Shown>, Shown) {
         .collect();
     let mut total_shown = if small(total) {
         Shown::Small
+    } else if hide_total && total > 0 {
+        Shown::Hidden
     } else {
         Shown::Count(total)
     };
@@ -142,10 +159,50 @@ pub fn suppress(cells: &[u32], total: u32) -> (Vec<Shown>, Shown) {
 /// total, suppressed on its own. Fills the `*_display` fields and clears the
 /// numbers of hidden figures.
 pub fn suppress_quarterly_report(report: &mut QuarterlyReport) {
+    let none = vec![false; report.rows.len()];
+    apply_quarterly(report, (&none, false), (&none, false));
+}
+
+/// The national sum of regional reports (`parts`, raw) as an aggregate-only
+/// role may see it, when each region's own report is also shown to that
+/// role: a national figure is hidden from the start wherever a region hides
+/// the figure it adds (else national minus the regions shown would give the
+/// hidden one away), then suppressed as one table as above.
+pub fn suppress_quarterly_report_over(report: &mut QuarterlyReport, parts: &[QuarterlyReport]) {
+    let key = |r: &samling_proto::registry::v1::QuarterlyReportRow| (r.sex, r.reason);
+    let mut hide_ne = vec![false; report.rows.len()];
+    let mut hide_el = vec![false; report.rows.len()];
+    let (mut hide_ne_total, mut hide_el_total) = (false, false);
+    for part in parts {
+        let mut seen = part.clone();
+        suppress_quarterly_report(&mut seen);
+        let hidden = |display: &str| display == SMALL || display == HIDDEN;
+        for row in &seen.rows {
+            if let Some(i) = report.rows.iter().position(|r| key(r) == key(row)) {
+                hide_ne[i] |= hidden(&row.not_executed_display);
+                hide_el[i] |= hidden(&row.executed_late_display);
+            }
+        }
+        hide_ne_total |= hidden(&seen.total_not_executed_display);
+        hide_el_total |= hidden(&seen.total_executed_late_display);
+    }
+    apply_quarterly(report, (&hide_ne, hide_ne_total), (&hide_el, hide_el_total));
+}
+
+fn apply_quarterly(
+    report: &mut QuarterlyReport,
+    (hide_ne, hide_ne_total): (&[bool], bool),
+    (hide_el, hide_el_total): (&[bool], bool),
+) {
     let not_executed: Vec<u32> = report.rows.iter().map(|r| r.not_executed).collect();
     let late: Vec<u32> = report.rows.iter().map(|r| r.executed_late).collect();
-    let (ne, ne_total) = suppress(&not_executed, report.total_not_executed);
-    let (el, el_total) = suppress(&late, report.total_executed_late);
+    let (ne, ne_total) = suppress_with(
+        &not_executed,
+        report.total_not_executed,
+        hide_ne,
+        hide_ne_total,
+    );
+    let (el, el_total) = suppress_with(&late, report.total_executed_late, hide_el, hide_el_total);
     for ((row, ne), el) in report.rows.iter_mut().zip(ne).zip(el) {
         row.not_executed = ne.number();
         row.not_executed_display = ne.display();
@@ -323,6 +380,65 @@ mod tests {
         let cells = [1, 1, 1, 1];
         let (s, t) = suppress(&cells, 4);
         assert!(!derivable(&cells, &s, 4, t), "{s:?} {t:?}");
+    }
+
+    #[test]
+    fn a_national_figure_is_hidden_where_a_region_hides_the_part_it_adds() {
+        use samling_proto::registry::v1::QuarterlyReportRow;
+        let report = |girls: u32, boys: u32| QuarterlyReport {
+            rows: vec![
+                QuarterlyReportRow {
+                    sex: 1,
+                    reason: 1,
+                    not_executed: girls,
+                    ..Default::default()
+                },
+                QuarterlyReportRow {
+                    sex: 2,
+                    reason: 1,
+                    not_executed: boys,
+                    ..Default::default()
+                },
+            ],
+            total_not_executed: girls + boys,
+            ..Default::default()
+        };
+        // Region A: 3 girls (small), 20 boys; region B: 10 girls, 20 boys.
+        let (a, b) = (report(3, 20), report(10, 20));
+        let mut national = report(13, 40);
+        suppress_quarterly_report_over(&mut national, &[a.clone(), b.clone()]);
+        // Shown alone, 13 girls minus B's 10 would give A's 3 away.
+        let girls = &national.rows[0];
+        assert_ne!(girls.not_executed_display, "13", "{national:?}");
+        assert_eq!(girls.not_executed, 0);
+        // Whatever is still shown nationally cannot pin A's hidden count:
+        // every national figure shown is one no region hides.
+        let mut seen_a = a;
+        suppress_quarterly_report(&mut seen_a);
+        for (n, r) in national.rows.iter().zip(&seen_a.rows) {
+            if n.not_executed_display.parse::<u32>().is_ok() {
+                assert!(
+                    r.not_executed_display.parse::<u32>().is_ok(),
+                    "{national:?} {seen_a:?}"
+                );
+            }
+        }
+        // Within the national table nothing is derivable either.
+        let shown: Vec<Shown> = national
+            .rows
+            .iter()
+            .map(|r| match r.not_executed_display.as_str() {
+                SMALL => Small,
+                HIDDEN => Hidden,
+                d => Count(d.parse().unwrap()),
+            })
+            .collect();
+        let total = match national.total_not_executed_display.as_str() {
+            SMALL => Small,
+            HIDDEN => Hidden,
+            d => Count(d.parse().unwrap()),
+        };
+        assert!(!derivable(&[13, 40], &shown, 53, total), "{national:?}");
     }
 
     #[test]

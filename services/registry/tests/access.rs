@@ -420,12 +420,25 @@ async fn a_national_analyst_sees_aggregates_only() {
                 council,
                 get_quarterly_report,
                 GetQuarterlyReportRequest {
-                    municipality_code: "0180".into(),
+                    municipality_code: String::new(),
                     year,
                     quarter
                 }
             )
             .is_ok()
+        );
+        // One municipality's figures are not theirs (a table to difference).
+        expect_code(
+            rpc!(
+                council,
+                get_quarterly_report,
+                GetQuarterlyReportRequest {
+                    municipality_code: "0180".into(),
+                    year,
+                    quarter
+                }
+            ),
+            Code::PermissionDenied,
         );
     })
     .await;

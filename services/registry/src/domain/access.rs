@@ -371,6 +371,14 @@ pub fn existing_decision(
 
 /// The quarterly report is aggregate: analysts and the council may read it too.
 pub fn quarterly_report(ctx: &AuthContext, municipality: &str) -> Result<(), RegistryError> {
+    // The aggregate roles get a region's figures and the nation's, never one
+    // municipality's: a third table to difference would give small counts
+    // away (the national sum hides what a region hides, ADR 0017).
+    if ctx.role.aggregates_only() && !municipality.is_empty() {
+        return Err(deny(
+            "read one municipality's report; your role sees regional and national figures",
+        ));
+    }
     if ctx.role.aggregates_only()
         || is_office(ctx)
         || (!municipality.is_empty() && own_municipality(ctx, municipality))
