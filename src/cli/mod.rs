@@ -209,7 +209,7 @@ pub async fn store(cfg: &Config, cmd: StoreCommand) -> anyhow::Result<()> {
                         continue;
                     }
                 };
-                match store.integrity_check().await {
+                match store.integrity(true).await {
                     Ok(p) if p.is_empty() => {
                         println!("region {region} registry: ok (integrity, probe write)")
                     }

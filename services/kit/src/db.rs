@@ -216,12 +216,16 @@ fn restrict(_path: &Path, _mode: u32) -> Result<(), KitError> {
     Ok(())
 }
 
+/// `<path><suffix>`: a SQLite file's companions (`-wal`, `-shm`).
+fn companion(path: &Path, suffix: &str) -> std::path::PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    name.into()
+}
+
 /// The SQLite file and its WAL companions, where they exist, made 0600.
 fn restrict_sqlite_files(path: &Path) -> Result<(), KitError> {
-    for suffix in ["", "-wal", "-shm"] {
-        let mut name = path.as_os_str().to_owned();
-        name.push(suffix);
-        let file = std::path::PathBuf::from(name);
+    for file in ["", "-wal", "-shm"].map(|suffix| companion(path, suffix)) {
         if file.exists() {
             restrict(&file, 0o600)?;
         }
@@ -392,12 +396,10 @@ impl Store {
         // (checkpoints sync the WAL and the file whatever the setting).
         let write = pool(1, options.sqlite_synchronous.pragma()).await?;
         let read = pool(options.max_connections.unwrap_or(8), "NORMAL").await?;
-        let mut wal = path.as_os_str().to_owned();
-        wal.push("-wal");
         spawn_checkpointer(
             read.clone(),
             write.clone(),
-            wal.into(),
+            companion(path, "-wal"),
             options.wal_truncate_bytes,
         );
         Ok(Store {
@@ -525,30 +527,25 @@ impl Store {
         tx.commit().await
     }
 
-    /// The store's own consistency check: SQLite's `PRAGMA quick_check`
-    /// (every page and index, on a read connection), the problems it lists;
-    /// on PostgreSQL, which checks its pages itself (data checksums), a
-    /// round trip only.
-    pub async fn integrity_problems(&self) -> Result<Vec<String>, KitError> {
+    /// The store's consistency problems (none when it is sound). Quick (the
+    /// running service's schedule): SQLite's `PRAGMA quick_check`, every page
+    /// and index; on PostgreSQL, which checks its pages itself, a round trip.
+    /// Thorough (`samling store check`): SQLite's `PRAGMA integrity_check`
+    /// (also compares every index with its table); on PostgreSQL whether data
+    /// checksums are on (off, damaged pages would go unnoticed). On a read
+    /// connection.
+    pub async fn integrity(&self, thorough: bool) -> Result<Vec<String>, KitError> {
         let mut conn = self.read.acquire().await?;
-        match self.backend {
-            Backend::Sqlite => Ok(quick_check(&mut conn).await?),
-            Backend::Postgres => {
+        match (self.backend, thorough) {
+            (Backend::Sqlite, false) => Ok(quick_check(&mut conn).await?),
+            (Backend::Sqlite, true) => {
+                Ok(check_pragma(&mut conn, "PRAGMA integrity_check(20)").await?)
+            }
+            (Backend::Postgres, false) => {
                 conn.execute("SELECT 1").await?;
                 Ok(Vec::new())
             }
-        }
-    }
-
-    /// The thorough check (`samling store check`): SQLite's
-    /// `PRAGMA integrity_check` (also compares every index with its table);
-    /// on PostgreSQL whether data checksums are on, reported as a problem
-    /// when they are off (damaged pages would then go unnoticed).
-    pub async fn integrity_check(&self) -> Result<Vec<String>, KitError> {
-        let mut conn = self.read.acquire().await?;
-        match self.backend {
-            Backend::Sqlite => Ok(check_pragma(&mut conn, "PRAGMA integrity_check(20)").await?),
-            Backend::Postgres => {
+            (Backend::Postgres, true) => {
                 let on: String = sqlx::query("SHOW data_checksums")
                     .fetch_one(&mut *conn)
                     .await?

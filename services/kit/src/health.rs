@@ -3,7 +3,7 @@
 //! [`spawn_store_probe`] proves, every `probe_every`, that the writer can
 //! commit (a one-row write, [`Store::probe_write`]) and, every
 //! `integrity_every`, that the SQLite file is sound
-//! ([`Store::integrity_problems`]). While either fails, the service's
+//! ([`Store::integrity`]). While either fails, the service's
 //! statuses (and the server's overall `""` status) are NOT_SERVING, so the
 //! kubelet takes the pod out of its Service and the gateway's `/readyz`
 //! shows the region down; each change is logged once, with the store's
@@ -80,7 +80,7 @@ pub fn spawn_store_probe(
             }
             if !integrity_every.is_zero() && last_integrity.elapsed() >= integrity_every {
                 last_integrity = tokio::time::Instant::now();
-                next.integrity_problems = match store.integrity_problems().await {
+                next.integrity_problems = match store.integrity(false).await {
                     Ok(p) if p.is_empty() => None,
                     Ok(p) => Some(p.join("; ")),
                     // Could not run (e.g. the pool is exhausted): keep the last verdict.
