@@ -50,22 +50,103 @@ fn draft(n: u32) -> HomeDraft {
     }
 }
 
-/// `serve --target registry --regions norr` with a 1 s store probe; its
-/// config and log (`serve.log`) in `outside`, off the data dir's disk (which
-/// the fault test fills).
-fn start_norr(data: &Path, outside: &Path, base: u16) -> Server {
-    let config = outside.join("samling.toml");
-    std::fs::write(&config, "[database]\nprobe_interval_secs = 1\n").unwrap();
-    Server(
-        samling(data, base)
-            .arg("--config")
-            .arg(&config)
+/// One test's norr region: a data dir (on a small disk of its own when the
+/// test fills or freezes it), free ports, and the config and log kept in
+/// the temporary root, off that disk.
+struct Norr {
+    // Unmounted before the root is removed (fields drop in this order).
+    disk: Option<SmallDisk>,
+    root: tempfile::TempDir,
+    data: std::path::PathBuf,
+    base: u16,
+    endpoint: String,
+}
+
+impl Norr {
+    fn new(disk_megabytes: Option<u32>) -> Norr {
+        let root = tempfile::tempdir().unwrap();
+        let disk = disk_megabytes.map(|mb| SmallDisk::mount(&root.path().join("disk"), mb));
+        let data = match &disk {
+            Some(d) => d.path().join("data"),
+            None => root.path().join("data"),
+        };
+        let base = free_base_port();
+        let endpoint = format!("http://127.0.0.1:{}", base + NORR_INDEX);
+        Norr {
+            disk,
+            root,
+            data,
+            base,
+            endpoint,
+        }
+    }
+
+    /// `serve --target registry --regions norr` with a 1 s store probe,
+    /// once it serves; its log in `serve.log`.
+    async fn start(&self) -> Server {
+        let config = self.root.path().join("samling.toml");
+        std::fs::write(&config, "[database]\nprobe_interval_secs = 1\n").unwrap();
+        let log = std::fs::File::create(self.root.path().join("serve.log")).unwrap();
+        let server = Server(
+            samling(&self.data, self.base)
+                .arg("--config")
+                .arg(&config)
+                .args(["serve", "--target", "registry", "--regions", "norr"])
+                .stdout(Stdio::null())
+                .stderr(log)
+                .spawn()
+                .unwrap(),
+        );
+        wait_healthy(&self.endpoint).await;
+        server
+    }
+
+    /// The region's office, signing with the key `serve` made.
+    async fn office(&self) -> RegistryClient {
+        let signer = ContextSigner::load(&self.data.join("keys/context-signing.key")).unwrap();
+        let office = AuthContext::new("officer-norr", Role::RegionalOfficer).with_region("norr");
+        RegistryClient::connect(&self.endpoint, signer, office)
+            .await
+            .unwrap()
+    }
+
+    /// `serve` that must refuse to start: its standard error, within 10 s.
+    fn refused_start(&self) -> String {
+        let started = Instant::now();
+        let out = samling(&self.data, self.base)
             .args(["serve", "--target", "registry", "--regions", "norr"])
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(outside.join("serve.log")).unwrap())
-            .spawn()
-            .unwrap(),
-    )
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(
+            !out.status.success(),
+            "serve must refuse to start:\n{stderr}"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "refused after {:?}, not after the pool's retries",
+            started.elapsed()
+        );
+        stderr
+    }
+
+    /// `samling store check --regions norr`.
+    fn store_check(&self) -> std::process::Output {
+        Command::new(BIN)
+            .arg("--data-dir")
+            .arg(&self.data)
+            .args(["store", "check", "--regions", "norr"])
+            .env_remove("SAMLING_DATABASE_URL")
+            .output()
+            .unwrap()
+    }
+
+    /// The last lines of the server's log, for assertion messages.
+    fn log_tail(&self) -> String {
+        let log = std::fs::read_to_string(self.root.path().join("serve.log")).unwrap_or_default();
+        let lines: Vec<&str> = log.lines().collect();
+        lines[lines.len().saturating_sub(30)..].join("\n")
+    }
 }
 
 /// A small tmpfs of its own (a real file system that fills up), unmounted
@@ -116,13 +197,6 @@ impl Drop for SmallDisk {
     }
 }
 
-/// The last lines of the server's log, for assertion messages.
-fn log_tail(outside: &Path) -> String {
-    let log = std::fs::read_to_string(outside.join("serve.log")).unwrap_or_default();
-    let lines: Vec<&str> = log.lines().collect();
-    lines[lines.len().saturating_sub(30)..].join("\n")
-}
-
 async fn health(endpoint: &str) -> Option<i32> {
     let ch = tonic::transport::Endpoint::from_shared(endpoint.to_string())
         .ok()?
@@ -170,19 +244,9 @@ async fn write_until(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn writes_acknowledged_around_a_full_disk_are_all_durable() {
-    let root = tempfile::tempdir().unwrap();
-    let disk = SmallDisk::mount(&root.path().join("disk"), 256);
-    let data = disk.path().join("data");
-    let base = free_base_port();
-    let endpoint = format!("http://127.0.0.1:{}", base + NORR_INDEX);
-    let server = start_norr(&data, root.path(), base);
-    wait_healthy(&endpoint).await;
-    let signer = ContextSigner::load(&data.join("keys/context-signing.key")).unwrap();
-    let office = AuthContext::new("officer-norr", Role::RegionalOfficer).with_region("norr");
-    let mut c = RegistryClient::connect(&endpoint, signer.clone(), office.clone())
-        .await
-        .unwrap()
-        .with_timeout(Duration::from_secs(5));
+    let norr = Norr::new(Some(256));
+    let server = norr.start().await;
+    let mut c = norr.office().await.with_timeout(Duration::from_secs(5));
     let mut n = 0;
 
     let (mut acked, failed, error) =
@@ -191,28 +255,38 @@ async fn writes_acknowledged_around_a_full_disk_are_all_durable() {
         !acked.is_empty() && failed == 0,
         "healthy writes: {} acked, {failed} failed: {error:?}\n{}",
         acked.len(),
-        log_tail(root.path())
+        norr.log_tail()
     );
 
     // The disk fills up: commits fail, nothing is acknowledged...
-    let filler = disk.fill();
+    let filler = norr.disk.as_ref().expect("a disk of its own").fill();
     let (during, failed_during, _) =
         write_until(&mut c, &mut n, Instant::now() + Duration::from_secs(2)).await;
     assert!(failed_during > 0, "the fault must refuse writes");
     acked.extend(during);
     // ...and the store probe takes the service out of rotation.
     assert!(
-        wait_health(&endpoint, ServingStatus::NotServing, Duration::from_secs(5)).await,
+        wait_health(
+            &norr.endpoint,
+            ServingStatus::NotServing,
+            Duration::from_secs(5)
+        )
+        .await,
         "health must turn NOT_SERVING while the store cannot commit\n{}",
-        log_tail(root.path())
+        norr.log_tail()
     );
 
     // The disk is freed: writes are acknowledged again, health comes back.
     std::fs::remove_file(&filler).unwrap();
     assert!(
-        wait_health(&endpoint, ServingStatus::Serving, Duration::from_secs(10)).await,
+        wait_health(
+            &norr.endpoint,
+            ServingStatus::Serving,
+            Duration::from_secs(10)
+        )
+        .await,
         "health must return to SERVING once the store commits again\n{}",
-        log_tail(root.path())
+        norr.log_tail()
     );
     let (after, failed_after, error) =
         write_until(&mut c, &mut n, Instant::now() + Duration::from_secs(2)).await;
@@ -220,22 +294,19 @@ async fn writes_acknowledged_around_a_full_disk_are_all_durable() {
         after.len() > 10 && failed_after == 0,
         "after the fault: {} acked, {failed_after} failed: {error:?}\n{}",
         after.len(),
-        log_tail(root.path())
+        norr.log_tail()
     );
     acked.extend(after);
 
     // A crash, a restart: every acknowledged write is there, the chain intact.
     drop(server);
-    let log = std::fs::read_to_string(root.path().join("serve.log")).unwrap_or_default();
+    let log = std::fs::read_to_string(norr.root.path().join("serve.log")).unwrap_or_default();
     assert!(
         log.contains("sqlite code"),
         "a store error is logged with its code:\n{log}"
     );
-    let _server = start_norr(&data, root.path(), base);
-    wait_healthy(&endpoint).await;
-    let mut c = RegistryClient::connect(&endpoint, signer, office)
-        .await
-        .unwrap();
+    let _server = norr.start().await;
+    let mut c = norr.office().await;
     let mut missing = Vec::new();
     for id in &acked {
         if c.get_home(id).await.is_err() {
@@ -255,20 +326,10 @@ async fn writes_acknowledged_around_a_full_disk_are_all_durable() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_ends_event_followers_and_the_process_exits() {
-    let root = tempfile::tempdir().unwrap();
-    let data = root.path().join("data");
-    let base = free_base_port();
-    let endpoint = format!("http://127.0.0.1:{}", base + NORR_INDEX);
-    let mut server = start_norr(&data, root.path(), base);
-    wait_healthy(&endpoint).await;
-    let signer = ContextSigner::load(&data.join("keys/context-signing.key")).unwrap();
-    let mut c = RegistryClient::connect(
-        &endpoint,
-        signer,
-        AuthContext::new("officer-norr", Role::RegionalOfficer).with_region("norr"),
-    )
-    .await
-    .unwrap();
+    let norr = Norr::new(None);
+    let (data, base) = (&norr.data, norr.base);
+    let mut server = norr.start().await;
+    let mut c = norr.office().await;
     c.create_home("term-1", draft(1)).await.unwrap();
     // A follower: no end, no deadline.
     let mut req = c.request(WatchEventsRequest {
@@ -314,26 +375,44 @@ async fn sigterm_ends_event_followers_and_the_process_exits() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    // Data at rest is private: the data dir, its keys and stores.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(data), 0o700);
+        assert_eq!(mode(&data.join("keys")), 0o700);
+        assert_eq!(mode(&data.join("norr")), 0o700);
+        assert_eq!(mode(&data.join("norr/registry.db")), 0o600);
+        assert_eq!(mode(&data.join("keys/context-signing.key")), 0o600);
+    }
+    // The audit chain's head was checkpointed outside the database on the
+    // way out, and `audit verify` accepts the chain against it.
+    let checkpoint = data.join("checkpoints/registry-norr.json");
+    assert!(
+        checkpoint.exists(),
+        "no checkpoint at {}",
+        checkpoint.display()
+    );
+    let out = samling(data, base)
+        .args(["audit", "verify", "--regions", "norr"])
+        .output()
+        .unwrap();
+    let text = super::common::stdout_of_success(&out);
+    assert!(
+        text.contains("norr registry") && text.contains("chain intact"),
+        "{text}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_damaged_store_is_refused_at_start_with_its_cause() {
-    let root = tempfile::tempdir().unwrap();
-    let data = root.path().join("data");
-    let base = free_base_port();
-    let endpoint = format!("http://127.0.0.1:{}", base + NORR_INDEX);
+    let norr = Norr::new(None);
+    let data = &norr.data;
     // A store with data in it, then stopped.
     {
-        let server = start_norr(&data, root.path(), base);
-        wait_healthy(&endpoint).await;
-        let signer = ContextSigner::load(&data.join("keys/context-signing.key")).unwrap();
-        let mut c = RegistryClient::connect(
-            &endpoint,
-            signer,
-            AuthContext::new("officer-norr", Role::RegionalOfficer).with_region("norr"),
-        )
-        .await
-        .unwrap();
+        let server = norr.start().await;
+        let mut c = norr.office().await;
         for i in 0..200 {
             c.create_home(&format!("dmg-{i}"), draft(i)).await.unwrap();
         }
@@ -341,13 +420,7 @@ async fn a_damaged_store_is_refused_at_start_with_its_cause() {
     }
     let db = data.join("norr/registry.db");
     // Checkpoint the WAL into the file so the damage below hits real pages.
-    let out = Command::new(BIN)
-        .arg("--data-dir")
-        .arg(&data)
-        .args(["store", "check", "--regions", "norr"])
-        .env_remove("SAMLING_DATABASE_URL")
-        .output()
-        .unwrap();
+    let out = norr.store_check();
     let text = super::common::stdout_of_success(&out);
     assert!(text.contains("norr registry: ok"), "{text}");
 
@@ -364,30 +437,13 @@ async fn a_damaged_store_is_refused_at_start_with_its_cause() {
     let _ = std::fs::remove_file(data.join("norr/registry.db-shm"));
 
     // `serve` refuses at once, naming the file and the cause.
-    let started = Instant::now();
-    let out = samling(&data, base)
-        .args(["serve", "--target", "registry", "--regions", "norr"])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "serve must refuse a damaged store");
-    assert!(
-        started.elapsed() < Duration::from_secs(10),
-        "refused after {:?}, not after the pool's retries",
-        started.elapsed()
-    );
+    let stderr = norr.refused_start();
     assert!(
         stderr.contains("registry.db") && stderr.contains("integrity"),
         "the error names the file and the cause:\n{stderr}"
     );
     // `store check` reports it too, and fails.
-    let out = Command::new(BIN)
-        .arg("--data-dir")
-        .arg(&data)
-        .args(["store", "check", "--regions", "norr"])
-        .env_remove("SAMLING_DATABASE_URL")
-        .output()
-        .unwrap();
+    let out = norr.store_check();
     assert!(!out.status.success());
     assert!(
         String::from_utf8_lossy(&out.stdout).contains("FAILED"),
@@ -397,12 +453,7 @@ async fn a_damaged_store_is_refused_at_start_with_its_cause() {
 
     // A file that is not a database at all is refused the same way.
     std::fs::write(&db, b"this is not a database, it is a note").unwrap();
-    let out = samling(&data, base)
-        .args(["serve", "--target", "registry", "--regions", "norr"])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success());
+    let stderr = norr.refused_start();
     assert!(
         stderr.contains("registry.db") && stderr.contains("sqlite code 26"),
         "{stderr}"
@@ -411,19 +462,11 @@ async fn a_damaged_store_is_refused_at_start_with_its_cause() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_read_only_store_is_refused_at_start_with_its_cause() {
-    let root = tempfile::tempdir().unwrap();
-    let disk = SmallDisk::mount(&root.path().join("disk"), 64);
-    let data = disk.path().join("data");
-    let base = free_base_port();
-    let endpoint = format!("http://127.0.0.1:{}", base + NORR_INDEX);
-    {
-        let server = start_norr(&data, root.path(), base);
-        wait_healthy(&endpoint).await;
-        drop(server);
-    }
+    let norr = Norr::new(Some(64));
+    drop(norr.start().await);
     let out = Command::new("mount")
         .args(["-o", "remount,ro"])
-        .arg(disk.path())
+        .arg(norr.disk.as_ref().expect("a disk of its own").path())
         .output()
         .unwrap();
     assert!(
@@ -431,21 +474,7 @@ async fn a_read_only_store_is_refused_at_start_with_its_cause() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let started = Instant::now();
-    let out = samling(&data, base)
-        .args(["serve", "--target", "registry", "--regions", "norr"])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        !out.status.success(),
-        "serve must refuse a store it cannot write"
-    );
-    assert!(
-        started.elapsed() < Duration::from_secs(10),
-        "refused after {:?}",
-        started.elapsed()
-    );
+    let stderr = norr.refused_start();
     assert!(
         stderr.contains("registry.db") && stderr.contains("sqlite code"),
         "the error names the file and the store's code:\n{stderr}"
