@@ -93,7 +93,8 @@ async fn bearer_context(gw: &Gateway, headers: &HeaderMap) -> Result<Arc<Caller>
     // states, audited beside it (it was accepted as the purpose itself).
     if let Some(p) = headers.get(PURPOSE).and_then(|v| v.to_str().ok()) {
         let reason: String = p.chars().take(200).collect();
-        if !reason.is_empty() && reason != caller.ctx.reason {
+        // (A token carries no reason of its own.)
+        if !reason.is_empty() {
             let mut ctx = caller.ctx.clone();
             ctx.reason = reason;
             return Ok(Arc::new(gw.caller(ctx)));
@@ -453,14 +454,10 @@ where
         let (mut obj, body) = request_object(&gw, &spec, &path, &parts, body).await?;
         authorize(&spec, ctx, &obj, &path)?;
         // Idempotency: the key is also the service's request id.
-        let stores = spec.mutating() && !crate::routes::NEVER_STORED.contains(&spec.operation_id);
         let idem = match headers.get(IDEMPOTENCY_KEY).map(|v| v.to_str()) {
-            _ if !stores => None,
+            _ if !spec.keeps_answers() => None,
             Some(Ok(k))
-                if spec.mutating()
-                    && !k.is_empty()
-                    && k.len() <= 128
-                    && k.chars().all(|c| c.is_ascii_graphic()) =>
+                if !k.is_empty() && k.len() <= 128 && k.chars().all(|c| c.is_ascii_graphic()) =>
             {
                 let hash = hex::encode(
                     Sha256::new()
@@ -487,7 +484,7 @@ where
                     keyed_request_id,
                 })
             }
-            Some(_) if spec.mutating() => {
+            Some(_) => {
                 return Err(Problem::invalid(
                     "Idempotency-Key",
                     "must be 1–128 visible ASCII characters",

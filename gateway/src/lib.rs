@@ -80,11 +80,9 @@ impl TokenCache {
 #[derive(Debug)]
 pub struct Caller {
     pub ctx: AuthContext,
-    /// A digest of the token subject: the caller's key in the limiter (the
-    /// subject itself never leaves the gateway; idempotency records are
-    /// keyed on the whole caller, see [`Caller::idempotency_key`]).
-    pub subject_key: String,
-    /// `tok:` + `subject_key`: the per-token rate limit's key.
+    /// `tok:` + a digest of the token subject: the per-token rate limit's
+    /// key (the subject itself never leaves the gateway; idempotency records
+    /// are keyed on the whole caller, see [`Caller::idempotency_key`]).
     pub limit_key: String,
     service_token: CachedToken,
 }
@@ -96,7 +94,6 @@ impl Caller {
         subject_key.truncate(24);
         Caller {
             limit_key: format!("tok:{subject_key}"),
-            subject_key,
             service_token,
             ctx,
         }

@@ -232,10 +232,7 @@ pub async fn connect(redis_url: &str) -> Result<Limits, LimitError> {
 /// Like [`connect`], with explicit tunables.
 pub async fn connect_with(redis_url: &str, config: LimitsConfig) -> Result<Limits, LimitError> {
     let (limits, answered) = establish(redis_url, config).await?;
-    match answered {
-        Err(e) => Err(e),
-        Ok(()) => Ok(limits),
-    }
+    answered.map(|()| limits)
 }
 
 /// Like [`connect`], but a Redis that does not answer at start is no error:
@@ -1022,12 +1019,7 @@ impl MemoryStore {
             return decision(false, 0, new_tat - horizon);
         }
         let remaining = (horizon - new_tat) / interval.max(1);
-        if let Some(slot) = table.tat.get_mut(key) {
-            *slot = new_tat;
-        } else {
-            table.make_room(now, self.max_rate_keys);
-            table.tat.insert(key.to_owned(), new_tat);
-        }
+        table.put(key, new_tat, now, self.max_rate_keys);
         decision(true, remaining, 0)
     }
 
@@ -1038,12 +1030,7 @@ impl MemoryStore {
         let new_tat = tat
             .saturating_add(interval.saturating_mul(u64::from(units)))
             .min(now.saturating_add(window));
-        if let Some(slot) = table.tat.get_mut(key) {
-            *slot = new_tat;
-        } else {
-            table.make_room(now, self.max_rate_keys);
-            table.tat.insert(key.to_owned(), new_tat);
-        }
+        table.put(key, new_tat, now, self.max_rate_keys);
     }
 
     fn begin(&self, key: &str, hash: &str, ttl: Duration) -> Result<Begin, LimitError> {
@@ -1106,6 +1093,16 @@ impl MemoryStore {
 }
 
 impl RateTable {
+    /// Set `key`'s arrival time, making room for a new key if needed.
+    fn put(&mut self, key: &str, tat: u64, now: u64, cap: usize) {
+        if let Some(slot) = self.tat.get_mut(key) {
+            *slot = tat;
+        } else {
+            self.make_room(now, cap);
+            self.tat.insert(key.to_owned(), tat);
+        }
+    }
+
     fn sweep(&mut self, now: u64) {
         self.tat.retain(|_, tat| *tat > now);
         self.last_sweep = now;

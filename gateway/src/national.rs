@@ -257,7 +257,7 @@ async fn quarterly(gw: Arc<Gateway>, req: Request) -> Response {
                         "national quarterly sum for a {} (suppressed after adding up)",
                         caller.ctx.role.as_str()
                     ));
-            Arc::new(Caller::new(ctx.clone(), gw.tokens.cached(&ctx)))
+            Arc::new(gw.caller(ctx))
         } else {
             caller.clone()
         };
@@ -270,12 +270,12 @@ async fn quarterly(gw: Arc<Gateway>, req: Request) -> Response {
             |ch, r| async move { RegistryServiceClient::new(ch).get_quarterly_report(r).await },
         )
         .await?;
-        let parts: Vec<QuarterlyReport> = answers.into_iter().map(|(_, r)| r).collect();
+        let regional: Vec<QuarterlyReport> = answers.into_iter().map(|(_, r)| r).collect();
         let mut rows: BTreeMap<(i32, i32), (u32, u32)> = BTreeMap::new();
         let mut quarter_end = None;
-        for r in parts.iter().cloned() {
+        for r in &regional {
             quarter_end = quarter_end.or(r.quarter_end);
-            for row in r.rows {
+            for row in &r.rows {
                 let e = rows.entry((row.sex, row.reason)).or_default();
                 e.0 += row.not_executed;
                 e.1 += row.executed_late;
@@ -306,7 +306,7 @@ async fn quarterly(gw: Arc<Gateway>, req: Request) -> Response {
         if aggregates_only {
             // Each region's own report is shown to these roles too: a
             // national figure is hidden wherever a region hides its part.
-            samling_kit::disclosure::suppress_quarterly_report_over(&mut report, &parts);
+            samling_kit::disclosure::suppress_quarterly_report_over(&mut report, &regional);
         } else {
             samling_kit::disclosure::show_quarterly_report(&mut report);
         }

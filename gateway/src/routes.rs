@@ -36,6 +36,12 @@ impl RouteSpec {
         self.method != "GET"
     }
 
+    /// A mutation whose answer is kept for `Idempotency-Key` replays (all
+    /// but [`NEVER_STORED`]).
+    pub fn keeps_answers(&self) -> bool {
+        self.mutating() && !NEVER_STORED.contains(&self.operation_id)
+    }
+
     pub fn path_params(&self) -> Vec<&'static str> {
         self.path
             .split('/')
