@@ -67,6 +67,9 @@ fn is_keyed(key_id: &str) -> bool {
 pub struct ChainKey {
     key: Arc<[u8; 32]>,
     id: String,
+    /// HMAC's inner and outer hashes with the padded key already absorbed:
+    /// each entry clones them instead of hashing the key blocks again.
+    mac: Arc<(Sha256, Sha256)>,
 }
 
 impl std::fmt::Debug for ChainKey {
@@ -75,22 +78,29 @@ impl std::fmt::Debug for ChainKey {
     }
 }
 
-/// HMAC-SHA-256 (RFC 2104) for keys up to one block; built on `sha2` so no
-/// further crate is needed.
+/// HMAC-SHA-256 (RFC 2104); built on `sha2` so no further crate is needed.
 fn hmac_sha256(key: &[u8], data: &[u8]) -> [u8; 32] {
+    hmac_finish(&hmac_start(key), data)
+}
+
+/// The inner and outer hashes of HMAC-SHA-256 with the padded `key`
+/// absorbed (a key longer than a block is hashed first).
+fn hmac_start(key: &[u8]) -> (Sha256, Sha256) {
     let mut block = [0u8; 64];
     if key.len() > 64 {
         block[..32].copy_from_slice(&Sha256::digest(key));
     } else {
         block[..key.len()].copy_from_slice(key);
     }
-    let mut inner = Sha256::new();
-    inner.update(block.map(|b| b ^ 0x36));
-    inner.update(data);
-    let mut outer = Sha256::new();
-    outer.update(block.map(|b| b ^ 0x5c));
-    outer.update(inner.finalize());
-    outer.finalize().into()
+    (
+        Sha256::new().chain_update(block.map(|b| b ^ 0x36)),
+        Sha256::new().chain_update(block.map(|b| b ^ 0x5c)),
+    )
+}
+
+fn hmac_finish((inner, outer): &(Sha256, Sha256), data: &[u8]) -> [u8; 32] {
+    let inner = inner.clone().chain_update(data).finalize();
+    outer.clone().chain_update(inner).finalize().into()
 }
 
 impl ChainKey {
@@ -102,6 +112,7 @@ impl ChainKey {
             &hex::encode(hmac_sha256(&key, b"samling audit chain key id"))[..16]
         );
         ChainKey {
+            mac: Arc::new(hmac_start(&key)),
             key: Arc::new(key),
             id,
         }
@@ -157,7 +168,7 @@ impl ChainKey {
     }
 
     fn mac_hex(&self, data: &[u8]) -> String {
-        hex::encode(hmac_sha256(&*self.key, data))
+        hex::encode(hmac_finish(&self.mac, data))
     }
 
     /// The Ed25519 key that signs checkpoints, derived from the chain key so
@@ -195,24 +206,26 @@ pub fn entry_hash(prev_hash: &str, seq: i64, id: &str, at: &str, r: &AuditRecord
 
 /// Every field of an entry, `key_id` included (so an entry cannot be
 /// passed off as made under another key or none).
-fn fields(prev_hash: &str, seq: i64, id: &str, at: &str, r: &AuditRecord, key_id: &str) -> String {
-    serde_json::json!([
+fn fields(prev_hash: &str, seq: i64, id: &str, at: &str, r: &AuditRecord, key_id: &str) -> Vec<u8> {
+    // A tuple serializes to the same compact JSON array as `json!([..])`,
+    // without building a `Value` tree of copies first.
+    serde_json::to_vec(&(
         prev_hash,
         seq,
         id,
         at,
-        r.subject,
-        r.role,
-        r.municipality,
-        r.party,
-        r.action,
-        r.record_type,
-        r.record_id,
-        r.purpose,
-        r.reason,
-        key_id
-    ])
-    .to_string()
+        &r.subject,
+        &r.role,
+        &r.municipality,
+        &r.party,
+        &r.action,
+        &r.record_type,
+        &r.record_id,
+        &r.purpose,
+        &r.reason,
+        key_id,
+    ))
+    .unwrap_or_default()
 }
 
 /// The hash of an entry made with `key` (or, for a store opened without a
@@ -228,13 +241,11 @@ pub fn keyed_hash(
     match key {
         Some(k) => (
             k.id.clone(),
-            k.mac_hex(fields(prev_hash, seq, id, at, r, &k.id).as_bytes()),
+            k.mac_hex(&fields(prev_hash, seq, id, at, r, &k.id)),
         ),
         None => (
             UNKEYED.to_string(),
-            hex::encode(Sha256::digest(
-                fields(prev_hash, seq, id, at, r, UNKEYED).as_bytes(),
-            )),
+            hex::encode(Sha256::digest(fields(prev_hash, seq, id, at, r, UNKEYED))),
         ),
     }
 }
@@ -1081,6 +1092,41 @@ mod tests {
             )),
             "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"
         );
+        // A chain key's cached state gives the same MAC as computing it whole.
+        let k = ChainKey::from_bytes([7; 32]);
+        assert_eq!(
+            k.mac_hex(b"entry"),
+            hex::encode(hmac_sha256(&[7; 32], b"entry"))
+        );
+    }
+
+    #[test]
+    fn the_hashed_fields_are_the_compact_json_array_they_always_were() {
+        let r = AuditRecord {
+            subject: "s\"1".into(),
+            role: "r".into(),
+            municipality: "0180".into(),
+            reason: "å ä".into(),
+            ..AuditRecord::default()
+        };
+        let was = serde_json::json!([
+            "p",
+            7,
+            "i",
+            "t",
+            r.subject,
+            r.role,
+            r.municipality,
+            r.party,
+            r.action,
+            r.record_type,
+            r.record_id,
+            r.purpose,
+            r.reason,
+            "k"
+        ])
+        .to_string();
+        assert_eq!(fields("p", 7, "i", "t", &r, "k"), was.into_bytes());
     }
 
     #[test]
