@@ -389,14 +389,21 @@ pub async fn with_key(
     checkpoint: Option<&Path>,
 ) -> Result<Store, KitError> {
     store.audit_key = Some(key);
+    const HEAD_KEY: &str =
+        "SELECT l.key_id FROM audit_log l JOIN chain_head h ON l.seq = h.audit_seq WHERE h.id = 1";
+    // Every start after the first finds the head keyed: a read, not the
+    // writer's lock. (A keyed head does not become unkeyed but by tampering,
+    // which `audit verify` reports.)
+    let head: Option<String> = sqlx::query_scalar(HEAD_KEY)
+        .fetch_optional(&store.read)
+        .await?;
+    if head.as_deref().is_none_or(is_keyed) {
+        return Ok(store);
+    }
     let mut tx = store.begin_write().await?;
     // This transaction holds the head row, so a replica starting at the
     // same time sees our seal and does not seal again.
-    let head = sqlx::query(
-        "SELECT l.key_id FROM audit_log l JOIN chain_head h ON l.seq = h.audit_seq WHERE h.id = 1",
-    )
-    .fetch_optional(tx.conn())
-    .await?;
+    let head = sqlx::query(HEAD_KEY).fetch_optional(tx.conn()).await?;
     let Some(head) = head else {
         return Ok(store);
     };

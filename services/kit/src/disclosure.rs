@@ -173,36 +173,52 @@ pub fn suppress_quarterly_report_over(report: &mut QuarterlyReport, parts: &[Qua
     let mut hide_ne = vec![false; report.rows.len()];
     let mut hide_el = vec![false; report.rows.len()];
     let (mut hide_ne_total, mut hide_el_total) = (false, false);
+    let hidden = |s: &Shown| !matches!(s, Shown::Count(_));
     for part in parts {
-        let mut seen = part.clone();
-        suppress_quarterly_report(&mut seen);
-        let hidden = |display: &str| display == SMALL || display == HIDDEN;
-        for row in &seen.rows {
+        let none = vec![false; part.rows.len()];
+        let ((ne, ne_total), (el, el_total)) =
+            suppress_columns(part, (&none, false), (&none, false));
+        for (row, (ne, el)) in part.rows.iter().zip(ne.iter().zip(&el)) {
             if let Some(i) = report.rows.iter().position(|r| key(r) == key(row)) {
-                hide_ne[i] |= hidden(&row.not_executed_display);
-                hide_el[i] |= hidden(&row.executed_late_display);
+                hide_ne[i] |= hidden(ne);
+                hide_el[i] |= hidden(el);
             }
         }
-        hide_ne_total |= hidden(&seen.total_not_executed_display);
-        hide_el_total |= hidden(&seen.total_executed_late_display);
+        hide_ne_total |= hidden(&ne_total);
+        hide_el_total |= hidden(&el_total);
     }
     apply_quarterly(report, (&hide_ne, hide_ne_total), (&hide_el, hide_el_total));
 }
 
-fn apply_quarterly(
-    report: &mut QuarterlyReport,
+/// One measure's cells and total, as shown.
+type Column = (Vec<Shown>, Shown);
+
+/// Both measures of a report (not executed, executed late), each one table
+/// suppressed on its own with the figures `hide` says to hide from the start.
+fn suppress_columns(
+    report: &QuarterlyReport,
     (hide_ne, hide_ne_total): (&[bool], bool),
     (hide_el, hide_el_total): (&[bool], bool),
-) {
+) -> (Column, Column) {
     let not_executed: Vec<u32> = report.rows.iter().map(|r| r.not_executed).collect();
     let late: Vec<u32> = report.rows.iter().map(|r| r.executed_late).collect();
-    let (ne, ne_total) = suppress_with(
-        &not_executed,
-        report.total_not_executed,
-        hide_ne,
-        hide_ne_total,
-    );
-    let (el, el_total) = suppress_with(&late, report.total_executed_late, hide_el, hide_el_total);
+    (
+        suppress_with(
+            &not_executed,
+            report.total_not_executed,
+            hide_ne,
+            hide_ne_total,
+        ),
+        suppress_with(&late, report.total_executed_late, hide_el, hide_el_total),
+    )
+}
+
+fn apply_quarterly(
+    report: &mut QuarterlyReport,
+    hide_ne: (&[bool], bool),
+    hide_el: (&[bool], bool),
+) {
+    let ((ne, ne_total), (el, el_total)) = suppress_columns(report, hide_ne, hide_el);
     for ((row, ne), el) in report.rows.iter_mut().zip(ne).zip(el) {
         row.not_executed = ne.number();
         row.not_executed_display = ne.display();

@@ -147,6 +147,9 @@ pub fn spawn_sweeper(
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
+        let Ok(retention) = chrono::Duration::from_std(retention) else {
+            return;
+        };
         if retention.is_zero() {
             return;
         }
@@ -157,9 +160,6 @@ pub fn spawn_sweeper(
                 _ = tick.tick() => {}
                 _ = stop.wait_for(|s| *s) => return,
             }
-            let Ok(retention) = chrono::Duration::from_std(retention) else {
-                return;
-            };
             let before = crate::dates::instant_text(crate::dates::now() - retention);
             match sweep(&store, &before).await {
                 Ok(0) => {}
