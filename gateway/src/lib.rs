@@ -105,24 +105,7 @@ impl Caller {
     /// a token of another municipality, role or party with the same `sub`
     /// never meets this caller's stored answers.
     pub fn idempotency_key(&self, region: &str, key: &str) -> String {
-        use sha2::{Digest, Sha256};
-        let c = &self.ctx;
-        let mut digest = Sha256::new();
-        for part in [
-            c.sub.as_str(),
-            c.role.as_str(),
-            c.municipality.map(|m| m.as_str()).unwrap_or(""),
-            c.party.as_deref().unwrap_or(""),
-            c.region.as_deref().unwrap_or(""),
-            region,
-            key,
-        ] {
-            // Length-prefixed: a `sub` may hold any character, so no
-            // separator could keep two callers' fields from running together.
-            digest.update((part.len() as u64).to_be_bytes());
-            digest.update(part.as_bytes());
-        }
-        format!("idem:{}", hex::encode(digest.finalize()))
+        format!("idem:{}", self.ctx.caller_digest(&[region, key]))
     }
 
     /// Attach the signed context for the services to a call.

@@ -109,6 +109,28 @@ pub struct AuthContext {
 }
 
 impl AuthContext {
+    /// A digest naming this caller — sub, role, municipality, party, region
+    /// — and `more`, for keys that must never be shared by two callers (the
+    /// gateway's and the services' idempotency records). Each field is
+    /// length-prefixed: a `sub` may hold any character, so no separator
+    /// could keep two callers' fields from running together.
+    pub fn caller_digest(&self, more: &[&str]) -> String {
+        use sha2::{Digest, Sha256};
+        let mut digest = Sha256::new();
+        let fields = [
+            self.sub.as_str(),
+            self.role.as_str(),
+            self.municipality.as_ref().map(|m| m.as_str()).unwrap_or(""),
+            self.party.as_deref().unwrap_or(""),
+            self.region.as_deref().unwrap_or(""),
+        ];
+        for part in fields.iter().chain(more) {
+            digest.update((part.len() as u64).to_be_bytes());
+            digest.update(part.as_bytes());
+        }
+        hex::encode(digest.finalize())
+    }
+
     pub fn new(sub: impl Into<String>, role: Role) -> Self {
         AuthContext {
             sub: sub.into(),

@@ -30,14 +30,9 @@ impl IdempotencyKey {
         request_id: &str,
         request: &M,
     ) -> Result<Option<Self>, KitError> {
-        let caller = format!(
-            "{}\u{1e}{}\u{1e}{}\u{1e}{}",
-            ctx.sub,
-            ctx.role.as_str(),
-            ctx.municipality.as_ref().map(|m| m.as_str()).unwrap_or(""),
-            ctx.party.as_deref().unwrap_or("")
-        );
-        Self::new(&caller, method, request_id, request)
+        Self::build(method, request_id, request, |id| {
+            ctx.caller_digest(&[method, id])
+        })
     }
 
     /// `None` when the client sent no request id (the call is then not deduplicated).
@@ -47,6 +42,19 @@ impl IdempotencyKey {
         request_id: &str,
         request: &M,
     ) -> Result<Option<Self>, KitError> {
+        Self::build(method, request_id, request, |id| {
+            hex::encode(Sha256::digest(
+                format!("{subject}\u{1f}{method}\u{1f}{id}").as_bytes(),
+            ))
+        })
+    }
+
+    fn build<M: prost::Message>(
+        method: &'static str,
+        request_id: &str,
+        request: &M,
+        key: impl FnOnce(&str) -> String,
+    ) -> Result<Option<Self>, KitError> {
         let request_id = request_id.trim();
         if request_id.is_empty() {
             return Ok(None);
@@ -54,12 +62,9 @@ impl IdempotencyKey {
         if request_id.len() > 128 {
             return Err(KitError::invalid("request_id", "must be at most 128 bytes"));
         }
-        let key = hex::encode(Sha256::digest(
-            format!("{subject}\u{1f}{method}\u{1f}{request_id}").as_bytes(),
-        ));
         let request_hash = hex::encode(Sha256::digest(request.encode_to_vec()));
         Ok(Some(IdempotencyKey {
-            key,
+            key: key(request_id),
             method,
             request_hash,
         }))
