@@ -118,15 +118,15 @@ impl Registry {
             child_id = self.placement_child(&placement).await?;
         }
         let before = o.len();
-        if on_home && self.home_protected(&home_id).await? {
+        let home_protected = on_home && self.home_protected(&home_id).await?;
+        if home_protected {
             o.retain(|k, _| !k.contains("municipality") && !k.contains("county"));
         }
         // A same-address flag between a protected and an open home names
-        // neither to the other (see `flag_for`).
+        // neither to the other (see `flag_for`; such flags are home events).
         if e.event_type == "registry.duplicate_flagged"
             && text(&o, "kind") == DuplicateKind::SameAddressTwoHomes.as_str_name()
-            && (self.home_protected(&home_id).await?
-                || self.home_protected(&text(&o, "other_record_id")).await?)
+            && (home_protected || self.home_protected(&text(&o, "other_record_id")).await?)
         {
             o.remove("other_record_id");
         }
@@ -616,21 +616,8 @@ impl Registry {
     /// audited: the caller audits what it answers). The child's and the
     /// home's current protection decide what is withheld.
     async fn placement_view(&self, ctx: &AuthContext, mut p: Placement) -> R<Option<Placement>> {
-        let child: Option<Child> =
-            store::load_doc(&self.store.read, "children", &p.child_id).await?;
-        let child_protected = child.is_some_and(|c| c.protected_identity);
-        let home_protected = if p.home_id.is_empty() {
-            false
-        } else {
-            match self.homes.get(&p.home_id) {
-                Some(h) => h.protected_identity,
-                None => {
-                    let h: Option<Home> =
-                        store::load_doc(&self.store.read, "homes", &p.home_id).await?;
-                    h.is_some_and(|h| h.protected_identity)
-                }
-            }
-        };
+        let child_protected = self.child_protected(&p.child_id).await?;
+        let home_protected = self.home_protected(&p.home_id).await?;
         match access::read_placement(ctx, &p, home_protected) {
             Ok(()) => {}
             Err(RegistryError::NotFound(_)) => return Ok(None),
