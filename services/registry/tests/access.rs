@@ -756,18 +756,7 @@ async fn protected_home_under_assessment(h: &Harness) -> Home {
     let mut d = draft("Hemliga vägen 9", &adult(161));
     d.municipality_code = "0160".into();
     d.protected_identity = true;
-    let home = h.create_home(d).await;
-    rpc!(
-        h.office().await,
-        transition_home,
-        TransitionHomeRequest {
-            home_id: home.id.clone(),
-            to_status: HomeStatus::UnderAssessment as i32,
-            reason: "home study".into(),
-            ..Default::default()
-        }
-    )
-    .unwrap()
+    protected_home_under_assessment_from(h, d).await
 }
 
 fn approval(home_id: &str, municipality: &str, decision_ref: &str) -> RecordApprovalRequest {
@@ -1993,4 +1982,152 @@ async fn two_homes_at_a_protected_address_do_not_name_each_other_to_the_office()
         }
     })
     .await;
+}
+
+/// The office's new acts (assigning an investigation, revealing a protected
+/// address) and the approval, tried by everyone who must not: other roles,
+/// an officer of another region, an aggregate role, another municipality
+/// replaying the office's or a manager's request id, and unknown homes.
+#[tokio::test]
+async fn the_offices_acts_and_the_approval_refuse_every_other_caller_and_foreign_replays() {
+    // A register of one region, as `serve` runs it.
+    for_each_backend_in(Some("stockholm-gotland"), |h| async move {
+        let mut hidden = draft("Skyddade gatan 3", &adult(181));
+        hidden.protected_identity = true;
+        let home = protected_home_under_assessment_from(&h, hidden).await;
+        let norr_officer =
+            AuthContext::new("officer-norr", Role::RegionalOfficer).with_region("norr");
+        let council = AuthContext::new("council-1", Role::CouncilMember);
+        let outsiders = [
+            ("analyst", analyst()),
+            ("council", council.clone()),
+            ("caseworker 0180", caseworker("0180")),
+            ("manager 0180", manager("0180")),
+            ("manager 1480", manager("1480")),
+            ("ombud", ombud()),
+            ("the home", family_home(&home.id)),
+            ("a child", child_ctx(&samling_kit::ids::new_id_string())),
+            ("an officer of norr", norr_officer.clone()),
+        ];
+        let assign = |request_id: &str| AssignInvestigatingMunicipalityRequest {
+            request_id: request_id.into(),
+            home_id: home.id.clone(),
+            municipality_code: "0181".into(),
+            reason: "the family moves within the county".into(),
+        };
+        let reveal = RevealProtectedAddressRequest {
+            home_id: home.id.clone(),
+            reason: "a visit".into(),
+        };
+        fn refused<T: std::fmt::Debug>(who: &str, r: Result<T, tonic::Status>) {
+            match r {
+                Err(s) if matches!(s.code(), Code::PermissionDenied | Code::NotFound) => {}
+                other => panic!("{who}: must be refused, got {other:?}"),
+            }
+        }
+        for (who, ctx) in outsiders.iter().cloned() {
+            let mut c = h.client(ctx).await;
+            refused(
+                who,
+                rpc!(c, assign_investigating_municipality, assign("x-1")),
+            );
+            if who != "the home" {
+                refused(who, rpc!(c, reveal_protected_address, reveal.clone()));
+            }
+        }
+        // Nothing was assigned by any of them.
+        assert!(h.get_home(&home.id).await.investigations.is_empty());
+
+        // The office assigns under a request id; another municipality's
+        // manager sending the very same request id and request is refused,
+        // never handed the office's answer.
+        rpc!(
+            h.office().await,
+            assign_investigating_municipality,
+            assign("a-1")
+        )
+        .unwrap();
+        refused(
+            "manager 1480 replaying the office's request id",
+            rpc!(
+                h.client(manager("1480")).await,
+                assign_investigating_municipality,
+                assign("a-1")
+            ),
+        );
+        // Unknown homes are unknown to the office too.
+        let unknown = samling_kit::ids::new_id_string();
+        expect_code(
+            rpc!(
+                h.office().await,
+                assign_investigating_municipality,
+                AssignInvestigatingMunicipalityRequest {
+                    home_id: unknown.clone(),
+                    ..assign("u-1")
+                }
+            ),
+            Code::NotFound,
+        );
+        expect_code(
+            rpc!(
+                h.office().await,
+                reveal_protected_address,
+                RevealProtectedAddressRequest {
+                    home_id: unknown,
+                    reason: "a visit".into()
+                }
+            ),
+            Code::NotFound,
+        );
+
+        // The approval: aggregate roles and an officer of another region
+        // are refused; the home's own municipality approves under a request
+        // id, and another municipality replaying that id and request gets a
+        // refusal, not the approval (with the household in it).
+        let approve = RecordApprovalRequest {
+            request_id: "ap-1".into(),
+            ..approval(&home.id, "0180", "SN 1")
+        };
+        for (who, ctx) in [
+            ("analyst", analyst()),
+            ("council", council),
+            ("an officer of norr", norr_officer),
+        ] {
+            refused(
+                who,
+                rpc!(h.client(ctx).await, record_approval, approve.clone()),
+            );
+        }
+        let approved = rpc!(
+            h.client(manager("0180")).await,
+            record_approval,
+            approve.clone()
+        );
+        assert!(approved.is_ok(), "{approved:?}");
+        refused(
+            "manager 1480 replaying 0180's approval",
+            rpc!(
+                h.client(manager("1480")).await,
+                record_approval,
+                approve.clone()
+            ),
+        );
+    })
+    .await;
+}
+
+/// A home under assessment, made by the office from `d`.
+async fn protected_home_under_assessment_from(h: &Harness, d: HomeDraft) -> Home {
+    let home = h.create_home(d).await;
+    rpc!(
+        h.office().await,
+        transition_home,
+        TransitionHomeRequest {
+            home_id: home.id.clone(),
+            to_status: HomeStatus::UnderAssessment as i32,
+            reason: "home study".into(),
+            ..Default::default()
+        }
+    )
+    .unwrap()
 }
