@@ -160,20 +160,21 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
 }
 
 /// Run `total` calls of `call` from `concurrency` tasks; returns sorted latencies and wall time.
-async fn drive<F, Fut>(
-    clients: &[RegistryClient],
+async fn drive<C, F, Fut>(
+    clients: &[C],
     total: usize,
     concurrency: usize,
     call: F,
 ) -> anyhow::Result<(Vec<Duration>, Duration)>
 where
-    F: Fn(RegistryClient, usize) -> Fut + Clone + Send + Sync + 'static,
+    C: Clone + Send + 'static,
+    F: Fn(C, usize) -> Fut + Clone + Send + Sync + 'static,
     Fut: std::future::Future<Output = Result<(), tonic::Status>> + Send,
 {
     let states = (0..concurrency)
         .map(|t| clients[t % clients.len()].clone())
         .collect();
-    let (mut all, wall, _) = drive_states(states, total, None, move |client: RegistryClient, i| {
+    let (mut all, wall, _) = drive_states(states, total, None, move |client: C, i| {
         let done = call(client.clone(), i);
         async move {
             done.await?;
@@ -383,18 +384,19 @@ pub async fn run(base: &Config, cmd: BenchCommand) -> anyhow::Result<()> {
             .await?;
         health.push(tonic_health::pb::health_client::HealthClient::new(channel));
     }
-    let states = (0..b.concurrency.max(1))
-        .map(|t| health[t % health.len()].clone())
-        .collect();
-    let (mut lat, wall, _) = drive_states(states, b.requests, None, |mut c, _| async move {
-        c.check(tonic_health::pb::HealthCheckRequest {
-            service: String::new(),
-        })
-        .await?;
-        Ok(c)
-    })
+    let (lat, wall) = drive(
+        &health,
+        b.requests,
+        b.concurrency.max(1),
+        |mut c, _| async move {
+            c.check(tonic_health::pb::HealthCheckRequest {
+                service: String::new(),
+            })
+            .await
+            .map(drop)
+        },
+    )
     .await?;
-    lat.sort();
     let floor_rps = lat.len() as f64 / wall.as_secs_f64();
     let (floor_p50, floor_p99) = (percentile(&lat, 0.50), percentile(&lat, 0.99));
     let rps_ratio = get_rps / floor_rps;
