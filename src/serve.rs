@@ -245,11 +245,7 @@ pub async fn start(cfg: &Config, target: Target, regions: &str) -> anyhow::Resul
             after.push(samling_kit::audit::spawn_checkpointer(
                 registry.store.clone(),
                 key,
-                samling_kit::audit::CheckpointFile::new(
-                    &cfg.audit_checkpoint_dir(),
-                    "registry",
-                    &region,
-                ),
+                samling_kit::audit::CheckpointFile::for_service(cfg, "registry", &region),
                 std::time::Duration::from_secs(cfg.audit.checkpoint_interval_secs),
                 stop_rx.clone(),
             ));

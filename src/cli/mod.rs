@@ -117,11 +117,8 @@ pub async fn audit(cfg: &Config, cmd: AuditCommand) -> anyhow::Result<()> {
                 .map_err(|e| anyhow::anyhow!("{e} (`samling serve` creates it)"))?;
             let mut broken = 0;
             for (_, region) in serve::select_regions(&map, &regions)? {
-                let file = samling_kit::audit::CheckpointFile::new(
-                    &cfg.audit_checkpoint_dir(),
-                    "registry",
-                    &region,
-                );
+                let file =
+                    samling_kit::audit::CheckpointFile::for_service(cfg, "registry", &region);
                 let checkpoint = match file.read(&key) {
                     Ok(c) => c,
                     Err(e) => {

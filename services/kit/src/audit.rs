@@ -450,7 +450,7 @@ pub async fn key_store(
     } else {
         ChainKey::load_or_create(&path)?
     };
-    let file = CheckpointFile::new(&cfg.audit_checkpoint_dir(), service, region);
+    let file = CheckpointFile::for_service(cfg, service, region);
     with_key(store, key, Some(&file.path)).await
 }
 
@@ -788,6 +788,12 @@ pub struct CheckpointFile {
 }
 
 impl CheckpointFile {
+    /// The checkpoint of `service` in `region` where `cfg` keeps them
+    /// (`audit.checkpoint_dir`), as `DbTarget::for_service` finds its store.
+    pub fn for_service(cfg: &crate::config::Config, service: &str, region: &str) -> Self {
+        Self::new(&cfg.audit_checkpoint_dir(), service, region)
+    }
+
     /// `<dir>/<service>-<region>.json`.
     pub fn new(dir: &Path, service: &str, region: &str) -> Self {
         let safe = |s: &str| -> String {

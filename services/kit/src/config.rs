@@ -456,20 +456,24 @@ impl Config {
         if let Some(v) = get("SAMLING_AUTH_CONTEXT_KEY_FILE") {
             self.auth.context_key_file = Some(PathBuf::from(v));
         }
-        if let Some(v) = get("SAMLING_AUDIT_CHAIN_KEY_FILE").filter(|v| !v.is_empty()) {
-            self.audit.chain_key_file = Some(PathBuf::from(v));
+        let file = |name: &str| get(name).filter(|v| !v.is_empty()).map(PathBuf::from);
+        if let Some(v) = file("SAMLING_AUDIT_CHAIN_KEY_FILE") {
+            self.audit.chain_key_file = Some(v);
         }
-        if let Some(v) = get("SAMLING_AUDIT_CHECKPOINT_DIR").filter(|v| !v.is_empty()) {
-            self.audit.checkpoint_dir = Some(PathBuf::from(v));
+        if let Some(v) = file("SAMLING_AUDIT_CHECKPOINT_DIR") {
+            self.audit.checkpoint_dir = Some(v);
         }
-        self.apply_tls_env(&get);
+        self.apply_tls_env(&get, file);
         Ok(())
     }
 
     /// `SAMLING_TLS_{CA,CERT,KEY}_FILE` set the files; all three together
     /// switch TLS on. `SAMLING_TLS_SERVER_NAME` sets `tls.server_name`.
-    fn apply_tls_env(&mut self, get: &impl Fn(&str) -> Option<String>) {
-        let file = |name: &str| get(name).filter(|v| !v.is_empty()).map(PathBuf::from);
+    fn apply_tls_env(
+        &mut self,
+        get: &impl Fn(&str) -> Option<String>,
+        file: impl Fn(&str) -> Option<PathBuf>,
+    ) {
         let ca = file("SAMLING_TLS_CA_FILE");
         let cert = file("SAMLING_TLS_CERT_FILE");
         let key = file("SAMLING_TLS_KEY_FILE");
