@@ -4,7 +4,7 @@
 //! `breaker_failures` failures and then fails fast, and the live region
 //! answers as before.
 
-mod common;
+use crate::common;
 
 use common::*;
 use serde_json::{Value, json};

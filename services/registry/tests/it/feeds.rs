@@ -1,8 +1,7 @@
 //! The registry's feeds over gRPC: the outbox served by `WatchEvents` (every
 //! change, in order, ids only, resumable) and the hash-chained audit log.
 
-#[macro_use]
-mod common;
+use crate::common;
 
 use common::*;
 use samling_kit::auth::AuthContext;

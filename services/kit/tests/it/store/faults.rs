@@ -1,7 +1,7 @@
 //! Store faults in process (issue 26): a failed COMMIT, a write dropped
 //! half-way or cancelled, a full store, the store probe, shutdown of the
 //! event feed and the privacy of the files. The I/O fault against the
-//! binary (a full disk) is in the root crate's `tests/e2e/faults.rs`.
+//! binary (a full disk) is in the root crate's `tests/it/e2e/faults.rs`.
 
 use super::common::{TestStore, WIDGETS, record, scalar, stores};
 use samling_kit::db::{Backend, Migration, Store};

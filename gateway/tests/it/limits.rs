@@ -10,7 +10,7 @@
 //! goes away (through a TCP proxy the test controls; the shared Redis itself
 //! is never paused).
 
-mod common;
+use crate::common;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};

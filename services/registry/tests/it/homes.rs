@@ -2,8 +2,7 @@
 //! annual re-confirmation, versioned history, optimistic concurrency, the
 //! home's own view and duplicate flags.
 
-#[macro_use]
-mod common;
+use crate::common;
 
 use common::*;
 use samling_proto::registry::v1::*;

@@ -19,7 +19,7 @@ use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
 use tonic_health::pb::{HealthCheckRequest, HealthCheckResponse};
 
-mod common;
+use crate::common;
 use common::{BIN, Server, http_get};
 
 const REGION: &str = "stockholm-gotland";

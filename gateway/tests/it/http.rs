@@ -4,7 +4,7 @@
 //! client address), request ids, body
 //! limits and CORS — through a real gateway in front of real registries.
 
-mod common;
+use crate::common;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

@@ -2,8 +2,7 @@
 //! data only once a placement makes it a municipality's business, protected
 //! identity, aggregates-only roles and municipal boundaries.
 
-#[macro_use]
-mod common;
+use crate::common;
 
 use common::*;
 use samling_kit::auth::{self, AuthContext, ContextSigner, Role};

@@ -13,9 +13,9 @@
 //!   answer is the service's (2xx, 400, 404 or 409 — the dummy ids exist
 //!   nowhere), never 401/403 and never 5xx.
 //!
-//! `cargo test -p samling-gateway --test matrix -- --nocapture` prints the table.
+//! `cargo test -p samling-gateway --test it matrix:: -- --nocapture` prints the table.
 
-mod common;
+use crate::common;
 
 use common::*;
 use samling_gateway::routes::{self, Carry, RouteSpec};

@@ -12,8 +12,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-mod common;
-#[path = "e2e/faults.rs"]
+use crate::common;
 mod faults;
 use common::{BIN, Server};
 

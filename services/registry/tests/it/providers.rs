@@ -1,7 +1,6 @@
 //! Agencies (konsulentverksamheter) and HVB/other units over gRPC.
 
-#[macro_use]
-mod common;
+use crate::common;
 
 use common::*;
 use samling_proto::common::v1::Money;

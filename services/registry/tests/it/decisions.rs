@@ -1,8 +1,7 @@
 //! Unexecuted decisions (ej verkställda beslut) over gRPC: reported by the
 //! municipality, marked executed, counted quarterly by sex and reason.
 
-#[macro_use]
-mod common;
+use crate::common;
 
 use chrono::{Datelike, Months, NaiveDate};
 use common::*;

@@ -906,3 +906,42 @@ fn dechunk(mut raw: &[u8]) -> Vec<u8> {
         raw = raw.get(size + 2..).unwrap_or(&[]);
     }
 }
+
+// ------------------------------------------------------------ own process
+
+/// Runs the calling test alone in a process of its own, for a test that
+/// installs per-process globals (the tracing subscriber, the OpenTelemetry
+/// tracer and meter providers) and counts what they collect: in a shared
+/// test binary other tests would add their spans and metrics.
+///
+/// Returns `true` where the test's body is to run (the child process, or
+/// every test under nextest, which already gives each test a process);
+/// `false` in the parent once the child ran exactly that test and passed.
+/// A failing child fails the test with the child's output.
+pub fn in_own_process() -> bool {
+    const CHILD: &str = "SAMLING_TEST_OWN_PROCESS";
+    // libtest runs each test on a thread named after it.
+    let name = std::thread::current()
+        .name()
+        .expect("called from a test's thread (libtest names it after the test)")
+        .to_string();
+    if std::env::var(CHILD).as_deref() == Ok(name.as_str())
+        || std::env::var("NEXTEST_EXECUTION_MODE").as_deref() == Ok("process-per-test")
+    {
+        return true;
+    }
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let out = std::process::Command::new(exe)
+        .args([name.as_str(), "--exact", "--test-threads=1", "--nocapture"])
+        .env(CHILD, &name)
+        .output()
+        .expect("run the test binary again");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && stdout.contains("test result: ok. 1 passed"),
+        "{name} in its own process: {}\n{stdout}\n{stderr}",
+        out.status
+    );
+    false
+}

@@ -2,8 +2,7 @@
 //! municipality's objection, how placements start and end, breakdowns, the
 //! 2-year custody-transfer consideration and unit placements.
 
-#[macro_use]
-mod common;
+use crate::common;
 
 use common::*;
 use samling_proto::common::v1::WatchEventsRequest;

@@ -4,8 +4,7 @@
 //! Every test runs on SQLite, and also on PostgreSQL when
 //! `SAMLING_TEST_DATABASE_URL` is set (each run in a fresh schema).
 
-mod common;
-#[path = "store/faults.rs"]
+use crate::common;
 mod faults;
 
 use common::{TestStore, WIDGETS, heads, record, scalar, stores};

@@ -1,0 +1,7 @@
+//! kit's integration tests, one binary (one link on a 2-core machine):
+//! stores on every backend, OTLP export, TLS reload.
+
+mod common;
+mod otlp;
+mod store;
+mod tls_reload;

@@ -1,0 +1,12 @@
+//! The registry's integration tests, one binary (one link on a 2-core
+//! machine): a real store, the tonic server and the typed client per test.
+
+#[macro_use]
+mod common;
+
+mod access;
+mod decisions;
+mod feeds;
+mod homes;
+mod placements;
+mod providers;
