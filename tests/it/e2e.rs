@@ -2,11 +2,13 @@
 //! ports, talk gRPC to it as an officer and as a municipality, use the CLI
 //! against it, then stop it and verify the audit chain with the CLI.
 
-use samling_kit::auth::{AuthContext, ContextSigner, Role};
+use samling_kit::auth::ContextSigner;
 use samling_kit::dates;
-use samling_kit::reference::MunicipalityCode;
 use samling_proto::registry::v1::*;
 use samling_registry::client::RegistryClient;
+use samling_testkit::callers::{caseworker, manager, office, office_in};
+use samling_testkit::http::{Client, Req};
+use samling_testkit::people::adult;
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -82,14 +84,10 @@ async fn wait_healthy(addr: &str) {
     }
 }
 
-/// A blocking HTTP/1.1 GET (Connection: close); returns status and body.
-/// GET with a bearer token.
-fn http_get(port: u16, path: &str, token: &str) -> (u16, String) {
-    common::http_get(port, path, &[("Authorization", &format!("Bearer {token}"))])
-}
-
-fn adult_pnr() -> &'static str {
-    "19121212-1212"
+/// GET with a bearer token; returns status and body.
+async fn http_get(port: u16, path: &str, token: &str) -> (u16, String) {
+    let r = Client::local(port).send(Req::get(path).bearer(token)).await;
+    (r.status, r.text())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -118,9 +116,7 @@ async fn serve_all_answers_grpc_and_the_cli_across_regions() {
     wait_healthy(&norr).await;
 
     let signer = ContextSigner::load(&data.path().join("keys/context-signing.key")).unwrap();
-    let office =
-        AuthContext::new("officer-1", Role::RegionalOfficer).with_region("stockholm-gotland");
-    let mut c = RegistryClient::connect(&stockholm, signer.clone(), office)
+    let mut c = RegistryClient::connect(&stockholm, signer.clone(), office())
         .await
         .unwrap();
 
@@ -140,7 +136,7 @@ async fn serve_all_answers_grpc_and_the_cli_across_regions() {
                 members: vec![MemberDraft {
                     given_name: "Eva".into(),
                     family_name: "Lund".into(),
-                    personnummer: adult_pnr().into(),
+                    personnummer: adult(1),
                     role: MemberRole::Carer as i32,
                 }],
                 languages: vec!["svenska".into()],
@@ -160,9 +156,7 @@ async fn serve_all_answers_grpc_and_the_cli_across_regions() {
     });
     c.raw().transition_home(r).await.unwrap();
 
-    let manager = AuthContext::new("mgr-0180", Role::MunicipalityManager)
-        .with_municipality(MunicipalityCode::parse("0180").unwrap());
-    let mut m = c.acting_as(manager);
+    let mut m = c.acting_as(manager("0180"));
     let approved = m
         .record_approval(RecordApprovalRequest {
             request_id: "e2e-a1".into(),
@@ -176,9 +170,7 @@ async fn serve_all_answers_grpc_and_the_cli_across_regions() {
     assert_eq!(approved.status, HomeStatus::Approved as i32);
 
     // Another municipality finds it nationally, without personal data.
-    let other = AuthContext::new("cw-1480", Role::MunicipalityCaseworker)
-        .with_municipality(MunicipalityCode::parse("1480").unwrap());
-    let mut o = c.acting_as(other);
+    let mut o = c.acting_as(caseworker("1480"));
     let found = o
         .search_homes(SearchHomesRequest {
             competences: vec!["npf".into()],
@@ -191,13 +183,9 @@ async fn serve_all_answers_grpc_and_the_cli_across_regions() {
     assert!(seen.personal_data_redacted && seen.members.is_empty() && seen.address.is_none());
 
     // Regions are separate stores: norr does not have the home.
-    let mut n = RegistryClient::connect(
-        &norr,
-        signer.clone(),
-        AuthContext::new("officer-2", Role::RegionalOfficer).with_region("norr"),
-    )
-    .await
-    .unwrap();
+    let mut n = RegistryClient::connect(&norr, signer.clone(), office_in("norr"))
+        .await
+        .unwrap();
     assert_eq!(
         n.get_home(&home.id).await.unwrap_err().code(),
         tonic::Code::NotFound
@@ -285,13 +273,14 @@ async fn serve_all_answers_grpc_and_the_cli_across_regions() {
         http_port(base),
         &format!("/v1/regions/stockholm-gotland/homes/{}", home.id),
         &token,
-    );
+    )
+    .await;
     assert_eq!(status, 200, "{body}");
     assert!(
         body.contains("\"home_type\":\"HOME_TYPE_FAMILY_HOME\"") && body.contains("Hemvägen 3"),
         "{body}"
     );
-    let (status, body) = http_get(http_port(base), "/v1/homes?competences=npf", &token);
+    let (status, body) = http_get(http_port(base), "/v1/homes?competences=npf", &token).await;
     assert_eq!(status, 200, "{body}");
     assert!(
         body.contains(&home.id) && body.contains("\"partial\":false"),
@@ -301,10 +290,11 @@ async fn serve_all_answers_grpc_and_the_cli_across_regions() {
         http_port(base),
         "/v1/regions/stockholm-gotland/homes/not-an-id",
         &token,
-    );
+    )
+    .await;
     assert_eq!(status, 400, "{body}");
     assert!(body.contains("\"field\":\"home_id\""), "{body}");
-    let (status, _) = http_get(http_port(base), "/v1/homes", "not-a-token");
+    let (status, _) = http_get(http_port(base), "/v1/homes", "not-a-token").await;
     assert_eq!(status, 401);
 
     // One access-log line per REST request: method, route template, role,
@@ -349,10 +339,11 @@ async fn serve_all_answers_grpc_and_the_cli_across_regions() {
         );
     }
     let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+    let pnr = adult(1);
     for secret in [
         home.id.as_str(),
-        adult_pnr(),
-        &adult_pnr().replace('-', ""),
+        &pnr,
+        &pnr.replace('-', ""),
         "Hemvägen",
         token.as_str(),
         "\x1b[",

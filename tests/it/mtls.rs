@@ -6,7 +6,7 @@
 //! and the plaintext health-only listener answers probes and nothing else.
 //! Certificates come from the same code as `samling certs dev`.
 
-use samling_kit::auth::{AuthContext, ContextSigner, Role};
+use samling_kit::auth::{AuthContext, ContextSigner};
 use samling_kit::tls::{DevCerts, Tls, dev_certs};
 use samling_registry::client::RegistryClient;
 use std::net::TcpListener;
@@ -20,7 +20,8 @@ use tonic_health::pb::health_client::HealthClient;
 use tonic_health::pb::{HealthCheckRequest, HealthCheckResponse};
 
 use crate::common;
-use common::{BIN, Server, http_get};
+use common::{BIN, Server};
+use samling_testkit::http::{Client, Req};
 
 const REGION: &str = "stockholm-gotland";
 const REGISTRY: &str = "samling.registry.v1.RegistryService";
@@ -88,9 +89,7 @@ async fn get_home_with(
 }
 
 fn office() -> AuthContext {
-    AuthContext::new("officer-1", Role::RegionalOfficer)
-        .with_region(REGION)
-        .with_purpose("mtls test")
+    samling_testkit::callers::office_in(REGION).with_purpose("mtls test")
 }
 
 /// Refused: no connection, or a transport-level failure; never an answer
@@ -262,7 +261,10 @@ async fn only_clients_with_a_certificate_from_the_ca_are_served() {
     // after the regions serve: wait for it (a connection refused reads as 0).
     let deadline = Instant::now() + Duration::from_secs(15);
     let (status, body) = loop {
-        let (status, body) = http_get(http, "/readyz", &[]);
+        let (status, body) = match Client::local(http).try_send(Req::get("/readyz")).await {
+            Ok(r) => (r.status, r.text()),
+            Err(e) => (0, e.to_string()),
+        };
         if status == 200 || Instant::now() > deadline {
             break (status, body);
         }

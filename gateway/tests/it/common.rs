@@ -1,13 +1,12 @@
 //! The gateway test harness: real registries (one per region, each with its
-//! own store on its own local port), the real gateway in front of them, dev
-//! tokens from the same data dir, and a tiny HTTP/1.1 client, so every test
-//! goes through TCP the way a municipality's system does.
+//! own store, on the production server builder on its own local port), the
+//! real gateway in front of them, dev tokens from the same data dir, and the
+//! test kit's HTTP/1.1 client, so every test goes through TCP the way a
+//! municipality's system does.
 //!
-//! Backends: SQLite and in-process limits always; a second run on
-//! PostgreSQL (`SAMLING_TEST_DATABASE_URL`) and/or Redis
+//! Backends (the test kit's): SQLite and in-process limits always; a second
+//! run on PostgreSQL (`SAMLING_TEST_DATABASE_URL`) and/or Redis
 //! (`SAMLING_TEST_REDIS_URL`) when either is set.
-//!
-//! Each integration-test binary uses a different part of this module.
 #![allow(dead_code)]
 
 use base64::Engine;
@@ -19,16 +18,14 @@ use samling_gateway::limits::{Limits, LimitsConfig};
 use samling_gateway::regions::Directory;
 use samling_kit::auth::{ContextSigner, Role};
 use samling_kit::config::GatewayConfig;
-use samling_kit::db::{DbTarget, Store};
 use samling_kit::reference::{MunicipalityCode, RegionMap};
+use samling_testkit::server::Served;
 use serde_json::{Value, json};
-use std::future::Future;
 use std::net::SocketAddr;
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -41,84 +38,9 @@ pub const OTHER: &str = "1480";
 /// Umeå (region norr).
 pub const UMEA: &str = "2480";
 
-// ------------------------------------------------------------ backends
-
-/// Where the registries' stores and the gateway's limits live in one run.
-#[derive(Clone, Debug)]
-pub struct Backend {
-    /// e.g. "sqlite+memory", "postgres+redis"; named in failures.
-    pub name: String,
-    pub postgres: Option<String>,
-    pub redis: Option<String>,
-    /// PostgreSQL schemas to drop once the test has passed.
-    schemas: Arc<Mutex<Vec<(Store, String)>>>,
-}
-
-fn env_url(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|u| !u.trim().is_empty())
-}
-
-/// SQLite with in-process limits, and, when configured, a second run on
-/// PostgreSQL and/or Redis.
-pub fn backends() -> Vec<Backend> {
-    let plain = Backend {
-        name: "sqlite+memory".into(),
-        postgres: None,
-        redis: None,
-        schemas: Arc::default(),
-    };
-    let postgres = env_url("SAMLING_TEST_DATABASE_URL");
-    let redis = env_url("SAMLING_TEST_REDIS_URL");
-    let mut out = vec![plain];
-    if postgres.is_some() || redis.is_some() {
-        out.push(Backend {
-            name: format!(
-                "{}+{}",
-                if postgres.is_some() {
-                    "postgres"
-                } else {
-                    "sqlite"
-                },
-                if redis.is_some() { "redis" } else { "memory" }
-            ),
-            postgres,
-            redis,
-            schemas: Arc::default(),
-        });
-    }
-    out
-}
-
-/// Run `test` once per backend. A failure names the backend; a passing run
-/// leaves nothing behind on the shared PostgreSQL.
-pub async fn for_each_backend<F, Fut>(test: F)
-where
-    F: Fn(Backend) -> Fut,
-    Fut: Future<Output = ()>,
-{
-    use futures::FutureExt;
-    for backend in backends() {
-        // Not spawned: sqlx's store futures cannot be proven `Send` there.
-        let outcome = std::panic::AssertUnwindSafe(test(backend.clone()))
-            .catch_unwind()
-            .await;
-        if let Err(p) = outcome {
-            let message = p
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
-                .unwrap_or_else(|| "(non-text panic)".into());
-            panic!("[{}] {message}", backend.name);
-        }
-        let schemas = std::mem::take(&mut *backend.schemas.lock().expect("schemas"));
-        for (store, schema) in schemas {
-            let _ = sqlx::query(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"))
-                .execute(&store.write)
-                .await;
-            store.close().await;
-        }
-    }
-}
+pub use samling_testkit::http::{Client, Req, Resp};
+pub use samling_testkit::people::{adult, personnummer};
+pub use samling_testkit::{Backend, backends, for_each_backend};
 
 // ------------------------------------------------------------ regions
 
@@ -127,116 +49,49 @@ pub struct RegionServer {
     pub id: String,
     pub addr: SocketAddr,
     pub registry: samling_registry::Registry,
-    /// gRPC requests that reached this server (health checks included).
-    reached: Arc<AtomicUsize>,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<()>>,
+    served: Served,
 }
 
 impl RegionServer {
     /// A fresh store for region `id` on `backend`, migrated, and the
     /// registry with health and reflection on 127.0.0.1:0.
-    pub async fn start(backend: &Backend, dir: &Path, id: &str, signer: &ContextSigner) -> Self {
+    pub async fn start(backend: &Backend, id: &str, signer: &ContextSigner) -> Self {
         let map = Arc::new(RegionMap::default_map().clone());
         let region = map.parse_region(id).expect("a known region");
-        let target = match &backend.postgres {
-            None => DbTarget::SqliteFile(dir.join(id).join("registry.db")),
-            Some(_) => samling_kit::db::testing::test_targets("registry")
-                .into_iter()
-                .map(|(t, _)| t)
-                .find(|t| matches!(t, DbTarget::Postgres { .. }))
-                .expect("a PostgreSQL target"),
-        };
-        let store = Store::open(&target, Some(4), &[samling_registry::MIGRATIONS])
-            .await
-            .unwrap_or_else(|e| panic!("[{}] open the {id} store: {e}", backend.name));
-        if let DbTarget::Postgres { schema, .. } = &target {
-            backend
-                .schemas
-                .lock()
-                .expect("schemas")
-                .push((store.clone(), schema.clone()));
-        }
+        let (store, _) = backend
+            .store("registry", Some(4), &[samling_registry::MIGRATIONS])
+            .await;
         let registry =
             samling_registry::Registry::new(store, samling_registry::domain::Rules::default(), map)
                 .for_region(region);
-        let (health, reflection) =
-            samling_kit::grpc::health_and_reflection(&[samling_registry::SERVICE_NAME])
-                .await
-                .expect("health and reflection");
-        let reached = Arc::new(AtomicUsize::new(0));
-        let counter = reached.clone();
-        // The production builder (metrics layer, request spans), counting calls.
-        let router = samling_kit::grpc::server_builder()
-            .trace_fn(move |req| {
-                counter.fetch_add(1, Ordering::SeqCst);
-                samling_kit::telemetry::grpc_server_span(req)
-            })
-            .add_service(health)
-            .add_service(reflection)
-            .add_service(samling_registry::grpc::server(
+        let served = Served::start(&[samling_registry::SERVICE_NAME], |router| {
+            router.add_service(samling_registry::grpc::server(
                 registry.clone(),
                 signer.verifier(),
-            ));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind a region port");
-        let addr = listener.local_addr().expect("local addr");
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            let shutdown = async move {
-                let _ = stopped.await;
-            };
-            let _ = samling_kit::grpc::serve(router, listener, None, shutdown).await;
-        });
+            ))
+        })
+        .await;
         RegionServer {
             id: id.to_string(),
-            addr,
+            addr: served.addr,
             registry,
-            reached,
-            stop: Some(stop),
-            task: Some(task),
+            served,
         }
     }
 
     pub fn endpoint(&self) -> String {
-        format!("http://{}", self.addr)
+        self.served.endpoint()
     }
 
     /// gRPC requests this region has received so far.
     pub fn reached(&self) -> usize {
-        self.reached.load(Ordering::SeqCst)
+        self.served.reached()
     }
 
     /// Stop the server: connections are closed and the port refuses new
     /// ones (the listener is dropped).
     pub async fn kill(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(task) = self.task.take() {
-            let abort = task.abort_handle();
-            if tokio::time::timeout(Duration::from_secs(5), task)
-                .await
-                .is_err()
-            {
-                abort.abort();
-            }
-        }
-        // Nothing may answer on the port any more.
-        assert!(
-            tokio::net::TcpStream::connect(self.addr).await.is_err(),
-            "the killed region {} still accepts connections",
-            self.id
-        );
-    }
-}
-
-impl Drop for RegionServer {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
+        self.served.kill().await
     }
 }
 
@@ -435,7 +290,7 @@ impl Env {
         let signer = ContextSigner::generate().expect("context signer");
         let mut servers = Vec::new();
         for id in regions {
-            servers.push(RegionServer::start(backend, dir.path(), id, &signer).await);
+            servers.push(RegionServer::start(backend, id, &signer).await);
         }
         let mut cfg = test_config(backend);
         tweak(&mut cfg);
@@ -601,20 +456,6 @@ impl Env {
 
 // ------------------------------------------------------------ people and homes
 
-/// A valid personnummer `YYYYMMDD-NNNC` for someone born on `year-month-day`.
-pub fn personnummer(year: i32, month: u32, day: u32, serial: u16) -> String {
-    assert!(serial < 1000);
-    let short = format!("{:02}{month:02}{day:02}{serial:03}", year % 100);
-    let digits: Vec<u8> = short.bytes().map(|b| b - b'0').collect();
-    let check = samling_kit::personnummer::luhn_check_digit(&digits);
-    format!("{year}{month:02}{day:02}-{serial:03}{check}")
-}
-
-/// An adult born in 1980.
-pub fn adult(serial: u16) -> String {
-    personnummer(1980, 3, 14, serial)
-}
-
 /// A draft home as JSON: a public family home in `municipality` with one carer.
 pub fn home_draft(municipality: &str, street: &str, carer: &str, competences: &[&str]) -> Value {
     json!({
@@ -642,306 +483,4 @@ pub fn new_id() -> String {
 /// This year (for quarterly reports).
 pub fn this_year() -> i32 {
     chrono::Utc::now().year()
-}
-
-// ------------------------------------------------------------ HTTP
-
-/// A tiny HTTP/1.1 client: one request per connection, `Connection: close`,
-/// read to the end.
-#[derive(Clone, Copy, Debug)]
-pub struct Client {
-    pub addr: SocketAddr,
-}
-
-/// A request to send.
-#[derive(Clone, Debug)]
-pub struct Req {
-    pub method: String,
-    pub path: String,
-    pub headers: Vec<(String, String)>,
-    pub body: Option<Vec<u8>>,
-}
-
-impl Req {
-    pub fn new(method: &str, path: &str) -> Req {
-        Req {
-            method: method.to_string(),
-            path: path.to_string(),
-            headers: Vec::new(),
-            body: None,
-        }
-    }
-
-    pub fn get(path: &str) -> Req {
-        Req::new("GET", path)
-    }
-
-    pub fn post(path: &str) -> Req {
-        Req::new("POST", path)
-    }
-
-    pub fn header(mut self, name: &str, value: &str) -> Req {
-        self.headers.push((name.to_string(), value.to_string()));
-        self
-    }
-
-    pub fn bearer(self, token: &str) -> Req {
-        self.header("Authorization", &format!("Bearer {token}"))
-    }
-
-    pub fn json(self, body: &Value) -> Req {
-        self.header("Content-Type", "application/json")
-            .body(serde_json::to_vec(body).expect("JSON"))
-    }
-
-    pub fn body(mut self, body: Vec<u8>) -> Req {
-        self.body = Some(body);
-        self
-    }
-}
-
-/// A response as received.
-#[derive(Clone, Debug)]
-pub struct Resp {
-    pub status: u16,
-    /// Names lower-cased, in order.
-    pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
-}
-
-impl Resp {
-    pub fn header(&self, name: &str) -> Option<&str> {
-        let name = name.to_ascii_lowercase();
-        self.headers
-            .iter()
-            .find(|(k, _)| *k == name)
-            .map(|(_, v)| v.as_str())
-    }
-
-    pub fn content_type(&self) -> &str {
-        self.header("content-type").unwrap_or("")
-    }
-
-    pub fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-
-    #[track_caller]
-    pub fn json(&self) -> Value {
-        serde_json::from_slice(&self.body)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {} {}", self.status, self.text()))
-    }
-
-    /// The answer is 200 JSON; returns the document.
-    #[track_caller]
-    pub fn ok(&self) -> Value {
-        assert_eq!(
-            self.status,
-            200,
-            "expected 200, got {}: {}",
-            self.status,
-            self.text()
-        );
-        assert!(
-            self.content_type().starts_with("application/json"),
-            "content type {:?}",
-            self.content_type()
-        );
-        self.json()
-    }
-
-    /// The answer is an RFC 9457 problem with `status` and `code`; returns it.
-    #[track_caller]
-    pub fn problem(&self, status: u16, code: &str) -> Value {
-        assert_eq!(
-            self.status,
-            status,
-            "expected {status} {code}, got {}: {}",
-            self.status,
-            self.text()
-        );
-        assert_eq!(
-            self.content_type(),
-            "application/problem+json",
-            "body: {}",
-            self.text()
-        );
-        let p = self.json();
-        assert_eq!(p["code"], code, "problem: {p}");
-        assert_eq!(p["status"], status, "problem: {p}");
-        assert!(
-            p["title"].is_string() && p["type"].is_string() && p["detail"].is_string(),
-            "problem: {p}"
-        );
-        p
-    }
-}
-
-/// How long any one request may take before the test calls it a hang.
-pub const HANG: Duration = Duration::from_secs(15);
-
-impl Client {
-    pub async fn send(&self, req: Req) -> Resp {
-        let what = format!("{} {}", req.method, req.path);
-        tokio::time::timeout(HANG, self.exchange(req))
-            .await
-            .unwrap_or_else(|_| panic!("{what}: no answer within {HANG:?}"))
-    }
-
-    async fn exchange(&self, req: Req) -> Resp {
-        let mut stream = tokio::net::TcpStream::connect(self.addr)
-            .await
-            .expect("connect to the gateway");
-        let _ = stream.set_nodelay(true);
-        let mut head = format!(
-            "{} {} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n",
-            req.method, req.path, self.addr
-        );
-        for (k, v) in &req.headers {
-            head.push_str(&format!("{k}: {v}\r\n"));
-        }
-        // A body the caller already chunk-encoded goes as it is.
-        let chunked = req
-            .headers
-            .iter()
-            .any(|(k, _)| k.eq_ignore_ascii_case("transfer-encoding"));
-        let body = req.body.unwrap_or_default();
-        if !chunked && (!body.is_empty() || req.method != "GET") {
-            head.push_str(&format!("Content-Length: {}\r\n", body.len()));
-        }
-        head.push_str("\r\n");
-        let mut bytes = head.into_bytes();
-        bytes.extend_from_slice(&body);
-        // The server may answer (e.g. 413) and close before reading it all.
-        let _ = stream.write_all(&bytes).await;
-        let mut buf = Vec::new();
-        let mut chunk = [0u8; 16 * 1024];
-        loop {
-            match stream.read(&mut chunk).await {
-                Ok(0) => break,
-                Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                // A reset after the answer arrived still leaves the answer.
-                Err(e) if !buf.is_empty() => {
-                    let _ = e;
-                    break;
-                }
-                Err(e) => panic!("reading the answer: {e}"),
-            }
-        }
-        parse_response(&buf)
-    }
-
-    pub async fn get(&self, path: &str, token: &str) -> Resp {
-        self.send(Req::get(path).bearer(token)).await
-    }
-
-    pub async fn post(&self, path: &str, token: &str, body: &Value) -> Resp {
-        self.send(Req::post(path).bearer(token).json(body)).await
-    }
-}
-
-fn parse_response(buf: &[u8]) -> Resp {
-    let end = buf
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .unwrap_or_else(|| panic!("no HTTP head in {:?}", String::from_utf8_lossy(buf)));
-    let head = std::str::from_utf8(&buf[..end]).expect("an ASCII head");
-    let mut lines = head.split("\r\n");
-    let status_line = lines.next().expect("status line");
-    let mut parts = status_line.splitn(3, ' ');
-    let version = parts.next().unwrap_or("");
-    assert!(
-        version.starts_with("HTTP/1."),
-        "status line {status_line:?}"
-    );
-    let status: u16 = parts
-        .next()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| panic!("status line {status_line:?}"));
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
-        .collect();
-    let raw = &buf[end + 4..];
-    let chunked = headers
-        .iter()
-        .any(|(k, v)| k == "transfer-encoding" && v.to_ascii_lowercase().contains("chunked"));
-    let body = if chunked {
-        dechunk(raw)
-    } else if let Some(len) = headers
-        .iter()
-        .find(|(k, _)| k == "content-length")
-        .and_then(|(_, v)| v.parse::<usize>().ok())
-    {
-        assert!(
-            raw.len() >= len,
-            "body shorter ({}) than Content-Length {len}",
-            raw.len()
-        );
-        raw[..len].to_vec()
-    } else {
-        raw.to_vec()
-    };
-    Resp {
-        status,
-        headers,
-        body,
-    }
-}
-
-fn dechunk(mut raw: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    loop {
-        let Some(eol) = raw.windows(2).position(|w| w == b"\r\n") else {
-            return out;
-        };
-        let size_text = std::str::from_utf8(&raw[..eol]).unwrap_or("0");
-        let size = usize::from_str_radix(size_text.split(';').next().unwrap_or("0").trim(), 16)
-            .expect("a chunk size");
-        raw = &raw[eol + 2..];
-        if size == 0 || raw.len() < size {
-            return out;
-        }
-        out.extend_from_slice(&raw[..size]);
-        raw = raw.get(size + 2..).unwrap_or(&[]);
-    }
-}
-
-// ------------------------------------------------------------ own process
-
-/// Runs the calling test alone in a process of its own, for a test that
-/// installs per-process globals (the tracing subscriber, the OpenTelemetry
-/// tracer and meter providers) and counts what they collect: in a shared
-/// test binary other tests would add their spans and metrics.
-///
-/// Returns `true` where the test's body is to run (the child process, or
-/// every test under nextest, which already gives each test a process);
-/// `false` in the parent once the child ran exactly that test and passed.
-/// A failing child fails the test with the child's output.
-pub fn in_own_process() -> bool {
-    const CHILD: &str = "SAMLING_TEST_OWN_PROCESS";
-    // libtest runs each test on a thread named after it.
-    let name = std::thread::current()
-        .name()
-        .expect("called from a test's thread (libtest names it after the test)")
-        .to_string();
-    if std::env::var(CHILD).as_deref() == Ok(name.as_str())
-        || std::env::var("NEXTEST_EXECUTION_MODE").as_deref() == Ok("process-per-test")
-    {
-        return true;
-    }
-    let exe = std::env::current_exe().expect("the test binary's path");
-    let out = std::process::Command::new(exe)
-        .args([name.as_str(), "--exact", "--test-threads=1", "--nocapture"])
-        .env(CHILD, &name)
-        .output()
-        .expect("run the test binary again");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success() && stdout.contains("test result: ok. 1 passed"),
-        "{name} in its own process: {}\n{stdout}\n{stderr}",
-        out.status
-    );
-    false
 }

@@ -26,14 +26,9 @@ use samling_gateway::limits::{
 };
 use samling_kit::auth::Role;
 use samling_kit::reference::MunicipalityCode;
+use samling_testkit::backend::redis_url;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-fn redis_url() -> Option<String> {
-    std::env::var("SAMLING_TEST_REDIS_URL")
-        .ok()
-        .filter(|u| !u.trim().is_empty())
-}
 
 /// A namespace no other test or run shares.
 fn namespace(test: &str) -> String {
@@ -1344,7 +1339,7 @@ async fn an_idempotency_key_belongs_to_the_whole_caller_not_to_the_sub() {
                 &format!("/v1/regions/{STOCKHOLM}/children"),
                 &ours,
                 &json!({
-                    "personnummer": personnummer(2015, 6, 1, 321),
+                    "personnummer": personnummer(chrono::NaiveDate::from_ymd_opt(2015, 6, 1).unwrap(), 321),
                     "given_name": "Alva",
                     "family_name": "Ek",
                     "placing_municipality_code": OWN,

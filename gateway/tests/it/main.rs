@@ -2,8 +2,6 @@
 //! machine): real registries behind the real gateway, over TCP.
 
 mod common;
-#[path = "../../../services/kit/tests/it/otlp/collector.rs"]
-mod otlp;
 
 mod http;
 mod limits;

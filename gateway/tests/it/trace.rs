@@ -8,11 +8,10 @@
 //! are per process, and other tests' calls would count in its metrics.
 
 use crate::common;
-use crate::otlp;
 
 use common::*;
-use otlp::{Collector, Span};
 use samling_kit::config::TelemetryConfig;
+use samling_testkit::otlp::{Collector, Span};
 
 /// Does `from`'s chain of parents (within the exported spans) reach `to`?
 fn descends_from(spans: &[Span], from: &Span, to: &Span) -> bool {
@@ -40,7 +39,7 @@ const CALLER_SPAN: &str = "00f067aa0ba902b7";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_rest_request_is_one_trace_across_gateway_and_registry_with_red_metrics() {
-    if !in_own_process() {
+    if !samling_testkit::in_own_process() {
         return;
     }
     let (collector, endpoint) = Collector::start().await;

@@ -8,10 +8,12 @@
 //! the kernel's ENOSPC) and freed again, as a full disk is in production.
 
 use super::{BIN, Server, free_base_port, samling, wait_healthy};
-use samling_kit::auth::{AuthContext, ContextSigner, Role};
+use samling_kit::auth::ContextSigner;
 use samling_proto::common::v1::WatchEventsRequest;
 use samling_proto::registry::v1::*;
 use samling_registry::client::RegistryClient;
+use samling_testkit::callers::office_in;
+use samling_testkit::people::nth_adult;
 use std::collections::HashSet;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -19,15 +21,6 @@ use std::time::{Duration, Instant};
 use tonic_health::pb::health_check_response::ServingStatus;
 
 const NORR_INDEX: u16 = 5;
-
-/// A distinct valid personnummer for the n-th test home's carer.
-fn carer_pnr(n: u32) -> String {
-    let (month, day, serial) = (1 + (n / 28_000) % 12, 1 + (n / 1000) % 28, n % 1000);
-    let short = format!("80{month:02}{day:02}{serial:03}");
-    let digits: Vec<u8> = short.bytes().map(|b| b - b'0').collect();
-    let check = samling_kit::personnummer::luhn_check_digit(&digits);
-    format!("1980{month:02}{day:02}-{serial:03}{check}")
-}
 
 fn draft(n: u32) -> HomeDraft {
     HomeDraft {
@@ -42,7 +35,7 @@ fn draft(n: u32) -> HomeDraft {
         members: vec![MemberDraft {
             given_name: "Test".into(),
             family_name: format!("Hem{n}"),
-            personnummer: carer_pnr(n),
+            personnummer: nth_adult(n),
             role: MemberRole::Carer as i32,
         }],
         languages: vec!["svenska".into()],
@@ -104,8 +97,7 @@ impl Norr {
     /// The region's office, signing with the key `serve` made.
     async fn office(&self) -> RegistryClient {
         let signer = ContextSigner::load(&self.data.join("keys/context-signing.key")).unwrap();
-        let office = AuthContext::new("officer-norr", Role::RegionalOfficer).with_region("norr");
-        RegistryClient::connect(&self.endpoint, signer, office)
+        RegistryClient::connect(&self.endpoint, signer, office_in("norr"))
             .await
             .unwrap()
     }

@@ -1,15 +1,13 @@
 //! With an OTLP endpoint configured, spans reach the collector, and a gRPC
 //! server span continues the trace whose context arrived in metadata.
 
-mod collector;
-
 use samling_kit::config::TelemetryConfig;
-use collector::Collector;
+use samling_testkit::otlp::Collector;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn spans_are_exported_over_otlp_and_continue_the_callers_trace() {
     // The subscriber and the tracer provider are per process.
-    if !crate::common::in_own_process() {
+    if !samling_testkit::in_own_process() {
         return;
     }
     let (collector, endpoint) = Collector::start().await;

@@ -1904,10 +1904,7 @@ fn with_param(url: &str, param: &str) -> String {
 /// vouches for. PostgreSQL only (an embedded SQLite file has no wire).
 #[tokio::test]
 async fn a_database_url_that_demands_tls_is_served_over_tls_or_refused() {
-    let Some(url) = std::env::var("SAMLING_TEST_DATABASE_URL")
-        .ok()
-        .filter(|u| !u.is_empty())
-    else {
+    let Some(url) = samling_testkit::backend::database_url() else {
         return;
     };
     let schema = format!("t_tls_{}", samling_kit::ids::new_id().simple());

@@ -6,6 +6,7 @@
 
 use samling_kit::config::TlsConfig;
 use samling_kit::tls::{DevCerts, Tls, dev_certs};
+use samling_testkit::server::Served;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use tonic_health::pb::health_check_response::ServingStatus;
@@ -109,14 +110,8 @@ async fn renewed_material_is_used_by_new_handshakes_without_a_restart() {
     let server_files = Live::new(dir.path().join("server"));
     server_files.install(&a, false);
     let server_tls = server_files.tls();
-    let (health, _) = samling_kit::grpc::health_and_reflection(&[]).await.unwrap();
-    let router = samling_kit::grpc::server_builder().add_service(health);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let serving = server_tls.clone();
-    tokio::spawn(async move {
-        samling_kit::grpc::serve(router, listener, Some(&serving), std::future::pending()).await
-    });
+    let server = Served::start_with_tls(Some(&server_tls), &[], |router| router).await;
+    let url = server.endpoint();
 
     let (client_a, client_b) = (fixed(&a), fixed(&b));
     served(&url, &client_a)

@@ -1,24 +1,28 @@
-//! The registry test harness: a real store (SQLite always, PostgreSQL too
-//! when `SAMLING_TEST_DATABASE_URL` is set), the real tonic server on a free
-//! local port and the typed client, so every test goes through gRPC the way
-//! the gateway and the regional office's tools do.
-//!
-//! Each integration-test binary uses a different part of this module.
+//! The registry test harness: a real store on every backend of the test
+//! kit (SQLite always, PostgreSQL too when `SAMLING_TEST_DATABASE_URL` is
+//! set), the registry on the production server builder on a free local
+//! port and the typed client, so every test goes through gRPC the way the
+//! gateway and the regional office's tools do.
 #![allow(dead_code, unused_macros)]
 
 use chrono::{Datelike, Months, NaiveDate};
-use samling_kit::auth::{AuthContext, ContextSigner, Role};
-use samling_kit::db::{DbTarget, Store};
+use samling_kit::auth::{AuthContext, ContextSigner};
+use samling_kit::db::Store;
 use samling_kit::error::FIELD_METADATA_KEY;
-use samling_kit::reference::{MunicipalityCode, RegionMap};
+use samling_kit::reference::RegionMap;
 use samling_proto::common::v1::{Date, Event, WatchEventsRequest};
 use samling_proto::registry::v1::*;
 use samling_registry::Registry;
 use samling_registry::client::RegistryClient;
+use samling_testkit::Backend;
+use samling_testkit::server::Served;
 use std::future::Future;
 use std::sync::Arc;
 use tokio_stream::StreamExt;
 use tonic::{Code, Status};
+
+pub use samling_testkit::callers::*;
+pub use samling_testkit::people::{adult, canonical, child_pnr};
 
 /// Call one RPC on a [`RegistryClient`] with its signed context:
 /// `rpc!(client, get_home, GetHomeRequest { .. })` → `Result<Home, Status>`.
@@ -34,9 +38,6 @@ macro_rules! rpc {
     }};
 }
 
-/// Subjects used in tests (stable user ids, never personnummer).
-pub const OFFICER: &str = "officer-1";
-
 /// One running registry on one backend.
 #[derive(Clone)]
 pub struct Harness {
@@ -45,9 +46,43 @@ pub struct Harness {
     pub registry: Registry,
     pub signer: ContextSigner,
     pub endpoint: String,
+    /// The server, stopped when the last clone of the harness is dropped.
+    served: Arc<Served>,
 }
 
 impl Harness {
+    /// A fresh registry store on `backend` and the registry serving it
+    /// (one `region`'s municipalities and officers only, when given).
+    pub async fn start(backend: &Backend, region: Option<&str>) -> Harness {
+        let (store, _) = backend
+            .store("registry", None, &[samling_registry::MIGRATIONS])
+            .await;
+        let map = Arc::new(RegionMap::default_map().clone());
+        let mut registry = Registry::new(
+            store,
+            samling_registry::domain::Rules::default(),
+            map.clone(),
+        );
+        if let Some(r) = region {
+            registry = registry.for_region(map.parse_region(r).expect("known region"));
+        }
+        let signer = ContextSigner::generate().expect("signer");
+        let served = Served::start(&[samling_registry::SERVICE_NAME], |router| {
+            router.add_service(samling_registry::grpc::server(
+                registry.clone(),
+                signer.verifier(),
+            ))
+        })
+        .await;
+        Harness {
+            backend: backend.database(),
+            registry,
+            signer,
+            endpoint: served.endpoint(),
+            served: Arc::new(served),
+        }
+    }
+
     /// The store behind the server (for audit verification and tampering).
     pub fn store(&self) -> &Store {
         &self.registry.store
@@ -191,7 +226,7 @@ impl Harness {
 pub async fn for_each_backend<F, Fut>(test: F)
 where
     F: Fn(Harness) -> Fut,
-    Fut: Future<Output = ()> + Send + 'static,
+    Fut: Future<Output = ()>,
 {
     for_each_backend_in(None, test).await
 }
@@ -201,106 +236,13 @@ where
 pub async fn for_each_backend_in<F, Fut>(region: Option<&str>, test: F)
 where
     F: Fn(Harness) -> Fut,
-    Fut: Future<Output = ()> + Send + 'static,
+    Fut: Future<Output = ()>,
 {
-    for (target, guard) in samling_kit::db::testing::test_targets("registry") {
-        let backend = match target {
-            DbTarget::SqliteFile(_) => "sqlite",
-            DbTarget::Postgres { .. } => "postgres",
-        };
-        let store = Store::open(&target, None, &[samling_registry::MIGRATIONS])
-            .await
-            .unwrap_or_else(|e| panic!("[{backend}] open store: {e}"));
-        let map = Arc::new(RegionMap::default_map().clone());
-        let mut registry = Registry::new(
-            store.clone(),
-            samling_registry::domain::Rules::default(),
-            map.clone(),
-        );
-        if let Some(r) = region {
-            registry = registry.for_region(map.parse_region(r).expect("known region"));
-        }
-        let signer = ContextSigner::generate().expect("signer");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let addr = listener.local_addr().expect("local addr");
-        let server = tokio::spawn(
-            tonic::transport::Server::builder()
-                .add_service(samling_registry::grpc::server(
-                    registry.clone(),
-                    signer.verifier(),
-                ))
-                .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener)),
-        );
-        let harness = Harness {
-            backend,
-            registry,
-            signer,
-            endpoint: format!("http://{addr}"),
-        };
-        let outcome = tokio::spawn(test(harness)).await;
-        server.abort();
-        if let Err(e) = outcome {
-            let message = match e.try_into_panic() {
-                Ok(p) => p
-                    .downcast_ref::<String>()
-                    .cloned()
-                    .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
-                    .unwrap_or_else(|| "(non-text panic)".into()),
-                Err(e) => e.to_string(),
-            };
-            panic!("[{backend}] {message}");
-        }
-        // A passing run leaves nothing behind on the shared PostgreSQL.
-        if let DbTarget::Postgres { schema, .. } = &target {
-            let _ = sqlx::query(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"))
-                .execute(&store.write)
-                .await;
-        }
-        store.close().await;
-        drop(guard);
-    }
-}
-
-// ------------------------------------------------------------ who calls
-
-pub fn municipality(code: &str) -> MunicipalityCode {
-    MunicipalityCode::parse(code).expect("known municipality")
-}
-
-pub fn office() -> AuthContext {
-    AuthContext::new(OFFICER, Role::RegionalOfficer).with_region("stockholm-gotland")
-}
-
-pub fn caseworker(code: &str) -> AuthContext {
-    AuthContext::new(format!("caseworker-{code}"), Role::MunicipalityCaseworker)
-        .with_municipality(municipality(code))
-}
-
-pub fn manager(code: &str) -> AuthContext {
-    AuthContext::new(format!("manager-{code}"), Role::MunicipalityManager)
-        .with_municipality(municipality(code))
-}
-
-pub fn analyst() -> AuthContext {
-    AuthContext::new("analyst-1", Role::NationalAnalyst)
-}
-
-pub fn ombud() -> AuthContext {
-    AuthContext::new("ombud-1", Role::Ombud)
-}
-
-pub fn family_home(home_id: &str) -> AuthContext {
-    AuthContext::new(
-        format!("home-user-{}", &home_id[home_id.len() - 6..]),
-        Role::FamilyHome,
-    )
-    .with_party(home_id)
-}
-
-pub fn child_ctx(child_id: &str) -> AuthContext {
-    AuthContext::new("child-user", Role::Child).with_party(child_id)
+    samling_testkit::for_each_store_backend(|backend| {
+        let test = &test;
+        async move { test(Harness::start(&backend, region).await).await }
+    })
+    .await
 }
 
 // ------------------------------------------------------------ dates
@@ -333,50 +275,6 @@ pub fn naive(d: &Option<Date>) -> NaiveDate {
 }
 
 // ------------------------------------------------------------ people
-
-/// A valid personnummer `YYYYMMDD-NNNC` for `born` with serial `serial`
-/// (odd = male, even = female in the register).
-pub fn personnummer(born: NaiveDate, serial: u16) -> String {
-    assert!(serial < 1000);
-    let yymmdd = format!(
-        "{:02}{:02}{:02}",
-        born.year() % 100,
-        born.month(),
-        born.day()
-    );
-    let nnn = format!("{serial:03}");
-    let digits: Vec<u8> = yymmdd
-        .bytes()
-        .chain(nnn.bytes())
-        .map(|b| b - b'0')
-        .collect();
-    let check = samling_kit::personnummer::luhn_check_digit(&digits);
-    format!(
-        "{}{:02}{:02}-{nnn}{check}",
-        born.year(),
-        born.month(),
-        born.day()
-    )
-}
-
-/// The canonical 12 digits the register stores.
-pub fn canonical(pnr: &str) -> String {
-    pnr.replace('-', "")
-}
-
-/// An adult born in 1980.
-pub fn adult(serial: u16) -> String {
-    personnummer(NaiveDate::from_ymd_opt(1980, 3, 14).expect("date"), serial)
-}
-
-/// A child of `age` years (born on 1 January of that year, or this year's
-/// first day for age 0, so the birth date is never in the future).
-pub fn child_pnr(age: i32, serial: u16) -> String {
-    personnummer(
-        NaiveDate::from_ymd_opt(today().year() - age, 1, 1).expect("date"),
-        serial,
-    )
-}
 
 pub fn carer(given: &str, pnr: &str) -> MemberDraft {
     MemberDraft {

@@ -1,7 +1,6 @@
-//! An in-process OTLP collector for tests: a tonic server for the trace and
-//! metrics services that keeps what it is sent. Shared by the kit's and the
-//! gateway's telemetry tests (the gateway includes this file by path).
-#![allow(dead_code)]
+//! An in-process OTLP collector: a tonic server for the trace and metrics
+//! services that keeps what it is sent, for the telemetry tests of kit and
+//! the gateway.
 
 use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_server::{
     MetricsService, MetricsServiceServer,
