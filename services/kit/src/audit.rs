@@ -1171,7 +1171,7 @@ mod tests {
 
     #[test]
     fn a_key_file_is_created_private_and_read_back() {
-        let dir = crate::db::testing::tempfile_dir::TempDirGuard::new();
+        let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("keys").join("audit-chain.key");
         let k = ChainKey::load_or_create(&path).unwrap();
         assert_eq!(ChainKey::load(&path).unwrap().id(), k.id());

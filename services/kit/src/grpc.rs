@@ -56,22 +56,6 @@ pub async fn health_reporting(
     Ok((reporter, health, reflection))
 }
 
-/// Health and reflection services with fixed SERVING statuses.
-pub async fn health_and_reflection(
-    serving: &[&str],
-) -> Result<
-    (
-        tonic_health::pb::health_server::HealthServer<impl tonic_health::pb::health_server::Health>,
-        tonic_reflection::server::v1::ServerReflectionServer<
-            impl tonic_reflection::server::v1::ServerReflection,
-        >,
-    ),
-    crate::error::KitError,
-> {
-    let (_, health, reflection) = health_reporting(serving).await?;
-    Ok((health, reflection))
-}
-
 /// Serve `router` on `listener` until `shutdown` resolves; over mutual TLS
 /// when `tls` is given (each handshake with the material in use then, see
 /// [`crate::tls`]). In-flight calls are drained without a bound.

@@ -34,7 +34,7 @@ impl Served {
         health: &[&str],
         add: impl FnOnce(Router) -> Router,
     ) -> Served {
-        let (health, reflection) = samling_kit::grpc::health_and_reflection(health)
+        let (_, health, reflection) = samling_kit::grpc::health_reporting(health)
             .await
             .expect("health and reflection");
         let reached = Arc::new(AtomicUsize::new(0));
