@@ -1750,7 +1750,7 @@ mod tests {
     async fn oidc_server_tls(
         jwks: Arc<std::sync::Mutex<Value>>,
         fetches: Arc<std::sync::atomic::AtomicUsize>,
-        certs: Option<&samling_kit::tls::DevCerts>,
+        certs: Option<&samling_tools::certs::DevCerts>,
     ) -> String {
         use axum::routing::get;
         use tokio_rustls::rustls;
@@ -1824,8 +1824,8 @@ mod tests {
         use std::sync::atomic::AtomicUsize;
         let dir = tempfile::tempdir().unwrap();
         let names = vec!["localhost".to_string(), "127.0.0.1".to_string()];
-        let certs = samling_kit::tls::dev_certs(&dir.path().join("idp"), &names).unwrap();
-        let other = samling_kit::tls::dev_certs(&dir.path().join("other"), &names).unwrap();
+        let certs = samling_tools::certs::dev_certs(&dir.path().join("idp"), &names).unwrap();
+        let other = samling_tools::certs::dev_certs(&dir.path().join("other"), &names).unwrap();
         let a = ed_key(31);
         let jwks = Arc::new(std::sync::Mutex::new(json!({"keys": [ed_jwk(&a, "a")]})));
         let fetches = Arc::new(AtomicUsize::new(0));

@@ -18,7 +18,7 @@ pub enum CertsCommand {
         #[arg(
             long,
             value_delimiter = ',',
-            default_values = samling_kit::tls::DEV_NAMES
+            default_values = samling_tools::certs::DEV_NAMES
         )]
         names: Vec<String>,
         /// Replace an existing CA in --out (certificates it signed stop working).
@@ -37,7 +37,7 @@ pub fn run(cfg: &Config, cmd: CertsCommand) -> anyhow::Result<()> {
                 "{} exists; pass --force to make a new CA (certificates signed by the old one stop working)",
                 ca.display()
             );
-            let certs = samling_kit::tls::dev_certs(&out, &names)?;
+            let certs = samling_tools::certs::dev_certs(&out, &names)?;
             println!("dev CA and certificates (names: {}):", names.join(", "));
             for f in certs.files() {
                 println!("  wrote {}", f.display());

@@ -8,8 +8,8 @@ use samling_kit::config::Config;
 use samling_proto::registry::v1::{
     DuplicateKind, ExportHomesRequest, Home, HomeStatus, HomeType, ImportHomesRequest, RowError,
 };
-use samling_registry::demo::{self, DemoOptions};
 use samling_registry::import::{self, HomesCsvWriter};
+use samling_tools::demo::{self, DemoOptions};
 use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};

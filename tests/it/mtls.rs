@@ -7,7 +7,7 @@
 //! Certificates come from the same code as `samling certs dev`.
 
 use samling_kit::auth::{AuthContext, ContextSigner};
-use samling_kit::tls::{DevCerts, Tls, dev_certs};
+use samling_kit::tls::Tls;
 use samling_registry::client::RegistryClient;
 use std::net::TcpListener;
 use std::path::Path;
@@ -22,6 +22,7 @@ use tonic_health::pb::{HealthCheckRequest, HealthCheckResponse};
 use crate::common;
 use common::{BIN, Server};
 use samling_testkit::http::{Client, Req};
+use samling_tools::certs::{DevCerts, dev_certs};
 
 const REGION: &str = "stockholm-gotland";
 const REGISTRY: &str = "samling.registry.v1.RegistryService";

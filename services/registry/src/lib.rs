@@ -7,10 +7,11 @@
 //! * `grpc/` — the tonic service adapting `samling.registry.v1` to `service`;
 //! * `client` — a typed client for regional offices' tools and other services;
 //! * `import` — CSV import/export of homes.
+//!
+//! Demo data is not here: it is in the tools crate (`samling-tools`).
 #![forbid(unsafe_code)]
 
 pub mod client;
-pub mod demo;
 pub mod domain;
 pub mod grpc;
 pub mod import;

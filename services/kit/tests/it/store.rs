@@ -1952,7 +1952,7 @@ async fn a_database_url_that_demands_tls_is_served_over_tls_or_refused() {
     // verify-full against a root that did not sign the server's certificate.
     let dir = tempfile::tempdir().unwrap();
     let certs =
-        samling_kit::tls::dev_certs(dir.path(), &["db.samling.invalid".to_string()]).unwrap();
+        samling_tools::certs::dev_certs(dir.path(), &["db.samling.invalid".to_string()]).unwrap();
     let stranger = samling_kit::db::DbTarget::Postgres {
         url: with_param(
             &url,

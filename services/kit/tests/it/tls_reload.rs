@@ -5,8 +5,9 @@
 //! keeps what is in use; `watch` picks a change up by itself.
 
 use samling_kit::config::TlsConfig;
-use samling_kit::tls::{DevCerts, Tls, dev_certs};
+use samling_kit::tls::Tls;
 use samling_testkit::server::Served;
+use samling_tools::certs::{DevCerts, dev_certs};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use tonic_health::pb::health_check_response::ServingStatus;

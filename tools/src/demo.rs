@@ -16,8 +16,6 @@
 //! Each phase has its own random stream, so changing the number of children
 //! does not change the homes.
 
-use crate::client::RegistryClient;
-use crate::import::scrub;
 use chrono::{Datelike, Days, NaiveDate};
 use samling_kit::dates;
 use samling_kit::ids::new_id_string;
@@ -25,6 +23,8 @@ use samling_kit::personnummer::luhn_check_digit;
 use samling_kit::reference::{MunicipalityCode, RegionId, RegionMap};
 use samling_proto::common::v1::Money;
 use samling_proto::registry::v1::*;
+use samling_registry::client::RegistryClient;
+use samling_registry::import::scrub;
 use std::collections::HashSet;
 use std::fmt;
 use std::time::Duration;
@@ -1337,8 +1337,8 @@ impl Loader<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::home::validate_draft;
     use samling_kit::personnummer::Personnummer;
+    use samling_registry::domain::home::validate_draft;
 
     #[test]
     fn splitmix_is_deterministic_and_spreads() {
