@@ -45,6 +45,16 @@ pub fn ombud() -> AuthContext {
     AuthContext::new("ombud-1", Role::Ombud)
 }
 
+/// A member of the Familjehemsråd: aggregates only.
+pub fn council_member() -> AuthContext {
+    AuthContext::new("council-1", Role::CouncilMember)
+}
+
+/// Another Samling service calling.
+pub fn service() -> AuthContext {
+    AuthContext::new("svc-1", Role::Service)
+}
+
 /// The family home `home_id` (a party to its own records).
 pub fn family_home(home_id: &str) -> AuthContext {
     AuthContext::new(

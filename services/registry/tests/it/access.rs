@@ -410,9 +410,7 @@ async fn a_national_analyst_sees_aggregates_only() {
         assert_eq!(report.total_not_executed, 0);
 
         // A council member is held to the same line.
-        let mut council = h
-            .client(AuthContext::new("council-1", Role::CouncilMember))
-            .await;
+        let mut council = h.client(council_member()).await;
         expect_code(council.get_home(&home.id).await, Code::PermissionDenied);
         assert!(
             rpc!(
@@ -1350,7 +1348,7 @@ fn walkers(home: &str, other_home: &str, child: &str) -> Vec<(&'static str, Auth
     bound.region = Some("stockholm-gotland".into());
     vec![
         ("office", bound),
-        ("service", AuthContext::new("svc-1", Role::Service)),
+        ("service", service()),
         ("placing caseworker 0180", caseworker("0180")),
         ("placing manager 0180", manager("0180")),
         ("approving manager 0160", manager("0160")),
@@ -1358,10 +1356,7 @@ fn walkers(home: &str, other_home: &str, child: &str) -> Vec<(&'static str, Auth
         ("caseworker 1480", caseworker("1480")),
         ("ombud", ombud()),
         ("analyst", analyst()),
-        (
-            "council",
-            AuthContext::new("council-1", Role::CouncilMember),
-        ),
+        ("council", council_member()),
         ("the protected home", family_home(home)),
         ("another home", family_home(other_home)),
         ("the protected child", child_ctx(child)),
@@ -1996,7 +1991,7 @@ async fn the_offices_acts_and_the_approval_refuse_every_other_caller_and_foreign
         let home = protected_home_under_assessment_from(&h, hidden).await;
         let norr_officer =
             AuthContext::new("officer-norr", Role::RegionalOfficer).with_region("norr");
-        let council = AuthContext::new("council-1", Role::CouncilMember);
+        let council = council_member();
         let outsiders = [
             ("analyst", analyst()),
             ("council", council.clone()),

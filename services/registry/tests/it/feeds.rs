@@ -4,7 +4,6 @@
 use crate::common;
 
 use common::*;
-use samling_kit::auth::AuthContext;
 use samling_proto::common::v1::{ListAuditRequest, WatchEventsRequest};
 use samling_proto::registry::v1::*;
 use std::time::Duration;
@@ -363,8 +362,7 @@ async fn the_audit_chain_verifies_and_a_tampered_entry_is_found() {
         let home = h.create_home(draft("Lillgatan 2", &adult(123))).await;
         h.get_home(&home.id).await;
         rpc!(
-            h.client(AuthContext::new("svc", samling_kit::auth::Role::Service))
-                .await,
+            h.client(service()).await,
             list_placements,
             ListPlacementsRequest::default()
         )
