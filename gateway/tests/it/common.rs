@@ -484,3 +484,38 @@ pub fn new_id() -> String {
 pub fn this_year() -> i32 {
     chrono::Utc::now().year()
 }
+
+// ------------------------------------------------------------ problems
+
+/// The gateway's refusals as a test reads them.
+pub trait Problem {
+    /// The answer is an RFC 9457 problem with `status` and `code`; returns it.
+    fn problem(&self, status: u16, code: &str) -> Value;
+}
+
+impl Problem for Resp {
+    #[track_caller]
+    fn problem(&self, status: u16, code: &str) -> Value {
+        assert_eq!(
+            self.status,
+            status,
+            "expected {status} {code}, got {}: {}",
+            self.status,
+            self.text()
+        );
+        assert_eq!(
+            self.content_type(),
+            "application/problem+json",
+            "body: {}",
+            self.text()
+        );
+        let p = self.json();
+        assert_eq!(p["code"], code, "problem: {p}");
+        assert_eq!(p["status"], status, "problem: {p}");
+        assert!(
+            p["title"].is_string() && p["type"].is_string() && p["detail"].is_string(),
+            "problem: {p}"
+        );
+        p
+    }
+}

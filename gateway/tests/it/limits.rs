@@ -16,8 +16,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use common::{
-    BlackHole, Env, GatewayServer, OTHER, OWN, Req, STOCKHOLM, adult, for_each_backend, home_draft,
-    new_id, personnummer,
+    BlackHole, Env, GatewayServer, OTHER, OWN, Problem, Req, STOCKHOLM, adult, for_each_backend,
+    home_draft, new_id, personnummer,
 };
 use samling_gateway::auth::IssueClaims;
 use samling_gateway::limits::{

@@ -109,32 +109,6 @@ impl Resp {
         );
         self.json()
     }
-
-    /// The answer is an RFC 9457 problem with `status` and `code`; returns it.
-    #[track_caller]
-    pub fn problem(&self, status: u16, code: &str) -> Value {
-        assert_eq!(
-            self.status,
-            status,
-            "expected {status} {code}, got {}: {}",
-            self.status,
-            self.text()
-        );
-        assert_eq!(
-            self.content_type(),
-            "application/problem+json",
-            "body: {}",
-            self.text()
-        );
-        let p = self.json();
-        assert_eq!(p["code"], code, "problem: {p}");
-        assert_eq!(p["status"], status, "problem: {p}");
-        assert!(
-            p["title"].is_string() && p["type"].is_string() && p["detail"].is_string(),
-            "problem: {p}"
-        );
-        p
-    }
 }
 
 /// How long any one request may take before the test calls it a hang.
