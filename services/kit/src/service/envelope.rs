@@ -17,7 +17,7 @@ pub struct Envelope {
 /// What [`Envelope::replay`] found.
 pub enum Replay<T> {
     /// No stored answer: write afresh, then [`Envelope::finish`].
-    Fresh(Envelope),
+    Fresh(Box<Envelope>),
     /// The first answer to this request, audited and viewed: return it.
     Answered(T),
 }
@@ -47,7 +47,7 @@ impl Envelope {
         ctx: &AuthContext,
     ) -> Result<Replay<T>, S::Error> {
         match self.tx.replay::<T>(self.key.as_ref()).await? {
-            None => Ok(Replay::Fresh(self)),
+            None => Ok(Replay::Fresh(Box::new(self))),
             Some(first) => {
                 // The read-audit writer needs the writer: end this first.
                 drop(self);
@@ -108,7 +108,7 @@ pub async fn replayed<S: Service, T: Answer<S>>(
 macro_rules! replay {
     ($envelope:expr, $svc:expr, $ctx:expr) => {
         match $envelope.replay($svc, $ctx).await? {
-            $crate::service::Replay::Fresh(w) => w,
+            $crate::service::Replay::Fresh(w) => *w,
             $crate::service::Replay::Answered(first) => return Ok(first),
         }
     };

@@ -26,6 +26,59 @@
 //!   ([`Answer::current`]);
 //! * [`Envelope::finish`] commits the change, its stored answer, its audit
 //!   entries and its events together, then shows the answer through its view.
+//!
+//! A new service's skeleton, all of it (its proto declares `ListAudit` and
+//! `WatchEvents` with the `common.v1` messages; kit serves both):
+//!
+//! ```ignore
+//! // service/mod.rs
+//! #[derive(Clone)]
+//! pub struct Ombud {
+//!     core: Core,
+//! }
+//!
+//! impl Ombud {
+//!     pub fn new(store: Store) -> Self {
+//!         Ombud { core: Core::new("ombud", store) }
+//!     }
+//! }
+//!
+//! impl Service for Ombud {
+//!     type Error = OmbudError;
+//!     fn core(&self) -> &Core {
+//!         &self.core
+//!     }
+//!     fn bind(&self, ctx: &AuthContext) -> Result<(), OmbudError> {
+//!         access::bound_to_region(ctx, &self.region)
+//!     }
+//! }
+//!
+//! // One per answer type: its view for the caller.
+//! impl Answer<Ombud> for Case {
+//!     fn record(&self) -> (&'static str, String) {
+//!         ("case", self.id.clone())
+//!     }
+//!     async fn view(self, svc: &Ombud, ctx: &AuthContext) -> Result<Self, OmbudError> {
+//!         svc.case_for(ctx, self).await
+//!     }
+//! }
+//!
+//! // grpc/mod.rs: one line per RPC.
+//! pub struct OmbudGrpc(pub Ombud);
+//!
+//! samling_kit::grpc_service! {
+//!     impl OmbudService for OmbudGrpc;
+//!     open_case(OpenCaseRequest) -> Case => |s, c, r| s.open_case(&c, r);
+//!     ;
+//! }
+//!
+//! // Served behind kit's auth interceptor:
+//! //   OmbudServiceServer::with_interceptor(OmbudGrpc(ombud), auth::interceptor(verifier))
+//!
+//! // A client, in any crate (see crate::client).
+//! pub const OMBUD: Stub<OmbudServiceClient<Channel>> =
+//!     samling_kit::stub!("ombud", OmbudServiceClient);
+//! ```
 
 mod answer;
 mod envelope;

@@ -16,7 +16,7 @@ use samling_kit::reference::{MunicipalityCode, RegionMap};
 use samling_kit::service::{Answer, Core, Envelope, Service};
 use samling_kit::tx::WriteTx;
 use samling_kit::{dates, ids};
-use samling_proto::common::v1::Event;
+use samling_proto::common::v1::{Event, ListAuditRequest, ListAuditResponse};
 use samling_proto::registry::v1::*;
 use serde_json::json;
 use sqlx::Row;
@@ -231,6 +231,15 @@ impl Registry {
         Ok(core
             .record(tx, ctx, change, record_type, record_id, payload)
             .await?)
+    }
+
+    /// `ListAudit` (kit's handler, with the registry's access rule).
+    pub async fn list_audit(
+        &self,
+        ctx: &AuthContext,
+        req: &ListAuditRequest,
+    ) -> R<ListAuditResponse> {
+        samling_kit::service::list_audit(self, ctx, req).await
     }
 
     async fn audit_read(&self, ctx: &AuthContext, record_type: &str, ids: &[&str]) -> R<()> {
