@@ -10,6 +10,7 @@
 pub mod accesslog;
 pub mod audit;
 pub mod auth;
+pub mod client;
 pub mod config;
 pub mod dates;
 pub mod db;
@@ -26,6 +27,7 @@ pub mod outbox;
 pub mod paging;
 pub mod personnummer;
 pub mod reference;
+pub mod service;
 pub mod telemetry;
 pub mod tls;
 pub mod tx;

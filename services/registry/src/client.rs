@@ -1,8 +1,12 @@
 //! A typed client for the registry, for regional offices' tools (the
-//! `samling` CLI), other services and tests. It signs the caller's auth
-//! context into every request and puts a deadline on every call.
+//! `samling` CLI) and tests: kit's [`ServiceClient`] (signed auth context on
+//! every request, a deadline on every call, mTLS) around the generated
+//! client, with a few convenience calls. Other services need not link this
+//! crate: `ServiceClient::connect(STUB, …)` with [`STUB`]'s one line is the
+//! same client.
 
-use samling_kit::auth::{AuthContext, CachedToken, ContextSigner};
+use samling_kit::auth::{AuthContext, ContextSigner};
+use samling_kit::client::{ServiceClient, Stub};
 use samling_kit::tls::Tls;
 use samling_proto::registry::v1::registry_service_client::RegistryServiceClient;
 use samling_proto::registry::v1::*;
@@ -10,16 +14,14 @@ use std::time::Duration;
 use tonic::transport::Channel;
 use tonic::{Request, Status};
 
-/// Default deadline of one call.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+pub use samling_kit::client::DEFAULT_TIMEOUT;
+
+/// How kit makes the registry's generated client.
+pub const STUB: Stub<RegistryServiceClient<Channel>> =
+    samling_kit::stub!("registry", RegistryServiceClient);
 
 #[derive(Clone)]
-pub struct RegistryClient {
-    inner: RegistryServiceClient<Channel>,
-    signer: ContextSigner,
-    token: CachedToken,
-    timeout: Duration,
-}
+pub struct RegistryClient(ServiceClient<RegistryServiceClient<Channel>>);
 
 impl RegistryClient {
     /// Connect to `endpoint` (e.g. `http://127.0.0.1:7051`) acting as `ctx`.
@@ -39,61 +41,44 @@ impl RegistryClient {
         signer: ContextSigner,
         ctx: AuthContext,
     ) -> Result<Self, Status> {
-        let ep = samling_kit::tls::endpoint(endpoint, tls)
-            .map_err(|e| Status::invalid_argument(e.to_string()))?
-            .connect_timeout(Duration::from_secs(5))
-            .tcp_nodelay(true);
-        let channel = samling_kit::tls::connect(&ep, tls).await.map_err(|e| {
-            Status::unavailable(format!(
-                "cannot reach registry at {endpoint}: {}",
-                samling_kit::tls::error_chain(&e)
-            ))
-        })?;
-        Ok(Self::from_channel(channel, signer, ctx))
+        ServiceClient::connect(STUB, endpoint, tls, signer, ctx)
+            .await
+            .map(RegistryClient)
     }
 
     pub fn from_channel(channel: Channel, signer: ContextSigner, ctx: AuthContext) -> Self {
-        RegistryClient {
-            inner: RegistryServiceClient::new(channel).max_decoding_message_size(64 * 1024 * 1024),
-            token: CachedToken::new(signer.clone(), ctx),
-            signer,
-            timeout: DEFAULT_TIMEOUT,
-        }
+        RegistryClient(ServiceClient::from_channel(STUB, channel, signer, ctx))
     }
 
-    pub fn with_timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
-        self
+    pub fn with_timeout(self, timeout: Duration) -> Self {
+        RegistryClient(self.0.with_timeout(timeout))
     }
 
     /// Act as someone else (same connection).
     pub fn acting_as(&self, ctx: AuthContext) -> Self {
-        RegistryClient {
-            token: CachedToken::new(self.signer.clone(), ctx),
-            ..self.clone()
-        }
+        RegistryClient(self.0.acting_as(ctx))
     }
 
     /// A request with the signed context and the deadline.
     pub fn request<T>(&self, msg: T) -> Request<T> {
-        let mut req = Request::new(msg);
-        req.set_timeout(self.timeout);
-        // A signed token is always valid ASCII metadata.
-        let _ = self.token.attach(&mut req);
-        samling_kit::telemetry::inject_context(req.metadata_mut());
-        req
+        self.0.request(msg)
     }
 
     /// The generated client, for RPCs without a convenience method here.
     pub fn raw(&mut self) -> &mut RegistryServiceClient<Channel> {
-        &mut self.inner
+        self.0.raw()
+    }
+
+    /// Kit's client underneath.
+    pub fn into_inner(self) -> ServiceClient<RegistryServiceClient<Channel>> {
+        self.0
     }
 
     pub async fn get_home(&mut self, home_id: &str) -> Result<Home, Status> {
         let r = self.request(GetHomeRequest {
             home_id: home_id.into(),
         });
-        Ok(self.inner.get_home(r).await?.into_inner())
+        Ok(self.raw().get_home(r).await?.into_inner())
     }
 
     pub async fn search_homes(
@@ -101,7 +86,7 @@ impl RegistryClient {
         q: SearchHomesRequest,
     ) -> Result<SearchHomesResponse, Status> {
         let r = self.request(q);
-        Ok(self.inner.search_homes(r).await?.into_inner())
+        Ok(self.raw().search_homes(r).await?.into_inner())
     }
 
     pub async fn create_home(
@@ -113,12 +98,12 @@ impl RegistryClient {
             request_id: request_id.into(),
             draft: Some(draft),
         });
-        Ok(self.inner.create_home(r).await?.into_inner())
+        Ok(self.raw().create_home(r).await?.into_inner())
     }
 
     pub async fn record_approval(&mut self, req: RecordApprovalRequest) -> Result<Home, Status> {
         let r = self.request(req);
-        Ok(self.inner.record_approval(r).await?.into_inner())
+        Ok(self.raw().record_approval(r).await?.into_inner())
     }
 
     pub async fn assign_investigation(
@@ -127,7 +112,7 @@ impl RegistryClient {
     ) -> Result<Home, Status> {
         let r = self.request(req);
         Ok(self
-            .inner
+            .raw()
             .assign_investigating_municipality(r)
             .await?
             .into_inner())
@@ -138,12 +123,12 @@ impl RegistryClient {
         req: RevealProtectedAddressRequest,
     ) -> Result<RevealProtectedAddressResponse, Status> {
         let r = self.request(req);
-        Ok(self.inner.reveal_protected_address(r).await?.into_inner())
+        Ok(self.raw().reveal_protected_address(r).await?.into_inner())
     }
 
     pub async fn reconfirm(&mut self, req: ReconfirmHomeRequest) -> Result<Home, Status> {
         let r = self.request(req);
-        Ok(self.inner.reconfirm_home(r).await?.into_inner())
+        Ok(self.raw().reconfirm_home(r).await?.into_inner())
     }
 
     pub async fn list_overdue(
@@ -151,7 +136,7 @@ impl RegistryClient {
         req: ListOverdueHomesRequest,
     ) -> Result<SearchHomesResponse, Status> {
         let r = self.request(req);
-        Ok(self.inner.list_overdue_homes(r).await?.into_inner())
+        Ok(self.raw().list_overdue_homes(r).await?.into_inner())
     }
 
     pub async fn import_homes(
@@ -159,6 +144,6 @@ impl RegistryClient {
         req: ImportHomesRequest,
     ) -> Result<ImportHomesResponse, Status> {
         let r = self.request(req);
-        Ok(self.inner.import_homes(r).await?.into_inner())
+        Ok(self.raw().import_homes(r).await?.into_inner())
     }
 }

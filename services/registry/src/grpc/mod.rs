@@ -1,10 +1,10 @@
 //! The tonic service: adapts `samling.registry.v1.RegistryService` to
 //! [`Registry`]. Authentication is the kit interceptor (a verified
-//! [`AuthContext`] in the request extensions); everything else is in `service`.
+//! [`samling_kit::auth::AuthContext`] in the request extensions); everything else is in `service`.
 
 use crate::Registry;
-use samling_kit::auth::{self, AuthContext};
-use samling_proto::common::v1::{Event, ListAuditRequest, ListAuditResponse, WatchEventsRequest};
+use samling_kit::auth;
+use samling_kit::service::{Service, split};
 use samling_proto::registry::v1::registry_service_server::{
     RegistryService, RegistryServiceServer,
 };
@@ -16,33 +16,11 @@ pub struct RegistryGrpc(pub Registry);
 
 type Stream<T> = Pin<Box<dyn futures::Stream<Item = Result<T, Status>> + Send + 'static>>;
 
-fn split<T>(req: Request<T>) -> Result<(AuthContext, T), Status> {
-    let ctx = auth::context(&req)?;
-    Ok((ctx, req.into_inner()))
-}
-
-/// The service impl: one line per unary RPC (`name(Request) -> Response =>
-/// service call`), then the streaming RPCs written out. The macro emits the
-/// whole impl so `async_trait` sees expanded methods.
-macro_rules! registry_service {
-    ($($name:ident($req:ty) -> $resp:ty => |$reg:ident, $ctx:ident, $r:ident| $body:expr;)* ; $($rest:item)*) => {
-        #[tonic::async_trait]
-        impl RegistryService for RegistryGrpc {
-            $(
-                async fn $name(&self, request: Request<$req>) -> Result<Response<$resp>, Status> {
-                    let ($ctx, $r) = split(request)?;
-                    let $reg = &self.0;
-                    // A regional officer works in its own region's register only.
-                    $reg.bind(&$ctx)?;
-                    Ok(Response::new($body.await?))
-                }
-            )*
-            $($rest)*
-        }
-    };
-}
-
-registry_service! {
+// One line per unary RPC (`name(Request) -> Response => service call`, each
+// bound to the register first); kit adds ListAudit and WatchEvents; then the
+// export stream written out.
+samling_kit::grpc_service! {
+        impl RegistryService for RegistryGrpc;
         create_home(CreateHomeRequest) -> CreateHomeResponse => |g, c, r| g.create_home(&c, r);
         get_home(GetHomeRequest) -> Home => |g, c, r| g.get_home(&c, &r.home_id);
         search_homes(SearchHomesRequest) -> SearchHomesResponse => |g, c, r| g.search_homes(&c, &r);
@@ -90,14 +68,13 @@ registry_service! {
         get_quarterly_report(GetQuarterlyReportRequest) -> QuarterlyReport => |g, c, r| g.quarterly_report(&c, &r);
         list_duplicate_flags(ListDuplicateFlagsRequest) -> ListDuplicateFlagsResponse => |g, c, r| g.list_flags(&c, &r);
         resolve_duplicate_flag(ResolveDuplicateFlagRequest) -> DuplicateFlag => |g, c, r| g.resolve_flag(&c, r);
-        list_audit(ListAuditRequest) -> ListAuditResponse => |g, c, r| g.list_audit(&c, &r);
     ;
 
     type ExportHomesStream = Stream<Home>;
 
     async fn export_homes(&self, request: Request<ExportHomesRequest>) -> Result<Response<Self::ExportHomesStream>, Status> {
         let (ctx, r) = split(request)?;
-        self.0.bind(&ctx)?;
+        Service::bind(&self.0, &ctx)?;
         crate::domain::access::manage_register(&ctx)?;
         let reg = self.0.clone();
         let stream = async_stream::try_stream! {
@@ -114,23 +91,6 @@ registry_service! {
                 }
             }
         };
-        Ok(Response::new(Box::pin(stream)))
-    }
-
-    type WatchEventsStream = Stream<Event>;
-
-    async fn watch_events(&self, request: Request<WatchEventsRequest>) -> Result<Response<Self::WatchEventsStream>, Status> {
-        let (ctx, r) = split(request)?;
-        self.0.bind(&ctx)?;
-        // Events carry ids only, but the feed is for services and the office.
-        crate::domain::access::manage_register(&ctx)?;
-        // Each event as the records stand now: a home or child protected
-        // since the event was written is redacted in it too.
-        let reg = self.0.clone();
-        let stream = futures::StreamExt::then(self.0.feed.watch(r), move |e| {
-            let reg = reg.clone();
-            async move { Ok(reg.event_for(e?).await?) }
-        });
         Ok(Response::new(Box::pin(stream)))
     }
 }

@@ -1,4 +1,4 @@
-//! Children, placements, unexecuted decisions, duplicate flags and the audit list.
+//! Children, placements, unexecuted decisions and duplicate flags.
 
 use super::{HomeChange, R, Registry, parse_pnr};
 use crate::domain::access;
@@ -6,13 +6,11 @@ use crate::domain::home;
 use crate::domain::{RegistryError, decisions, placement};
 use crate::store::{self, ColumnValue, decode_rows};
 use samling_kit::auth::{AuthContext, Role};
-use samling_kit::idempotency::IdempotencyKey;
 use samling_kit::outbox::NewEvent;
 use samling_kit::paging::Page;
 use samling_kit::personnummer::LegalSex;
 use samling_kit::reference::MunicipalityCode;
 use samling_kit::{dates, disclosure, ids};
-use samling_proto::common::v1::{ListAuditRequest, ListAuditResponse};
 use samling_proto::registry::v1::*;
 use serde_json::json;
 use sqlx::Row;
@@ -141,7 +139,7 @@ impl Registry {
     }
 }
 
-impl super::Answer for Child {
+impl super::Answer<Registry> for Child {
     fn record(&self) -> (&'static str, String) {
         ("child", self.id.clone())
     }
@@ -150,7 +148,7 @@ impl super::Answer for Child {
     }
 }
 
-impl super::Answer for RegisterChildResponse {
+impl super::Answer<Registry> for RegisterChildResponse {
     fn record(&self) -> (&'static str, String) {
         (
             "child",
@@ -173,7 +171,7 @@ impl super::Answer for RegisterChildResponse {
     }
 }
 
-impl super::Answer for Placement {
+impl super::Answer<Registry> for Placement {
     fn record(&self) -> (&'static str, String) {
         ("placement", self.id.clone())
     }
@@ -182,7 +180,7 @@ impl super::Answer for Placement {
     }
 }
 
-impl super::Answer for CreatePlacementResponse {
+impl super::Answer<Registry> for CreatePlacementResponse {
     fn record(&self) -> (&'static str, String) {
         (
             "placement",
@@ -1062,21 +1060,5 @@ impl Registry {
         )
         .await?;
         self.finish(ctx, tx, key, f).await
-    }
-
-    // ------------------------------------------------------------------ audit
-
-    pub async fn list_audit(
-        &self,
-        ctx: &AuthContext,
-        req: &ListAuditRequest,
-    ) -> R<ListAuditResponse> {
-        access::read_audit(ctx)?;
-        let page = Page::from_request(req.page.as_ref())?;
-        let (entries, page) = samling_kit::audit::list(&self.store, &req.record_id, &page).await?;
-        Ok(ListAuditResponse {
-            entries,
-            page: Some(page),
-        })
     }
 }

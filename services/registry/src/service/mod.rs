@@ -6,7 +6,6 @@ use crate::domain::access::{self, Involvement};
 use crate::domain::home::{self, HomeView};
 use crate::domain::{RegistryError, Rules, placement};
 use crate::store::{self, ColumnValue, like_escape};
-use samling_kit::audit::AuditWriter;
 use samling_kit::auth::AuthContext;
 use samling_kit::db::Store;
 use samling_kit::idempotency::IdempotencyKey;
@@ -14,8 +13,10 @@ use samling_kit::outbox::{EventFeed, NewEvent};
 use samling_kit::paging::Page;
 use samling_kit::personnummer::Personnummer;
 use samling_kit::reference::{MunicipalityCode, RegionMap};
+use samling_kit::service::{Answer, Core, Envelope, Service};
 use samling_kit::tx::WriteTx;
 use samling_kit::{dates, ids};
+use samling_proto::common::v1::{Event, ListAuditRequest, ListAuditResponse};
 use samling_proto::registry::v1::*;
 use serde_json::json;
 use sqlx::Row;
@@ -26,7 +27,8 @@ use std::sync::Arc;
 pub struct Registry {
     pub store: Store,
     pub feed: EventFeed,
-    audit: AuditWriter,
+    /// The skeleton kit serves the registry on: envelope, audit, feeds.
+    core: Core,
     pub rules: Rules,
     regions: Arc<RegionMap>,
     /// The region this register serves; `None` accepts every municipality.
@@ -34,62 +36,64 @@ pub struct Registry {
     homes: Arc<crate::store::cache::HomeCache>,
 }
 
-/// Start an idempotent write: the request's key (the whole caller, see
-/// [`IdempotencyKey::for_caller`]) and the transaction. The first answer is
-/// replayed with [`replay!`] only after the caller's access is checked.
+/// Start an idempotent write ([`Core::begin`]): `(tx, key)`. The first
+/// answer is replayed with [`replay!`] only after the caller's access is checked.
 macro_rules! begin {
-    ($self:ident, $ctx:ident, $method:literal, $req:ident) => {{
-        let key = IdempotencyKey::for_caller(&$ctx, $method, &$req.request_id, &$req)?;
-        let tx = $self.store.begin_write().await?;
-        (tx, key)
-    }};
+    ($self:ident, $ctx:ident, $method:literal, $req:ident) => {
+        $self
+            .core
+            .begin($ctx, $method, &$req.request_id, &$req)
+            .await?
+            .into_parts()
+    };
 }
 
 /// Return the first answer to a retried request (after the access check,
 /// before the preconditions a retry would now fail), audited and shown
-/// through the same view as a fresh answer.
+/// through the same view as a fresh answer ([`samling_kit::service::replayed`]).
 macro_rules! replay {
     ($self:ident, $ctx:ident, $tx:ident, $key:ident) => {
         if let Some(first) = $tx.replay($key.as_ref()).await? {
             drop($tx);
-            return $self.replayed($ctx, first).await;
+            return samling_kit::service::replayed($self, $ctx, first).await;
         }
     };
 }
 
-/// An answer to a caller: built through the same view as a read of its
-/// record by that caller (one function per record type), fresh or replayed.
-pub(crate) trait Answer: prost::Message + Default + Sized + Send {
-    /// The record the answer is about, for the replay's audit entry.
-    fn record(&self) -> (&'static str, String);
-    fn view(
-        self,
-        reg: &Registry,
-        ctx: &AuthContext,
-    ) -> impl std::future::Future<Output = R<Self>> + Send;
-    /// A stored answer as its record stands now, where the view depends on
-    /// more than the answer holds (a home protected since the first answer).
-    fn current(self, _reg: &Registry) -> impl std::future::Future<Output = R<Self>> + Send {
-        async move { Ok(self) }
+impl Service for Registry {
+    type Error = RegistryError;
+
+    fn core(&self) -> &Core {
+        &self.core
+    }
+
+    /// Refuse a caller bound to another region before anything is read.
+    fn bind(&self, ctx: &AuthContext) -> R<()> {
+        access::bound_to_register(ctx, self.region.as_ref().map(|r| r.as_str()))
+    }
+
+    fn committed(&self, touched: &[String]) {
+        self.homes.invalidate(touched);
+    }
+
+    fn may_list_audit(&self, ctx: &AuthContext) -> R<()> {
+        access::read_audit(ctx)
+    }
+
+    /// Events carry ids only, but the feed is for services and the office.
+    fn may_watch_events(&self, ctx: &AuthContext) -> R<()> {
+        access::manage_register(ctx)
+    }
+
+    /// Each event as the records stand now: a home or child protected
+    /// since the event was written is redacted in it too.
+    async fn event_view(&self, e: Event) -> R<Event> {
+        self.event_for(e).await
     }
 }
 
-/// Answers without personal data of others: shown as they are.
-macro_rules! plain_answer {
-    ($($t:ty => $kind:literal, |$a:ident| $id:expr;)*) => {$(
-        impl Answer for $t {
-            fn record(&self) -> (&'static str, String) {
-                let $a = self;
-                ($kind, $id)
-            }
-            async fn view(self, _: &Registry, _: &AuthContext) -> R<Self> {
-                Ok(self)
-            }
-        }
-    )*};
-}
-
-plain_answer! {
+// Answers without personal data of others: shown as they are.
+samling_kit::plain_answer! { Registry;
     Agency => "agency", |a| a.id.clone();
     Unit => "unit", |u| u.id.clone();
     HomeRequest => "home_request", |r| r.id.clone();
@@ -97,7 +101,7 @@ plain_answer! {
     UnexecutedDecision => "unexecuted_decision", |d| d.id.clone();
 }
 
-impl Answer for DuplicateFlag {
+impl Answer<Registry> for DuplicateFlag {
     fn record(&self) -> (&'static str, String) {
         ("duplicate_flag", self.id.clone())
     }
@@ -106,7 +110,7 @@ impl Answer for DuplicateFlag {
     }
 }
 
-impl Answer for Home {
+impl Answer<Registry> for Home {
     fn record(&self) -> (&'static str, String) {
         ("home", self.id.clone())
     }
@@ -119,7 +123,7 @@ impl Answer for Home {
     }
 }
 
-impl Answer for CreateHomeResponse {
+impl Answer<Registry> for CreateHomeResponse {
     fn record(&self) -> (&'static str, String) {
         (
             "home",
@@ -152,9 +156,7 @@ type R<T> = Result<T, RegistryError>;
 
 impl Registry {
     pub fn new(store: Store, rules: Rules, regions: Arc<RegionMap>) -> Self {
-        let feed = EventFeed::new(store.clone());
-        let audit = AuditWriter::spawn(store.clone());
-        samling_kit::audit::spawn_indexer(store.clone());
+        let core = Core::new("registry", store.clone());
         // Only a single-process embedded store can cache: on PostgreSQL other
         // replicas write too.
         let cache_entries = if store.backend == samling_kit::db::Backend::Sqlite {
@@ -164,8 +166,8 @@ impl Registry {
         };
         Registry {
             store,
-            feed,
-            audit,
+            feed: core.feed.clone(),
+            core,
             rules,
             regions,
             region: None,
@@ -202,34 +204,16 @@ impl Registry {
         Ok(())
     }
 
-    /// Commit a write, remember its answer for retries, and show the answer
-    /// to the caller through the record's view.
-    async fn finish<T: Answer>(
+    /// Commit a write with its stored answer, audit entries and events, and
+    /// show the answer to the caller through the record's view.
+    async fn finish<T: Answer<Self>>(
         &self,
         ctx: &AuthContext,
-        mut tx: WriteTx,
+        tx: WriteTx,
         key: Option<IdempotencyKey>,
         resp: T,
     ) -> R<T> {
-        tx.remember(key.as_ref(), &resp).await?;
-        let touched = tx.commit(&self.feed).await?;
-        self.homes.invalidate(&touched);
-        resp.view(self, ctx).await
-    }
-
-    /// The first answer to a retried request: audited as a replay, shown
-    /// through the record's view as it stands now.
-    async fn replayed<T: Answer>(&self, ctx: &AuthContext, first: T) -> R<T> {
-        let (record_type, record_id) = first.record();
-        self.audit
-            .record(vec![ctx.audit("replay", record_type, &record_id)])
-            .await?;
-        first.current(self).await?.view(self, ctx).await
-    }
-
-    /// Refuse a caller bound to another region before anything is read.
-    pub fn bind(&self, ctx: &AuthContext) -> R<()> {
-        access::bound_to_register(ctx, self.region.as_ref().map(|r| r.as_str()))
+        Envelope::from_parts(tx, key).finish(self, ctx, resp).await
     }
 
     /// Audit `change` of a record and announce it as the event
@@ -243,23 +227,23 @@ impl Registry {
         record_id: &str,
         payload: serde_json::Value,
     ) -> R<()> {
-        tx.audit(&ctx.audit(change, record_type, record_id)).await?;
-        let event = NewEvent::new(
-            &format!("registry.{change}"),
-            record_type,
-            record_id,
-            payload,
-        );
-        tx.event(event).await?;
-        Ok(())
+        let core = &self.core;
+        Ok(core
+            .record(tx, ctx, change, record_type, record_id, payload)
+            .await?)
+    }
+
+    /// `ListAudit` (kit's handler, with the registry's access rule).
+    pub async fn list_audit(
+        &self,
+        ctx: &AuthContext,
+        req: &ListAuditRequest,
+    ) -> R<ListAuditResponse> {
+        samling_kit::service::list_audit(self, ctx, req).await
     }
 
     async fn audit_read(&self, ctx: &AuthContext, record_type: &str, ids: &[&str]) -> R<()> {
-        let entries = ids
-            .iter()
-            .map(|id| ctx.audit("read", record_type, id))
-            .collect();
-        Ok(self.audit.record(entries).await?)
+        Ok(self.core.audit_read(ctx, record_type, ids).await?)
     }
 
     fn today() -> chrono::NaiveDate {
@@ -778,7 +762,7 @@ impl Registry {
         }
         let mut entry = ctx.audit("reveal_protected_address", "home", &h.id);
         entry.reason = reason.to_string();
-        self.audit.record(vec![entry]).await?;
+        self.core.audit(vec![entry]).await?;
         Ok(RevealProtectedAddressResponse {
             home_id: h.id,
             address: h.address,
@@ -1285,13 +1269,7 @@ impl Registry {
             out.push(h);
         }
         let ids: Vec<&str> = out.iter().map(|h| h.id.as_str()).collect();
-        self.audit
-            .record(
-                ids.iter()
-                    .map(|id| ctx.audit("export", "home", id))
-                    .collect(),
-            )
-            .await?;
+        self.core.audit_each(ctx, "export", "home", &ids).await?;
         Ok(out)
     }
 

@@ -6,7 +6,6 @@ use crate::domain::access;
 use crate::domain::home::normalise_tags;
 use crate::store::{self, ColumnValue};
 use samling_kit::auth::AuthContext;
-use samling_kit::idempotency::IdempotencyKey;
 use samling_kit::paging::Page;
 use samling_kit::reference::MunicipalityCode;
 use samling_kit::{dates, ids};
