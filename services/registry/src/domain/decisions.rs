@@ -4,7 +4,7 @@
 
 use chrono::{Datelike, NaiveDate};
 use samling_kit::dates;
-use samling_proto::registry::v1::{QuarterlyReportRow, Sex, UnexecutedReason};
+use samling_proto::registry::v1::{QuarterlyReportRow, Sex, UnexecutedDecision, UnexecutedReason};
 use std::collections::BTreeMap;
 
 use super::RegistryError;
@@ -12,6 +12,34 @@ use super::RegistryError;
 /// The date from which an unexecuted decision must be reported.
 pub fn reportable_from(decision_date: NaiveDate) -> NaiveDate {
     dates::add_months(decision_date, 3)
+}
+
+/// Is the decision still not executed (`open_only` lists)?
+pub fn is_open(d: &UnexecutedDecision) -> bool {
+    d.executed_on.is_none()
+}
+
+/// Record that the decision was executed `on`: once, between the decision
+/// date and `today`.
+pub fn mark_executed(
+    d: &mut UnexecutedDecision,
+    on: NaiveDate,
+    today: NaiveDate,
+) -> Result<(), RegistryError> {
+    if !is_open(d) {
+        return Err(RegistryError::precondition(
+            "the decision is already executed",
+        ));
+    }
+    let decided = dates::from_proto("decision_date", d.decision_date.as_ref())?;
+    if on < decided || on > today {
+        return Err(RegistryError::invalid(
+            "executed_on",
+            "must be between the decision date and today",
+        ));
+    }
+    d.executed_on = Some(dates::to_proto(on));
+    Ok(())
 }
 
 /// First and last day of a quarter.
@@ -120,6 +148,27 @@ mod tests {
             e,
         );
         assert_eq!(rows[0].not_executed, 1);
+    }
+
+    #[test]
+    fn a_decision_is_executed_once_between_its_date_and_today() {
+        let today = d(2026, 11, 23);
+        let mut dec = UnexecutedDecision {
+            decision_date: Some(dates::to_proto(d(2026, 6, 1))),
+            ..Default::default()
+        };
+        assert!(is_open(&dec));
+        for bad in [d(2026, 5, 31), d(2026, 11, 24)] {
+            let e = mark_executed(&mut dec, bad, today).unwrap_err();
+            assert!(e.to_string().starts_with("executed_on:"), "{e}");
+        }
+        assert!(is_open(&dec), "a refusal changes nothing");
+        mark_executed(&mut dec, d(2026, 6, 1), today).unwrap();
+        assert!(!is_open(&dec));
+        assert!(matches!(
+            mark_executed(&mut dec, today, today),
+            Err(RegistryError::Precondition(_))
+        ));
     }
 
     #[test]
