@@ -75,3 +75,47 @@ pub async fn decided_by<'e, E: Executor<'e, Database = Any>>(
     .await?;
     Ok(DOCS.from_rows(&rows)?)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::decisions::is_open;
+    use crate::store::testing::{ids, stores};
+
+    #[tokio::test]
+    async fn sql_and_domain_agree_on_open_decisions() {
+        let decided = NaiveDate::from_ymd_opt(2026, 3, 1).unwrap();
+        let all: Vec<UnexecutedDecision> = (0..8)
+            .map(|i| UnexecutedDecision {
+                id: format!("decision-{i}"),
+                municipality_code: ["0180", "1480"][i % 2].into(),
+                decision_date: Some(dates::to_proto(decided)),
+                executed_on: (i % 3 == 0).then(|| dates::to_proto(decided)),
+                ..Default::default()
+            })
+            .collect();
+        for (b, store, _guard) in stores().await {
+            let mut conn = store.write.acquire().await.unwrap();
+            for d in &all {
+                save(&mut conn, d, true).await.unwrap();
+            }
+            drop(conn);
+            let page = Page::first(500);
+            for (m, open_only) in [("", true), ("", false), ("0180", true)] {
+                let found = list(&store.read, m, open_only, &page).await.unwrap();
+                let want = ids(all
+                    .iter()
+                    .filter(|d| {
+                        (!open_only || is_open(d)) && (m.is_empty() || d.municipality_code == m)
+                    })
+                    .map(|d| &d.id));
+                assert_eq!(
+                    ids(found.iter().map(|d| &d.id)),
+                    want,
+                    "{b}: {m:?} open_only={open_only}"
+                );
+            }
+            store.close().await;
+        }
+    }
+}

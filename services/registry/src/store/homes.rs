@@ -389,3 +389,206 @@ pub async fn count_of_agency<'e, E: Executor<'e, Database = Any>>(e: E, agency_i
         .await?;
     Ok(row.try_get::<i64, _>(0)?)
 }
+
+#[cfg(test)]
+mod tests {
+    //! The SQL filters here and the domain's rules must agree: every home of
+    //! a grid of states is stored, and each query's answer is compared with
+    //! the domain function over all of them.
+    use super::*;
+    use crate::domain::home::{has_free_place, reconfirmation_overdue};
+    use crate::store::testing::{ids, stores};
+    use samling_proto::registry::v1::{Address, HouseholdMember, MemberRole};
+
+    const STATUSES: [HomeStatus; 7] = [
+        HomeStatus::Applicant,
+        HomeStatus::InTraining,
+        HomeStatus::UnderAssessment,
+        HomeStatus::Approved,
+        HomeStatus::Active,
+        HomeStatus::Paused,
+        HomeStatus::Ended,
+    ];
+    /// Synthetic numbers: only equality matters to the store.
+    const PNRS: [&str; 5] = [
+        "p-adult-0",
+        "p-adult-1",
+        "p-adult-2",
+        "p-adult-3",
+        "p-adult-4",
+    ];
+    const STREETS: [&str; 4] = ["Storgatan 1", "storgatan  1", "Lillgatan 2", "Kyrkvägen 3"];
+
+    fn as_of() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 11, 23).unwrap()
+    }
+
+    /// Home `i` of the grid: every status with no due date and one before,
+    /// on and after `as_of`; capacity, placed children, jour, protection,
+    /// members and address varying with `i`.
+    fn home(i: usize) -> Home {
+        let status = STATUSES[i % 7];
+        let due = match (i / 7) % 4 {
+            0 => None,
+            1 => as_of().pred_opt(),
+            2 => Some(as_of()),
+            _ => as_of().succ_opt(),
+        };
+        let mut members = vec![HouseholdMember {
+            id: format!("m{i}"),
+            personnummer: PNRS[i % 5].into(),
+            role: MemberRole::Carer as i32,
+            ..Default::default()
+        }];
+        if i % 3 == 0 {
+            // A child member sharing a number with other homes' adults.
+            members.push(HouseholdMember {
+                id: format!("c{i}"),
+                personnummer: PNRS[(i + 2) % 5].into(),
+                role: MemberRole::Child as i32,
+                ..Default::default()
+            });
+        }
+        Home {
+            id: format!("home-{i:03}"),
+            version: 1,
+            status: status as i32,
+            home_type: HomeType::FamilyHome as i32,
+            municipality_code: if i % 2 == 0 { "0180" } else { "1480" }.into(),
+            capacity: [0, 2, 4, 10][i % 4],
+            placed_count: (i % 5) as i32,
+            jour_available: i % 3 == 1,
+            protected_identity: i % 4 == 3,
+            reconfirmation_due_on: due.map(dates::to_proto),
+            address: (i % 9 != 8).then(|| Address {
+                street: STREETS[i % 4].into(),
+                postal_code: "111 22".into(),
+                city: "Stockholm".into(),
+            }),
+            members,
+            ..Default::default()
+        }
+    }
+
+    fn grid() -> Vec<Home> {
+        (0..56).map(home).collect()
+    }
+
+    fn all_pages() -> Page {
+        Page::first(500)
+    }
+
+    #[tokio::test]
+    async fn sql_and_domain_agree_on_overdue_free_capacity_jour_and_duplicates() {
+        let rules = Rules::default();
+        let homes = grid();
+        for (b, store, _guard) in stores().await {
+            let mut conn = store.write.acquire().await.unwrap();
+            for h in &homes {
+                save(&mut conn, h, &rules, true).await.unwrap();
+            }
+            drop(conn);
+            let read = &store.read;
+            let want =
+                |f: &dyn Fn(&Home) -> bool| ids(homes.iter().filter(|h| f(h)).map(|h| &h.id));
+            let got = |found: Vec<Home>| ids(found.iter().map(|h| &h.id));
+
+            let overdue_sql = overdue(read, as_of(), "", &all_pages()).await.unwrap();
+            let overdue_domain = want(&|h| reconfirmation_overdue(h, as_of()));
+            assert!(!overdue_domain.is_empty(), "the grid has overdue homes");
+            assert_eq!(got(overdue_sql), overdue_domain, "{b}: ListOverdueHomes");
+            let in_1480 = overdue(read, as_of(), "1480", &all_pages()).await.unwrap();
+            assert_eq!(
+                got(in_1480),
+                want(&|h| reconfirmation_overdue(h, as_of()) && h.municipality_code == "1480"),
+                "{b}: ListOverdueHomes in one municipality"
+            );
+
+            let search_with =
+                |s: Search| async move { search(read, &s, &all_pages()).await.unwrap() };
+            let not_overdue = search_with(Search {
+                not_overdue_on: Some(as_of()),
+                ..Default::default()
+            })
+            .await;
+            assert_eq!(
+                got(not_overdue),
+                want(&|h| !reconfirmation_overdue(h, as_of())),
+                "{b}: SearchHomes leaves out exactly the overdue homes"
+            );
+            let free = search_with(Search {
+                with_free_capacity: true,
+                ..Default::default()
+            })
+            .await;
+            let free_domain = want(&|h| has_free_place(h, &rules));
+            assert!(!free_domain.is_empty() && free_domain.len() < homes.len());
+            assert_eq!(got(free), free_domain, "{b}: with_free_capacity");
+            let jour = search_with(Search {
+                jour_available_only: true,
+                ..Default::default()
+            })
+            .await;
+            assert_eq!(
+                got(jour),
+                want(&|h| h.jour_available),
+                "{b}: jour_available_only"
+            );
+            let open = search_with(Search {
+                without_protected: true,
+                ..Default::default()
+            })
+            .await;
+            assert_eq!(
+                got(open),
+                want(&|h| !h.protected_identity),
+                "{b}: without_protected"
+            );
+
+            let mut conn = store.write.acquire().await.unwrap();
+            let mut flagged = 0;
+            for h in &homes {
+                let candidates = duplicate_candidates(&mut conn, h).await.unwrap();
+                let domain = want(&|o| !duplicates::home_duplicate_kinds(h, o).is_empty());
+                flagged += domain.len();
+                assert_eq!(
+                    got(candidates),
+                    domain,
+                    "{b}: duplicate candidates of {}",
+                    h.id
+                );
+            }
+            assert!(flagged > 0, "the grid has duplicates");
+            drop(conn);
+            store.close().await;
+        }
+    }
+
+    #[tokio::test]
+    async fn an_agency_counts_its_homes_that_have_not_ended() {
+        let rules = Rules::default();
+        for (b, store, _guard) in stores().await {
+            let mut conn = store.write.acquire().await.unwrap();
+            let mut want = 0;
+            for (i, s) in STATUSES.iter().enumerate() {
+                let mut h = home(i);
+                h.status = *s as i32;
+                h.agency_id = "agency-1".into();
+                save(&mut conn, &h, &rules, true).await.unwrap();
+                want += i64::from(!crate::domain::home::is_ended(&h));
+            }
+            drop(conn);
+            assert_eq!(
+                count_of_agency(&store.read, "agency-1").await.unwrap(),
+                want,
+                "{b}"
+            );
+            assert_eq!(
+                count_of_agency(&store.read, "agency-2").await.unwrap(),
+                0,
+                "{b}"
+            );
+            store.close().await;
+        }
+    }
+}

@@ -36,3 +36,32 @@ impl From<sqlx::Error> for RegistryError {
 pub(crate) fn after(page: &samling_kit::paging::Page) -> String {
     page.after.clone().unwrap_or_default()
 }
+
+/// Store-test support: the registry's migrated store on every test backend.
+#[cfg(test)]
+pub(crate) mod testing {
+    use samling_kit::db::Store;
+    use samling_kit::db::testing::{tempfile_dir::TempDirGuard, test_targets};
+
+    /// One migrated registry store per backend (SQLite, and PostgreSQL when
+    /// `SAMLING_TEST_DATABASE_URL` is set), named for failures; keep the
+    /// guard alive while the store is used.
+    pub async fn stores() -> Vec<(String, Store, Option<TempDirGuard>)> {
+        let mut out = Vec::new();
+        for (target, guard) in test_targets("registry_store") {
+            let store = Store::open(&target, Some(2), &[crate::MIGRATIONS])
+                .await
+                .unwrap_or_else(|e| panic!("{}: {e}", target.describe()));
+            out.push((target.describe(), store, guard));
+        }
+        out
+    }
+
+    /// Ids of records, sorted (the stores list in id order; the domain's
+    /// sets are compared the same way).
+    pub fn ids<'a>(ids: impl IntoIterator<Item = &'a String>) -> Vec<String> {
+        let mut v: Vec<String> = ids.into_iter().cloned().collect();
+        v.sort();
+        v
+    }
+}

@@ -179,3 +179,126 @@ pub async fn list<'e, E: Executor<'e, Database = Any>>(
     f.raw(&format!(" ORDER BY id LIMIT {}", page.limit()));
     Ok(DOCS.from_rows(&f.fetch_all(e).await?)?)
 }
+
+#[cfg(test)]
+mod tests {
+    //! The placement lists' SQL and the domain's rules must agree.
+    use super::*;
+    use crate::store::testing::{ids, stores};
+
+    fn as_of() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 11, 23).unwrap()
+    }
+
+    /// Placement `i`: active or ended, no custody date or one before, on or
+    /// after `as_of`, in a home or a unit, of two children, two placing and
+    /// three receiving municipalities.
+    fn placement(i: usize) -> Placement {
+        let custody = match i % 4 {
+            0 => None,
+            1 => as_of().pred_opt(),
+            2 => Some(as_of()),
+            _ => as_of().succ_opt(),
+        };
+        let in_home = i % 3 != 2;
+        Placement {
+            id: format!("placement-{i:03}"),
+            version: 1,
+            child_id: format!("child-{}", i % 2),
+            home_id: if in_home {
+                format!("home-{}", i % 3)
+            } else {
+                String::new()
+            },
+            unit_id: if in_home {
+                String::new()
+            } else {
+                "unit-1".into()
+            },
+            status: if (i / 4) % 2 == 0 {
+                PlacementStatus::Active
+            } else {
+                PlacementStatus::Ended
+            } as i32,
+            placing_municipality_code: ["0180", "1480"][i % 2].into(),
+            receiving_municipality_code: ["1480", "0114", "0180"][i % 3].into(),
+            start_date: Some(dates::to_proto(
+                NaiveDate::from_ymd_opt(2024, 1, 1).unwrap() + chrono::Days::new(i as u64),
+            )),
+            custody_transfer_consideration_on: custody.map(dates::to_proto),
+            ..Default::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn sql_and_domain_agree_on_scope_active_and_custody_transfer_due() {
+        let all: Vec<Placement> = (0..24).map(placement).collect();
+        for (b, store, _guard) in stores().await {
+            let mut conn = store.write.acquire().await.unwrap();
+            for p in &all {
+                save(&mut conn, p, true).await.unwrap();
+            }
+            drop(conn);
+            let page = Page::first(500);
+            let want =
+                |f: &dyn Fn(&Placement) -> bool| ids(all.iter().filter(|p| f(p)).map(|p| &p.id));
+            let run = |q: Query| {
+                let store = &store;
+                let page = &page;
+                async move {
+                    let found = list(&store.read, &q, page).await.unwrap();
+                    ids(found.iter().map(|p| &p.id))
+                }
+            };
+            for scope in [
+                PlacementScope::All,
+                PlacementScope::Nothing,
+                PlacementScope::Municipality("0180".into()),
+                PlacementScope::Municipality("0114".into()),
+                PlacementScope::Home("home-1".into()),
+                PlacementScope::Child("child-0".into()),
+            ] {
+                assert_eq!(
+                    run(Query::new(scope.clone())).await,
+                    want(&|p| scope.holds(p)),
+                    "{b}: {scope:?}"
+                );
+                let mut active = Query::new(scope.clone());
+                active.active_only = true;
+                assert_eq!(
+                    run(active).await,
+                    want(&|p| scope.holds(p) && placement::is_active(p)),
+                    "{b}: active in {scope:?}"
+                );
+                let mut due = Query::new(scope.clone());
+                due.custody_due_by = Some(as_of());
+                assert_eq!(
+                    run(due).await,
+                    want(&|p| scope.holds(p) && placement::custody_transfer_due(p, as_of())),
+                    "{b}: custody transfer due in {scope:?}"
+                );
+            }
+            let due = want(&|p| placement::custody_transfer_due(p, as_of()));
+            assert!(!due.is_empty() && due.len() < all.len());
+
+            let placing_1 = placing(&store.read, "home-1").await.unwrap();
+            let mut in_home: Vec<&Placement> =
+                all.iter().filter(|p| p.home_id == "home-1").collect();
+            in_home.sort_by_key(|p| {
+                (
+                    dates::date_text(dates::from_proto("", p.start_date.as_ref()).unwrap()),
+                    p.id.clone(),
+                )
+            });
+            let domain = placement::placing(in_home.iter().map(|p| {
+                (
+                    p.placing_municipality_code.as_str(),
+                    PlacementStatus::try_from(p.status).unwrap(),
+                )
+            }));
+            assert_eq!(placing_1, domain, "{b}: placing municipalities");
+            assert!(placing_1.first.is_some());
+            store.close().await;
+        }
+    }
+}
