@@ -9,7 +9,7 @@ use samling_kit::personnummer::Personnummer;
 use samling_kit::reference::{MunicipalityCode, RegionMap};
 use samling_proto::registry::v1::{
     Address, Approval, Home, HomeDraft, HomeStatus, HomeSummary, HomeType, HouseholdMember,
-    InvestigationAssignment, MemberDraft, MemberRole, ProviderKind, Willingness,
+    InvestigationAssignment, MemberDraft, MemberRole, Objection, ProviderKind, Willingness,
 };
 
 /// The most children any home can be approved for; above this is a unit, not a home.
@@ -367,6 +367,71 @@ pub fn effective_capacity(home: &Home, rules: &Rules) -> u32 {
     } else {
         rules.normal_capacity
     }
+}
+
+/// Add a validated member as `id`; one personnummer appears once in a household.
+pub fn add_member(home: &mut Home, id: String, m: &ValidMember) -> Result<(), RegistryError> {
+    if m.personnummer.is_some()
+        && home
+            .members
+            .iter()
+            .any(|x| x.personnummer == m.draft.personnummer)
+    {
+        return Err(RegistryError::invalid(
+            "member.personnummer",
+            "is already a member of this home",
+        ));
+    }
+    home.members.push(member_from(id, m));
+    Ok(())
+}
+
+/// Remove member `id`; a home keeps at least one carer.
+pub fn remove_member(home: &mut Home, id: &str) -> Result<(), RegistryError> {
+    let i = home
+        .members
+        .iter()
+        .position(|m| m.id == id)
+        .ok_or_else(|| RegistryError::NotFound(format!("member {id}")))?;
+    if !home
+        .members
+        .iter()
+        .enumerate()
+        .any(|(j, m)| j != i && m.role == MemberRole::Carer as i32)
+    {
+        return Err(RegistryError::precondition(
+            "a home must keep at least one carer",
+        ));
+    }
+    home.members.remove(i);
+    Ok(())
+}
+
+/// A municipality's objection to further placements, once per municipality
+/// (who may object is [`super::placement::check_may_object`]).
+pub fn record_objection(home: &mut Home, objection: Objection) -> Result<(), RegistryError> {
+    if home
+        .objections
+        .iter()
+        .any(|o| o.municipality_code == objection.municipality_code)
+    {
+        return Err(RegistryError::Conflict(
+            "the objection is already recorded".into(),
+        ));
+    }
+    home.objections.push(objection);
+    Ok(())
+}
+
+/// A municipality withdraws its objection.
+pub fn withdraw_objection(home: &mut Home, municipality: &str) -> Result<(), RegistryError> {
+    let before = home.objections.len();
+    home.objections
+        .retain(|o| o.municipality_code != municipality);
+    if before == home.objections.len() {
+        return Err(RegistryError::NotFound("objection".into()));
+    }
+    Ok(())
 }
 
 /// Allowed lifecycle steps. Approval is not a transition: it is recorded with
@@ -1036,6 +1101,51 @@ pub(crate) mod tests {
     #[test]
     fn a_home_with_placed_children_cannot_end() {
         assert!(check_transition(HomeStatus::Active, HomeStatus::Ended, 1).is_err());
+    }
+
+    #[test]
+    fn a_household_keeps_one_carer_and_each_personnummer_once() {
+        let mut h = approved_home();
+        let carer = validate_member("member", &draft().members[0], today()).unwrap();
+        let e = add_member(&mut h, "m2".into(), &carer).unwrap_err();
+        assert!(e.to_string().starts_with("member.personnummer:"), "{e}");
+        assert_eq!(h.members.len(), 1, "a refusal changes nothing");
+        let e = remove_member(&mut h, "m1").unwrap_err();
+        assert!(matches!(e, RegistryError::Precondition(_)), "{e:?}");
+        assert!(matches!(
+            remove_member(&mut h, "nobody"),
+            Err(RegistryError::NotFound(_))
+        ));
+        let second = MemberDraft {
+            personnummer: "19800101-0001".into(),
+            ..draft().members[0].clone()
+        };
+        let second = validate_member("member", &second, today()).unwrap();
+        add_member(&mut h, "m2".into(), &second).unwrap();
+        remove_member(&mut h, "m1").unwrap();
+        assert_eq!(h.members.len(), 1);
+        assert_eq!(h.members[0].id, "m2");
+    }
+
+    #[test]
+    fn a_municipality_objects_once_and_withdraws_what_it_recorded() {
+        let mut h = approved_home();
+        let o = |m: &str| Objection {
+            municipality_code: m.into(),
+            ..Default::default()
+        };
+        record_objection(&mut h, o("0180")).unwrap();
+        assert!(matches!(
+            record_objection(&mut h, o("0180")),
+            Err(RegistryError::Conflict(_))
+        ));
+        record_objection(&mut h, o("1480")).unwrap();
+        withdraw_objection(&mut h, "0180").unwrap();
+        assert_eq!(h.objections, vec![o("1480")]);
+        assert!(matches!(
+            withdraw_objection(&mut h, "0180"),
+            Err(RegistryError::NotFound(_))
+        ));
     }
 
     #[test]

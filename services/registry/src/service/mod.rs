@@ -832,18 +832,8 @@ impl Registry {
                 "home_member_added",
                 &req.reason,
                 |h| {
-                    if vm.personnummer.is_some()
-                        && h.members
-                            .iter()
-                            .any(|x| x.personnummer == vm.draft.personnummer)
-                    {
-                        return Err(RegistryError::invalid(
-                            "member.personnummer",
-                            "is already a member of this home",
-                        ));
-                    }
                     let id = ids::new_id_string();
-                    h.members.push(home::member_from(id.clone(), &vm));
+                    home::add_member(h, id.clone(), &vm)?;
                     Ok(json!({"member_id": id}))
                 },
             )
@@ -877,16 +867,7 @@ impl Registry {
                 "home_member_removed",
                 &req.reason,
                 |h| {
-                    let before = h.members.len();
-                    h.members.retain(|m| m.id != req.member_id);
-                    if h.members.len() == before {
-                        return Err(RegistryError::NotFound(format!("member {}", req.member_id)));
-                    }
-                    if !h.members.iter().any(|m| m.role == MemberRole::Carer as i32) {
-                        return Err(RegistryError::precondition(
-                            "a home must keep at least one carer",
-                        ));
-                    }
+                    home::remove_member(h, &req.member_id)?;
                     Ok(json!({"member_id": req.member_id}))
                 },
             )
@@ -1038,19 +1019,14 @@ impl Registry {
                 "objection_recorded",
                 &req.reason,
                 |h| {
-                    if h.objections
-                        .iter()
-                        .any(|o| o.municipality_code == m.as_str())
-                    {
-                        return Err(RegistryError::Conflict(
-                            "the objection is already recorded".into(),
-                        ));
-                    }
-                    h.objections.push(Objection {
-                        municipality_code: m.as_str().into(),
-                        reason: req.reason.clone(),
-                        at: dates::now_text(),
-                    });
+                    home::record_objection(
+                        h,
+                        Objection {
+                            municipality_code: m.as_str().into(),
+                            reason: req.reason.clone(),
+                            at: dates::now_text(),
+                        },
+                    )?;
                     Ok(json!({"objecting_municipality": m.as_str()}))
                 },
             )
@@ -1070,11 +1046,7 @@ impl Registry {
         replay!(self, ctx, tx, key);
         let h = self
             .change_home(&mut tx, ctx, &req.home_id, "objection_withdrawn", "", |h| {
-                let before = h.objections.len();
-                h.objections.retain(|o| o.municipality_code != m.as_str());
-                if before == h.objections.len() {
-                    return Err(RegistryError::NotFound("objection".into()));
-                }
+                home::withdraw_objection(h, m.as_str())?;
                 Ok(json!({"objecting_municipality": m.as_str()}))
             })
             .await?;
