@@ -1082,10 +1082,11 @@ impl Registry {
         let mut looked_up = std::collections::HashSet::new();
         for (_, v) in &valid {
             let id = v.draft.agency_id.as_str();
-            if !id.is_empty() && looked_up.insert(id) {
-                if store::agencies::get(&self.store.read, id).await?.is_none() {
-                    missing_agencies.insert(id.to_string());
-                }
+            if !id.is_empty()
+                && looked_up.insert(id)
+                && store::agencies::get(&self.store.read, id).await?.is_none()
+            {
+                missing_agencies.insert(id.to_string());
             }
         }
         let (valid, unknown_agency): (Vec<_>, Vec<_>) = valid

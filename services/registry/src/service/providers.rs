@@ -222,13 +222,12 @@ impl Registry {
         }
         let (mut tx, key) = begin!(self, ctx, "CreateUnit", req);
         replay!(self, ctx, tx, key);
-        if !req.agency_id.is_empty() {
-            if store::agencies::get(tx.conn(), &req.agency_id)
+        if !req.agency_id.is_empty()
+            && store::agencies::get(tx.conn(), &req.agency_id)
                 .await?
                 .is_none()
-            {
-                return Err(RegistryError::invalid("agency_id", "no such agency"));
-            }
+        {
+            return Err(RegistryError::invalid("agency_id", "no such agency"));
         }
         let now = dates::now_text();
         let u = Unit {

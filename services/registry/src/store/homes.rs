@@ -440,7 +440,7 @@ mod tests {
             role: MemberRole::Carer as i32,
             ..Default::default()
         }];
-        if i % 3 == 0 {
+        if i.is_multiple_of(3) {
             // A child member sharing a number with other homes' adults.
             members.push(HouseholdMember {
                 id: format!("c{i}"),
@@ -454,7 +454,7 @@ mod tests {
             version: 1,
             status: status as i32,
             home_type: HomeType::FamilyHome as i32,
-            municipality_code: if i % 2 == 0 { "0180" } else { "1480" }.into(),
+            municipality_code: if i.is_multiple_of(2) { "0180" } else { "1480" }.into(),
             capacity: [0, 2, 4, 10][i % 4],
             placed_count: (i % 5) as i32,
             jour_available: i % 3 == 1,

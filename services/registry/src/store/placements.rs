@@ -215,7 +215,7 @@ mod tests {
             } else {
                 "unit-1".into()
             },
-            status: if (i / 4) % 2 == 0 {
+            status: if (i / 4).is_multiple_of(2) {
                 PlacementStatus::Active
             } else {
                 PlacementStatus::Ended
