@@ -86,6 +86,9 @@ pub enum KitError {
     PermissionDenied(String),
     #[error("{0}")]
     FailedPrecondition(String),
+    /// A record that does not exist, named with its id (`"home 0191… not found"`).
+    #[error("{0} not found")]
+    NotFound(String),
     /// Shown with the store's own error code and message (never a value:
     /// SQLite's and PostgreSQL's primary messages name tables and
     /// constraints, not data), so an operator can tell a full disk from a
@@ -112,6 +115,7 @@ impl ServiceError for KitError {
             KitError::Unauthenticated(_) => ErrorCode::Unauthenticated,
             KitError::PermissionDenied(_) => ErrorCode::PermissionDenied,
             KitError::FailedPrecondition(_) => ErrorCode::FailedPrecondition,
+            KitError::NotFound(_) => ErrorCode::NotFound,
             KitError::Database(e) => db_error_code(e),
             KitError::Internal(_) => ErrorCode::Internal,
         }

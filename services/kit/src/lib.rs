@@ -1,10 +1,11 @@
 //! Shared plumbing for every Samling service.
 //!
 //! Each module owns one cross-cutting concern (DESIGN.md §4): configuration,
-//! telemetry, stores and migrations, the error → `tonic::Status` mapping, the
-//! signed auth context, the hash-chained audit log, the transactional outbox
-//! and its event feed, gRPC health/reflection, paging, ids, money, personnummer
-//! and the reference data (municipalities, counties, regions).
+//! telemetry, stores and migrations, the document store (ADR 0003), the
+//! error → `tonic::Status` mapping, the signed auth context, the
+//! hash-chained audit log, the transactional outbox and its event feed, gRPC
+//! health/reflection, paging, ids, money, personnummer and the reference
+//! data (municipalities, counties, regions).
 #![forbid(unsafe_code)]
 
 pub mod accesslog;
@@ -15,6 +16,7 @@ pub mod config;
 pub mod dates;
 pub mod db;
 pub mod disclosure;
+pub mod docstore;
 pub mod error;
 pub mod grpc;
 pub mod health;

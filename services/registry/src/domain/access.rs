@@ -321,6 +321,55 @@ pub fn placement_view(
     }
 }
 
+/// Which placements a caller's lists may hold (before [`read_placement`]
+/// checks each): the store turns this into its filter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PlacementScope {
+    /// The office and services: every placement.
+    All,
+    /// Ombud: none yet (the ombud service will own assignments).
+    Nothing,
+    /// A municipality: the placements it made or that are in it.
+    Municipality(String),
+    /// A family home: the placements in it.
+    Home(String),
+    /// A child: its own placements.
+    Child(String),
+}
+
+impl PlacementScope {
+    /// Is `p` within the scope?
+    pub fn holds(&self, p: &samling_proto::registry::v1::Placement) -> bool {
+        match self {
+            PlacementScope::All => true,
+            PlacementScope::Nothing => false,
+            PlacementScope::Municipality(m) => {
+                &p.placing_municipality_code == m || &p.receiving_municipality_code == m
+            }
+            PlacementScope::Home(h) => &p.home_id == h,
+            PlacementScope::Child(c) => &p.child_id == c,
+        }
+    }
+}
+
+/// The placements `ctx` may list.
+pub fn placement_scope(ctx: &AuthContext) -> Result<PlacementScope, RegistryError> {
+    let own = |v: Option<String>| v.unwrap_or_default();
+    Ok(match ctx.role {
+        Role::RegionalOfficer | Role::Service => PlacementScope::All,
+        Role::Ombud => PlacementScope::Nothing,
+        Role::MunicipalityCaseworker | Role::MunicipalityManager => {
+            PlacementScope::Municipality(own(ctx
+                .municipality
+                .as_ref()
+                .map(|m| m.as_str().to_string())))
+        }
+        Role::FamilyHome => PlacementScope::Home(own(ctx.party.clone())),
+        Role::Child => PlacementScope::Child(own(ctx.party.clone())),
+        _ => return Err(deny("list placements")),
+    })
+}
+
 /// Listing scope for children/placements/decisions: `Some(code)` restricts a
 /// municipal caller to their municipality; the office sees all. Ombud pass
 /// here but list nothing (see [`sees_no_children`]).
@@ -434,6 +483,44 @@ mod tests {
             c
         } else {
             c.with_municipality(MunicipalityCode::parse(m).unwrap())
+        }
+    }
+
+    #[test]
+    fn a_caller_lists_only_the_placements_it_may_read() {
+        use samling_proto::registry::v1::Placement;
+        let p = Placement {
+            child_id: "c".into(),
+            home_id: "h".into(),
+            placing_municipality_code: "0180".into(),
+            receiving_municipality_code: "1480".into(),
+            ..Default::default()
+        };
+        let scope = |c: AuthContext| placement_scope(&c).unwrap();
+        assert!(scope(ctx(Role::RegionalOfficer, "")).holds(&p));
+        assert!(!scope(ctx(Role::Ombud, "")).holds(&p));
+        for m in ["0180", "1480"] {
+            assert!(scope(ctx(Role::MunicipalityCaseworker, m)).holds(&p), "{m}");
+        }
+        assert!(!scope(ctx(Role::MunicipalityManager, "0114")).holds(&p));
+        let party = |role, id: &str| ctx(role, "").with_party(id);
+        assert!(scope(party(Role::FamilyHome, "h")).holds(&p));
+        assert!(!scope(party(Role::FamilyHome, "other")).holds(&p));
+        assert!(scope(party(Role::Child, "c")).holds(&p));
+        assert!(!scope(party(Role::Child, "h")).holds(&p));
+        // Every placement the scope holds is one the caller may read.
+        for c in [
+            ctx(Role::MunicipalityCaseworker, "0180"),
+            party(Role::FamilyHome, "h"),
+            party(Role::Child, "c"),
+        ] {
+            assert!(read_placement(&c, &p, false).is_ok(), "{:?}", c.role);
+        }
+        for role in [Role::NationalAnalyst, Role::CouncilMember] {
+            assert!(matches!(
+                placement_scope(&ctx(role, "")),
+                Err(RegistryError::Forbidden(_))
+            ));
         }
     }
 

@@ -4,7 +4,7 @@
 
 use chrono::{Datelike, NaiveDate};
 use samling_kit::dates;
-use samling_proto::registry::v1::{QuarterlyReportRow, Sex, UnexecutedReason};
+use samling_proto::registry::v1::{QuarterlyReportRow, Sex, UnexecutedDecision, UnexecutedReason};
 use std::collections::BTreeMap;
 
 use super::RegistryError;
@@ -12,6 +12,50 @@ use super::RegistryError;
 /// The date from which an unexecuted decision must be reported.
 pub fn reportable_from(decision_date: NaiveDate) -> NaiveDate {
     dates::add_months(decision_date, 3)
+}
+
+/// Still not executed on `on`, three months or more after the decision
+/// (the day itself counts): reported as not executed.
+pub fn unexecuted_too_long(
+    decision_date: NaiveDate,
+    executed_on: Option<NaiveDate>,
+    on: NaiveDate,
+) -> bool {
+    reportable_from(decision_date) <= on && executed_on.is_none_or(|x| x > on)
+}
+
+/// Executed later than three months after the decision (on the day itself
+/// is in time).
+pub fn executed_late(decision_date: NaiveDate, executed_on: NaiveDate) -> bool {
+    executed_on > reportable_from(decision_date)
+}
+
+/// Is the decision still not executed (`open_only` lists)?
+pub fn is_open(d: &UnexecutedDecision) -> bool {
+    d.executed_on.is_none()
+}
+
+/// Record that the decision was executed `on`: once, between the decision
+/// date and `today`.
+pub fn mark_executed(
+    d: &mut UnexecutedDecision,
+    on: NaiveDate,
+    today: NaiveDate,
+) -> Result<(), RegistryError> {
+    if !is_open(d) {
+        return Err(RegistryError::precondition(
+            "the decision is already executed",
+        ));
+    }
+    let decided = dates::from_proto("decision_date", d.decision_date.as_ref())?;
+    if on < decided || on > today {
+        return Err(RegistryError::invalid(
+            "executed_on",
+            "must be between the decision date and today",
+        ));
+    }
+    d.executed_on = Some(dates::to_proto(on));
+    Ok(())
 }
 
 /// First and last day of a quarter.
@@ -47,13 +91,15 @@ pub fn quarterly_rows(
 ) -> Vec<QuarterlyReportRow> {
     let mut rows: BTreeMap<(i32, i32), (u32, u32)> = BTreeMap::new();
     for d in decisions {
-        let due = reportable_from(d.decision_date);
         let key = (d.sex as i32, d.reason as i32);
-        match d.executed_on {
-            None if due <= end => rows.entry(key).or_default().0 += 1,
-            Some(x) if x > end && due <= end => rows.entry(key).or_default().0 += 1,
-            Some(x) if x >= start && x <= end && x > due => rows.entry(key).or_default().1 += 1,
-            _ => {}
+        if unexecuted_too_long(d.decision_date, d.executed_on, end) {
+            rows.entry(key).or_default().0 += 1;
+        } else if let Some(x) = d.executed_on
+            && x >= start
+            && x <= end
+            && executed_late(d.decision_date, x)
+        {
+            rows.entry(key).or_default().1 += 1;
         }
     }
     rows.into_iter()
@@ -120,6 +166,48 @@ mod tests {
             e,
         );
         assert_eq!(rows[0].not_executed, 1);
+    }
+
+    #[test]
+    fn three_months_unexecuted_counts_from_the_day_itself_and_late_from_the_day_after() {
+        let decided = d(2026, 1, 31);
+        let due = reportable_from(decided);
+        assert_eq!(due, d(2026, 4, 30));
+        assert!(!unexecuted_too_long(decided, None, d(2026, 4, 29)));
+        assert!(unexecuted_too_long(decided, None, due));
+        assert!(unexecuted_too_long(
+            decided,
+            Some(d(2026, 5, 2)),
+            d(2026, 5, 1)
+        ));
+        assert!(!unexecuted_too_long(
+            decided,
+            Some(d(2026, 5, 1)),
+            d(2026, 5, 1)
+        ));
+        assert!(!executed_late(decided, due));
+        assert!(executed_late(decided, d(2026, 5, 1)));
+    }
+
+    #[test]
+    fn a_decision_is_executed_once_between_its_date_and_today() {
+        let today = d(2026, 11, 23);
+        let mut dec = UnexecutedDecision {
+            decision_date: Some(dates::to_proto(d(2026, 6, 1))),
+            ..Default::default()
+        };
+        assert!(is_open(&dec));
+        for bad in [d(2026, 5, 31), d(2026, 11, 24)] {
+            let e = mark_executed(&mut dec, bad, today).unwrap_err();
+            assert!(e.to_string().starts_with("executed_on:"), "{e}");
+        }
+        assert!(is_open(&dec), "a refusal changes nothing");
+        mark_executed(&mut dec, d(2026, 6, 1), today).unwrap();
+        assert!(!is_open(&dec));
+        assert!(matches!(
+            mark_executed(&mut dec, today, today),
+            Err(RegistryError::Precondition(_))
+        ));
     }
 
     #[test]

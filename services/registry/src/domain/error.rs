@@ -1,4 +1,5 @@
-//! The registry's one error type, mapped once to gRPC codes.
+//! The registry's one error type, mapped once to gRPC codes (the
+//! conversions from sqlx and to tonic live with the store and gRPC layers).
 use samling_kit::error::{ErrorCode, KitError, ServiceError};
 
 #[derive(Debug, thiserror::Error)]
@@ -32,12 +33,6 @@ impl RegistryError {
     }
 }
 
-impl From<sqlx::Error> for RegistryError {
-    fn from(e: sqlx::Error) -> Self {
-        RegistryError::Kit(KitError::Database(e))
-    }
-}
-
 impl ServiceError for RegistryError {
     fn code(&self) -> ErrorCode {
         match self {
@@ -55,11 +50,5 @@ impl ServiceError for RegistryError {
             RegistryError::Kit(k) => k.field(),
             _ => None,
         }
-    }
-}
-
-impl From<RegistryError> for tonic::Status {
-    fn from(e: RegistryError) -> Self {
-        samling_kit::error::to_status(&e)
     }
 }

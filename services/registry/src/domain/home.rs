@@ -9,7 +9,7 @@ use samling_kit::personnummer::Personnummer;
 use samling_kit::reference::{MunicipalityCode, RegionMap};
 use samling_proto::registry::v1::{
     Address, Approval, Home, HomeDraft, HomeStatus, HomeSummary, HomeType, HouseholdMember,
-    InvestigationAssignment, MemberDraft, MemberRole, ProviderKind, Willingness,
+    InvestigationAssignment, MemberDraft, MemberRole, Objection, ProviderKind, Willingness,
 };
 
 /// The most children any home can be approved for; above this is a unit, not a home.
@@ -369,6 +369,71 @@ pub fn effective_capacity(home: &Home, rules: &Rules) -> u32 {
     }
 }
 
+/// Add a validated member as `id`; one personnummer appears once in a household.
+pub fn add_member(home: &mut Home, id: String, m: &ValidMember) -> Result<(), RegistryError> {
+    if m.personnummer.is_some()
+        && home
+            .members
+            .iter()
+            .any(|x| x.personnummer == m.draft.personnummer)
+    {
+        return Err(RegistryError::invalid(
+            "member.personnummer",
+            "is already a member of this home",
+        ));
+    }
+    home.members.push(member_from(id, m));
+    Ok(())
+}
+
+/// Remove member `id`; a home keeps at least one carer.
+pub fn remove_member(home: &mut Home, id: &str) -> Result<(), RegistryError> {
+    let i = home
+        .members
+        .iter()
+        .position(|m| m.id == id)
+        .ok_or_else(|| RegistryError::NotFound(format!("member {id}")))?;
+    if !home
+        .members
+        .iter()
+        .enumerate()
+        .any(|(j, m)| j != i && m.role == MemberRole::Carer as i32)
+    {
+        return Err(RegistryError::precondition(
+            "a home must keep at least one carer",
+        ));
+    }
+    home.members.remove(i);
+    Ok(())
+}
+
+/// A municipality's objection to further placements, once per municipality
+/// (who may object is [`super::placement::check_may_object`]).
+pub fn record_objection(home: &mut Home, objection: Objection) -> Result<(), RegistryError> {
+    if home
+        .objections
+        .iter()
+        .any(|o| o.municipality_code == objection.municipality_code)
+    {
+        return Err(RegistryError::Conflict(
+            "the objection is already recorded".into(),
+        ));
+    }
+    home.objections.push(objection);
+    Ok(())
+}
+
+/// A municipality withdraws its objection.
+pub fn withdraw_objection(home: &mut Home, municipality: &str) -> Result<(), RegistryError> {
+    let before = home.objections.len();
+    home.objections
+        .retain(|o| o.municipality_code != municipality);
+    if before == home.objections.len() {
+        return Err(RegistryError::NotFound("objection".into()));
+    }
+    Ok(())
+}
+
 /// Allowed lifecycle steps. Approval is not a transition: it is recorded with
 /// [`record_approval`], which carries the nämnd decision.
 pub fn check_transition(
@@ -499,6 +564,21 @@ fn set_reconfirmed(home: &mut Home, on: NaiveDate, rules: &Rules) {
     )));
 }
 
+/// The statuses of an approved home: re-confirmed every year, so the ones
+/// that can be overdue for it.
+pub const RECONFIRMED_STATUSES: [HomeStatus; 3] =
+    [HomeStatus::Approved, HomeStatus::Active, HomeStatus::Paused];
+
+/// Is the home approved (in one of [`RECONFIRMED_STATUSES`])?
+pub fn is_approved(home: &Home) -> bool {
+    RECONFIRMED_STATUSES.contains(&status(home))
+}
+
+/// Has the home ended (no longer in the register's working set)?
+pub fn is_ended(home: &Home) -> bool {
+    status(home) == HomeStatus::Ended
+}
+
 /// The annual re-confirmation.
 pub fn reconfirm(
     home: &mut Home,
@@ -506,8 +586,7 @@ pub fn reconfirm(
     today: NaiveDate,
     rules: &Rules,
 ) -> Result<(), RegistryError> {
-    use HomeStatus::*;
-    if !matches!(status(home), Approved | Active | Paused) {
+    if !is_approved(home) {
         return Err(RegistryError::precondition(
             "only approved homes are re-confirmed",
         ));
@@ -528,16 +607,57 @@ pub fn reconfirm(
     Ok(())
 }
 
-/// Approved homes whose re-confirmation date has passed.
-pub fn is_overdue(home: &Home, today: NaiveDate) -> bool {
-    use HomeStatus::*;
-    matches!(status(home), Approved | Active | Paused)
-        && reconfirmation_due(home).is_some_and(|d| d < today)
+/// The one definition of "overdue for re-confirmation": an approved home
+/// whose re-confirmation date is before `on` (due on `on` is not yet
+/// overdue). `GetHome`'s flag, `ListOverdueHomes`, the homes `SearchHomes`
+/// leaves out and the placement notice all ask this.
+pub fn reconfirmation_overdue(home: &Home, on: NaiveDate) -> bool {
+    is_approved(home) && reconfirmation_due(home).is_some_and(|d| d < on)
 }
 
-/// Set the derived flags that depend on today's date.
-pub fn refresh_derived(home: &mut Home, today: NaiveDate) {
-    home.reconfirmation_overdue = is_overdue(home, today);
+/// Set the derived flags that depend on the date (today, or a list's `as_of`).
+pub fn refresh_derived(home: &mut Home, on: NaiveDate) {
+    home.reconfirmation_overdue = reconfirmation_overdue(home, on);
+}
+
+/// Room for one more child within the home's approved (or the normal)
+/// capacity; `SearchHomes`' `with_free_capacity`.
+pub fn has_free_place(home: &Home, rules: &Rules) -> bool {
+    u32::try_from(home.placed_count).unwrap_or(0) < effective_capacity(home, rules)
+}
+
+/// A placement into an approved home makes it active (approved → active);
+/// other statuses are left as they are.
+pub fn activate_on_placement(home: &mut Home) {
+    if status(home) == HomeStatus::Approved {
+        home.status = HomeStatus::Active as i32;
+    }
+}
+
+/// The home says whether it takes emergency (jour) placements now. Only a
+/// home willing to take them and that has not withdrawn its consent can be
+/// available; anyone can become unavailable.
+pub fn set_jour(home: &mut Home, available: bool, now: &str) -> Result<(), RegistryError> {
+    if available && !home.willingness.contains(&(Willingness::Emergency as i32)) {
+        return Err(RegistryError::precondition(
+            "the home does not take emergency (jour) placements",
+        ));
+    }
+    if available && home.consent_withdrawn {
+        return Err(RegistryError::precondition(
+            "the home has withdrawn its consent",
+        ));
+    }
+    home.jour_available = available;
+    home.jour_available_updated_at = now.to_string();
+    Ok(())
+}
+
+/// The home withdraws its consent: no more placements, no jour.
+pub fn withdraw_consent(home: &mut Home, on: NaiveDate) {
+    home.consent_withdrawn = true;
+    home.consent_withdrawn_on = Some(dates::to_proto(on));
+    home.jour_available = false;
 }
 
 /// Can a child be placed here now? (Matching also excludes overdue homes;
@@ -869,13 +989,87 @@ pub(crate) mod tests {
     #[test]
     fn a_home_overdue_for_annual_reconfirmation_is_flagged() {
         let mut h = approved_home();
-        assert!(is_overdue(&h, today()));
+        assert!(reconfirmation_overdue(&h, today()));
         reconfirm(&mut h, today(), today(), &Rules::default()).unwrap();
-        assert!(!is_overdue(&h, today()));
-        assert!(is_overdue(
+        assert!(!reconfirmation_overdue(&h, today()));
+        assert!(reconfirmation_overdue(
             &h,
             NaiveDate::from_ymd_opt(2027, 11, 24).unwrap()
         ));
+    }
+
+    #[test]
+    fn overdue_is_strictly_after_the_due_date_and_only_for_approved_homes() {
+        let mut h = approved_home();
+        let due = reconfirmation_due(&h).unwrap();
+        assert!(!reconfirmation_overdue(&h, due), "due today is not overdue");
+        assert!(reconfirmation_overdue(&h, due.succ_opt().unwrap()));
+        let later = due + chrono::Days::new(400);
+        for s in [HomeStatus::Active, HomeStatus::Paused] {
+            h.status = s as i32;
+            assert!(reconfirmation_overdue(&h, later), "{s:?}");
+        }
+        for s in [
+            HomeStatus::Applicant,
+            HomeStatus::InTraining,
+            HomeStatus::UnderAssessment,
+            HomeStatus::Ended,
+        ] {
+            h.status = s as i32;
+            assert!(!reconfirmation_overdue(&h, later), "{s:?}");
+        }
+        h.status = HomeStatus::Approved as i32;
+        h.reconfirmation_due_on = None;
+        assert!(
+            !reconfirmation_overdue(&h, later),
+            "no date, nothing overdue"
+        );
+    }
+
+    #[test]
+    fn a_placement_makes_an_approved_home_active_and_nothing_else() {
+        let mut h = approved_home();
+        activate_on_placement(&mut h);
+        assert_eq!(status(&h), HomeStatus::Active);
+        for s in [
+            HomeStatus::Active,
+            HomeStatus::Paused,
+            HomeStatus::Applicant,
+        ] {
+            h.status = s as i32;
+            activate_on_placement(&mut h);
+            assert_eq!(status(&h), s);
+        }
+    }
+
+    #[test]
+    fn free_capacity_counts_against_the_approved_or_normal_capacity() {
+        let r = Rules::default();
+        let mut h = approved_home();
+        h.placed_count = r.normal_capacity as i32 - 1;
+        assert!(has_free_place(&h, &r));
+        h.placed_count += 1;
+        assert!(!has_free_place(&h, &r));
+        h.capacity = r.normal_capacity as i32 + 1;
+        assert!(has_free_place(&h, &r));
+    }
+
+    #[test]
+    fn only_a_willing_consenting_home_can_be_on_jour() {
+        let mut h = approved_home();
+        let e = set_jour(&mut h, true, "t1").unwrap_err();
+        assert!(matches!(e, RegistryError::Precondition(_)));
+        assert!(!h.jour_available);
+        h.willingness.push(Willingness::Emergency as i32);
+        set_jour(&mut h, true, "t2").unwrap();
+        assert!(h.jour_available);
+        assert_eq!(h.jour_available_updated_at, "t2");
+        withdraw_consent(&mut h, today());
+        assert!(h.consent_withdrawn && !h.jour_available);
+        assert_eq!(h.consent_withdrawn_on, Some(dates::to_proto(today())));
+        assert!(set_jour(&mut h, true, "t3").is_err());
+        set_jour(&mut h, false, "t4").unwrap();
+        assert_eq!(h.jour_available_updated_at, "t4");
     }
 
     #[test]
@@ -907,6 +1101,51 @@ pub(crate) mod tests {
     #[test]
     fn a_home_with_placed_children_cannot_end() {
         assert!(check_transition(HomeStatus::Active, HomeStatus::Ended, 1).is_err());
+    }
+
+    #[test]
+    fn a_household_keeps_one_carer_and_each_personnummer_once() {
+        let mut h = approved_home();
+        let carer = validate_member("member", &draft().members[0], today()).unwrap();
+        let e = add_member(&mut h, "m2".into(), &carer).unwrap_err();
+        assert!(e.to_string().starts_with("member.personnummer:"), "{e}");
+        assert_eq!(h.members.len(), 1, "a refusal changes nothing");
+        let e = remove_member(&mut h, "m1").unwrap_err();
+        assert!(matches!(e, RegistryError::Precondition(_)), "{e:?}");
+        assert!(matches!(
+            remove_member(&mut h, "nobody"),
+            Err(RegistryError::NotFound(_))
+        ));
+        let second = MemberDraft {
+            personnummer: "19800101-0001".into(),
+            ..draft().members[0].clone()
+        };
+        let second = validate_member("member", &second, today()).unwrap();
+        add_member(&mut h, "m2".into(), &second).unwrap();
+        remove_member(&mut h, "m1").unwrap();
+        assert_eq!(h.members.len(), 1);
+        assert_eq!(h.members[0].id, "m2");
+    }
+
+    #[test]
+    fn a_municipality_objects_once_and_withdraws_what_it_recorded() {
+        let mut h = approved_home();
+        let o = |m: &str| Objection {
+            municipality_code: m.into(),
+            ..Default::default()
+        };
+        record_objection(&mut h, o("0180")).unwrap();
+        assert!(matches!(
+            record_objection(&mut h, o("0180")),
+            Err(RegistryError::Conflict(_))
+        ));
+        record_objection(&mut h, o("1480")).unwrap();
+        withdraw_objection(&mut h, "0180").unwrap();
+        assert_eq!(h.objections, vec![o("1480")]);
+        assert!(matches!(
+            withdraw_objection(&mut h, "0180"),
+            Err(RegistryError::NotFound(_))
+        ));
     }
 
     #[test]

@@ -1,11 +1,15 @@
 //! The register's rules, with no I/O: values in, values (or a
-//! [`RegistryError`]) out. The store and gRPC layers sit around this module.
+//! [`RegistryError`]) out. The store and gRPC layers sit around this module;
+//! nothing here imports sqlx or tonic. Where the store filters in SQL (lists,
+//! searches, duplicate candidates), the rule is still the function here and
+//! the registry's tests check that both agree.
 //!
 //! Data is the protobuf message types of `samling.registry.v1` (plain structs);
 //! see docs/adr/0003-proto-types-as-register-records.md.
 
 pub mod access;
 pub mod decisions;
+pub mod duplicates;
 pub mod error;
 pub mod home;
 pub mod placement;

@@ -1,11 +1,13 @@
 //! Placements: capacity rules, the first placing municipality's objection,
 //! the 2-year custody-transfer consideration and how a placement ends.
 
+use super::home::{self, reconfirmation_overdue};
 use super::{RegistryError, Rules};
 use chrono::NaiveDate;
 use samling_kit::dates;
 use samling_proto::registry::v1::{
-    Breakdown, BreakdownInitiator, BreakdownReason, EndReason, LegalBasis, Objection,
+    Breakdown, BreakdownInitiator, BreakdownReason, Child, EndReason, Home, LegalBasis, Objection,
+    Placement, PlacementStatus, Unit,
 };
 
 /// Notices returned to the caller when a placement is made.
@@ -44,11 +46,153 @@ pub fn check_capacity(
     if after > rules.normal_capacity {
         out.notices.push(NOTICE_ABOVE_NORMAL_CAPACITY);
     }
-    if after > rules.ivo_report_above {
+    if ivo_report_required(after, rules) {
         out.notices.push(NOTICE_IVO_REPORT_RAISED);
         out.ivo_report = true;
     }
     Ok(out)
+}
+
+/// The IVO decision: more than `ivo_report_above` children placed in one
+/// home must be reported to IVO (raised when a placement passes it, closed
+/// when an ending brings the home back to it).
+pub fn ivo_report_required(placed: u32, rules: &Rules) -> bool {
+    placed > rules.ivo_report_above
+}
+
+/// Is the placement active (not ended)?
+pub fn is_active(p: &Placement) -> bool {
+    p.status == PlacementStatus::Active as i32
+}
+
+/// A child has at most one active placement: a new one waits until the
+/// current one is ended (MOVED_TO_OTHER_PLACEMENT).
+pub fn check_no_active_placement(child: &Child) -> Result<(), RegistryError> {
+    if !child.active_placement_id.is_empty() {
+        return Err(RegistryError::precondition(
+            "the child has an active placement; end it (MOVED_TO_OTHER_PLACEMENT) first",
+        ));
+    }
+    Ok(())
+}
+
+/// The municipalities placing in one home.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Placing {
+    /// With an active placement there, in order of first appearance.
+    pub active: Vec<String>,
+    /// With any placement there, ever.
+    pub ever: Vec<String>,
+    /// The placing municipality of the earliest active placement: the
+    /// first placing municipality, who may object to further placements.
+    pub first: Option<String>,
+}
+
+/// [`Placing`] from a home's placements as (placing municipality, status),
+/// ordered by start date (then id).
+pub fn placing<'a>(placements: impl IntoIterator<Item = (&'a str, PlacementStatus)>) -> Placing {
+    let mut out = Placing::default();
+    for (m, status) in placements {
+        if status == PlacementStatus::Active {
+            if out.first.is_none() {
+                out.first = Some(m.to_string());
+            }
+            if !out.active.iter().any(|a| a == m) {
+                out.active.push(m.to_string());
+            }
+        }
+        if !out.ever.iter().any(|a| a == m) {
+            out.ever.push(m.to_string());
+        }
+    }
+    out
+}
+
+/// What placing one more child in a home told the caller.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HomePlacement {
+    /// Notices for the caller (overdue re-confirmation, capacity).
+    pub notices: Vec<String>,
+    /// This placement raised a report to IVO.
+    pub ivo_report: bool,
+}
+
+/// Place one more child of `placing` in `home` on `today`: the home must
+/// take placements, the first placing municipality (`first_placing`) must
+/// not object, and above capacity needs `exception_reason`. Counts the
+/// child, makes an approved home active and opens the IVO report when it is
+/// due. A home overdue for re-confirmation takes the child with a notice.
+pub fn place_in_home(
+    home: &mut Home,
+    placing: &str,
+    first_placing: Option<&str>,
+    rules: &Rules,
+    exception_reason: &str,
+    today: NaiveDate,
+) -> Result<HomePlacement, RegistryError> {
+    home::check_placeable(home)?;
+    check_objection(&home.objections, first_placing, placing)?;
+    let cap = check_capacity(
+        u32::try_from(home.placed_count).unwrap_or(0),
+        home::effective_capacity(home, rules),
+        rules,
+        exception_reason,
+    )?;
+    let mut notices = Vec::new();
+    if reconfirmation_overdue(home, today) {
+        notices.push(NOTICE_RECONFIRMATION_OVERDUE.to_string());
+    }
+    notices.extend(cap.notices.iter().map(|s| s.to_string()));
+    home.placed_count += 1;
+    home::activate_on_placement(home);
+    if cap.ivo_report {
+        home.ivo_report_open = true;
+    }
+    Ok(HomePlacement {
+        notices,
+        ivo_report: cap.ivo_report,
+    })
+}
+
+/// A child's placement in `home` ended: one child fewer; the IVO report
+/// closes once no longer required.
+pub fn leave_home(home: &mut Home, rules: &Rules) {
+    home.placed_count = (home.placed_count - 1).max(0);
+    if !ivo_report_required(u32::try_from(home.placed_count).unwrap_or(0), rules) {
+        home.ivo_report_open = false;
+    }
+}
+
+/// A unit has a free place while fewer children are placed than it has places.
+pub fn unit_has_free_place(u: &Unit) -> bool {
+    u.placed_count < u.places
+}
+
+/// Take one of a unit's places for a placement (one vacancy fewer).
+pub fn take_unit_place(u: &mut Unit) -> Result<(), RegistryError> {
+    if !unit_has_free_place(u) {
+        return Err(RegistryError::precondition("the unit has no free place"));
+    }
+    u.placed_count += 1;
+    u.vacancies = (u.vacancies - 1).max(0);
+    Ok(())
+}
+
+/// A placement in a unit ended: its place is free again (the unit itself
+/// announces vacancies).
+pub fn release_unit_place(u: &mut Unit) {
+    u.placed_count = (u.placed_count - 1).max(0);
+}
+
+/// Is a custody transfer to be considered for this placement by `as_of`:
+/// active, and its consideration date on or before `as_of`?
+/// (`ListCustodyTransferDue`; "due", not "overdue": the day itself counts.)
+pub fn custody_transfer_due(p: &Placement, as_of: NaiveDate) -> bool {
+    is_active(p)
+        && dates::opt_from_proto("", p.custody_transfer_consideration_on.as_ref())
+            .ok()
+            .flatten()
+            .is_some_and(|d| d <= as_of)
 }
 
 /// The first placing municipality is the placing municipality of the earliest
@@ -201,6 +345,144 @@ mod tests {
         let out = check_capacity(4, 6, &Rules::default(), "").unwrap();
         assert!(out.ivo_report);
         assert!(out.notices.contains(&NOTICE_IVO_REPORT_RAISED));
+        let r = Rules::default();
+        assert_eq!(r.ivo_report_above, 4);
+        assert!(!ivo_report_required(4, &r));
+        assert!(ivo_report_required(5, &r));
+    }
+
+    fn approved_home(placed: i32, capacity: i32) -> Home {
+        Home {
+            id: "h".into(),
+            status: samling_proto::registry::v1::HomeStatus::Approved as i32,
+            home_type: samling_proto::registry::v1::HomeType::FamilyHome as i32,
+            placed_count: placed,
+            capacity,
+            reconfirmation_due_on: Some(dates::to_proto(d(2027, 1, 1))),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn placing_in_a_home_counts_the_child_activates_it_and_opens_the_ivo_report() {
+        use samling_proto::registry::v1::HomeStatus;
+        let r = Rules::default();
+        let today = d(2026, 11, 23);
+        let mut h = approved_home(0, 6);
+        let out = place_in_home(&mut h, "0180", None, &r, "", today).unwrap();
+        assert_eq!(out, HomePlacement::default());
+        assert_eq!((h.placed_count, h.status), (1, HomeStatus::Active as i32));
+        assert!(!h.ivo_report_open);
+        let mut h = approved_home(4, 6);
+        h.status = HomeStatus::Active as i32;
+        let out = place_in_home(&mut h, "0180", None, &r, "", today).unwrap();
+        assert!(out.ivo_report && h.ivo_report_open);
+        assert_eq!(h.placed_count, 5);
+        // Back to four children: the report closes.
+        leave_home(&mut h, &r);
+        assert_eq!(h.placed_count, 4);
+        assert!(!h.ivo_report_open);
+        let mut empty = approved_home(0, 6);
+        leave_home(&mut empty, &r);
+        assert_eq!(empty.placed_count, 0, "never below zero");
+    }
+
+    #[test]
+    fn placing_in_a_home_checks_status_objection_and_capacity_and_notes_overdue() {
+        use samling_proto::registry::v1::HomeStatus;
+        let r = Rules::default();
+        let today = d(2026, 11, 23);
+        let mut paused = approved_home(0, 6);
+        paused.status = HomeStatus::Paused as i32;
+        assert!(place_in_home(&mut paused, "0180", None, &r, "", today).is_err());
+        assert_eq!(paused.placed_count, 0, "a refusal changes nothing");
+        let mut objected = approved_home(1, 6);
+        objected.objections.push(Objection {
+            municipality_code: "0180".into(),
+            ..Default::default()
+        });
+        assert!(place_in_home(&mut objected, "1480", Some("0180"), &r, "", today).is_err());
+        let mut full = approved_home(3, 3);
+        assert!(place_in_home(&mut full, "0180", None, &r, "", today).is_err());
+        let out = place_in_home(&mut full, "0180", None, &r, "siblings", today).unwrap();
+        assert_eq!(
+            out.notices,
+            vec![NOTICE_ABOVE_APPROVED_CAPACITY, NOTICE_ABOVE_NORMAL_CAPACITY]
+        );
+        let mut overdue = approved_home(0, 6);
+        let out = place_in_home(&mut overdue, "0180", None, &r, "", d(2027, 1, 2)).unwrap();
+        assert_eq!(out.notices, vec![NOTICE_RECONFIRMATION_OVERDUE]);
+    }
+
+    #[test]
+    fn a_child_with_an_active_placement_gets_no_second_one() {
+        let mut c = Child::default();
+        assert!(check_no_active_placement(&c).is_ok());
+        c.active_placement_id = "p1".into();
+        assert!(matches!(
+            check_no_active_placement(&c),
+            Err(RegistryError::Precondition(_))
+        ));
+    }
+
+    #[test]
+    fn the_first_placing_municipality_is_the_earliest_active_placement() {
+        use PlacementStatus::*;
+        let p = placing([
+            ("0180", Ended),
+            ("1480", Active),
+            ("0180", Active),
+            ("1480", Active),
+        ]);
+        assert_eq!(p.first.as_deref(), Some("1480"));
+        assert_eq!(p.active, vec!["1480", "0180"]);
+        assert_eq!(p.ever, vec!["0180", "1480"]);
+        let none = placing([("0180", Ended)]);
+        assert_eq!(none.first, None);
+        assert!(none.active.is_empty());
+        assert_eq!(none.ever, vec!["0180"]);
+    }
+
+    #[test]
+    fn a_unit_place_is_taken_while_one_is_free_and_released_on_ending() {
+        let mut u = Unit {
+            places: 2,
+            placed_count: 1,
+            vacancies: 1,
+            ..Default::default()
+        };
+        take_unit_place(&mut u).unwrap();
+        assert_eq!((u.placed_count, u.vacancies), (2, 0));
+        assert!(!unit_has_free_place(&u));
+        assert!(matches!(
+            take_unit_place(&mut u),
+            Err(RegistryError::Precondition(_))
+        ));
+        assert_eq!(u.placed_count, 2, "a refusal changes nothing");
+        release_unit_place(&mut u);
+        assert_eq!(u.placed_count, 1);
+        assert!(unit_has_free_place(&u));
+        // Vacancies are the unit's own announcement: never below zero.
+        u.vacancies = 0;
+        take_unit_place(&mut u).unwrap();
+        assert_eq!(u.vacancies, 0);
+    }
+
+    #[test]
+    fn custody_transfer_is_due_on_and_after_its_date_for_active_placements() {
+        let mut p = Placement {
+            status: PlacementStatus::Active as i32,
+            custody_transfer_consideration_on: Some(dates::to_proto(d(2026, 2, 28))),
+            ..Default::default()
+        };
+        assert!(!custody_transfer_due(&p, d(2026, 2, 27)));
+        assert!(custody_transfer_due(&p, d(2026, 2, 28)));
+        assert!(custody_transfer_due(&p, d(2026, 3, 1)));
+        p.status = PlacementStatus::Ended as i32;
+        assert!(!custody_transfer_due(&p, d(2026, 3, 1)));
+        p.status = PlacementStatus::Active as i32;
+        p.custody_transfer_consideration_on = None;
+        assert!(!custody_transfer_due(&p, d(2030, 1, 1)));
     }
 
     #[test]

@@ -105,3 +105,9 @@ pub fn server(
 > {
     RegistryServiceServer::with_interceptor(RegistryGrpc(registry), auth::interceptor(verifier))
 }
+
+impl From<crate::domain::RegistryError> for Status {
+    fn from(e: crate::domain::RegistryError) -> Self {
+        samling_kit::error::to_status(&e)
+    }
+}

@@ -3,9 +3,9 @@
 use super::{HomeChange, R, Registry, parse_pnr};
 use crate::domain::access;
 use crate::domain::home;
-use crate::domain::{RegistryError, decisions, placement};
-use crate::store::{self, ColumnValue, decode_rows};
-use samling_kit::auth::{AuthContext, Role};
+use crate::domain::{RegistryError, decisions, duplicates, placement};
+use crate::store;
+use samling_kit::auth::AuthContext;
 use samling_kit::outbox::NewEvent;
 use samling_kit::paging::Page;
 use samling_kit::personnummer::LegalSex;
@@ -13,7 +13,6 @@ use samling_kit::reference::MunicipalityCode;
 use samling_kit::{dates, disclosure, ids};
 use samling_proto::registry::v1::*;
 use serde_json::json;
-use sqlx::Row;
 
 fn municipality(field: &str, s: &str) -> R<MunicipalityCode> {
     MunicipalityCode::parse(s).map_err(|e| RegistryError::invalid(field, e.to_string()))
@@ -37,7 +36,7 @@ impl Registry {
         if child_id.is_empty() {
             return Ok(false);
         }
-        let c: Option<Child> = store::load_doc(&self.store.read, "children", child_id).await?;
+        let c = store::children::get(&self.store.read, child_id).await?;
         Ok(c.is_some_and(|c| c.protected_identity))
     }
 
@@ -48,7 +47,7 @@ impl Registry {
         if let Some(h) = self.homes.get(home_id) {
             return Ok(h.protected_identity);
         }
-        let h: Option<Home> = store::load_doc(&self.store.read, "homes", home_id).await?;
+        let h = store::homes::get(&self.store.read, home_id).await?;
         Ok(h.is_some_and(|h| h.protected_identity))
     }
 
@@ -56,8 +55,7 @@ impl Registry {
         if placement_id.is_empty() {
             return Ok(String::new());
         }
-        let p: Option<Placement> =
-            store::load_doc(&self.store.read, "placements", placement_id).await?;
+        let p = store::placements::get(&self.store.read, placement_id).await?;
         Ok(p.map(|p| p.child_id).unwrap_or_default())
     }
 
@@ -247,20 +245,14 @@ impl Registry {
             created_at: dates::now_text(),
             personal_data_redacted: false,
         };
-        let others = sqlx::query("SELECT id FROM children WHERE personnummer = $1")
-            .bind(pnr.canonical())
-            .fetch_all(tx.conn())
-            .await?;
-        store::save_child(tx.conn(), &c, pnr.canonical(), true).await?;
-        store::set_registered_by(tx.conn(), &c.id, &ctx.sub).await?;
-        let mut found = Vec::new();
-        for r in others {
-            found.push((
-                DuplicateKind::SameChildTwice,
-                "child",
-                r.try_get::<String, _>(0)?,
-            ));
-        }
+        let others = store::children::with_personnummer(tx.conn(), &c.personnummer).await?;
+        store::children::save(tx.conn(), &c, true).await?;
+        store::children::set_registered_by(tx.conn(), &c.id, &ctx.sub).await?;
+        let found = others
+            .into_iter()
+            .filter(|o| duplicates::same_child(&c, o))
+            .map(|o| (DuplicateKind::SameChildTwice, "child", o.id))
+            .collect();
         let duplicates = self.write_flags(&mut tx, &c.id, found).await?;
         self.record(
             &mut tx,
@@ -292,7 +284,7 @@ impl Registry {
 
     pub async fn get_child(&self, ctx: &AuthContext, id: &str) -> R<Child> {
         ids::parse_id("child_id", id)?;
-        let c: Child = store::must_load(&self.store.read, "children", "child", id).await?;
+        let c = store::children::must_get(&self.store.read, id).await?;
         self.child_for(ctx, c).await
     }
 
@@ -310,15 +302,8 @@ impl Registry {
                 page: Some(page),
             });
         }
-        let rows = sqlx::query(
-            "SELECT doc FROM children WHERE ($1 = '' OR placing_municipality = $1) AND id > $2 ORDER BY id LIMIT $3",
-        )
-        .bind(scope.unwrap_or_default())
-        .bind(page.after.clone().unwrap_or_default())
-        .bind(page.limit())
-        .fetch_all(&self.store.read)
-        .await?;
-        let list: Vec<Child> = decode_rows(&rows)?;
+        let list =
+            store::children::list(&self.store.read, &scope.unwrap_or_default(), &page).await?;
         let (children, page) = page.finish(list, |c| c.id.clone());
         let ids: Vec<&str> = children.iter().map(|c| c.id.as_str()).collect();
         self.audit_read(ctx, "child", &ids).await?;
@@ -335,13 +320,12 @@ impl Registry {
     ) -> R<Child> {
         ids::parse_id("child_id", &req.child_id)?;
         let (mut tx, key) = begin!(self, ctx, "SetChildProtection", req);
-        let mut c: Child = store::must_load(tx.conn(), "children", "child", &req.child_id).await?;
+        let mut c = store::children::must_get(tx.conn(), &req.child_id).await?;
         access::write_existing_child(ctx, "child", &c.id, &c.placing_municipality_code)?;
         replay!(self, ctx, tx, key);
         c.protected_identity = req.protected_identity;
         c.version += 1;
-        let pnr = c.personnummer.clone();
-        store::save_child(tx.conn(), &c, &pnr, false).await?;
+        store::children::save(tx.conn(), &c, false).await?;
         self.record(
             &mut tx,
             ctx,
@@ -381,8 +365,7 @@ impl Registry {
             }
         }
         let (mut tx, key) = begin!(self, ctx, "CreatePlacement", req);
-        let mut child: Child =
-            store::must_load(tx.conn(), "children", "child", &req.child_id).await?;
+        let mut child = store::children::must_get(tx.conn(), &req.child_id).await?;
         access::write_existing_child(ctx, "child", &child.id, &child.placing_municipality_code)?;
         replay!(self, ctx, tx, key);
         // A region's register holds its own municipalities' children; a
@@ -396,11 +379,7 @@ impl Registry {
                 "is before the child was born",
             ));
         }
-        if !child.active_placement_id.is_empty() {
-            return Err(RegistryError::precondition(
-                "the child has an active placement; end it (MOVED_TO_OTHER_PLACEMENT) first",
-            ));
-        }
+        placement::check_no_active_placement(&child)?;
         let placing = child.placing_municipality_code.clone();
         let mut notices: Vec<String> = Vec::new();
         let mut p = Placement {
@@ -419,26 +398,20 @@ impl Registry {
         };
         let mut ivo = None;
         if !req.home_id.is_empty() {
-            let (_, _, first) = store::involvement(tx.conn(), &req.home_id).await?;
-            let mut h: Home = store::must_load(tx.conn(), "homes", "home", &req.home_id).await?;
-            home::check_placeable(&h)?;
-            placement::check_objection(&h.objections, first.as_deref(), &placing)?;
-            let cap = placement::check_capacity(
-                h.placed_count as u32,
-                home::effective_capacity(&h, &self.rules),
+            let first = store::placements::placing(tx.conn(), &req.home_id)
+                .await?
+                .first;
+            let mut h = store::homes::must_get(tx.conn(), &req.home_id).await?;
+            let placed = placement::place_in_home(
+                &mut h,
+                &placing,
+                first.as_deref(),
                 &self.rules,
                 &req.capacity_exception_reason,
+                dates::today(),
             )?;
-            if home::is_overdue(&h, dates::today()) {
-                notices.push(placement::NOTICE_RECONFIRMATION_OVERDUE.into());
-            }
-            notices.extend(cap.notices.iter().map(|s| s.to_string()));
-            h.placed_count += 1;
-            if home::status(&h) == HomeStatus::Approved {
-                h.status = HomeStatus::Active as i32;
-            }
-            if cap.ivo_report {
-                h.ivo_report_open = true;
+            notices = placed.notices;
+            if placed.ivo_report {
                 ivo = Some(h.placed_count);
             }
             p.receiving_municipality_code = h.municipality_code.clone();
@@ -462,30 +435,17 @@ impl Registry {
             )
             .await?;
         } else {
-            let mut u: Unit = store::must_load(tx.conn(), "units", "unit", &req.unit_id).await?;
-            if u.placed_count >= u.places {
-                return Err(RegistryError::precondition("the unit has no free place"));
-            }
-            u.placed_count += 1;
-            u.vacancies = (u.vacancies - 1).max(0);
+            let mut u = store::units::must_get(tx.conn(), &req.unit_id).await?;
+            placement::take_unit_place(&mut u)?;
             u.version += 1;
             p.receiving_municipality_code = u.municipality_code.clone();
-            store::save_simple(
-                tx.conn(),
-                "units",
-                &u.id,
-                &Self::unit_columns(&u),
-                &u,
-                false,
-            )
-            .await?;
+            store::units::save(tx.conn(), &u, false).await?;
         }
-        store::save_placement(tx.conn(), &p, true).await?;
-        store::set_created_by(tx.conn(), &p.id, &ctx.sub).await?;
+        store::placements::save(tx.conn(), &p, true).await?;
+        store::placements::set_created_by(tx.conn(), &p.id, &ctx.sub).await?;
         child.active_placement_id = p.id.clone();
         child.version += 1;
-        let pnr = child.personnummer.clone();
-        store::save_child(tx.conn(), &child, &pnr, false).await?;
+        store::children::save(tx.conn(), &child, false).await?;
         tx.audit(&ctx.audit("placement_created", "child", &child.id))
             .await?;
         tx.event(NewEvent::new(
@@ -526,14 +486,13 @@ impl Registry {
         ids::parse_id("placement_id", &req.placement_id)?;
         let end = dates::from_proto("end_date", req.end_date.as_ref())?;
         let (mut tx, key) = begin!(self, ctx, "EndPlacement", req);
-        let mut p: Placement =
-            store::must_load(tx.conn(), "placements", "placement", &req.placement_id).await?;
+        let mut p = store::placements::must_get(tx.conn(), &req.placement_id).await?;
         access::write_existing_child(ctx, "placement", &p.id, &p.placing_municipality_code)?;
         replay!(self, ctx, tx, key);
-        let protected_child = store::load_doc::<Child, _>(tx.conn(), "children", &p.child_id)
+        let protected_child = store::children::get(tx.conn(), &p.child_id)
             .await?
             .is_some_and(|c| c.protected_identity);
-        if p.status != PlacementStatus::Active as i32 {
+        if !placement::is_active(&p) {
             return Err(RegistryError::precondition(
                 "the placement has already ended",
             ));
@@ -551,13 +510,10 @@ impl Registry {
         p.end_reason = reason as i32;
         p.breakdown = req.breakdown.clone();
         p.version += 1;
-        store::save_placement(tx.conn(), &p, false).await?;
+        store::placements::save(tx.conn(), &p, false).await?;
         if !p.home_id.is_empty() {
-            let mut h: Home = store::must_load(tx.conn(), "homes", "home", &p.home_id).await?;
-            h.placed_count = (h.placed_count - 1).max(0);
-            if h.placed_count as u32 <= self.rules.ivo_report_above {
-                h.ivo_report_open = false;
-            }
+            let mut h = store::homes::must_get(tx.conn(), &p.home_id).await?;
+            placement::leave_home(&mut h, &self.rules);
             let extra = unlinked(
                 protected_child,
                 HOME_LINKS,
@@ -571,26 +527,16 @@ impl Registry {
             )
             .await?;
         } else {
-            let mut u: Unit = store::must_load(tx.conn(), "units", "unit", &p.unit_id).await?;
-            u.placed_count = (u.placed_count - 1).max(0);
+            let mut u = store::units::must_get(tx.conn(), &p.unit_id).await?;
+            placement::release_unit_place(&mut u);
             u.version += 1;
-            store::save_simple(
-                tx.conn(),
-                "units",
-                &u.id,
-                &Self::unit_columns(&u),
-                &u,
-                false,
-            )
-            .await?;
+            store::units::save(tx.conn(), &u, false).await?;
         }
-        let mut child: Child =
-            store::must_load(tx.conn(), "children", "child", &p.child_id).await?;
+        let mut child = store::children::must_get(tx.conn(), &p.child_id).await?;
         if child.active_placement_id == p.id {
             child.active_placement_id.clear();
             child.version += 1;
-            let pnr = child.personnummer.clone();
-            store::save_child(tx.conn(), &child, &pnr, false).await?;
+            store::children::save(tx.conn(), &child, false).await?;
         }
         tx.audit(&ctx.audit("placement_ended", "child", &p.child_id))
             .await?;
@@ -645,38 +591,8 @@ impl Registry {
 
     pub async fn get_placement(&self, ctx: &AuthContext, id: &str) -> R<Placement> {
         ids::parse_id("placement_id", id)?;
-        let p: Placement =
-            store::must_load(&self.store.read, "placements", "placement", id).await?;
+        let p = store::placements::must_get(&self.store.read, id).await?;
         self.placement_for(ctx, p).await
-    }
-
-    /// The SQL condition limiting placements to what the caller may see.
-    fn placement_scope(ctx: &AuthContext) -> R<(String, String)> {
-        Ok(match ctx.role {
-            Role::RegionalOfficer | Role::Service => (String::new(), String::new()),
-            // No assigned children yet (the ombud service will own them).
-            Role::Ombud => (" AND 1 = 0".into(), String::new()),
-            Role::MunicipalityCaseworker | Role::MunicipalityManager => (
-                " AND (placing_municipality = $9 OR receiving_municipality = $9)".into(),
-                ctx.municipality
-                    .as_ref()
-                    .map(|m| m.as_str().to_string())
-                    .unwrap_or_default(),
-            ),
-            Role::FamilyHome => (
-                " AND home_id = $9".into(),
-                ctx.party.clone().unwrap_or_default(),
-            ),
-            Role::Child => (
-                " AND child_id = $9".into(),
-                ctx.party.clone().unwrap_or_default(),
-            ),
-            _ => {
-                return Err(RegistryError::forbidden(
-                    "your role may not list placements",
-                ));
-            }
-        })
     }
 
     pub async fn list_placements(
@@ -685,55 +601,22 @@ impl Registry {
         req: &ListPlacementsRequest,
     ) -> R<ListPlacementsResponse> {
         let page = Page::from_request(req.page.as_ref())?;
-        let (scope, scope_value) = Self::placement_scope(ctx)?;
-        let sql = format!(
-            "SELECT doc FROM placements WHERE ($1 = '' OR child_id = $1) AND ($2 = '' OR home_id = $2) \
-             AND ($3 = '' OR placing_municipality = $3) AND ($4 = 0 OR status = 'PLACEMENT_STATUS_ACTIVE') \
-             AND id > $5 AND ($6 = '' OR custody_due <= $6) AND ($7 = '' OR custody_due <> '') \
-             AND ($8 = 0 OR 1 = 1){scope} ORDER BY id LIMIT {}",
-            page.limit()
-        );
-        self.query_placements(
-            &sql,
-            req.child_id.clone(),
-            req.home_id.clone(),
-            req.municipality_code.clone(),
-            req.active_only,
-            &page,
-            String::new(),
-            scope_value,
-            ctx,
-        )
-        .await
+        let mut q = store::placements::Query::new(access::placement_scope(ctx)?);
+        q.child_id = req.child_id.clone();
+        q.home_id = req.home_id.clone();
+        q.municipality = req.municipality_code.clone();
+        q.active_only = req.active_only;
+        self.query_placements(ctx, &q, &page).await
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// One page of placements as the caller may see them, audited.
     async fn query_placements(
         &self,
-        sql: &str,
-        child: String,
-        home: String,
-        muni: String,
-        active: bool,
-        page: &Page,
-        due: String,
-        scope_value: String,
         ctx: &AuthContext,
+        q: &store::placements::Query,
+        page: &Page,
     ) -> R<ListPlacementsResponse> {
-        let mut q = sqlx::query(sql)
-            .bind(child)
-            .bind(home)
-            .bind(muni)
-            .bind(i64::from(active))
-            .bind(page.after.clone().unwrap_or_default())
-            .bind(due.clone())
-            .bind(due)
-            .bind(0i64);
-        if sql.contains("$9") {
-            q = q.bind(scope_value);
-        }
-        let rows = q.fetch_all(&self.store.read).await?;
-        let list: Vec<Placement> = decode_rows(&rows)?;
+        let list = store::placements::list(&self.store.read, q, page).await?;
         let (list, page) = page.finish(list, |p| p.id.clone());
         let mut placements = Vec::with_capacity(list.len());
         for p in list {
@@ -757,26 +640,11 @@ impl Registry {
         let as_of =
             dates::opt_from_proto("as_of", req.as_of.as_ref())?.unwrap_or_else(dates::today);
         let page = Page::from_request(req.page.as_ref())?;
-        let (scope, scope_value) = Self::placement_scope(ctx)?;
-        let sql = format!(
-            "SELECT doc FROM placements WHERE ($1 = '' OR child_id = $1) AND ($2 = '' OR home_id = $2) \
-             AND ($3 = '' OR placing_municipality = $3) AND ($4 = 0 OR status = 'PLACEMENT_STATUS_ACTIVE') \
-             AND id > $5 AND ($6 = '' OR custody_due <= $6) AND ($7 = '' OR custody_due <> '') \
-             AND ($8 = 0 OR 1 = 1){scope} ORDER BY id LIMIT {}",
-            page.limit()
-        );
-        self.query_placements(
-            &sql,
-            String::new(),
-            String::new(),
-            req.municipality_code.clone(),
-            true,
-            &page,
-            dates::date_text(as_of),
-            scope_value,
-            ctx,
-        )
-        .await
+        let mut q = store::placements::Query::new(access::placement_scope(ctx)?);
+        q.municipality = req.municipality_code.clone();
+        q.active_only = true;
+        q.custody_due_by = Some(as_of);
+        self.query_placements(ctx, &q, &page).await
     }
 
     // ------------------------------------------------- unexecuted decisions
@@ -814,7 +682,7 @@ impl Registry {
         let (mut tx, key) = begin!(self, ctx, "ReportUnexecutedDecision", req);
         replay!(self, ctx, tx, key);
         if !req.child_id.is_empty() {
-            let c: Child = store::must_load(tx.conn(), "children", "child", &req.child_id).await?;
+            let c = store::children::must_get(tx.conn(), &req.child_id).await?;
             if c.placing_municipality_code != m.as_str() {
                 return Err(RegistryError::invalid(
                     "child_id",
@@ -850,26 +718,7 @@ impl Registry {
         let executed = dates::opt_from_proto("executed_on", d.executed_on.as_ref())?
             .map(dates::date_text)
             .unwrap_or_default();
-        let decided = dates::from_proto("decision_date", d.decision_date.as_ref())?;
-        store::save_simple(
-            tx.conn(),
-            "unexecuted_decisions",
-            &d.id,
-            &[
-                (
-                    "municipality_code",
-                    ColumnValue::Text(d.municipality_code.clone()),
-                ),
-                (
-                    "decision_date",
-                    ColumnValue::Text(dates::date_text(decided)),
-                ),
-                ("executed_on", ColumnValue::Text(executed.clone())),
-            ],
-            d,
-            is_new,
-        )
-        .await?;
+        store::decisions::save(tx.conn(), d, is_new).await?;
         self.record(tx, ctx, change, "unexecuted_decision", &d.id, json!({"decision_id": d.id, "municipality_code": d.municipality_code, "executed_on": executed}))
             .await?;
         Ok(())
@@ -883,28 +732,10 @@ impl Registry {
         ids::parse_id("decision_id", &req.decision_id)?;
         let on = dates::from_proto("executed_on", req.executed_on.as_ref())?;
         let (mut tx, key) = begin!(self, ctx, "MarkDecisionExecuted", req);
-        let mut d: UnexecutedDecision = store::must_load(
-            tx.conn(),
-            "unexecuted_decisions",
-            "decision",
-            &req.decision_id,
-        )
-        .await?;
+        let mut d = store::decisions::must_get(tx.conn(), &req.decision_id).await?;
         access::existing_decision(ctx, &d.id, &d.municipality_code)?;
         replay!(self, ctx, tx, key);
-        if d.executed_on.is_some() {
-            return Err(RegistryError::precondition(
-                "the decision is already executed",
-            ));
-        }
-        let decided = dates::from_proto("decision_date", d.decision_date.as_ref())?;
-        if on < decided || on > dates::today() {
-            return Err(RegistryError::invalid(
-                "executed_on",
-                "must be between the decision date and today",
-            ));
-        }
-        d.executed_on = Some(dates::to_proto(on));
+        decisions::mark_executed(&mut d, on, dates::today())?;
         self.save_decision(&mut tx, ctx, &d, false, "decision_executed")
             .await?;
         self.finish(ctx, tx, key, d).await
@@ -925,18 +756,14 @@ impl Registry {
                 page: Some(page),
             });
         }
-        let rows = sqlx::query(
-            "SELECT doc FROM unexecuted_decisions WHERE ($1 = '' OR municipality_code = $1) AND ($2 = 0 OR executed_on = '') \
-             AND id > $3 ORDER BY id LIMIT $4",
+        let list = store::decisions::list(
+            &self.store.read,
+            &scope.unwrap_or_default(),
+            req.open_only,
+            &page,
         )
-        .bind(scope.unwrap_or_default())
-        .bind(i64::from(req.open_only))
-        .bind(page.after.clone().unwrap_or_default())
-        .bind(page.limit())
-        .fetch_all(&self.store.read)
         .await?;
-        let (decisions, page) =
-            page.finish(decode_rows(&rows)?, |d: &UnexecutedDecision| d.id.clone());
+        let (decisions, page) = page.finish(list, |d| d.id.clone());
         // A decision names a child (id, sex, dates): its read is audited.
         let ids: Vec<&str> = decisions.iter().map(|d| d.id.as_str()).collect();
         self.audit_read(ctx, "unexecuted_decision", &ids).await?;
@@ -956,15 +783,10 @@ impl Registry {
         }
         access::quarterly_report(ctx, &req.municipality_code)?;
         let (start, end) = decisions::quarter_bounds(req.year, req.quarter)?;
-        let rows = sqlx::query(
-            "SELECT doc FROM unexecuted_decisions WHERE ($1 = '' OR municipality_code = $1) AND decision_date <= $2",
-        )
-        .bind(&req.municipality_code)
-        .bind(dates::date_text(end))
-        .fetch_all(&self.store.read)
-        .await?;
-        let mut facts = Vec::with_capacity(rows.len());
-        for d in decode_rows::<UnexecutedDecision>(&rows)? {
+        let found =
+            store::decisions::decided_by(&self.store.read, &req.municipality_code, end).await?;
+        let mut facts = Vec::with_capacity(found.len());
+        for d in found {
             facts.push(decisions::DecisionFacts {
                 sex: Sex::try_from(d.sex).unwrap_or_default(),
                 reason: UnexecutedReason::try_from(d.reason).unwrap_or_default(),
@@ -1003,15 +825,8 @@ impl Registry {
     ) -> R<ListDuplicateFlagsResponse> {
         access::manage_register(ctx)?;
         let page = Page::from_request(req.page.as_ref())?;
-        let rows = sqlx::query(
-            "SELECT doc FROM duplicate_flags WHERE ($1 = 0 OR status = 'DUPLICATE_STATUS_OPEN') AND id > $2 ORDER BY id LIMIT $3",
-        )
-        .bind(i64::from(req.open_only))
-        .bind(page.after.clone().unwrap_or_default())
-        .bind(page.limit())
-        .fetch_all(&self.store.read)
-        .await?;
-        let (stored, page) = page.finish(decode_rows(&rows)?, |f: &DuplicateFlag| f.id.clone());
+        let list = store::flags::list(&self.store.read, req.open_only, &page).await?;
+        let (stored, page) = page.finish(list, |f| f.id.clone());
         let mut flags = Vec::with_capacity(stored.len());
         for f in stored {
             flags.push(self.flag_for(f).await?);
@@ -1042,14 +857,13 @@ impl Registry {
         ids::parse_id("flag_id", &req.flag_id)?;
         let (mut tx, key) = begin!(self, ctx, "ResolveDuplicateFlag", req);
         replay!(self, ctx, tx, key);
-        let mut f: DuplicateFlag =
-            store::must_load(tx.conn(), "duplicate_flags", "duplicate flag", &req.flag_id).await?;
+        let mut f = store::flags::must_get(tx.conn(), &req.flag_id).await?;
         if f.status != DuplicateStatus::Open as i32 {
             return Err(RegistryError::precondition("the flag is already resolved"));
         }
         f.status = resolution as i32;
         f.resolution_note = req.note.clone();
-        store::save_flag(tx.conn(), &f, false).await?;
+        store::flags::save(tx.conn(), &f, false).await?;
         self.record(
             &mut tx,
             ctx,

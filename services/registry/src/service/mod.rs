@@ -4,8 +4,8 @@
 
 use crate::domain::access::{self, Involvement};
 use crate::domain::home::{self, HomeView};
-use crate::domain::{RegistryError, Rules, placement};
-use crate::store::{self, ColumnValue, like_escape};
+use crate::domain::{RegistryError, Rules, duplicates, placement};
+use crate::store;
 use samling_kit::auth::AuthContext;
 use samling_kit::db::Store;
 use samling_kit::idempotency::IdempotencyKey;
@@ -19,7 +19,6 @@ use samling_kit::{dates, ids};
 use samling_proto::common::v1::{Event, ListAuditRequest, ListAuditResponse};
 use samling_proto::registry::v1::*;
 use serde_json::json;
-use sqlx::Row;
 use std::sync::Arc;
 
 /// Everything one region's registry needs.
@@ -255,45 +254,20 @@ impl Registry {
     /// Flag possible duplicates of `h`: the same adult in another active
     /// home, the same address on another active home. Never merged.
     async fn flag_home_duplicates(&self, tx: &mut WriteTx, h: &Home) -> R<Vec<DuplicateFlag>> {
-        let ended = HomeStatus::Ended.as_str_name();
-        let mut flags = Vec::new();
-        for m in h
-            .members
+        let candidates = store::homes::duplicate_candidates(tx.conn(), h).await?;
+        let kinds: Vec<(&Home, Vec<DuplicateKind>)> = candidates
             .iter()
-            .filter(|m| m.role != MemberRole::Child as i32 && !m.personnummer.is_empty())
-        {
-            let rows = sqlx::query(
-                "SELECT DISTINCT m.home_id FROM home_members m JOIN homes h ON h.id = m.home_id \
-                 WHERE m.personnummer = $1 AND m.home_id <> $2 AND h.status <> $3",
-            )
-            .bind(&m.personnummer)
-            .bind(&h.id)
-            .bind(ended)
-            .fetch_all(tx.conn())
-            .await?;
-            for r in rows {
-                flags.push((
-                    DuplicateKind::SameAdultInTwoHomes,
-                    "home",
-                    r.try_get::<String, _>(0)?,
-                ));
-            }
-        }
-        if let Some(a) = &h.address {
-            let rows = sqlx::query(
-                "SELECT id FROM homes WHERE address_key = $1 AND id <> $2 AND status <> $3",
-            )
-            .bind(home::address_key(a))
-            .bind(&h.id)
-            .bind(ended)
-            .fetch_all(tx.conn())
-            .await?;
-            for r in rows {
-                flags.push((
-                    DuplicateKind::SameAddressTwoHomes,
-                    "home",
-                    r.try_get::<String, _>(0)?,
-                ));
+            .map(|o| (o, duplicates::home_duplicate_kinds(h, o)))
+            .collect();
+        let mut flags = Vec::new();
+        for kind in [
+            DuplicateKind::SameAdultInTwoHomes,
+            DuplicateKind::SameAddressTwoHomes,
+        ] {
+            for (other, k) in &kinds {
+                if k.contains(&kind) {
+                    flags.push((kind, "home", other.id.clone()));
+                }
             }
         }
         self.write_flags(tx, &h.id, flags).await
@@ -309,16 +283,8 @@ impl Registry {
         for (kind, record_type, other) in found {
             // One flag per pair and kind: re-checking a home on every edit must
             // not raise a pair again (open, or already reviewed).
-            let known = sqlx::query(
-                "SELECT id FROM duplicate_flags WHERE kind = $1 \
-                 AND ((record_id = $2 AND other_record_id = $3) OR (record_id = $3 AND other_record_id = $2))",
-            )
-            .bind(kind.as_str_name())
-            .bind(record_id)
-            .bind(&other)
-            .fetch_optional(tx.conn())
-            .await?;
-            if known.is_some() {
+            let known = store::flags::between(tx.conn(), record_id, &other).await?;
+            if duplicates::already_flagged(&known, kind, record_id, &other) {
                 continue;
             }
             let f = DuplicateFlag {
@@ -331,7 +297,7 @@ impl Registry {
                 created_at: dates::now_text(),
                 resolution_note: String::new(),
             };
-            store::insert_flag(tx.conn(), &f).await?;
+            store::flags::save(tx.conn(), &f, true).await?;
             tx.event(NewEvent::new(
                 "registry.duplicate_flagged",
                 record_type,
@@ -349,7 +315,7 @@ impl Registry {
         let mut v = json!({
             "home_id": h.id,
             "version": h.version,
-            "status": store::status_name(h),
+            "status": store::homes::status_name(h),
             "home_type": HomeType::try_from(h.home_type).unwrap_or_default().as_str_name(),
         });
         if !h.protected_identity {
@@ -382,9 +348,9 @@ impl Registry {
         }
         h.updated_at = dates::now_text();
         home::refresh_derived(h, Self::today());
-        store::save_home(tx.conn(), h, &self.rules, change.is_new).await?;
+        store::homes::save(tx.conn(), h, &self.rules, change.is_new).await?;
         tx.touch(h.id.clone());
-        store::insert_version(
+        store::homes::insert_version(
             tx.conn(),
             h,
             &ctx.sub,
@@ -420,8 +386,7 @@ impl Registry {
         if agency_id.is_empty() {
             return Ok(());
         }
-        let found: Option<Agency> = store::load_doc(tx.conn(), "agencies", agency_id).await?;
-        if found.is_none() {
+        if store::agencies::get(tx.conn(), agency_id).await?.is_none() {
             return Err(RegistryError::invalid("draft.agency_id", "no such agency"));
         }
         Ok(())
@@ -470,15 +435,15 @@ impl Registry {
         if !ctx.role.is_municipal() {
             return Ok(Involvement::default());
         }
-        let (active, ever, _) = store::involvement(&self.store.read, home_id).await?;
-        let vouched_placing = if ever.is_empty() {
+        let placing = store::placements::placing(&self.store.read, home_id).await?;
+        let vouched_placing = if placing.ever.is_empty() {
             Vec::new()
         } else {
-            store::vouched_placing(&self.store.read, home_id).await?
+            store::placements::vouched_placing(&self.store.read, home_id).await?
         };
         Ok(Involvement {
-            active_placing: active,
-            ever_placing: ever,
+            active_placing: placing.active,
+            ever_placing: placing.ever,
             vouched_placing,
         })
     }
@@ -489,7 +454,7 @@ impl Registry {
             Some(h) => h,
             None => {
                 let epoch = self.homes.epoch();
-                let h: Home = store::must_load(&self.store.read, "homes", "home", home_id).await?;
+                let h = store::homes::must_get(&self.store.read, home_id).await?;
                 self.homes.insert(epoch, h.clone());
                 h
             }
@@ -504,22 +469,21 @@ impl Registry {
     ) -> R<SearchHomesResponse> {
         access::search_homes(ctx)?;
         let page = Page::from_request(req.page.as_ref())?;
-        let mut q = store::Filter::new("SELECT doc FROM homes WHERE 1 = 1");
+        let mut q = store::homes::Search::default();
         if !req.municipality_code.is_empty() {
             let m = MunicipalityCode::parse(&req.municipality_code)
                 .map_err(|e| RegistryError::invalid("municipality_code", e.to_string()))?;
-            q.and("municipality_code = ?", m.as_str());
+            q.municipality_code = Some(m.as_str().into());
         }
         if !req.county_code.is_empty() {
             let c = samling_kit::reference::CountyCode::parse(&req.county_code)
                 .map_err(|e| RegistryError::invalid("county_code", e.to_string()))?;
-            q.and("county_code = ?", c.as_str());
+            q.county_code = Some(c.as_str().into());
         }
         if !req.agency_id.is_empty() {
             ids::parse_id("agency_id", &req.agency_id)?;
-            q.and("agency_id = ?", &req.agency_id);
+            q.agency_id = Some(req.agency_id.clone());
         }
-        let mut types = Vec::new();
         for (i, t) in req.home_types.iter().enumerate() {
             let t = HomeType::try_from(*t)
                 .ok()
@@ -527,10 +491,8 @@ impl Registry {
                 .ok_or_else(|| {
                     RegistryError::invalid(format!("home_types[{i}]"), "is not a known value")
                 })?;
-            types.push(t.as_str_name().to_string());
+            q.home_types.push(t);
         }
-        q.and_any("home_type = ?", &types);
-        let mut statuses = Vec::new();
         for (i, t) in req.statuses.iter().enumerate() {
             let t = HomeStatus::try_from(*t)
                 .ok()
@@ -538,55 +500,31 @@ impl Registry {
                 .ok_or_else(|| {
                     RegistryError::invalid(format!("statuses[{i}]"), "is not a known value")
                 })?;
-            statuses.push(t.as_str_name().to_string());
+            q.statuses.push(t);
         }
-        q.and_any("status = ?", &statuses);
-        for c in home::normalise_tags("competences", &req.competences)? {
-            q.and(
-                "tags LIKE ? ESCAPE '\\'",
-                &format!("%|c:{}|%", like_escape(&c)),
-            );
-        }
-        let langs: Vec<String> = home::normalise_tags("languages", &req.languages)?
-            .iter()
-            .map(|l| format!("%|l:{}|%", like_escape(l)))
-            .collect();
-        q.and_any("tags LIKE ? ESCAPE '\\'", &langs);
+        q.competences = home::normalise_tags("competences", &req.competences)?;
+        q.languages = home::normalise_tags("languages", &req.languages)?;
         if req.willingness != 0 {
             let w = Willingness::try_from(req.willingness)
                 .ok()
                 .filter(|w| *w != Willingness::Unspecified)
                 .ok_or_else(|| RegistryError::invalid("willingness", "is not a known value"))?;
-            q.and("tags LIKE ?", &format!("%|w:{}|%", w as i32));
+            q.willingness = Some(w);
         }
-        if req.with_free_capacity {
-            q.raw(" AND placed_count < capacity");
-        }
-        if req.jour_available_only {
-            q.raw(" AND jour_available = 1");
-        }
+        q.with_free_capacity = req.with_free_capacity;
+        q.jour_available_only = req.jour_available_only;
+        let today = Self::today();
         if !req.include_overdue {
-            q.and(
-                "(reconfirmation_due = '' OR reconfirmation_due >= ? \
-                 OR status NOT IN ('HOME_STATUS_APPROVED', 'HOME_STATUS_ACTIVE', 'HOME_STATUS_PAUSED'))",
-                &dates::date_text(Self::today()),
-            );
+            q.not_overdue_on = Some(today);
         }
         // Outside the office a protected home's location is never revealed,
         // so location-filtered searches leave protected homes out.
         let office = access::manage_register(ctx).is_ok();
-        if !office && (!req.municipality_code.is_empty() || !req.county_code.is_empty()) {
-            q.raw(" AND tags NOT LIKE '%|protected|%'");
-        }
-        if let Some(after) = &page.after {
-            q.and("id > ?", after);
-        }
-        q.raw(&format!(" ORDER BY id LIMIT {}", page.limit()));
-        let rows = q.fetch_all(&self.store.read).await?;
-        let today = Self::today();
-        let mut homes = Vec::with_capacity(rows.len());
-        for r in rows {
-            let mut h: Home = store::decode(&r.try_get::<String, _>(0)?)?;
+        q.without_protected =
+            !office && (!req.municipality_code.is_empty() || !req.county_code.is_empty());
+        let found = store::homes::search(&self.store.read, &q, &page).await?;
+        let mut homes = Vec::with_capacity(found.len());
+        for mut h in found {
             home::refresh_derived(&mut h, today);
             if h.protected_identity && !office {
                 home::withhold_location(&mut h);
@@ -611,7 +549,7 @@ impl Registry {
         f: impl FnOnce(&mut Home) -> R<serde_json::Value>,
     ) -> R<Home> {
         ids::parse_id("home_id", home_id)?;
-        let mut h: Home = store::must_load(tx.conn(), "homes", "home", home_id).await?;
+        let mut h = store::homes::must_get(tx.conn(), home_id).await?;
         let extra = f(&mut h)?;
         self.commit_home_change(tx, ctx, &mut h, HomeChange::new(change, reason, extra))
             .await?;
@@ -689,7 +627,7 @@ impl Registry {
         }
         let (mut tx, key) = begin!(self, ctx, "RecordApproval", req);
         ids::parse_id("home_id", &req.home_id)?;
-        let current: Home = store::must_load(tx.conn(), "homes", "home", &req.home_id).await?;
+        let current = store::homes::must_get(tx.conn(), &req.home_id).await?;
         access::approval_link(ctx, &current, m.as_str())?;
         replay!(self, ctx, tx, key);
         let rules = self.rules;
@@ -754,7 +692,7 @@ impl Registry {
         access::reveal_protected_address(ctx)?;
         ids::parse_id("home_id", &req.home_id)?;
         let reason = access::reveal_reason(&req.reason)?;
-        let h: Home = store::must_load(&self.store.read, "homes", "home", &req.home_id).await?;
+        let h = store::homes::must_get(&self.store.read, &req.home_id).await?;
         if !h.protected_identity {
             return Err(RegistryError::precondition(
                 "the home has no protected identity: GetHome shows its address",
@@ -800,21 +738,11 @@ impl Registry {
         access::manage_register(ctx)?;
         let as_of = dates::opt_from_proto("as_of", req.as_of.as_ref())?.unwrap_or_else(Self::today);
         let page = Page::from_request(req.page.as_ref())?;
-        let rows = sqlx::query(
-            "SELECT doc FROM homes WHERE reconfirmation_due <> '' AND reconfirmation_due < $1 \
-             AND status IN ('HOME_STATUS_APPROVED', 'HOME_STATUS_ACTIVE', 'HOME_STATUS_PAUSED') \
-             AND ($2 = '' OR municipality_code = $2) AND id > $3 ORDER BY id LIMIT $4",
-        )
-        .bind(dates::date_text(as_of))
-        .bind(&req.municipality_code)
-        .bind(page.after.clone().unwrap_or_default())
-        .bind(page.limit())
-        .fetch_all(&self.store.read)
-        .await?;
-        let mut homes = Vec::new();
-        for r in rows {
-            let mut h: Home = store::decode(&r.try_get::<String, _>(0)?)?;
-            h.reconfirmation_overdue = home::reconfirmation_due(&h).is_some_and(|d| d < as_of);
+        let found =
+            store::homes::overdue(&self.store.read, as_of, &req.municipality_code, &page).await?;
+        let mut homes = Vec::with_capacity(found.len());
+        for mut h in found {
+            home::refresh_derived(&mut h, as_of);
             homes.push(home::summary(&h));
         }
         let (homes, page) = page.finish(homes, |h| h.id.clone());
@@ -830,8 +758,7 @@ impl Registry {
         req: &GetHomeHistoryRequest,
     ) -> R<GetHomeHistoryResponse> {
         ids::parse_id("home_id", &req.home_id)?;
-        let current: Home =
-            store::must_load(&self.store.read, "homes", "home", &req.home_id).await?;
+        let current = store::homes::must_get(&self.store.read, &req.home_id).await?;
         let inv = self.involvement_for(ctx, &req.home_id).await?;
         let view = access::home_view(ctx, &current, &inv)?;
         let page = Page::from_request(req.page.as_ref())?;
@@ -842,35 +769,20 @@ impl Registry {
             .transpose()
             .map_err(|_| RegistryError::invalid("page.page_token", "is not valid"))?
             .unwrap_or(0);
-        let rows = sqlx::query(
-            "SELECT version, at, actor_subject, actor_role, change, reason, doc FROM home_versions \
-             WHERE home_id = $1 AND version > $2 ORDER BY version LIMIT $3",
-        )
-        .bind(&req.home_id)
-        .bind(after)
-        .bind(page.limit())
-        .fetch_all(&self.store.read)
-        .await?;
-        let mut versions = Vec::new();
+        let mut versions =
+            store::homes::versions(&self.store.read, &req.home_id, after, page.limit()).await?;
         let own = Self::own_municipality(ctx);
-        for r in rows {
-            let mut snap: Home = store::decode(&r.try_get::<String, _>(6)?)?;
+        for v in &mut versions {
+            let Some(snap) = v.snapshot.as_mut() else {
+                continue;
+            };
             // The home's current state decides: a snapshot from before it
             // became protected is redacted as a protected home.
             snap.protected_identity |= current.protected_identity;
             let mut probe = current.clone();
             probe.protected_identity = snap.protected_identity;
             let snap_view = access::home_view(ctx, &probe, &inv)?;
-            home::redact_for(&mut snap, snap_view, own);
-            versions.push(HomeVersion {
-                version: r.try_get(0)?,
-                at: r.try_get(1)?,
-                actor_subject: r.try_get(2)?,
-                actor_role: r.try_get(3)?,
-                change: r.try_get(4)?,
-                reason: r.try_get(5)?,
-                snapshot: Some(snap),
-            });
+            home::redact_for(snap, snap_view, own);
         }
         if view != HomeView::NoPersonalData {
             self.audit_read(ctx, "home_history", &[&req.home_id])
@@ -904,18 +816,8 @@ impl Registry {
                 "home_member_added",
                 &req.reason,
                 |h| {
-                    if vm.personnummer.is_some()
-                        && h.members
-                            .iter()
-                            .any(|x| x.personnummer == vm.draft.personnummer)
-                    {
-                        return Err(RegistryError::invalid(
-                            "member.personnummer",
-                            "is already a member of this home",
-                        ));
-                    }
                     let id = ids::new_id_string();
-                    h.members.push(home::member_from(id.clone(), &vm));
+                    home::add_member(h, id.clone(), &vm)?;
                     Ok(json!({"member_id": id}))
                 },
             )
@@ -949,16 +851,7 @@ impl Registry {
                 "home_member_removed",
                 &req.reason,
                 |h| {
-                    let before = h.members.len();
-                    h.members.retain(|m| m.id != req.member_id);
-                    if h.members.len() == before {
-                        return Err(RegistryError::NotFound(format!("member {}", req.member_id)));
-                    }
-                    if !h.members.iter().any(|m| m.role == MemberRole::Carer as i32) {
-                        return Err(RegistryError::precondition(
-                            "a home must keep at least one carer",
-                        ));
-                    }
+                    home::remove_member(h, &req.member_id)?;
                     Ok(json!({"member_id": req.member_id}))
                 },
             )
@@ -1062,9 +955,7 @@ impl Registry {
                 "consent_withdrawn",
                 &req.reason,
                 |h| {
-                    h.consent_withdrawn = true;
-                    h.consent_withdrawn_on = Some(dates::to_proto(on));
-                    h.jour_available = false;
+                    home::withdraw_consent(h, on);
                     Ok(json!({}))
                 },
             )
@@ -1084,18 +975,7 @@ impl Registry {
                 "jour_availability_changed",
                 "",
                 |h| {
-                    if req.available && !h.willingness.contains(&(Willingness::Emergency as i32)) {
-                        return Err(RegistryError::precondition(
-                            "the home does not take emergency (jour) placements",
-                        ));
-                    }
-                    if req.available && h.consent_withdrawn {
-                        return Err(RegistryError::precondition(
-                            "the home has withdrawn its consent",
-                        ));
-                    }
-                    h.jour_available = req.available;
-                    h.jour_available_updated_at = dates::now_text();
+                    home::set_jour(h, req.available, &dates::now_text())?;
                     Ok(json!({"available": req.available}))
                 },
             )
@@ -1113,8 +993,8 @@ impl Registry {
         access::object(ctx, m.as_str())?;
         let (mut tx, key) = begin!(self, ctx, "ObjectToFurtherPlacements", req);
         replay!(self, ctx, tx, key);
-        let (_, _, first) = store::involvement(tx.conn(), &req.home_id).await?;
-        placement::check_may_object(first.as_deref(), m.as_str())?;
+        let placing = store::placements::placing(tx.conn(), &req.home_id).await?;
+        placement::check_may_object(placing.first.as_deref(), m.as_str())?;
         let h = self
             .change_home(
                 &mut tx,
@@ -1123,19 +1003,14 @@ impl Registry {
                 "objection_recorded",
                 &req.reason,
                 |h| {
-                    if h.objections
-                        .iter()
-                        .any(|o| o.municipality_code == m.as_str())
-                    {
-                        return Err(RegistryError::Conflict(
-                            "the objection is already recorded".into(),
-                        ));
-                    }
-                    h.objections.push(Objection {
-                        municipality_code: m.as_str().into(),
-                        reason: req.reason.clone(),
-                        at: dates::now_text(),
-                    });
+                    home::record_objection(
+                        h,
+                        Objection {
+                            municipality_code: m.as_str().into(),
+                            reason: req.reason.clone(),
+                            at: dates::now_text(),
+                        },
+                    )?;
                     Ok(json!({"objecting_municipality": m.as_str()}))
                 },
             )
@@ -1155,11 +1030,7 @@ impl Registry {
         replay!(self, ctx, tx, key);
         let h = self
             .change_home(&mut tx, ctx, &req.home_id, "objection_withdrawn", "", |h| {
-                let before = h.objections.len();
-                h.objections.retain(|o| o.municipality_code != m.as_str());
-                if before == h.objections.len() {
-                    return Err(RegistryError::NotFound("objection".into()));
-                }
+                home::withdraw_objection(h, m.as_str())?;
                 Ok(json!({"objecting_municipality": m.as_str()}))
             })
             .await?;
@@ -1195,12 +1066,11 @@ impl Registry {
         let mut looked_up = std::collections::HashSet::new();
         for (_, v) in &valid {
             let id = v.draft.agency_id.as_str();
-            if !id.is_empty() && looked_up.insert(id) {
-                let found: Option<Agency> =
-                    store::load_doc(&self.store.read, "agencies", id).await?;
-                if found.is_none() {
-                    missing_agencies.insert(id.to_string());
-                }
+            if !id.is_empty()
+                && looked_up.insert(id)
+                && store::agencies::get(&self.store.read, id).await?.is_none()
+            {
+                missing_agencies.insert(id.to_string());
             }
         }
         let (valid, unknown_agency): (Vec<_>, Vec<_>) = valid
@@ -1249,18 +1119,12 @@ impl Registry {
         limit: i64,
     ) -> R<Vec<Home>> {
         access::manage_register(ctx)?;
-        let rows = sqlx::query(
-            "SELECT doc FROM homes WHERE ($1 = '' OR municipality_code = $1) AND id > $2 ORDER BY id LIMIT $3",
-        )
-        .bind(municipality)
-        .bind(after)
-        .bind(limit)
-        .fetch_all(&self.store.read)
-        .await?;
+        let found =
+            store::homes::page_in_municipality(&self.store.read, municipality, after, limit)
+                .await?;
         let today = Self::today();
-        let mut out = Vec::with_capacity(rows.len());
-        for r in rows {
-            let mut h: Home = store::decode(&r.try_get::<String, _>(0)?)?;
+        let mut out = Vec::with_capacity(found.len());
+        for mut h in found {
             home::refresh_derived(&mut h, today);
             // Exports leave the system: protected addresses never go with them.
             if h.protected_identity {
@@ -1299,7 +1163,7 @@ impl Registry {
         }
         let (mut tx, key) = begin!(self, ctx, "SubmitHomeRequest", req);
         replay!(self, ctx, tx, key);
-        let _: Home = store::must_load(tx.conn(), "homes", "home", &req.home_id).await?;
+        store::homes::must_get(tx.conn(), &req.home_id).await?;
         let respond_by = matches!(
             kind,
             HomeRequestKind::Appeal | HomeRequestKind::SecondOpinion | HomeRequestKind::Correction
@@ -1322,21 +1186,7 @@ impl Registry {
             respond_by,
             ..Default::default()
         };
-        store::save_simple(
-            tx.conn(),
-            "home_requests",
-            &hr.id,
-            &[
-                ("home_id", ColumnValue::Text(hr.home_id.clone())),
-                (
-                    "status",
-                    ColumnValue::Text(HomeRequestStatus::Open.as_str_name().into()),
-                ),
-            ],
-            &hr,
-            true,
-        )
-        .await?;
+        store::requests::save(tx.conn(), &hr, true).await?;
         self.record(
             &mut tx,
             ctx,
@@ -1361,20 +1211,11 @@ impl Registry {
             // A malformed id is the caller's error, an unknown home a 404,
             // not an empty list.
             samling_kit::ids::parse_id("home_id", &req.home_id)?;
-            let _: Home = store::must_load(&self.store.read, "homes", "home", &req.home_id).await?;
+            store::homes::must_get(&self.store.read, &req.home_id).await?;
         }
         let page = Page::from_request(req.page.as_ref())?;
-        let rows = sqlx::query(
-            "SELECT doc FROM home_requests WHERE ($1 = '' OR home_id = $1) AND ($2 = 0 OR status = 'HOME_REQUEST_STATUS_OPEN') \
-             AND id > $3 ORDER BY id LIMIT $4",
-        )
-        .bind(&req.home_id)
-        .bind(i64::from(req.open_only))
-        .bind(page.after.clone().unwrap_or_default())
-        .bind(page.limit())
-        .fetch_all(&self.store.read)
-        .await?;
-        let list = store::decode_rows::<HomeRequest>(&rows)?;
+        let list =
+            store::requests::list(&self.store.read, &req.home_id, req.open_only, &page).await?;
         let (requests, page) = page.finish(list, |r| r.id.clone());
         // A home's requests are its own words about its household: audited.
         let ids: Vec<&str> = requests.iter().map(|r| r.id.as_str()).collect();
@@ -1399,13 +1240,7 @@ impl Registry {
         }
         let (mut tx, key) = begin!(self, ctx, "DecideHomeRequest", req);
         replay!(self, ctx, tx, key);
-        let mut hr: HomeRequest = store::must_load(
-            tx.conn(),
-            "home_requests",
-            "home request",
-            &req.home_request_id,
-        )
-        .await?;
+        let mut hr = store::requests::must_get(tx.conn(), &req.home_request_id).await?;
         if hr.status != HomeRequestStatus::Open as i32 {
             return Err(RegistryError::precondition(
                 "the request is already decided",
@@ -1422,18 +1257,7 @@ impl Registry {
         let status = HomeRequestStatus::try_from(hr.status)
             .unwrap_or_default()
             .as_str_name();
-        store::save_simple(
-            tx.conn(),
-            "home_requests",
-            &hr.id,
-            &[
-                ("home_id", ColumnValue::Text(hr.home_id.clone())),
-                ("status", ColumnValue::Text(status.into())),
-            ],
-            &hr,
-            false,
-        )
-        .await?;
+        store::requests::save(tx.conn(), &hr, false).await?;
         self.record(
             &mut tx,
             ctx,

@@ -4,7 +4,7 @@ use super::{R, Registry};
 use crate::domain::RegistryError;
 use crate::domain::access;
 use crate::domain::home::normalise_tags;
-use crate::store::{self, ColumnValue};
+use crate::store;
 use samling_kit::auth::AuthContext;
 use samling_kit::paging::Page;
 use samling_kit::reference::MunicipalityCode;
@@ -12,7 +12,6 @@ use samling_kit::{dates, ids};
 use samling_proto::common::v1::Money;
 use samling_proto::registry::v1::*;
 use serde_json::json;
-use sqlx::Row;
 
 fn municipality(field: &str, s: &str) -> R<MunicipalityCode> {
     MunicipalityCode::parse(s).map_err(|e| RegistryError::invalid(field, e.to_string()))
@@ -109,7 +108,7 @@ impl Registry {
             id: ids::new_id_string(),
             version: 1,
             name: req.name.trim().into(),
-            org_number: org.clone(),
+            org_number: org,
             municipality_code: m.as_str().into(),
             permit_valid: permit_valid(permit.as_ref()),
             permit,
@@ -118,15 +117,7 @@ impl Registry {
             created_at: now.clone(),
             updated_at: now,
         };
-        store::save_simple(
-            tx.conn(),
-            "agencies",
-            &a.id,
-            &[("org_number", ColumnValue::Text(org))],
-            &a,
-            true,
-        )
-        .await?;
+        store::agencies::save(tx.conn(), &a, true).await?;
         self.record(
             &mut tx,
             ctx,
@@ -140,13 +131,8 @@ impl Registry {
     }
 
     async fn with_home_count(&self, mut a: Agency) -> R<Agency> {
-        let row = sqlx::query(
-            "SELECT COUNT(*) FROM homes WHERE agency_id = $1 AND status <> 'HOME_STATUS_ENDED'",
-        )
-        .bind(&a.id)
-        .fetch_one(&self.store.read)
-        .await?;
-        a.home_count = row.try_get::<i64, _>(0)? as i32;
+        let count = store::homes::count_of_agency(&self.store.read, &a.id).await?;
+        a.home_count = i32::try_from(count).unwrap_or(i32::MAX);
         a.permit_valid = permit_valid(a.permit.as_ref());
         Ok(a)
     }
@@ -154,7 +140,7 @@ impl Registry {
     pub async fn get_agency(&self, ctx: &AuthContext, id: &str) -> R<Agency> {
         access::read_providers(ctx)?;
         ids::parse_id("agency_id", id)?;
-        let a = store::must_load(&self.store.read, "agencies", "agency", id).await?;
+        let a = store::agencies::must_get(&self.store.read, id).await?;
         self.with_home_count(a).await
     }
 
@@ -165,17 +151,10 @@ impl Registry {
     ) -> R<ListAgenciesResponse> {
         access::read_providers(ctx)?;
         let page = Page::from_request(req.page.as_ref())?;
-        let rows = sqlx::query("SELECT doc FROM agencies WHERE id > $1 ORDER BY id LIMIT $2")
-            .bind(page.after.clone().unwrap_or_default())
-            .bind(page.limit())
-            .fetch_all(&self.store.read)
-            .await?;
-        let mut list = Vec::new();
-        for r in rows {
-            list.push(
-                self.with_home_count(store::decode(&r.try_get::<String, _>(0)?)?)
-                    .await?,
-            );
+        let found = store::agencies::list(&self.store.read, &page).await?;
+        let mut list = Vec::with_capacity(found.len());
+        for a in found {
+            list.push(self.with_home_count(a).await?);
         }
         let (agencies, page) = page.finish(list, |a| a.id.clone());
         Ok(ListAgenciesResponse {
@@ -191,8 +170,7 @@ impl Registry {
         let prices = prices(req.prices.as_ref())?;
         let (mut tx, key) = begin!(self, ctx, "UpdateAgency", req);
         replay!(self, ctx, tx, key);
-        let mut a: Agency =
-            store::must_load(tx.conn(), "agencies", "agency", &req.agency_id).await?;
+        let mut a = store::agencies::must_get(tx.conn(), &req.agency_id).await?;
         if !req.name.trim().is_empty() {
             crate::domain::home::check_plain("name", &req.name)?;
             a.name = req.name.trim().into();
@@ -206,15 +184,7 @@ impl Registry {
         a.version += 1;
         a.updated_at = dates::now_text();
         a.permit_valid = permit_valid(a.permit.as_ref());
-        store::save_simple(
-            tx.conn(),
-            "agencies",
-            &a.id,
-            &[("org_number", ColumnValue::Text(a.org_number.clone()))],
-            &a,
-            false,
-        )
-        .await?;
+        store::agencies::save(tx.conn(), &a, false).await?;
         self.record(
             &mut tx,
             ctx,
@@ -228,23 +198,6 @@ impl Registry {
     }
 
     // ------------------------------------------------------------- units
-
-    pub(super) fn unit_columns(u: &Unit) -> Vec<(&'static str, ColumnValue)> {
-        let tags: String = u
-            .orientation
-            .iter()
-            .map(|o| format!("|{o}"))
-            .collect::<String>()
-            + "|";
-        vec![
-            (
-                "municipality_code",
-                ColumnValue::Text(u.municipality_code.clone()),
-            ),
-            ("vacancies", ColumnValue::Int(i64::from(u.vacancies))),
-            ("tags", ColumnValue::Text(tags)),
-        ]
-    }
 
     pub async fn create_unit(&self, ctx: &AuthContext, req: CreateUnitRequest) -> R<Unit> {
         access::manage_register(ctx)?;
@@ -268,11 +221,12 @@ impl Registry {
         }
         let (mut tx, key) = begin!(self, ctx, "CreateUnit", req);
         replay!(self, ctx, tx, key);
-        if !req.agency_id.is_empty() {
-            let a: Option<Agency> = store::load_doc(tx.conn(), "agencies", &req.agency_id).await?;
-            if a.is_none() {
-                return Err(RegistryError::invalid("agency_id", "no such agency"));
-            }
+        if !req.agency_id.is_empty()
+            && store::agencies::get(tx.conn(), &req.agency_id)
+                .await?
+                .is_none()
+        {
+            return Err(RegistryError::invalid("agency_id", "no such agency"));
         }
         let now = dates::now_text();
         let u = Unit {
@@ -292,7 +246,7 @@ impl Registry {
             placed_count: 0,
             created_at: now,
         };
-        store::save_simple(tx.conn(), "units", &u.id, &Self::unit_columns(&u), &u, true).await?;
+        store::units::save(tx.conn(), &u, true).await?;
         self.record(&mut tx, ctx, "unit_created", "unit", &u.id, json!({"unit_id": u.id, "kind": kind.as_str_name(), "municipality_code": u.municipality_code}))
             .await?;
         self.finish(ctx, tx, key, u).await
@@ -301,7 +255,7 @@ impl Registry {
     pub async fn get_unit(&self, ctx: &AuthContext, id: &str) -> R<Unit> {
         access::read_providers(ctx)?;
         ids::parse_id("unit_id", id)?;
-        store::must_load(&self.store.read, "units", "unit", id).await
+        store::units::must_get(&self.store.read, id).await
     }
 
     pub async fn list_units(
@@ -317,21 +271,18 @@ impl Registry {
         let orientation = if req.orientation.is_empty() {
             String::new()
         } else {
-            let t = normalise_tags("orientation", std::slice::from_ref(&req.orientation))?;
-            format!("%|{}|%", store::like_escape(&t[0]))
+            normalise_tags("orientation", std::slice::from_ref(&req.orientation))?
+                .pop()
+                .unwrap_or_default()
         };
-        let rows = sqlx::query(
-            "SELECT doc FROM units WHERE ($1 = '' OR municipality_code = $1) AND ($2 = 0 OR vacancies > 0) \
-             AND ($3 = '' OR tags LIKE $3 ESCAPE '\\') AND id > $4 ORDER BY id LIMIT $5",
+        let list = store::units::list(
+            &self.store.read,
+            &req.municipality_code,
+            req.with_vacancy_only,
+            &orientation,
+            &page,
         )
-        .bind(&req.municipality_code)
-        .bind(i64::from(req.with_vacancy_only))
-        .bind(orientation)
-        .bind(page.after.clone().unwrap_or_default())
-        .bind(page.limit())
-        .fetch_all(&self.store.read)
         .await?;
-        let list = store::decode_rows::<Unit>(&rows)?;
         let (units, page) = page.finish(list, |u| u.id.clone());
         Ok(ListUnitsResponse {
             units,
@@ -348,18 +299,10 @@ impl Registry {
         f: impl FnOnce(&mut Unit) -> R<serde_json::Value>,
     ) -> R<Unit> {
         ids::parse_id("unit_id", id)?;
-        let mut u: Unit = store::must_load(tx.conn(), "units", "unit", id).await?;
+        let mut u = store::units::must_get(tx.conn(), id).await?;
         let extra = f(&mut u)?;
         u.version += 1;
-        store::save_simple(
-            tx.conn(),
-            "units",
-            &u.id,
-            &Self::unit_columns(&u),
-            &u,
-            false,
-        )
-        .await?;
+        store::units::save(tx.conn(), &u, false).await?;
         self.record(tx, ctx, change, "unit", &u.id, extra).await?;
         Ok(u)
     }
