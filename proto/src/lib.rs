@@ -19,6 +19,9 @@ pub mod registry {
     }
 }
 
+mod date_json;
+pub use date_json::parse as parse_date;
+
 /// Encoded `FileDescriptorSet` of every Samling proto, for gRPC reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/samling_descriptor.bin"));
