@@ -4,6 +4,7 @@
 use super::{RegistryError, Rules};
 use chrono::NaiveDate;
 use samling_kit::dates;
+use samling_kit::error::Reason;
 use samling_proto::registry::v1::{
     Breakdown, BreakdownInitiator, BreakdownReason, EndReason, LegalBasis, Objection,
 };
@@ -34,10 +35,13 @@ pub fn check_capacity(
     let mut out = CapacityOutcome::default();
     if after > approved_capacity {
         if exception_reason.trim().is_empty() {
-            return Err(RegistryError::precondition(format!(
-                "the home is approved for {approved_capacity} children and has {placed_now}; \
+            return Err(RegistryError::refused(
+                Reason::CapacityExceeded,
+                format!(
+                    "the home is approved for {approved_capacity} children and has {placed_now}; \
                  state capacity_exception_reason to place above it"
-            )));
+                ),
+            ));
         }
         out.notices.push(NOTICE_ABOVE_APPROVED_CAPACITY);
     }
@@ -63,7 +67,8 @@ pub fn check_objection(
         return Ok(());
     };
     if first != placing && objections.iter().any(|o| o.municipality_code == first) {
-        return Err(RegistryError::precondition(
+        return Err(RegistryError::refused(
+            Reason::PlacementObjected,
             "the first placing municipality objects to further placements in this home",
         ));
     }
@@ -74,7 +79,8 @@ pub fn check_objection(
 pub fn check_may_object(first_placing: Option<&str>, objector: &str) -> Result<(), RegistryError> {
     match first_placing {
         Some(first) if first == objector => Ok(()),
-        Some(_) => Err(RegistryError::forbidden(
+        Some(_) => Err(RegistryError::refused(
+            Reason::NotFirstPlacing,
             "only the first placing municipality may object to further placements",
         )),
         None => Err(RegistryError::precondition(
@@ -181,6 +187,7 @@ pub fn check_end(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use samling_kit::error::{ErrorCode, ServiceError};
 
     fn d(y: i32, m: u32, day: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, day).unwrap()
@@ -217,10 +224,11 @@ mod tests {
     #[test]
     fn only_the_first_placing_municipality_may_object() {
         assert!(check_may_object(Some("0180"), "0180").is_ok());
-        assert!(matches!(
-            check_may_object(Some("0180"), "1480"),
-            Err(RegistryError::Forbidden(_))
-        ));
+        let e = check_may_object(Some("0180"), "1480").unwrap_err();
+        assert_eq!(
+            (e.code(), e.reason()),
+            (ErrorCode::PermissionDenied, Reason::NotFirstPlacing)
+        );
         assert!(check_may_object(None, "0180").is_err());
     }
 

@@ -466,7 +466,10 @@ impl Registry {
         } else {
             let mut u: Unit = store::must_load(tx.conn(), "units", "unit", &req.unit_id).await?;
             if u.placed_count >= u.places {
-                return Err(RegistryError::precondition("the unit has no free place"));
+                return Err(RegistryError::refused(
+                    samling_kit::error::Reason::CapacityExceeded,
+                    "the unit has no free place",
+                ));
             }
             u.placed_count += 1;
             u.vacancies = (u.vacancies - 1).max(0);

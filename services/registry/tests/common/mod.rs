@@ -431,7 +431,8 @@ pub fn expect_code<T: std::fmt::Debug>(result: Result<T, Status>, code: Code) ->
 }
 
 /// The call was refused as `INVALID_ARGUMENT` naming `field` in the message
-/// prefix and in the `x-samling-field` metadata.
+/// prefix and in the `samling-field` metadata, with the reason `INVALID_FIELD`
+/// in `samling-reason`.
 #[track_caller]
 pub fn expect_invalid<T: std::fmt::Debug>(result: Result<T, Status>, field: &str) -> Status {
     let s = expect_code(result, Code::InvalidArgument);
@@ -445,7 +446,14 @@ pub fn expect_invalid<T: std::fmt::Debug>(result: Result<T, Status>, field: &str
             .get(FIELD_METADATA_KEY)
             .and_then(|v| v.to_str().ok()),
         Some(field),
-        "x-samling-field of {s:?}"
+        "samling-field of {s:?}"
+    );
+    assert_eq!(
+        s.metadata()
+            .get(samling_kit::error::REASON_METADATA_KEY)
+            .and_then(|v| v.to_str().ok()),
+        Some("INVALID_FIELD"),
+        "samling-reason of {s:?}"
     );
     s
 }
