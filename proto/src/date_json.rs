@@ -178,6 +178,77 @@ mod tests {
         }
     }
 
+    /// What pbjson generated for `Date` before (its code, field for field),
+    /// to time against: `cargo test --release -p samling-proto --lib --
+    /// --ignored --nocapture date_json_speed`.
+    struct PbjsonDate(Date);
+
+    impl serde::Serialize for PbjsonDate {
+        fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            use serde::ser::SerializeStruct;
+            let d = &self.0;
+            let len = [d.year, d.month, d.day].iter().filter(|v| **v != 0).count();
+            let mut s = serializer.serialize_struct("samling.common.v1.Date", len)?;
+            if d.year != 0 {
+                s.serialize_field("year", &d.year)?;
+            }
+            if d.month != 0 {
+                s.serialize_field("month", &d.month)?;
+            }
+            if d.day != 0 {
+                s.serialize_field("day", &d.day)?;
+            }
+            s.end()
+        }
+    }
+
+    #[test]
+    #[ignore = "a timing, run by hand in release"]
+    fn date_json_speed() {
+        let dates: Vec<Date> = (0..1000)
+            .map(|i| date(1950 + i % 200, 1 + i % 12, 1 + i % 28))
+            .collect();
+        let old: Vec<PbjsonDate> = dates.iter().cloned().map(PbjsonDate).collect();
+        let time = |name: &str, f: &dyn Fn(&mut Vec<u8>)| {
+            let mut out = Vec::with_capacity(64 * 1024);
+            let mut best = f64::MAX;
+            for _ in 0..20 {
+                let t = std::time::Instant::now();
+                for _ in 0..100 {
+                    out.clear();
+                    f(&mut out);
+                }
+                best = best.min(t.elapsed().as_secs_f64() / 100_000.0 * 1e9);
+            }
+            println!(
+                "{name}: {best:.1} ns per date, {} bytes per 1000",
+                out.len()
+            );
+            best
+        };
+        let new = time("ISO string (now)", &|out| {
+            serde_json::to_writer(out, &dates).unwrap()
+        });
+        let was = time("pbjson object (before)", &|out| {
+            serde_json::to_writer(out, &old).unwrap()
+        });
+        let texts: Vec<String> = dates
+            .iter()
+            .map(|d| serde_json::to_string(d).unwrap())
+            .collect();
+        let t = std::time::Instant::now();
+        for _ in 0..100 {
+            for s in &texts {
+                std::hint::black_box(serde_json::from_str::<Date>(s).unwrap());
+            }
+        }
+        println!(
+            "parse: {:.1} ns per date",
+            t.elapsed().as_secs_f64() / 100_000.0 * 1e9
+        );
+        println!("serialize: {:.2}x the time of before", new / was);
+    }
+
     #[test]
     fn a_date_that_is_not_one_is_written_as_its_parts() {
         assert_eq!(
