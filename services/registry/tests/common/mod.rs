@@ -435,6 +435,17 @@ pub fn expect_code<T: std::fmt::Debug>(result: Result<T, Status>, code: Code) ->
 /// in `samling-reason`.
 #[track_caller]
 pub fn expect_invalid<T: std::fmt::Debug>(result: Result<T, Status>, field: &str) -> Status {
+    expect_invalid_because(result, field, "INVALID_FIELD")
+}
+
+/// [`expect_invalid`] for another reason of `INVALID_ARGUMENT`
+/// (`IDEMPOTENCY_KEY_REUSED`).
+#[track_caller]
+pub fn expect_invalid_because<T: std::fmt::Debug>(
+    result: Result<T, Status>,
+    field: &str,
+    reason: &str,
+) -> Status {
     let s = expect_code(result, Code::InvalidArgument);
     assert!(
         s.message().starts_with(&format!("{field}:")),
@@ -452,7 +463,7 @@ pub fn expect_invalid<T: std::fmt::Debug>(result: Result<T, Status>, field: &str
         s.metadata()
             .get(samling_kit::error::REASON_METADATA_KEY)
             .and_then(|v| v.to_str().ok()),
-        Some("INVALID_FIELD"),
+        Some(reason),
         "samling-reason of {s:?}"
     );
     s
