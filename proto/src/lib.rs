@@ -19,8 +19,8 @@ pub mod registry {
     }
 }
 
+// `Date` in JSON is an ISO 8601 string: its serde impl (pbjson's is excluded).
 mod date_json;
-pub use date_json::parse as parse_date;
 
 /// Encoded `FileDescriptorSet` of every Samling proto, for gRPC reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] =
