@@ -154,7 +154,7 @@ echo "-- seeding demo data into $REGION"
 # services' own validation. Each binding has a probability below 1, so that
 # generated values are still sent too.
 "$VENV/bin/python" - "$BASE_URL" "$TOKEN" "$REGION" "$WORK/schemathesis.toml" <<'EOF'
-import json, sys
+import datetime, json, sys
 import requests
 
 base, token, region, out = sys.argv[1:5]
@@ -186,14 +186,15 @@ values = {
     "personnummer": [c.get("personnummer") for c in children]
     + [m.get("personnummer") for m in members],
     "expected_version": ["1", "2", "3"],
-    "year": [2025, 2026],
-    "month": list(range(1, 13)),
-    "day": list(range(1, 29)),
+    # ISO dates (`format: date`) in the past year, which the services'
+    # rules take for decisions, placements and inspections alike.
+    "date": [(datetime.date.today() - datetime.timedelta(days=d)).isoformat()
+             for d in (1, 30, 95, 200, 364)],
 }
 values = {k: list(dict.fromkeys(v for v in vs if v)) for k, vs in values.items()}
 
 # Body fields by their path in each request body: ids and codes by their
-# name, dates (common.v1.Date) by their parts.
+# name, dates (strings of `format: date`) from the dates above.
 doc = s.get(f"{base}/openapi.json", timeout=30).json()
 components = doc["components"]["schemas"]
 body_fields = {}
@@ -202,26 +203,27 @@ def walk(schema, prefix, depth):
     if depth > 4:
         return
     if "$ref" in schema:
-        name = schema["$ref"].rsplit("/", 1)[-1]
-        if name == "common.v1.Date":
-            for part in ("year", "month", "day"):
-                body_fields[f"{prefix}.{part}"] = part
-            return
-        schema = components[name]
+        schema = components[schema["$ref"].rsplit("/", 1)[-1]]
     for key, sub in (schema.get("properties") or {}).items():
         path = f"{prefix}.{key}" if prefix else key
         if "$ref" in sub or "properties" in sub:
             walk(sub, path, depth + 1)
+        elif sub.get("format") == "date":
+            body_fields[path] = "date"
         elif key.endswith("municipality_code"):
             body_fields[path] = "municipality_code"
         elif key in values:
             body_fields[path] = key
 
+query_dates = set()
 for item in doc["paths"].values():
     for op in item.values():
         schema = op.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema")
         if schema:
             walk(schema, "", 0)
+        for p in op.get("parameters", []):
+            if p.get("in") == "query" and p.get("schema", {}).get("format") == "date":
+                query_dates.add(p["name"])
 
 def q(v):
     return json.dumps(v)
@@ -242,6 +244,8 @@ for name in ("home_id", "member_id", "agency_id", "unit_id", "child_id", "placem
 for path, name in sorted(body_fields.items()):
     if values[name]:
         bindings.append(f'"body.{path}" = {{ dictionary = "{name}", probability = 0.7 }}')
+for name in sorted(query_dates):
+    bindings.append(f'"query.{name}" = {{ dictionary = "date", probability = 0.5 }}')
 # A request over the body limit is refused (413) before its headers are
 # read; for a request that is also invalid elsewhere that is a refusal too.
 toml += ["", "[checks.negative_data_rejection]",

@@ -29,6 +29,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     pbjson_build::Builder::new()
         .register_descriptors(&fds.encode_to_vec())?
         .preserve_proto_field_names()
+        // An ISO 8601 string instead of {"year","month","day"}: src/date_json.rs.
+        .exclude([".samling.common.v1.Date"])
         .build(&[".samling"])?;
     tonic_prost_build::configure()
         .build_client(true)

@@ -15,6 +15,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::MethodFilter;
 use samling_kit::auth::{AuthContext, Role};
+use samling_kit::error::Reason;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use std::future::Future;
@@ -188,8 +189,8 @@ pub fn authorize(
     path: &[(String, String)],
 ) -> Result<(), Problem> {
     if !spec.allows(ctx.role) {
-        return Err(Problem::new(
-            tonic::Code::PermissionDenied,
+        return Err(Problem::refused(
+            Reason::ForbiddenRole,
             format!(
                 "the role {} may not {}",
                 ctx.role.as_str(),
@@ -204,8 +205,8 @@ pub fn authorize(
                 && !v.is_empty()
                 && v != own
             {
-                return Err(Problem::new(
-                    tonic::Code::PermissionDenied,
+                return Err(Problem::refused(
+                    Reason::NotOwnMunicipality,
                     format!("{field}: a municipality acts only for itself"),
                 ));
             }
@@ -221,10 +222,7 @@ pub fn authorize(
             .find(|(k, _)| k == param)
             .map(|(_, v)| v.as_str());
         if value.is_none() || value != ctx.party.as_deref() {
-            return Err(Problem::new(
-                tonic::Code::PermissionDenied,
-                "not your record",
-            ));
+            return Err(Problem::refused(Reason::NotOwnRecord, "not your record"));
         }
     }
     Ok(())
@@ -363,14 +361,14 @@ where
     Fut: Future<Output = Result<tonic::Response<Resp>, tonic::Status>>,
 {
     let r = gw.regions.get(region).ok_or_else(|| {
-        Problem::new(
-            tonic::Code::NotFound,
+        Problem::refused(
+            Reason::UnknownRegion,
             format!("region {region:?} is not served here"),
         )
     })?;
     if !r.breaker.allow() {
-        return Err(Problem::new(
-            tonic::Code::Unavailable,
+        return Err(Problem::refused(
+            Reason::RegionUnavailable,
             format!("region {region} is unavailable; retry later"),
         ));
     }
@@ -404,8 +402,8 @@ where
         // ("Timeout expired"), or the outer timeout fires first.
         Ok(Err(_)) | Err(_) => {
             r.breaker.failure();
-            Err(Problem::new(
-                tonic::Code::DeadlineExceeded,
+            Err(Problem::refused(
+                Reason::RegionTimeout,
                 format!("region {region} did not answer in time"),
             ))
         }
@@ -506,8 +504,8 @@ where
                     ));
                 }
                 Ok(Begin::InFlight) => {
-                    return Err(Problem::new(
-                        tonic::Code::Aborted,
+                    return Err(Problem::refused(
+                        Reason::IdempotencyKeyInUse,
                         "a request with this Idempotency-Key is still being processed",
                     ));
                 }
@@ -517,8 +515,8 @@ where
                 // twice on a retry: refused instead.
                 Err(_) if i.service_dedup => {}
                 Err(_) => {
-                    return Err(Problem::new(
-                        tonic::Code::Unavailable,
+                    return Err(Problem::refused(
+                        Reason::IdempotencyStoreUnavailable,
                         "idempotency store unavailable and this operation has no request id; retry later",
                     ));
                 }
@@ -535,7 +533,7 @@ where
             // request: the same 422 the gateway's record would give.
             Err(p)
                 if idem.as_ref().is_some_and(|i| i.keyed_request_id)
-                    && p.code == "INVALID_ARGUMENT"
+                    && p.reason == Reason::IdempotencyKeyReused
                     && p.field.as_deref() == Some("request_id") =>
             {
                 Problem::unprocessable("this Idempotency-Key was used with a different request")

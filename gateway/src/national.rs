@@ -82,8 +82,8 @@ fn regions_for(gw: &Gateway, caller: &Caller) -> Result<Vec<String>, Problem> {
     if all.iter().any(|r| r == own) {
         Ok(vec![own.to_string()])
     } else {
-        Err(Problem::new(
-            tonic::Code::PermissionDenied,
+        Err(Problem::refused(
+            samling_kit::error::Reason::OutOfRegion,
             format!("your token is for region {own}, which is not served here"),
         ))
     }
@@ -245,8 +245,8 @@ async fn quarterly(gw: Arc<Gateway>, req: Request) -> Response {
         if aggregates_only && !q.municipality_code.is_empty() {
             // One municipality's figures beside its region's and the
             // nation's would be one more table to difference against.
-            return Err(Problem::new(
-                tonic::Code::PermissionDenied,
+            return Err(Problem::refused(
+                samling_kit::error::Reason::ForbiddenRole,
                 "municipality_code: the aggregate roles get national and regional figures only",
             ));
         }

@@ -20,14 +20,19 @@ const ERROR_STATUSES: &[(&str, &str)] = &[
 fn problem_schema() -> Value {
     json!({
         "type": "object",
-        "required": ["type", "title", "status", "detail", "code"],
+        "required": ["type", "title", "status", "detail", "code", "reason"],
         "properties": {
             "type": {"type": "string"},
             "title": {"type": "string"},
             "status": {"type": "integer"},
             "detail": {"type": "string"},
             "code": {"type": "string", "description": "The gRPC status code name"},
-            "field": {"type": "string"},
+            "reason": {
+                "type": "string",
+                "enum": samling_kit::error::Reason::ALL.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
+                "description": "Why, machine-readable and stable (docs/reason-codes.md): act on this, not on the detail's English"
+            },
+            "field": {"type": "string", "description": "The invalid field's path (reason INVALID_FIELD, IDEMPOTENCY_KEY_REUSED, BODY_TOO_LARGE)"},
             "instance": {"type": "string", "description": "The request id"}
         }
     })
@@ -146,7 +151,8 @@ pub fn document(schema: &Schema, regions: &[String]) -> Value {
             "title": "Samling",
             "version": env!("CARGO_PKG_VERSION"),
             "description": "The family-home authority's REST API for municipalities, family homes and children. \
-                Errors are RFC 9457 problem+json with the gRPC code; validation errors name the field."
+                Errors are RFC 9457 problem+json with the gRPC code and a stable `reason` (docs/reason-codes.md); \
+                validation errors name the field. Dates are ISO 8601 strings (`2026-11-30`)."
         },
         "servers": [{"url": "/"}],
         "paths": paths,

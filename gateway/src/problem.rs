@@ -1,12 +1,16 @@
-//! RFC 9457 problem details, carrying the same code as the gRPC status and,
-//! for validation errors, the offending field.
+//! RFC 9457 problem details, carrying the same code as the gRPC status, a
+//! stable reason (docs/reason-codes.md) and, for validation errors, the
+//! offending field.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use samling_kit::error::{FIELD_METADATA_KEY, Reason};
 use serde::Serialize;
 use tonic::Code;
 
 pub const CONTENT_TYPE: &str = "application/problem+json";
+
+const REASON_KEY: &str = samling_kit::error::REASON_METADATA_KEY;
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Problem {
@@ -17,6 +21,8 @@ pub struct Problem {
     pub detail: String,
     /// The gRPC status code name, e.g. `INVALID_ARGUMENT`.
     pub code: String,
+    /// Why, from the documented list (`OUT_OF_REGION`, `RATE_LIMITED`, …).
+    pub reason: Reason,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
     /// The request id.
@@ -80,21 +86,36 @@ impl Problem {
             status: status.as_u16(),
             detail: detail.into(),
             code: code_name(code).to_string(),
+            reason: Reason::for_code(code),
             field: None,
             instance: String::new(),
             retry_after: None,
         }
     }
 
+    /// A refusal for a stated reason, answered with the reason's code.
+    pub fn refused(reason: Reason, detail: impl Into<String>) -> Self {
+        Problem::new(reason.code(), detail).with_reason(reason)
+    }
+
+    /// The same problem for a more specific reason (of the same code).
+    pub fn with_reason(mut self, reason: Reason) -> Self {
+        self.reason = reason;
+        self
+    }
+
+    /// 400 `INVALID_FIELD`, naming the field.
     pub fn invalid(field: &str, detail: impl Into<String>) -> Self {
-        let mut p = Problem::new(Code::InvalidArgument, format!("{field}: {}", detail.into()));
+        let mut p = Problem::new(Code::InvalidArgument, format!("{field}: {}", detail.into()))
+            .with_reason(Reason::InvalidField);
         p.field = Some(field.to_string());
         p
     }
 
     /// 422: the same Idempotency-Key with another request (not a gRPC code).
     pub fn unprocessable(detail: impl Into<String>) -> Self {
-        let mut p = Problem::new(Code::InvalidArgument, detail);
+        let mut p =
+            Problem::new(Code::InvalidArgument, detail).with_reason(Reason::IdempotencyKeyReused);
         p.status = 422;
         p.title = "Unprocessable Content".into();
         p.field = Some("Idempotency-Key".into());
@@ -103,14 +124,15 @@ impl Problem {
 
     /// 413: a body whose Content-Length is over the gateway's limit (not a gRPC code).
     pub fn too_large(limit: usize) -> Self {
-        let mut p = Problem::invalid("body", format!("must be at most {limit} bytes"));
+        let mut p = Problem::invalid("body", format!("must be at most {limit} bytes"))
+            .with_reason(Reason::BodyTooLarge);
         p.status = 413;
         p.title = "Content Too Large".into();
         p
     }
 
     pub fn too_many(retry_after: u64) -> Self {
-        let mut p = Problem::new(Code::ResourceExhausted, "rate limit exceeded; retry later");
+        let mut p = Problem::refused(Reason::RateLimited, "rate limit exceeded; retry later");
         p.retry_after = Some(retry_after.max(1));
         p
     }
@@ -120,7 +142,9 @@ impl Problem {
         self
     }
 
-    /// From a service's status: code, message and `x-samling-field`.
+    /// From a service's status: code, message, `samling-reason` (else the
+    /// code's generic reason; a region's status without one is a transport
+    /// failure: `REGION_UNAVAILABLE`) and `samling-field`.
     pub fn from_status(s: &tonic::Status) -> Self {
         let detail = match s.code() {
             // Internal details never leave the system.
@@ -129,9 +153,15 @@ impl Problem {
             _ => s.message().to_string(),
         };
         let mut p = Problem::new(s.code(), detail);
+        p.reason = match Reason::of_status(s) {
+            Reason::Unavailable if !s.metadata().contains_key(REASON_KEY) => {
+                Reason::RegionUnavailable
+            }
+            r => r,
+        };
         p.field = s
             .metadata()
-            .get(samling_kit::error::FIELD_METADATA_KEY)
+            .get(FIELD_METADATA_KEY)
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
         p
@@ -160,17 +190,61 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_validation_status_keeps_code_and_field() {
-        let mut s = tonic::Status::invalid_argument("draft.capacity: must be 1–10");
-        s.metadata_mut().insert(
-            samling_kit::error::FIELD_METADATA_KEY,
-            "draft.capacity".parse().unwrap(),
-        );
+    fn a_validation_status_keeps_code_reason_and_field() {
+        let s = samling_kit::error::to_status(&samling_kit::error::KitError::invalid(
+            "draft.capacity",
+            "must be 1–10",
+        ));
         let p = Problem::from_status(&s);
         assert_eq!(
-            (p.status, p.code.as_str(), p.field.as_deref()),
-            (400, "INVALID_ARGUMENT", Some("draft.capacity"))
+            (p.status, p.code.as_str(), p.reason, p.field.as_deref()),
+            (
+                400,
+                "INVALID_ARGUMENT",
+                Reason::InvalidField,
+                Some("draft.capacity")
+            )
         );
+        let json = serde_json::to_value(&p).unwrap();
+        assert_eq!(json["reason"], "INVALID_FIELD");
+        assert_eq!(json["field"], "draft.capacity");
+    }
+
+    #[test]
+    fn a_services_reason_is_forwarded_and_a_missing_one_is_the_codes() {
+        let s = samling_kit::error::refusal_status(Reason::OutOfRegion, "another region");
+        let p = Problem::from_status(&s);
+        assert_eq!((p.status, p.reason), (403, Reason::OutOfRegion));
+        // A reason the gateway does not know is not passed on as one.
+        let mut s = tonic::Status::permission_denied("no");
+        s.metadata_mut()
+            .insert(REASON_KEY, "SOMETHING_NEW".parse().unwrap());
+        assert_eq!(Problem::from_status(&s).reason, Reason::Forbidden);
+        // No reason at all: the transport's failure, or the code's generic one.
+        let p = Problem::from_status(&tonic::Status::unavailable("connection refused"));
+        assert_eq!((p.status, p.reason), (503, Reason::RegionUnavailable));
+        let p = Problem::from_status(&samling_kit::error::refusal_status(
+            Reason::StoreUnavailable,
+            "x",
+        ));
+        assert_eq!(p.reason, Reason::StoreUnavailable);
+        assert_eq!(
+            Problem::from_status(&tonic::Status::not_found("x")).reason,
+            Reason::NotFound
+        );
+    }
+
+    #[test]
+    fn the_gateways_own_refusals_carry_their_reasons() {
+        assert_eq!(Problem::too_many(3).reason, Reason::RateLimited);
+        assert_eq!(Problem::too_large(10).reason, Reason::BodyTooLarge);
+        assert_eq!(
+            Problem::unprocessable("x").reason,
+            Reason::IdempotencyKeyReused
+        );
+        assert_eq!(Problem::invalid("body", "x").reason, Reason::InvalidField);
+        let p = Problem::refused(Reason::UnknownRegion, "no");
+        assert_eq!((p.status, p.code.as_str()), (404, "NOT_FOUND"));
     }
 
     #[test]

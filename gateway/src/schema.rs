@@ -72,6 +72,16 @@ mod with_rules {
     }
 }
 
+/// `samling.common.v1.Date` is a string in JSON, an ISO 8601 date
+/// (`"2026-11-30"`, samling-proto's own serde): a scalar here, in query
+/// strings and in the document (`format: date`), not a message of parts.
+pub const DATE: &str = "samling.common.v1.Date";
+
+/// Whether the field is a date (see [`DATE`]).
+pub fn is_date(f: &Field) -> bool {
+    f.ty == Type::Message && f.type_name == DATE
+}
+
 /// A comment from the .proto source as one paragraph of text.
 fn comment(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
@@ -183,6 +193,8 @@ impl Schema {
                 }
                 Value::String(raw.to_string())
             }
+            // Checked as the body's dates are, when the request is decoded.
+            Type::Message if f.type_name == DATE => Value::String(raw.to_string()),
             Type::Message => return Err(bad("given as <field>.<subfield>")),
             _ => Value::String(raw.to_string()),
         })
@@ -223,7 +235,7 @@ impl Schema {
             .find(|f| f.name == head)
             .ok_or_else(|| Problem::invalid(name, "is not a parameter of this operation"))?;
         match rest {
-            Some(sub) if f.ty == Type::Message && !f.repeated => {
+            Some(sub) if f.ty == Type::Message && !f.repeated && !is_date(f) => {
                 let inner = obj
                     .entry(head.to_string())
                     .or_insert_with(|| Value::Object(Map::new()));
@@ -284,6 +296,7 @@ impl Schema {
             }
             Type::Uint64 | Type::Fixed64 => json!({"type": "string", "pattern": "^[0-9]{1,20}$"}),
             Type::Double | Type::Float => json!({"type": "number"}),
+            Type::Message if f.type_name == DATE => json!({"type": "string", "format": "date"}),
             Type::Enum => {
                 let mut values = self.enums.get(&f.type_name).cloned().unwrap_or_default();
                 if input {
@@ -426,6 +439,7 @@ impl Schema {
                         Type::Int64 | Type::Sint64 | Type::Sfixed64 | Type::Uint64 | Type::Fixed64
                     )
                     || (f.ty == Type::Message
+                        && !is_date(f)
                         && !f.rules.reported_per_item
                         && walk(s, &f.type_name, seen))
             })
@@ -472,20 +486,12 @@ impl Schema {
             json!({"type": "string", "description": "SCB county code (länskod): one of Sweden's 21 counties",
                 "enum": counties().map(|c| c.as_str()).collect::<Vec<_>>()}),
         );
-        for name in self.messages.keys() {
+        // A date is a string (`format: date`) wherever it appears, not a component.
+        for name in self.messages.keys().filter(|n| *n != DATE) {
             out.insert(schema_name(name), self.message_schema(name, false));
             if self.has_input_variant(name) {
                 out.insert(input_name(name), self.message_schema(name, true));
             }
-        }
-        // A date in a request is a real one in 1900–2200 or none at all (every
-        // part zero or left out), which per-field bounds cannot say.
-        if let Some(date) = out.get_mut(&input_name("samling.common.v1.Date")) {
-            date["anyOf"] = json!([
-                {"properties": {"year": {"const": 0}, "month": {"const": 0}, "day": {"const": 0}}},
-                {"required": ["year", "month", "day"], "properties": {
-                    "year": {"minimum": 1900}, "month": {"minimum": 1}, "day": {"minimum": 1}}}
-            ]);
         }
         out
     }
@@ -512,12 +518,12 @@ impl Schema {
             if path_params.contains(&f.name.as_str()) || f.name == "request_id" {
                 continue;
             }
-            if f.ty == Type::Message {
+            if f.ty == Type::Message && !is_date(f) {
                 if f.repeated {
                     continue;
                 }
                 for sub in self.fields(&f.type_name) {
-                    if sub.ty != Type::Message {
+                    if sub.ty != Type::Message || is_date(sub) {
                         out.push(param(format!("{}.{}", f.name, sub.name), sub));
                     }
                 }
@@ -624,10 +630,22 @@ mod tests {
                 .unwrap()
                 .contains("normal maximum")
         );
-        // A request's date is a real one or none.
-        let date = &c["common.v1.DateInput"];
-        assert_eq!(date["anyOf"][1]["properties"]["year"]["minimum"], 1900);
-        assert_eq!(date["properties"]["month"]["maximum"], 12);
+        // A date is an ISO 8601 string, asked and answered, and no component.
+        let end = s.message_schema("samling.registry.v1.EndPlacementRequest", true);
+        assert_eq!(end["properties"]["end_date"]["type"], "string");
+        assert_eq!(end["properties"]["end_date"]["format"], "date");
+        assert!(
+            end["required"]
+                .as_array()
+                .unwrap()
+                .contains(&json!("end_date"))
+        );
+        let placement = &c["registry.v1.Placement"];
+        assert_eq!(placement["properties"]["start_date"]["format"], "date");
+        assert!(
+            c.keys().all(|k| !k.starts_with("common.v1.Date")),
+            "a Date component"
+        );
         // Path ids are UUIDs.
         let p = s.path_parameter("samling.registry.v1.GetHomeRequest", "home_id");
         assert_eq!(p["schema"]["format"], "uuid");
@@ -669,6 +687,69 @@ mod tests {
         assert_eq!(
             Value::Object(obj),
             json!({"competences": ["npf", "trauma"], "with_free_capacity": true, "page": {"page_size": 10}})
+        );
+    }
+
+    #[test]
+    fn a_date_is_one_iso_string_in_query_body_and_answer() {
+        use samling_proto::registry::v1::{EndPlacementRequest, ListOverdueHomesRequest};
+        let s = Schema::load().unwrap();
+        let m = "samling.registry.v1.ListOverdueHomesRequest";
+        let names: Vec<Value> = s
+            .query_parameters(m, &["region"])
+            .into_iter()
+            .filter(|p| p["name"] == "as_of")
+            .collect();
+        assert_eq!(names.len(), 1, "one as_of parameter, not its parts");
+        assert_eq!(names[0]["schema"]["format"], "date");
+        let mut obj = Map::new();
+        s.merge_query(m, &mut obj, &[("as_of".into(), "2026-11-30".into())])
+            .unwrap();
+        let req: ListOverdueHomesRequest = crate::dispatch::decode(&s, m, obj).unwrap();
+        let as_of = req.as_of.unwrap();
+        assert_eq!((as_of.year, as_of.month, as_of.day), (2026, 11, 30));
+        let e = s
+            .merge_query(m, &mut Map::new(), &[("as_of.year".into(), "2026".into())])
+            .unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("as_of.year"));
+        // Not a date, in the query or the body: 400 naming the field.
+        for bad in ["2026-02-30", "2026-1-5", "", "30/11/2026"] {
+            let mut obj = Map::new();
+            s.merge_query(m, &mut obj, &[("as_of".into(), bad.into())])
+                .unwrap();
+            let e = crate::dispatch::decode::<ListOverdueHomesRequest>(&s, m, obj).unwrap_err();
+            assert_eq!(
+                (e.status, e.field.as_deref()),
+                (400, Some("as_of")),
+                "{bad:?}"
+            );
+            assert_eq!(e.reason, samling_kit::error::Reason::InvalidField);
+        }
+        let m = "samling.registry.v1.EndPlacementRequest";
+        for (bad, why) in [
+            (json!("2026-02-30"), "not a valid date"),
+            (json!("2026-1-5"), "YYYY-MM-DD"),
+            (json!(""), "YYYY-MM-DD"),
+            (json!({"year": 2026, "month": 11, "day": 30}), "YYYY-MM-DD"),
+            (json!(20261130), "YYYY-MM-DD"),
+        ] {
+            let obj = json!({"end_date": bad}).as_object().unwrap().clone();
+            let e = crate::dispatch::decode::<EndPlacementRequest>(&s, m, obj).unwrap_err();
+            assert_eq!(
+                (e.status, e.field.as_deref()),
+                (400, Some("end_date")),
+                "{bad}"
+            );
+            assert!(e.detail.contains(why), "{bad}: {}", e.detail);
+        }
+        let obj = json!({"end_date": "2026-11-30"})
+            .as_object()
+            .unwrap()
+            .clone();
+        let req: EndPlacementRequest = crate::dispatch::decode(&s, m, obj).unwrap();
+        assert_eq!(
+            serde_json::to_value(&req).unwrap()["end_date"],
+            "2026-11-30"
         );
     }
 

@@ -19,6 +19,9 @@ pub mod registry {
     }
 }
 
+// `Date` in JSON is an ISO 8601 string: its serde impl (pbjson's is excluded).
+mod date_json;
+
 /// Encoded `FileDescriptorSet` of every Samling proto, for gRPC reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/samling_descriptor.bin"));

@@ -491,6 +491,8 @@ pub fn this_year() -> i32 {
 pub trait Problem {
     /// The answer is an RFC 9457 problem with `status` and `code`; returns it.
     fn problem(&self, status: u16, code: &str) -> Value;
+    /// A problem refused for `reason` (its code follows from the reason).
+    fn refusal(&self, status: u16, reason: &str) -> Value;
 }
 
 impl Problem for Resp {
@@ -516,6 +518,29 @@ impl Problem for Resp {
             p["title"].is_string() && p["type"].is_string() && p["detail"].is_string(),
             "problem: {p}"
         );
+        // Every refusal has a reason from the documented list, of its code.
+        let reason = p["reason"]
+            .as_str()
+            .and_then(samling_kit::error::Reason::parse);
+        let Some(reason) = reason else {
+            panic!("problem without a known reason: {p}")
+        };
+        assert_eq!(
+            samling_gateway::problem::code_name(reason.code()),
+            code,
+            "reason {reason} of another code: {p}"
+        );
+        p
+    }
+
+    /// [`Resp::problem`] for `reason`, which also gives the code.
+    #[track_caller]
+    fn refusal(&self, status: u16, reason: &str) -> Value {
+        let code = samling_kit::error::Reason::parse(reason)
+            .map(|r| samling_gateway::problem::code_name(r.code()))
+            .unwrap_or_else(|| panic!("{reason} is not a reason"));
+        let p = self.problem(status, code);
+        assert_eq!(p["reason"], reason, "problem: {p}");
         p
     }
 }

@@ -234,7 +234,7 @@ async fn a_validation_error_is_a_problem_naming_the_field() {
             .http()
             .post(&path, &env.officer(), &json!({ "draft": draft }))
             .await
-            .problem(400, "INVALID_ARGUMENT");
+            .refusal(400, "INVALID_FIELD");
         assert_eq!(p["field"], "draft.capacity", "{p}");
 
         // The gateway's decoding: a JSON type the field cannot take.
@@ -337,7 +337,7 @@ async fn requests_without_a_valid_token_are_refused_with_401() {
             .ok();
 
         let refused = |r: Resp, why: &str| {
-            let p = r.problem(401, "UNAUTHENTICATED");
+            let p = r.refusal(401, "UNAUTHENTICATED");
             assert!(!p["detail"].as_str().unwrap_or("").is_empty(), "{why}: {p}");
         };
         refused(env.http().send(Req::get(&path)).await, "no token");
@@ -522,7 +522,7 @@ async fn the_same_idempotency_key_with_another_body_is_422() {
         };
         send("Första gatan 1").await.ok();
         let r = send("Andra gatan 2").await;
-        let p = r.problem(422, "INVALID_ARGUMENT");
+        let p = r.refusal(422, "IDEMPOTENCY_KEY_REUSED");
         assert_eq!(p["field"], "Idempotency-Key", "{p}");
         assert_eq!(
             search_ids(&env, STOCKHOLM, "competences=idem-twice")
@@ -910,11 +910,11 @@ async fn docs_health_and_readiness_are_served() {
         env.http()
             .send(Req::get("/v2/nothing"))
             .await
-            .problem(404, "NOT_FOUND");
+            .refusal(404, "NOT_FOUND");
         env.http()
             .get("/v1/regions/atlantis/homes", &env.officer())
             .await
-            .problem(404, "NOT_FOUND");
+            .refusal(404, "UNKNOWN_REGION");
     })
     .await;
 }
@@ -945,7 +945,7 @@ async fn the_fourth_request_in_a_minute_over_a_limit_of_three_is_429_with_retry_
             assert_eq!(r.status, 200, "request {i}: {}", r.text());
         }
         let r = limited.http.get(&path, &token).await;
-        r.problem(429, "RESOURCE_EXHAUSTED");
+        r.refusal(429, "RATE_LIMITED");
         let retry: u64 = r
             .header("retry-after")
             .expect("a Retry-After header")
@@ -1247,6 +1247,113 @@ async fn cors_headers_are_absent_unless_origins_are_configured() {
             )
             .await;
         assert_eq!(r.header("access-control-allow-origin"), None);
+    })
+    .await;
+}
+
+/// DESIGN.md §4: dates are ISO 8601 strings on the REST API, in the body, in
+/// the query and in answers; anything else is 400 naming the field.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dates_are_iso_strings_asked_and_answered() {
+    for_each_backend(|b| async move {
+        let env = Env::start(&b).await;
+        let path = format!("/v1/regions/{STOCKHOLM}/unexecuted-decisions");
+        let token = env.caseworker(OWN);
+        let decided = (chrono::Utc::now().date_naive() - chrono::Days::new(120))
+            .format("%Y-%m-%d")
+            .to_string();
+        let body = |date: Value| {
+            json!({
+                "municipality_code": OWN,
+                "sex": "SEX_FEMALE",
+                "decision_kind": "DECISION_KIND_FAMILY_HOME_PLACEMENT",
+                "decision_date": date,
+                "reason": "UNEXECUTED_REASON_NO_SUITABLE_HOME",
+            })
+        };
+        let d = env
+            .http()
+            .post(&path, &token, &body(json!(decided)))
+            .await
+            .ok();
+        assert_eq!(d["decision_date"], json!(decided), "{d}");
+        // decision_date + 3 months, computed by the service, answered alike.
+        let from = d["reportable_from"].as_str().expect("reportable_from");
+        assert!(
+            chrono::NaiveDate::parse_from_str(from, "%Y-%m-%d").is_ok(),
+            "{d}"
+        );
+        let listed = env.http().get(&path, &token).await.ok();
+        assert_eq!(listed["decisions"][0]["decision_date"], json!(decided));
+
+        for bad in [
+            json!("2026-02-30"),
+            json!("2026-1-5"),
+            json!(""),
+            json!("2026-11-30T00:00:00Z"),
+            json!({"year": 2026, "month": 11, "day": 30}),
+        ] {
+            let p = env
+                .http()
+                .post(&path, &token, &body(bad.clone()))
+                .await
+                .refusal(400, "INVALID_FIELD");
+            assert_eq!(p["field"], "decision_date", "{bad}: {p}");
+        }
+
+        // In the query: one `as_of` parameter, not its parts.
+        let overdue = format!("/v1/regions/{STOCKHOLM}/overdue-homes");
+        env.http()
+            .get(&format!("{overdue}?as_of=2026-11-30"), &env.officer())
+            .await
+            .ok();
+        for bad in ["2026-13-01", "2026-1-5", ""] {
+            let p = env
+                .http()
+                .get(&format!("{overdue}?as_of={bad}"), &env.officer())
+                .await
+                .refusal(400, "INVALID_FIELD");
+            assert_eq!(p["field"], "as_of", "{bad:?}: {p}");
+        }
+        env.http()
+            .get(&format!("{overdue}?as_of.year=2026"), &env.officer())
+            .await
+            .refusal(400, "INVALID_FIELD");
+
+        // The document says so.
+        let doc = env.http().send(Req::get("/openapi.json")).await.ok();
+        let schemas = &doc["components"]["schemas"];
+        let input = &schemas["registry.v1.ReportUnexecutedDecisionRequestInput"];
+        assert_eq!(
+            input["properties"]["decision_date"],
+            json!({"type": "string", "format": "date"})
+        );
+        assert_eq!(
+            schemas["registry.v1.UnexecutedDecision"]["properties"]["reportable_from"]["format"],
+            "date"
+        );
+    })
+    .await;
+}
+
+/// A service's refusal reaches the client with the service's reason.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stale_version_is_409_version_conflict() {
+    for_each_backend(|b| async move {
+        let env = Env::start(&b).await;
+        let draft = home_draft(OWN, "Storgatan 9", &adult(31), &[]);
+        let id = env.create_home_id(STOCKHOLM, draft.clone()).await;
+        let path = format!("/v1/regions/{STOCKHOLM}/homes/{id}/profile");
+        let put = |version: i64| {
+            env.http().send(
+                Req::new("PUT", &path)
+                    .bearer(&env.officer())
+                    .json(&json!({"expected_version": version, "draft": draft})),
+            )
+        };
+        let p = put(99).await.refusal(409, "VERSION_CONFLICT");
+        assert!(p.get("field").is_none(), "{p}");
+        put(1).await.ok();
     })
     .await;
 }

@@ -1106,7 +1106,7 @@ async fn a_lost_request_frees_its_key_in_seconds_and_the_retry_gets_the_first_an
         env.http()
             .send(create_home(&token, "lost-1", &body))
             .await
-            .problem(409, "ABORTED");
+            .refusal(409, "IDEMPOTENCY_KEY_IN_USE");
 
         // The reservation lapses within seconds (not the answer's TTL), and
         // the retry reaches the service, which answers what it answered first.

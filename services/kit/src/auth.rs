@@ -473,7 +473,12 @@ pub fn context<T>(req: &tonic::Request<T>) -> Result<AuthContext, tonic::Status>
     req.extensions()
         .get::<AuthContext>()
         .cloned()
-        .ok_or_else(|| tonic::Status::unauthenticated("missing auth context"))
+        .ok_or_else(|| {
+            crate::error::refusal_status(
+                crate::error::Reason::Unauthenticated,
+                "missing auth context",
+            )
+        })
 }
 
 /// Attach a signed context to an outgoing request.

@@ -599,3 +599,58 @@ mod tests {
         assert_eq!(super::values_clause(2, 3, false), "(?, ?, ?), (?, ?, ?)");
     }
 }
+
+/// Kit's own unit tests' stores (other crates use samling-testkit).
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::*;
+
+    /// The backends every store test must run on.
+    pub fn test_targets(service: &str) -> Vec<(DbTarget, Option<tempfile_dir::TempDirGuard>)> {
+        let mut out = Vec::new();
+        let dir = tempfile_dir::TempDirGuard::new();
+        out.push((
+            DbTarget::SqliteFile(dir.path().join(format!("{service}.db"))),
+            Some(dir),
+        ));
+        if let Ok(url) = std::env::var("SAMLING_TEST_DATABASE_URL")
+            && !url.is_empty()
+        {
+            let schema = schema_name("t_", service, &crate::ids::new_id().simple().to_string());
+            out.push((DbTarget::Postgres { url, schema }, None));
+        }
+        out
+    }
+
+    /// A tiny temp-dir guard so kit needs no `tempfile` at runtime.
+    pub mod tempfile_dir {
+        use std::path::{Path, PathBuf};
+
+        #[derive(Debug)]
+        pub struct TempDirGuard(PathBuf);
+
+        impl TempDirGuard {
+            pub fn new() -> Self {
+                let p = std::env::temp_dir()
+                    .join(format!("samling-test-{}", crate::ids::new_id().simple()));
+                let _ = std::fs::create_dir_all(&p);
+                TempDirGuard(p)
+            }
+            pub fn path(&self) -> &Path {
+                &self.0
+            }
+        }
+
+        impl Default for TempDirGuard {
+            fn default() -> Self {
+                Self::new()
+            }
+        }
+
+        impl Drop for TempDirGuard {
+            fn drop(&mut self) {
+                let _ = std::fs::remove_dir_all(&self.0);
+            }
+        }
+    }
+}

@@ -81,10 +81,12 @@ impl IdempotencyKey {
         let Some(row) = row else { return Ok(None) };
         let hash: String = row.try_get(0)?;
         if hash != self.request_hash {
-            return Err(KitError::invalid(
+            return Err(crate::error::FieldError::new(
                 "request_id",
                 "was already used for a different request",
-            ));
+            )
+            .because(crate::error::Reason::IdempotencyKeyReused)
+            .into());
         }
         let body: String = row.try_get(1)?;
         let bytes = STANDARD

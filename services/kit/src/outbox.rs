@@ -116,7 +116,8 @@ impl EventFeed {
             let mut after = req.after;
             loop {
                 if *closed.borrow_and_update() {
-                    Err(tonic::Status::unavailable(
+                    Err(crate::error::refusal_status(
+                        crate::error::Reason::Unavailable,
                         "the server is shutting down; resume from your cursor",
                     ))?;
                 }

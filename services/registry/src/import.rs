@@ -30,7 +30,7 @@
 use crate::domain::RegistryError;
 use crate::domain::home::validate_draft;
 use chrono::NaiveDate;
-use samling_kit::error::{KitError, ServiceError};
+use samling_kit::error::ServiceError;
 use samling_kit::personnummer::Personnummer;
 use samling_kit::reference::MunicipalityCode;
 use samling_proto::registry::v1::{
@@ -672,10 +672,9 @@ fn carer(
 /// Digit runs that could be a personnummer are removed from the message.
 pub fn row_error(line: u32, e: &RegistryError) -> RowError {
     let field = e.field().map(column_for_field).unwrap_or_default();
-    let message = match e {
-        RegistryError::Invalid { message, .. } => message.clone(),
-        RegistryError::Kit(KitError::InvalidArgument { message, .. }) => message.clone(),
-        other => other.to_string(),
+    let message = match e.invalid_field() {
+        Some(f) => f.message.clone(),
+        None => e.to_string(),
     };
     RowError {
         line,

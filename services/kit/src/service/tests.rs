@@ -367,7 +367,7 @@ async fn a_retry_gets_the_first_answer_audited_as_a_replay() {
         let mut other = make("r1");
         other.secret = "different".into();
         match svc.make(&cw, other).await {
-            Err(KitError::InvalidArgument { field, .. }) => assert_eq!(field, "request_id"),
+            Err(KitError::InvalidArgument(f)) => assert_eq!(f.field, "request_id"),
             other => panic!("{}: {other:?}", b.name),
         }
     }

@@ -1672,7 +1672,14 @@ async fn a_request_id_reused_for_another_request_is_refused() {
         let other = key("alice", METHOD, "req-1", 101);
         let err = handle(s, &feed, &other, 2).await.unwrap_err();
         match &err {
-            KitError::InvalidArgument { field, .. } => assert_eq!(field, "request_id", "{b}"),
+            KitError::InvalidArgument(f) => assert_eq!(
+                (f.field.as_str(), f.reason),
+                (
+                    "request_id",
+                    samling_kit::error::Reason::IdempotencyKeyReused
+                ),
+                "{b}"
+            ),
             e => panic!("{b}: expected InvalidArgument, got {e:?}"),
         }
         assert!(err.to_string().starts_with("request_id"), "{b}: {err}");
@@ -1776,7 +1783,7 @@ fn request_ids_are_optional_and_bounded() {
     );
     let err = IdempotencyKey::new("alice", METHOD, &"x".repeat(129), &m).unwrap_err();
     assert!(
-        matches!(&err, KitError::InvalidArgument { field, .. } if field == "request_id"),
+        matches!(&err, KitError::InvalidArgument(f) if f.field == "request_id"),
         "{err:?}"
     );
     assert!(err.to_string().starts_with("request_id"), "{err}");

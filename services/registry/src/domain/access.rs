@@ -5,10 +5,25 @@
 use super::RegistryError;
 use super::home::HomeView;
 use samling_kit::auth::{AuthContext, Role};
+use samling_kit::error::Reason;
 use samling_kit::reference::MunicipalityCode;
 
 fn deny(what: &str) -> RegistryError {
     RegistryError::forbidden(format!("your role may not {what}"))
+}
+
+/// A refusal where the caller's role may act for its own municipality
+/// only: `NOT_OWN_MUNICIPALITY` for a municipal caller (it named another),
+/// `FORBIDDEN_ROLE` for any other role.
+fn deny_for_municipality(ctx: &AuthContext, what: &str) -> RegistryError {
+    if ctx.role.is_municipal() {
+        RegistryError::refused(
+            Reason::NotOwnMunicipality,
+            format!("your role may not {what}: a municipality acts only for itself"),
+        )
+    } else {
+        deny(what)
+    }
 }
 
 fn is_office(ctx: &AuthContext) -> bool {
@@ -41,13 +56,15 @@ pub fn manage_register(ctx: &AuthContext) -> Result<(), RegistryError> {
 /// National roles (analyst, council, service) stay national.
 pub fn bound_to_register(ctx: &AuthContext, register: Option<&str>) -> Result<(), RegistryError> {
     match (ctx.role, register, ctx.region.as_deref()) {
-        (Role::RegionalOfficer, _, None) => Err(RegistryError::forbidden(
+        (Role::RegionalOfficer, _, None) => Err(RegistryError::refused(
+            Reason::OutOfRegion,
             "region: a regional_officer's token must name its region",
         )),
         (Role::RegionalOfficer, Some(reg), Some(claim)) if claim != reg => {
-            Err(RegistryError::forbidden(format!(
-                "your token is for region {claim}; this is the register of region {reg}"
-            )))
+            Err(RegistryError::refused(
+                Reason::OutOfRegion,
+                format!("your token is for region {claim}; this is the register of region {reg}"),
+            ))
         }
         _ => Ok(()),
     }
@@ -170,7 +187,11 @@ pub fn record_approval(ctx: &AuthContext, municipality: &str) -> Result<(), Regi
     {
         Ok(())
     } else {
-        Err(deny("record an approval for this municipality"))
+        Err(if ctx.role == Role::MunicipalityManager {
+            deny_for_municipality(ctx, "record an approval for this municipality")
+        } else {
+            deny("record an approval for this municipality")
+        })
     }
 }
 
@@ -197,7 +218,8 @@ pub fn approval_link(
     {
         Ok(())
     } else {
-        Err(RegistryError::forbidden(
+        Err(RegistryError::refused(
+            Reason::NoDocumentedLink,
             "your municipality has no documented link to this home (its assessment or the \
              office's assignment); the regional office records this decision",
         ))
@@ -225,7 +247,7 @@ pub fn object(ctx: &AuthContext, municipality: &str) -> Result<(), RegistryError
     if is_office(ctx) || own_municipality(ctx, municipality) {
         Ok(())
     } else {
-        Err(deny("object for this municipality"))
+        Err(deny_for_municipality(ctx, "object for this municipality"))
     }
 }
 
@@ -252,7 +274,10 @@ pub fn write_child(ctx: &AuthContext, placing: &str) -> Result<(), RegistryError
     if is_office(ctx) || own_municipality(ctx, placing) {
         Ok(())
     } else {
-        Err(deny("change children of this municipality"))
+        Err(deny_for_municipality(
+            ctx,
+            "change children of this municipality",
+        ))
     }
 }
 
@@ -387,7 +412,10 @@ pub fn municipal_scope(
             .map(|m| m.as_str().to_string())
             .unwrap_or_default();
         if !requested.is_empty() && requested != own {
-            return Err(deny("list another municipality's records"));
+            return Err(deny_for_municipality(
+                ctx,
+                "list another municipality's records",
+            ));
         }
         return Ok(Some(own));
     }
@@ -405,7 +433,10 @@ pub fn decisions(ctx: &AuthContext, municipality: &str) -> Result<(), RegistryEr
     if is_office(ctx) || own_municipality(ctx, municipality) {
         Ok(())
     } else {
-        Err(deny("handle this municipality's decisions"))
+        Err(deny_for_municipality(
+            ctx,
+            "handle this municipality's decisions",
+        ))
     }
 }
 
@@ -522,6 +553,67 @@ mod tests {
                 Err(RegistryError::Forbidden(_))
             ));
         }
+    }
+
+    #[test]
+    fn each_refusal_says_why_in_its_reason() {
+        use samling_kit::error::ServiceError;
+        fn reason<T: std::fmt::Debug>(r: Result<T, RegistryError>) -> Reason {
+            r.unwrap_err().reason()
+        }
+        let stockholm = ctx(Role::MunicipalityCaseworker, "0180");
+        let manager = ctx(Role::MunicipalityManager, "0180");
+        let analyst = ctx(Role::NationalAnalyst, "");
+        // Another municipality's business: a municipal caller named it.
+        assert_eq!(
+            reason(write_child(&stockholm, "1480")),
+            Reason::NotOwnMunicipality
+        );
+        assert_eq!(
+            reason(object(&stockholm, "1480")),
+            Reason::NotOwnMunicipality
+        );
+        assert_eq!(
+            reason(decisions(&stockholm, "1480")),
+            Reason::NotOwnMunicipality
+        );
+        assert_eq!(
+            reason(municipal_scope(&stockholm, "1480")),
+            Reason::NotOwnMunicipality
+        );
+        assert_eq!(
+            reason(record_approval(&manager, "1480")),
+            Reason::NotOwnMunicipality
+        );
+        // The role itself may not.
+        assert_eq!(
+            reason(record_approval(&stockholm, "0180")),
+            Reason::ForbiddenRole
+        );
+        assert_eq!(reason(write_child(&analyst, "0180")), Reason::ForbiddenRole);
+        assert_eq!(reason(manage_register(&stockholm)), Reason::ForbiddenRole);
+        // The register of another region, or none named.
+        let mut officer = ctx(Role::RegionalOfficer, "");
+        assert_eq!(
+            reason(bound_to_register(&officer, Some("norr"))),
+            Reason::OutOfRegion
+        );
+        officer.region = Some("stockholm-gotland".into());
+        assert_eq!(
+            reason(bound_to_register(&officer, Some("norr"))),
+            Reason::OutOfRegion
+        );
+        assert!(bound_to_register(&officer, Some("stockholm-gotland")).is_ok());
+        // No link to the home; a record the caller may not know of.
+        let home = Home::default();
+        assert_eq!(
+            reason(approval_link(&manager, &home, "0180")),
+            Reason::NoDocumentedLink
+        );
+        assert_eq!(
+            reason(read_child(&stockholm, "c", "1480")),
+            Reason::NotFound
+        );
     }
 
     #[test]

@@ -5,6 +5,7 @@
 use super::{RegistryError, Rules};
 use chrono::NaiveDate;
 use samling_kit::dates;
+use samling_kit::error::Reason;
 use samling_kit::personnummer::Personnummer;
 use samling_kit::reference::{MunicipalityCode, RegionMap};
 use samling_proto::registry::v1::{
@@ -415,8 +416,9 @@ pub fn record_objection(home: &mut Home, objection: Objection) -> Result<(), Reg
         .iter()
         .any(|o| o.municipality_code == objection.municipality_code)
     {
-        return Err(RegistryError::Conflict(
-            "the objection is already recorded".into(),
+        return Err(RegistryError::refused(
+            samling_kit::error::Reason::AlreadyRecorded,
+            "the objection is already recorded",
         ));
     }
     home.objections.push(objection);
@@ -491,8 +493,9 @@ pub fn assign_investigation(
         .iter()
         .any(|i| i.municipality_code == assignment.municipality_code)
     {
-        return Err(RegistryError::Conflict(
-            "this municipality is already assigned to investigate the home".into(),
+        return Err(RegistryError::refused(
+            Reason::AlreadyRecorded,
+            "this municipality is already assigned to investigate the home",
         ));
     }
     home.investigations.push(assignment);
@@ -531,8 +534,9 @@ pub fn record_approval(
     if home.approvals.iter().any(|a| {
         a.municipality_code == approval.municipality_code && a.decision_ref == approval.decision_ref
     }) {
-        return Err(RegistryError::Conflict(
-            "this decision is already recorded".into(),
+        return Err(RegistryError::refused(
+            Reason::AlreadyRecorded,
+            "this decision is already recorded",
         ));
     }
     home.approvals.push(approval);
@@ -665,19 +669,24 @@ pub fn withdraw_consent(home: &mut Home, on: NaiveDate) {
 pub fn check_placeable(home: &Home) -> Result<(), RegistryError> {
     use HomeStatus::*;
     if !matches!(status(home), Approved | Active) {
-        return Err(RegistryError::precondition(format!(
-            "the home is {} and takes no placements",
-            status(home).as_str_name()
-        )));
+        return Err(RegistryError::refused(
+            Reason::NotAcceptingPlacements,
+            format!(
+                "the home is {} and takes no placements",
+                status(home).as_str_name()
+            ),
+        ));
     }
     if home.consent_withdrawn {
-        return Err(RegistryError::precondition(
+        return Err(RegistryError::refused(
+            Reason::NotAcceptingPlacements,
             "the home has withdrawn its consent",
         ));
     }
     let t = HomeType::try_from(home.home_type).unwrap_or(HomeType::Unspecified);
     if matches!(t, HomeType::ContactFamily | HomeType::MentorFamily) {
-        return Err(RegistryError::precondition(
+        return Err(RegistryError::refused(
+            Reason::NotAcceptingPlacements,
             "contact and mentor families are not placements in 24-hour care",
         ));
     }

@@ -5,6 +5,7 @@ use super::home::{self, reconfirmation_overdue};
 use super::{RegistryError, Rules};
 use chrono::NaiveDate;
 use samling_kit::dates;
+use samling_kit::error::Reason;
 use samling_proto::registry::v1::{
     Breakdown, BreakdownInitiator, BreakdownReason, Child, EndReason, Home, LegalBasis, Objection,
     Placement, PlacementStatus, Unit,
@@ -36,10 +37,13 @@ pub fn check_capacity(
     let mut out = CapacityOutcome::default();
     if after > approved_capacity {
         if exception_reason.trim().is_empty() {
-            return Err(RegistryError::precondition(format!(
-                "the home is approved for {approved_capacity} children and has {placed_now}; \
+            return Err(RegistryError::refused(
+                Reason::CapacityExceeded,
+                format!(
+                    "the home is approved for {approved_capacity} children and has {placed_now}; \
                  state capacity_exception_reason to place above it"
-            )));
+                ),
+            ));
         }
         out.notices.push(NOTICE_ABOVE_APPROVED_CAPACITY);
     }
@@ -171,7 +175,10 @@ pub fn unit_has_free_place(u: &Unit) -> bool {
 /// Take one of a unit's places for a placement (one vacancy fewer).
 pub fn take_unit_place(u: &mut Unit) -> Result<(), RegistryError> {
     if !unit_has_free_place(u) {
-        return Err(RegistryError::precondition("the unit has no free place"));
+        return Err(RegistryError::refused(
+            samling_kit::error::Reason::CapacityExceeded,
+            "the unit has no free place",
+        ));
     }
     u.placed_count += 1;
     u.vacancies = (u.vacancies - 1).max(0);
@@ -207,7 +214,8 @@ pub fn check_objection(
         return Ok(());
     };
     if first != placing && objections.iter().any(|o| o.municipality_code == first) {
-        return Err(RegistryError::precondition(
+        return Err(RegistryError::refused(
+            Reason::PlacementObjected,
             "the first placing municipality objects to further placements in this home",
         ));
     }
@@ -218,7 +226,8 @@ pub fn check_objection(
 pub fn check_may_object(first_placing: Option<&str>, objector: &str) -> Result<(), RegistryError> {
     match first_placing {
         Some(first) if first == objector => Ok(()),
-        Some(_) => Err(RegistryError::forbidden(
+        Some(_) => Err(RegistryError::refused(
+            Reason::NotFirstPlacing,
             "only the first placing municipality may object to further placements",
         )),
         None => Err(RegistryError::precondition(
@@ -325,6 +334,7 @@ pub fn check_end(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use samling_kit::error::{ErrorCode, ServiceError};
 
     fn d(y: i32, m: u32, day: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, day).unwrap()
@@ -499,10 +509,11 @@ mod tests {
     #[test]
     fn only_the_first_placing_municipality_may_object() {
         assert!(check_may_object(Some("0180"), "0180").is_ok());
-        assert!(matches!(
-            check_may_object(Some("0180"), "1480"),
-            Err(RegistryError::Forbidden(_))
-        ));
+        let e = check_may_object(Some("0180"), "1480").unwrap_err();
+        assert_eq!(
+            (e.code(), e.reason()),
+            (ErrorCode::PermissionDenied, Reason::NotFirstPlacing)
+        );
         assert!(check_may_object(None, "0180").is_err());
     }
 

@@ -111,3 +111,72 @@ impl From<crate::domain::RegistryError> for Status {
         samling_kit::error::to_status(&e)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::domain::RegistryError;
+    use samling_kit::error::{KitError, Reason};
+    use samling_kit::error::{FIELD_METADATA_KEY, REASON_METADATA_KEY};
+
+    fn sent(e: RegistryError) -> (tonic::Code, String, Option<String>) {
+        let s = tonic::Status::from(e);
+        let meta = |k: &str| {
+            s.metadata()
+                .get(k)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+        (
+            s.code(),
+            meta(REASON_METADATA_KEY).unwrap_or_default(),
+            meta(FIELD_METADATA_KEY),
+        )
+    }
+
+    #[test]
+    fn each_refusal_goes_out_with_its_code_reason_and_field() {
+        use tonic::Code;
+        let field = |f: &str| Some(f.to_string());
+        for (e, want) in [
+            (
+                RegistryError::invalid("draft.capacity", "must be 1–10"),
+                (
+                    Code::InvalidArgument,
+                    "INVALID_FIELD",
+                    field("draft.capacity"),
+                ),
+            ),
+            (
+                KitError::invalid("home_id", "is not a UUID").into(),
+                (Code::InvalidArgument, "INVALID_FIELD", field("home_id")),
+            ),
+            (
+                RegistryError::NotFound("home x".into()),
+                (Code::NotFound, "NOT_FOUND", None),
+            ),
+            (
+                RegistryError::Conflict("read it again".into()),
+                (Code::Aborted, "VERSION_CONFLICT", None),
+            ),
+            (
+                RegistryError::precondition("already ended"),
+                (Code::FailedPrecondition, "INVALID_STATE", None),
+            ),
+            (
+                RegistryError::forbidden("your role may not"),
+                (Code::PermissionDenied, "FORBIDDEN_ROLE", None),
+            ),
+            (
+                RegistryError::refused(Reason::OutOfRegion, "another region"),
+                (Code::PermissionDenied, "OUT_OF_REGION", None),
+            ),
+            (
+                RegistryError::refused(Reason::AlreadyRecorded, "already"),
+                (Code::Aborted, "ALREADY_RECORDED", None),
+            ),
+        ] {
+            let want = (want.0, want.1.to_string(), want.2);
+            assert_eq!(sent(e), want);
+        }
+    }
+}

@@ -1273,15 +1273,9 @@ impl Registry {
 
 pub fn row_error(line: u32, e: &RegistryError) -> RowError {
     use samling_kit::ServiceError;
-    let (field, message) = match e {
-        RegistryError::Invalid { field, message } => (field.clone(), message.clone()),
-        RegistryError::Kit(samling_kit::error::KitError::InvalidArgument { field, message }) => {
-            (field.clone(), message.clone())
-        }
-        other => (
-            other.field().unwrap_or_default().to_string(),
-            other.to_string(),
-        ),
+    let (field, message) = match e.invalid_field() {
+        Some(f) => (f.field.clone(), f.message.clone()),
+        None => (e.field().unwrap_or_default().to_string(), e.to_string()),
     };
     RowError {
         line,

@@ -41,18 +41,16 @@ pub(crate) fn after(page: &samling_kit::paging::Page) -> String {
 #[cfg(test)]
 pub(crate) mod testing {
     use samling_kit::db::Store;
-    use samling_kit::db::testing::{tempfile_dir::TempDirGuard, test_targets};
+    use samling_testkit::backend::{Backend, store_backends};
 
     /// One migrated registry store per backend (SQLite, and PostgreSQL when
     /// `SAMLING_TEST_DATABASE_URL` is set), named for failures; keep the
-    /// guard alive while the store is used.
-    pub async fn stores() -> Vec<(String, Store, Option<TempDirGuard>)> {
+    /// backend alive while the store is used.
+    pub async fn stores() -> Vec<(String, Store, Backend)> {
         let mut out = Vec::new();
-        for (target, guard) in test_targets("registry_store") {
-            let store = Store::open(&target, Some(2), &[crate::MIGRATIONS])
-                .await
-                .unwrap_or_else(|e| panic!("{}: {e}", target.describe()));
-            out.push((target.describe(), store, guard));
+        for b in store_backends() {
+            let (store, _) = b.store("registry_store", Some(2), &[crate::MIGRATIONS]).await;
+            out.push((b.name.clone(), store, b));
         }
         out
     }

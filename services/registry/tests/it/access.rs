@@ -1166,6 +1166,114 @@ async fn a_regional_officer_works_in_its_own_regions_register_only() {
     .await;
 }
 
+/// A refusal's reason, as a gRPC client reads it (docs/reason-codes.md).
+#[track_caller]
+fn reason_of<T: std::fmt::Debug>(r: Result<T, tonic::Status>) -> (Code, String, String) {
+    let s = r.expect_err("a refusal");
+    let meta = |key: &str| {
+        s.metadata()
+            .get(key)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string()
+    };
+    (
+        s.code(),
+        meta(samling_kit::error::REASON_METADATA_KEY),
+        meta(samling_kit::error::FIELD_METADATA_KEY),
+    )
+}
+
+#[tokio::test]
+async fn every_refusal_carries_its_reason_and_field_in_grpc_metadata() {
+    for_each_backend_in(Some("stockholm-gotland"), |h| async move {
+        let want = |code, reason: &str, field: &str| (code, reason.to_string(), field.to_string());
+        let mut officer = office();
+        officer.region = Some("stockholm-gotland".into());
+        let home = h
+            .client(officer.clone())
+            .await
+            .create_home("", draft("Storgatan 1", &adult(181)))
+            .await
+            .unwrap()
+            .home
+            .unwrap();
+
+        let mut bare = RegistryServiceClient::connect(h.endpoint.clone())
+            .await
+            .unwrap();
+        let get = GetHomeRequest {
+            home_id: home.id.clone(),
+        };
+        assert_eq!(
+            reason_of(bare.get_home(get).await),
+            want(Code::Unauthenticated, "UNAUTHENTICATED", "")
+        );
+        let mut norr = officer.clone();
+        norr.region = Some("norr".into());
+        assert_eq!(
+            reason_of(h.client(norr).await.get_home(&home.id).await),
+            want(Code::PermissionDenied, "OUT_OF_REGION", "")
+        );
+        assert_eq!(
+            reason_of(
+                h.client(caseworker("0180"))
+                    .await
+                    .create_home("", draft("Lillgatan 2", &adult(183)))
+                    .await
+            ),
+            want(Code::PermissionDenied, "FORBIDDEN_ROLE", "")
+        );
+        let mut stockholm = h.client(caseworker("0180")).await;
+        let child = RegisterChildRequest {
+            request_id: "reasons-1".into(),
+            personnummer: child_pnr(6, 184),
+            given_name: "Kim".into(),
+            family_name: "Lind".into(),
+            placing_municipality_code: "1480".into(),
+            ..Default::default()
+        };
+        assert_eq!(
+            reason_of(rpc!(stockholm, register_child, child.clone())),
+            want(Code::PermissionDenied, "NOT_OWN_MUNICIPALITY", "")
+        );
+        let mut office_client = h.client(officer).await;
+        assert_eq!(
+            reason_of(
+                office_client
+                    .get_home(&samling_kit::ids::new_id_string())
+                    .await
+            ),
+            want(Code::NotFound, "NOT_FOUND", "")
+        );
+        let mut bad = draft("Storgatan 3", &adult(185));
+        bad.capacity = 99;
+        assert_eq!(
+            reason_of(office_client.create_home("", bad).await),
+            want(Code::InvalidArgument, "INVALID_FIELD", "draft.capacity")
+        );
+        // A request id used again for another request.
+        let child = RegisterChildRequest {
+            placing_municipality_code: "0180".into(),
+            ..child
+        };
+        rpc!(stockholm, register_child, child.clone()).unwrap();
+        let other = RegisterChildRequest {
+            personnummer: child_pnr(6, 186),
+            ..child
+        };
+        assert_eq!(
+            reason_of(rpc!(stockholm, register_child, other)),
+            want(
+                Code::InvalidArgument,
+                "IDEMPOTENCY_KEY_REUSED",
+                "request_id"
+            )
+        );
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn a_retry_under_another_token_is_checked_before_any_answer_is_replayed() {
     for_each_backend(|h| async move {

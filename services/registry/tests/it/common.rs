@@ -329,9 +329,21 @@ pub fn expect_code<T: std::fmt::Debug>(result: Result<T, Status>, code: Code) ->
 }
 
 /// The call was refused as `INVALID_ARGUMENT` naming `field` in the message
-/// prefix and in the `x-samling-field` metadata.
+/// prefix and in the `samling-field` metadata, with the reason `INVALID_FIELD`
+/// in `samling-reason`.
 #[track_caller]
 pub fn expect_invalid<T: std::fmt::Debug>(result: Result<T, Status>, field: &str) -> Status {
+    expect_invalid_because(result, field, "INVALID_FIELD")
+}
+
+/// [`expect_invalid`] for another reason of `INVALID_ARGUMENT`
+/// (`IDEMPOTENCY_KEY_REUSED`).
+#[track_caller]
+pub fn expect_invalid_because<T: std::fmt::Debug>(
+    result: Result<T, Status>,
+    field: &str,
+    reason: &str,
+) -> Status {
     let s = expect_code(result, Code::InvalidArgument);
     assert!(
         s.message().starts_with(&format!("{field}:")),
@@ -343,7 +355,14 @@ pub fn expect_invalid<T: std::fmt::Debug>(result: Result<T, Status>, field: &str
             .get(FIELD_METADATA_KEY)
             .and_then(|v| v.to_str().ok()),
         Some(field),
-        "x-samling-field of {s:?}"
+        "samling-field of {s:?}"
+    );
+    assert_eq!(
+        s.metadata()
+            .get(samling_kit::error::REASON_METADATA_KEY)
+            .and_then(|v| v.to_str().ok()),
+        Some(reason),
+        "samling-reason of {s:?}"
     );
     s
 }

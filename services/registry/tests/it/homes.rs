@@ -185,7 +185,7 @@ async fn a_retry_with_the_same_request_id_returns_the_first_answer() {
 
         let mut other = d.clone();
         other.address.as_mut().unwrap().street = "Lillgatan 2".into();
-        expect_invalid(
+        expect_invalid_because(
             rpc!(
                 office,
                 create_home,
@@ -195,6 +195,7 @@ async fn a_retry_with_the_same_request_id_returns_the_first_answer() {
                 }
             ),
             "request_id",
+            "IDEMPOTENCY_KEY_REUSED",
         );
 
         // Request ids are the caller's own: another caller's id never replays this answer.
