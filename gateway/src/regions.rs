@@ -220,6 +220,49 @@ impl Directory {
 mod tests {
     use super::*;
 
+    #[tokio::test]
+    async fn the_directory_is_keyed_by_region_and_service() {
+        let endpoints = [
+            ServiceEndpoint::new("norr", "registry", "http://127.0.0.1:1"),
+            ServiceEndpoint::new("norr", "ombud", "http://127.0.0.1:2"),
+            ServiceEndpoint::new("syd", "registry", "http://127.0.0.1:3"),
+        ];
+        let d = Directory::for_services(&endpoints, None, 3, Duration::from_secs(1)).unwrap();
+        assert_eq!(d.ids(), vec!["norr", "syd"]);
+        assert_eq!(d.regions_of("registry"), vec!["norr", "syd"]);
+        assert_eq!(d.regions_of("ombud"), vec!["norr"]);
+        let e = d.get("norr", "ombud").expect("norr's ombud");
+        assert_eq!((e.id.as_str(), e.service.as_str()), ("norr", "ombud"));
+        assert!(d.get("syd", "ombud").is_none() && d.serves("syd"));
+        assert!(d.get("vast", "registry").is_none() && !d.serves("vast"));
+        // Each service of a region has its own breaker.
+        d.get("norr", "ombud").unwrap().breaker.failure();
+        d.get("norr", "ombud").unwrap().breaker.failure();
+        d.get("norr", "ombud").unwrap().breaker.failure();
+        assert!(d.get("norr", "ombud").unwrap().breaker.is_open());
+        assert!(!d.get("norr", "registry").unwrap().breaker.is_open());
+        assert_eq!(d.all().count(), 3);
+        // The one-port layout: every routed service of the region at one URL.
+        let one = Directory::new(
+            &[("norr".to_string(), "http://127.0.0.1:1".to_string())],
+            3,
+            Duration::from_secs(1),
+        )
+        .unwrap();
+        for s in crate::routes::services() {
+            assert!(one.get("norr", s.service).is_some(), "{}", s.service);
+        }
+        let bad = Directory::for_services(
+            &[ServiceEndpoint::new("norr", "ombud", "not a url")],
+            None,
+            3,
+            Duration::from_secs(1),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(bad.contains("norr") && bad.contains("ombud"), "{bad}");
+    }
+
     #[test]
     fn the_breaker_opens_after_consecutive_failures_and_probes_later() {
         let b = Breaker::new(2, Duration::from_millis(30));
