@@ -254,13 +254,6 @@ fn to_json<T: serde::Serialize>(value: &T) -> Vec<u8> {
     }
 }
 
-fn with_request_id(mut r: Response, id: &str) -> Response {
-    if let Ok(v) = HeaderValue::from_str(id) {
-        r.headers_mut().insert(REQUEST_ID, v);
-    }
-    r
-}
-
 /// Parse the query and body into the JSON object of `spec.request`, with
 /// the path parameters (all but `region`) set last so they win.
 async fn request_object(
@@ -511,11 +504,10 @@ pub async fn unary(
     req: Request,
 ) -> Response {
     let spec = &route.spec;
-    let started = Instant::now();
     let (parts, body) = req.into_parts();
     let headers = &parts.headers;
     let peer = peer_ip(&parts.extensions);
-    let rid = request_id(headers);
+    let rid = crate::envelope::request_id_of(&parts.extensions, headers);
     let span = samling_kit::telemetry::http_server_span(spec.method, spec.path, headers);
     let mut role = "-";
     // Boxed: the request's whole state (auth, the gRPC call) lives on the
@@ -679,7 +671,7 @@ pub async fn unary(
     } else {
         tracing::Instrument::instrument(work, span).await
     };
-    finish(spec.method, spec.path, role, &rid, started, result)
+    answer(role, &rid, result)
 }
 
 /// One request's Idempotency-Key as the gateway tracks it.
@@ -739,22 +731,18 @@ impl Drop for Reservation {
     }
 }
 
-/// The end of every request: a problem carries the request id as its
-/// instance; the access log line; the `X-Request-Id` header.
-pub(crate) fn finish(
-    method: &str,
-    route: &str,
-    role: &str,
-    rid: &str,
-    started: Instant,
-    result: Result<Response, Problem>,
-) -> Response {
-    let response = match result {
+/// The end of every API request: a problem carries the request id as its
+/// instance, and the role served is told to the envelope, which logs the
+/// request and sets `X-Request-Id` (`crate::envelope`).
+pub(crate) fn answer(role: &'static str, rid: &str, result: Result<Response, Problem>) -> Response {
+    let mut response = match result {
         Ok(r) => r,
         Err(p) => p.with_instance(rid).into_response(),
     };
-    access_log(method, route, role, response.status(), started);
-    with_request_id(response, rid)
+    response
+        .extensions_mut()
+        .insert(crate::envelope::Served { role });
+    response
 }
 
 fn replay(stored: StoredResponse) -> Response {

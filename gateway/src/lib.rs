@@ -6,6 +6,8 @@
 //! * `routes` — the route tables, one file per service (router, OpenAPI and
 //!   tests all come from them);
 //! * `dispatch` — one REST call → one gRPC call;
+//! * `envelope` — the tower layer around every API route: request id,
+//!   `X-Request-Id`, access log, request-duration metric;
 //! * `national` — fan-out to every region;
 //! * `regions` — the (region, service) directory: channels, deadlines,
 //!   circuit breakers;
@@ -17,6 +19,7 @@
 pub mod auth;
 pub mod client_ip;
 pub mod dispatch;
+pub mod envelope;
 pub mod limits;
 pub mod national;
 pub mod openapi;

@@ -11,7 +11,7 @@
 
 #![allow(clippy::result_large_err)] // Problem is the error response itself; it is built once per failed request.
 
-use crate::dispatch::{self, authenticate, decode, limit_token, request_id};
+use crate::dispatch::{self, authenticate, decode, limit_token};
 use crate::problem::Problem;
 use crate::routes::RouteSpec;
 use crate::{Caller, Gateway};
@@ -25,7 +25,6 @@ use futures::future::BoxFuture;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Instant;
 use tonic::transport::Channel;
 
 /// A national route: its spec and the service's answer.
@@ -84,15 +83,14 @@ pub fn router(gw: Arc<Gateway>) -> Router {
             ),
         );
     }
-    router
+    router.route_layer(crate::envelope::EnvelopeLayer)
 }
 
-/// Every national request: the shared front half, the service's answer,
-/// the access log.
+/// Every national request: the shared front half, the service's answer
+/// (the access log is the envelope's, `crate::envelope`).
 async fn handle(gw: Arc<Gateway>, route: &'static NationalRoute, req: Request) -> Response {
-    let started = Instant::now();
-    let rid = request_id(req.headers());
     let (parts, _) = req.into_parts();
+    let rid = crate::envelope::request_id_of(&parts.extensions, &parts.headers);
     let spec = &route.spec;
     let mut role = "-";
     let result = async {
@@ -101,7 +99,7 @@ async fn handle(gw: Arc<Gateway>, route: &'static NationalRoute, req: Request) -
         (route.answer)(gw.clone(), n).await
     }
     .await;
-    dispatch::finish(spec.method, spec.path, role, &rid, started, result)
+    dispatch::answer(role, &rid, result)
 }
 
 /// Common front half: authenticate, limit, parse the query, authorize.

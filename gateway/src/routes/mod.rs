@@ -191,7 +191,7 @@ pub fn region_router(gw: Arc<crate::Gateway>) -> axum::Router {
             axum::routing::on(crate::dispatch::method_filter(route.spec.method), handler),
         );
     }
-    router
+    router.route_layer(crate::envelope::EnvelopeLayer)
 }
 
 #[cfg(test)]
