@@ -6,8 +6,10 @@
 #![forbid(unsafe_code)]
 
 mod cli;
+mod modules;
 mod serve;
 
+use anyhow::Context;
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -33,9 +35,10 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Run services: `--target all` (default) is every service plus the gateway.
+    /// Run services: `--target all` (default) is every service plus the
+    /// gateway; else a comma list of services and `gateway`.
     Serve {
-        #[arg(long, value_enum, default_value = "all")]
+        #[arg(long, default_value = "all", value_parser = serve::Target::parse)]
         target: serve::Target,
         /// `all` or a comma-separated list of region ids.
         #[arg(long, default_value = "all")]
@@ -127,10 +130,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     if let Some(dir) = cli.data_dir {
         cfg.data_dir = dir;
     }
+    // Every service's section parses, and none names a service not here.
+    cfg.check_services(&modules::names())?;
+    for m in modules::all() {
+        (m.check_config)(&cfg)?;
+    }
     let _telemetry = samling_kit::telemetry::init(&cfg.telemetry, "samling");
     match cli.command {
         Command::Serve { target, regions } => {
-            let running = serve::start(&cfg, target, &regions).await?;
+            let running = serve::start(&cfg, &target, &regions).await?;
             for (region, addr) in &running.addrs {
                 if region == "gateway" {
                     println!("gateway: REST on http://{addr}/v1 (docs: http://{addr}/docs)");
@@ -143,9 +151,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Migrate { regions } => {
             let map = serve::region_map(&cfg)?;
             for (_, region) in serve::select_regions(&map, &regions)? {
-                let reg = samling_registry::open(&cfg, &region, map.clone()).await?;
-                reg.store.close().await;
-                println!("region {region}: registry migrated");
+                for m in modules::all() {
+                    let service = (m.open)(&cfg, &region, map.clone())
+                        .await
+                        .with_context(|| format!("migrating the {} of region {region}", m.name))?;
+                    service.store().close().await;
+                    println!("region {region}: {} migrated", m.name);
+                }
             }
             Ok(())
         }

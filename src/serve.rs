@@ -3,23 +3,77 @@
 //! Region number i (in region-map order) serves gRPC on `grpc_base_port + i`,
 //! with every selected service of that region on the one port (health and
 //! reflection included). Each region has its own stores. The same code runs
-//! a single service of a single region in the distributed deployment.
+//! a single service of a single region in the distributed deployment. The
+//! services are those of the module list (`crate::modules`); nothing here
+//! names one.
 
 use anyhow::Context;
+use samling_gateway::regions::ServiceEndpoint;
 use samling_kit::auth::{ContextSigner, ContextVerifier};
 use samling_kit::config::Config;
+use samling_kit::module::Module;
 use samling_kit::reference::RegionMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::sync::watch;
 
-/// What one process runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Target {
-    /// Every service and the gateway.
-    All,
-    Registry,
-    Gateway,
+/// What one process runs: `--target all` (every service and the gateway),
+/// or a comma list of service names and `gateway` (`registry,gateway`).
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// The services served, in module-list order.
+    pub services: Vec<Module>,
+    pub gateway: bool,
+}
+
+impl Target {
+    /// Parse `--target` against the module list.
+    pub fn parse(spec: &str) -> Result<Target, String> {
+        Self::parse_in(spec, &crate::modules::all())
+    }
+
+    /// Parse `--target` against `modules`; an unknown word is an error
+    /// listing the known ones.
+    pub fn parse_in(spec: &str, modules: &[Module]) -> Result<Target, String> {
+        let known = || {
+            std::iter::once("all")
+                .chain(modules.iter().map(|m| m.name))
+                .chain(std::iter::once("gateway"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let mut chosen = vec![false; modules.len()];
+        let mut gateway = false;
+        let mut any = false;
+        for word in spec.split(',').map(str::trim).filter(|w| !w.is_empty()) {
+            any = true;
+            match word {
+                "all" => {
+                    chosen.iter_mut().for_each(|c| *c = true);
+                    gateway = true;
+                }
+                "gateway" => gateway = true,
+                name => match modules.iter().position(|m| m.name == name) {
+                    Some(i) => chosen[i] = true,
+                    None => return Err(format!("unknown target {name:?}; known: {}", known())),
+                },
+            }
+        }
+        if !any {
+            return Err(format!("name at least one target; known: {}", known()));
+        }
+        let services = modules
+            .iter()
+            .zip(chosen)
+            .filter(|(_, c)| *c)
+            .map(|(m, _)| *m)
+            .collect();
+        Ok(Target { services, gateway })
+    }
+
+    fn serves(&self, name: &str) -> bool {
+        self.services.iter().any(|m| m.name == name)
+    }
 }
 
 /// The region map in force: configured, or the reference default.
@@ -55,27 +109,19 @@ pub fn select_regions(map: &RegionMap, spec: &str) -> anyhow::Result<Vec<(usize,
     Ok(out)
 }
 
-/// The gRPC address of a region. Base port 0 gives every region an
-/// ephemeral port (benches, tests), not the ports 1, 2, … after it.
+/// The gRPC address of a region (see `samling_kit::module::region_grpc_addr`).
 pub fn grpc_addr(cfg: &Config, index: usize) -> anyhow::Result<SocketAddr> {
-    let port = match cfg.listen.grpc_base_port {
-        0 => 0,
-        base => base
-            .checked_add(index as u16)
-            .context("listen.grpc_base_port + region index overflows")?,
-    };
-    format!("{}:{port}", cfg.listen.host)
-        .parse()
-        .context("listen.host")
+    Ok(samling_kit::module::region_grpc_addr(cfg, index)?)
 }
 
-/// The registry endpoint of a region: configured, or this machine's default.
-pub fn registry_endpoint(cfg: &Config, map: &RegionMap, region: &str) -> anyhow::Result<String> {
-    if let Some(e) = cfg.regions.get(region).and_then(|r| r.registry.clone()) {
-        return Ok(e);
-    }
-    let (idx, _) = select_regions(map, region)?.remove(0);
-    Ok(format!("http://{}", grpc_addr(cfg, idx)?))
+/// Where `service` of `region` is reached: configured, or this machine's default.
+pub fn endpoint(
+    cfg: &Config,
+    map: &RegionMap,
+    service: &Module,
+    region: &str,
+) -> anyhow::Result<String> {
+    Ok(service.endpoint(cfg, map, region)?)
 }
 
 /// The auth-context key: the verifier accepts it plus any configured extra keys.
@@ -177,9 +223,11 @@ async fn shutdown_signal() {
     }
 }
 
-/// Start the registry of every selected region. Listeners are bound before
-/// this returns, so callers can connect at once.
-pub async fn start(cfg: &Config, target: Target, regions: &str) -> anyhow::Result<Running> {
+/// Start the target's services in every selected region, and the gateway
+/// if it is one. Listeners are bound before this returns, so callers can
+/// connect at once.
+pub async fn start(cfg: &Config, target: &Target, regions: &str) -> anyhow::Result<Running> {
+    let modules = crate::modules::all();
     let map = region_map(cfg)?;
     let selected = select_regions(&map, regions)?;
     let (_, verifier) = context_keys(cfg, true)?;
@@ -201,65 +249,75 @@ pub async fn start(cfg: &Config, target: Target, regions: &str) -> anyhow::Resul
     let (stop, stop_rx) = watch::channel(false);
     let mut addrs = Vec::new();
     let mut tasks = Vec::new();
-    let run_registry = matches!(target, Target::All | Target::Registry);
-    let run_gateway = matches!(target, Target::All | Target::Gateway);
     let drain = Some(std::time::Duration::from_secs(cfg.listen.drain_secs));
-    // The plaintext probe port reports what the first region's store probe finds.
-    let health_only = match (&cfg.listen.health_addr, run_registry) {
-        (Some(addr), true) => Some((
+    let health_names: Vec<&str> = target.services.iter().map(|m| m.grpc_service).collect();
+    // The plaintext probe port reports what the first region's store probes find.
+    let health_only = match &cfg.listen.health_addr {
+        Some(addr) if !target.services.is_empty() => Some((
             addr.clone(),
-            samling_kit::grpc::health_reporting(&[samling_registry::SERVICE_NAME]).await?,
+            samling_kit::grpc::health_reporting(&health_names).await?,
         )),
         _ => None,
     };
     let mut endpoints = Vec::new();
     let mut after = Vec::new();
     for (idx, region) in selected {
-        if !run_registry {
-            endpoints.push((region.clone(), registry_endpoint(cfg, &map, &region)?));
+        if target.services.is_empty() {
+            for m in &modules {
+                endpoints.push(ServiceEndpoint::new(
+                    &region,
+                    m.name,
+                    endpoint(cfg, &map, m, &region)?,
+                ));
+            }
             continue;
         }
-        let registry = samling_registry::open(cfg, &region, map.clone())
-            .await
-            .with_context(|| format!("opening the registry store of region {region}"))?;
         let (reporter, health, reflection) =
-            samling_kit::grpc::health_reporting(&[samling_registry::SERVICE_NAME]).await?;
+            samling_kit::grpc::health_reporting(&health_names).await?;
         let mut reporters = vec![reporter];
         if addrs.is_empty()
             && let Some((_, (probe_reporter, _, _))) = &health_only
         {
             reporters.push(probe_reporter.clone());
         }
-        samling_kit::health::spawn_store_probe(
-            registry.store.clone(),
-            format!("registry/{region}"),
-            samling_kit::health::HealthTargets {
-                reporters,
-                services: vec![samling_registry::SERVICE_NAME.into()],
-            },
-            std::time::Duration::from_secs(cfg.database.probe_interval_secs),
-            std::time::Duration::from_secs(cfg.database.integrity_check_interval_secs),
-            stop_rx.clone(),
-        );
-        if let Some(key) = registry.store.audit_key.clone() {
-            after.push(samling_kit::audit::spawn_checkpointer(
-                registry.store.clone(),
-                key,
-                samling_kit::audit::CheckpointFile::for_service(cfg, "registry", &region),
-                std::time::Duration::from_secs(cfg.audit.checkpoint_interval_secs),
-                stop_rx.clone(),
-            ));
-        }
-        samling_kit::idempotency::spawn_sweeper(
-            registry.store.clone(),
-            std::time::Duration::from_secs(cfg.database.idempotency_retention_days * 86_400),
-            stop_rx.clone(),
-        );
-        let feed = registry.feed.clone();
-        let router = samling_kit::grpc::server_builder()
+        let mut router = samling_kit::grpc::server_builder()
             .add_service(health)
-            .add_service(reflection)
-            .add_service(samling_registry::grpc::server(registry, verifier.clone()));
+            .add_service(reflection);
+        let mut on_stop = Vec::new();
+        for module in &target.services {
+            let name = module.name;
+            let service = (module.open)(cfg, &region, map.clone())
+                .await
+                .with_context(|| format!("opening the {name} store of region {region}"))?;
+            let store = service.store().clone();
+            samling_kit::health::spawn_store_probe(
+                store.clone(),
+                format!("{name}/{region}"),
+                samling_kit::health::HealthTargets {
+                    reporters: reporters.clone(),
+                    services: vec![module.grpc_service.into()],
+                },
+                std::time::Duration::from_secs(cfg.database.probe_interval_secs),
+                std::time::Duration::from_secs(cfg.database.integrity_check_interval_secs),
+                stop_rx.clone(),
+            );
+            if let Some(key) = store.audit_key.clone() {
+                after.push(samling_kit::audit::spawn_checkpointer(
+                    store.clone(),
+                    key,
+                    samling_kit::audit::CheckpointFile::for_service(cfg, name, &region),
+                    std::time::Duration::from_secs(cfg.audit.checkpoint_interval_secs),
+                    stop_rx.clone(),
+                ));
+            }
+            samling_kit::idempotency::spawn_sweeper(
+                store,
+                std::time::Duration::from_secs(cfg.database.idempotency_retention_days * 86_400),
+                stop_rx.clone(),
+            );
+            on_stop.push(service.on_stop());
+            router = service.add_to(router, &verifier);
+        }
         let addr = grpc_addr(cfg, idx)?;
         let listener = samling_kit::grpc::bind(
             addr,
@@ -267,34 +325,43 @@ pub async fn start(cfg: &Config, target: Target, regions: &str) -> anyhow::Resul
         )
         .await?;
         let addr = listener.local_addr()?;
-        tracing::info!(%region, %addr, mtls = tls.is_some(), "registry serving gRPC");
+        let names: Vec<&str> = target.services.iter().map(|m| m.name).collect();
+        tracing::info!(%region, %addr, services = %names.join(","), mtls = tls.is_some(), "serving gRPC");
         addrs.push((region.clone(), addr));
-        // In one process the gateway reaches the region where it really listens.
-        endpoints.push((region.clone(), format!("http://{addr}")));
+        // In one process the gateway reaches the region's services where
+        // they really listen; the others where they are configured.
+        for m in &modules {
+            let url = if target.serves(m.name) {
+                format!("http://{addr}")
+            } else {
+                endpoint(cfg, &map, m, &region)?
+            };
+            endpoints.push(ServiceEndpoint::new(&region, m.name, url));
+        }
         let mut rx = stop_rx.clone();
         let tls = tls.clone();
         tasks.push(tokio::spawn(async move {
             let shutdown = async move {
                 let _ = rx.wait_for(|s| *s).await;
-                // Followers' streams never end by themselves: end them now,
-                // or the graceful stop waits for them.
-                feed.close();
+                for stop in on_stop {
+                    stop();
+                }
             };
             samling_kit::grpc::serve_draining(router, listener, tls.as_ref(), shutdown, drain)
                 .await
-                .with_context(|| format!("registry of region {region}"))
+                .with_context(|| format!("{} of region {region}", names.join(",")))
         }));
     }
     if let Some((addr, (_, health, _))) = health_only {
         tasks.push(serve_health_only(&addr, health, stop_rx.clone()).await?);
     }
-    if run_gateway {
+    if target.gateway {
         let gw = build_gateway(cfg, &endpoints, tls.as_ref()).await?;
         let addr: SocketAddr = cfg.listen.http_addr.parse().context("listen.http_addr")?;
         let listener =
             samling_kit::grpc::bind(addr, "listen.http_addr or SAMLING_HTTP_ADDR").await?;
         let addr = listener.local_addr()?;
-        tracing::info!(%addr, regions = endpoints.len(), "gateway serving HTTP");
+        tracing::info!(%addr, endpoints = endpoints.len(), "gateway serving HTTP");
         addrs.push(("gateway".into(), addr));
         let mut rx = stop_rx.clone();
         tasks.push(tokio::spawn(async move {
@@ -342,15 +409,15 @@ async fn serve_health_only(
     }))
 }
 
-/// The gateway in front of `endpoints` (region id → registry URL), calling
+/// The gateway in front of `endpoints` ((region, service) → URL), calling
 /// them over mutual TLS when `tls` is given.
 pub async fn build_gateway(
     cfg: &Config,
-    endpoints: &[(String, String)],
+    endpoints: &[ServiceEndpoint],
     tls: Option<&samling_kit::tls::Tls>,
 ) -> anyhow::Result<Arc<samling_gateway::Gateway>> {
     let g = &cfg.gateway;
-    let directory = samling_gateway::regions::Directory::new_with_tls(
+    let directory = samling_gateway::regions::Directory::for_services(
         endpoints,
         tls,
         g.breaker_failures,
@@ -383,5 +450,35 @@ mod tests {
         assert_eq!(grpc_addr(&cfg, 3).unwrap().port(), 7003);
         cfg.listen.grpc_base_port = u16::MAX;
         assert!(grpc_addr(&cfg, 1).is_err());
+    }
+
+    fn names(t: &Target) -> Vec<&'static str> {
+        t.services.iter().map(|m| m.name).collect()
+    }
+
+    #[test]
+    fn targets_are_a_comma_list_of_services_and_the_gateway_or_all() {
+        let modules = crate::modules::all();
+        let every: Vec<&str> = modules.iter().map(|m| m.name).collect();
+        let all = Target::parse_in("all", &modules).unwrap();
+        assert!(all.gateway);
+        assert_eq!(names(&all), every);
+        let gw = Target::parse_in("gateway", &modules).unwrap();
+        assert!(gw.gateway && gw.services.is_empty());
+        let first = every[0];
+        let both = Target::parse_in(&format!(" {first} , gateway,{first}"), &modules).unwrap();
+        assert!(both.gateway);
+        assert_eq!(names(&both), vec![first], "named once, in list order");
+        let alone = Target::parse_in(first, &modules).unwrap();
+        assert!(!alone.gateway);
+        for bad in ["registyr", "gateway,nope"] {
+            let e = Target::parse_in(bad, &modules).unwrap_err();
+            assert!(e.contains("unknown target"), "{e}");
+            for known in every.iter().chain(&["all", "gateway"]) {
+                assert!(e.contains(known), "{e} lists {known}");
+            }
+        }
+        let e = Target::parse_in(" , ", &modules).unwrap_err();
+        assert!(e.contains("at least one"), "{e}");
     }
 }

@@ -2,12 +2,17 @@
 //! from path, query and body, make the gRPC call to the region with a
 //! deadline and the signed auth context, and answer JSON or problem+json.
 //! Mutations honour `Idempotency-Key`.
+//!
+//! Every route runs the one non-generic [`unary`]; the route's only typed
+//! step is its [`Prepare`] (JSON → its request message, bound to its gRPC
+//! call, see [`prepare`]), so N routes are N small functions, not N copies
+//! of the handler.
 
 #![allow(clippy::result_large_err)] // Problem is the error response itself; it is built once per failed request.
 
 use crate::limits::{Begin, StoredResponse};
 use crate::problem::Problem;
-use crate::routes::{Carry, RouteSpec};
+use crate::routes::{Carry, Route, RouteSpec};
 use crate::{Caller, Gateway};
 use axum::body::Bytes;
 use axum::extract::Request;
@@ -247,13 +252,6 @@ fn to_json<T: serde::Serialize>(value: &T) -> Vec<u8> {
     }
 }
 
-fn with_request_id(mut r: Response, id: &str) -> Response {
-    if let Ok(v) = HeaderValue::from_str(id) {
-        r.headers_mut().insert(REQUEST_ID, v);
-    }
-    r
-}
-
 /// Parse the query and body into the JSON object of `spec.request`, with
 /// the path parameters (all but `region`) set last so they win.
 async fn request_object(
@@ -346,9 +344,13 @@ pub fn decode<Req: serde::de::DeserializeOwned>(
     })
 }
 
-/// Make one gRPC call to a region with the caller's signed context.
+/// Make one gRPC call to `service` of `region` with the caller's signed
+/// context. Generic only where it must be (the message, the typed call);
+/// the rest is [`start_call`] and [`call_failed`].
+#[allow(clippy::too_many_arguments)]
 pub async fn call_region<Req, Resp, F, Fut>(
     gw: &Gateway,
+    service: &str,
     region: &str,
     caller: &Caller,
     request_id: &str,
@@ -360,11 +362,39 @@ where
     F: FnOnce(Channel, tonic::Request<Req>) -> Fut,
     Fut: Future<Output = Result<tonic::Response<Resp>, tonic::Status>>,
 {
-    let r = gw.regions.get(region).ok_or_else(|| {
-        Problem::refused(
-            Reason::UnknownRegion,
-            format!("region {region:?} is not served here"),
-        )
+    let (r, metadata) = start_call(gw, service, region, caller, request_id, deadline)?;
+    let req = tonic::Request::from_parts(metadata, Default::default(), msg);
+    // The gRPC call's future is large (tonic's encoder, the channel's
+    // service stack): boxed once here instead of being copied along with
+    // every future that holds it.
+    match tokio::time::timeout(deadline, Box::pin(call(r.channel(), req))).await {
+        Ok(Ok(resp)) => {
+            r.breaker.success();
+            Ok(resp.into_inner())
+        }
+        Ok(Err(status)) => Err(call_failed(r, region, Some(status))),
+        Err(_) => Err(call_failed(r, region, None)),
+    }
+}
+
+/// The endpoint of `service` in `region` (if its circuit lets a call
+/// through) and the call's metadata: deadline, signed context, request id,
+/// trace context.
+fn start_call<'g>(
+    gw: &'g Gateway,
+    service: &str,
+    region: &str,
+    caller: &Caller,
+    request_id: &str,
+    deadline: Duration,
+) -> Result<(&'g crate::regions::Region, tonic::metadata::MetadataMap), Problem> {
+    let r = gw.regions.get(region, service).ok_or_else(|| {
+        let what = if gw.regions.serves(region) {
+            format!("the {service} service of region {region:?} is not served here")
+        } else {
+            format!("region {region:?} is not served here")
+        };
+        Problem::refused(Reason::UnknownRegion, what)
     })?;
     if !r.breaker.allow() {
         return Err(Problem::refused(
@@ -372,7 +402,7 @@ where
             format!("region {region} is unavailable; retry later"),
         ));
     }
-    let mut req = tonic::Request::new(msg);
+    let mut req = tonic::Request::new(());
     req.set_timeout(deadline);
     caller
         .attach(&mut req)
@@ -382,53 +412,100 @@ where
             .insert(REQUEST_ID, samling_kit::telemetry::per_request_value(v));
     }
     samling_kit::telemetry::inject_context(req.metadata_mut());
-    // The gRPC call's future is large (tonic's encoder, the channel's
-    // service stack): boxed once here instead of being copied along with
-    // every future that holds it.
-    match tokio::time::timeout(deadline, Box::pin(call(r.channel(), req))).await {
-        Ok(Ok(resp)) => {
-            r.breaker.success();
-            Ok(resp.into_inner())
-        }
-        Ok(Err(status)) if status.code() != tonic::Code::Cancelled => {
+    Ok((r, req.into_parts().0))
+}
+
+/// A call that failed: `status`, or no answer within the deadline (`None`).
+/// Feeds the endpoint's breaker and says what the client is told.
+fn call_failed(r: &crate::regions::Region, region: &str, status: Option<tonic::Status>) -> Problem {
+    match status {
+        Some(status) if status.code() != tonic::Code::Cancelled => {
             if crate::regions::is_region_failure(status.code()) {
                 r.breaker.failure();
             } else {
                 r.breaker.success();
             }
-            Err(Problem::from_status(&status))
+            Problem::from_status(&status)
         }
         // Our deadline: a client-side timeout surfaces as CANCELLED
         // ("Timeout expired"), or the outer timeout fires first.
-        Ok(Err(_)) | Err(_) => {
+        _ => {
             r.breaker.failure();
-            Err(Problem::refused(
+            Problem::refused(
                 Reason::RegionTimeout,
                 format!("region {region} did not answer in time"),
-            ))
+            )
         }
     }
 }
 
-/// The handler of every region-scoped route.
-pub async fn unary<Req, Resp, F, Fut>(
+/// A route's typed step: decode the request's JSON object (named by its
+/// message, `spec.request`) into the route's protobuf request and bind it to
+/// the route's gRPC call. Route files make one per route with [`prepare`].
+pub type Prepare =
+    fn(&crate::schema::Schema, &'static str, Map<String, Value>) -> Result<Prepared, Problem>;
+
+/// A decoded request bound to its gRPC call: given where it goes, it makes
+/// the call and answers the response as JSON.
+pub type Prepared =
+    Box<dyn FnOnce(CallTo) -> futures::future::BoxFuture<'static, Result<Vec<u8>, Problem>> + Send>;
+
+/// Where a prepared call goes, and as whom.
+pub struct CallTo {
+    pub gw: Arc<Gateway>,
+    pub service: &'static str,
+    pub region: String,
+    pub caller: Arc<Caller>,
+    pub request_id: String,
+    pub deadline: Duration,
+}
+
+/// The body of every route's [`Prepare`]: `Req` from JSON (naming the field
+/// at fault), then `call` (the typed client's method) with it.
+pub fn prepare<Req, Resp, F, Fut>(
+    schema: &crate::schema::Schema,
+    message: &'static str,
+    obj: Map<String, Value>,
+    call: F,
+) -> Result<Prepared, Problem>
+where
+    Req: serde::de::DeserializeOwned + Send + 'static,
+    Resp: serde::Serialize + Send + 'static,
+    F: FnOnce(Channel, tonic::Request<Req>) -> Fut + Send + 'static,
+    Fut: Future<Output = Result<tonic::Response<Resp>, tonic::Status>> + Send + 'static,
+{
+    let msg: Req = decode(schema, message, obj)?;
+    Ok(Box::new(move |to: CallTo| {
+        Box::pin(async move {
+            let resp = call_region(
+                &to.gw,
+                to.service,
+                &to.region,
+                &to.caller,
+                &to.request_id,
+                to.deadline,
+                msg,
+                call,
+            )
+            .await?;
+            Ok(to_json(&resp))
+        })
+    }))
+}
+
+/// The handler of every region-scoped route (one function for all of them:
+/// the route's typed step is `route.prepare`).
+pub async fn unary(
     gw: Arc<Gateway>,
-    spec: RouteSpec,
+    route: &'static Route,
     path: Result<Vec<(String, String)>, Problem>,
     req: Request,
-    call: F,
-) -> Response
-where
-    Req: serde::de::DeserializeOwned + prost::Message + Default + 'static,
-    Resp: serde::Serialize + 'static,
-    F: FnOnce(Channel, tonic::Request<Req>) -> Fut,
-    Fut: Future<Output = Result<tonic::Response<Resp>, tonic::Status>>,
-{
-    let started = Instant::now();
+) -> Response {
+    let spec = &route.spec;
     let (parts, body) = req.into_parts();
     let headers = &parts.headers;
     let peer = peer_ip(&parts.extensions);
-    let rid = request_id(headers);
+    let rid = crate::envelope::request_id_of(&parts.extensions, headers);
     let span = samling_kit::telemetry::http_server_span(spec.method, spec.path, headers);
     let mut role = "-";
     // Boxed: the request's whole state (auth, the gRPC call) lives on the
@@ -449,8 +526,8 @@ where
             .find(|(k, _)| k == "region")
             .map(|(_, v)| v.clone())
             .unwrap_or_default();
-        let (mut obj, body) = request_object(&gw, &spec, &path, &parts, body).await?;
-        authorize(&spec, ctx, &obj, &path)?;
+        let (mut obj, body) = request_object(&gw, spec, &path, &parts, body).await?;
+        authorize(spec, ctx, &obj, &path)?;
         // Idempotency: the key is also the service's request id.
         let idem = match headers.get(IDEMPOTENCY_KEY).map(|v| v.to_str()) {
             _ if !spec.keeps_answers() => None,
@@ -492,7 +569,7 @@ where
         };
         // A request the gateway can refuse on its own is refused before a
         // reservation is taken.
-        let msg: Req = decode(&gw.schema, spec.request, obj)?;
+        let call = (route.prepare)(&gw.schema, spec.request, obj)?;
         let mut reservation = None;
         if let Some(i) = &idem {
             match gw.limits.begin(&i.key, &i.hash, gw.reservation_ttl()).await {
@@ -522,10 +599,17 @@ where
                 }
             }
         }
-        let outcome = call_region(&gw, &region, &caller, &rid, gw.call_timeout(), msg, call).await;
+        let outcome = call(CallTo {
+            gw: gw.clone(),
+            service: spec.service,
+            region,
+            caller: caller.clone(),
+            request_id: rid.clone(),
+            deadline: gw.call_timeout(),
+        })
+        .await;
         let response = match outcome {
-            Ok(resp) => {
-                let body = to_json(&resp);
+            Ok(body) => {
                 charge_answer(&gw, &caller, body.len()).await;
                 json_response(StatusCode::OK, body)
             }
@@ -585,7 +669,7 @@ where
     } else {
         tracing::Instrument::instrument(work, span).await
     };
-    finish(spec.method, spec.path, role, &rid, started, result)
+    answer(role, &rid, result)
 }
 
 /// One request's Idempotency-Key as the gateway tracks it.
@@ -645,22 +729,18 @@ impl Drop for Reservation {
     }
 }
 
-/// The end of every request: a problem carries the request id as its
-/// instance; the access log line; the `X-Request-Id` header.
-pub(crate) fn finish(
-    method: &str,
-    route: &str,
-    role: &str,
-    rid: &str,
-    started: Instant,
-    result: Result<Response, Problem>,
-) -> Response {
-    let response = match result {
+/// The end of every API request: a problem carries the request id as its
+/// instance, and the role served is told to the envelope, which logs the
+/// request and sets `X-Request-Id` (`crate::envelope`).
+pub(crate) fn answer(role: &'static str, rid: &str, result: Result<Response, Problem>) -> Response {
+    let mut response = match result {
         Ok(r) => r,
         Err(p) => p.with_instance(rid).into_response(),
     };
-    access_log(method, route, role, response.status(), started);
-    with_request_id(response, rid)
+    response
+        .extensions_mut()
+        .insert(crate::envelope::Served { role });
+    response
 }
 
 fn replay(stored: StoredResponse) -> Response {

@@ -3,10 +3,14 @@
 //! authentication, authorization, rate limits, idempotency, routing to
 //! regions and national fan-out with a deadline.
 //!
-//! * `routes` — the route table (router, OpenAPI and tests all come from it);
+//! * `routes` — the route tables, one file per service (router, OpenAPI and
+//!   tests all come from them);
 //! * `dispatch` — one REST call → one gRPC call;
+//! * `envelope` — the tower layer around every API route: request id,
+//!   `X-Request-Id`, access log, request-duration metric;
 //! * `national` — fan-out to every region;
-//! * `regions` — channels, deadlines, circuit breakers;
+//! * `regions` — the (region, service) directory: channels, deadlines,
+//!   circuit breakers;
 //! * `auth` — JWT verification and dev token issuing;
 //! * `limits` — rate limits and idempotency records (Redis or in-process);
 //! * `problem` — RFC 9457 errors; `schema`/`openapi` — the contract as JSON.
@@ -15,6 +19,7 @@
 pub mod auth;
 pub mod client_ip;
 pub mod dispatch;
+pub mod envelope;
 pub mod limits;
 pub mod national;
 pub mod openapi;
@@ -232,8 +237,9 @@ async fn healthz() -> Response {
     with_type(br#"{"status":"ok"}"#.to_vec(), "application/json")
 }
 
-/// Readiness: which regions' services answer grpc.health.v1 now. Ready
-/// while at least one region serves (a national gateway answers partially).
+/// Readiness: which regions' services answer grpc.health.v1 now (a region
+/// serves when every service of it answers). Ready while at least one
+/// region serves (a national gateway answers partially).
 /// `redis` says whether the shared limits store answers; `degraded` does not
 /// make the gateway unready (it works without Redis, see `limits`).
 async fn readyz(gw: Arc<Gateway>) -> Response {
@@ -259,8 +265,12 @@ async fn readyz(gw: Arc<Gateway>) -> Response {
             (id, ok)
         }
     });
-    let (results, redis) = futures::future::join(futures::future::join_all(checks), redis).await;
-    let serving = results.iter().filter(|(_, ok)| *ok).count();
+    let (checks, redis) = futures::future::join(futures::future::join_all(checks), redis).await;
+    let mut results: std::collections::BTreeMap<String, bool> = Default::default();
+    for (id, ok) in checks {
+        *results.entry(id).or_insert(true) &= ok;
+    }
+    let serving = results.values().filter(|ok| **ok).count();
     let body = serde_json::json!({
         "status": if serving > 0 { "ready" } else { "unavailable" },
         "regions": results.iter().map(|(id, ok)| (id.clone(), serde_json::json!(if *ok { "serving" } else { "down" }))).collect::<serde_json::Map<_, _>>(),

@@ -42,33 +42,12 @@ fn problem_schema() -> Value {
 pub fn document(schema: &Schema, regions: &[String]) -> Value {
     let mut components = schema.components();
     components.insert("Problem".into(), problem_schema());
-    components.insert(
-        "gateway.NationalSearchHomesResponse".into(),
-        json!({
-            "type": "object",
-            "required": ["homes", "partial", "missing_regions"],
-            "properties": {
-                "homes": {"type": "array", "items": {"$ref": "#/components/schemas/registry.v1.HomeSummary"}},
-                "next_page_token": {"type": "string"},
-                "partial": {"type": "boolean", "description": "True when a region did not answer in time"},
-                "missing_regions": {"type": "array", "items": {"type": "string"}}
-            },
-            "additionalProperties": false
-        }),
-    );
-    components.insert(
-        "gateway.NationalQuarterlyReport".into(),
-        json!({
-            "type": "object",
-            "required": ["report", "partial", "missing_regions"],
-            "properties": {
-                "report": {"$ref": "#/components/schemas/registry.v1.QuarterlyReport"},
-                "partial": {"type": "boolean"},
-                "missing_regions": {"type": "array", "items": {"type": "string"}}
-            },
-            "additionalProperties": false
-        }),
-    );
+    // The schemas of the gateway's own (national) answers, per service.
+    for service in routes::services() {
+        for (name, answer) in (service.components)() {
+            components.insert(name.into(), answer);
+        }
+    }
     let mut paths = Map::new();
     let links = links();
     for spec in routes::all() {
@@ -168,8 +147,8 @@ pub fn document(schema: &Schema, regions: &[String]) -> Value {
 /// parameters the first request had too.
 fn links() -> std::collections::BTreeMap<&'static str, Map<String, Value>> {
     let mut out: std::collections::BTreeMap<&str, Map<String, Value>> = Default::default();
-    for (from_op, pointer, param) in routes::CREATES {
-        let Some(from) = routes::all().find(|r| r.operation_id == *from_op) else {
+    for (from_op, pointer, param) in routes::creates() {
+        let Some(from) = routes::find(from_op) else {
             continue;
         };
         let known = from.path_params();

@@ -3,6 +3,7 @@
 //! loopback. Prints figures as text and, last, as one JSON line.
 
 use crate::serve;
+use samling_gateway::regions::ServiceEndpoint;
 use samling_kit::auth::{AuthContext, Role};
 use samling_kit::config::Config;
 use samling_kit::dates;
@@ -208,7 +209,8 @@ pub async fn run(base: &Config, cmd: BenchCommand) -> anyhow::Result<()> {
         .first()
         .map(|r| r.id.clone())
         .ok_or_else(|| anyhow::anyhow!("no regions"))?;
-    let running = serve::start(&cfg, serve::Target::Registry, region.as_str()).await?;
+    let registry_only = serve::Target::parse(samling_registry::NAME).map_err(anyhow::Error::msg)?;
+    let running = serve::start(&cfg, &registry_only, region.as_str()).await?;
     let addr = running.addrs[0].1;
     let (signer, _) = serve::context_keys(&cfg, false)?;
     let office = AuthContext::new("bench", Role::RegionalOfficer)
@@ -829,15 +831,19 @@ async fn gateway(base: &Config, b: GatewayBench) -> anyhow::Result<()> {
     );
     let live = &ids[..ids.len() - 1];
     let hung_id = ids[ids.len() - 1].clone();
-    let running = serve::start(&cfg, serve::Target::Registry, &live.join(",")).await?;
+    let registry_only = serve::Target::parse(samling_registry::NAME).map_err(anyhow::Error::msg)?;
+    let running = serve::start(&cfg, &registry_only, &live.join(",")).await?;
     // A region that accepts connections and never answers: the worst case for a deadline.
     let hung = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let mut endpoints: Vec<(String, String)> = running
+    let mut endpoints: Vec<ServiceEndpoint> = running
         .addrs
         .iter()
-        .map(|(r, a)| (r.clone(), format!("http://{a}")))
+        .flat_map(|(r, a)| ServiceEndpoint::every_routed(r, &format!("http://{a}")))
         .collect();
-    endpoints.push((hung_id.clone(), format!("http://{}", hung.local_addr()?)));
+    endpoints.extend(ServiceEndpoint::every_routed(
+        &hung_id,
+        &format!("http://{}", hung.local_addr()?),
+    ));
     // Plaintext loopback, as the direct path.
     let gw = serve::build_gateway(&cfg, &endpoints, None).await?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;

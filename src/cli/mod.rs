@@ -11,8 +11,8 @@ pub mod token;
 use crate::serve;
 use samling_kit::auth::{AuthContext, Role};
 use samling_kit::config::Config;
+use samling_kit::module::Module;
 use samling_kit::reference::MunicipalityCode;
-use samling_registry::client::RegistryClient;
 
 /// Who the client acts as, and where it connects.
 #[derive(clap::Args, Debug, Clone)]
@@ -76,24 +76,13 @@ impl Connection {
         Ok(ctx)
     }
 
-    pub fn endpoint(&self, cfg: &Config) -> anyhow::Result<String> {
+    /// Where `service` is reached: `--endpoint`, else the region's.
+    pub fn endpoint(&self, cfg: &Config, service: &Module) -> anyhow::Result<String> {
         if let Some(e) = &self.endpoint {
             return Ok(e.clone());
         }
         let map = serve::region_map(cfg)?;
-        serve::registry_endpoint(cfg, &map, &self.region(cfg)?)
-    }
-
-    pub async fn registry(&self, cfg: &Config) -> anyhow::Result<RegistryClient> {
-        let (signer, _) = serve::context_keys(cfg, false)?;
-        let tls = samling_kit::tls::Tls::from_config(&cfg.tls)?;
-        Ok(RegistryClient::connect_with_tls(
-            &self.endpoint(cfg)?,
-            tls.as_ref(),
-            signer,
-            self.context(cfg)?,
-        )
-        .await?)
+        serve::endpoint(cfg, &map, service, &self.region(cfg)?)
     }
 }
 
@@ -117,46 +106,63 @@ pub async fn audit(cfg: &Config, cmd: AuditCommand) -> anyhow::Result<()> {
                 .map_err(|e| anyhow::anyhow!("{e} (`samling serve` creates it)"))?;
             let mut broken = 0;
             for (_, region) in serve::select_regions(&map, &regions)? {
-                let file =
-                    samling_kit::audit::CheckpointFile::for_service(cfg, "registry", &region);
-                let checkpoint = match file.read(&key) {
-                    Ok(c) => c,
-                    Err(e) => {
+                for module in crate::modules::all() {
+                    if !verify_one(cfg, &map, &key, &module, &region).await? {
                         broken += 1;
-                        println!("region {region} registry: checkpoint REFUSED: {e}");
-                        None
-                    }
-                };
-                let reg = samling_registry::open(cfg, &region, map.clone()).await?;
-                let report =
-                    samling_kit::audit::verify_against(&reg.store, checkpoint.as_ref()).await?;
-                let against = match &checkpoint {
-                    Some(c) => format!("reaches its checkpoint at entry {}", c.seq),
-                    None => format!(
-                        "no checkpoint at {} (a cut tail cannot be seen)",
-                        file.path.display()
-                    ),
-                };
-                match report.first_broken_seq {
-                    None => println!(
-                        "region {region} registry: {} entries, chain intact, {against}, record index matches",
-                        report.entries
-                    ),
-                    Some(seq) => {
-                        broken += 1;
-                        println!(
-                            "region {region} registry: TAMPERING at entry {seq}: {} ({} entries verified before it)",
-                            report.problem.as_deref().unwrap_or("chain broken"),
-                            report.entries
-                        );
                     }
                 }
-                reg.store.close().await;
             }
             anyhow::ensure!(broken == 0, "{broken} audit chain(s) broken");
             Ok(())
         }
     }
+}
+
+/// Verify one service's chain in one region, printing the outcome; false
+/// when its checkpoint or its chain is broken.
+async fn verify_one(
+    cfg: &Config,
+    map: &std::sync::Arc<samling_kit::reference::RegionMap>,
+    key: &samling_kit::audit::ChainKey,
+    module: &Module,
+    region: &str,
+) -> anyhow::Result<bool> {
+    let name = module.name;
+    let mut intact = true;
+    let file = samling_kit::audit::CheckpointFile::for_service(cfg, name, region);
+    let checkpoint = match file.read(key) {
+        Ok(c) => c,
+        Err(e) => {
+            intact = false;
+            println!("region {region} {name}: checkpoint REFUSED: {e}");
+            None
+        }
+    };
+    let service = (module.open)(cfg, region, map.clone()).await?;
+    let report = samling_kit::audit::verify_against(service.store(), checkpoint.as_ref()).await?;
+    let against = match &checkpoint {
+        Some(c) => format!("reaches its checkpoint at entry {}", c.seq),
+        None => format!(
+            "no checkpoint at {} (a cut tail cannot be seen)",
+            file.path.display()
+        ),
+    };
+    match report.first_broken_seq {
+        None => println!(
+            "region {region} {name}: {} entries, chain intact, {against}, record index matches",
+            report.entries
+        ),
+        Some(seq) => {
+            intact = false;
+            println!(
+                "region {region} {name}: TAMPERING at entry {seq}: {} ({} entries verified before it)",
+                report.problem.as_deref().unwrap_or("chain broken"),
+                report.entries
+            );
+        }
+    }
+    service.store().close().await;
+    Ok(intact)
 }
 
 #[derive(clap::Subcommand, Debug)]
@@ -177,55 +183,59 @@ pub async fn store(cfg: &Config, cmd: StoreCommand) -> anyhow::Result<()> {
             let map = serve::region_map(cfg)?;
             let mut failed = 0;
             for (_, region) in serve::select_regions(&map, &regions)? {
-                let target = samling_kit::db::DbTarget::for_service(cfg, "registry", &region);
-                if let samling_kit::db::DbTarget::SqliteFile(path) = &target
-                    && !path.exists()
-                {
-                    println!(
-                        "region {region} registry: no store yet ({})",
-                        path.display()
-                    );
-                    continue;
-                }
-                let options = samling_kit::db::StoreOptions {
-                    // The thorough check below replaces the quick one.
-                    check_on_start: false,
-                    ..samling_kit::db::StoreOptions::from(&cfg.database)
-                };
-                let store = match samling_kit::db::Store::open_with(
-                    &target,
-                    &options,
-                    &[samling_registry::MIGRATIONS],
-                )
-                .await
-                {
-                    Ok(s) => s,
-                    Err(e) => {
+                for module in crate::modules::all() {
+                    if !check_one(cfg, &module, &region).await {
                         failed += 1;
-                        println!("region {region} registry: FAILED: {e}");
-                        continue;
-                    }
-                };
-                match store.integrity(true).await {
-                    Ok(p) if p.is_empty() => {
-                        println!("region {region} registry: ok (integrity, probe write)")
-                    }
-                    Ok(p) => {
-                        failed += 1;
-                        println!(
-                            "region {region} registry: FAILED integrity check: {}",
-                            p.join("; ")
-                        );
-                    }
-                    Err(e) => {
-                        failed += 1;
-                        println!("region {region} registry: FAILED: {e}");
                     }
                 }
-                store.close().await;
             }
             anyhow::ensure!(failed == 0, "{failed} store(s) failed their check");
             Ok(())
         }
     }
+}
+
+/// Check one service's store in one region, printing the outcome; false
+/// when it fails (a store not created yet passes).
+async fn check_one(cfg: &Config, module: &Module, region: &str) -> bool {
+    let name = module.name;
+    let target = samling_kit::db::DbTarget::for_service(cfg, name, region);
+    if let samling_kit::db::DbTarget::SqliteFile(path) = &target
+        && !path.exists()
+    {
+        println!("region {region} {name}: no store yet ({})", path.display());
+        return true;
+    }
+    let options = samling_kit::db::StoreOptions {
+        // The thorough check below replaces the quick one.
+        check_on_start: false,
+        ..samling_kit::db::StoreOptions::from(&cfg.database)
+    };
+    let store =
+        match samling_kit::db::Store::open_with(&target, &options, &[module.migrations]).await {
+            Ok(s) => s,
+            Err(e) => {
+                println!("region {region} {name}: FAILED: {e}");
+                return false;
+            }
+        };
+    let ok = match store.integrity(true).await {
+        Ok(p) if p.is_empty() => {
+            println!("region {region} {name}: ok (integrity, probe write)");
+            true
+        }
+        Ok(p) => {
+            println!(
+                "region {region} {name}: FAILED integrity check: {}",
+                p.join("; ")
+            );
+            false
+        }
+        Err(e) => {
+            println!("region {region} {name}: FAILED: {e}");
+            false
+        }
+    };
+    store.close().await;
+    ok
 }

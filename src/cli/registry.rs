@@ -6,6 +6,7 @@ use samling_kit::config::Config;
 use samling_kit::dates;
 use samling_proto::common::v1::PageRequest;
 use samling_proto::registry::v1::*;
+use samling_registry::client::RegistryClient;
 
 #[derive(clap::Subcommand, Debug)]
 pub enum HomesCommand {
@@ -73,6 +74,21 @@ pub enum HomesCommand {
         #[arg(long = "in")]
         municipality: Option<String>,
     },
+}
+
+impl Connection {
+    /// A registry client acting as the caller, at the registry of the region.
+    pub async fn registry(&self, cfg: &Config) -> anyhow::Result<RegistryClient> {
+        let (signer, _) = crate::serve::context_keys(cfg, false)?;
+        let tls = samling_kit::tls::Tls::from_config(&cfg.tls)?;
+        Ok(RegistryClient::connect_with_tls(
+            &self.endpoint(cfg, &samling_registry::module())?,
+            tls.as_ref(),
+            signer,
+            self.context(cfg)?,
+        )
+        .await?)
+    }
 }
 
 fn enum_value(

@@ -118,7 +118,11 @@ async fn calls_to_a_dead_region_fail_then_its_circuit_opens_and_fails_fast() {
         let north = create_home(&env, NORR, UMEA, "Norr 2", 64).await;
         env.region_mut(NORR).kill().await;
         let gw = env.gateway.gw.clone();
-        let breaker = &gw.regions.get(NORR).expect("norr is served").breaker;
+        let breaker = &gw
+            .regions
+            .get(NORR, "registry")
+            .expect("norr is served")
+            .breaker;
         let north_home = format!("/v1/regions/{NORR}/homes/{north}");
 
         // Each failure is a 503/504 problem within the call timeout, never a hang.
@@ -193,7 +197,7 @@ async fn calls_to_a_dead_region_fail_then_its_circuit_opens_and_fails_fast() {
         assert_eq!(ids(&live), vec![south.clone()]);
         assert!(
             !gw.regions
-                .get(STOCKHOLM)
+                .get(STOCKHOLM, "registry")
                 .expect("stockholm")
                 .breaker
                 .is_open()
@@ -249,7 +253,7 @@ async fn a_region_that_hangs_costs_national_search_only_the_deadline() {
             gateway
                 .gw
                 .regions
-                .get(NORR)
+                .get(NORR, "registry")
                 .expect("norr")
                 .breaker
                 .is_open()

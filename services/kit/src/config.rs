@@ -3,11 +3,15 @@
 //! bare `samling serve` runs on embedded SQLite under `./data`.
 
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+/// Unknown keys are refused by name: the fixed sections' in the sections
+/// themselves, top-level ones by [`Config::from_toml`] (a key that is not a
+/// table) and [`Config::check_services`] (a table no service reads).
 #[derive(Debug, Clone, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(default)]
 pub struct Config {
     /// Where SQLite files and dev keys live: `<data_dir>/<region>/<service>.db`.
     pub data_dir: PathBuf,
@@ -16,14 +20,19 @@ pub struct Config {
     pub auth: AuthConfig,
     pub audit: AuditConfig,
     pub telemetry: TelemetryConfig,
-    pub registry: RegistryConfig,
     pub gateway: GatewayConfig,
     /// mTLS between services (distributed mode); off by default.
     pub tls: TlsConfig,
     /// Optional county → region map (CSV like shared/reference/regions.csv).
     pub region_map_file: Option<PathBuf>,
-    /// Per-region endpoint overrides, keyed by region id.
+    /// Per-region endpoint overrides: region id → service name → URL, e.g.
+    /// `[regions.norr]` `registry = "http://registry.norr.svc:7051"`.
     pub regions: BTreeMap<String, RegionEndpoints>,
+    /// Each service's own section, keyed by the service's name (`[registry]`,
+    /// …): every top-level table that is none of the above. A service reads
+    /// its section with [`Config::section`].
+    #[serde(flatten)]
+    pub services: BTreeMap<String, toml::Value>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -178,31 +187,6 @@ impl Default for TelemetryConfig {
     }
 }
 
-/// Rules of the register that are policy, not law, and so configurable.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct RegistryConfig {
-    /// Normal maximum of placed children in one home.
-    pub normal_capacity: u32,
-    /// More placed children than this raises a report to IVO.
-    pub ivo_report_above: u32,
-    /// Months between re-confirmations (aktualitetsförklaring).
-    pub reconfirmation_months: u32,
-    /// Days the regional office has to answer an appeal or second-opinion request.
-    pub home_request_response_days: u32,
-}
-
-impl Default for RegistryConfig {
-    fn default() -> Self {
-        RegistryConfig {
-            normal_capacity: 3,
-            ivo_report_above: 4,
-            reconfirmation_months: 12,
-            home_request_response_days: 28,
-        }
-    }
-}
-
 /// The public gateway.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -336,12 +320,8 @@ impl Default for TlsConfig {
     }
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct RegionEndpoints {
-    /// e.g. `http://registry.norr.svc:50051`.
-    pub registry: Option<String>,
-}
+/// One region's endpoints: service name → URL.
+pub type RegionEndpoints = BTreeMap<String, String>;
 
 impl Default for Config {
     fn default() -> Self {
@@ -352,11 +332,11 @@ impl Default for Config {
             auth: AuthConfig::default(),
             audit: AuditConfig::default(),
             telemetry: TelemetryConfig::default(),
-            registry: RegistryConfig::default(),
             gateway: GatewayConfig::default(),
             tls: TlsConfig::default(),
             region_map_file: None,
             regions: BTreeMap::new(),
+            services: BTreeMap::new(),
         }
     }
 }
@@ -372,6 +352,8 @@ pub enum ConfigError {
     Parse { path: String, message: String },
     #[error("environment variable {name}: {message}")]
     Env { name: String, message: String },
+    #[error("config section [{section}]: {message}")]
+    Section { section: String, message: String },
 }
 
 impl Config {
@@ -397,7 +379,52 @@ impl Config {
     }
 
     pub fn from_toml(text: &str) -> Result<Config, String> {
-        toml::from_str(text).map_err(|e| e.to_string())
+        let cfg: Config = toml::from_str(text).map_err(|e| e.to_string())?;
+        // A top-level key that is no table is no service's section: a typo.
+        if let Some((key, _)) = cfg.services.iter().find(|(_, v)| !v.is_table()) {
+            return Err(format!("unknown key `{key}`"));
+        }
+        Ok(cfg)
+    }
+
+    /// The section `[<service>]` as the service's type `T` (its defaults
+    /// when the section is absent). Unknown or malformed keys are an error
+    /// naming the section and the key, when `T` denies unknown fields.
+    pub fn section<T: DeserializeOwned + Default>(&self, service: &str) -> Result<T, ConfigError> {
+        match self.services.get(service) {
+            None => Ok(T::default()),
+            Some(value) => {
+                value
+                    .clone()
+                    .try_into()
+                    .map_err(|e: toml::de::Error| ConfigError::Section {
+                        section: service.to_string(),
+                        message: e.message().to_string(),
+                    })
+            }
+        }
+    }
+
+    /// Refuse sections and endpoints of services not in `known` (the
+    /// binary's module list): `[registy]` or `[regions.norr] registy = …`
+    /// would otherwise be ignored without a word.
+    pub fn check_services(&self, known: &[&str]) -> Result<(), ConfigError> {
+        let unknown = |what: &str, name: &str| ConfigError::Section {
+            section: what.to_string(),
+            message: format!(
+                "no service is called {name:?}; the services: {}",
+                known.join(", ")
+            ),
+        };
+        if let Some(name) = self.services.keys().find(|k| !known.contains(&k.as_str())) {
+            return Err(unknown(name, name));
+        }
+        for (region, endpoints) in &self.regions {
+            if let Some(name) = endpoints.keys().find(|k| !known.contains(&k.as_str())) {
+                return Err(unknown(&format!("regions.{region}"), name));
+            }
+        }
+        Ok(())
     }
 
     /// Apply `SAMLING_*` overrides; `get` is the environment (injectable for tests).
@@ -568,6 +595,45 @@ mod tests {
         assert_eq!(cfg.audit_checkpoint_dir(), PathBuf::from("/checkpoints"));
         let cfg = Config::from_toml("[audit]\ncheckpoint_interval_secs = 5\n").unwrap();
         assert_eq!(cfg.audit.checkpoint_interval_secs, 5);
+    }
+
+    #[derive(Debug, Default, Deserialize, PartialEq)]
+    #[serde(default, deny_unknown_fields)]
+    struct Rules {
+        capacity: u32,
+        months: u32,
+    }
+
+    #[test]
+    fn a_service_reads_its_own_section_and_unknown_services_are_refused() {
+        let cfg = Config::from_toml(
+            "[listen]\nhost = \"0.0.0.0\"\n[registry]\ncapacity = 4\n\n[regions.norr]\nregistry = \"http://r:1\"\nombud = \"http://o:2\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            cfg.section::<Rules>("registry").unwrap(),
+            Rules {
+                capacity: 4,
+                months: 0
+            }
+        );
+        assert_eq!(cfg.section::<Rules>("ombud").unwrap(), Rules::default());
+        assert_eq!(cfg.regions["norr"]["registry"], "http://r:1");
+        cfg.check_services(&["registry", "ombud"]).unwrap();
+        let e = cfg.check_services(&["registry"]).unwrap_err().to_string();
+        assert!(e.contains("regions.norr") && e.contains("\"ombud\""), "{e}");
+        let typo = Config::from_toml("[registy]\ncapacity = 4\n").unwrap();
+        let e = typo.check_services(&["registry"]).unwrap_err().to_string();
+        assert!(e.contains("[registy]") && e.contains("registry"), "{e}");
+        let bad = Config::from_toml("[registry]\ncapacty = 4\n").unwrap();
+        let e = bad.section::<Rules>("registry").unwrap_err().to_string();
+        assert!(e.contains("[registry]") && e.contains("capacty"), "{e}");
+        let bad = Config::from_toml("[registry]\ncapacity = \"four\"\n").unwrap();
+        let e = bad.section::<Rules>("registry").unwrap_err().to_string();
+        assert!(e.contains("[registry]"), "{e}");
+        // The fixed sections still refuse unknown keys by name.
+        let e = Config::from_toml("[listen]\nhots = \"x\"\n").unwrap_err();
+        assert!(e.contains("hots"), "{e}");
     }
 
     #[test]

@@ -24,6 +24,7 @@ pub mod idempotency;
 pub mod ids;
 pub mod logwriter;
 pub mod metrics;
+pub mod module;
 pub mod money;
 pub mod outbox;
 pub mod paging;

@@ -6,12 +6,15 @@
 //! * `service/` — the operations: authorize, validate, apply, write with audit and events;
 //! * `grpc/` — the tonic service adapting `samling.registry.v1` to `service`;
 //! * `client` — a typed client for regional offices' tools and other services;
-//! * `import` — CSV import/export of homes.
+//! * `import` — CSV import/export of homes;
+//! * `config` — its section of the configuration, `[registry]`;
+//! * [`module`] — the registry as the `samling` binary runs it.
 //!
 //! Demo data is not here: it is in the tools crate (`samling-tools`).
 #![forbid(unsafe_code)]
 
 pub mod client;
+pub mod config;
 pub mod domain;
 pub mod grpc;
 pub mod import;
@@ -35,18 +38,71 @@ pub const MIGRATIONS: &[samling_kit::db::Migration] = &[
 /// The gRPC service name, for health checks.
 pub const SERVICE_NAME: &str = "samling.registry.v1.RegistryService";
 
+/// The service's name: `--target registry`, `[registry]`, `[regions.<r>]
+/// registry = …`, `<region>/registry.db`.
+pub const NAME: &str = "registry";
+
+/// The registry as the binary's module list sees it.
+pub fn module() -> samling_kit::module::Module {
+    samling_kit::module::Module {
+        name: NAME,
+        grpc_service: SERVICE_NAME,
+        migrations: MIGRATIONS,
+        open: open_service,
+        check_config: |cfg| cfg.section::<config::RegistryConfig>(NAME).map(drop),
+    }
+}
+
+fn open_service<'a>(
+    cfg: &'a samling_kit::config::Config,
+    region: &'a str,
+    regions: std::sync::Arc<samling_kit::reference::RegionMap>,
+) -> samling_kit::module::BoxFuture<
+    'a,
+    Result<Box<dyn samling_kit::module::Service>, samling_kit::error::KitError>,
+> {
+    Box::pin(async move {
+        let registry = open(cfg, region, regions).await?;
+        Ok(Box::new(registry) as Box<dyn samling_kit::module::Service>)
+    })
+}
+
+impl samling_kit::module::Service for Registry {
+    fn store(&self) -> &samling_kit::db::Store {
+        &self.store
+    }
+
+    /// Followers' event streams never end by themselves: ended at the stop,
+    /// or the graceful stop would wait for them.
+    fn on_stop(&self) -> Box<dyn FnOnce() + Send> {
+        let feed = self.feed.clone();
+        Box::new(move || feed.close())
+    }
+
+    fn add_to(
+        self: Box<Self>,
+        router: samling_kit::grpc::Router,
+        verifier: &samling_kit::auth::ContextVerifier,
+    ) -> samling_kit::grpc::Router {
+        router.add_service(grpc::server(*self, verifier.clone()))
+    }
+}
+
 /// Open (and migrate) one region's registry store as configured.
 pub async fn open(
     cfg: &samling_kit::config::Config,
     region: &str,
     regions: std::sync::Arc<samling_kit::reference::RegionMap>,
 ) -> Result<Registry, samling_kit::error::KitError> {
-    let target = samling_kit::db::DbTarget::for_service(cfg, "registry", region);
+    let rules = cfg
+        .section::<config::RegistryConfig>(NAME)
+        .map_err(|e| samling_kit::error::KitError::invalid(NAME, e.to_string()))?;
+    let target = samling_kit::db::DbTarget::for_service(cfg, NAME, region);
     let options = samling_kit::db::StoreOptions::from(&cfg.database);
     let store = samling_kit::db::Store::open_with(&target, &options, &[MIGRATIONS]).await?;
-    let store = samling_kit::audit::key_store(store, cfg, "registry", region).await?;
+    let store = samling_kit::audit::key_store(store, cfg, NAME, region).await?;
     let region_id = regions
         .parse_region(region)
         .map_err(|e| samling_kit::error::KitError::invalid("region", e.to_string()))?;
-    Ok(Registry::new(store, domain::Rules::from(&cfg.registry), regions).for_region(region_id))
+    Ok(Registry::new(store, domain::Rules::from(&rules), regions).for_region(region_id))
 }

@@ -27,12 +27,12 @@ pub struct Rules {
 
 impl Default for Rules {
     fn default() -> Self {
-        Rules::from(&samling_kit::config::RegistryConfig::default())
+        Rules::from(&crate::config::RegistryConfig::default())
     }
 }
 
-impl From<&samling_kit::config::RegistryConfig> for Rules {
-    fn from(c: &samling_kit::config::RegistryConfig) -> Self {
+impl From<&crate::config::RegistryConfig> for Rules {
+    fn from(c: &crate::config::RegistryConfig) -> Self {
         Rules {
             normal_capacity: c.normal_capacity,
             ivo_report_above: c.ivo_report_above,

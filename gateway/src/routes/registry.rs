@@ -1,178 +1,108 @@
-//! The REST routes: one table, from which the router, the OpenAPI document
-//! and the authorization tests are all made. Each route is one gRPC call of
-//! one region's service; `/v1/homes` and `/v1/statistics/*` fan out.
+//! The registry's REST API: its route table, each route's gRPC call, and
+//! its national answers (home search across regions, the national quarterly
+//! report of unexecuted decisions).
 
+#![allow(clippy::result_large_err)] // Problem is the error response itself; it is built once per failed request.
+
+use super::{Carry, RouteSpec, ServiceRoutes};
+use crate::national::{self, National, NationalRoute};
+use crate::problem::Problem;
+use crate::{Caller, Gateway};
+use axum::http::StatusCode;
+use axum::response::Response;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use futures::future::BoxFuture;
 use samling_kit::auth::Role;
+use samling_proto::common::v1::PageRequest;
+use samling_proto::registry::v1::registry_service_client::RegistryServiceClient;
+use samling_proto::registry::v1::*;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::sync::Arc;
 
-/// How a route's request is carried.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Carry {
-    /// JSON body (mutations).
-    Body,
-    /// Query string (reads).
-    Query,
-}
+/// The service's name in the module list and the region directory.
+pub const NAME: &str = "registry";
 
-#[derive(Debug, Clone, Copy)]
-pub struct RouteSpec {
-    pub method: &'static str,
-    pub path: &'static str,
-    pub operation_id: &'static str,
-    pub summary: &'static str,
-    pub request: &'static str,
-    pub response: &'static str,
-    pub carry: Carry,
-    pub roles: &'static [Role],
-    /// Request fields a municipal caller may only set to their own municipality.
-    pub own_municipality: &'static [&'static str],
-    /// Path parameter a `family_home` or `child` caller must be (their party).
-    pub party_param: Option<&'static str>,
-    /// National: answered by fanning out to every region.
-    pub national: bool,
-}
+/// The registry's part of the REST API.
+pub const SERVICE: ServiceRoutes = ServiceRoutes {
+    service: NAME,
+    routes: REGION_ROUTES,
+    national: NATIONAL_ROUTES,
+    never_stored: NEVER_STORED,
+    creates: CREATES,
+    components,
+};
 
-impl RouteSpec {
-    pub fn mutating(&self) -> bool {
-        self.method != "GET"
-    }
-
-    /// A mutation whose answer is kept for `Idempotency-Key` replays (all
-    /// but [`NEVER_STORED`]).
-    pub fn keeps_answers(&self) -> bool {
-        self.mutating() && !NEVER_STORED.contains(&self.operation_id)
-    }
-
-    pub fn path_params(&self) -> Vec<&'static str> {
-        self.path
-            .split('/')
-            .filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
-            .collect()
-    }
-
-    pub fn allows(&self, role: Role) -> bool {
-        self.roles.contains(&role)
-    }
-}
-
-use Role::*;
-
-pub const OFFICE: &[Role] = &[RegionalOfficer, Service];
+pub const OFFICE: &[Role] = &[Role::RegionalOfficer, Role::Service];
 pub const MUNI_AND_OFFICE: &[Role] = &[
-    RegionalOfficer,
-    Service,
-    MunicipalityCaseworker,
-    MunicipalityManager,
+    Role::RegionalOfficer,
+    Role::Service,
+    Role::MunicipalityCaseworker,
+    Role::MunicipalityManager,
 ];
 /// Home search returns individual homes: not for the aggregate-only roles
 /// (analysts and the council get figures, never single homes).
 pub const SEARCHERS: &[Role] = &[
-    RegionalOfficer,
-    Service,
-    MunicipalityCaseworker,
-    MunicipalityManager,
+    Role::RegionalOfficer,
+    Role::Service,
+    Role::MunicipalityCaseworker,
+    Role::MunicipalityManager,
 ];
 pub const HOME_READERS: &[Role] = &[
-    RegionalOfficer,
-    Service,
-    MunicipalityCaseworker,
-    MunicipalityManager,
-    FamilyHome,
-    Ombud,
+    Role::RegionalOfficer,
+    Role::Service,
+    Role::MunicipalityCaseworker,
+    Role::MunicipalityManager,
+    Role::FamilyHome,
+    Role::Ombud,
 ];
-pub const HOME_SELF: &[Role] = &[RegionalOfficer, Service, FamilyHome];
-pub const APPROVERS: &[Role] = &[RegionalOfficer, Service, MunicipalityManager];
+pub const HOME_SELF: &[Role] = &[Role::RegionalOfficer, Role::Service, Role::FamilyHome];
+pub const APPROVERS: &[Role] = &[
+    Role::RegionalOfficer,
+    Role::Service,
+    Role::MunicipalityManager,
+];
 pub const CHILD_READERS: &[Role] = &[
-    RegionalOfficer,
-    Service,
-    MunicipalityCaseworker,
-    MunicipalityManager,
-    Child,
-    Ombud,
+    Role::RegionalOfficer,
+    Role::Service,
+    Role::MunicipalityCaseworker,
+    Role::MunicipalityManager,
+    Role::Child,
+    Role::Ombud,
 ];
 pub const PLACEMENT_READERS: &[Role] = &[
-    RegionalOfficer,
-    Service,
-    MunicipalityCaseworker,
-    MunicipalityManager,
-    Ombud,
-    FamilyHome,
-    Child,
+    Role::RegionalOfficer,
+    Role::Service,
+    Role::MunicipalityCaseworker,
+    Role::MunicipalityManager,
+    Role::Ombud,
+    Role::FamilyHome,
+    Role::Child,
 ];
 pub const PROVIDER_READERS: &[Role] = &[
-    RegionalOfficer,
-    Service,
-    MunicipalityCaseworker,
-    MunicipalityManager,
-    NationalAnalyst,
-    CouncilMember,
-    Ombud,
-    FamilyHome,
+    Role::RegionalOfficer,
+    Role::Service,
+    Role::MunicipalityCaseworker,
+    Role::MunicipalityManager,
+    Role::NationalAnalyst,
+    Role::CouncilMember,
+    Role::Ombud,
+    Role::FamilyHome,
 ];
 pub const REPORT_READERS: &[Role] = &[
-    RegionalOfficer,
-    Service,
-    MunicipalityCaseworker,
-    MunicipalityManager,
-    NationalAnalyst,
-    CouncilMember,
+    Role::RegionalOfficer,
+    Role::Service,
+    Role::MunicipalityCaseworker,
+    Role::MunicipalityManager,
+    Role::NationalAnalyst,
+    Role::CouncilMember,
 ];
 
-/// Declares the route table and, for each route, the gRPC call it makes.
-macro_rules! route_table {
-    ($( $method:ident $path:literal $op:literal => $rpc:ident($req:ident) -> $resp:ident,
-        $carry:ident, $roles:expr, own = [$($own:literal),*], party = $party:expr, $summary:literal; )*) => {
-        /// Every region-scoped route.
-        pub const ROUTES: &[RouteSpec] = &[
-            $( RouteSpec {
-                method: stringify!($method),
-                path: $path,
-                operation_id: $op,
-                summary: $summary,
-                request: concat!("samling.registry.v1.", stringify!($req)),
-                response: concat!("samling.registry.v1.", stringify!($resp)),
-                carry: Carry::$carry,
-                roles: $roles,
-                own_municipality: &[$($own),*],
-                party_param: $party,
-                national: false,
-            }, )*
-        ];
-
-        /// The router of the region-scoped routes.
-        pub fn region_router(state: std::sync::Arc<crate::Gateway>) -> axum::Router {
-            use samling_proto::registry::v1::*;
-            let mut router = axum::Router::new();
-            let mut i = 0usize;
-            $(
-                {
-                    let spec = ROUTES[i];
-                    let st = state.clone();
-                    let handler = move |path: Result<axum::extract::Path<Vec<(String, String)>>, axum::extract::rejection::PathRejection>, req: axum::extract::Request| {
-                        let path = path.map(|p| p.0).map_err(|_| crate::problem::Problem::invalid(
-                            "path",
-                            "a path parameter is not valid UTF-8 after percent-decoding",
-                        ));
-                        let st = st.clone();
-                        async move {
-                            crate::dispatch::unary::<$req, $resp, _, _>(st, spec, path, req, |channel, r| async move {
-                                samling_proto::registry::v1::registry_service_client::RegistryServiceClient::new(channel)
-                                    .$rpc(r)
-                                    .await
-                            })
-                            .await
-                        }
-                    };
-                    router = router.route($path, axum::routing::on(crate::dispatch::method_filter(stringify!($method)), handler));
-                    i += 1;
-                }
-            )*
-            let _ = i;
-            router
-        }
-    };
-}
-
 route_table! {
+    service = NAME,
+    package = "samling.registry.v1",
+    client = RegistryServiceClient;
     POST "/v1/regions/{region}/homes" "createHome" => create_home(CreateHomeRequest) -> CreateHomeResponse,
         Body, OFFICE, own = [], party = None, "Register a home (applicant); possible duplicates are flagged";
     GET "/v1/regions/{region}/homes" "searchRegionHomes" => search_homes(SearchHomesRequest) -> SearchHomesResponse,
@@ -271,47 +201,55 @@ route_table! {
         Body, OFFICE, own = [], party = None, "Resolve a duplicate flag";
 }
 
-/// The national (fan-out) routes, served by hand-written handlers.
-pub const NATIONAL: &[RouteSpec] = &[
-    RouteSpec {
-        method: "GET",
-        path: "/v1/homes",
-        operation_id: "searchHomesNationally",
-        summary: "Search homes in every region (summaries); partial when a region did not answer in time",
-        request: "samling.registry.v1.SearchHomesRequest",
-        response: "samling.gateway.NationalSearchHomesResponse",
-        carry: Carry::Query,
-        roles: SEARCHERS,
-        own_municipality: &[],
-        party_param: None,
-        national: true,
+/// The national (fan-out) routes, answered below.
+pub const NATIONAL_ROUTES: &[NationalRoute] = &[
+    NationalRoute {
+        answer: search_nationally,
+        spec: RouteSpec {
+            method: "GET",
+            path: "/v1/homes",
+            operation_id: "searchHomesNationally",
+            summary: "Search homes in every region (summaries); partial when a region did not answer in time",
+            request: "samling.registry.v1.SearchHomesRequest",
+            response: "samling.gateway.NationalSearchHomesResponse",
+            carry: Carry::Query,
+            roles: SEARCHERS,
+            own_municipality: &[],
+            party_param: None,
+            national: true,
+            service: NAME,
+        },
     },
-    RouteSpec {
-        method: "GET",
-        path: "/v1/statistics/unexecuted-decisions",
-        operation_id: "nationalQuarterlyReport",
-        summary: "The quarterly report of unexecuted decisions summed over every region",
-        request: "samling.registry.v1.GetQuarterlyReportRequest",
-        response: "samling.gateway.NationalQuarterlyReport",
-        carry: Carry::Query,
-        roles: REPORT_READERS,
-        own_municipality: &["municipality_code"],
-        party_param: None,
-        national: true,
+    NationalRoute {
+        answer: quarterly_nationally,
+        spec: RouteSpec {
+            method: "GET",
+            path: "/v1/statistics/unexecuted-decisions",
+            operation_id: "nationalQuarterlyReport",
+            summary: "The quarterly report of unexecuted decisions summed over every region",
+            request: "samling.registry.v1.GetQuarterlyReportRequest",
+            response: "samling.gateway.NationalQuarterlyReport",
+            carry: Carry::Query,
+            roles: REPORT_READERS,
+            own_municipality: &["municipality_code"],
+            party_param: None,
+            national: true,
+            service: NAME,
+        },
     },
 ];
 
 /// Operations whose answer the gateway never stores for `Idempotency-Key`
 /// replays (the key is ignored): a protected address stays in the register.
 /// Revealing twice is a read, audited each time.
-pub const NEVER_STORED: &[&str] = &["revealProtectedAddress"];
+const NEVER_STORED: &[&str] = &["revealProtectedAddress"];
 
 /// Operations whose answer always names a record others take in their path:
 /// (operation, JSON pointer into its answer, the path parameter it fills).
 /// (An import's ids and a new home's duplicate flags may be none: no link.)
 /// The OpenAPI document links them, so clients (and Schemathesis' stateful
 /// tests) can follow a new record to what can be done with it.
-pub const CREATES: &[(&str, &str, &str)] = &[
+const CREATES: &[(&str, &str, &str)] = &[
     ("createHome", "/home/id", "home_id"),
     ("getHome", "/members/0/id", "member_id"),
     ("submitHomeRequest", "/id", "home_request_id"),
@@ -322,7 +260,198 @@ pub const CREATES: &[(&str, &str, &str)] = &[
     ("reportUnexecutedDecision", "/id", "decision_id"),
 ];
 
-/// Every route, region-scoped and national.
-pub fn all() -> impl Iterator<Item = &'static RouteSpec> {
-    ROUTES.iter().chain(NATIONAL.iter())
+/// The schemas of the national answers.
+fn components() -> Vec<(&'static str, Value)> {
+    vec![
+        (
+            "gateway.NationalSearchHomesResponse",
+            json!({
+                "type": "object",
+                "required": ["homes", "partial", "missing_regions"],
+                "properties": {
+                    "homes": {"type": "array", "items": {"$ref": "#/components/schemas/registry.v1.HomeSummary"}},
+                    "next_page_token": {"type": "string"},
+                    "partial": {"type": "boolean", "description": "True when a region did not answer in time"},
+                    "missing_regions": {"type": "array", "items": {"type": "string"}}
+                },
+                "additionalProperties": false
+            }),
+        ),
+        (
+            "gateway.NationalQuarterlyReport",
+            json!({
+                "type": "object",
+                "required": ["report", "partial", "missing_regions"],
+                "properties": {
+                    "report": {"$ref": "#/components/schemas/registry.v1.QuarterlyReport"},
+                    "partial": {"type": "boolean"},
+                    "missing_regions": {"type": "array", "items": {"type": "string"}}
+                },
+                "additionalProperties": false
+            }),
+        ),
+    ]
+}
+
+fn search_nationally(
+    gw: Arc<Gateway>,
+    n: National,
+) -> BoxFuture<'static, Result<Response, Problem>> {
+    Box::pin(search(gw, n))
+}
+
+fn quarterly_nationally(
+    gw: Arc<Gateway>,
+    n: National,
+) -> BoxFuture<'static, Result<Response, Problem>> {
+    Box::pin(quarterly(gw, n))
+}
+
+/// Homes of every region (summaries), a page of each; the page token is
+/// the regions' own, carried as one.
+async fn search(gw: Arc<Gateway>, mut n: National) -> Result<Response, Problem> {
+    let q: SearchHomesRequest = n.decode(&gw)?;
+    let tokens = national::decode_tokens(n.page_token.as_deref())?;
+    // On a later page, only regions that had more are asked.
+    let allowed = national::regions_for(&gw, &n)?;
+    let regions: Vec<String> = if tokens.is_empty() {
+        allowed
+    } else {
+        tokens
+            .keys()
+            .filter(|r| allowed.contains(r))
+            .cloned()
+            .collect()
+    };
+    let (answers, missing) = national::fan_out(
+        &gw,
+        &n,
+        &n.caller,
+        regions,
+        |region| {
+            let mut msg = q.clone();
+            if let Some(t) = tokens.get(region) {
+                let size = msg.page.as_ref().map(|p| p.page_size).unwrap_or(0);
+                msg.page = Some(PageRequest {
+                    page_size: size,
+                    page_token: t.clone(),
+                });
+            }
+            msg
+        },
+        |ch, r| async move { RegistryServiceClient::new(ch).search_homes(r).await },
+    )
+    .await?;
+    let mut homes = Vec::new();
+    let mut next = BTreeMap::new();
+    for (region, resp) in answers {
+        homes.extend(resp.homes);
+        if let Some(t) = resp
+            .page
+            .map(|p| p.next_page_token)
+            .filter(|t| !t.is_empty())
+        {
+            next.insert(region, t);
+        }
+    }
+    let next_page_token = if next.is_empty() {
+        String::new()
+    } else {
+        URL_SAFE_NO_PAD.encode(serde_json::to_vec(&next).unwrap_or_default())
+    };
+    let homes = serde_json::to_value(&homes).unwrap_or(Value::Array(vec![]));
+    let body = serde_json::to_vec(&json!({
+        "homes": homes,
+        "next_page_token": next_page_token,
+        "partial": !missing.is_empty(),
+        "missing_regions": missing,
+    }))
+    .unwrap_or_default();
+    crate::dispatch::charge_answer(&gw, &n.caller, body.len()).await;
+    Ok(crate::dispatch::json_response(StatusCode::OK, body))
+}
+
+/// The quarterly report summed over every region.
+async fn quarterly(gw: Arc<Gateway>, mut n: National) -> Result<Response, Problem> {
+    let q: GetQuarterlyReportRequest = n.decode(&gw)?;
+    let caller = &n.caller;
+    // The aggregate-only roles get no raw count below 5 from a region
+    // (ADR 0017). Suppressing each region's figures before adding them
+    // up would lose them, so the gateway asks the regions as itself
+    // (the `service` role, raw counts; the caller's request was
+    // authorized above) and suppresses the national sum. The caller's
+    // own context never carries raw counts back.
+    let aggregates_only = caller.ctx.role.aggregates_only();
+    if aggregates_only && !q.municipality_code.is_empty() {
+        // One municipality's figures beside its region's and the
+        // nation's would be one more table to difference against.
+        return Err(Problem::refused(
+            samling_kit::error::Reason::ForbiddenRole,
+            "municipality_code: the aggregate roles get national and regional figures only",
+        ));
+    }
+    let asking: Arc<Caller> = if aggregates_only {
+        let ctx =
+            samling_kit::auth::AuthContext::new("gateway", Role::Service).with_purpose(format!(
+                "national quarterly sum for a {} (suppressed after adding up)",
+                caller.ctx.role.as_str()
+            ));
+        Arc::new(gw.caller(ctx))
+    } else {
+        caller.clone()
+    };
+    let (answers, missing) = national::fan_out(
+        &gw,
+        &n,
+        &asking,
+        national::regions_for(&gw, &n)?,
+        |_| q.clone(),
+        |ch, r| async move { RegistryServiceClient::new(ch).get_quarterly_report(r).await },
+    )
+    .await?;
+    let regional: Vec<QuarterlyReport> = answers.into_iter().map(|(_, r)| r).collect();
+    let mut rows: BTreeMap<(i32, i32), (u32, u32)> = BTreeMap::new();
+    let mut quarter_end = None;
+    for r in &regional {
+        quarter_end = quarter_end.or(r.quarter_end);
+        for row in &r.rows {
+            let e = rows.entry((row.sex, row.reason)).or_default();
+            e.0 += row.not_executed;
+            e.1 += row.executed_late;
+        }
+    }
+    let rows: Vec<QuarterlyReportRow> = rows
+        .into_iter()
+        .map(
+            |((sex, reason), (not_executed, executed_late))| QuarterlyReportRow {
+                sex,
+                reason,
+                not_executed,
+                executed_late,
+                ..Default::default()
+            },
+        )
+        .collect();
+    let mut report = QuarterlyReport {
+        municipality_code: q.municipality_code.clone(),
+        year: q.year,
+        quarter: q.quarter,
+        quarter_end,
+        total_not_executed: rows.iter().map(|r| r.not_executed).sum(),
+        total_executed_late: rows.iter().map(|r| r.executed_late).sum(),
+        rows,
+        ..Default::default()
+    };
+    if aggregates_only {
+        // Each region's own report is shown to these roles too: a
+        // national figure is hidden wherever a region hides its part.
+        samling_kit::disclosure::suppress_quarterly_report_over(&mut report, &regional);
+    } else {
+        samling_kit::disclosure::show_quarterly_report(&mut report);
+    }
+    Ok(national::json(&json!({
+        "report": serde_json::to_value(&report).unwrap_or(Value::Null),
+        "partial": !missing.is_empty(),
+        "missing_regions": missing,
+    })))
 }

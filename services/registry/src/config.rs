@@ -1,0 +1,56 @@
+//! The registry's config section, `[registry]` (read with
+//! `samling_kit::config::Config::section`).
+
+use serde::Deserialize;
+
+/// Rules of the register that are policy, not law, and so configurable.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RegistryConfig {
+    /// Normal maximum of placed children in one home.
+    pub normal_capacity: u32,
+    /// More placed children than this raises a report to IVO.
+    pub ivo_report_above: u32,
+    /// Months between re-confirmations (aktualitetsförklaring).
+    pub reconfirmation_months: u32,
+    /// Days the regional office has to answer an appeal or second-opinion request.
+    pub home_request_response_days: u32,
+}
+
+impl Default for RegistryConfig {
+    fn default() -> Self {
+        RegistryConfig {
+            normal_capacity: 3,
+            ivo_report_above: 4,
+            reconfirmation_months: 12,
+            home_request_response_days: 28,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_registry_section_is_read_by_name_and_refuses_unknown_keys() {
+        let cfg = samling_kit::config::Config::from_toml(
+            "[registry]\nnormal_capacity = 2\nreconfirmation_months = 6\n",
+        )
+        .unwrap();
+        let section: RegistryConfig = cfg.section(crate::NAME).unwrap();
+        assert_eq!(section.normal_capacity, 2);
+        assert_eq!(section.reconfirmation_months, 6);
+        assert_eq!(section.ivo_report_above, 4, "the rest keep their defaults");
+        let cfg =
+            samling_kit::config::Config::from_toml("[registry]\nnormal_capacty = 2\n").unwrap();
+        let e = cfg
+            .section::<RegistryConfig>(crate::NAME)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("[registry]") && e.contains("normal_capacty"),
+            "{e}"
+        );
+    }
+}
