@@ -22,6 +22,27 @@ fn active(a: &MentorAssignment) -> bool {
     a.until.is_none()
 }
 
+/// The most homes a mentor family may be given as its own cap.
+pub const MAX_OWN_CAP: u32 = 30;
+
+/// A family's own cap (0 = the default) and languages, checked.
+pub fn check_registration(cap: u32, languages: &[String]) -> Result<Vec<String>, RecruitmentError> {
+    if cap > MAX_OWN_CAP {
+        return Err(RecruitmentError::invalid(
+            "cap",
+            format!("must be at most {MAX_OWN_CAP} (0 = the default)"),
+        ));
+    }
+    let mut out = Vec::new();
+    for l in languages {
+        let l = super::text::line("languages", l, true, 40)?;
+        if !out.contains(&l) {
+            out.push(l);
+        }
+    }
+    Ok(out)
+}
+
 /// Homes the family supports now.
 pub fn active_count(family: &MentorFamily) -> u32 {
     family.assignments.iter().filter(|a| active(a)).count() as u32
@@ -166,6 +187,25 @@ mod tests {
             assign(&g, &uuid(109), &uuid(209), d(2026, 1, 1), None, 7),
             Err(RecruitmentError::MentorAtCap { cap: 7 })
         ));
+    }
+
+    #[test]
+    fn registration_bounds_the_own_cap() {
+        assert!(check_registration(0, &[]).unwrap().is_empty());
+        assert_eq!(
+            check_registration(30, &["arabiska".into(), "arabiska".into()])
+                .unwrap()
+                .len(),
+            1
+        );
+        let e = check_registration(31, &[]).unwrap_err();
+        assert!(e.to_string().starts_with("cap:"));
+        assert!(
+            check_registration(5, &[" ".into()])
+                .unwrap_err()
+                .to_string()
+                .starts_with("languages:")
+        );
     }
 
     #[test]

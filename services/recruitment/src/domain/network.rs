@@ -20,6 +20,39 @@ fn open(need: &PlacementNeed) -> Result<(), RecruitmentError> {
     Ok(())
 }
 
+/// A new placement need: the placing municipality, the registry's child (an
+/// id), and when a home is needed (not in the past).
+pub fn open_need(
+    need_id: &str,
+    municipality_code: &str,
+    child_id: &str,
+    needed_by: Option<NaiveDate>,
+    region_id: &str,
+    today: NaiveDate,
+    now_text: &str,
+) -> Result<PlacementNeed, RecruitmentError> {
+    let municipality = samling_kit::reference::MunicipalityCode::parse(municipality_code.trim())
+        .map_err(|_| {
+            RecruitmentError::invalid("municipality_code", "is not a Swedish municipality code")
+        })?;
+    let child_id = id("child_id", child_id)?;
+    if needed_by.is_some_and(|n| n < today) {
+        return Err(RecruitmentError::invalid("needed_by", "is in the past"));
+    }
+    Ok(PlacementNeed {
+        id: id("placement_need_id", need_id)?,
+        version: 1,
+        region_id: region_id.to_string(),
+        municipality_code: municipality.as_str().to_string(),
+        child_id,
+        opened_on: Some(dates::to_proto(today)),
+        needed_by: dates::opt_to_proto(needed_by),
+        status: PlacementNeedStatus::Open as i32,
+        alternatives: vec![],
+        created_at: now_text.to_string(),
+    })
+}
+
 /// An alternative looked into, with its outcome (PURSUED is set only by
 /// starting a case).
 pub fn record_alternative(
@@ -174,6 +207,38 @@ mod tests {
         );
         let e = pursue(&p, "0190a0b1-0000-7000-8000-0000000000a9", "x").unwrap_err();
         assert!(e.to_string().starts_with("alternative_id:"));
+    }
+
+    #[test]
+    fn a_need_is_opened_for_a_child_by_id() {
+        let t = d(2026, 4, 1);
+        let n = open_need(
+            ALT1,
+            "0180",
+            &need().child_id,
+            Some(d(2026, 4, 3)),
+            "stockholm",
+            t,
+            "now",
+        )
+        .unwrap();
+        assert_eq!(n.status(), PlacementNeedStatus::Open);
+        assert_eq!(n.opened_on, Some(dates::to_proto(t)));
+        let e = open_need(ALT1, "0180", "child", None, "s", t, "now").unwrap_err();
+        assert!(e.to_string().starts_with("child_id:"));
+        let e = open_need(ALT1, "9999", &need().child_id, None, "s", t, "now").unwrap_err();
+        assert!(e.to_string().starts_with("municipality_code:"));
+        let e = open_need(
+            ALT1,
+            "0180",
+            &need().child_id,
+            Some(d(2026, 3, 31)),
+            "s",
+            t,
+            "now",
+        )
+        .unwrap_err();
+        assert_eq!(e.to_string(), "needed_by: is in the past");
     }
 
     #[test]
