@@ -5,6 +5,7 @@ use std::path::PathBuf;
 const PROTOS: &[&str] = &[
     "samling/common/v1/common.proto",
     "samling/registry/v1/registry.proto",
+    "samling/recruitment/v1/matching.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -19,6 +19,13 @@ pub mod registry {
     }
 }
 
+pub mod recruitment {
+    pub mod v1 {
+        tonic::include_proto!("samling.recruitment.v1");
+        include!(concat!(env!("OUT_DIR"), "/samling.recruitment.v1.serde.rs"));
+    }
+}
+
 /// Encoded `FileDescriptorSet` of every Samling proto, for gRPC reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/samling_descriptor.bin"));
