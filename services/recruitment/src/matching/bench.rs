@@ -52,6 +52,12 @@ pub struct BenchFigures {
     pub build_ms: f64,
     /// Median number of suitable homes per ranking (how much was scored).
     pub suitable_median: u32,
+    /// Calls per second of the threads' CPU time (Linux schedstat; 0 when
+    /// not available): what one core does when it is not shared, apart
+    /// from waiting for a core on a busy machine.
+    pub matches_per_cpu_s: f64,
+    /// Load average when the run ended (shared machines: context for the wall figures).
+    pub load_average: f64,
     pub config_version: String,
 }
 
@@ -62,7 +68,7 @@ impl Rng {
     pub fn new(seed: u64) -> Rng {
         Rng(seed)
     }
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -70,7 +76,7 @@ impl Rng {
         z ^ (z >> 31)
     }
     pub fn below(&mut self, n: u64) -> u64 {
-        if n == 0 { 0 } else { self.next() % n }
+        if n == 0 { 0 } else { self.next_u64() % n }
     }
     pub fn chance(&mut self, percent: u64) -> bool {
         self.below(100) < percent
@@ -349,6 +355,23 @@ pub fn synthetic_profile(i: u64, region: &str, today: NaiveDate) -> Profile {
     }
 }
 
+/// This thread's CPU time in ns (Linux `/proc/thread-self/schedstat`).
+fn thread_cpu_ns() -> Option<u64> {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+fn load_average() -> f64 {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0.0)
+}
+
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
@@ -377,7 +400,8 @@ pub fn run(o: &BenchOptions) -> BenchFigures {
         let _ = model.rank(&cfg, &synthetic_profile(i, &o.region, today), &opts);
     }
     let start = Instant::now();
-    let results: Vec<(Vec<f64>, Vec<u32>)> = std::thread::scope(|s| {
+    type PerThread = (Vec<f64>, Vec<u32>, Option<u64>);
+    let results: Vec<PerThread> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..threads)
             .map(|t| {
                 let (model, cfg, opts) = (&model, &cfg, &opts);
@@ -385,6 +409,7 @@ pub fn run(o: &BenchOptions) -> BenchFigures {
                 s.spawn(move || {
                     let mut lat = Vec::with_capacity(per);
                     let mut suitable = Vec::with_capacity(per);
+                    let cpu0 = thread_cpu_ns();
                     for i in 0..per {
                         let p = synthetic_profile((t * per + i) as u64, &region, today);
                         let c = Instant::now();
@@ -395,7 +420,8 @@ pub fn run(o: &BenchOptions) -> BenchFigures {
                             suitable.push(a.units.first().map_or(0, |u| u.suitable));
                         }
                     }
-                    (lat, suitable)
+                    let cpu = cpu0.zip(thread_cpu_ns()).map(|(a, b)| b.saturating_sub(a));
+                    (lat, suitable, cpu)
                 })
             })
             .collect();
@@ -405,6 +431,7 @@ pub fn run(o: &BenchOptions) -> BenchFigures {
     let mut lat: Vec<f64> = results.iter().flat_map(|r| r.0.iter().copied()).collect();
     let mut suitable: Vec<u32> = results.iter().flat_map(|r| r.1.iter().copied()).collect();
     lat.sort_by(f64::total_cmp);
+    let cpu_s: f64 = results.iter().filter_map(|r| r.2).sum::<u64>() as f64 / 1e9;
     suitable.sort_unstable();
     let mem = model.memory();
     BenchFigures {
@@ -423,6 +450,12 @@ pub fn run(o: &BenchOptions) -> BenchFigures {
         bytes_total: mem.bytes_total,
         build_ms,
         suitable_median: suitable.get(suitable.len() / 2).copied().unwrap_or(0),
+        matches_per_cpu_s: if cpu_s > 0.0 {
+            lat.len() as f64 / cpu_s
+        } else {
+            0.0
+        },
+        load_average: load_average(),
         config_version: cfg.version,
     }
 }

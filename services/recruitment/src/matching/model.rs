@@ -469,8 +469,10 @@ impl ReadModel {
     }
 
     pub fn with_geo(geo: Geo) -> ReadModel {
-        let mut idx = Indexes::default();
-        idx.by_region = vec![BitSet::default(); geo.region_count() + 1];
+        let idx = Indexes {
+            by_region: vec![BitSet::default(); geo.region_count() + 1],
+            ..Indexes::default()
+        };
         ReadModel {
             geo,
             homes: Vec::new(),
