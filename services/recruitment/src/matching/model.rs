@@ -864,7 +864,7 @@ impl ReadModel {
         Memory {
             homes: n as u32,
             bytes_total: total as u64,
-            bytes_per_home: if n == 0 { 0 } else { (total / n) as u32 },
+            bytes_per_home: total.checked_div(n).unwrap_or(0) as u32,
         }
     }
 }

@@ -422,7 +422,8 @@ pub(crate) mod tests {
 
     #[test]
     fn bad_input_is_refused_naming_the_field() {
-        let cases: Vec<(Box<dyn Fn(&mut NeedsProfileDraft)>, &str)> = vec![
+        type Edit = Box<dyn Fn(&mut NeedsProfileDraft)>;
+        let cases: Vec<(Edit, &str)> = vec![
             (
                 Box::new(|d| d.placing_municipality_code = "9999".into()),
                 "draft.placing_municipality_code",

@@ -39,7 +39,7 @@ fn scored(score: u32) -> Part {
 }
 
 fn fraction(hit: usize, of: usize) -> u32 {
-    if of == 0 { 0 } else { (hit * 1000 / of) as u32 }
+    (hit * 1000).checked_div(of).unwrap_or(0) as u32
 }
 
 /// One criterion's result with its words.
@@ -227,7 +227,7 @@ pub fn total(parts: &[Part; N_CRITERIA], weights: &[u32; N_CRITERIA]) -> u32 {
             den += u64::from(*w);
         }
     }
-    if den == 0 { 0 } else { (num / den) as u32 }
+    num.checked_div(den).unwrap_or(0) as u32
 }
 
 fn list(v: &[String]) -> String {
