@@ -796,6 +796,7 @@ pub fn summary(home: &Home) -> HomeSummary {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use samling_kit::error::ServiceError as _;
 
     pub fn today() -> NaiveDate {
         NaiveDate::from_ymd_opt(2026, 11, 23).unwrap()
@@ -1145,8 +1146,8 @@ pub(crate) mod tests {
         };
         record_objection(&mut h, o("0180")).unwrap();
         assert!(matches!(
-            record_objection(&mut h, o("0180")),
-            Err(RegistryError::Conflict(_))
+            record_objection(&mut h, o("0180")).map_err(|e| e.reason()),
+            Err(samling_kit::error::Reason::AlreadyRecorded)
         ));
         record_objection(&mut h, o("1480")).unwrap();
         withdraw_objection(&mut h, "0180").unwrap();

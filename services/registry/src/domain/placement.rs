@@ -465,8 +465,8 @@ mod tests {
         assert_eq!((u.placed_count, u.vacancies), (2, 0));
         assert!(!unit_has_free_place(&u));
         assert!(matches!(
-            take_unit_place(&mut u),
-            Err(RegistryError::Precondition(_))
+            take_unit_place(&mut u).map_err(|e| e.reason()),
+            Err(samling_kit::error::Reason::CapacityExceeded)
         ));
         assert_eq!(u.placed_count, 2, "a refusal changes nothing");
         release_unit_place(&mut u);
