@@ -488,7 +488,7 @@ def test_the_config_file_is_one_the_binary_accepts(s: Scenario):
     if s.id == "everything-on":
         # Services of later issues are switched on here only to render their
         # templates; the binary learns their endpoint keys when they are built.
-        known = set(config_structs()["RegionEndpoints"])
+        known = set(module_names())
         for eps in cfg.get("regions", {}).values():
             for svc in [k for k in eps if k not in known]:
                 assert svc in v["services"], svc
@@ -840,8 +840,23 @@ def test_the_red_dashboard_is_a_well_formed_grafana_dashboard():
 
 
 @functools.lru_cache(maxsize=None)
+def module_names() -> list[str]:
+    """The services the binary runs: `samling_<svc>::module()` in src/modules.rs."""
+    src = (REPO / "src" / "modules.rs").read_text(encoding="utf-8")
+    names = re.findall(r"samling_(\w+)::module\(\)", src)
+    assert names, "cannot read the module list from src/modules.rs"
+    return names
+
+
+@functools.lru_cache(maxsize=None)
 def config_structs() -> dict[str, dict[str, str]]:
     src = CONFIG_RS.read_text(encoding="utf-8")
+    # Each service's own section (`[registry]`) is its crate's config.rs
+    # (`RegistryConfig`), flattened into Config's `services`.
+    for name in module_names():
+        path = REPO / "services" / name / "src" / "config.rs"
+        if path.exists():
+            src += "\n" + path.read_text(encoding="utf-8")
     structs: dict[str, dict[str, str]] = {}
     for m in re.finditer(r"pub struct (\w+)\s*\{(.*?)\n\}", src, re.S):
         structs[m.group(1)] = {f.group(1): f.group(2).strip() for f in re.finditer(r"^\s*pub (\w+):\s*([^\n]+?),\s*$", m.group(2), re.M)}
@@ -853,12 +868,25 @@ def check_against_config_rs(table: dict[str, Any], struct: str, path: str) -> No
     fields = config_structs()[struct]
     for key, value in table.items():
         where = f"{path}{key}"
+        if struct == "Config" and key not in fields and key in module_names():
+            # A service's section: its crate's `<Service>Config`.
+            assert isinstance(value, dict), f"{where} must be a table"
+            check_against_config_rs(value, key.capitalize() + "Config", where + ".")
+            continue
         assert key in fields, f"samling.toml: {where} is not a field of {struct} in config.rs (deny_unknown_fields)"
         check_type(value, fields[key], where)
 
 
 def check_type(value: Any, ty: str, where: str) -> None:
     structs = config_structs()
+    if ty == "RegionEndpoints":
+        # `pub type RegionEndpoints = BTreeMap<String, String>`: service → URL,
+        # and the binary refuses a service it does not run.
+        assert isinstance(value, dict), f"{where} must be a table"
+        for k, v in value.items():
+            assert k in module_names(), f"{where}.{k}: not a service of src/modules.rs"
+            check_type(v, "String", f"{where}.{k}")
+        return
     opt = re.fullmatch(r"Option<(.+)>", ty)
     if opt:
         ty = opt.group(1)
