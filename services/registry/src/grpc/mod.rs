@@ -115,8 +115,8 @@ impl From<crate::domain::RegistryError> for Status {
 #[cfg(test)]
 mod tests {
     use crate::domain::RegistryError;
-    use samling_kit::error::{KitError, Reason};
     use samling_kit::error::{FIELD_METADATA_KEY, REASON_METADATA_KEY};
+    use samling_kit::error::{KitError, Reason};
 
     fn sent(e: RegistryError) -> (tonic::Code, String, Option<String>) {
         let s = tonic::Status::from(e);

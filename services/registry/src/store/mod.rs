@@ -49,7 +49,9 @@ pub(crate) mod testing {
     pub async fn stores() -> Vec<(String, Store, Backend)> {
         let mut out = Vec::new();
         for b in store_backends() {
-            let (store, _) = b.store("registry_store", Some(2), &[crate::MIGRATIONS]).await;
+            let (store, _) = b
+                .store("registry_store", Some(2), &[crate::MIGRATIONS])
+                .await;
             out.push((b.name.clone(), store, b));
         }
         out
