@@ -79,7 +79,8 @@ impl std::fmt::Debug for ChainKey {
 }
 
 /// HMAC-SHA-256 (RFC 2104); built on `sha2` so no further crate is needed.
-fn hmac_sha256(key: &[u8], data: &[u8]) -> [u8; 32] {
+/// The one HMAC of the platform (the audit chain, recruitment's form tokens).
+pub fn hmac_sha256(key: &[u8], data: &[u8]) -> [u8; 32] {
     hmac_finish(&hmac_start(key), data)
 }
 
