@@ -226,8 +226,11 @@ impl Registry {
             }
             home::check_plain(f, v)?;
         }
-        let (mut tx, key) = begin!(self, ctx, "RegisterChild", req);
-        replay!(self, ctx, tx, key);
+        let tx = self
+            .core
+            .begin(ctx, "RegisterChild", &req.request_id, &req)
+            .await?;
+        let mut tx = samling_kit::replay!(tx, self, ctx);
         let c = Child {
             id: ids::new_id_string(),
             version: 1,
@@ -254,19 +257,19 @@ impl Registry {
             .map(|o| (DuplicateKind::SameChildTwice, "child", o.id))
             .collect();
         let duplicates = self.write_flags(&mut tx, &c.id, found).await?;
-        self.record(
-            &mut tx,
+        self.core
+            .record(
+                &mut tx,
+                ctx,
+                "child_registered",
+                "child",
+                &c.id,
+                json!({"child_id": c.id, "placing_municipality_code": c.placing_municipality_code}),
+            )
+            .await?;
+        tx.finish(
+            self,
             ctx,
-            "child_registered",
-            "child",
-            &c.id,
-            json!({"child_id": c.id, "placing_municipality_code": c.placing_municipality_code}),
-        )
-        .await?;
-        self.finish(
-            ctx,
-            tx,
-            key,
             RegisterChildResponse {
                 child: Some(c),
                 duplicates,
@@ -278,7 +281,7 @@ impl Registry {
     /// The one view of a child for a caller (reads and answers), audited.
     pub(crate) async fn child_for(&self, ctx: &AuthContext, c: Child) -> R<Child> {
         access::read_child(ctx, &c.id, &c.placing_municipality_code)?;
-        self.audit_read(ctx, "child", &[&c.id]).await?;
+        self.core.audit_read(ctx, "child", &[&c.id]).await?;
         Ok(c)
     }
 
@@ -306,7 +309,7 @@ impl Registry {
             store::children::list(&self.store.read, &scope.unwrap_or_default(), &page).await?;
         let (children, page) = page.finish(list, |c| c.id.clone());
         let ids: Vec<&str> = children.iter().map(|c| c.id.as_str()).collect();
-        self.audit_read(ctx, "child", &ids).await?;
+        self.core.audit_read(ctx, "child", &ids).await?;
         Ok(ListChildrenResponse {
             children,
             page: Some(page),
@@ -319,23 +322,27 @@ impl Registry {
         req: SetChildProtectionRequest,
     ) -> R<Child> {
         ids::parse_id("child_id", &req.child_id)?;
-        let (mut tx, key) = begin!(self, ctx, "SetChildProtection", req);
+        let mut tx = self
+            .core
+            .begin(ctx, "SetChildProtection", &req.request_id, &req)
+            .await?;
         let mut c = store::children::must_get(tx.conn(), &req.child_id).await?;
         access::write_existing_child(ctx, "child", &c.id, &c.placing_municipality_code)?;
-        replay!(self, ctx, tx, key);
+        let mut tx = samling_kit::replay!(tx, self, ctx);
         c.protected_identity = req.protected_identity;
         c.version += 1;
         store::children::save(tx.conn(), &c, false).await?;
-        self.record(
-            &mut tx,
-            ctx,
-            "child_protection_changed",
-            "child",
-            &c.id,
-            json!({"child_id": c.id, "protected_identity": c.protected_identity}),
-        )
-        .await?;
-        self.finish(ctx, tx, key, c).await
+        self.core
+            .record(
+                &mut tx,
+                ctx,
+                "child_protection_changed",
+                "child",
+                &c.id,
+                json!({"child_id": c.id, "protected_identity": c.protected_identity}),
+            )
+            .await?;
+        tx.finish(self, ctx, c).await
     }
 
     // ---------------------------------------------------------- placements
@@ -364,10 +371,13 @@ impl Registry {
                 ));
             }
         }
-        let (mut tx, key) = begin!(self, ctx, "CreatePlacement", req);
+        let mut tx = self
+            .core
+            .begin(ctx, "CreatePlacement", &req.request_id, &req)
+            .await?;
         let mut child = store::children::must_get(tx.conn(), &req.child_id).await?;
         access::write_existing_child(ctx, "child", &child.id, &child.placing_municipality_code)?;
-        replay!(self, ctx, tx, key);
+        let mut tx = samling_kit::replay!(tx, self, ctx);
         // A region's register holds its own municipalities' children; a
         // cross-region placement is not made by registering one here.
         self.check_in_region("child_id", &child.placing_municipality_code)?;
@@ -470,10 +480,9 @@ impl Registry {
             ))
             .await?;
         }
-        self.finish(
+        tx.finish(
+            self,
             ctx,
-            tx,
-            key,
             CreatePlacementResponse {
                 placement: Some(p),
                 notices,
@@ -485,10 +494,13 @@ impl Registry {
     pub async fn end_placement(&self, ctx: &AuthContext, req: EndPlacementRequest) -> R<Placement> {
         ids::parse_id("placement_id", &req.placement_id)?;
         let end = dates::from_proto("end_date", req.end_date.as_ref())?;
-        let (mut tx, key) = begin!(self, ctx, "EndPlacement", req);
+        let mut tx = self
+            .core
+            .begin(ctx, "EndPlacement", &req.request_id, &req)
+            .await?;
         let mut p = store::placements::must_get(tx.conn(), &req.placement_id).await?;
         access::write_existing_child(ctx, "placement", &p.id, &p.placing_municipality_code)?;
-        replay!(self, ctx, tx, key);
+        let mut tx = samling_kit::replay!(tx, self, ctx);
         let protected_child = store::children::get(tx.conn(), &p.child_id)
             .await?
             .is_some_and(|c| c.protected_identity);
@@ -553,7 +565,7 @@ impl Registry {
                 .collect();
             tx.event(NewEvent::new("registry.breakdown_recorded", "placement", p.id.clone(), unlinked(protected_child, CHILD_LINKS, json!({"placement_id": p.id, "home_id": p.home_id, "reasons": reasons, "initiated_by": BreakdownInitiator::try_from(b.initiated_by).unwrap_or_default().as_str_name()})))).await?;
         }
-        self.finish(ctx, tx, key, p).await
+        tx.finish(self, ctx, p).await
     }
 
     /// A placement as `ctx` may see it, or `None` when it may not (not
@@ -585,7 +597,7 @@ impl Registry {
             .placement_view(ctx, p)
             .await?
             .ok_or_else(|| access::not_found("placement", &id))?;
-        self.audit_read(ctx, "placement", &[&p.id]).await?;
+        self.core.audit_read(ctx, "placement", &[&p.id]).await?;
         Ok(p)
     }
 
@@ -625,7 +637,7 @@ impl Registry {
             }
         }
         let ids: Vec<&str> = placements.iter().map(|p| p.id.as_str()).collect();
-        self.audit_read(ctx, "placement", &ids).await?;
+        self.core.audit_read(ctx, "placement", &ids).await?;
         Ok(ListPlacementsResponse {
             placements,
             page: Some(page),
@@ -679,8 +691,11 @@ impl Registry {
         if !req.child_id.is_empty() {
             ids::parse_id("child_id", &req.child_id)?;
         }
-        let (mut tx, key) = begin!(self, ctx, "ReportUnexecutedDecision", req);
-        replay!(self, ctx, tx, key);
+        let tx = self
+            .core
+            .begin(ctx, "ReportUnexecutedDecision", &req.request_id, &req)
+            .await?;
+        let mut tx = samling_kit::replay!(tx, self, ctx);
         if !req.child_id.is_empty() {
             let c = store::children::must_get(tx.conn(), &req.child_id).await?;
             if c.placing_municipality_code != m.as_str() {
@@ -704,7 +719,7 @@ impl Registry {
         };
         self.save_decision(&mut tx, ctx, &d, true, "decision_reported")
             .await?;
-        self.finish(ctx, tx, key, d).await
+        tx.finish(self, ctx, d).await
     }
 
     async fn save_decision(
@@ -719,7 +734,7 @@ impl Registry {
             .map(dates::date_text)
             .unwrap_or_default();
         store::decisions::save(tx.conn(), d, is_new).await?;
-        self.record(tx, ctx, change, "unexecuted_decision", &d.id, json!({"decision_id": d.id, "municipality_code": d.municipality_code, "executed_on": executed}))
+        self.core.record(tx, ctx, change, "unexecuted_decision", &d.id, json!({"decision_id": d.id, "municipality_code": d.municipality_code, "executed_on": executed}))
             .await?;
         Ok(())
     }
@@ -731,14 +746,17 @@ impl Registry {
     ) -> R<UnexecutedDecision> {
         ids::parse_id("decision_id", &req.decision_id)?;
         let on = dates::from_proto("executed_on", req.executed_on.as_ref())?;
-        let (mut tx, key) = begin!(self, ctx, "MarkDecisionExecuted", req);
+        let mut tx = self
+            .core
+            .begin(ctx, "MarkDecisionExecuted", &req.request_id, &req)
+            .await?;
         let mut d = store::decisions::must_get(tx.conn(), &req.decision_id).await?;
         access::existing_decision(ctx, &d.id, &d.municipality_code)?;
-        replay!(self, ctx, tx, key);
+        let mut tx = samling_kit::replay!(tx, self, ctx);
         decisions::mark_executed(&mut d, on, dates::today())?;
         self.save_decision(&mut tx, ctx, &d, false, "decision_executed")
             .await?;
-        self.finish(ctx, tx, key, d).await
+        tx.finish(self, ctx, d).await
     }
 
     pub async fn list_decisions(
@@ -766,7 +784,9 @@ impl Registry {
         let (decisions, page) = page.finish(list, |d| d.id.clone());
         // A decision names a child (id, sex, dates): its read is audited.
         let ids: Vec<&str> = decisions.iter().map(|d| d.id.as_str()).collect();
-        self.audit_read(ctx, "unexecuted_decision", &ids).await?;
+        self.core
+            .audit_read(ctx, "unexecuted_decision", &ids)
+            .await?;
         Ok(ListUnexecutedDecisionsResponse {
             decisions,
             page: Some(page),
@@ -855,8 +875,11 @@ impl Registry {
                 RegistryError::invalid("resolution", "must be CONFIRMED_DUPLICATE or NOT_DUPLICATE")
             })?;
         ids::parse_id("flag_id", &req.flag_id)?;
-        let (mut tx, key) = begin!(self, ctx, "ResolveDuplicateFlag", req);
-        replay!(self, ctx, tx, key);
+        let tx = self
+            .core
+            .begin(ctx, "ResolveDuplicateFlag", &req.request_id, &req)
+            .await?;
+        let mut tx = samling_kit::replay!(tx, self, ctx);
         let mut f = store::flags::must_get(tx.conn(), &req.flag_id).await?;
         if f.status != DuplicateStatus::Open as i32 {
             return Err(RegistryError::precondition("the flag is already resolved"));
@@ -864,15 +887,16 @@ impl Registry {
         f.status = resolution as i32;
         f.resolution_note = req.note.clone();
         store::flags::save(tx.conn(), &f, false).await?;
-        self.record(
-            &mut tx,
-            ctx,
-            "duplicate_resolved",
-            &f.record_type,
-            &f.record_id,
-            json!({"flag_id": f.id, "status": resolution.as_str_name()}),
-        )
-        .await?;
-        self.finish(ctx, tx, key, f).await
+        self.core
+            .record(
+                &mut tx,
+                ctx,
+                "duplicate_resolved",
+                &f.record_type,
+                &f.record_id,
+                json!({"flag_id": f.id, "status": resolution.as_str_name()}),
+            )
+            .await?;
+        tx.finish(self, ctx, f).await
     }
 }

@@ -8,12 +8,11 @@ use crate::domain::{RegistryError, Rules, duplicates, placement};
 use crate::store;
 use samling_kit::auth::AuthContext;
 use samling_kit::db::Store;
-use samling_kit::idempotency::IdempotencyKey;
 use samling_kit::outbox::{EventFeed, NewEvent};
 use samling_kit::paging::Page;
 use samling_kit::personnummer::Personnummer;
 use samling_kit::reference::{MunicipalityCode, RegionMap};
-use samling_kit::service::{Answer, Core, Envelope, Service};
+use samling_kit::service::{Answer, Core, Service};
 use samling_kit::tx::WriteTx;
 use samling_kit::{dates, ids};
 use samling_proto::common::v1::{Event, ListAuditRequest, ListAuditResponse};
@@ -33,30 +32,6 @@ pub struct Registry {
     /// The region this register serves; `None` accepts every municipality.
     region: Option<samling_kit::reference::RegionId>,
     homes: Arc<crate::store::cache::HomeCache>,
-}
-
-/// Start an idempotent write ([`Core::begin`]): `(tx, key)`. The first
-/// answer is replayed with [`replay!`] only after the caller's access is checked.
-macro_rules! begin {
-    ($self:ident, $ctx:ident, $method:literal, $req:ident) => {
-        $self
-            .core
-            .begin($ctx, $method, &$req.request_id, &$req)
-            .await?
-            .into_parts()
-    };
-}
-
-/// Return the first answer to a retried request (after the access check,
-/// before the preconditions a retry would now fail), audited and shown
-/// through the same view as a fresh answer ([`samling_kit::service::replayed`]).
-macro_rules! replay {
-    ($self:ident, $ctx:ident, $tx:ident, $key:ident) => {
-        if let Some(first) = $tx.replay($key.as_ref()).await? {
-            drop($tx);
-            return samling_kit::service::replayed($self, $ctx, first).await;
-        }
-    };
 }
 
 impl Service for Registry {
@@ -203,35 +178,6 @@ impl Registry {
         Ok(())
     }
 
-    /// Commit a write with its stored answer, audit entries and events, and
-    /// show the answer to the caller through the record's view.
-    async fn finish<T: Answer<Self>>(
-        &self,
-        ctx: &AuthContext,
-        tx: WriteTx,
-        key: Option<IdempotencyKey>,
-        resp: T,
-    ) -> R<T> {
-        Envelope::from_parts(tx, key).finish(self, ctx, resp).await
-    }
-
-    /// Audit `change` of a record and announce it as the event
-    /// `registry.<change>` of the same record, in the write's transaction.
-    async fn record(
-        &self,
-        tx: &mut WriteTx,
-        ctx: &AuthContext,
-        change: &str,
-        record_type: &str,
-        record_id: &str,
-        payload: serde_json::Value,
-    ) -> R<()> {
-        let core = &self.core;
-        Ok(core
-            .record(tx, ctx, change, record_type, record_id, payload)
-            .await?)
-    }
-
     /// `ListAudit` (kit's handler, with the registry's access rule).
     pub async fn list_audit(
         &self,
@@ -239,10 +185,6 @@ impl Registry {
         req: &ListAuditRequest,
     ) -> R<ListAuditResponse> {
         samling_kit::service::list_audit(self, ctx, req).await
-    }
-
-    async fn audit_read(&self, ctx: &AuthContext, record_type: &str, ids: &[&str]) -> R<()> {
-        Ok(self.core.audit_read(ctx, record_type, ids).await?)
     }
 
     fn today() -> chrono::NaiveDate {
@@ -360,8 +302,10 @@ impl Registry {
         )
         .await?;
         let payload = Self::home_event(h, change.extra);
-        self.record(tx, ctx, change.kind, "home", &h.id, payload)
-            .await
+        self.core
+            .record(tx, ctx, change.kind, "home", &h.id, payload)
+            .await?;
+        Ok(())
     }
 
     pub async fn create_home(
@@ -371,15 +315,18 @@ impl Registry {
     ) -> R<CreateHomeResponse> {
         access::manage_register(ctx)?;
         let v = self.valid_draft(req.draft.as_ref(), true)?;
-        let (mut tx, key) = begin!(self, ctx, "CreateHome", req);
-        replay!(self, ctx, tx, key);
+        let tx = self
+            .core
+            .begin(ctx, "CreateHome", &req.request_id, &req)
+            .await?;
+        let mut tx = samling_kit::replay!(tx, self, ctx);
         self.check_agency(&mut tx, &v.draft.agency_id).await?;
         let (home, duplicates) = self.insert_home(&mut tx, ctx, &v).await?;
         let resp = CreateHomeResponse {
             home: Some(home),
             duplicates,
         };
-        self.finish(ctx, tx, key, resp).await
+        tx.finish(self, ctx, resp).await
     }
 
     async fn check_agency(&self, tx: &mut WriteTx, agency_id: &str) -> R<()> {
@@ -421,7 +368,7 @@ impl Registry {
         home::refresh_derived(&mut h, Self::today());
         home::redact_for(&mut h, view, Self::own_municipality(ctx));
         if view != HomeView::NoPersonalData {
-            self.audit_read(ctx, "home", &[&h.id]).await?;
+            self.core.audit_read(ctx, "home", &[&h.id]).await?;
         }
         Ok(h)
     }
@@ -563,8 +510,11 @@ impl Registry {
     ) -> R<Home> {
         access::manage_register(ctx)?;
         let v = self.valid_draft(req.draft.as_ref(), false)?;
-        let (mut tx, key) = begin!(self, ctx, "UpdateHomeProfile", req);
-        replay!(self, ctx, tx, key);
+        let tx = self
+            .core
+            .begin(ctx, "UpdateHomeProfile", &req.request_id, &req)
+            .await?;
+        let mut tx = samling_kit::replay!(tx, self, ctx);
         self.check_agency(&mut tx, &v.draft.agency_id).await?;
         let regions = self.regions.clone();
         let h = self
@@ -588,7 +538,7 @@ impl Registry {
             .await?;
         let dups = self.flag_home_duplicates(&mut tx, &h).await?;
         drop(dups);
-        self.finish(ctx, tx, key, h).await
+        tx.finish(self, ctx, h).await
     }
 
     pub async fn transition_home(&self, ctx: &AuthContext, req: TransitionHomeRequest) -> R<Home> {
@@ -597,8 +547,11 @@ impl Registry {
             .ok()
             .filter(|s| *s != HomeStatus::Unspecified)
             .ok_or_else(|| RegistryError::invalid("to_status", "is required"))?;
-        let (mut tx, key) = begin!(self, ctx, "TransitionHome", req);
-        replay!(self, ctx, tx, key);
+        let tx = self
+            .core
+            .begin(ctx, "TransitionHome", &req.request_id, &req)
+            .await?;
+        let mut tx = samling_kit::replay!(tx, self, ctx);
         let h = self
             .change_home(
                 &mut tx,
@@ -614,7 +567,7 @@ impl Registry {
                 },
             )
             .await?;
-        self.finish(ctx, tx, key, h).await
+        tx.finish(self, ctx, h).await
     }
 
     pub async fn record_approval(&self, ctx: &AuthContext, req: RecordApprovalRequest) -> R<Home> {
@@ -625,11 +578,14 @@ impl Registry {
         if req.decision_ref.trim().is_empty() {
             return Err(RegistryError::invalid("decision_ref", "is required"));
         }
-        let (mut tx, key) = begin!(self, ctx, "RecordApproval", req);
+        let mut tx = self
+            .core
+            .begin(ctx, "RecordApproval", &req.request_id, &req)
+            .await?;
         ids::parse_id("home_id", &req.home_id)?;
         let current = store::homes::must_get(tx.conn(), &req.home_id).await?;
         access::approval_link(ctx, &current, m.as_str())?;
-        replay!(self, ctx, tx, key);
+        let mut tx = samling_kit::replay!(tx, self, ctx);
         let rules = self.rules;
         let restarts = access::approval_restarts_reconfirmation(ctx);
         let approval = Approval {
@@ -644,7 +600,7 @@ impl Registry {
                 Ok(json!({"approving_municipality": m.as_str(), "decision_date": dates::date_text(date)}))
             })
             .await?;
-        self.finish(ctx, tx, key, h).await
+        tx.finish(self, ctx, h).await
     }
 
     /// The office assigns a municipality to investigate a home: recorded on
@@ -658,8 +614,16 @@ impl Registry {
         access::assign_investigation(ctx)?;
         let m = MunicipalityCode::parse(&req.municipality_code)
             .map_err(|e| RegistryError::invalid("municipality_code", e.to_string()))?;
-        let (mut tx, key) = begin!(self, ctx, "AssignInvestigatingMunicipality", req);
-        replay!(self, ctx, tx, key);
+        let tx = self
+            .core
+            .begin(
+                ctx,
+                "AssignInvestigatingMunicipality",
+                &req.request_id,
+                &req,
+            )
+            .await?;
+        let mut tx = samling_kit::replay!(tx, self, ctx);
         let assignment = InvestigationAssignment {
             municipality_code: m.as_str().into(),
             assigned_on: Some(dates::to_proto(Self::today())),
@@ -678,7 +642,7 @@ impl Registry {
                 },
             )
             .await?;
-        self.finish(ctx, tx, key, h).await
+        tx.finish(self, ctx, h).await
     }
 
     /// The office's explicit step to see a protected home's address, which
@@ -711,8 +675,11 @@ impl Registry {
         access::manage_register(ctx)?;
         let on = dates::opt_from_proto("confirmed_on", req.confirmed_on.as_ref())?
             .unwrap_or_else(Self::today);
-        let (mut tx, key) = begin!(self, ctx, "ReconfirmHome", req);
-        replay!(self, ctx, tx, key);
+        let tx = self
+            .core
+            .begin(ctx, "ReconfirmHome", &req.request_id, &req)
+            .await?;
+        let mut tx = samling_kit::replay!(tx, self, ctx);
         let rules = self.rules;
         let h = self
             .change_home(
@@ -727,7 +694,7 @@ impl Registry {
                 },
             )
             .await?;
-        self.finish(ctx, tx, key, h).await
+        tx.finish(self, ctx, h).await
     }
 
     pub async fn list_overdue(
@@ -785,7 +752,8 @@ impl Registry {
             home::redact_for(snap, snap_view, own);
         }
         if view != HomeView::NoPersonalData {
-            self.audit_read(ctx, "home_history", &[&req.home_id])
+            self.core
+                .audit_read(ctx, "home_history", &[&req.home_id])
                 .await?;
         }
         let (versions, page) = page.finish(versions, |v| v.version.to_string());
@@ -806,8 +774,11 @@ impl Registry {
             .clone()
             .ok_or_else(|| RegistryError::invalid("member", "is required"))?;
         let vm = home::validate_member("member", &m, Self::today())?;
-        let (mut tx, key) = begin!(self, ctx, "AddHouseholdMember", req);
-        replay!(self, ctx, tx, key);
+        let tx = self
+            .core
+            .begin(ctx, "AddHouseholdMember", &req.request_id, &req)
+            .await?;
+        let mut tx = samling_kit::replay!(tx, self, ctx);
         let h = self
             .change_home(
                 &mut tx,
@@ -823,10 +794,9 @@ impl Registry {
             )
             .await?;
         let duplicates = self.flag_home_duplicates(&mut tx, &h).await?;
-        self.finish(
+        tx.finish(
+            self,
             ctx,
-            tx,
-            key,
             CreateHomeResponse {
                 home: Some(h),
                 duplicates,
@@ -841,8 +811,11 @@ impl Registry {
         req: RemoveHouseholdMemberRequest,
     ) -> R<Home> {
         access::manage_register(ctx)?;
-        let (mut tx, key) = begin!(self, ctx, "RemoveHouseholdMember", req);
-        replay!(self, ctx, tx, key);
+        let tx = self
+            .core
+            .begin(ctx, "RemoveHouseholdMember", &req.request_id, &req)
+            .await?;
+        let mut tx = samling_kit::replay!(tx, self, ctx);
         let h = self
             .change_home(
                 &mut tx,
@@ -856,7 +829,7 @@ impl Registry {
                 },
             )
             .await?;
-        self.finish(ctx, tx, key, h).await
+        tx.finish(self, ctx, h).await
     }
 
     pub async fn record_check(&self, ctx: &AuthContext, req: RecordRecordCheckRequest) -> R<Home> {
@@ -882,8 +855,11 @@ impl Registry {
         {
             return Err(RegistryError::invalid("check.outcome", "is required"));
         }
-        let (mut tx, key) = begin!(self, ctx, "RecordRecordCheck", req);
-        replay!(self, ctx, tx, key);
+        let tx = self
+            .core
+            .begin(ctx, "RecordRecordCheck", &req.request_id, &req)
+            .await?;
+        let mut tx = samling_kit::replay!(tx, self, ctx);
         let h = self
             .change_home(
                 &mut tx,
@@ -904,7 +880,7 @@ impl Registry {
                 },
             )
             .await?;
-        self.finish(ctx, tx, key, h).await
+        tx.finish(self, ctx, h).await
     }
 
     pub async fn record_incident(&self, ctx: &AuthContext, req: RecordIncidentRequest) -> R<Home> {
@@ -913,8 +889,11 @@ impl Registry {
         if req.category.trim().is_empty() {
             return Err(RegistryError::invalid("category", "is required"));
         }
-        let (mut tx, key) = begin!(self, ctx, "RecordIncident", req);
-        replay!(self, ctx, tx, key);
+        let tx = self
+            .core
+            .begin(ctx, "RecordIncident", &req.request_id, &req)
+            .await?;
+        let mut tx = samling_kit::replay!(tx, self, ctx);
         let h = self
             .change_home(
                 &mut tx,
@@ -934,7 +913,7 @@ impl Registry {
                 },
             )
             .await?;
-        self.finish(ctx, tx, key, h).await
+        tx.finish(self, ctx, h).await
     }
 
     pub async fn withdraw_consent(
@@ -945,8 +924,11 @@ impl Registry {
         access::act_for_home(ctx, &req.home_id)?;
         let on = dates::opt_from_proto("withdrawn_on", req.withdrawn_on.as_ref())?
             .unwrap_or_else(Self::today);
-        let (mut tx, key) = begin!(self, ctx, "WithdrawConsent", req);
-        replay!(self, ctx, tx, key);
+        let tx = self
+            .core
+            .begin(ctx, "WithdrawConsent", &req.request_id, &req)
+            .await?;
+        let mut tx = samling_kit::replay!(tx, self, ctx);
         let h = self
             .change_home(
                 &mut tx,
@@ -960,13 +942,16 @@ impl Registry {
                 },
             )
             .await?;
-        self.finish(ctx, tx, key, h).await
+        tx.finish(self, ctx, h).await
     }
 
     pub async fn set_jour(&self, ctx: &AuthContext, req: SetJourAvailabilityRequest) -> R<Home> {
         access::act_for_home(ctx, &req.home_id)?;
-        let (mut tx, key) = begin!(self, ctx, "SetJourAvailability", req);
-        replay!(self, ctx, tx, key);
+        let tx = self
+            .core
+            .begin(ctx, "SetJourAvailability", &req.request_id, &req)
+            .await?;
+        let mut tx = samling_kit::replay!(tx, self, ctx);
         let h = self
             .change_home(
                 &mut tx,
@@ -980,7 +965,7 @@ impl Registry {
                 },
             )
             .await?;
-        self.finish(ctx, tx, key, h).await
+        tx.finish(self, ctx, h).await
     }
 
     pub async fn object(
@@ -991,8 +976,11 @@ impl Registry {
         let m = MunicipalityCode::parse(&req.municipality_code)
             .map_err(|e| RegistryError::invalid("municipality_code", e.to_string()))?;
         access::object(ctx, m.as_str())?;
-        let (mut tx, key) = begin!(self, ctx, "ObjectToFurtherPlacements", req);
-        replay!(self, ctx, tx, key);
+        let tx = self
+            .core
+            .begin(ctx, "ObjectToFurtherPlacements", &req.request_id, &req)
+            .await?;
+        let mut tx = samling_kit::replay!(tx, self, ctx);
         let placing = store::placements::placing(tx.conn(), &req.home_id).await?;
         placement::check_may_object(placing.first.as_deref(), m.as_str())?;
         let h = self
@@ -1015,7 +1003,7 @@ impl Registry {
                 },
             )
             .await?;
-        self.finish(ctx, tx, key, h).await
+        tx.finish(self, ctx, h).await
     }
 
     pub async fn withdraw_objection(
@@ -1026,15 +1014,18 @@ impl Registry {
         let m = MunicipalityCode::parse(&req.municipality_code)
             .map_err(|e| RegistryError::invalid("municipality_code", e.to_string()))?;
         access::object(ctx, m.as_str())?;
-        let (mut tx, key) = begin!(self, ctx, "WithdrawObjection", req);
-        replay!(self, ctx, tx, key);
+        let tx = self
+            .core
+            .begin(ctx, "WithdrawObjection", &req.request_id, &req)
+            .await?;
+        let mut tx = samling_kit::replay!(tx, self, ctx);
         let h = self
             .change_home(&mut tx, ctx, &req.home_id, "objection_withdrawn", "", |h| {
                 home::withdraw_objection(h, m.as_str())?;
                 Ok(json!({"objecting_municipality": m.as_str()}))
             })
             .await?;
-        self.finish(ctx, tx, key, h).await
+        tx.finish(self, ctx, h).await
     }
 
     /// Bulk import: every row validated; valid rows written (each row whole,
@@ -1091,8 +1082,11 @@ impl Registry {
                 home_ids: vec![],
             });
         }
-        let (mut tx, key) = begin!(self, ctx, "ImportHomes", req);
-        replay!(self, ctx, tx, key);
+        let tx = self
+            .core
+            .begin(ctx, "ImportHomes", &req.request_id, &req)
+            .await?;
+        let mut tx = samling_kit::replay!(tx, self, ctx);
         let mut duplicates = Vec::new();
         let mut home_ids = Vec::new();
         for (_, v) in valid {
@@ -1107,7 +1101,7 @@ impl Registry {
             duplicates,
             home_ids,
         };
-        self.finish(ctx, tx, key, resp).await
+        tx.finish(self, ctx, resp).await
     }
 
     /// Every home the caller may see, redacted as for `GetHome`, in id order.
@@ -1161,8 +1155,11 @@ impl Registry {
         if req.message.chars().count() > 4000 {
             return Err(RegistryError::invalid("message", "at most 4000 characters"));
         }
-        let (mut tx, key) = begin!(self, ctx, "SubmitHomeRequest", req);
-        replay!(self, ctx, tx, key);
+        let tx = self
+            .core
+            .begin(ctx, "SubmitHomeRequest", &req.request_id, &req)
+            .await?;
+        let mut tx = samling_kit::replay!(tx, self, ctx);
         store::homes::must_get(tx.conn(), &req.home_id).await?;
         let respond_by = matches!(
             kind,
@@ -1187,16 +1184,17 @@ impl Registry {
             ..Default::default()
         };
         store::requests::save(tx.conn(), &hr, true).await?;
-        self.record(
-            &mut tx,
-            ctx,
-            "home_request_submitted",
-            "home",
-            &req.home_id,
-            json!({"request_id": hr.id, "kind": kind.as_str_name()}),
-        )
-        .await?;
-        self.finish(ctx, tx, key, hr).await
+        self.core
+            .record(
+                &mut tx,
+                ctx,
+                "home_request_submitted",
+                "home",
+                &req.home_id,
+                json!({"request_id": hr.id, "kind": kind.as_str_name()}),
+            )
+            .await?;
+        tx.finish(self, ctx, hr).await
     }
 
     pub async fn list_home_requests(
@@ -1219,7 +1217,7 @@ impl Registry {
         let (requests, page) = page.finish(list, |r| r.id.clone());
         // A home's requests are its own words about its household: audited.
         let ids: Vec<&str> = requests.iter().map(|r| r.id.as_str()).collect();
-        self.audit_read(ctx, "home_request", &ids).await?;
+        self.core.audit_read(ctx, "home_request", &ids).await?;
         Ok(ListHomeRequestsResponse {
             requests,
             page: Some(page),
@@ -1238,8 +1236,11 @@ impl Registry {
                 "a decision states its reason",
             ));
         }
-        let (mut tx, key) = begin!(self, ctx, "DecideHomeRequest", req);
-        replay!(self, ctx, tx, key);
+        let tx = self
+            .core
+            .begin(ctx, "DecideHomeRequest", &req.request_id, &req)
+            .await?;
+        let mut tx = samling_kit::replay!(tx, self, ctx);
         let mut hr = store::requests::must_get(tx.conn(), &req.home_request_id).await?;
         if hr.status != HomeRequestStatus::Open as i32 {
             return Err(RegistryError::precondition(
@@ -1258,16 +1259,17 @@ impl Registry {
             .unwrap_or_default()
             .as_str_name();
         store::requests::save(tx.conn(), &hr, false).await?;
-        self.record(
-            &mut tx,
-            ctx,
-            "home_request_decided",
-            "home",
-            &hr.home_id,
-            json!({"request_id": hr.id, "status": status}),
-        )
-        .await?;
-        self.finish(ctx, tx, key, hr).await
+        self.core
+            .record(
+                &mut tx,
+                ctx,
+                "home_request_decided",
+                "home",
+                &hr.home_id,
+                json!({"request_id": hr.id, "status": status}),
+            )
+            .await?;
+        tx.finish(self, ctx, hr).await
     }
 }
 

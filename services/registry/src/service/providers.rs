@@ -101,8 +101,11 @@ impl Registry {
         let m = municipality("municipality_code", &req.municipality_code)?;
         let permit = permit("permit", req.permit.as_ref())?;
         let prices = prices(req.prices.as_ref())?;
-        let (mut tx, key) = begin!(self, ctx, "CreateAgency", req);
-        replay!(self, ctx, tx, key);
+        let tx = self
+            .core
+            .begin(ctx, "CreateAgency", &req.request_id, &req)
+            .await?;
+        let mut tx = samling_kit::replay!(tx, self, ctx);
         let now = dates::now_text();
         let a = Agency {
             id: ids::new_id_string(),
@@ -118,16 +121,17 @@ impl Registry {
             updated_at: now,
         };
         store::agencies::save(tx.conn(), &a, true).await?;
-        self.record(
-            &mut tx,
-            ctx,
-            "agency_created",
-            "agency",
-            &a.id,
-            json!({"agency_id": a.id, "permit_valid": a.permit_valid}),
-        )
-        .await?;
-        self.finish(ctx, tx, key, a).await
+        self.core
+            .record(
+                &mut tx,
+                ctx,
+                "agency_created",
+                "agency",
+                &a.id,
+                json!({"agency_id": a.id, "permit_valid": a.permit_valid}),
+            )
+            .await?;
+        tx.finish(self, ctx, a).await
     }
 
     async fn with_home_count(&self, mut a: Agency) -> R<Agency> {
@@ -168,8 +172,11 @@ impl Registry {
         ids::parse_id("agency_id", &req.agency_id)?;
         let permit = permit("permit", req.permit.as_ref())?;
         let prices = prices(req.prices.as_ref())?;
-        let (mut tx, key) = begin!(self, ctx, "UpdateAgency", req);
-        replay!(self, ctx, tx, key);
+        let tx = self
+            .core
+            .begin(ctx, "UpdateAgency", &req.request_id, &req)
+            .await?;
+        let mut tx = samling_kit::replay!(tx, self, ctx);
         let mut a = store::agencies::must_get(tx.conn(), &req.agency_id).await?;
         if !req.name.trim().is_empty() {
             crate::domain::home::check_plain("name", &req.name)?;
@@ -185,16 +192,17 @@ impl Registry {
         a.updated_at = dates::now_text();
         a.permit_valid = permit_valid(a.permit.as_ref());
         store::agencies::save(tx.conn(), &a, false).await?;
-        self.record(
-            &mut tx,
-            ctx,
-            "agency_updated",
-            "agency",
-            &a.id,
-            json!({"agency_id": a.id, "permit_valid": a.permit_valid}),
-        )
-        .await?;
-        self.finish(ctx, tx, key, a).await
+        self.core
+            .record(
+                &mut tx,
+                ctx,
+                "agency_updated",
+                "agency",
+                &a.id,
+                json!({"agency_id": a.id, "permit_valid": a.permit_valid}),
+            )
+            .await?;
+        tx.finish(self, ctx, a).await
     }
 
     // ------------------------------------------------------------- units
@@ -219,8 +227,11 @@ impl Registry {
         if !req.agency_id.is_empty() {
             ids::parse_id("agency_id", &req.agency_id)?;
         }
-        let (mut tx, key) = begin!(self, ctx, "CreateUnit", req);
-        replay!(self, ctx, tx, key);
+        let tx = self
+            .core
+            .begin(ctx, "CreateUnit", &req.request_id, &req)
+            .await?;
+        let mut tx = samling_kit::replay!(tx, self, ctx);
         if !req.agency_id.is_empty()
             && store::agencies::get(tx.conn(), &req.agency_id)
                 .await?
@@ -247,9 +258,9 @@ impl Registry {
             created_at: now,
         };
         store::units::save(tx.conn(), &u, true).await?;
-        self.record(&mut tx, ctx, "unit_created", "unit", &u.id, json!({"unit_id": u.id, "kind": kind.as_str_name(), "municipality_code": u.municipality_code}))
+        self.core.record(&mut tx, ctx, "unit_created", "unit", &u.id, json!({"unit_id": u.id, "kind": kind.as_str_name(), "municipality_code": u.municipality_code}))
             .await?;
-        self.finish(ctx, tx, key, u).await
+        tx.finish(self, ctx, u).await
     }
 
     pub async fn get_unit(&self, ctx: &AuthContext, id: &str) -> R<Unit> {
@@ -303,7 +314,9 @@ impl Registry {
         let extra = f(&mut u)?;
         u.version += 1;
         store::units::save(tx.conn(), &u, false).await?;
-        self.record(tx, ctx, change, "unit", &u.id, extra).await?;
+        self.core
+            .record(tx, ctx, change, "unit", &u.id, extra)
+            .await?;
         Ok(u)
     }
 
@@ -313,8 +326,11 @@ impl Registry {
         req: UpdateVacanciesRequest,
     ) -> R<Unit> {
         access::manage_register(ctx)?;
-        let (mut tx, key) = begin!(self, ctx, "UpdateVacancies", req);
-        replay!(self, ctx, tx, key);
+        let tx = self
+            .core
+            .begin(ctx, "UpdateVacancies", &req.request_id, &req)
+            .await?;
+        let mut tx = samling_kit::replay!(tx, self, ctx);
         let u = self
             .change_unit(ctx, &mut tx, &req.unit_id, "unit_vacancies_changed", |u| {
                 if req.vacancies < 0 || req.vacancies > u.places {
@@ -328,7 +344,7 @@ impl Registry {
                 Ok(json!({"unit_id": u.id, "vacancies": u.vacancies}))
             })
             .await?;
-        self.finish(ctx, tx, key, u).await
+        tx.finish(self, ctx, u).await
     }
 
     pub async fn record_inspection(
@@ -341,8 +357,11 @@ impl Registry {
         if req.authority.trim().is_empty() {
             return Err(RegistryError::invalid("authority", "is required"));
         }
-        let (mut tx, key) = begin!(self, ctx, "RecordInspection", req);
-        replay!(self, ctx, tx, key);
+        let tx = self
+            .core
+            .begin(ctx, "RecordInspection", &req.request_id, &req)
+            .await?;
+        let mut tx = samling_kit::replay!(tx, self, ctx);
         let u = self
             .change_unit(
                 ctx,
@@ -363,7 +382,7 @@ impl Registry {
                 },
             )
             .await?;
-        self.finish(ctx, tx, key, u).await
+        tx.finish(self, ctx, u).await
     }
 }
 
