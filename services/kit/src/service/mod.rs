@@ -83,8 +83,6 @@
 mod answer;
 mod envelope;
 mod rpc;
-#[cfg(test)]
-mod tests;
 
 pub use answer::Answer;
 pub use envelope::{Envelope, Replay, replayed};

@@ -2,6 +2,8 @@
 //! stores on every backend, OTLP export, TLS reload.
 
 mod common;
+mod docstore;
 mod otlp;
+mod service;
 mod store;
 mod tls_reload;

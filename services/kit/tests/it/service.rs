@@ -2,13 +2,16 @@
 //! PostgreSQL when `SAMLING_TEST_DATABASE_URL` is set): a small "widgets"
 //! service built on the skeleton the way a real one is.
 
-use super::*;
-use crate::audit::{self, ChainKey};
-use crate::db::testing::{self, tempfile_dir::TempDirGuard};
-use crate::db::{Backend, Migration};
-use crate::reference::MunicipalityCode;
 use futures::StreamExt;
+use samling_kit::audit::{self, ChainKey};
+use samling_kit::auth::{AuthContext, Role};
+use samling_kit::db::{Backend, Migration, Store};
+use samling_kit::error::KitError;
+use samling_kit::reference::MunicipalityCode;
+use samling_kit::service::*;
+use samling_proto::common::v1::{Event, ListAuditRequest};
 use samling_proto::common::v1::{PageRequest, WatchEventsRequest};
+use samling_testkit::backend::{self as testkit, store_backends};
 use serde_json::json;
 use sqlx::Row;
 use std::sync::{Arc, Mutex};
@@ -124,9 +127,9 @@ impl Widgets {
             .core
             .begin(ctx, "MakeWidget", &req.request_id, &req)
             .await?;
-        let mut w = crate::replay!(w, self, ctx);
+        let mut w = samling_kit::replay!(w, self, ctx);
         let widget = Widget {
-            id: crate::ids::new_id_string(),
+            id: samling_kit::ids::new_id_string(),
             owner,
             secret: req.secret,
             protected: false,
@@ -159,7 +162,7 @@ impl Widgets {
         if owner != me {
             return Err(KitError::PermissionDenied("not your widget".into()));
         }
-        let mut w = crate::replay!(w, self, ctx);
+        let mut w = samling_kit::replay!(w, self, ctx);
         sqlx::query("UPDATE widgets SET owner = $1 WHERE id = $2")
             .bind(&req.to)
             .bind(&req.widget_id)
@@ -188,13 +191,13 @@ impl Widgets {
 struct TestService {
     svc: Widgets,
     name: &'static str,
-    _dir: Option<TempDirGuard>,
+    _backend: testkit::Backend,
 }
 
 async fn services() -> Vec<TestService> {
     let mut out = Vec::new();
-    for (target, dir) in testing::test_targets("kit_service") {
-        let store = Store::open(&target, None, &[WIDGETS]).await.unwrap();
+    for b in store_backends() {
+        let (store, _) = b.store("kit_service", None, &[WIDGETS]).await;
         let store = audit::with_key(store, ChainKey::generate().unwrap(), None)
             .await
             .unwrap();
@@ -208,7 +211,7 @@ async fn services() -> Vec<TestService> {
                 touched: Arc::default(),
             },
             name,
-            _dir: dir,
+            _backend: b,
         });
     }
     out
@@ -569,7 +572,7 @@ async fn make_rpc(
     svc: &Widgets,
     request: Request<MakeWidget>,
 ) -> Result<tonic::Response<Widget>, Status> {
-    crate::unary!(svc, request, |s, c, r| s.make(&c, r))
+    samling_kit::unary!(svc, request, |s, c, r| s.make(&c, r))
 }
 
 #[tokio::test]
