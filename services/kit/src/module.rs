@@ -14,7 +14,7 @@
 //!   status follows its store;
 //! * its [migrations](Module::migrations) (applied after kit's own);
 //! * how to [open](Module::open) it for one region: its store opened,
-//!   migrated and keyed, as a [`Service`] that adds its tonic service(s) to
+//!   migrated and keyed, as a [`Instance`] that adds its tonic service(s) to
 //!   the region's server;
 //! * how to [check its config section](Module::check_config), so a typo
 //!   fails at start whatever the command;
@@ -46,7 +46,7 @@ pub type OpenFn = for<'a> fn(
     &'a Config,
     &'a str,
     Arc<RegionMap>,
-) -> BoxFuture<'a, Result<Box<dyn Service>, KitError>>;
+) -> BoxFuture<'a, Result<Box<dyn Instance>, KitError>>;
 
 /// One service of the platform, as the binary runs it. See the module docs.
 #[derive(Clone, Copy)]
@@ -129,7 +129,7 @@ pub fn region_grpc_addr(cfg: &Config, index: usize) -> Result<SocketAddr, KitErr
 
 /// One region's service, opened: the binary probes, checkpoints, sweeps and
 /// closes its store, and serves it on the region's port.
-pub trait Service: Send {
+pub trait Instance: Send {
     /// The service's store.
     fn store(&self) -> &Store;
 
@@ -181,7 +181,7 @@ mod tests {
         _: &'a Config,
         _: &'a str,
         _: Arc<RegionMap>,
-    ) -> BoxFuture<'a, Result<Box<dyn Service>, KitError>> {
+    ) -> BoxFuture<'a, Result<Box<dyn Instance>, KitError>> {
         Box::pin(async { Err(KitError::Internal("not opened in this test".into())) })
     }
 

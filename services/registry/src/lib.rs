@@ -59,15 +59,15 @@ fn open_service<'a>(
     regions: std::sync::Arc<samling_kit::reference::RegionMap>,
 ) -> samling_kit::module::BoxFuture<
     'a,
-    Result<Box<dyn samling_kit::module::Service>, samling_kit::error::KitError>,
+    Result<Box<dyn samling_kit::module::Instance>, samling_kit::error::KitError>,
 > {
     Box::pin(async move {
         let registry = open(cfg, region, regions).await?;
-        Ok(Box::new(registry) as Box<dyn samling_kit::module::Service>)
+        Ok(Box::new(registry) as Box<dyn samling_kit::module::Instance>)
     })
 }
 
-impl samling_kit::module::Service for Registry {
+impl samling_kit::module::Instance for Registry {
     fn store(&self) -> &samling_kit::db::Store {
         &self.store
     }
