@@ -10,7 +10,7 @@ use samling_kit::module::Module;
 
 /// The services, in the order they start, migrate and are checked.
 pub fn all() -> Vec<Module> {
-    vec![samling_registry::module()]
+    vec![samling_registry::module(), samling_recruitment::module()]
 }
 
 /// Their names, for messages and config checks.

@@ -9,6 +9,54 @@ pub fn now() -> DateTime<Utc> {
     Utc::now()
 }
 
+/// The time a service reads: the system clock in production, a settable one
+/// in tests (deadlines, "overdue", working days). Cloned clocks share the
+/// time they are set to.
+#[derive(Clone, Debug, Default)]
+pub struct Clock {
+    fixed: Option<std::sync::Arc<std::sync::Mutex<DateTime<Utc>>>>,
+}
+
+impl Clock {
+    /// The system clock.
+    pub fn system() -> Self {
+        Clock { fixed: None }
+    }
+
+    /// A clock standing at `at` until [`Clock::set`] or [`Clock::advance`].
+    pub fn fixed(at: DateTime<Utc>) -> Self {
+        Clock {
+            fixed: Some(std::sync::Arc::new(std::sync::Mutex::new(at))),
+        }
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        match &self.fixed {
+            None => Utc::now(),
+            Some(t) => *t.lock().unwrap_or_else(|p| p.into_inner()),
+        }
+    }
+
+    pub fn today(&self) -> NaiveDate {
+        self.now().date_naive()
+    }
+
+    /// Move a fixed clock to `at` (a system clock is left as it is).
+    pub fn set(&self, at: DateTime<Utc>) {
+        if let Some(t) = &self.fixed {
+            *t.lock().unwrap_or_else(|p| p.into_inner()) = at;
+        }
+    }
+
+    /// Move a fixed clock on by `by`.
+    pub fn advance(&self, by: chrono::Duration) {
+        if let Some(t) = &self.fixed {
+            let mut t = t.lock().unwrap_or_else(|p| p.into_inner());
+            *t += by;
+        }
+    }
+}
+
 pub fn today() -> NaiveDate {
     Utc::now().date_naive()
 }
@@ -99,5 +147,26 @@ mod tests {
             add_months(d, 3),
             NaiveDate::from_ymd_opt(2026, 2, 28).unwrap()
         );
+    }
+}
+
+#[cfg(test)]
+mod clock_tests {
+    use super::Clock;
+
+    #[test]
+    fn a_fixed_clock_stands_still_until_moved_and_clones_share_it() {
+        let at = "2026-12-24T08:00:00Z".parse().unwrap();
+        let c = Clock::fixed(at);
+        let shared = c.clone();
+        assert_eq!(c.now(), at);
+        c.advance(chrono::Duration::days(1));
+        assert_eq!(shared.today().to_string(), "2026-12-25");
+        shared.set("2027-01-01T00:00:00Z".parse().unwrap());
+        assert_eq!(c.today().to_string(), "2027-01-01");
+        let system = Clock::system();
+        system.set(at); // ignored: the system clock is not settable
+        assert!(system.now() > at - chrono::Duration::days(365 * 100));
+        assert_ne!(system.now(), at);
     }
 }

@@ -91,18 +91,30 @@ impl Module {
         map: &RegionMap,
         region: &str,
     ) -> Result<String, KitError> {
-        if let Some(url) = cfg.regions.get(region).and_then(|r| r.get(self.name)) {
-            return Ok(url.clone());
-        }
-        let index = map
-            .regions()
-            .iter()
-            .position(|r| r.id.as_str() == region)
-            .ok_or_else(|| {
-                KitError::invalid("region", format!("{region:?} is not in the region map"))
-            })?;
-        Ok(format!("http://{}", region_grpc_addr(cfg, index)?))
+        endpoint_of(cfg, map, self.name, region)
     }
+}
+
+/// Where the service named `name` of `region` is reached (see
+/// [`Module::endpoint`]): what one service uses to call another without
+/// linking its crate.
+pub fn endpoint_of(
+    cfg: &Config,
+    map: &RegionMap,
+    name: &str,
+    region: &str,
+) -> Result<String, KitError> {
+    if let Some(url) = cfg.regions.get(region).and_then(|r| r.get(name)) {
+        return Ok(url.clone());
+    }
+    let index = map
+        .regions()
+        .iter()
+        .position(|r| r.id.as_str() == region)
+        .ok_or_else(|| {
+            KitError::invalid("region", format!("{region:?} is not in the region map"))
+        })?;
+    Ok(format!("http://{}", region_grpc_addr(cfg, index)?))
 }
 
 /// The gRPC address region number `index` (in region-map order) listens on:

@@ -8,9 +8,116 @@
 //!   weighted and explained score, the in-memory read model of the
 //!   registry's homes, night mode, follow-up and information packages.
 //!
-//! Both are pure (no I/O); the store, the gRPC service and the gateway
-//! routes are built on the platform skeleton.
+//! * `store/` — SQL, one module per aggregate (kit's document store);
+//! * `service/` — the operations: authorize, validate, apply, write with
+//!   audit and events (kit's service skeleton);
+//! * `grpc/` — the tonic services adapting `samling.recruitment.v1`;
+//! * `config` — its section of the configuration, `[recruitment]`;
+//! * [`module`] — recruitment as the `samling` binary runs it.
 #![forbid(unsafe_code)]
 
+pub mod client;
+pub mod config;
 pub mod domain;
+pub mod grpc;
 pub mod matching;
+pub mod service;
+pub mod store;
+
+pub use service::Recruitment;
+
+use samling_kit::config::Config;
+use samling_kit::error::KitError;
+use samling_kit::module::{BoxFuture, Instance, Module};
+use samling_kit::reference::RegionMap;
+use std::sync::Arc;
+
+/// The service's name: `--target recruitment`, `[recruitment]`,
+/// `[regions.<r>] recruitment = …`, `<region>/recruitment.db`.
+pub const NAME: &str = "recruitment";
+
+/// The gRPC service name, for health checks.
+pub const SERVICE_NAME: &str = "samling.recruitment.v1.RecruitmentService";
+
+/// Recruitment's migrations (applied after kit's own).
+pub const MIGRATIONS: &[samling_kit::db::Migration] = &[
+    samling_kit::db::Migration {
+        name: "recruitment/0001_cases",
+        sql: include_str!("../migrations/0001_cases.sql"),
+    },
+    samling_kit::db::Migration {
+        name: "recruitment/0002_support",
+        sql: include_str!("../migrations/0002_support.sql"),
+    },
+    samling_kit::db::Migration {
+        name: "recruitment/0003_matching",
+        sql: include_str!("../migrations/0003_matching.sql"),
+    },
+];
+
+/// Recruitment as the binary's module list sees it.
+pub fn module() -> Module {
+    Module {
+        name: NAME,
+        grpc_service: SERVICE_NAME,
+        migrations: MIGRATIONS,
+        open: open_service,
+        check_config: |cfg| cfg.section::<config::RecruitmentConfig>(NAME).map(drop),
+    }
+}
+
+fn open_service<'a>(
+    cfg: &'a Config,
+    region: &'a str,
+    regions: Arc<RegionMap>,
+) -> BoxFuture<'a, Result<Box<dyn Instance>, KitError>> {
+    Box::pin(async move {
+        let svc = open(cfg, region, regions).await?;
+        Ok(Box::new(svc) as Box<dyn Instance>)
+    })
+}
+
+impl Instance for Recruitment {
+    fn store(&self) -> &samling_kit::db::Store {
+        &self.store
+    }
+
+    /// Followers' event streams never end by themselves: ended at the stop.
+    fn on_stop(&self) -> Box<dyn FnOnce() + Send> {
+        let feed = self.feed.clone();
+        Box::new(move || feed.close())
+    }
+
+    fn add_to(
+        self: Box<Self>,
+        router: samling_kit::grpc::Router,
+        verifier: &samling_kit::auth::ContextVerifier,
+    ) -> samling_kit::grpc::Router {
+        router.add_service(grpc::server(*self, verifier.clone()))
+    }
+}
+
+/// Open (and migrate) one region's recruitment store as configured.
+pub async fn open(
+    cfg: &Config,
+    region: &str,
+    regions: Arc<RegionMap>,
+) -> Result<Recruitment, KitError> {
+    let conf = cfg
+        .section::<config::RecruitmentConfig>(NAME)
+        .map_err(|e| KitError::invalid(NAME, e.to_string()))?;
+    let target = samling_kit::db::DbTarget::for_service(cfg, NAME, region);
+    let options = samling_kit::db::StoreOptions::from(&cfg.database);
+    let store = samling_kit::db::Store::open_with(&target, &options, &[MIGRATIONS]).await?;
+    let store = samling_kit::audit::key_store(store, cfg, NAME, region).await?;
+    let region_id = regions
+        .parse_region(region)
+        .map_err(|e| KitError::invalid("region", e.to_string()))?;
+    Ok(Recruitment::new(
+        store,
+        conf.rules,
+        regions,
+        samling_kit::dates::Clock::system(),
+    )
+    .for_region(region_id))
+}

@@ -62,6 +62,13 @@ impl ServiceError for RecruitmentError {
             RecruitmentError::Kit(k) => k.code(),
         }
     }
+    /// Kit's refusals keep their documented reason (`OUT_OF_REGION`, …).
+    fn reason(&self) -> samling_kit::error::Reason {
+        match self {
+            RecruitmentError::Kit(k) => k.reason(),
+            _ => samling_kit::error::Reason::for_code(self.code().grpc()),
+        }
+    }
     fn field(&self) -> Option<&str> {
         match self {
             RecruitmentError::Invalid { field, .. } => Some(field),

@@ -1,0 +1,1 @@
+-- PENDING: filled by the part that owns it

@@ -1,0 +1,8 @@
+//! Recruitment's integration tests, one binary (one link on a 2-core
+//! machine): a real store on every backend, the tonic server and a typed
+//! client per test.
+
+#[macro_use]
+mod common;
+
+mod skeleton;
