@@ -14,4 +14,7 @@ pub struct RecruitmentConfig {
     /// The key that signs the public form's tokens (≥ 32 bytes, hex);
     /// created under the data dir in development when absent.
     pub form_token_key_file: Option<PathBuf>,
+    /// The matching standard (`[recruitment.matching]`): its weights file,
+    /// the national ranking's deadline, the registry feed's polling.
+    pub matching: crate::service::matching::MatchingSettings,
 }

@@ -73,8 +73,112 @@ fn open_service<'a>(
 ) -> BoxFuture<'a, Result<Box<dyn Instance>, KitError>> {
     Box::pin(async move {
         let svc = open(cfg, region, regions).await?;
-        Ok(Box::new(svc) as Box<dyn Instance>)
+        let matching = open_matching(cfg, region, svc.clone())?;
+        let every = cfg
+            .section::<config::RecruitmentConfig>(NAME)
+            .ok()
+            .and_then(|c| c.matching.feed_poll_ms)
+            .unwrap_or(1000);
+        let follower = matching
+            .spawn_follower(std::time::Duration::from_millis(every.max(50)))
+            .abort_handle();
+        Ok(Box::new(Opened {
+            recruitment: svc,
+            matching,
+            follower: Some(follower),
+        }) as Box<dyn Instance>)
     })
+}
+
+/// Recruitment with its matching service, as the binary runs it: both gRPC
+/// services on one port, and the read model following the registry.
+pub struct Opened {
+    pub recruitment: Recruitment,
+    pub matching: service::matching::Matching,
+    follower: Option<tokio::task::AbortHandle>,
+}
+
+impl Instance for Opened {
+    fn store(&self) -> &samling_kit::db::Store {
+        &self.recruitment.store
+    }
+
+    fn on_stop(&self) -> Box<dyn FnOnce() + Send> {
+        let feed = self.recruitment.feed.clone();
+        let follower = self.follower.clone();
+        Box::new(move || {
+            feed.close();
+            if let Some(f) = follower {
+                f.abort();
+            }
+        })
+    }
+
+    fn add_to(
+        self: Box<Self>,
+        router: samling_kit::grpc::Router,
+        verifier: &samling_kit::auth::ContextVerifier,
+    ) -> samling_kit::grpc::Router {
+        router
+            .add_service(grpc::server(self.recruitment, verifier.clone()))
+            .add_service(grpc::matching::server(self.matching, verifier.clone()))
+    }
+}
+
+/// The matching service of an opened region: its weights (the configured
+/// file or the built-in standard), the region's registry as the read
+/// model's source, the other regions for a national ranking.
+pub fn open_matching(
+    cfg: &Config,
+    region: &str,
+    rec: Recruitment,
+) -> Result<service::matching::Matching, KitError> {
+    use service::matching::{GrpcRegistry, Matching, Peers};
+    let conf = cfg
+        .section::<config::RecruitmentConfig>(NAME)
+        .map_err(|e| KitError::invalid(NAME, e.to_string()))?;
+    let weights = match &conf.matching.config_file {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                KitError::invalid("recruitment.matching.config_file", e.to_string())
+            })?;
+            matching::MatchingConfig::from_toml(&text)
+                .map_err(|e| KitError::invalid("recruitment.matching.config_file", e.to_string()))?
+        }
+        None => matching::MatchingConfig::default(),
+    };
+    let tls = samling_kit::tls::Tls::from_config(&cfg.tls)?;
+    let signer = samling_kit::auth::ContextSigner::load_or_create(&cfg.context_key_file())?;
+    let map = rec.regions.clone();
+    let registry = GrpcRegistry {
+        endpoint: samling_kit::module::endpoint_of(cfg, &map, "registry", region)?,
+        tls: tls.clone(),
+        signer: signer.clone(),
+        sub: format!("recruitment/{region}"),
+    };
+    let mut others = Vec::new();
+    for r in map.regions() {
+        if r.id.as_str() != region {
+            others.push((
+                r.id.as_str().to_string(),
+                samling_kit::module::endpoint_of(cfg, &map, NAME, r.id.as_str())?,
+            ));
+        }
+    }
+    let peers = Peers {
+        regions: others,
+        signer: Some(signer),
+        tls,
+        deadline: std::time::Duration::from_millis(
+            conf.matching.national_deadline_ms.unwrap_or(2000),
+        ),
+    };
+    Ok(Matching::new(
+        rec,
+        weights,
+        std::sync::Arc::new(registry),
+        peers,
+    ))
 }
 
 impl Instance for Recruitment {

@@ -3,6 +3,8 @@
 //! `WatchEvents`). Authentication is kit's interceptor; everything else is
 //! in `service`.
 
+pub mod matching;
+
 use crate::Recruitment;
 use crate::domain::RecruitmentError;
 use samling_kit::auth;

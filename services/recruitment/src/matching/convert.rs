@@ -117,6 +117,109 @@ pub fn night_response(r: &Ranking) -> pb::FindFreeEmergencyHomesResponse {
     }
 }
 
+/// A region's answer (its part of a national ranking) back as a domain
+/// ranking, for [`super::rank::merge_regional`]. A malformed answer names
+/// the field.
+pub fn ranking_from_pb(r: &pb::RankHomesResponse) -> Result<Ranking, MatchingError> {
+    use super::config::CRITERIA;
+    use super::rank::{KinExclusion, N_CONSTRAINTS};
+    use samling_proto::recruitment::v1::MatchConstraint;
+    use samling_proto::registry::v1::{HomeType, ProviderKind};
+    let mut units = Vec::with_capacity(r.units.len());
+    for u in &r.units {
+        let mut homes = Vec::with_capacity(u.homes.len());
+        for h in &u.homes {
+            let id = samling_kit::ids::parse_id("units.homes.home_id", &h.home_id)?.as_u128();
+            let mut criteria = Vec::with_capacity(h.criteria.len());
+            for c in &h.criteria {
+                let criterion = CRITERIA
+                    .iter()
+                    .find(|k| k.key() == c.criterion)
+                    .copied()
+                    .ok_or_else(|| {
+                        MatchingError::invalid("units.homes.criteria.criterion", "unknown")
+                    })?;
+                criteria.push(CriterionResult {
+                    criterion,
+                    weight: c.weight,
+                    score: c.score.min(1000) as u16,
+                    applies: match CriterionApplies::try_from(c.applies) {
+                        Ok(CriterionApplies::NotApplicable) => Applies::NotApplicable,
+                        Ok(CriterionApplies::Withheld) => Applies::Withheld,
+                        _ => Applies::Scored,
+                    },
+                    points: c.points,
+                    detail: c.detail.clone(),
+                });
+            }
+            homes.push(RankedHome {
+                rank: h.rank,
+                id,
+                home_id: h.home_id.clone(),
+                home_type: HomeType::try_from(h.home_type).unwrap_or_default(),
+                provider: ProviderKind::try_from(h.provider).unwrap_or_default(),
+                kinship: h.kinship,
+                score: h.score.min(1000),
+                criteria,
+                municipality: if h.municipality_code.is_empty() {
+                    Muni::UNKNOWN
+                } else {
+                    Muni::parse("units.homes.municipality_code", &h.municipality_code)?
+                },
+                region_id: h.region_id.clone(),
+                free_places: h.free_places.min(u32::from(u8::MAX)) as u8,
+                jour_available: h.jour_available,
+                version: h.home_version,
+                description: h.description.clone(),
+            });
+        }
+        let mut excluded = [0u32; N_CONSTRAINTS];
+        for e in &u.excluded {
+            let i = MatchConstraint::try_from(e.constraint)
+                .map_err(|_| MatchingError::invalid("units.excluded.constraint", "unknown"))?
+                as usize;
+            excluded[i] += e.count;
+        }
+        units.push(UnitRanking {
+            child_keys: u.child_keys.clone(),
+            all_together: u.all_together,
+            homes,
+            considered: u.considered,
+            suitable: u.suitable,
+            kinds_offered: u.kinds_offered,
+            below_minimum: u.below_minimum,
+            excluded,
+            kinship_excluded: u
+                .kinship_excluded
+                .iter()
+                .map(|k| KinExclusion {
+                    home_id: k.home_id.clone(),
+                    constraints: k
+                        .constraints
+                        .iter()
+                        .filter_map(|c| MatchConstraint::try_from(*c).ok())
+                        .collect(),
+                    not_found: k.not_found,
+                })
+                .collect(),
+        });
+    }
+    Ok(Ranking {
+        config_version: r.config_version.clone(),
+        units,
+        regions: r.regions.clone(),
+        partial: r.partial,
+        regions_missing: r.regions_missing.clone(),
+        cursors: r
+            .cursors
+            .iter()
+            .map(|c| (c.region_id.clone(), c.cursor))
+            .collect(),
+        as_of: dates::opt_from_proto("as_of", r.as_of.as_ref())?
+            .unwrap_or_else(|| NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default()),
+    })
+}
+
 pub fn config(cfg: &MatchingConfig) -> pb::MatchingConfig {
     pb::MatchingConfig {
         version: cfg.version.clone(),

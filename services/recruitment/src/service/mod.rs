@@ -8,6 +8,7 @@ mod cases;
 mod funnel;
 mod intake;
 mod investigation;
+pub mod matching;
 mod network;
 mod support;
 mod training;

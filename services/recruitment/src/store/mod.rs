@@ -9,6 +9,7 @@ use crate::domain::RecruitmentError;
 use samling_kit::error::KitError;
 
 pub mod cases;
+pub mod matching;
 
 pub use samling_kit::docstore::{Docs, Filter, Value, like_escape};
 
