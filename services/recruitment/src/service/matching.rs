@@ -1293,7 +1293,6 @@ impl RegistrySource for GrpcRegistry {
                         page_size: 500,
                         page_token: token.clone(),
                     }),
-                    ..Default::default()
                 });
                 let page = c
                     .raw()

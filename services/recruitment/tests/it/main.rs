@@ -5,4 +5,5 @@
 #[macro_use]
 mod common;
 
+mod matching;
 mod skeleton;
