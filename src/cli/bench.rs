@@ -21,6 +21,40 @@ pub enum BenchCommand {
     /// The same authenticated read through the gateway and directly over
     /// gRPC; then national fan-out with one region hung.
     Gateway(GatewayBench),
+    /// Rank sibling pairs over an in-memory read model of synthetic homes
+    /// (the matching standard's core, as RankHomes runs it).
+    Matching(MatchingBench),
+}
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct MatchingBench {
+    #[arg(long, default_value_t = 20_000)]
+    homes: usize,
+    #[arg(long, default_value_t = 4_000)]
+    calls: usize,
+    #[arg(long, default_value_t = 2)]
+    threads: usize,
+    /// Also write the JSON here.
+    #[arg(long)]
+    json: Option<std::path::PathBuf>,
+}
+
+/// `samling bench matching`: prints the figures as JSON (homes,
+/// rank_p50_ms, rank_p99_ms, matches_per_s, bytes_per_home, …).
+fn matching(b: MatchingBench) -> anyhow::Result<()> {
+    let o = samling_recruitment::matching::bench::BenchOptions {
+        homes: b.homes,
+        calls: b.calls,
+        threads: b.threads,
+        ..Default::default()
+    };
+    let figures = samling_recruitment::matching::bench::run(&o);
+    let json = serde_json::to_string(&figures)?;
+    println!("{json}");
+    if let Some(path) = &b.json {
+        std::fs::write(path, format!("{json}\n"))?;
+    }
+    Ok(())
 }
 
 #[derive(clap::Args, Debug, Clone)]
@@ -191,6 +225,7 @@ pub async fn run(base: &Config, cmd: BenchCommand) -> anyhow::Result<()> {
     let b = match cmd {
         BenchCommand::Registry(b) => b,
         BenchCommand::Gateway(g) => return gateway(base, g).await,
+        BenchCommand::Matching(m) => return matching(m),
     };
     let dir = std::env::temp_dir().join(format!(
         "samling-bench-{}",

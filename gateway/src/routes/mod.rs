@@ -58,10 +58,11 @@ macro_rules! route_table {
     };
 }
 
+pub mod matching;
 pub mod registry;
 
 /// Every service's part of the REST API.
-pub const SERVICES: &[&ServiceRoutes] = &[&registry::SERVICE];
+pub const SERVICES: &[&ServiceRoutes] = &[&registry::SERVICE, &matching::SERVICE];
 
 /// How a route's request is carried.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

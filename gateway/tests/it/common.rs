@@ -61,15 +61,52 @@ impl RegionServer {
         let (store, _) = backend
             .store("registry", Some(4), &[samling_registry::MIGRATIONS])
             .await;
-        let registry =
-            samling_registry::Registry::new(store, samling_registry::domain::Rules::default(), map)
-                .for_region(region);
-        let served = Served::start(&[samling_registry::SERVICE_NAME], |router| {
-            router.add_service(samling_registry::grpc::server(
-                registry.clone(),
-                signer.verifier(),
-            ))
-        })
+        let registry = samling_registry::Registry::new(
+            store,
+            samling_registry::domain::Rules::default(),
+            map.clone(),
+        )
+        .for_region(region.clone());
+        // The region's recruitment service (its MatchingService answers the
+        // matching routes) on the same port, as one process serves a
+        // region's services; its read model starts empty.
+        let (rstore, _) = backend
+            .store("recruitment", None, &[samling_recruitment::MIGRATIONS])
+            .await;
+        let recruitment = samling_recruitment::Recruitment::new(
+            rstore,
+            samling_recruitment::domain::Rules::default(),
+            map.clone(),
+            samling_kit::dates::Clock::system(),
+        )
+        .for_region(region.clone());
+        let matching = samling_recruitment::service::matching::Matching::new(
+            recruitment.clone(),
+            samling_recruitment::matching::MatchingConfig::default(),
+            Arc::new(crate::matching::Homes(vec![])),
+            samling_recruitment::service::matching::Peers::default(),
+        );
+        let served = Served::start(
+            &[
+                samling_registry::SERVICE_NAME,
+                samling_recruitment::SERVICE_NAME,
+            ],
+            |router| {
+                router
+                    .add_service(samling_registry::grpc::server(
+                        registry.clone(),
+                        signer.verifier(),
+                    ))
+                    .add_service(samling_recruitment::grpc::server(
+                        recruitment,
+                        signer.verifier(),
+                    ))
+                    .add_service(samling_recruitment::grpc::matching::server(
+                        matching,
+                        signer.verifier(),
+                    ))
+            },
+        )
         .await;
         RegionServer {
             id: id.to_string(),

@@ -5,6 +5,7 @@ mod common;
 
 mod http;
 mod limits;
+mod matching;
 mod matrix;
 mod regions;
 mod trace;
