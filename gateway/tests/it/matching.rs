@@ -228,3 +228,75 @@ async fn a_caseworker_ranks_homes_for_a_sibling_pair_over_rest() {
         let _ = stop.send(());
     }
 }
+
+/// The read model over a real registry, as the service reads it in
+/// production: its homes exported at start, then its event feed (GetHome
+/// only for a newer version).
+#[tokio::test]
+async fn the_read_model_follows_a_real_registry_over_grpc() {
+    for backend in backends() {
+        let env = Env::start_with(&backend, &[NORR], |_| {}).await;
+        let mut draft = home_draft(UMEA, "Storgatan 1", &adult(1), &["npf"]);
+        draft["willingness"] = json!(["WILLINGNESS_EMERGENCY", "WILLINGNESS_LONG_TERM"]);
+        let first = env.create_home_id(NORR, draft).await;
+        let (store, _) = backend
+            .store("recruitment", None, &[samling_recruitment::MIGRATIONS])
+            .await;
+        let map = Arc::new(samling_kit::reference::RegionMap::default_map().clone());
+        let rec = samling_recruitment::Recruitment::new(
+            store,
+            samling_recruitment::domain::Rules::default(),
+            map.clone(),
+            Clock::system(),
+        )
+        .for_region(map.parse_region(NORR).unwrap());
+        let matching = Matching::new(
+            rec,
+            samling_recruitment::matching::MatchingConfig::default(),
+            Arc::new(samling_recruitment::service::matching::GrpcRegistry {
+                endpoint: env.region(NORR).endpoint(),
+                tls: None,
+                signer: env.signer.clone(),
+                sub: "recruitment/norr".into(),
+            }),
+            Peers::default(),
+        );
+        matching.catch_up().await.unwrap();
+        let facts = matching
+            .model
+            .read()
+            .unwrap()
+            .facts(&first)
+            .expect("the home");
+        assert_eq!(facts.version, 1);
+        assert_eq!(facts.adults, 1);
+        assert_eq!(facts.competences, vec!["npf"]);
+        let cursor = matching.model.read().unwrap().cursor(NORR);
+        assert!(cursor > 0, "the feed's position noted");
+
+        // A second home and the first's jour availability arrive by the feed.
+        let second = env
+            .create_home_id(NORR, home_draft(UMEA, "Storgatan 2", &adult(2), &[]))
+            .await;
+        env.http()
+            .send(
+                Req::new(
+                    "PUT",
+                    &format!("/v1/regions/{NORR}/homes/{first}/jour-availability"),
+                )
+                .bearer(&env.officer_in(NORR))
+                .json(&json!({"request_id": new_id(), "available": true})),
+            )
+            .await
+            .ok();
+        let applied = matching.sync().await.unwrap();
+        assert!(applied >= 2, "{applied} events");
+        let m = matching.model.read().unwrap();
+        let facts = m.facts(&first).expect("the home");
+        assert_eq!(facts.version, 2);
+        assert!(facts.jour_available);
+        assert!(m.facts(&second).is_some());
+        assert_eq!(m.len(), 2);
+        assert!(m.cursor(NORR) > cursor);
+    }
+}

@@ -1083,6 +1083,8 @@ impl Matching {
             .ok_or_else(|| RecruitmentError::not_found(format!("home {}", req.home_id)))?;
         let story =
             crate::store::matching::get_home_story(&self.rec.store.read, &req.home_id).await?;
+        // The carers' given names are personal data: the read is audited.
+        self.core().audit_read(ctx, "home", &[&req.home_id]).await?;
         Ok(packages::home_package(&home, story.as_ref(), self.today()))
     }
 }
