@@ -159,3 +159,24 @@ fn bench_registry_prints_its_figures_beside_a_floor_in_the_same_run() {
     );
     assert!(ratio["p99_ratio"].as_f64().unwrap() > 0.0, "{ratio}");
 }
+
+#[test]
+fn bench_matching_prints_the_figures_issue_20_asks_for() {
+    let v = bench(&[
+        "matching",
+        "--homes",
+        "2000",
+        "--calls",
+        "40",
+        "--threads",
+        "2",
+    ]);
+    assert_eq!(v["homes"], 2000, "{v}");
+    let (p50, p99) = (
+        v["rank_p50_ms"].as_f64().unwrap(),
+        v["rank_p99_ms"].as_f64().unwrap(),
+    );
+    assert!(p50 > 0.0 && p99 >= p50, "{v}");
+    assert!(v["matches_per_s"].as_f64().unwrap() > 0.0, "{v}");
+    assert!(v["bytes_per_home"].as_u64().unwrap() > 0, "{v}");
+}

@@ -242,18 +242,39 @@ impl Matching {
         let me = self.clone();
         tokio::spawn(async move {
             let mut caught_up = false;
+            // Failures in a row: logged once as a warning, then retried
+            // with a doubling pause (at most 30 s) until the registry answers.
+            let mut failures: u32 = 0;
             loop {
-                if !caught_up {
-                    match me.catch_up().await {
-                        Ok(_) => caught_up = true,
-                        Err(e) => {
-                            tracing::warn!(error = %e, "read model catch-up failed; retrying")
+                let result = if caught_up {
+                    me.sync().await.map(drop)
+                } else {
+                    me.catch_up().await.map(|_| caught_up = true)
+                };
+                match result {
+                    Ok(()) => {
+                        if failures > 0 {
+                            tracing::info!(failures, "the registry's feed is read again");
                         }
+                        failures = 0;
                     }
-                } else if let Err(e) = me.sync().await {
-                    tracing::warn!(error = %e, "registry feed read failed; retrying");
+                    Err(e) => {
+                        if failures == 0 {
+                            tracing::warn!(error = %e, caught_up, "reading the registry's feed failed; retrying");
+                        } else {
+                            tracing::debug!(error = %e, failures, "reading the registry's feed failed again");
+                        }
+                        failures = failures.saturating_add(1);
+                    }
                 }
-                tokio::time::sleep(every).await;
+                let pause = if failures == 0 {
+                    every
+                } else {
+                    every
+                        .saturating_mul(1 << failures.min(6))
+                        .min(Duration::from_secs(30))
+                };
+                tokio::time::sleep(pause).await;
             }
         })
     }
