@@ -9,6 +9,7 @@ mod funnel;
 mod intake;
 mod investigation;
 mod network;
+mod office;
 mod support;
 mod training;
 
