@@ -5,4 +5,10 @@
 #[macro_use]
 mod common;
 
+mod closing;
+mod funnel;
+mod network;
 mod skeleton;
+mod stages;
+mod support;
+mod training;
