@@ -10,7 +10,10 @@
 //!   the *same* transaction: the effect happens exactly once locally however
 //!   often the event is delivered (the cursor is read again inside the
 //!   transaction, which holds the store's writer lock, so two replicas
-//!   following the same feed do not both apply an event);
+//!   following the same feed do not both apply an event). The events the
+//!   stream has ready are applied in batches of up to
+//!   [`ConsumerOptions::batch_max`] per transaction; a batch with a failing
+//!   event is rolled back and its events applied one by one;
 //! * a [`MemoryHandler`] applies it to an in-memory read model; the cursor
 //!   is kept in memory, and after a restart the model is rebuilt from the
 //!   start of the feed (or from [`MemoryHandler::start_after`], the cursor of
@@ -160,7 +163,10 @@ impl<C: Clone + Send + Sync + 'static> EventSource for GrpcSource<C> {
 
 /// Applies an event to the consuming service's store: `apply` writes
 /// through `tx`, and the consumer advances the cursor in the same
-/// transaction and commits. An error rolls both back.
+/// transaction and commits. An error rolls both back. Several events may
+/// share a transaction (a batch); when one of them fails the batch is rolled
+/// back and its events applied again one by one, so `apply` may run more
+/// than once for an event: only its writes through `tx` may have effects.
 pub trait Handler: Send + Sync + 'static {
     fn apply(
         &self,
@@ -219,6 +225,9 @@ pub struct ConsumerOptions {
     /// Attempts of an event whose handler fails with a non-retryable error,
     /// before it is dead-lettered.
     pub max_attempts: u32,
+    /// Events applied in one transaction at most (those the stream has
+    /// ready; a batch with a failing event is applied again one by one).
+    pub batch_max: usize,
 }
 
 impl Default for ConsumerOptions {
@@ -228,6 +237,7 @@ impl Default for ConsumerOptions {
             backoff_initial: Duration::from_millis(200),
             backoff_max: Duration::from_secs(30),
             max_attempts: 5,
+            batch_max: 100,
         }
     }
 }
@@ -356,6 +366,9 @@ impl<S: EventSource> Consumer<S> {
         if self.options.max_attempts == 0 {
             return Err(KitError::invalid("max_attempts", "must be at least 1"));
         }
+        if self.options.batch_max == 0 {
+            return Err(KitError::invalid("batch_max", "must be at least 1"));
+        }
         if self.options.backoff_initial.is_zero()
             || self.options.backoff_max < self.options.backoff_initial
         {
@@ -430,6 +443,14 @@ trait Sink: Send + 'static {
         feed: &str,
         event: &Event,
     ) -> impl Future<Output = Result<bool, KitError>> + Send;
+    /// Apply several events and advance the cursor to the last: `(applied,
+    /// already applied)`. On an error, how many of them stay applied (0 for
+    /// a store: all rolled back) and the error.
+    fn apply_batch(
+        &mut self,
+        feed: &str,
+        events: &[Event],
+    ) -> impl Future<Output = Result<(u64, u64), (usize, KitError)>> + Send;
     /// Record a poison event and move the cursor past it.
     fn dead_letter(
         &mut self,
@@ -500,6 +521,34 @@ impl<H: Handler> Sink for Durable<H> {
         Ok(true)
     }
 
+    async fn apply_batch(
+        &mut self,
+        feed: &str,
+        events: &[Event],
+    ) -> Result<(u64, u64), (usize, KitError)> {
+        let attempt = async {
+            let mut tx = self.store.begin_write().await?;
+            let mut last = cursor_in(&mut tx, feed).await?;
+            let (mut applied, mut duplicates) = (0, 0);
+            for e in events {
+                if e.seq <= last {
+                    duplicates += 1;
+                    continue;
+                }
+                self.handler.apply(&mut tx, e).await?;
+                applied += 1;
+                last = e.seq;
+            }
+            if applied > 0 {
+                advance(&mut tx, feed, last).await?;
+                let touched = tx.commit(&self.events).await?;
+                self.handler.committed(&touched);
+            }
+            Ok::<_, KitError>((applied, duplicates))
+        };
+        attempt.await.map_err(|e| (0, e))
+    }
+
     async fn dead_letter(
         &mut self,
         feed: &str,
@@ -552,6 +601,22 @@ impl<H: MemoryHandler> Sink for Memory<H> {
         self.handler.apply_in_memory(event)?;
         self.cursor = event.seq;
         Ok(true)
+    }
+
+    async fn apply_batch(
+        &mut self,
+        feed: &str,
+        events: &[Event],
+    ) -> Result<(u64, u64), (usize, KitError)> {
+        let (mut applied, mut duplicates) = (0, 0);
+        for (i, e) in events.iter().enumerate() {
+            match self.apply(feed, e).await {
+                Ok(true) => applied += 1,
+                Ok(false) => duplicates += 1,
+                Err(error) => return Err((i, error)),
+            }
+        }
+        Ok((applied, duplicates))
     }
 
     async fn dead_letter(
@@ -685,7 +750,7 @@ impl<S: EventSource> Run<S> {
                 r = self.source.open(request) => r,
                 _ = stop_signal(&mut self.stop) => break 'connect,
             };
-            let mut stream = match opened {
+            let stream = match opened {
                 Ok(s) => s,
                 Err(status) => {
                     let error = describe_status(&status);
@@ -706,52 +771,37 @@ impl<S: EventSource> Run<S> {
             self.status.send_modify(|s| s.connected = true);
             let opened_at = Instant::now();
             let mut progressed = false;
+            // Whatever the stream has ready, up to a batch: one transaction.
+            let mut chunks = stream.ready_chunks(self.options.batch_max);
             let ended = loop {
                 let next = tokio::select! {
-                    n = stream.next() => n,
+                    n = chunks.next() => n,
                     _ = stop_signal(&mut self.stop) => break 'connect,
                 };
-                let event = match next {
-                    None => break "UNAVAILABLE: the feed ended".to_string(),
-                    Some(Err(status)) => break describe_status(&status),
-                    Some(Ok(e)) => e,
+                let Some(chunk) = next else {
+                    break "UNAVAILABLE: the feed ended".to_string();
                 };
-                if event.seq <= cursor {
-                    self.status.send_modify(|s| s.duplicates += 1);
-                    continue;
-                }
-                match self.deliver(&mut sink, &event).await {
-                    None => break 'connect,
-                    Some(outcome) => {
-                        cursor = event.seq;
-                        progressed = true;
-                        let now = crate::dates::now();
-                        self.status.send_modify(|s| {
-                            s.cursor = cursor;
-                            s.retrying = None;
-                            match outcome {
-                                Delivered::Applied => {
-                                    s.applied += 1;
-                                    s.last_error = None;
-                                    s.last_event_at = Some(event.occurred_at.clone());
-                                    s.last_applied_at = Some(crate::dates::instant_text(now));
-                                    s.lag =
-                                        chrono::DateTime::parse_from_rfc3339(&event.occurred_at)
-                                            .ok()
-                                            .and_then(|at| (now - at.to_utc()).to_std().ok())
-                                            .or(Some(Duration::ZERO));
-                                }
-                                Delivered::Duplicate => s.duplicates += 1,
-                                Delivered::Dead => {
-                                    s.dead_letters += 1;
-                                    s.last_dead_letter = Some(event.seq);
-                                }
-                            }
-                        });
+                let mut events = Vec::with_capacity(chunk.len());
+                let mut failed = None;
+                for item in chunk {
+                    match item {
+                        Ok(e) => events.push(e),
+                        Err(status) => {
+                            failed = Some(describe_status(&status));
+                            break;
+                        }
                     }
                 }
+                let before = cursor;
+                if !self.deliver_batch(&mut sink, events, &mut cursor).await {
+                    break 'connect;
+                }
+                progressed |= cursor > before;
+                if let Some(error) = failed {
+                    break error;
+                }
             };
-            drop(stream);
+            drop(chunks);
             tracing::warn!(feed = %feed, after = cursor, error = %ended, "consumer lost the feed; reconnecting");
             self.status.send_modify(|s| {
                 s.connected = false;
@@ -767,6 +817,79 @@ impl<S: EventSource> Run<S> {
             }
         }
         self.finish()
+    }
+
+    /// The events of one batch (in order, after `cursor`): in one
+    /// transaction when they all apply, else one by one ([`Run::deliver`]).
+    /// False when stopped.
+    async fn deliver_batch<A: Sink>(
+        &mut self,
+        sink: &mut A,
+        mut events: Vec<Event>,
+        cursor: &mut u64,
+    ) -> bool {
+        let before = events.len();
+        events.retain(|e| e.seq > *cursor);
+        let stale = (before - events.len()) as u64;
+        if stale > 0 {
+            self.status.send_modify(|s| s.duplicates += stale);
+        }
+        if events.len() > 1 {
+            match sink.apply_batch(&self.feed, &events).await {
+                Ok((applied, duplicates)) => {
+                    let last = &events[events.len() - 1];
+                    *cursor = last.seq;
+                    self.note(last, applied, duplicates);
+                    return true;
+                }
+                Err((done, error)) => {
+                    tracing::debug!(feed = %self.feed, error = %describe_error(&error),
+                        "consumer's batch failed; applying its events one by one");
+                    if done > 0 {
+                        *cursor = events[done - 1].seq;
+                        self.note(&events[done - 1], done as u64, 0);
+                    }
+                    events.drain(..done);
+                }
+            }
+        }
+        for event in &events {
+            let Some(outcome) = self.deliver(sink, event).await else {
+                return false;
+            };
+            *cursor = event.seq;
+            match outcome {
+                Delivered::Applied => self.note(event, 1, 0),
+                Delivered::Duplicate => self.note(event, 0, 1),
+                Delivered::Dead => self.status.send_modify(|s| {
+                    s.cursor = event.seq;
+                    s.retrying = None;
+                    s.dead_letters += 1;
+                    s.last_dead_letter = Some(event.seq);
+                }),
+            }
+        }
+        true
+    }
+
+    /// Status after `applied` events (and `duplicates` skipped) up to `last`.
+    fn note(&self, last: &Event, applied: u64, duplicates: u64) {
+        let now = crate::dates::now();
+        self.status.send_modify(|s| {
+            s.cursor = last.seq;
+            s.retrying = None;
+            s.duplicates += duplicates;
+            if applied > 0 {
+                s.applied += applied;
+                s.last_error = None;
+                s.last_event_at = Some(last.occurred_at.clone());
+                s.last_applied_at = Some(crate::dates::instant_text(now));
+                s.lag = chrono::DateTime::parse_from_rfc3339(&last.occurred_at)
+                    .ok()
+                    .and_then(|at| (now - at.to_utc()).to_std().ok())
+                    .or(Some(Duration::ZERO));
+            }
+        });
     }
 
     fn finish(&self) {
