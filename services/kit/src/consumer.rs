@@ -284,9 +284,21 @@ impl ConsumerStatus {
     }
 }
 
+/// Stops a consumer from anywhere, synchronously (a module's
+/// [`crate::module::Instance::on_stop`]); cloneable.
+#[derive(Clone, Debug)]
+pub struct Stopper(Arc<watch::Sender<bool>>);
+
+impl Stopper {
+    /// Ask the consumer to stop (it finishes the event it is applying).
+    pub fn stop(&self) {
+        self.0.send_replace(true);
+    }
+}
+
 /// A running consumer; stopped when dropped.
 pub struct ConsumerHandle {
-    stop: watch::Sender<bool>,
+    stop: Arc<watch::Sender<bool>>,
     status: watch::Receiver<ConsumerStatus>,
     task: Option<JoinHandle<()>>,
 }
@@ -294,6 +306,11 @@ pub struct ConsumerHandle {
 impl ConsumerHandle {
     pub fn status(&self) -> ConsumerStatus {
         self.status.borrow().clone()
+    }
+
+    /// A handle that stops the consumer without owning it.
+    pub fn stopper(&self) -> Stopper {
+        Stopper(self.stop.clone())
     }
 
     /// Changes of the status, to wait on.
@@ -425,7 +442,7 @@ impl<S: EventSource> Consumer<S> {
             .run(sink),
         );
         ConsumerHandle {
-            stop,
+            stop: Arc::new(stop),
             status,
             task: Some(task),
         }

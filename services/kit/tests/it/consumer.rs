@@ -230,6 +230,40 @@ async fn a_consumer_stops_on_the_signal_and_says_so() {
             .unwrap_or_else(|_| panic!("{}: stop did not end the task", p.name));
         let s = rx.borrow().clone();
         assert!(s.stopped && !s.connected && !s.ready(), "{}: {s:?}", p.name);
+
+        // From a module's on_stop: a synchronous signal, the handle kept
+        // elsewhere.
+        let h = Consumer::new("src", FromStart(EventFeed::new(p.source.clone())))
+            .with_options(quick())
+            .spawn_durable(p.sink.clone(), p.sink_feed.clone(), Effects::new("src"))
+            .unwrap();
+        wait(&h, "connected", |s| s.connected).await;
+        let on_stop: Box<dyn FnOnce() + Send> = {
+            let stopper = h.stopper();
+            Box::new(move || stopper.stop())
+        };
+        on_stop();
+        let s = wait(&h, "stopped", |s| s.stopped).await;
+        assert!(!s.connected, "{}: {s:?}", p.name);
+
+        // While the source is down and it waits out a long backoff.
+        let down = Switch {
+            store: p.source.clone(),
+            feed: Arc::default(),
+            opens: Arc::default(),
+        };
+        let h = Consumer::new("src", down)
+            .with_options(ConsumerOptions {
+                backoff_initial: Duration::from_secs(60),
+                backoff_max: Duration::from_secs(60),
+                ..ConsumerOptions::default()
+            })
+            .spawn_durable(p.sink.clone(), p.sink_feed.clone(), Effects::new("src"))
+            .unwrap();
+        wait(&h, "a refused open", |s| s.reconnects == 1).await;
+        tokio::time::timeout(Duration::from_secs(5), h.stop())
+            .await
+            .unwrap_or_else(|_| panic!("{}: stop did not cut the backoff", p.name));
     }
 }
 
