@@ -927,3 +927,87 @@ async fn catch_up_rate() {
         assert_eq!(effects(&p.sink, "src").await, N as i64);
     }
 }
+
+/// Log lines written while a test runs.
+#[derive(Clone, Default)]
+struct Logs(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Logs {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn logs_and_dead_letters_name_events_never_their_payloads() {
+    // A payload that breaks the rule (ids only): still never copied.
+    const MARK: &str = "19121212-1212";
+    let logs = Logs::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_ansi(false)
+        .with_max_level(tracing::Level::DEBUG)
+        .with_writer(move || writer.clone())
+        .finish();
+    // The test's runtime runs the consumer on this thread.
+    let _guard = tracing::subscriber::set_default(subscriber);
+    for p in pairs().await {
+        let b = &p.name;
+        let switch = Switch {
+            store: p.source.clone(),
+            feed: Arc::default(),
+            opens: Arc::default(),
+        };
+        let feed = switch.up();
+        let mut tx = p.source.begin_write().await.unwrap();
+        for id in ["a", "flaky", "poison", "b"] {
+            tx.event(NewEvent::new(
+                "source.made",
+                "thing",
+                id,
+                json!({ "personnummer": MARK }),
+            ))
+            .await
+            .unwrap();
+        }
+        tx.commit(&feed).await.unwrap();
+        let handler = Effects::new("src");
+        handler.flaky_left.store(2, Ordering::SeqCst);
+        let h = Consumer::new("src", switch.clone())
+            .with_options(quick())
+            .spawn_durable(p.sink.clone(), p.sink_feed.clone(), handler)
+            .unwrap();
+        wait(&h, "all four", |s| s.cursor == 4).await;
+        switch.down();
+        let lost = wait(&h, "lost", |s| !s.connected).await;
+        wait(&h, "a refused open", |s| s.reconnects > lost.reconnects).await;
+        switch.up();
+        wait(&h, "back", |s| s.connected).await;
+        h.stop().await;
+        let dead: Vec<(String, String, String, String)> = sqlx::query_as(
+            "SELECT event_id, aggregate_id, reason, error FROM consumer_dead_letters",
+        )
+        .fetch_all(&p.sink.read)
+        .await
+        .unwrap();
+        assert_eq!(dead.len(), 1, "{b}");
+        assert!(!format!("{dead:?}").contains(MARK), "{b}: {dead:?}");
+    }
+    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    for line in [
+        "consumer following the feed",
+        "consumer will retry the event",
+        "consumer's handler refused the event",
+        "consumer dead-lettered the event",
+        "consumer lost the feed",
+        "consumer cannot open the feed",
+        "consumer stopped",
+    ] {
+        assert!(text.contains(line), "{line:?} missing from:\n{text}");
+    }
+    assert!(!text.contains(MARK), "a payload was logged:\n{text}");
+}
