@@ -21,6 +21,7 @@ pub mod config;
 pub mod domain;
 pub mod grpc;
 pub mod matching;
+pub mod registry_feed;
 pub mod service;
 pub mod store;
 
@@ -85,7 +86,13 @@ impl Instance for Recruitment {
     /// Followers' event streams never end by themselves: ended at the stop.
     fn on_stop(&self) -> Box<dyn FnOnce() + Send> {
         let feed = self.feed.clone();
-        Box::new(move || feed.close())
+        let registry = self.registry_feed.as_ref().map(|h| h.stopper());
+        Box::new(move || {
+            if let Some(r) = registry {
+                r.stop();
+            }
+            feed.close()
+        })
     }
 
     fn add_to(
@@ -113,11 +120,16 @@ pub async fn open(
     let region_id = regions
         .parse_region(region)
         .map_err(|e| KitError::invalid("region", e.to_string()))?;
-    Ok(Recruitment::new(
+    let svc = Recruitment::new(
         store,
         conf.rules,
-        regions,
+        regions.clone(),
         samling_kit::dates::Clock::system(),
     )
-    .for_region(region_id))
+    .for_region(region_id);
+    // The handler holds a copy without the handle: no cycle keeps it alive.
+    let registry = registry_feed::follow(&svc, cfg, region, &regions)?;
+    let mut svc = svc;
+    svc.registry_feed = Some(Arc::new(registry));
+    Ok(svc)
 }

@@ -10,7 +10,7 @@ mod intake;
 mod investigation;
 mod network;
 mod office;
-mod support;
+pub mod support;
 mod training;
 
 use crate::domain::{RecruitmentError, Rules};
@@ -38,6 +38,9 @@ pub struct Recruitment {
     pub region: Option<RegionId>,
     /// "Now" and "today" for deadlines and working days (settable in tests).
     pub clock: Clock,
+    /// The consumer following the registry's feed (closing conversations),
+    /// when opened by the module; stopped with the service.
+    pub registry_feed: Option<Arc<samling_kit::consumer::ConsumerHandle>>,
 }
 
 impl Recruitment {
@@ -51,6 +54,7 @@ impl Recruitment {
             regions,
             region: None,
             clock,
+            registry_feed: None,
         }
     }
 

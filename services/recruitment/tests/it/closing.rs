@@ -176,3 +176,82 @@ async fn a_placement_end_opens_one_closing_conversation_due_by_how_it_ended() {
         assert_eq!(err.code(), Code::PermissionDenied, "[{}]", h.backend);
     }
 }
+
+/// The registry's feed followed by kit's consumer (an in-process source
+/// standing in for the registry's WatchEvents): a placement end delivered
+/// with other events opens its conversation once; a malformed end is
+/// dead-lettered and the feed goes on.
+#[tokio::test]
+async fn the_registry_feed_followed_by_the_consumer_opens_conversations() {
+    use samling_kit::consumer::{Consumer, FeedSource};
+    use samling_kit::outbox::{EventFeed, NewEvent};
+    use samling_recruitment::registry_feed::{RegistryFeed, feed_name, options};
+
+    for (h, b) in harnesses(None).await {
+        let (registry_store, _) = b.store("registry", None, &[]).await;
+        let registry_feed = EventFeed::new(registry_store.clone());
+        let write = |events: Vec<NewEvent>| {
+            let store = registry_store.clone();
+            let feed = registry_feed.clone();
+            async move {
+                let mut tx = store.begin_write().await.unwrap();
+                for e in events {
+                    tx.event(e).await.unwrap();
+                }
+                tx.commit(&feed).await.unwrap();
+            }
+        };
+        let end = |p: &str, home: &str, reason: &str, date: &str| {
+            NewEvent::new(
+                "registry.placement_ended",
+                "placement",
+                p,
+                serde_json::json!({"placement_id": p, "home_id": home, "unit_id": "",
+                                   "end_reason": reason, "end_date": date}),
+            )
+        };
+        write(vec![
+            NewEvent::new(
+                "registry.home_created",
+                "home",
+                HOME,
+                serde_json::json!({"home_id": HOME}),
+            ),
+            end(P1, HOME, "END_REASON_PLANNED", "2026-12-01"),
+            end(P2, OTHER, "END_REASON_BREAKDOWN", "not a date"),
+            end(P3, OTHER, "END_REASON_BREAKDOWN", "2026-11-30"),
+        ])
+        .await;
+        let mut opts = options();
+        opts.backoff_initial = std::time::Duration::from_millis(5);
+        opts.max_attempts = 2;
+        let handle = Consumer::new(feed_name("test"), FeedSource(registry_feed.clone()))
+            .with_options(opts)
+            .spawn_durable(
+                h.store().clone(),
+                h.service.feed.clone(),
+                RegistryFeed(h.service.clone()),
+            )
+            .unwrap();
+        let status = tokio::time::timeout(
+            std::time::Duration::from_secs(20),
+            handle.wait_for(|s| s.applied + s.dead_letters >= 3),
+        )
+        .await
+        .unwrap_or_else(|_| panic!("[{}] the consumer caught up", h.backend));
+        assert_eq!(status.dead_letters, 1, "[{}] the malformed end", h.backend);
+        let open = samling_recruitment::store::closing::list(
+            &h.store().read,
+            "",
+            ClosingConversationStatus::Unspecified,
+            "",
+            &samling_kit::paging::Page::first(10),
+        )
+        .await
+        .unwrap();
+        let mut placements: Vec<&str> = open.iter().map(|c| c.placement_id.as_str()).collect();
+        placements.sort();
+        assert_eq!(placements, vec![P1, P3], "[{}]", h.backend);
+        handle.stop().await;
+    }
+}
