@@ -124,6 +124,17 @@ async fn the_network_track_runs_from_a_placement_need_to_the_approval() {
         assert_eq!(pursued.case_id, case.id);
         let err = rpc!(worker, start_network_home_case, start("s2", &grandparent)).unwrap_err();
         assert_eq!(err.code(), Code::FailedPrecondition, "[{}]", h.backend);
+        // Nothing personal in the events: ids and codes only.
+        for e in h.service.feed.read_after(0, 100).await.unwrap() {
+            for word in ["Karin", "Lindqvist", "example.se", "070-123", CHILD] {
+                assert!(
+                    !e.payload_json.contains(word),
+                    "[{}] {} carries {word}",
+                    h.backend,
+                    e.event_type
+                );
+            }
+        }
 
         // The track: inquiry → investigation (register checks and the home
         // environment first) → training → recommendation → approved.
@@ -406,5 +417,37 @@ async fn placement_needs_are_the_own_municipalitys_only() {
         assert_ne!(other.id, first.id, "[{}] no first answer leaked", h.backend);
         let err = rpc!(solna, open_placement_need, open_need("same", "0180")).unwrap_err();
         assert_eq!(err.code(), Code::PermissionDenied, "[{}]", h.backend);
+    }
+}
+
+#[tokio::test]
+async fn an_office_works_in_its_own_region_only() {
+    for (h, _b) in harnesses(Some("stockholm-gotland")).await {
+        let mut office = h.client(office_in("stockholm-gotland")).await;
+        // Malmö is Skåne's.
+        let err = rpc!(office, open_placement_need, open_need("n1", "1280")).unwrap_err();
+        assert_eq!(err.code(), Code::InvalidArgument, "[{}]", h.backend);
+        assert!(err.message().contains("region"), "{}", err.message());
+        let err = rpc!(
+            office,
+            register_mentor_family,
+            RegisterMentorFamilyRequest {
+                request_id: "m".into(),
+                home_id: "0190a0b1-0000-7000-8000-0000000000f1".into(),
+                municipality_code: "1280".into(),
+                ..Default::default()
+            }
+        )
+        .unwrap_err();
+        assert_eq!(err.code(), Code::InvalidArgument, "[{}]", h.backend);
+        rpc!(office, open_placement_need, open_need("n2", "0180")).unwrap();
+        let mut stranger = h.client(office_in("syd")).await;
+        let err = rpc!(
+            stranger,
+            list_placement_needs,
+            ListPlacementNeedsRequest::default()
+        )
+        .unwrap_err();
+        assert_eq!(reason(&err), Some("OUT_OF_REGION"), "[{}]", h.backend);
     }
 }
