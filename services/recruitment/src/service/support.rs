@@ -60,6 +60,14 @@ impl Recruitment {
             .begin(ctx, "RecordSupportSession", &req.request_id, &req)
             .await?;
         let mut tx = samling_kit::replay!(tx, self, ctx);
+        if !session.course_id.is_empty()
+            && store::courses::DOCS
+                .get(tx.conn(), &session.course_id)
+                .await?
+                .is_none()
+        {
+            return Err(RecruitmentError::invalid("course_id", "is not a course"));
+        }
         store::support::insert_session(tx.conn(), &session).await?;
         self.core()
             .record(

@@ -174,6 +174,28 @@ async fn a_support_plan_has_out_of_hours_support_through_the_first_year_and_its_
                 .and_then(|v| v.to_str().ok()),
             Some("home_ids")
         );
+        let err = rpc!(
+            office,
+            record_support_session,
+            RecordSupportSessionRequest {
+                request_id: "ft".into(),
+                kind: SupportKind::FurtherTraining as i32,
+                home_ids: vec![HOME.into()],
+                held_on: Some(day(2026, 11, 2)),
+                duration_minutes: 120,
+                course_id: "0190a0b1-0000-7000-8000-00000000c0c0".into(),
+                ..Default::default()
+            }
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.metadata()
+                .get(FIELD_METADATA_KEY)
+                .and_then(|v| v.to_str().ok()),
+            Some("course_id"),
+            "[{}] further training names a course that exists",
+            h.backend
+        );
         rpc!(
             office,
             record_relief_arrangement,
