@@ -8,6 +8,7 @@ mod common;
 mod closing;
 mod funnel;
 mod network;
+mod registry_feed;
 mod skeleton;
 mod stages;
 mod support;
