@@ -113,11 +113,20 @@ pub async fn open(
     let region_id = regions
         .parse_region(region)
         .map_err(|e| KitError::invalid("region", e.to_string()))?;
+    let tokens = service::intake::form_tokens(cfg, &conf, &conf.rules)
+        .map_err(|e| KitError::invalid("recruitment.form_token_key_file", e.to_string()))?;
+    let registry = service::registry_link::RegistryLink::with_key_file(
+        samling_kit::module::endpoint_of(cfg, &regions, "registry", region)?,
+        samling_kit::tls::Tls::from_config(&cfg.tls)?,
+        cfg.context_key_file(),
+    );
     Ok(Recruitment::new(
         store,
         conf.rules,
         regions,
         samling_kit::dates::Clock::system(),
     )
-    .for_region(region_id))
+    .for_region(region_id)
+    .with_form_tokens(tokens)
+    .with_registry(registry))
 }

@@ -8,7 +8,9 @@
 use crate::domain::RecruitmentError;
 use samling_kit::error::KitError;
 
+pub mod campaigns;
 pub mod cases;
+pub mod form_nonces;
 
 pub use samling_kit::docstore::{Docs, Filter, Value, like_escape};
 
