@@ -5,4 +5,7 @@
 #[macro_use]
 mod common;
 
+mod approval;
+mod cases;
+mod intake;
 mod skeleton;
