@@ -688,3 +688,31 @@ async fn campaigns_are_created_with_a_unique_code_and_listed() {
         assert_eq!(e.code(), Code::PermissionDenied, "[{b}]");
     }
 }
+
+#[test]
+fn the_form_key_is_created_private_under_the_data_dir_and_a_short_or_missing_configured_one_is_refused()
+ {
+    use samling_recruitment::service::intake::load_form_key;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("keys").join("recruitment-form.key");
+    let key = load_form_key(&path, true).expect("created");
+    assert_eq!(key.len(), 32);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    assert_eq!(load_form_key(&path, false).unwrap(), key, "read back");
+    let short = dir.path().join("short.key");
+    std::fs::write(&short, "00112233").unwrap();
+    let e = load_form_key(&short, false).unwrap_err().to_string();
+    assert!(
+        e.starts_with("form_token_key_file") && e.contains("at least 32"),
+        "{e}"
+    );
+    let e = load_form_key(&dir.path().join("absent.key"), false)
+        .unwrap_err()
+        .to_string();
+    assert!(e.starts_with("form_token_key_file"), "{e}");
+}
