@@ -441,7 +441,8 @@ impl Recruitment {
     /// The courses `case_id` is enrolled in. Training's store
     /// (`store::courses`, service/training.rs) is merged separately; until
     /// it is, no course is known here and a case cannot leave training
-    /// (the refusal names the basic course as missing).
+    /// (the refusal names the basic course as missing). On the merge this
+    /// body is `crate::store::courses::of_member(&mut *conn, case_id).await`.
     pub(crate) async fn courses_of_case(
         &self,
         _conn: &mut AnyConnection,
