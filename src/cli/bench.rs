@@ -294,6 +294,7 @@ pub async fn run(base: &Config, cmd: BenchCommand) -> anyhow::Result<()> {
                 municipality_code: munis[i % munis.len()].clone(),
                 decision_date: Some(dates::to_proto(today)),
                 decision_ref: format!("B{i}"),
+                evidence: None,
             };
             c.record_approval(approval).await?;
             Ok(())

@@ -30,6 +30,7 @@ pub const SERVICE: ServiceRoutes = ServiceRoutes {
     routes: REGION_ROUTES,
     national: NATIONAL_ROUTES,
     never_stored: NEVER_STORED,
+    public: &[],
     creates: CREATES,
     components,
 };

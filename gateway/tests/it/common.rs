@@ -44,12 +44,14 @@ pub use samling_testkit::{Backend, backends, for_each_backend};
 
 // ------------------------------------------------------------ regions
 
-/// One region's registry, served over gRPC on a local port.
+/// One region's registry and recruitment, served over gRPC on one local port.
 pub struct RegionServer {
     pub id: String,
     pub addr: SocketAddr,
     pub registry: samling_registry::Registry,
     served: Served,
+    /// Recruitment of the region beside the registry (its clock settable).
+    pub recruitment: samling_recruitment::Recruitment,
 }
 
 impl RegionServer {
@@ -61,21 +63,46 @@ impl RegionServer {
         let (store, _) = backend
             .store("registry", Some(4), &[samling_registry::MIGRATIONS])
             .await;
-        let registry =
-            samling_registry::Registry::new(store, samling_registry::domain::Rules::default(), map)
-                .for_region(region);
-        let served = Served::start(&[samling_registry::SERVICE_NAME], |router| {
-            router.add_service(samling_registry::grpc::server(
-                registry.clone(),
-                signer.verifier(),
-            ))
-        })
+        let registry = samling_registry::Registry::new(
+            store,
+            samling_registry::domain::Rules::default(),
+            map.clone(),
+        )
+        .for_region(region.clone());
+        let (rstore, _) = backend
+            .store("recruitment", Some(4), &[samling_recruitment::MIGRATIONS])
+            .await;
+        let recruitment = samling_recruitment::Recruitment::new(
+            rstore,
+            samling_recruitment::domain::Rules::default(),
+            map,
+            samling_kit::dates::Clock::fixed(chrono::Utc::now()),
+        )
+        .for_region(region);
+        let served = Served::start(
+            &[
+                samling_registry::SERVICE_NAME,
+                samling_recruitment::SERVICE_NAME,
+            ],
+            |router| {
+                router
+                    .add_service(samling_registry::grpc::server(
+                        registry.clone(),
+                        signer.verifier(),
+                    ))
+                    .add_service(samling_recruitment::grpc::server(
+                        recruitment.clone(),
+                        signer.verifier(),
+                    ))
+            },
+        )
         .await;
         RegionServer {
             id: id.to_string(),
             addr: served.addr,
             registry,
             served,
+            recruitment,
         }
     }
 
@@ -141,6 +168,10 @@ pub fn test_config(backend: &Backend) -> GatewayConfig {
         // Test records in a shared Redis expire soon.
         idempotency_ttl_secs: 600,
         body_limit_bytes: 64 * 1024,
+        // The public forms' strict budget is tested on its own
+        // (recruitment::); the route matrix sends each public route one
+        // request per role from one address.
+        public_form_rate_per_minute: 1000,
         ..GatewayConfig::default()
     }
 }

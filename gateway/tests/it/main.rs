@@ -6,5 +6,6 @@ mod common;
 mod http;
 mod limits;
 mod matrix;
+mod recruitment;
 mod regions;
 mod trace;

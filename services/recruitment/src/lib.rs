@@ -120,16 +120,25 @@ pub async fn open(
     let region_id = regions
         .parse_region(region)
         .map_err(|e| KitError::invalid("region", e.to_string()))?;
+    let tokens = service::intake::form_tokens(cfg, &conf, &conf.rules)
+        .map_err(|e| KitError::invalid("recruitment.form_token_key_file", e.to_string()))?;
+    let registry = service::registry_link::RegistryLink::with_key_file(
+        samling_kit::module::endpoint_of(cfg, &regions, "registry", region)?,
+        samling_kit::tls::Tls::from_config(&cfg.tls)?,
+        cfg.context_key_file(),
+    );
     let svc = Recruitment::new(
         store,
         conf.rules,
         regions.clone(),
         samling_kit::dates::Clock::system(),
     )
-    .for_region(region_id);
+    .for_region(region_id)
+    .with_form_tokens(tokens)
+    .with_registry(registry);
     // The handler holds a copy without the handle: no cycle keeps it alive.
-    let registry = registry_feed::follow(&svc, cfg, region, &regions)?;
+    let feed = registry_feed::follow(&svc, cfg, region, &regions)?;
     let mut svc = svc;
-    svc.registry_feed = Some(Arc::new(registry));
+    svc.registry_feed = Some(Arc::new(feed));
     Ok(svc)
 }

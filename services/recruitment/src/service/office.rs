@@ -15,12 +15,11 @@
 
 use super::{R, Recruitment};
 use crate::domain::RecruitmentError;
-use crate::domain::pipeline::refresh_deadlines;
 use crate::domain::support::refresh_closing;
 use samling_kit::auth::{AuthContext, Role};
 use samling_kit::error::{KitError, Reason};
 use samling_kit::reference::MunicipalityCode;
-use samling_kit::service::{Answer, Service};
+use samling_kit::service::Answer;
 use samling_proto::recruitment::v1::*;
 
 fn refused(reason: Reason, message: impl Into<String>) -> RecruitmentError {
@@ -37,7 +36,7 @@ fn role_refused(ctx: &AuthContext, what: &str) -> RecruitmentError {
 /// The office's own work (and other services').
 pub(crate) fn office(ctx: &AuthContext, what: &str) -> R<()> {
     match ctx.role {
-        Role::RegionalOfficer | Role::Service => Ok(()),
+        _ if super::cases::is_office(ctx) => Ok(()),
         _ => Err(role_refused(ctx, what)),
     }
 }
@@ -46,7 +45,7 @@ pub(crate) fn office(ctx: &AuthContext, what: &str) -> R<()> {
 /// caseworker or manager (another municipality is refused, naming it).
 pub(crate) fn for_municipality(ctx: &AuthContext, municipality_code: &str, what: &str) -> R<()> {
     match ctx.role {
-        Role::RegionalOfficer | Role::Service => Ok(()),
+        _ if super::cases::is_office(ctx) => Ok(()),
         r if r.is_municipal() => {
             let own = ctx.municipality.as_ref().map(|m| m.as_str()).unwrap_or("");
             if own == municipality_code.trim() {
@@ -96,7 +95,7 @@ pub(crate) fn see_municipal(
     id: &str,
 ) -> R<()> {
     match ctx.role {
-        Role::RegionalOfficer | Role::Service => Ok(()),
+        _ if super::cases::is_office(ctx) => Ok(()),
         r if r.is_municipal() => {
             if ctx.municipality.as_ref().map(|m| m.as_str()) == Some(municipality_code) {
                 Ok(())
@@ -112,7 +111,7 @@ pub(crate) fn see_municipal(
 /// home's are "not found").
 pub(crate) fn see_home(ctx: &AuthContext, home_id: &str, record: &str) -> R<()> {
     match ctx.role {
-        Role::RegionalOfficer | Role::Service => Ok(()),
+        _ if super::cases::is_office(ctx) => Ok(()),
         Role::FamilyHome if ctx.is_party(home_id) => Ok(()),
         Role::FamilyHome => Err(RecruitmentError::not_found(format!(
             "{record} of home {home_id}"
@@ -140,59 +139,6 @@ impl Recruitment {
     /// "Today" by the service's clock.
     pub(crate) fn today(&self) -> chrono::NaiveDate {
         self.clock.today()
-    }
-
-    /// "Now" by the service's clock, as an RFC 3339 instant.
-    pub(crate) fn now_text(&self) -> String {
-        samling_kit::dates::instant_text(self.clock.now())
-    }
-}
-
-/// A case as the caller may see it. STAND-IN for R1's case view (R1 owns
-/// cases): on the merge keep R1's `impl Answer<Recruitment> for Case` and
-/// delete this one. The office sees it all (an audited read); its own
-/// municipality sees it without the applicant's and household's personal
-/// data; others see nothing.
-impl Answer<Recruitment> for Case {
-    fn record(&self) -> (&'static str, String) {
-        ("case", self.id.clone())
-    }
-
-    async fn view(self, svc: &Recruitment, ctx: &AuthContext) -> R<Self> {
-        // A network-home case is also its placing municipality's (the home
-        // may live in another municipality).
-        let placing = if ctx.role.is_municipal() && !self.placement_need_id.is_empty() {
-            crate::store::needs::get(&svc.store.read, &self.placement_need_id)
-                .await?
-                .map(|n| n.municipality_code)
-        } else {
-            None
-        };
-        if see_municipal(ctx, &self.municipality_code, "case", &self.id).is_err() {
-            see_municipal(ctx, placing.as_deref().unwrap_or(""), "case", &self.id)?;
-        }
-        let mut c = refresh_deadlines(self, svc.today());
-        match ctx.role {
-            Role::RegionalOfficer | Role::Service => {
-                svc.core().audit_read(ctx, "case", &[&c.id]).await?;
-            }
-            _ => {
-                c.applicant = None;
-                for a in &mut c.adults {
-                    a.given_name.clear();
-                    a.family_name.clear();
-                    a.birth_year = 0;
-                }
-                c.personal_data_redacted = true;
-            }
-        }
-        Ok(c)
-    }
-
-    async fn current(self, svc: &Recruitment) -> R<Self> {
-        Ok(crate::store::cases::get(&svc.store.read, &self.id)
-            .await?
-            .unwrap_or(self))
     }
 }
 

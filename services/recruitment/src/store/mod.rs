@@ -8,9 +8,11 @@
 use crate::domain::RecruitmentError;
 use samling_kit::error::KitError;
 
+pub mod campaigns;
 pub mod cases;
 pub mod closing;
 pub mod courses;
+pub mod form_nonces;
 pub mod funnel;
 pub mod meetings;
 pub mod mentors;

@@ -5,8 +5,11 @@
 #[macro_use]
 mod common;
 
+mod approval;
+mod cases;
 mod closing;
 mod funnel;
+mod intake;
 mod network;
 mod registry_feed;
 mod skeleton;

@@ -593,6 +593,7 @@ impl Registry {
             decision_date: Some(dates::to_proto(date)),
             decision_ref: req.decision_ref.trim().into(),
             recorded_by: ctx.sub.clone(),
+            evidence: req.evidence.clone(),
         };
         let h = self
             .change_home(&mut tx, ctx, &req.home_id, "home_approved", "nämnd decision", |h| {
