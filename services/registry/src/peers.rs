@@ -23,6 +23,8 @@ type R<T> = Result<T, RegistryError>;
 
 /// How long one call to another region's register may take.
 pub const PEER_TIMEOUT: Duration = Duration::from_secs(3);
+/// How long a register that could not be reached is not tried again.
+pub const RETRY_AFTER: Duration = Duration::from_secs(5);
 
 /// The national identity key: HMAC-SHA-256 of a canonical personnummer
 /// under it is what registers compare across regions. The same key in
@@ -65,6 +67,9 @@ impl std::fmt::Debug for IdentityKey {
 struct Inner {
     endpoints: BTreeMap<String, String>,
     channels: BTreeMap<String, Channel>,
+    /// Regions whose register could not be reached, not tried again before
+    /// the instant: a region that is down costs the others' writes nothing.
+    down_until: BTreeMap<String, std::time::Instant>,
     signer: Option<ContextSigner>,
     tls: Option<Tls>,
     key: Option<IdentityKey>,
@@ -107,6 +112,7 @@ impl Peers {
     pub fn add(&self, region: &str, endpoint: &str) {
         let mut w = self.write();
         w.channels.remove(region);
+        w.down_until.remove(region);
         w.endpoints.insert(region.to_string(), endpoint.to_string());
     }
 
@@ -129,6 +135,12 @@ impl Peers {
     pub async fn client(&self, region: &str, own_region: &str) -> R<RegistryClient> {
         let (endpoint, channel, signer, tls, timeout) = {
             let r = self.read();
+            if r.down_until
+                .get(region)
+                .is_some_and(|t| *t > std::time::Instant::now())
+            {
+                return Err(unavailable(region));
+            }
             let endpoint = r.endpoints.get(region).cloned().ok_or_else(|| {
                 RegistryError::invalid(
                     "home_region",
@@ -152,10 +164,20 @@ impl Peers {
         let channel = match channel {
             Some(c) => c,
             None => {
-                let c = samling_kit::client::channel("registry", &endpoint, tls.as_ref())
+                let c = match samling_kit::client::channel("registry", &endpoint, tls.as_ref())
                     .await
-                    .map_err(|_| unavailable(region))?;
-                self.write().channels.insert(region.to_string(), c.clone());
+                {
+                    Ok(c) => c,
+                    Err(_) => {
+                        self.write()
+                            .down_until
+                            .insert(region.to_string(), std::time::Instant::now() + RETRY_AFTER);
+                        return Err(unavailable(region));
+                    }
+                };
+                let mut w = self.write();
+                w.down_until.remove(region);
+                w.channels.insert(region.to_string(), c.clone());
                 c
             }
         };
