@@ -414,7 +414,9 @@ impl Registry {
         let own = self.own_region().unwrap_or_default().to_string();
         let mut c = self.peers.client(region, &own).await?;
         let r = c.request(ReleaseHomePlaceRequest {
-            request_id: format!("release-{placement_id}"),
+            // No request id: releasing is idempotent by the occupancy itself, and a
+            // retried end may state another reason.
+            request_id: String::new(),
             placement_id: placement_id.into(),
             end_reason: reason as i32,
         });

@@ -54,7 +54,12 @@ fn office_of(region: &str) -> AuthContext {
 
 /// An approved family home in Umeå, in Norr's register.
 async fn umea_home(n: &Harness, carer_pnr: &str) -> Home {
+    umea_home_with(n, carer_pnr, false).await
+}
+
+async fn umea_home_with(n: &Harness, carer_pnr: &str, protected: bool) -> Home {
     let mut d = draft("Storgatan 1", carer_pnr);
+    d.protected_identity = protected;
     d.municipality_code = UMEA.into();
     if let Some(a) = d.address.as_mut() {
         a.city = "Umeå".into();
@@ -561,6 +566,55 @@ async fn an_adult_in_homes_of_two_regions_is_flagged_in_both() {
                 && f.other_region == STHLM),
             "{flags:?}"
         );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_protected_umea_homes_municipality_is_withheld_in_stockholms_placement_views() {
+    each_backend(|s, n| async move {
+        let home = umea_home_with(&n, &adult(571), true).await;
+        let child = stockholm_child(&s, &child_pnr(11, 572)).await;
+        let placed = rpc!(
+            s.client(caseworker(STOCKHOLM)).await,
+            create_placement,
+            placement(&child.id, &home.id, today())
+        )
+        .expect("placed in a protected home of another region");
+        let p = placed.placement.expect("placement");
+        assert_eq!(p.home_region, NORR);
+        assert!(
+            p.receiving_municipality_code.is_empty(),
+            "[{}] the placing caseworker does not learn where a protected home is: {p:?}",
+            s.backend
+        );
+        let get = |ctx: AuthContext| {
+            let s = s.clone();
+            let id = p.id.clone();
+            async move {
+                rpc!(
+                    s.client(ctx).await,
+                    get_placement,
+                    GetPlacementRequest { placement_id: id }
+                )
+                .expect("get placement")
+            }
+        };
+        assert!(
+            get(caseworker(STOCKHOLM))
+                .await
+                .receiving_municipality_code
+                .is_empty()
+        );
+        assert_eq!(
+            get(office_of(STHLM)).await.receiving_municipality_code,
+            UMEA
+        );
+        // The home's own events name no municipality of a protected home.
+        let text = payloads(&n.events_after(0).await);
+        assert!(text.contains("home_placement_added"), "{text}");
+        assert!(!text.contains(&format!("\"{STOCKHOLM}\"")), "{text}");
+        assert!(!text.contains(&format!("\"{UMEA}\"")), "{text}");
     })
     .await;
 }
