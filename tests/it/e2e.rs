@@ -413,10 +413,14 @@ async fn serve_all_answers_grpc_and_the_cli_across_regions() {
     }
     let log = std::fs::read_to_string(&log_path).unwrap_or_default();
     let pnr = adult(1);
+    // The registers asked each other about these (ADR 0021): by keyed hash only.
+    let (pnr2, child_pnr) = (adult(2), samling_testkit::people::child_pnr(9, 3));
     for secret in [
         home.id.as_str(),
         &pnr,
         &pnr.replace('-', ""),
+        &pnr2.replace('-', ""),
+        &child_pnr.replace('-', ""),
         "Hemvägen",
         token.as_str(),
         "\x1b[",

@@ -531,6 +531,35 @@ pub fn read_audit(ctx: &AuthContext) -> Result<(), RegistryError> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn only_another_regions_register_calls_between_registers() {
+        use samling_kit::auth::{AuthContext, Role};
+        let peer = AuthContext::new("registry-norr", Role::Service).with_region("norr");
+        assert_eq!(
+            peer_register(&peer, Some("stockholm-gotland")).unwrap(),
+            "norr"
+        );
+        assert_eq!(peer_register(&peer, None).unwrap(), "norr");
+        for (ctx, register) in [
+            (peer.clone(), Some("norr")),
+            (AuthContext::new("svc", Role::Service), Some("norr")),
+            (
+                AuthContext::new("o", Role::RegionalOfficer).with_region("norr"),
+                Some("norr"),
+            ),
+            (
+                AuthContext::new("cw", Role::MunicipalityCaseworker).with_region("syd"),
+                Some("norr"),
+            ),
+        ] {
+            assert!(
+                peer_register(&ctx, register).is_err(),
+                "{ctx:?} at {register:?}"
+            );
+        }
+    }
+
     use super::*;
     use samling_proto::registry::v1::{Approval, Home};
 

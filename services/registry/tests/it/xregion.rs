@@ -618,3 +618,57 @@ async fn a_protected_umea_homes_municipality_is_withheld_in_stockholms_placement
     })
     .await;
 }
+
+#[tokio::test]
+async fn the_first_placing_municipality_of_another_region_may_object_in_the_homes_register() {
+    each_backend(|s, n| async move {
+        let home = umea_home(&n, &adult(581)).await;
+        let first = stockholm_child(&s, &child_pnr(12, 582)).await;
+        rpc!(
+            s.client(caseworker(STOCKHOLM)).await,
+            create_placement,
+            placement(&first.id, &home.id, days_ago(3))
+        )
+        .expect("Stockholm places first");
+        // Stockholm is the home's first placing municipality, though its
+        // placement is kept in Stockholm's register: it objects in Norr's.
+        rpc!(
+            n.client(caseworker(STOCKHOLM)).await,
+            object_to_further_placements,
+            ObjectToFurtherPlacementsRequest {
+                home_id: home.id.clone(),
+                municipality_code: STOCKHOLM.into(),
+                reason: "the child needs calm".into(),
+                ..Default::default()
+            }
+        )
+        .expect("the first placing municipality objects");
+        // Umeå's own placement is refused now.
+        let umea_child = rpc!(
+            n.client(office_of(NORR)).await,
+            register_child,
+            RegisterChildRequest {
+                personnummer: child_pnr(13, 583),
+                given_name: "Sam".into(),
+                family_name: "Nord".into(),
+                placing_municipality_code: UMEA.into(),
+                ..Default::default()
+            }
+        )
+        .expect("an Umeå child")
+        .child
+        .expect("child");
+        let refused = rpc!(
+            n.client(caseworker(UMEA)).await,
+            create_placement,
+            placement(&umea_child.id, &home.id, today())
+        );
+        assert!(
+            refused.is_err(),
+            "[{}] the objection holds: {refused:?}",
+            s.backend
+        );
+        assert_eq!(placed_count(&n, &home.id).await, 1);
+    })
+    .await;
+}
