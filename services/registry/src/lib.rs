@@ -112,6 +112,13 @@ pub async fn open(
     let registry =
         Registry::new(store, domain::Rules::from(&rules), regions.clone()).for_region(region_id);
     connect_peers(&registry, cfg, &rules, region, &regions)?;
+    let indexed = registry
+        .index_identities()
+        .await
+        .map_err(|e| samling_kit::error::KitError::Internal(e.to_string()))?;
+    if indexed > 0 {
+        tracing::info!(%region, indexed, "keyed identities indexed for other regions' duplicate checks");
+    }
     Ok(registry)
 }
 

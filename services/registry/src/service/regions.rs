@@ -500,6 +500,40 @@ impl Registry {
         Ok(flags)
     }
 
+    /// Index the keyed hashes of the children and homes written before
+    /// there was a national identity key (or before ADR 0021), so other
+    /// regions find them. Run when the register opens; nothing to do once
+    /// done. Returns how many records were indexed.
+    pub async fn index_identities(&self) -> R<usize> {
+        if self.peers.identity_hash("").is_none() {
+            return Ok(0);
+        }
+        let children = store::regions::children_unindexed(&self.store.read).await?;
+        let homes = store::regions::homes_unindexed(&self.store.read).await?;
+        let mut rows: Vec<(String, &str, String)> = Vec::new();
+        for (id, pnr) in children {
+            if let Some(h) = self.peers.identity_hash(&pnr) {
+                rows.push((h, "child", id));
+            }
+        }
+        for home in &homes {
+            for h in self.adult_hashes(home) {
+                rows.push((h, "home", home.id.clone()));
+            }
+        }
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        let mut tx = self.store.begin_write().await?;
+        let mut records = std::collections::BTreeSet::new();
+        for (hash, record_type, id) in &rows {
+            store::regions::index_identity(tx.conn(), hash, record_type, id).await?;
+            records.insert(id.as_str());
+        }
+        tx.commit(&self.feed).await?;
+        Ok(records.len())
+    }
+
     /// The keyed hashes of a home's adults (none without a national key).
     pub(crate) fn adult_hashes(&self, h: &Home) -> Vec<String> {
         let mut out: Vec<String> = adult_pnrs(h)

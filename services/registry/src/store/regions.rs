@@ -168,3 +168,31 @@ pub async fn with_identity<'e, E: Executor<'e, Database = Any>>(
         .map(|r| r.try_get::<String, _>(0).map_err(RegistryError::from))
         .collect()
 }
+
+/// (id, canonical personnummer) of children with no keyed hash yet.
+pub async fn children_unindexed<'e, E: Executor<'e, Database = Any>>(
+    e: E,
+) -> R<Vec<(String, String)>> {
+    let rows = sqlx::query(
+        "SELECT id, personnummer FROM children WHERE id NOT IN \
+         (SELECT record_id FROM identity_hashes WHERE record_type = 'child') ORDER BY id",
+    )
+    .fetch_all(e)
+    .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .collect()
+}
+
+/// Homes with no keyed hash yet (those without adults stay so).
+pub async fn homes_unindexed<'e, E: Executor<'e, Database = Any>>(
+    e: E,
+) -> R<Vec<samling_proto::registry::v1::Home>> {
+    let rows = sqlx::query(
+        "SELECT doc FROM homes WHERE id NOT IN \
+         (SELECT record_id FROM identity_hashes WHERE record_type = 'home') ORDER BY id",
+    )
+    .fetch_all(e)
+    .await?;
+    Ok(super::homes::DOCS.from_rows(&rows)?)
+}

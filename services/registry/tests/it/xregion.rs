@@ -672,3 +672,48 @@ async fn the_first_placing_municipality_of_another_region_may_object_in_the_home
     })
     .await;
 }
+
+#[tokio::test]
+async fn records_from_before_the_identity_key_are_indexed_and_then_found() {
+    samling_testkit::for_each_store_backend(|backend| async move {
+        // Stockholm's register without a national key: nothing indexed.
+        let signer = ContextSigner::generate().expect("signer");
+        let s = Harness::start_signed(&backend, Some(STHLM), signer.clone()).await;
+        let n = Harness::start_signed(&backend, Some(NORR), signer.clone()).await;
+        let pnr = child_pnr(14, 591);
+        let old = stockholm_child(&s, &pnr).await;
+        assert_eq!(s.registry.index_identities().await.expect("index"), 0);
+        // The key arrives (a restart with it): the old child is indexed once.
+        let key = IdentityKey::from_bytes([42; 32]);
+        for (h, other, at) in [(&s, NORR, &n.endpoint), (&n, STHLM, &s.endpoint)] {
+            let peers = h.registry.peers();
+            peers.set_signer(signer.clone());
+            peers.set_identity_key(key.clone());
+            peers.add(other, at);
+        }
+        assert_eq!(s.registry.index_identities().await.expect("index"), 1);
+        assert_eq!(s.registry.index_identities().await.expect("again"), 0);
+        // Norr registers the same child: found in Stockholm.
+        let second = rpc!(
+            n.client(office_of(NORR)).await,
+            register_child,
+            RegisterChildRequest {
+                personnummer: pnr,
+                given_name: "Kim".into(),
+                family_name: "Lind".into(),
+                placing_municipality_code: UMEA.into(),
+                ..Default::default()
+            }
+        )
+        .expect("register in Norr");
+        assert!(
+            second
+                .duplicates
+                .iter()
+                .any(|f| f.other_record_id == old.id && f.other_region == STHLM),
+            "[{}] {second:?}",
+            s.backend
+        );
+    })
+    .await;
+}
