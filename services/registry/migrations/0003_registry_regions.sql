@@ -34,3 +34,13 @@ CREATE TABLE identity_hashes (
     record_id TEXT NOT NULL,
     PRIMARY KEY (hash, record_type, record_id)
 );
+
+-- Duplicate checks another region's register did not answer: asked again
+-- (Registry::retry_identity_checks) until it does.
+CREATE TABLE identity_checks_pending (
+    record_type TEXT NOT NULL,
+    record_id TEXT NOT NULL,
+    region TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (record_type, record_id, region)
+);

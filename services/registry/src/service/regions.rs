@@ -443,6 +443,49 @@ impl Registry {
         if hashes.is_empty() || regions.is_empty() {
             return Ok(Vec::new());
         }
+        // Checks a register missed before, now that one is being made.
+        if let Err(e) = self.retry_identity_checks(10).await {
+            tracing::warn!(error = %e, "the missed duplicate checks were not asked again");
+        }
+        Ok(self
+            .ask_regions(kind, record_id, &hashes, regions, false)
+            .await?
+            .0)
+    }
+
+    /// Ask the other registers again about records they did not answer
+    /// for (up to `limit`), flagging what they know now. Returns how many
+    /// checks were answered.
+    pub async fn retry_identity_checks(&self, limit: i64) -> R<usize> {
+        let pending = store::regions::pending_checks(&self.store.read, limit).await?;
+        let mut answered = 0;
+        for (record_type, record_id, region) in pending {
+            let kind = if record_type == "child" {
+                IdentityKind::Child
+            } else {
+                IdentityKind::Adult
+            };
+            let hashes =
+                store::regions::hashes_of(&self.store.read, &record_type, &record_id).await?;
+            let (_, n) = self
+                .ask_regions(kind, &record_id, &hashes, vec![region], true)
+                .await?;
+            answered += n;
+        }
+        Ok(answered)
+    }
+
+    /// Ask `regions` about `record_id`'s keyed identities; flag what they
+    /// know; note the ones that did not answer, to ask again (and, when
+    /// `retrying`, forget the ones that did). The flags and how many answered.
+    async fn ask_regions(
+        &self,
+        kind: IdentityKind,
+        record_id: &str,
+        hashes: &[String],
+        regions: Vec<String>,
+        retrying: bool,
+    ) -> R<(Vec<DuplicateFlag>, usize)> {
         let (record_type, dup) = match kind {
             IdentityKind::Child => ("child", DuplicateKind::SameChildTwice),
             _ => ("home", DuplicateKind::SameAdultInTwoHomes),
@@ -453,7 +496,7 @@ impl Registry {
                 request_id: String::new(),
                 kind: kind as i32,
                 record_id: record_id.into(),
-                identity_hashes: hashes.clone(),
+                identity_hashes: hashes.to_vec(),
             };
             let own = own.clone();
             async move {
@@ -471,22 +514,28 @@ impl Registry {
             }
         });
         let mut found = Vec::new();
+        let mut answered = Vec::new();
+        let mut missed = Vec::new();
         for (region, out) in futures::future::join_all(asks).await {
             match out {
-                Ok(answer) => found.extend(
-                    answer
-                        .matches
-                        .into_iter()
-                        .filter(|m| m.record_type == record_type)
-                        .map(|m| (region.clone(), m.record_id)),
-                ),
+                Ok(answer) => {
+                    found.extend(
+                        answer
+                            .matches
+                            .into_iter()
+                            .filter(|m| m.record_type == record_type)
+                            .map(|m| (region.clone(), m.record_id)),
+                    );
+                    answered.push(region);
+                }
                 Err(e) => {
-                    tracing::warn!(%region, error = %e, "a register did not answer the duplicate check");
+                    tracing::warn!(%region, error = %e, "a register did not answer the duplicate check; it is asked again later");
+                    missed.push(region);
                 }
             }
         }
-        if found.is_empty() {
-            return Ok(Vec::new());
+        if found.is_empty() && missed.is_empty() && !retrying {
+            return Ok((Vec::new(), answered.len()));
         }
         let mut tx = self.store.begin_write().await?;
         let mut flags = Vec::new();
@@ -496,8 +545,19 @@ impl Registry {
                     .await?,
             );
         }
+        let now = dates::now_text();
+        for region in &missed {
+            store::regions::add_pending_check(tx.conn(), record_type, record_id, region, &now)
+                .await?;
+        }
+        if retrying {
+            for region in &answered {
+                store::regions::remove_pending_check(tx.conn(), record_type, record_id, region)
+                    .await?;
+            }
+        }
         tx.commit(&self.feed).await?;
-        Ok(flags)
+        Ok((flags, answered.len()))
     }
 
     /// Index the keyed hashes of the children and homes written before

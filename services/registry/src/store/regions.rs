@@ -196,3 +196,76 @@ pub async fn homes_unindexed<'e, E: Executor<'e, Database = Any>>(
     .await?;
     Ok(super::homes::DOCS.from_rows(&rows)?)
 }
+
+/// Ask `region` again about `record_type`/`record_id` (once).
+pub async fn add_pending_check(
+    conn: &mut AnyConnection,
+    record_type: &str,
+    record_id: &str,
+    region: &str,
+    now: &str,
+) -> R<()> {
+    sqlx::query(
+        "INSERT INTO identity_checks_pending (record_type, record_id, region, created_at) \
+         VALUES ($1, $2, $3, $4) ON CONFLICT (record_type, record_id, region) DO NOTHING",
+    )
+    .bind(record_type)
+    .bind(record_id)
+    .bind(region)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn remove_pending_check(
+    conn: &mut AnyConnection,
+    record_type: &str,
+    record_id: &str,
+    region: &str,
+) -> R<()> {
+    sqlx::query(
+        "DELETE FROM identity_checks_pending WHERE record_type = $1 AND record_id = $2 AND region = $3",
+    )
+    .bind(record_type)
+    .bind(record_id)
+    .bind(region)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Up to `limit` pending checks (record type, record id, region), oldest first.
+pub async fn pending_checks<'e, E: Executor<'e, Database = Any>>(
+    e: E,
+    limit: i64,
+) -> R<Vec<(String, String, String)>> {
+    let rows = sqlx::query(
+        "SELECT record_type, record_id, region FROM identity_checks_pending \
+         ORDER BY created_at, record_id LIMIT $1",
+    )
+    .bind(limit)
+    .fetch_all(e)
+    .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
+        .collect()
+}
+
+/// The keyed hashes indexed for `record_type`/`record_id`.
+pub async fn hashes_of<'e, E: Executor<'e, Database = Any>>(
+    e: E,
+    record_type: &str,
+    record_id: &str,
+) -> R<Vec<String>> {
+    let rows = sqlx::query(
+        "SELECT hash FROM identity_hashes WHERE record_type = $1 AND record_id = $2 ORDER BY hash",
+    )
+    .bind(record_type)
+    .bind(record_id)
+    .fetch_all(e)
+    .await?;
+    rows.iter()
+        .map(|r| r.try_get::<String, _>(0).map_err(RegistryError::from))
+        .collect()
+}

@@ -717,3 +717,82 @@ async fn records_from_before_the_identity_key_are_indexed_and_then_found() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_duplicate_check_a_region_missed_is_asked_again_once_it_answers() {
+    each_backend(|s, n| async move {
+        let pnr = child_pnr(15, 601);
+        // Norr knew the child before (it asked Stockholm then: no match).
+        let earlier = rpc!(
+            n.client(office_of(NORR)).await,
+            register_child,
+            RegisterChildRequest {
+                personnummer: pnr.clone(),
+                given_name: "Kim".into(),
+                family_name: "Lind".into(),
+                placing_municipality_code: UMEA.into(),
+                ..Default::default()
+            }
+        )
+        .expect("registered in Norr")
+        .child
+        .expect("child");
+        // Stockholm registers it while Norr does not answer: no flag yet.
+        s.registry.peers().add(NORR, "http://127.0.0.1:9");
+        let resp = rpc!(
+            s.client(office_of(STHLM)).await,
+            register_child,
+            RegisterChildRequest {
+                personnummer: pnr.clone(),
+                given_name: "Kim".into(),
+                family_name: "Lind".into(),
+                placing_municipality_code: STOCKHOLM.into(),
+                ..Default::default()
+            }
+        )
+        .expect("registered in Stockholm while Norr is away");
+        assert!(resp.duplicates.is_empty(), "{resp:?}");
+        let child = resp.child.expect("child");
+        assert_eq!(
+            s.registry.retry_identity_checks(10).await.expect("retry"),
+            0
+        );
+        // Norr answers again: the missed check is asked, both flag it.
+        s.registry.peers().add(NORR, &n.endpoint);
+        assert_eq!(
+            s.registry.retry_identity_checks(10).await.expect("retry"),
+            1
+        );
+        assert_eq!(
+            s.registry.retry_identity_checks(10).await.expect("again"),
+            0
+        );
+        let mine = rpc!(
+            s.client(office_of(STHLM)).await,
+            list_duplicate_flags,
+            ListDuplicateFlagsRequest::default()
+        )
+        .expect("Stockholm's flags")
+        .flags;
+        assert!(
+            mine.iter()
+                .any(|f| f.record_id == child.id && f.other_record_id == earlier.id),
+            "[{}] {mine:?}",
+            s.backend
+        );
+        let theirs = rpc!(
+            n.client(office_of(NORR)).await,
+            list_duplicate_flags,
+            ListDuplicateFlagsRequest::default()
+        )
+        .expect("Norr's flags")
+        .flags;
+        assert!(
+            theirs
+                .iter()
+                .any(|f| f.record_id == earlier.id && f.other_record_id == child.id),
+            "{theirs:?}"
+        );
+    })
+    .await;
+}
