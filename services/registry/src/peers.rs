@@ -116,6 +116,14 @@ impl Peers {
         w.endpoints.insert(region.to_string(), endpoint.to_string());
     }
 
+    /// `region`'s register did not answer properly: not asked again for
+    /// [`RETRY_AFTER`].
+    pub fn mark_down(&self, region: &str) {
+        self.write()
+            .down_until
+            .insert(region.to_string(), std::time::Instant::now() + RETRY_AFTER);
+    }
+
     /// The other regions known, in order.
     pub fn regions(&self) -> Vec<String> {
         self.read().endpoints.keys().cloned().collect()

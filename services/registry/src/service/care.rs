@@ -299,8 +299,8 @@ impl Registry {
             )
             .await?;
         let flags = self
-            .check_other_regions(IdentityKind::Child, &child_id, hashes)
-            .await?;
+            .flags_from_other_regions(IdentityKind::Child, &child_id, hashes)
+            .await;
         if access::manage_register(ctx).is_ok() {
             resp.duplicates.extend(flags);
         }

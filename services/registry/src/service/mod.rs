@@ -367,13 +367,19 @@ impl Registry {
         let Some(h) = &resp.home else {
             return Ok(());
         };
-        let hashes = match store::homes::get(&self.store.read, &h.id).await? {
-            Some(stored) => self.adult_hashes(&stored),
-            None => return Ok(()),
+        // The home's write has committed: a fault from here on is logged,
+        // never the answer.
+        let hashes = match store::homes::get(&self.store.read, &h.id).await {
+            Ok(Some(stored)) => self.adult_hashes(&stored),
+            Ok(None) => return Ok(()),
+            Err(e) => {
+                tracing::warn!(error = %e, "the duplicate check with other regions failed");
+                return Ok(());
+            }
         };
         let flags = self
-            .check_other_regions(IdentityKind::Adult, &h.id, hashes)
-            .await?;
+            .flags_from_other_regions(IdentityKind::Adult, &h.id, hashes)
+            .await;
         if access::manage_register(ctx).is_ok() {
             resp.duplicates.extend(flags);
         }

@@ -453,6 +453,24 @@ impl Registry {
             .0)
     }
 
+    /// [`Self::check_other_regions`] after a write that has committed: its
+    /// failure (a store fault writing the flags) is logged, never the
+    /// answer to a write that happened.
+    pub(crate) async fn flags_from_other_regions(
+        &self,
+        kind: IdentityKind,
+        record_id: &str,
+        hashes: Vec<String>,
+    ) -> Vec<DuplicateFlag> {
+        match self.check_other_regions(kind, record_id, hashes).await {
+            Ok(flags) => flags,
+            Err(e) => {
+                tracing::warn!(error = %e, "the duplicate check with other regions failed");
+                Vec::new()
+            }
+        }
+    }
+
     /// Ask the other registers again about records they did not answer
     /// for (up to `limit`), flagging what they know now. Returns how many
     /// checks were answered.
@@ -530,6 +548,7 @@ impl Registry {
                 }
                 Err(e) => {
                     tracing::warn!(%region, error = %e, "a register did not answer the duplicate check; it is asked again later");
+                    self.peers.mark_down(&region);
                     missed.push(region);
                 }
             }
