@@ -8,3 +8,4 @@ mod limits;
 mod matrix;
 mod regions;
 mod trace;
+mod xregion;
