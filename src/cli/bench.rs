@@ -332,6 +332,7 @@ pub async fn run(base: &Config, cmd: BenchCommand) -> anyhow::Result<()> {
                 start_date: Some(dates::to_proto(today)),
                 planned_end_date: None,
                 capacity_exception_reason: String::new(),
+                home_region: String::new(),
             });
             c.raw().create_placement(r).await?;
             Ok(())

@@ -342,6 +342,20 @@ impl Env {
         }
     }
 
+    /// Every region's register knows the others' (ADR 0021): where they
+    /// are, the context key (one here) and one national identity key.
+    pub fn connect_regions(&self) {
+        let key = samling_registry::peers::IdentityKey::from_bytes([9; 32]);
+        for r in &self.regions {
+            let peers = r.registry.peers();
+            peers.set_signer(self.signer.clone());
+            peers.set_identity_key(key.clone());
+            for o in self.regions.iter().filter(|o| o.id != r.id) {
+                peers.add(&o.id, &o.endpoint());
+            }
+        }
+    }
+
     /// The HTTP client of the main gateway.
     pub fn http(&self) -> &Client {
         &self.gateway.http

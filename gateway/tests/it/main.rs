@@ -9,3 +9,4 @@ mod matrix;
 mod recruitment;
 mod regions;
 mod trace;
+mod xregion;
