@@ -233,6 +233,7 @@ async fn serve_all_answers_grpc_and_the_cli_across_regions() {
         municipality_code: "2480".into(),
         decision_date: Some(dates::to_proto(dates::today())),
         decision_ref: "SN 2026/78".into(),
+        evidence: None,
     })
     .await
     .unwrap();
