@@ -121,6 +121,7 @@ cat >"$WORK/samling.toml" <<'EOF'
 [gateway]
 token_rate_per_minute = 1000000
 ip_rate_per_minute = 1000000
+public_form_rate_per_minute = 1000000
 body_limit_bytes = 1024
 EOF
 

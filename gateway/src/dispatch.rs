@@ -128,6 +128,34 @@ pub async fn limit_ip(
     .await
 }
 
+/// The caller of a public route: a `service` context with the fixed
+/// subject [`samling_kit::auth::PUBLIC_SUBJECT`], no municipality, region
+/// or party; services admit it only to what they publish for the public.
+pub fn public_context() -> AuthContext {
+    AuthContext::new(samling_kit::auth::PUBLIC_SUBJECT, Role::Service).with_purpose("public form")
+}
+
+/// The strict per-address budget of a public route
+/// (`public_form_rate_per_minute`, per operation: one form is a GET and a
+/// POST); behind trusted proxies, per forwarded client.
+pub async fn limit_public(
+    gw: &Gateway,
+    spec: &RouteSpec,
+    peer: Option<std::net::IpAddr>,
+    headers: &HeaderMap,
+) -> Result<(), Problem> {
+    let Some(peer) = peer else {
+        return Ok(());
+    };
+    let ip = gw.proxies.client_ip(peer, headers);
+    let key = format!(
+        "pub:{}:{}",
+        spec.operation_id,
+        crate::client_ip::limit_key(ip)
+    );
+    limit(gw, &key, gw.cfg.public_form_rate_per_minute).await
+}
+
 /// Per-token rate limit.
 pub async fn limit_token(gw: &Gateway, caller: &Caller) -> Result<(), Problem> {
     limit(gw, &caller.limit_key, gw.cfg.token_rate_per_minute).await
@@ -193,7 +221,7 @@ pub fn authorize(
     obj: &Map<String, Value>,
     path: &[(String, String)],
 ) -> Result<(), Problem> {
-    if !spec.allows(ctx.role) {
+    if !spec.is_public() && !spec.allows(ctx.role) {
         return Err(Problem::refused(
             Reason::ForbiddenRole,
             format!(
@@ -516,10 +544,22 @@ pub async fn unary(
         {
             return Err(Problem::too_large(gw.cfg.body_limit_bytes));
         }
-        let caller = authenticate(&gw, headers, peer).await?;
+        let caller = if spec.is_public() {
+            // No login: the fixed public caller, on the strict budget of
+            // the client's address (a token, if sent, gives nothing more).
+            limit_public(&gw, spec, peer, headers).await?;
+            Arc::new(gw.caller(public_context()))
+        } else {
+            let caller = authenticate(&gw, headers, peer).await?;
+            limit_token(&gw, &caller).await?;
+            caller
+        };
         let ctx = &caller.ctx;
-        role = ctx.role.as_str();
-        limit_token(&gw, &caller).await?;
+        role = if spec.is_public() {
+            "public"
+        } else {
+            ctx.role.as_str()
+        };
         let path = path?;
         let region = path
             .iter()

@@ -229,7 +229,11 @@ mod tests {
 
     #[test]
     fn national_routes_are_found_by_operation_id() {
-        for op in ["searchHomesNationally", "nationalQuarterlyReport"] {
+        for op in [
+            "searchHomesNationally",
+            "listPlacementsNationally",
+            "nationalQuarterlyReport",
+        ] {
             let r = route(op).expect("a national route");
             assert!(r.spec.national && r.spec.operation_id == op);
         }

@@ -86,13 +86,25 @@ pub fn document(schema: &Schema, regions: &[String]) -> Value {
             responses.insert((*code).into(), json!({"description": why, "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}));
         }
         let roles: Vec<&str> = spec.roles.iter().map(|r| r.as_str()).collect();
+        // A public route needs no token (an empty security requirement).
+        let (description, security) = if spec.is_public() {
+            (
+                "Public: no login; limited per client address.".to_string(),
+                json!([]),
+            )
+        } else {
+            (
+                format!("Roles: {}.", roles.join(", ")),
+                json!([{"bearerAuth": []}]),
+            )
+        };
         let mut op = json!({
             "operationId": spec.operation_id,
             "summary": spec.summary,
-            "description": format!("Roles: {}.", roles.join(", ")),
+            "description": description,
             "parameters": parameters,
             "responses": responses,
-            "security": [{"bearerAuth": []}],
+            "security": security,
         });
         if spec.carry == Carry::Body {
             let mut body_schema = schema.message_schema(spec.request, true);

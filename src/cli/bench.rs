@@ -329,6 +329,7 @@ pub async fn run(base: &Config, cmd: BenchCommand) -> anyhow::Result<()> {
                 municipality_code: munis[i % munis.len()].clone(),
                 decision_date: Some(dates::to_proto(today)),
                 decision_ref: format!("B{i}"),
+                evidence: None,
             };
             c.record_approval(approval).await?;
             Ok(())
@@ -366,6 +367,7 @@ pub async fn run(base: &Config, cmd: BenchCommand) -> anyhow::Result<()> {
                 start_date: Some(dates::to_proto(today)),
                 planned_end_date: None,
                 capacity_exception_reason: String::new(),
+                home_region: String::new(),
             });
             c.raw().create_placement(r).await?;
             Ok(())

@@ -179,6 +179,7 @@ pub async fn run(cfg: &Config, conn: &Connection, cmd: HomesCommand) -> anyhow::
                     municipality_code: approving_municipality,
                     decision_date: Some(dates::to_proto(d)),
                     decision_ref,
+                    evidence: None,
                 })
                 .await?;
             println!(

@@ -164,6 +164,7 @@ async fn serve_all_answers_grpc_and_the_cli_across_regions() {
             municipality_code: "0180".into(),
             decision_date: Some(dates::to_proto(dates::today())),
             decision_ref: "SN 2026/77".into(),
+            evidence: None,
         })
         .await
         .unwrap();
@@ -190,6 +191,80 @@ async fn serve_all_answers_grpc_and_the_cli_across_regions() {
         n.get_home(&home.id).await.unwrap_err().code(),
         tonic::Code::NotFound
     );
+
+    // A Stockholm child placed in an Umeå home (ADR 0021): the registers of
+    // the one process find each other, sign with its context key and count
+    // the place in Norr's register.
+    let umea = n
+        .create_home(
+            "e2e-umea-1",
+            HomeDraft {
+                home_type: HomeType::FamilyHome as i32,
+                provider: ProviderKind::Public as i32,
+                municipality_code: "2480".into(),
+                address: Some(Address {
+                    street: "Storgatan 3".into(),
+                    postal_code: "90326".into(),
+                    city: "Umeå".into(),
+                }),
+                members: vec![MemberDraft {
+                    given_name: "Ola".into(),
+                    family_name: "Berg".into(),
+                    personnummer: adult(2),
+                    role: MemberRole::Carer as i32,
+                }],
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap()
+        .home
+        .unwrap();
+    let r = n.request(TransitionHomeRequest {
+        request_id: "e2e-t2".into(),
+        home_id: umea.id.clone(),
+        to_status: HomeStatus::UnderAssessment as i32,
+        reason: "home study".into(),
+    });
+    n.raw().transition_home(r).await.unwrap();
+    n.record_approval(RecordApprovalRequest {
+        request_id: "e2e-a2".into(),
+        home_id: umea.id.clone(),
+        municipality_code: "2480".into(),
+        decision_date: Some(dates::to_proto(dates::today())),
+        decision_ref: "SN 2026/78".into(),
+        evidence: None,
+    })
+    .await
+    .unwrap();
+    let mut cw = c.acting_as(caseworker("0180"));
+    let r = cw.request(RegisterChildRequest {
+        request_id: "e2e-c1".into(),
+        personnummer: samling_testkit::people::child_pnr(9, 3),
+        given_name: "Kim".into(),
+        family_name: "Lind".into(),
+        placing_municipality_code: "0180".into(),
+        ..Default::default()
+    });
+    let child = cw
+        .raw()
+        .register_child(r)
+        .await
+        .unwrap()
+        .into_inner()
+        .child
+        .unwrap();
+    let r = cw.request(CreatePlacementRequest {
+        request_id: "e2e-p1".into(),
+        child_id: child.id.clone(),
+        home_id: umea.id.clone(),
+        legal_basis: LegalBasis::SolVoluntary as i32,
+        start_date: Some(dates::to_proto(dates::today())),
+        ..Default::default()
+    });
+    let placed = cw.raw().create_placement(r).await.unwrap().into_inner();
+    assert_eq!(placed.placement.unwrap().home_region, "norr");
+    assert_eq!(n.get_home(&umea.id).await.unwrap().placed_count, 1);
 
     // The CLI works against the running system.
     let out = samling(data.path(), base)
@@ -340,10 +415,14 @@ async fn serve_all_answers_grpc_and_the_cli_across_regions() {
     }
     let log = std::fs::read_to_string(&log_path).unwrap_or_default();
     let pnr = adult(1);
+    // The registers asked each other about these (ADR 0021): by keyed hash only.
+    let (pnr2, child_pnr) = (adult(2), samling_testkit::people::child_pnr(9, 3));
     for secret in [
         home.id.as_str(),
         &pnr,
         &pnr.replace('-', ""),
+        &pnr2.replace('-', ""),
+        &child_pnr.replace('-', ""),
         "Hemvägen",
         token.as_str(),
         "\x1b[",

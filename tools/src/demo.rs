@@ -995,6 +995,7 @@ impl Loader<'_> {
                     rng.between(100, 2999),
                     rng.between(1, 250)
                 ),
+                evidence: None,
             });
             let r = self.client.raw().record_approval(req).await;
             let Some(mut approved) = accept(r, &mut self.sum)? else {

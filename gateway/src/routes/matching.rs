@@ -23,6 +23,7 @@ pub const SERVICE: ServiceRoutes = ServiceRoutes {
     national: &[],
     never_stored: NEVER_STORED,
     creates: CREATES,
+    public: &[],
     components: Vec::new,
 };
 

@@ -59,10 +59,15 @@ macro_rules! route_table {
 }
 
 pub mod matching;
+pub mod recruitment;
 pub mod registry;
 
 /// Every service's part of the REST API.
-pub const SERVICES: &[&ServiceRoutes] = &[&registry::SERVICE, &matching::SERVICE];
+pub const SERVICES: &[&ServiceRoutes] = &[
+    &registry::SERVICE,
+    &recruitment::SERVICE,
+    &matching::SERVICE,
+];
 
 /// How a route's request is carried.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -107,6 +112,15 @@ impl RouteSpec {
                 .any(|s| s.service == self.service && s.never_stored.contains(&self.operation_id))
     }
 
+    /// A public route (its service's [`ServiceRoutes::public`]): called
+    /// without a token, as the fixed low-privilege caller
+    /// [`samling_kit::auth::PUBLIC_SUBJECT`], and charged against the strict
+    /// per-address budget `public_form_rate_per_minute` (ADR 0009, 0023).
+    /// Its `roles` are empty: no role is needed, and none gives more.
+    pub fn is_public(&self) -> bool {
+        services().any(|s| s.service == self.service && s.public.contains(&self.operation_id))
+    }
+
     pub fn path_params(&self) -> Vec<&'static str> {
         self.path
             .split('/')
@@ -137,6 +151,9 @@ pub struct ServiceRoutes {
     /// Operations whose answer the gateway never stores for
     /// `Idempotency-Key` replays (the key is ignored).
     pub never_stored: &'static [&'static str],
+    /// Operations anyone may call without a token (see
+    /// [`RouteSpec::is_public`]); their routes name no roles.
+    pub public: &'static [&'static str],
     /// Operations whose answer always names a record others take in their
     /// path: (operation, JSON pointer into its answer, the path parameter it
     /// fills). The OpenAPI document links them, so clients (and
@@ -219,6 +236,10 @@ mod tests {
                     .iter()
                     .all(|r| !r.spec.national && r.spec.service == s.service)
             );
+            for op in s.public {
+                let spec = find(op).expect("a public operation is a route");
+                assert!(spec.roles.is_empty() && spec.is_public(), "{op}");
+            }
             for op in s.never_stored {
                 let spec = find(op).expect("a never-stored operation is a route");
                 assert!(spec.mutating() && !spec.keeps_answers(), "{op}");

@@ -1,6 +1,7 @@
 //! The registry's REST API: its route table, each route's gRPC call, and
-//! its national answers (home search across regions, the national quarterly
-//! report of unexecuted decisions).
+//! its national answers (home search across regions, a municipality's
+//! placements in every region, the national quarterly report of unexecuted
+//! decisions).
 
 #![allow(clippy::result_large_err)] // Problem is the error response itself; it is built once per failed request.
 
@@ -30,6 +31,7 @@ pub const SERVICE: ServiceRoutes = ServiceRoutes {
     routes: REGION_ROUTES,
     national: NATIONAL_ROUTES,
     never_stored: NEVER_STORED,
+    public: &[],
     creates: CREATES,
     components,
 };
@@ -237,6 +239,23 @@ pub const NATIONAL_ROUTES: &[NationalRoute] = &[
             service: NAME,
         },
     },
+    NationalRoute {
+        answer: placements_nationally,
+        spec: RouteSpec {
+            method: "GET",
+            path: "/v1/placements",
+            operation_id: "listPlacementsNationally",
+            summary: "A municipality's placed children in every region's homes (each placement once); partial when a region did not answer in time",
+            request: "samling.registry.v1.ListPlacementsRequest",
+            response: "samling.gateway.NationalPlacementsResponse",
+            carry: Carry::Query,
+            roles: MUNI_AND_OFFICE,
+            own_municipality: &["municipality_code"],
+            party_param: None,
+            national: true,
+            service: NAME,
+        },
+    },
 ];
 
 /// Operations whose answer the gateway never stores for `Idempotency-Key`
@@ -278,6 +297,20 @@ fn components() -> Vec<(&'static str, Value)> {
             }),
         ),
         (
+            "gateway.NationalPlacementsResponse",
+            json!({
+                "type": "object",
+                "required": ["placements", "partial", "missing_regions"],
+                "properties": {
+                    "placements": {"type": "array", "items": {"$ref": "#/components/schemas/registry.v1.Placement"}},
+                    "next_page_token": {"type": "string"},
+                    "partial": {"type": "boolean", "description": "True when a region did not answer in time: placements it holds may be missing"},
+                    "missing_regions": {"type": "array", "items": {"type": "string"}}
+                },
+                "additionalProperties": false
+            }),
+        ),
+        (
             "gateway.NationalQuarterlyReport",
             json!({
                 "type": "object",
@@ -298,6 +331,13 @@ fn search_nationally(
     n: National,
 ) -> BoxFuture<'static, Result<Response, Problem>> {
     Box::pin(search(gw, n))
+}
+
+fn placements_nationally(
+    gw: Arc<Gateway>,
+    n: National,
+) -> BoxFuture<'static, Result<Response, Problem>> {
+    Box::pin(placements(gw, n))
 }
 
 fn quarterly_nationally(
@@ -362,6 +402,87 @@ async fn search(gw: Arc<Gateway>, mut n: National) -> Result<Response, Problem> 
     let homes = serde_json::to_value(&homes).unwrap_or(Value::Array(vec![]));
     let body = serde_json::to_vec(&json!({
         "homes": homes,
+        "next_page_token": next_page_token,
+        "partial": !missing.is_empty(),
+        "missing_regions": missing,
+    }))
+    .unwrap_or_default();
+    crate::dispatch::charge_answer(&gw, &n.caller, body.len()).await;
+    Ok(crate::dispatch::json_response(StatusCode::OK, body))
+}
+
+/// A municipality's placements in every region (ADR 0021). A placement is
+/// kept by the placing municipality's register, wherever the home is, so
+/// each appears once; older ones made in another region's register (a child
+/// registered there too) are found there. Each region answers as for the
+/// caller (its scope: a municipality its own placements), a page of each;
+/// the page token is the regions' own, carried as one.
+async fn placements(gw: Arc<Gateway>, mut n: National) -> Result<Response, Problem> {
+    let mut q: ListPlacementsRequest = n.decode(&gw)?;
+    if n.caller.ctx.role.is_municipal() && q.municipality_code.is_empty() {
+        q.municipality_code = n
+            .caller
+            .ctx
+            .municipality
+            .as_ref()
+            .map(|m| m.as_str().to_string())
+            .unwrap_or_default();
+    }
+    let tokens = national::decode_tokens(n.page_token.as_deref())?;
+    let allowed = national::regions_for(&gw, &n)?;
+    let regions: Vec<String> = if tokens.is_empty() {
+        allowed
+    } else {
+        tokens
+            .keys()
+            .filter(|r| allowed.contains(r))
+            .cloned()
+            .collect()
+    };
+    let (answers, missing) = national::fan_out(
+        &gw,
+        &n,
+        &n.caller,
+        regions,
+        |region| {
+            let mut msg = q.clone();
+            if let Some(t) = tokens.get(region) {
+                let size = msg.page.as_ref().map(|p| p.page_size).unwrap_or(0);
+                msg.page = Some(PageRequest {
+                    page_size: size,
+                    page_token: t.clone(),
+                });
+            }
+            msg
+        },
+        |ch, r| async move { RegistryServiceClient::new(ch).list_placements(r).await },
+    )
+    .await?;
+    let mut seen = std::collections::BTreeSet::new();
+    let mut placements = Vec::new();
+    let mut next = BTreeMap::new();
+    for (region, resp) in answers {
+        for p in resp.placements {
+            if seen.insert(p.id.clone()) {
+                placements.push(p);
+            }
+        }
+        if let Some(t) = resp
+            .page
+            .map(|p| p.next_page_token)
+            .filter(|t| !t.is_empty())
+        {
+            next.insert(region, t);
+        }
+    }
+    let next_page_token = if next.is_empty() {
+        String::new()
+    } else {
+        URL_SAFE_NO_PAD.encode(serde_json::to_vec(&next).unwrap_or_default())
+    };
+    let placements = serde_json::to_value(&placements).unwrap_or(Value::Array(vec![]));
+    let body = serde_json::to_vec(&json!({
+        "placements": placements,
         "next_page_token": next_page_token,
         "partial": !missing.is_empty(),
         "missing_regions": missing,

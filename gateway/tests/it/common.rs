@@ -44,12 +44,14 @@ pub use samling_testkit::{Backend, backends, for_each_backend};
 
 // ------------------------------------------------------------ regions
 
-/// One region's registry, served over gRPC on a local port.
+/// One region's registry and recruitment, served over gRPC on one local port.
 pub struct RegionServer {
     pub id: String,
     pub addr: SocketAddr,
     pub registry: samling_registry::Registry,
     served: Served,
+    /// Recruitment of the region beside the registry (its clock settable).
+    pub recruitment: samling_recruitment::Recruitment,
 }
 
 impl RegionServer {
@@ -71,13 +73,13 @@ impl RegionServer {
         // matching routes) on the same port, as one process serves a
         // region's services; its read model starts empty.
         let (rstore, _) = backend
-            .store("recruitment", None, &[samling_recruitment::MIGRATIONS])
+            .store("recruitment", Some(4), &[samling_recruitment::MIGRATIONS])
             .await;
         let recruitment = samling_recruitment::Recruitment::new(
             rstore,
             samling_recruitment::domain::Rules::default(),
             map.clone(),
-            samling_kit::dates::Clock::system(),
+            samling_kit::dates::Clock::fixed(chrono::Utc::now()),
         )
         .for_region(region.clone());
         let matching = samling_recruitment::service::matching::Matching::new(
@@ -98,7 +100,7 @@ impl RegionServer {
                         signer.verifier(),
                     ))
                     .add_service(samling_recruitment::grpc::server(
-                        recruitment,
+                        recruitment.clone(),
                         signer.verifier(),
                     ))
                     .add_service(samling_recruitment::grpc::matching::server(
@@ -113,6 +115,7 @@ impl RegionServer {
             addr: served.addr,
             registry,
             served,
+            recruitment,
         }
     }
 
@@ -178,6 +181,10 @@ pub fn test_config(backend: &Backend) -> GatewayConfig {
         // Test records in a shared Redis expire soon.
         idempotency_ttl_secs: 600,
         body_limit_bytes: 64 * 1024,
+        // The public forms' strict budget is tested on its own
+        // (recruitment::); the route matrix sends each public route one
+        // request per role from one address.
+        public_form_rate_per_minute: 1000,
         ..GatewayConfig::default()
     }
 }
@@ -345,6 +352,20 @@ impl Env {
             regions: servers,
             gateway,
             issuer,
+        }
+    }
+
+    /// Every region's register knows the others' (ADR 0021): where they
+    /// are, the context key (one here) and one national identity key.
+    pub fn connect_regions(&self) {
+        let key = samling_registry::peers::IdentityKey::from_bytes([9; 32]);
+        for r in &self.regions {
+            let peers = r.registry.peers();
+            peers.set_signer(self.signer.clone());
+            peers.set_identity_key(key.clone());
+            for o in self.regions.iter().filter(|o| o.id != r.id) {
+                peers.add(&o.id, &o.endpoint());
+            }
         }
     }
 

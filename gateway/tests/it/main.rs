@@ -7,5 +7,7 @@ mod http;
 mod limits;
 mod matching;
 mod matrix;
+mod recruitment;
 mod regions;
 mod trace;
+mod xregion;

@@ -84,6 +84,12 @@ impl Role {
     }
 }
 
+/// The caller the gateway acts as on its public routes (no login): a
+/// `service` context with this subject. Services admit it only to what they
+/// publish for the public (recruitment's inquiry form) and treat it as no
+/// service otherwise (see [`AuthContext::is_public`]).
+pub const PUBLIC_SUBJECT: &str = "gateway:public-form";
+
 /// Who is calling, as verified from metadata.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuthContext {
@@ -167,6 +173,11 @@ impl AuthContext {
     /// Is the caller bound to exactly this municipality?
     pub fn is_municipality(&self, m: &MunicipalityCode) -> bool {
         self.municipality.as_ref() == Some(m)
+    }
+
+    /// The gateway's public (not logged-in) caller, [`PUBLIC_SUBJECT`].
+    pub fn is_public(&self) -> bool {
+        self.role == Role::Service && self.sub == PUBLIC_SUBJECT
     }
 
     pub fn is_party(&self, id: &str) -> bool {

@@ -203,6 +203,10 @@ pub struct GatewayConfig {
     /// Requests per minute per client address on public routes and for
     /// requests that do not authenticate (IPv6 per /64).
     pub ip_rate_per_minute: u32,
+    /// The strict budget of the public forms (routes without login that
+    /// write, e.g. recruitment's inquiry form): requests per minute per
+    /// client address and form operation, besides `ip_rate_per_minute`.
+    pub public_form_rate_per_minute: u32,
     /// Proxies (addresses or CIDRs, e.g. the ingress controllers' pod
     /// network) whose `X-Forwarded-For` names the client. Empty: the TCP
     /// peer is the client.
@@ -234,6 +238,7 @@ impl Default for GatewayConfig {
             token_rate_per_minute: 6000,
             rate_cost_bytes: 16 * 1024,
             ip_rate_per_minute: 60,
+            public_form_rate_per_minute: 5,
             trusted_proxies: Vec::new(),
             idempotency_ttl_secs: 86_400,
             idempotency_reservation_ms: 10_000,

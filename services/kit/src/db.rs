@@ -586,6 +586,10 @@ pub const KIT_MIGRATIONS: &[Migration] = &[
         name: "kit/0005_idempotency_created",
         sql: include_str!("../migrations/0005_idempotency_created.sql"),
     },
+    Migration {
+        name: "kit/0006_consumer_dead_letters",
+        sql: include_str!("../migrations/0006_consumer_dead_letters.sql"),
+    },
 ];
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ pub mod audit;
 pub mod auth;
 pub mod client;
 pub mod config;
+pub mod consumer;
 pub mod dates;
 pub mod db;
 pub mod disclosure;

@@ -21,6 +21,7 @@ pub mod config;
 pub mod domain;
 pub mod grpc;
 pub mod matching;
+pub mod registry_feed;
 pub mod service;
 pub mod store;
 
@@ -103,14 +104,20 @@ impl Instance for Opened {
         &self.recruitment.store
     }
 
+    /// Followers' event streams never end by themselves: ended at the stop,
+    /// with the registry's feed consumer and the read model's follower.
     fn on_stop(&self) -> Box<dyn FnOnce() + Send> {
         let feed = self.recruitment.feed.clone();
+        let registry = self.recruitment.registry_feed.as_ref().map(|h| h.stopper());
         let follower = self.follower.clone();
         Box::new(move || {
-            feed.close();
+            if let Some(r) = registry {
+                r.stop();
+            }
             if let Some(f) = follower {
                 f.abort();
             }
+            feed.close();
         })
     }
 
@@ -181,26 +188,6 @@ pub fn open_matching(
     ))
 }
 
-impl Instance for Recruitment {
-    fn store(&self) -> &samling_kit::db::Store {
-        &self.store
-    }
-
-    /// Followers' event streams never end by themselves: ended at the stop.
-    fn on_stop(&self) -> Box<dyn FnOnce() + Send> {
-        let feed = self.feed.clone();
-        Box::new(move || feed.close())
-    }
-
-    fn add_to(
-        self: Box<Self>,
-        router: samling_kit::grpc::Router,
-        verifier: &samling_kit::auth::ContextVerifier,
-    ) -> samling_kit::grpc::Router {
-        router.add_service(grpc::server(*self, verifier.clone()))
-    }
-}
-
 /// Open (and migrate) one region's recruitment store as configured.
 pub async fn open(
     cfg: &Config,
@@ -217,11 +204,25 @@ pub async fn open(
     let region_id = regions
         .parse_region(region)
         .map_err(|e| KitError::invalid("region", e.to_string()))?;
-    Ok(Recruitment::new(
+    let tokens = service::intake::form_tokens(cfg, &conf, &conf.rules)
+        .map_err(|e| KitError::invalid("recruitment.form_token_key_file", e.to_string()))?;
+    let registry = service::registry_link::RegistryLink::with_key_file(
+        samling_kit::module::endpoint_of(cfg, &regions, "registry", region)?,
+        samling_kit::tls::Tls::from_config(&cfg.tls)?,
+        cfg.context_key_file(),
+    );
+    let svc = Recruitment::new(
         store,
         conf.rules,
-        regions,
+        regions.clone(),
         samling_kit::dates::Clock::system(),
     )
-    .for_region(region_id))
+    .for_region(region_id)
+    .with_form_tokens(tokens)
+    .with_registry(registry);
+    // The handler holds a copy without the handle: no cycle keeps it alive.
+    let feed = registry_feed::follow(&svc, cfg, region, &regions)?;
+    let mut svc = svc;
+    svc.registry_feed = Some(Arc::new(feed));
+    Ok(svc)
 }

@@ -15,6 +15,11 @@ pub struct RegistryConfig {
     pub reconfirmation_months: u32,
     /// Days the regional office has to answer an appeal or second-opinion request.
     pub home_request_response_days: u32,
+    /// The national identity key (64 hex characters, the same file in every
+    /// region): registers compare children and adults across regions by
+    /// HMAC-SHA-256 of the personnummer under it (ADR 0021). Default
+    /// `<data_dir>/keys/registry-identity.key`, created when missing.
+    pub identity_key_file: Option<std::path::PathBuf>,
 }
 
 impl Default for RegistryConfig {
@@ -24,6 +29,7 @@ impl Default for RegistryConfig {
             ivo_report_above: 4,
             reconfirmation_months: 12,
             home_request_response_days: 28,
+            identity_key_file: None,
         }
     }
 }

@@ -18,6 +18,7 @@ pub mod config;
 pub mod domain;
 pub mod grpc;
 pub mod import;
+pub mod peers;
 pub mod service;
 pub mod store;
 
@@ -32,6 +33,10 @@ pub const MIGRATIONS: &[samling_kit::db::Migration] = &[
     samling_kit::db::Migration {
         name: "registry/0002_actors",
         sql: include_str!("../migrations/0002_registry_actors.sql"),
+    },
+    samling_kit::db::Migration {
+        name: "registry/0003_regions",
+        sql: include_str!("../migrations/0003_registry_regions.sql"),
     },
 ];
 
@@ -104,5 +109,65 @@ pub async fn open(
     let region_id = regions
         .parse_region(region)
         .map_err(|e| samling_kit::error::KitError::invalid("region", e.to_string()))?;
-    Ok(Registry::new(store, domain::Rules::from(&rules), regions).for_region(region_id))
+    let registry =
+        Registry::new(store, domain::Rules::from(&rules), regions.clone()).for_region(region_id);
+    connect_peers(&registry, cfg, &rules, region, &regions)?;
+    let indexed = registry
+        .index_identities()
+        .await
+        .map_err(|e| samling_kit::error::KitError::Internal(e.to_string()))?;
+    if indexed > 0 {
+        tracing::info!(%region, indexed, "keyed identities indexed for other regions' duplicate checks");
+    }
+    Ok(registry)
+}
+
+/// The other regions' registers (ADR 0021): where each is (configured as
+/// `[regions.<r>] registry = "<url>"`, or the region's port on this
+/// machine), the key calls to them are signed with (this process's context
+/// key: each verifier must accept it), mTLS when configured, and the
+/// national identity key.
+fn connect_peers(
+    registry: &Registry,
+    cfg: &samling_kit::config::Config,
+    rules: &config::RegistryConfig,
+    region: &str,
+    regions: &samling_kit::reference::RegionMap,
+) -> Result<(), samling_kit::error::KitError> {
+    let peers = registry.peers();
+    if let Ok(signer) = samling_kit::auth::ContextSigner::load(&cfg.context_key_file()) {
+        peers.set_signer(signer);
+    }
+    peers.set_tls(samling_kit::tls::Tls::from_config(&cfg.tls)?);
+    let key_file = rules
+        .identity_key_file
+        .clone()
+        .unwrap_or_else(|| cfg.data_dir.join("keys").join("registry-identity.key"));
+    // The same 32-byte hex format as the audit chain key (created 0600).
+    samling_kit::audit::ChainKey::load_or_create(&key_file)?;
+    let text = std::fs::read_to_string(&key_file).map_err(|e| {
+        samling_kit::error::KitError::Internal(format!(
+            "cannot read the identity key {} (registry.identity_key_file): {e}",
+            key_file.display()
+        ))
+    })?;
+    let key = peers::IdentityKey::from_hex(&text).map_err(|_| {
+        samling_kit::error::KitError::invalid(
+            "registry.identity_key_file",
+            "must hold 32 bytes of hex",
+        )
+    })?;
+    peers.set_identity_key(key);
+    let me = module();
+    for other in regions.regions() {
+        let other = other.id.as_str();
+        let configured = cfg.regions.get(other).is_some_and(|r| r.contains_key(NAME));
+        // Ephemeral ports (base port 0) are known only once bound: such a
+        // process names its registers in `[regions.<r>]` or has none.
+        if other == region || (!configured && cfg.listen.grpc_base_port == 0) {
+            continue;
+        }
+        peers.add(other, &me.endpoint(cfg, regions, other)?);
+    }
+    Ok(())
 }

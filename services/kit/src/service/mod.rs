@@ -243,9 +243,10 @@ pub trait Service: Send + Sync + Sized {
     }
 }
 
-/// The office's rule: the regional office and other services only.
+/// The office's rule: the regional office and other services only (not
+/// the gateway's public caller, [`crate::auth::PUBLIC_SUBJECT`]).
 pub fn office_only(ctx: &AuthContext, what: &str) -> Result<(), KitError> {
-    if matches!(ctx.role, Role::RegionalOfficer | Role::Service) {
+    if matches!(ctx.role, Role::RegionalOfficer | Role::Service) && !ctx.is_public() {
         Ok(())
     } else {
         Err(KitError::PermissionDenied(format!(

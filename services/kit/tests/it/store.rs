@@ -142,6 +142,7 @@ async fn opening_an_existing_store_again_applies_nothing_and_keeps_the_data() {
                 "kit/0003_store_probe",
                 "kit/0004_audit_keyed",
                 "kit/0005_idempotency_created",
+                "kit/0006_consumer_dead_letters",
                 "test/0001_widgets"
             ],
             "{b}"
@@ -289,6 +290,7 @@ async fn service_migrations_run_after_kits_in_the_order_given() {
                 "kit/0003_store_probe",
                 "kit/0004_audit_keyed",
                 "kit/0005_idempotency_created",
+                "kit/0006_consumer_dead_letters",
                 "other/0001_init",
                 "svc/0001_init",
                 "svc/0002_more"

@@ -6,11 +6,13 @@
 
 mod cases;
 mod funnel;
-mod intake;
+pub mod intake;
 mod investigation;
 pub mod matching;
 mod network;
-mod support;
+mod office;
+pub mod registry_link;
+pub mod support;
 mod training;
 
 use crate::domain::{RecruitmentError, Rules};
@@ -38,11 +40,20 @@ pub struct Recruitment {
     pub region: Option<RegionId>,
     /// "Now" and "today" for deadlines and working days (settable in tests).
     pub clock: Clock,
+    /// The consumer following the registry's feed (closing conversations),
+    /// when opened by the module; stopped with the service.
+    pub registry_feed: Option<Arc<samling_kit::consumer::ConsumerHandle>>,
+    /// Signs and checks the public form's tokens (R1).
+    pub form_tokens: Arc<crate::domain::form::FormTokens>,
+    /// Where approvals are recorded: the registry of this region (R1);
+    /// `None` refuses RecordApproval as unavailable.
+    pub registry: Option<registry_link::RegistryLink>,
 }
 
 impl Recruitment {
     pub fn new(store: Store, rules: Rules, regions: Arc<RegionMap>, clock: Clock) -> Self {
         let core = Core::new(crate::NAME, store.clone());
+        let rules_for_tokens = rules.clone();
         Recruitment {
             store,
             feed: core.feed.clone(),
@@ -51,6 +62,9 @@ impl Recruitment {
             regions,
             region: None,
             clock,
+            registry_feed: None,
+            form_tokens: Arc::new(random_form_tokens(&rules_for_tokens)),
+            registry: None,
         }
     }
 
@@ -89,7 +103,37 @@ impl Service for Recruitment {
     }
 }
 
-/// A part not built yet (the skeleton's placeholder; none may remain on main).
-pub(crate) fn pending(rpc: &str) -> RecruitmentError {
-    RecruitmentError::precondition(format!("{rpc}: PENDING (not built yet)"))
+/// Form tokens under a key of this process only (tests, and until `open`
+/// sets the configured key): tokens it issues are good in this process.
+fn random_form_tokens(rules: &Rules) -> crate::domain::form::FormTokens {
+    let mut key = [0u8; 32];
+    fill_random(&mut key);
+    let mut rules = rules.clone();
+    if rules.form_max_age_seconds <= rules.form_min_fill_seconds {
+        // A bad configuration is refused by `open`; keep `new` infallible.
+        rules.form_max_age_seconds = rules.form_min_fill_seconds + 1;
+    }
+    crate::domain::form::FormTokens::new(&key, &[], &rules)
+        .unwrap_or_else(|_| unreachable!("a 32-byte key and a max age above the fill time"))
+}
+
+/// Random bytes from the operating system.
+pub(crate) fn fill_random(buf: &mut [u8]) {
+    // The OS generator failing is not recoverable; nothing may be issued
+    // from predictable bytes.
+    getrandom::fill(buf).unwrap_or_else(|e| panic!("the OS random generator failed: {e}"));
+}
+
+impl Recruitment {
+    /// Sign form tokens with `tokens` (the configured key).
+    pub fn with_form_tokens(mut self, tokens: crate::domain::form::FormTokens) -> Self {
+        self.form_tokens = Arc::new(tokens);
+        self
+    }
+
+    /// Record approvals in the registry through `link`.
+    pub fn with_registry(mut self, link: registry_link::RegistryLink) -> Self {
+        self.registry = Some(link);
+        self
+    }
 }

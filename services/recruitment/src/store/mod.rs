@@ -8,8 +8,17 @@
 use crate::domain::RecruitmentError;
 use samling_kit::error::KitError;
 
+pub mod campaigns;
 pub mod cases;
+pub mod closing;
+pub mod courses;
+pub mod form_nonces;
+pub mod funnel;
 pub mod matching;
+pub mod meetings;
+pub mod mentors;
+pub mod needs;
+pub mod support;
 
 pub use samling_kit::docstore::{Docs, Filter, Value, like_escape};
 
@@ -19,4 +28,15 @@ impl From<sqlx::Error> for RecruitmentError {
     fn from(e: sqlx::Error) -> Self {
         RecruitmentError::Kit(KitError::Database(e))
     }
+}
+
+/// The last key of the previous page ("" for the first page).
+pub(crate) fn after(page: &samling_kit::paging::Page) -> String {
+    page.after.clone().unwrap_or_default()
+}
+
+/// A date column's text (`YYYY-MM-DD`, "" when unset).
+pub(crate) fn day_text(d: Option<&samling_proto::common::v1::Date>) -> String {
+    d.map(|d| format!("{:04}-{:02}-{:02}", d.year, d.month, d.day))
+        .unwrap_or_default()
 }

@@ -11,6 +11,7 @@ use samling_kit::dates::Clock;
 use samling_kit::db::Store;
 use samling_kit::reference::RegionMap;
 use samling_proto::recruitment::v1::recruitment_service_client::RecruitmentServiceClient;
+use samling_proto::registry::v1::registry_service_client::RegistryServiceClient;
 use samling_recruitment::Recruitment;
 use samling_testkit::Backend;
 use samling_testkit::server::Served;
@@ -20,6 +21,11 @@ use tonic::transport::Channel;
 pub use samling_testkit::callers::*;
 
 pub type Client = ServiceClient<RecruitmentServiceClient<Channel>>;
+
+pub type RegistryClient = ServiceClient<RegistryServiceClient<Channel>>;
+
+const REGISTRY_STUB: samling_kit::client::Stub<RegistryServiceClient<Channel>> =
+    samling_kit::stub!("registry", RegistryServiceClient);
 
 /// Call one RPC with the client's signed context:
 /// `rpc!(client, get_case, GetCaseRequest { .. })` → `Result<Case, Status>`.
@@ -50,12 +56,33 @@ pub struct Harness {
     pub signer: ContextSigner,
     pub endpoint: String,
     served: Arc<Served>,
+    /// The registry beside recruitment (`start_with_registry`), on its own
+    /// store of the same backend, signed by the same key.
+    pub registry: Option<RegistryBeside>,
+}
+
+/// A registry served beside the recruitment service.
+#[derive(Clone)]
+pub struct RegistryBeside {
+    pub registry: samling_registry::Registry,
+    pub endpoint: String,
+    served: Arc<Served>,
 }
 
 impl Harness {
     /// A fresh store on `backend` and the service serving it (one
     /// `region`'s municipalities and officers only, when given).
     pub async fn start(backend: &Backend, region: Option<&str>) -> Harness {
+        Self::start_inner(backend, region, false).await
+    }
+
+    /// As [`Harness::start`], with the region's registry served beside it
+    /// and recruitment's registry link pointing at it.
+    pub async fn start_with_registry(backend: &Backend, region: Option<&str>) -> Harness {
+        Self::start_inner(backend, region, true).await
+    }
+
+    async fn start_inner(backend: &Backend, region: Option<&str>, with_registry: bool) -> Harness {
         let (store, _) = backend
             .store("recruitment", None, &[samling_recruitment::MIGRATIONS])
             .await;
@@ -71,6 +98,41 @@ impl Harness {
             service = service.for_region(map.parse_region(r).expect("known region"));
         }
         let signer = ContextSigner::generate().expect("signer");
+        let registry = if with_registry {
+            let (rstore, _) = backend
+                .store("registry", None, &[samling_registry::MIGRATIONS])
+                .await;
+            let mut registry = samling_registry::Registry::new(
+                rstore,
+                samling_registry::domain::Rules::default(),
+                map.clone(),
+            );
+            if let Some(r) = region {
+                registry = registry.for_region(map.parse_region(r).expect("known region"));
+            }
+            let rserved = Served::start(&[samling_registry::SERVICE_NAME], |router| {
+                router.add_service(samling_registry::grpc::server(
+                    registry.clone(),
+                    signer.verifier(),
+                ))
+            })
+            .await;
+            let endpoint = rserved.endpoint();
+            service = service.with_registry(
+                samling_recruitment::service::registry_link::RegistryLink::new(
+                    endpoint.clone(),
+                    None,
+                    signer.clone(),
+                ),
+            );
+            Some(RegistryBeside {
+                registry,
+                endpoint,
+                served: Arc::new(rserved),
+            })
+        } else {
+            None
+        };
         let served = Served::start(&[samling_recruitment::SERVICE_NAME], |router| {
             router.add_service(samling_recruitment::grpc::server(
                 service.clone(),
@@ -85,7 +147,16 @@ impl Harness {
             signer,
             endpoint: served.endpoint(),
             served: Arc::new(served),
+            registry,
         }
+    }
+
+    /// A registry client acting as `ctx` (needs `start_with_registry`).
+    pub async fn registry_client(&self, ctx: AuthContext) -> RegistryClient {
+        let r = self.registry.as_ref().expect("started with a registry");
+        ServiceClient::connect(REGISTRY_STUB, &r.endpoint, None, self.signer.clone(), ctx)
+            .await
+            .unwrap_or_else(|e| panic!("[{}] connect registry: {e}", self.backend))
     }
 
     pub fn store(&self) -> &Store {
@@ -104,6 +175,16 @@ impl Harness {
         .await
         .unwrap_or_else(|e| panic!("[{}] connect: {e}", self.backend))
     }
+}
+
+/// A harness with a registry beside it on every test backend.
+pub async fn harnesses_with_registry(region: Option<&str>) -> Vec<(Harness, Backend)> {
+    let mut out = Vec::new();
+    for b in samling_testkit::backend::store_backends() {
+        let h = Harness::start_with_registry(&b, region).await;
+        out.push((h, b));
+    }
+    out
 }
 
 /// A harness on every test backend, for `for h in harnesses(None).await`.

@@ -5,5 +5,15 @@
 #[macro_use]
 mod common;
 
+mod approval;
+mod cases;
+mod closing;
+mod funnel;
+mod intake;
 mod matching;
+mod network;
+mod registry_feed;
 mod skeleton;
+mod stages;
+mod support;
+mod training;

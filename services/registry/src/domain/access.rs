@@ -48,6 +48,32 @@ pub fn manage_register(ctx: &AuthContext) -> Result<(), RegistryError> {
     }
 }
 
+/// The calls between the regions' registers (ADR 0021: reserve and release
+/// a place in a home, match keyed identities): another region's register,
+/// i.e. the `service` role with a region in its signed context, other than
+/// this register's. Everyone else — a municipality, the regional office, a
+/// service without a region — is refused: the home's capacity is changed
+/// by placements, never directly. Returns the calling region.
+pub fn peer_register<'a>(
+    ctx: &'a AuthContext,
+    register: Option<&str>,
+) -> Result<&'a str, RegistryError> {
+    if ctx.role != Role::Service {
+        return Err(deny("call between the regions' registers"));
+    }
+    match (ctx.region.as_deref().filter(|r| !r.is_empty()), register) {
+        (None, _) => Err(RegistryError::refused(
+            Reason::OutOfRegion,
+            "region: a register's token must name its region",
+        )),
+        (Some(r), Some(own)) if r == own => Err(RegistryError::refused(
+            Reason::OutOfRegion,
+            "region: a register does not call itself",
+        )),
+        (Some(r), _) => Ok(r),
+    }
+}
+
 /// A `regional_officer` works in its own region's register only; a token
 /// naming another (or no known) region, or none, is refused before anything
 /// is read, so the refusal says nothing about the records. `register` is
@@ -505,6 +531,35 @@ pub fn read_audit(ctx: &AuthContext) -> Result<(), RegistryError> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn only_another_regions_register_calls_between_registers() {
+        use samling_kit::auth::{AuthContext, Role};
+        let peer = AuthContext::new("registry-norr", Role::Service).with_region("norr");
+        assert_eq!(
+            peer_register(&peer, Some("stockholm-gotland")).unwrap(),
+            "norr"
+        );
+        assert_eq!(peer_register(&peer, None).unwrap(), "norr");
+        for (ctx, register) in [
+            (peer.clone(), Some("norr")),
+            (AuthContext::new("svc", Role::Service), Some("norr")),
+            (
+                AuthContext::new("o", Role::RegionalOfficer).with_region("norr"),
+                Some("norr"),
+            ),
+            (
+                AuthContext::new("cw", Role::MunicipalityCaseworker).with_region("syd"),
+                Some("norr"),
+            ),
+        ] {
+            assert!(
+                peer_register(&ctx, register).is_err(),
+                "{ctx:?} at {register:?}"
+            );
+        }
+    }
+
     use super::*;
     use samling_proto::registry::v1::{Approval, Home};
 

@@ -68,6 +68,9 @@ samling_kit::grpc_service! {
         get_quarterly_report(GetQuarterlyReportRequest) -> QuarterlyReport => |g, c, r| g.quarterly_report(&c, &r);
         list_duplicate_flags(ListDuplicateFlagsRequest) -> ListDuplicateFlagsResponse => |g, c, r| g.list_flags(&c, &r);
         resolve_duplicate_flag(ResolveDuplicateFlagRequest) -> DuplicateFlag => |g, c, r| g.resolve_flag(&c, r);
+        reserve_home_place(ReserveHomePlaceRequest) -> ReserveHomePlaceResponse => |g, c, r| g.reserve_home_place(&c, r);
+        release_home_place(ReleaseHomePlaceRequest) -> ReleaseHomePlaceResponse => |g, c, r| g.release_home_place(&c, r);
+        match_identities(MatchIdentitiesRequest) -> MatchIdentitiesResponse => |g, c, r| g.match_identities(&c, r);
     ;
 
     type ExportHomesStream = Stream<Home>;

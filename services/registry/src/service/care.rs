@@ -21,7 +21,11 @@ fn municipality(field: &str, s: &str) -> R<MunicipalityCode> {
 /// An event about a protected child's placement does not link the child to
 /// where it lives: `keys` (the home, unit or municipality on the child's
 /// events; the placement on a home's events) are left out.
-fn unlinked(protected_child: bool, keys: &[&str], mut v: serde_json::Value) -> serde_json::Value {
+pub(super) fn unlinked(
+    protected_child: bool,
+    keys: &[&str],
+    mut v: serde_json::Value,
+) -> serde_json::Value {
     if protected_child && let Some(o) = v.as_object_mut() {
         o.retain(|k, _| !keys.contains(&k.as_str()));
     }
@@ -29,7 +33,7 @@ fn unlinked(protected_child: bool, keys: &[&str], mut v: serde_json::Value) -> s
 }
 
 const CHILD_LINKS: &[&str] = &["home_id", "unit_id", "placing_municipality_code"];
-const HOME_LINKS: &[&str] = &["placement_id"];
+pub(super) const HOME_LINKS: &[&str] = &["placement_id"];
 
 impl Registry {
     async fn child_protected(&self, child_id: &str) -> R<bool> {
@@ -47,8 +51,14 @@ impl Registry {
         if let Some(h) = self.homes.get(home_id) {
             return Ok(h.protected_identity);
         }
-        let h = store::homes::get(&self.store.read, home_id).await?;
-        Ok(h.is_some_and(|h| h.protected_identity))
+        match store::homes::get(&self.store.read, home_id).await? {
+            Some(h) => Ok(h.protected_identity),
+            // Another region's home a placement here is in (ADR 0021): as
+            // its register said when the place was reserved.
+            None => Ok(store::regions::remote_home(&self.store.read, home_id)
+                .await?
+                .is_some_and(|(_, protected)| protected)),
+        }
     }
 
     async fn placement_child(&self, placement_id: &str) -> R<String> {
@@ -257,6 +267,16 @@ impl Registry {
             .map(|o| (DuplicateKind::SameChildTwice, "child", o.id))
             .collect();
         let duplicates = self.write_flags(&mut tx, &c.id, found).await?;
+        // Other regions' registers find the child by its keyed hash, never
+        // the number (ADR 0021).
+        let hashes: Vec<String> = self
+            .peers
+            .identity_hash(&c.personnummer)
+            .into_iter()
+            .collect();
+        for h in &hashes {
+            store::regions::index_identity(tx.conn(), h, "child", &c.id).await?;
+        }
         self.core
             .record(
                 &mut tx,
@@ -267,15 +287,24 @@ impl Registry {
                 json!({"child_id": c.id, "placing_municipality_code": c.placing_municipality_code}),
             )
             .await?;
-        tx.finish(
-            self,
-            ctx,
-            RegisterChildResponse {
-                child: Some(c),
-                duplicates,
-            },
-        )
-        .await
+        let child_id = c.id.clone();
+        let mut resp = tx
+            .finish(
+                self,
+                ctx,
+                RegisterChildResponse {
+                    child: Some(c),
+                    duplicates,
+                },
+            )
+            .await?;
+        let flags = self
+            .flags_from_other_regions(IdentityKind::Child, &child_id, hashes)
+            .await;
+        if access::manage_register(ctx).is_ok() {
+            resp.duplicates.extend(flags);
+        }
+        Ok(resp)
     }
 
     /// The one view of a child for a caller (reads and answers), audited.
@@ -371,13 +400,52 @@ impl Registry {
                 ));
             }
         }
+        // A home of another region's register: its place is reserved there
+        // first, while no write of this register is held (ADR 0021), and
+        // released again when this write does not happen.
+        let remote = self.reserve_for(ctx, &req).await?;
+        let id = remote
+            .as_ref()
+            .map(|r| r.placement_id.clone())
+            .unwrap_or_else(ids::new_id_string);
+        let out = self
+            .place_here(ctx, &req, id, remote.as_ref(), (basis, start, planned_end))
+            .await;
+        match (out, remote) {
+            (Ok((resp, fresh)), r) => {
+                if let (false, Some(r)) = (fresh, r) {
+                    self.undo_reservation(&r).await;
+                }
+                Ok(resp)
+            }
+            (Err(e), Some(r)) => {
+                self.undo_reservation(&r).await;
+                Err(e)
+            }
+            (Err(e), None) => Err(e),
+        }
+    }
+
+    /// The placement's write in this register; `false` with a replayed
+    /// first answer.
+    async fn place_here(
+        &self,
+        ctx: &AuthContext,
+        req: &CreatePlacementRequest,
+        placement_id: String,
+        remote: Option<&super::regions::Reserved>,
+        (basis, start, planned_end): (LegalBasis, chrono::NaiveDate, Option<chrono::NaiveDate>),
+    ) -> R<(CreatePlacementResponse, bool)> {
         let mut tx = self
             .core
-            .begin(ctx, "CreatePlacement", &req.request_id, &req)
+            .begin(ctx, "CreatePlacement", &req.request_id, req)
             .await?;
         let mut child = store::children::must_get(tx.conn(), &req.child_id).await?;
         access::write_existing_child(ctx, "child", &child.id, &child.placing_municipality_code)?;
-        let mut tx = samling_kit::replay!(tx, self, ctx);
+        let mut tx = match tx.replay(self, ctx).await? {
+            samling_kit::service::Replay::Fresh(w) => *w,
+            samling_kit::service::Replay::Answered(first) => return Ok((first, false)),
+        };
         // A region's register holds its own municipalities' children; a
         // cross-region placement is not made by registering one here.
         self.check_in_region("child_id", &child.placing_municipality_code)?;
@@ -393,7 +461,7 @@ impl Registry {
         let placing = child.placing_municipality_code.clone();
         let mut notices: Vec<String> = Vec::new();
         let mut p = Placement {
-            id: ids::new_id_string(),
+            id: placement_id,
             version: 1,
             child_id: child.id.clone(),
             home_id: req.home_id.clone(),
@@ -407,7 +475,23 @@ impl Registry {
             ..Default::default()
         };
         let mut ivo = None;
-        if !req.home_id.is_empty() {
+        if let Some(r) = remote {
+            // Counted in the home's own register; here what it answered.
+            notices = r.answer.notices.clone();
+            p.home_region = r.region.clone();
+            p.receiving_municipality_code = r.answer.receiving_municipality_code.clone();
+            p.custody_transfer_consideration_on = Some(dates::to_proto(
+                placement::custody_transfer_consideration(start),
+            ));
+            store::regions::remember_home(
+                tx.conn(),
+                &req.home_id,
+                &r.region,
+                r.answer.home_protected,
+                &dates::now_text(),
+            )
+            .await?;
+        } else if !req.home_id.is_empty() {
             let first = store::placements::placing(tx.conn(), &req.home_id)
                 .await?
                 .first;
@@ -480,20 +564,37 @@ impl Registry {
             ))
             .await?;
         }
-        tx.finish(
-            self,
-            ctx,
-            CreatePlacementResponse {
-                placement: Some(p),
-                notices,
-            },
-        )
-        .await
+        let resp = tx
+            .finish(
+                self,
+                ctx,
+                CreatePlacementResponse {
+                    placement: Some(p),
+                    notices,
+                },
+            )
+            .await?;
+        Ok((resp, true))
     }
 
     pub async fn end_placement(&self, ctx: &AuthContext, req: EndPlacementRequest) -> R<Placement> {
         ids::parse_id("placement_id", &req.placement_id)?;
         let end = dates::from_proto("end_date", req.end_date.as_ref())?;
+        // In another region's home: its place is freed there first, while no
+        // write of this register is held (ADR 0021). Releasing is
+        // idempotent: a retry after a failed write here releases nothing twice.
+        if let Some(p) = store::placements::get(&self.store.read, &req.placement_id).await? {
+            access::write_existing_child(ctx, "placement", &p.id, &p.placing_municipality_code)?;
+            let start = dates::from_proto("start_date", p.start_date.as_ref())?;
+            if !p.home_region.is_empty()
+                && placement::is_active(&p)
+                && end <= dates::today()
+                && let Ok(reason) =
+                    placement::check_end(start, end, req.end_reason, req.breakdown.as_ref())
+            {
+                self.release_remote(&p.home_region, &p.id, reason).await?;
+            }
+        }
         let mut tx = self
             .core
             .begin(ctx, "EndPlacement", &req.request_id, &req)
@@ -523,7 +624,9 @@ impl Registry {
         p.breakdown = req.breakdown.clone();
         p.version += 1;
         store::placements::save(tx.conn(), &p, false).await?;
-        if !p.home_id.is_empty() {
+        if !p.home_region.is_empty() {
+            // Freed in the home's own register above.
+        } else if !p.home_id.is_empty() {
             let mut h = store::homes::must_get(tx.conn(), &p.home_id).await?;
             placement::leave_home(&mut h, &self.rules);
             let extra = unlinked(

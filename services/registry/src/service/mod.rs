@@ -32,6 +32,8 @@ pub struct Registry {
     /// The region this register serves; `None` accepts every municipality.
     region: Option<samling_kit::reference::RegionId>,
     homes: Arc<crate::store::cache::HomeCache>,
+    /// The other regions' registers (ADR 0021).
+    peers: crate::peers::Peers,
 }
 
 impl Service for Registry {
@@ -146,6 +148,7 @@ impl Registry {
             regions,
             region: None,
             homes: Arc::new(crate::store::cache::HomeCache::new(cache_entries)),
+            peers: crate::peers::Peers::default(),
         }
     }
 
@@ -153,6 +156,12 @@ impl Registry {
     pub fn for_region(mut self, region: samling_kit::reference::RegionId) -> Self {
         self.region = Some(region);
         self
+    }
+
+    /// The other regions' registers this one calls (ADR 0021); shared by
+    /// every clone, filled once their addresses are known.
+    pub fn peers(&self) -> &crate::peers::Peers {
+        &self.peers
     }
 
     /// A draft that is present, valid and in this register's region.
@@ -196,6 +205,11 @@ impl Registry {
     /// Flag possible duplicates of `h`: the same adult in another active
     /// home, the same address on another active home. Never merged.
     async fn flag_home_duplicates(&self, tx: &mut WriteTx, h: &Home) -> R<Vec<DuplicateFlag>> {
+        // Other regions' registers find this home's adults by their keyed
+        // hashes (ADR 0021).
+        for hash in self.adult_hashes(h) {
+            store::regions::index_identity(tx.conn(), &hash, "home", &h.id).await?;
+        }
         let candidates = store::homes::duplicate_candidates(tx.conn(), h).await?;
         let kinds: Vec<(&Home, Vec<DuplicateKind>)> = candidates
             .iter()
@@ -221,6 +235,17 @@ impl Registry {
         record_id: &str,
         found: Vec<(DuplicateKind, &str, String)>,
     ) -> R<Vec<DuplicateFlag>> {
+        self.write_flags_in(tx, record_id, found, "").await
+    }
+
+    /// [`Self::write_flags`] for records of `other_region`'s register ("" for this one).
+    async fn write_flags_in(
+        &self,
+        tx: &mut WriteTx,
+        record_id: &str,
+        found: Vec<(DuplicateKind, &str, String)>,
+        other_region: &str,
+    ) -> R<Vec<DuplicateFlag>> {
         let mut out = Vec::new();
         for (kind, record_type, other) in found {
             // One flag per pair and kind: re-checking a home on every edit must
@@ -238,13 +263,18 @@ impl Registry {
                 status: DuplicateStatus::Open as i32,
                 created_at: dates::now_text(),
                 resolution_note: String::new(),
+                other_region: other_region.into(),
             };
             store::flags::save(tx.conn(), &f, true).await?;
+            let mut payload = json!({"flag_id": f.id, "kind": kind.as_str_name(), "other_record_id": f.other_record_id});
+            if !other_region.is_empty() {
+                payload["other_region"] = json!(other_region);
+            }
             tx.event(NewEvent::new(
                 "registry.duplicate_flagged",
                 record_type,
                 record_id,
-                json!({"flag_id": f.id, "kind": kind.as_str_name(), "other_record_id": f.other_record_id}),
+                payload,
             ))
             .await?;
             out.push(f);
@@ -326,7 +356,34 @@ impl Registry {
             home: Some(home),
             duplicates,
         };
-        tx.finish(self, ctx, resp).await
+        let mut resp = tx.finish(self, ctx, resp).await?;
+        self.cross_check_home(ctx, &mut resp).await?;
+        Ok(resp)
+    }
+
+    /// After a home's write: its adults against the other regions'
+    /// registers (ADR 0021); the flags found join the answer for the office.
+    async fn cross_check_home(&self, ctx: &AuthContext, resp: &mut CreateHomeResponse) -> R<()> {
+        let Some(h) = &resp.home else {
+            return Ok(());
+        };
+        // The home's write has committed: a fault from here on is logged,
+        // never the answer.
+        let hashes = match store::homes::get(&self.store.read, &h.id).await {
+            Ok(Some(stored)) => self.adult_hashes(&stored),
+            Ok(None) => return Ok(()),
+            Err(e) => {
+                tracing::warn!(error = %e, "the duplicate check with other regions failed");
+                return Ok(());
+            }
+        };
+        let flags = self
+            .flags_from_other_regions(IdentityKind::Adult, &h.id, hashes)
+            .await;
+        if access::manage_register(ctx).is_ok() {
+            resp.duplicates.extend(flags);
+        }
+        Ok(())
     }
 
     async fn check_agency(&self, tx: &mut WriteTx, agency_id: &str) -> R<()> {
@@ -593,6 +650,7 @@ impl Registry {
             decision_date: Some(dates::to_proto(date)),
             decision_ref: req.decision_ref.trim().into(),
             recorded_by: ctx.sub.clone(),
+            evidence: req.evidence.clone(),
         };
         let h = self
             .change_home(&mut tx, ctx, &req.home_id, "home_approved", "nämnd decision", |h| {
@@ -794,15 +852,18 @@ impl Registry {
             )
             .await?;
         let duplicates = self.flag_home_duplicates(&mut tx, &h).await?;
-        tx.finish(
-            self,
-            ctx,
-            CreateHomeResponse {
-                home: Some(h),
-                duplicates,
-            },
-        )
-        .await
+        let mut resp = tx
+            .finish(
+                self,
+                ctx,
+                CreateHomeResponse {
+                    home: Some(h),
+                    duplicates,
+                },
+            )
+            .await?;
+        self.cross_check_home(ctx, &mut resp).await?;
+        Ok(resp)
     }
 
     pub async fn remove_member(
@@ -1320,3 +1381,4 @@ pub(crate) fn parse_pnr(field: &str, s: &str) -> R<Personnummer> {
 
 mod care;
 mod providers;
+mod regions;

@@ -76,3 +76,15 @@ pub async fn list<'e, E: Executor<'e, Database = Any>>(
     .await?;
     Ok(DOCS.from_rows(&rows)?)
 }
+
+/// Who registered a child ("" when unknown).
+pub async fn registered_by<'e, E: Executor<'e, Database = Any>>(e: E, child_id: &str) -> R<String> {
+    let row = sqlx::query("SELECT registered_by FROM children WHERE id = $1")
+        .bind(child_id)
+        .fetch_optional(e)
+        .await?;
+    Ok(match row {
+        Some(r) => sqlx::Row::try_get(&r, 0)?,
+        None => String::new(),
+    })
+}

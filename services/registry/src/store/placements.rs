@@ -68,10 +68,13 @@ pub async fn set_created_by(conn: &mut AnyConnection, placement_id: &str, subjec
 }
 
 /// The municipalities placing in a home ([`placement::placing`] over its
-/// placements by start date).
+/// placements by start date, this register's and other regions' alike:
+/// their occupancies, ADR 0021).
 pub async fn placing<'e, E: Executor<'e, Database = Any>>(e: E, home_id: &str) -> R<Placing> {
     let rows = sqlx::query(
-        "SELECT placing_municipality, status FROM placements WHERE home_id = $1 ORDER BY start_date, id",
+        "SELECT placing_municipality, status, start_date, id FROM placements WHERE home_id = $1 \
+         UNION ALL SELECT placing_municipality, status, start_date, placement_id FROM home_occupancies WHERE home_id = $1 \
+         ORDER BY 3, 4",
     )
     .bind(home_id)
     .fetch_all(e)
@@ -98,7 +101,8 @@ pub async fn vouched_placing<'e, E: Executor<'e, Database = Any>>(
 ) -> R<Vec<String>> {
     let rows = sqlx::query(
         "SELECT DISTINCT p.placing_municipality FROM placements p LEFT JOIN children c ON c.id = p.child_id \
-         WHERE p.home_id = $1 AND (p.created_by = '' OR c.registered_by IS NULL OR p.created_by <> c.registered_by)",
+         WHERE p.home_id = $1 AND (p.created_by = '' OR c.registered_by IS NULL OR p.created_by <> c.registered_by) \
+         UNION SELECT placing_municipality FROM home_occupancies WHERE home_id = $1 AND vouched = 1",
     )
     .bind(home_id)
     .fetch_all(e)

@@ -1668,7 +1668,8 @@ async fn walk(h: &Harness, ctx: AuthContext, ids: &WalkIds) -> Vec<(String, bool
                 home_id: home.clone(),
                 municipality_code: own.clone(),
                 decision_date: Some(date(days_ago(1))),
-                decision_ref: format!("SN/{who}")
+                decision_ref: format!("SN/{who}"),
+                evidence: None,
             }
         );
         call!(

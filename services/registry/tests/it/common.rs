@@ -46,6 +46,8 @@ pub struct Harness {
     pub registry: Registry,
     pub signer: ContextSigner,
     pub endpoint: String,
+    /// The region served, when one is.
+    pub region: Option<String>,
     /// The server, stopped when the last clone of the harness is dropped.
     served: Arc<Served>,
 }
@@ -54,6 +56,16 @@ impl Harness {
     /// A fresh registry store on `backend` and the registry serving it
     /// (one `region`'s municipalities and officers only, when given).
     pub async fn start(backend: &Backend, region: Option<&str>) -> Harness {
+        Self::start_signed(backend, region, ContextSigner::generate().expect("signer")).await
+    }
+
+    /// [`Harness::start`] verifying contexts signed by `signer` (registers
+    /// of several regions that call each other share it).
+    pub async fn start_signed(
+        backend: &Backend,
+        region: Option<&str>,
+        signer: ContextSigner,
+    ) -> Harness {
         let (store, _) = backend
             .store("registry", None, &[samling_registry::MIGRATIONS])
             .await;
@@ -66,7 +78,6 @@ impl Harness {
         if let Some(r) = region {
             registry = registry.for_region(map.parse_region(r).expect("known region"));
         }
-        let signer = ContextSigner::generate().expect("signer");
         let served = Served::start(&[samling_registry::SERVICE_NAME], |router| {
             router.add_service(samling_registry::grpc::server(
                 registry.clone(),
@@ -79,6 +90,7 @@ impl Harness {
             registry,
             signer,
             endpoint: served.endpoint(),
+            region: region.map(str::to_string),
             served: Arc::new(served),
         }
     }
@@ -97,7 +109,8 @@ impl Harness {
 
     /// The regional office: keeps the register.
     pub async fn office(&self) -> RegistryClient {
-        self.client(office()).await
+        self.client(office_in(self.region.as_deref().unwrap_or(REGION)))
+            .await
     }
 
     // ------------------------------------------------------- common flows

@@ -10,3 +10,4 @@ mod feeds;
 mod homes;
 mod placements;
 mod providers;
+mod xregion;
