@@ -66,6 +66,14 @@ enum Command {
         #[command(subcommand)]
         command: cli::registry::HomesCommand,
     },
+    /// A regional office's recruitment work (cases, campaigns, courses,
+    /// the funnel), over gRPC.
+    Recruitment {
+        #[command(flatten)]
+        conn: cli::Connection,
+        #[command(subcommand)]
+        command: cli::recruitment::RecruitmentCommand,
+    },
     /// Bulk import into the register, over gRPC.
     Import {
         #[command(flatten)]
@@ -164,11 +172,23 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Audit { command } => cli::audit(&cfg, command).await,
         Command::Store { command } => cli::store(&cfg, command).await,
         Command::Homes { conn, command } => cli::registry::run(&cfg, &conn, command).await,
+        Command::Recruitment { conn, command } => cli::recruitment::run(&cfg, &conn, command).await,
         Command::Import { conn, command } => cli::data::import(&cfg, &conn, command).await,
         Command::Export { conn, command } => cli::data::export(&cfg, &conn, command).await,
         Command::SeedDemo { conn, args } => cli::data::seed_demo(&cfg, &conn, args).await,
         Command::Bench { command } => cli::bench::run(&cfg, command).await,
         Command::Token { command } => cli::token::run(&cfg, command).await,
         Command::Certs { command } => cli::certs::run(&cfg, command),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// Every subcommand's options are well formed (unique names, no clash
+    /// with the global connection options), checked without running them.
+    #[test]
+    fn the_command_line_is_well_formed() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
     }
 }

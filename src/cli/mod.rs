@@ -5,6 +5,7 @@ pub mod bench;
 pub mod certs;
 pub mod data;
 mod httpc;
+pub mod recruitment;
 pub mod registry;
 pub mod token;
 
@@ -238,4 +239,17 @@ async fn check_one(cfg: &Config, module: &Module, region: &str) -> bool {
     };
     store.close().await;
     ok
+}
+
+/// A proto enum value from its short name on the command line
+/// (`--to training` → `STAGE_TRAINING`), or an error naming the option and
+/// the accepted values.
+pub fn enum_value(
+    field: &str,
+    name: &str,
+    prefix: &str,
+    parse: impl Fn(&str) -> Option<i32>,
+) -> anyhow::Result<i32> {
+    let full = format!("{prefix}{}", name.trim().to_uppercase().replace('-', "_"));
+    parse(&full).ok_or_else(|| anyhow::anyhow!("{field}: unknown value {name:?}"))
 }

@@ -1,7 +1,7 @@
 //! `samling homes …`: list, show, approve, re-confirm, overdue, assign an
 //! investigating municipality, reveal a protected address.
 
-use super::Connection;
+use super::{Connection, enum_value};
 use samling_kit::config::Config;
 use samling_kit::dates;
 use samling_proto::common::v1::PageRequest;
@@ -89,16 +89,6 @@ impl Connection {
         )
         .await?)
     }
-}
-
-fn enum_value(
-    field: &str,
-    name: &str,
-    prefix: &str,
-    parse: impl Fn(&str) -> Option<i32>,
-) -> anyhow::Result<i32> {
-    let full = format!("{prefix}{}", name.trim().to_uppercase());
-    parse(&full).ok_or_else(|| anyhow::anyhow!("{field}: unknown value {name:?}"))
 }
 
 pub fn print_summaries(homes: &[HomeSummary]) {

@@ -307,6 +307,51 @@ async fn serve_all_answers_grpc_and_the_cli_across_regions() {
         .unwrap();
     assert!(common::stdout_of_success(&out).contains("re-confirmed"));
 
+    // Recruitment's CLI against the same system: a campaign, the cases, the funnel.
+    let recruitment = |args: &[&str]| {
+        samling(data.path(), base)
+            .arg("recruitment")
+            .args(args)
+            .args(["--region", "stockholm-gotland"])
+            .output()
+            .unwrap()
+    };
+    let out = recruitment(&[
+        "campaigns",
+        "create",
+        "--name",
+        "Vintern 2026",
+        "--code",
+        "VINTER26",
+        "--channel",
+        "social-media",
+    ]);
+    assert!(common::stdout_of_success(&out).contains("with code VINTER26"));
+    let out = recruitment(&["campaigns", "list"]);
+    assert!(common::stdout_of_success(&out).contains("VINTER26"));
+    let out = recruitment(&["cases", "--stage", "info-meeting"]);
+    assert!(common::stdout_of_success(&out).starts_with("id "));
+    let out = recruitment(&["funnel", "--from", "2026-01-01", "--to", "2026-12-31"]);
+    let text = common::stdout_of_success(&out);
+    assert!(
+        text.contains("inquired") && text.contains("approved"),
+        "{text}"
+    );
+    let out = recruitment(&["advance", &home.id, "--to", "approval-now"]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--to: unknown value"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = recruitment(&["show", "not-an-id"]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("case_id"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
     // Bad input over the CLI is a clear error naming the field, not a panic.
     let out = samling(data.path(), base)
         .args([

@@ -10,7 +10,7 @@ use tonic::Code;
 
 /// A home in the registry under assessment (or, with `assess` false, just
 /// created: not yet approvable).
-async fn registry_home(h: &Harness, assess: bool) -> Home {
+pub async fn registry_home(h: &Harness, assess: bool) -> Home {
     let b = h.backend;
     let mut r = h.registry_client(office()).await;
     let created = rpc!(

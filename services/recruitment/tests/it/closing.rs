@@ -14,6 +14,7 @@ const OTHER: &str = "0190a0b1-0000-7000-8000-0000000000f2";
 const P1: &str = "0190a0b1-0000-7000-8000-0000000000a1";
 const P2: &str = "0190a0b1-0000-7000-8000-0000000000a2";
 const P3: &str = "0190a0b1-0000-7000-8000-0000000000a3";
+const P4: &str = "0190a0b1-0000-7000-8000-0000000000a4";
 
 /// The registry's event, as its EndPlacement writes it.
 fn ended(seq: u64, placement: &str, home: &str, reason: &str, on: &str) -> Event {
@@ -229,7 +230,7 @@ async fn the_registry_feed_followed_by_the_consumer_opens_conversations() {
         opts.backoff_initial = std::time::Duration::from_millis(5);
         opts.max_attempts = 2;
         let handle = Consumer::new(feed_name("test"), FeedSource(registry_feed.clone()))
-            .with_options(opts)
+            .with_options(opts.clone())
             .spawn_durable(
                 h.store().clone(),
                 h.service.feed.clone(),
@@ -255,6 +256,50 @@ async fn the_registry_feed_followed_by_the_consumer_opens_conversations() {
         let mut placements: Vec<&str> = open.iter().map(|c| c.placement_id.as_str()).collect();
         placements.sort();
         assert_eq!(placements, vec![P1, P3], "[{}]", h.backend);
+        let cursor = status.cursor;
+        handle.stop().await;
+
+        // Stopped (a restart): the registry goes on; P1's end is delivered
+        // again (a re-sent event) beside a new end. The consumer resumes at
+        // its stored cursor: nothing missed, nothing opened twice.
+        write(vec![
+            end(P1, HOME, "END_REASON_PLANNED", "2026-12-01"),
+            end(P4, HOME, "END_REASON_PLANNED", "2026-12-02"),
+        ])
+        .await;
+        let handle = Consumer::new(feed_name("test"), FeedSource(registry_feed.clone()))
+            .with_options(opts)
+            .spawn_durable(
+                h.store().clone(),
+                h.service.feed.clone(),
+                RegistryFeed(h.service.clone()),
+            )
+            .unwrap();
+        let status = tokio::time::timeout(
+            std::time::Duration::from_secs(20),
+            handle.wait_for(|s| s.cursor >= cursor + 2),
+        )
+        .await
+        .unwrap_or_else(|_| panic!("[{}] the restarted consumer caught up", h.backend));
+        assert_eq!(
+            status.applied + status.duplicates,
+            2,
+            "[{}] only what came after the cursor: {status:?}",
+            h.backend
+        );
+        assert_eq!(status.dead_letters, 1, "[{}] still the one", h.backend);
+        let open = samling_recruitment::store::closing::list(
+            &h.store().read,
+            "",
+            ClosingConversationStatus::Unspecified,
+            "",
+            &samling_kit::paging::Page::first(10),
+        )
+        .await
+        .unwrap();
+        let mut placements: Vec<&str> = open.iter().map(|c| c.placement_id.as_str()).collect();
+        placements.sort();
+        assert_eq!(placements, vec![P1, P3, P4], "[{}]", h.backend);
         handle.stop().await;
     }
 }

@@ -108,7 +108,7 @@ pub fn assert_nothing_personal(text: &str, what: &str) {
     }
 }
 
-fn submission(token: &str) -> SubmitPublicInquiryRequest {
+pub fn submission(token: &str) -> SubmitPublicInquiryRequest {
     SubmitPublicInquiryRequest {
         request_id: String::new(),
         form_token: token.into(),

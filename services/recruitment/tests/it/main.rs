@@ -10,6 +10,7 @@ mod cases;
 mod closing;
 mod funnel;
 mod intake;
+mod journey;
 mod matching;
 mod network;
 mod registry_feed;
