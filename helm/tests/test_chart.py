@@ -20,6 +20,8 @@ import fnmatch
 import functools
 import json
 import re
+import secrets
+import subprocess
 import tomllib
 from pathlib import Path
 from typing import Any, Iterator
@@ -154,6 +156,17 @@ SCENARIOS = (
     + [Scenario(f"values-{r}.yaml", [f"values-{r}.yaml"], f"samling-{r}", r) for r in REGIONS]
     + [Scenario("values-national.yaml", ["values-national.yaml"], "samling-national", "")]
     + [Scenario("everything-on", ["values-norr.yaml"], "samling-norr", "norr", EVERYTHING_ON)]
+    # The same with only the services the binary runs today, so the built
+    # binary can be given its samling.toml (test_the_jobs_open_every_store_with_only_what_they_mount).
+    + [
+        Scenario(
+            "everything-built-on",
+            ["values-norr.yaml"],
+            "samling-norr",
+            "norr",
+            deep_merge(EVERYTHING_ON, {"services": {n: {"enabled": False} for n in ("compensation", "ombud", "portfolio")}}),
+        )
+    ]
 )
 REGIONAL = [s for s in SCENARIOS if s.region]
 ALL_IDS = [s.id for s in SCENARIOS]
@@ -873,8 +886,6 @@ def test_the_binary_accepts_the_rendered_config(s: Scenario, tmp_path: Path):
     """The built binary parses samling.toml and every service's section
     (deny_unknown_fields) before any command; `serve --regions` with a region
     it does not know then stops it, after the check, without opening anything."""
-    import subprocess
-
     def run(text: str) -> str:
         path = tmp_path / "samling.toml"
         path.write_text(text, encoding="utf-8")
@@ -1083,7 +1094,7 @@ def test_every_alert_is_documented_in_the_runbook():
 def test_the_prometheus_rule_is_off_by_default():
     assert load_values("values.yaml")["monitoring"]["prometheusRule"]["enabled"] is False
     for s in SCENARIOS:
-        if s.id != "everything-on":
+        if not s.id.startswith("everything"):
             assert of_kind(s, "PrometheusRule") == []
 
 
@@ -1254,3 +1265,79 @@ def check_type(value: Any, ty: str, where: str) -> None:
         assert value in proto_enums()[ty], f"{where}: {value!r} is not a {ty} of the protos"
     else:
         pytest.fail(f"{where}: config.rs type {ty} is unknown to this test; teach check_type")
+
+
+def run_samling(args: list[str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    return subprocess.run([str(samling_binary()), *args], env=env, capture_output=True, text=True, timeout=120)
+
+
+def pod_on_disk(s: Scenario, o: dict[str, Any], root: Path, tmp_path: Path) -> Path:
+    """A job's pod as files under `root`: every volume at its mount path (its
+    Secret items as fresh hex keys, a whole TLS Secret as `samling certs dev`
+    material, its ConfigMap items as rendered) and nothing else. Returns its
+    samling.toml with the pod's absolute paths moved under `root`."""
+    t = pod_template(o)
+    (c,) = t["spec"]["containers"]
+    mounts = {m["name"]: m["mountPath"] for m in c["volumeMounts"]}
+    cms = {cm["metadata"]["name"]: cm for cm in of_kind(s, "ConfigMap")}
+    for vol in t["spec"]["volumes"]:
+        at = root / mounts[vol["name"]].lstrip("/")
+        at.mkdir(parents=True, exist_ok=True)
+        if "secret" in vol and "items" in vol["secret"]:
+            for item in vol["secret"]["items"]:
+                (at / item["path"]).write_text(secrets.token_hex(32) + "\n", encoding="utf-8")
+        elif "secret" in vol:
+            assert vol["secret"]["secretName"] == s.effective()["secrets"]["grpcTls"]["existingSecret"], vol
+            out = run_samling(["certs", "dev", "--out", str(at), "--data-dir", str(tmp_path / "certs")], tmp_path)
+            assert out.returncode == 0, out.stderr
+        elif "configMap" in vol:
+            data = cms[vol["configMap"]["name"]]["data"]
+            items = vol["configMap"].get("items") or [{"key": k, "path": k} for k in data]
+            for item in items:
+                text = data[item["key"]]
+                text = re.sub(r"^otlp_endpoint = .*$", "", text, flags=re.M)  # no collector here
+                text = text.replace('"/etc/samling/', f'"{root}/etc/samling/').replace('"/var/lib/', f'"{root}/var/lib/')
+                (at / item["path"]).write_text(text, encoding="utf-8")
+    config = root / "etc/samling/config/samling.toml"
+    assert config.exists()
+    return config
+
+
+BINARY_JOB_SCENARIOS = [s for s in SCENARIOS if s.id in ("values.yaml", "everything-built-on")]
+
+
+@pytest.mark.skipif(samling_binary() is None, reason="no built samling binary (target/debug/samling or SAMLING_BIN)")
+@pytest.mark.parametrize("s", BINARY_JOB_SCENARIOS, ids=[s.id for s in BINARY_JOB_SCENARIOS])
+def test_the_jobs_open_every_store_with_only_what_they_mount(s: Scenario, tmp_path: Path):
+    """The migration hook and the audit check run `samling migrate` / `audit
+    verify`, which open every service's store: run with their own
+    samling.toml and files only where the pod mounts them (on SQLite, under a
+    temporary root), both succeed for every service — recruitment without
+    the form key, the registry with the mounted identity key (none created).
+    The services' samling.toml in the same pod fails on the form key."""
+    jobs = [o for o in objects(s) if o["kind"] in ("Job", "CronJob")]
+    assert {o["kind"] for o in jobs} == {"Job", "CronJob"}
+    for o in jobs:
+        root = tmp_path / o["kind"]
+        config = pod_on_disk(s, o, root, tmp_path)
+        assert (root / IDENTITY_KEY_FILE.lstrip("/")).exists() and not (root / FORM_KEY_FILE.lstrip("/")).exists()
+        (c,) = pod_template(o)["spec"]["containers"]
+        out = run_samling(["--config", str(config), *c["args"]], tmp_path)
+        assert out.returncode == 0, f"{name_of(o)}: {out.stderr[-2000:]}"
+        for name in module_names():
+            assert re.search(rf"^region {s.region}:? {name}[: ]", out.stdout, re.M), out.stdout
+        # The identity key used is the mounted one: none was made under the data dir.
+        assert not (root / "var/lib/samling/keys/registry-identity.key").exists()
+        services = tomllib.loads(next(cm for cm in of_kind(s, "ConfigMap") if cm["metadata"]["name"] == "samling-config")["data"]["samling.toml"])
+        assert tomllib.loads(config.read_text(encoding="utf-8").replace(str(root), "")) == without_form_key(services) | (
+            {} if "otlp_endpoint" not in services["telemetry"] else {"telemetry": {k: x for k, x in services["telemetry"].items() if k != "otlp_endpoint"}}
+        )
+    # The negative control: the services' file where the hook runs.
+    (job,) = of_kind(s, "Job")
+    root = tmp_path / "services-config"
+    config = pod_on_disk(s, job, root, tmp_path)
+    services = next(cm for cm in of_kind(s, "ConfigMap") if cm["metadata"]["name"] == "samling-config")["data"]["samling.toml"]
+    config.write_text(services.replace('"/etc/samling/', f'"{root}/etc/samling/').replace('"/var/lib/', f'"{root}/var/lib/'), encoding="utf-8")
+    out = run_samling(["--config", str(config), *pod_template(job)["spec"]["containers"][0]["args"]], tmp_path)
+    assert out.returncode != 0 and "form_token_key_file" in out.stderr, out.stderr[-2000:]

@@ -475,6 +475,18 @@ verify-full
 - name: config
   configMap:
     name: {{ include "samling.name" (dict "root" . "component" "samling-config") }}
+{{ include "samling.keyAndTlsVolumes" . }}
+{{- end -}}
+
+{{/*
+The auth-context key and (optional) internal TLS: what opening a service's
+store reads besides its database, so the jobs that open every store
+(`migrate`, `audit verify`) mount them too. Recruitment's registry-feed
+consumer loads the context key when opened, and the registry and
+recruitment build their gRPC clients' TLS from [tls] then: a job without
+them fails before migrating anything.
+*/}}
+{{- define "samling.keyAndTlsVolumes" -}}
 - name: auth-context-key
   secret:
     secretName: {{ required "secrets.authContextKey.existingSecret is required" .Values.secrets.authContextKey.existingSecret }}
@@ -523,6 +535,10 @@ the migration hook and the audit check only read them.
 - name: config
   mountPath: /etc/samling/config
   readOnly: true
+{{ include "samling.keyAndTlsMounts" . }}
+{{- end -}}
+
+{{- define "samling.keyAndTlsMounts" -}}
 - name: auth-context-key
   mountPath: /etc/samling/keys
   readOnly: true
