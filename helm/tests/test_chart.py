@@ -825,6 +825,34 @@ def test_the_jobs_config_is_the_services_without_the_form_key(s: Scenario):
     assert hook == jobs_cfg
 
 
+@pytest.mark.parametrize("s", REGIONAL, ids=[s.id for s in REGIONAL])
+def test_whatever_opens_a_store_has_the_context_key_and_the_mtls_material(s: Scenario):
+    """Opening recruitment loads the auth-context key (its registry-feed
+    consumer signs with it) and opening the registry or recruitment builds
+    their gRPC clients' TLS from [tls]: the service pods, the migration hook
+    and the audit check all mount both (test_the_jobs_open_every_store_with_only_what_they_mount
+    runs them); the gateway its own way."""
+    v = s.effective()
+    tls = v["secrets"]["grpcTls"]["existingSecret"]
+    seen = set()
+    for o, t in workloads(s):
+        component = component_of(o)
+        if component in ("gateway", "redis"):
+            continue
+        seen.add(o["kind"])
+        assert key_file_in(o, t, v["secrets"]["authContextKey"]["existingSecret"], v["secrets"]["authContextKey"]["key"]) == (
+            "/etc/samling/keys/context-signing.key"
+        ), name_of(o)
+        vols = secret_volumes(t)
+        if tls:
+            (c,) = t["spec"]["containers"]
+            (mount,) = [m for m in c["volumeMounts"] if m["name"] == vols[tls]["name"]]
+            assert mount == {"name": vols[tls]["name"], "mountPath": "/etc/samling/tls", "readOnly": True}, name_of(o)
+        else:
+            assert not any(name.endswith("tls") for name in vols), name_of(o)
+    assert {"Deployment", "Job", "CronJob"} <= seen, seen
+
+
 def test_the_key_secrets_are_required_and_only_the_chart_names_their_files():
     with pytest.raises(Exception, match=r"secrets\.recruitmentFormKey\.existingSecret is required"):
         render_values({"secrets": {"recruitmentFormKey": {"existingSecret": ""}}})
@@ -873,14 +901,24 @@ def test_services_find_their_registry_without_a_regional_gateway():
     assert cfg["regions"] == {REGIONS[0]: {"registry": "http://registry:50051", "recruitment": "http://recruitment:50051"}}
 
 
+@functools.lru_cache(maxsize=None)
 def samling_binary() -> Path | None:
+    """SAMLING_BIN, else target/debug/samling when it is newer than every
+    Rust source (.ci/run runs these tests before it builds: a binary of
+    older sources would judge today's chart by yesterday's config)."""
     import os
 
-    path = Path(os.environ.get("SAMLING_BIN", REPO / "target" / "debug" / "samling"))
-    return path if path.is_file() and os.access(path, os.X_OK) else None
+    if os.environ.get("SAMLING_BIN"):
+        return Path(os.environ["SAMLING_BIN"])
+    path = REPO / "target" / "debug" / "samling"
+    if not (path.is_file() and os.access(path, os.X_OK)):
+        return None
+    built = path.stat().st_mtime
+    sources = [f for d in ("src", "services", "gateway", "proto") for f in (REPO / d).rglob("*") if f.suffix in (".rs", ".proto", ".toml", ".csv")]
+    return path if all(f.stat().st_mtime <= built for f in sources) else None
 
 
-@pytest.mark.skipif(samling_binary() is None, reason="no built samling binary (target/debug/samling or SAMLING_BIN)")
+@pytest.mark.skipif(samling_binary() is None, reason="no samling binary of these sources (SAMLING_BIN, or target/debug/samling built after the last change)")
 @pytest.mark.parametrize("s", SCENARIOS, ids=ALL_IDS)
 def test_the_binary_accepts_the_rendered_config(s: Scenario, tmp_path: Path):
     """The built binary parses samling.toml and every service's section
@@ -1307,7 +1345,7 @@ def pod_on_disk(s: Scenario, o: dict[str, Any], root: Path, tmp_path: Path) -> P
 BINARY_JOB_SCENARIOS = [s for s in SCENARIOS if s.id in ("values.yaml", "everything-built-on")]
 
 
-@pytest.mark.skipif(samling_binary() is None, reason="no built samling binary (target/debug/samling or SAMLING_BIN)")
+@pytest.mark.skipif(samling_binary() is None, reason="no samling binary of these sources (SAMLING_BIN, or target/debug/samling built after the last change)")
 @pytest.mark.parametrize("s", BINARY_JOB_SCENARIOS, ids=[s.id for s in BINARY_JOB_SCENARIOS])
 def test_the_jobs_open_every_store_with_only_what_they_mount(s: Scenario, tmp_path: Path):
     """The migration hook and the audit check run `samling migrate` / `audit
