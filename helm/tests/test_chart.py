@@ -452,12 +452,18 @@ def test_services_admit_only_the_gateway_and_sibling_services(s: Scenario):
         (rule,) = p["spec"]["ingress"]
         for peer in rule["from"]:
             pod_sel = peer["podSelector"]
-            if "namespaceSelector" in peer:
+            if "namespaceSelector" in peer and "matchLabels" in peer["namespaceSelector"]:
                 # The national gateway, in its own namespace.
                 assert peer["namespaceSelector"]["matchLabels"] == {
                     "kubernetes.io/metadata.name": v["networkPolicy"]["nationalGatewayNamespace"]
                 }
                 assert pod_sel["matchLabels"]["app.kubernetes.io/component"] == "gateway"
+            elif "namespaceSelector" in peer:
+                # The same service of the other regions (test_each_service_calls_and_admits_its_peers_in_the_other_regions).
+                assert peer["namespaceSelector"]["matchExpressions"] == [
+                    {"key": "kubernetes.io/metadata.name", "operator": "In", "values": [f"samling-{r}" for r in REGIONS if r != s.region]}
+                ]
+                assert pod_sel == {"matchLabels": {"app.kubernetes.io/name": "samling", "app.kubernetes.io/component": component}}
             else:
                 assert pod_sel["matchLabels"] == {"app.kubernetes.io/name": "samling", "app.kubernetes.io/instance": RELEASE}
                 (expr,) = pod_sel["matchExpressions"]
@@ -537,7 +543,12 @@ def test_the_gateway_calls_its_regions_endpoints(s: Scenario):
     if s.region:
         assert args[-2:] == ["--regions", s.region]
         enabled = [n for n, svc in s.effective()["services"].items() if svc["enabled"]]
-        assert cfg["regions"] == {s.region: {n: f"http://{n}:50051" for n in enabled}}
+        assert "recruitment" in enabled
+        # Its own region's services here; the other regions' are the services' peers,
+        # which this gateway (`--regions <region>`) does not serve.
+        assert cfg["regions"] == {
+            r: {n: (f"http://{n}:50051" if r == s.region else f"http://{n}.samling-{r}.svc.cluster.local:50051") for n in enabled} for r in REGIONS
+        }
     else:
         assert args[-2:] == ["--regions", "all"]
 
@@ -853,6 +864,56 @@ def test_whatever_opens_a_store_has_the_context_key_and_the_mtls_material(s: Sce
     assert {"Deployment", "Job", "CronJob"} <= seen, seen
 
 
+def peer_rules(policy: dict[str, Any], direction: str) -> list[tuple[list[str], dict[str, Any], list[dict[str, Any]]]]:
+    """(namespaces, pod selector, ports) of a policy's rules that name namespaces by expression (the regions' peers)."""
+    out = []
+    for rule in policy["spec"].get(direction, []):
+        for peer in rule.get("from" if direction == "ingress" else "to", []):
+            exprs = peer.get("namespaceSelector", {}).get("matchExpressions")
+            if exprs:
+                (e,) = exprs
+                assert e["key"] == "kubernetes.io/metadata.name" and e["operator"] == "In"
+                out.append((e["values"], peer["podSelector"], rule["ports"]))
+    return out
+
+
+@pytest.mark.parametrize("s", REGIONAL, ids=[s.id for s in REGIONAL])
+def test_each_service_calls_and_admits_its_peers_in_the_other_regions(s: Scenario):
+    """ADR 0021: a register calls the other regions' registers (placements in
+    their homes, duplicates by keyed hash); recruitment calls the other
+    regions' recruitment for a national ranking. Each finds them in
+    [regions.<r>] and its NetworkPolicy lets exactly that through, both ways:
+    the same service, in the other regions' namespaces, on the gRPC port."""
+    v = s.effective()
+    cfg = samling_config(s)
+    others = [r for r in REGIONS if r != s.region]
+    enabled = sorted(n for n, svc in v["services"].items() if svc["enabled"])
+    for r in others:
+        assert cfg["regions"][r] == {n: f"http://{n}.samling-{r}.svc.cluster.local:{v['grpcPort']}" for n in enabled}
+    namespaces = [f"samling-{r}" for r in others]
+    assert s.namespace not in namespaces
+    for name in enabled:
+        (policy,) = [p for p in of_kind(s, "NetworkPolicy") if p["spec"]["podSelector"].get("matchLabels", {}).get("app.kubernetes.io/component") == name]
+        same_service = {"matchLabels": {"app.kubernetes.io/name": "samling", "app.kubernetes.io/component": name}}
+        grpc = [{"port": v["grpcPort"], "protocol": "TCP"}]
+        assert peer_rules(policy, "egress") == [(namespaces, same_service, grpc)], name
+        assert peer_rules(policy, "ingress") == [(namespaces, same_service, grpc)], name
+    # The gateway and the jobs call no other region.
+    for p in of_kind(s, "NetworkPolicy"):
+        if p["spec"]["podSelector"].get("matchLabels", {}).get("app.kubernetes.io/component") not in enabled:
+            assert peer_rules(p, "egress") == [] and peer_rules(p, "ingress") == [], name_of(p)
+
+
+def test_region_peers_can_be_switched_off():
+    objs = render_values({"regionPeers": {"enabled": False}})
+    assert list(config_of(objs)["regions"]) == [REGIONS[0]]
+    for p in (o for o in objs if o["kind"] == "NetworkPolicy"):
+        assert peer_rules(p, "egress") == [] and peer_rules(p, "ingress") == [], name_of(p)
+    # Another namespace scheme.
+    cfg = config_of(render_values({"regionPeers": {"namespacePattern": "fh-%s-prod"}}))
+    assert cfg["regions"]["norr"]["registry"] == "http://registry.fh-norr-prod.svc.cluster.local:50051"
+
+
 def test_the_key_secrets_are_required_and_only_the_chart_names_their_files():
     with pytest.raises(Exception, match=r"secrets\.recruitmentFormKey\.existingSecret is required"):
         render_values({"secrets": {"recruitmentFormKey": {"existingSecret": ""}}})
@@ -862,7 +923,8 @@ def test_the_key_secrets_are_required_and_only_the_chart_names_their_files():
     objs = render_values({"services": {"recruitment": {"enabled": False}}, "secrets": {"recruitmentFormKey": {"existingSecret": ""}}})
     assert "form_token_key_file" not in config_of(objs)["recruitment"]
     assert not any(o["kind"] == "Deployment" and o["metadata"]["name"] == "recruitment" for o in objs)
-    assert config_of(objs)["regions"] == {REGIONS[0]: {"registry": "http://registry:50051"}}
+    assert config_of(objs)["regions"][REGIONS[0]] == {"registry": "http://registry:50051"}
+    assert all(set(eps) == {"registry"} for eps in config_of(objs)["regions"].values())
     # A key file named in config.* would be a path nothing mounts.
     with pytest.raises(Exception, match=r"config\.recruitment\.form_token_key_file.*secrets\.recruitmentFormKey"):
         render_values({"config": {"recruitment": {"form_token_key_file": "/tmp/k"}}})
@@ -898,7 +960,7 @@ def test_services_find_their_registry_without_a_regional_gateway():
     objs = render_values({"gateway": {"enabled": False}})
     cfg = config_of(objs)
     assert "gateway" not in cfg
-    assert cfg["regions"] == {REGIONS[0]: {"registry": "http://registry:50051", "recruitment": "http://recruitment:50051"}}
+    assert cfg["regions"][REGIONS[0]] == {"registry": "http://registry:50051", "recruitment": "http://recruitment:50051"}
 
 
 @functools.lru_cache(maxsize=None)

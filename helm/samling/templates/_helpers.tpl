@@ -252,9 +252,12 @@ oidc_discovery_url = {{ toJson . }}
 The gateway's regions, and where the services reach each other: recruitment
 calls its region's registry at [regions.<region>] registry (else the
 region's port on localhost, i.e. itself), so this is rendered whether or not
-the release runs a gateway.
+the release runs a gateway; and each service calls its peers in the other
+regions (samling.peerEndpoints). The regional gateway serves its own region
+only (`--regions <region>`), so the other regions' lines do not reach it.
 */}}
-{{- range $region, $eps := (include "samling.gatewayEndpoints" . | fromYaml) }}
+{{- $regions := merge (include "samling.gatewayEndpoints" . | fromYaml) (include "samling.peerEndpoints" . | fromYaml) }}
+{{- range $region, $eps := $regions }}
 
 [regions.{{ toJson $region }}]
 {{- range $svc, $url := $eps }}
@@ -326,6 +329,43 @@ Key files a workload needs besides the common ones, by who opens what:
   mountPath: {{ include "samling.recruitmentFormKeyFile" $root | dir }}
   readOnly: true
 {{- end }}
+{{- end -}}
+
+{{/* The namespace of region .region's release (regionPeers.namespacePattern). */}}
+{{- define "samling.regionNamespace" -}}
+{{- printf .root.Values.regionPeers.namespacePattern .region -}}
+{{- end -}}
+
+{{/* The other regions' releases' namespaces this release's services call and admit. */}}
+{{- define "samling.peerNamespaces" -}}
+{{- $root := . -}}
+{{- $out := list -}}
+{{- if and .Values.region .Values.regionPeers.enabled (include "samling.anyService" .) -}}
+{{- range $r := .Values.regionOrder }}{{ if ne $r $root.Values.region }}{{ $out = append $out (include "samling.regionNamespace" (dict "root" $root "region" $r)) }}{{ end }}{{ end -}}
+{{- end -}}
+{{- toJson $out -}}
+{{- end -}}
+
+{{/*
+Region → {service: URL} of every other region's release (regionPeers): the
+registry calls the other registers (placements and duplicates across regions,
+ADR 0021), recruitment the other regions' recruitment (a national ranking).
+Each enabled service, at its Service in that region's namespace.
+*/}}
+{{- define "samling.peerEndpoints" -}}
+{{- if and .Values.region .Values.regionPeers.enabled (include "samling.anyService" .) -}}
+{{- $root := . -}}
+{{- range $r := .Values.regionOrder }}
+{{- if ne $r $root.Values.region }}
+{{ $r }}:
+{{- range $name, $svc := $root.Values.services }}
+{{- if $svc.enabled }}
+  {{ $name }}: {{ printf "http://%s.%s.svc.cluster.local:%d" (include "samling.name" (dict "root" $root "component" $name)) (include "samling.regionNamespace" (dict "root" $root "region" $r)) (int $root.Values.grpcPort) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end -}}
 {{- end -}}
 
 {{/* Region → {service: URL} the gateway calls: configured, or this release's own. */}}
