@@ -20,6 +20,8 @@ import fnmatch
 import functools
 import json
 import re
+import secrets
+import subprocess
 import tomllib
 from pathlib import Path
 from typing import Any, Iterator
@@ -154,6 +156,17 @@ SCENARIOS = (
     + [Scenario(f"values-{r}.yaml", [f"values-{r}.yaml"], f"samling-{r}", r) for r in REGIONS]
     + [Scenario("values-national.yaml", ["values-national.yaml"], "samling-national", "")]
     + [Scenario("everything-on", ["values-norr.yaml"], "samling-norr", "norr", EVERYTHING_ON)]
+    # The same with only the services the binary runs today, so the built
+    # binary can be given its samling.toml (test_the_jobs_open_every_store_with_only_what_they_mount).
+    + [
+        Scenario(
+            "everything-built-on",
+            ["values-norr.yaml"],
+            "samling-norr",
+            "norr",
+            deep_merge(EVERYTHING_ON, {"services": {n: {"enabled": False} for n in ("compensation", "ombud", "portfolio")}}),
+        )
+    ]
 )
 REGIONAL = [s for s in SCENARIOS if s.region]
 ALL_IDS = [s.id for s in SCENARIOS]
@@ -439,12 +452,18 @@ def test_services_admit_only_the_gateway_and_sibling_services(s: Scenario):
         (rule,) = p["spec"]["ingress"]
         for peer in rule["from"]:
             pod_sel = peer["podSelector"]
-            if "namespaceSelector" in peer:
+            if "namespaceSelector" in peer and "matchLabels" in peer["namespaceSelector"]:
                 # The national gateway, in its own namespace.
                 assert peer["namespaceSelector"]["matchLabels"] == {
                     "kubernetes.io/metadata.name": v["networkPolicy"]["nationalGatewayNamespace"]
                 }
                 assert pod_sel["matchLabels"]["app.kubernetes.io/component"] == "gateway"
+            elif "namespaceSelector" in peer:
+                # The same service of the other regions (test_each_service_calls_and_admits_its_peers_in_the_other_regions).
+                assert peer["namespaceSelector"]["matchExpressions"] == [
+                    {"key": "kubernetes.io/metadata.name", "operator": "In", "values": [f"samling-{r}" for r in REGIONS if r != s.region]}
+                ]
+                assert pod_sel == {"matchLabels": {"app.kubernetes.io/name": "samling", "app.kubernetes.io/component": component}}
             else:
                 assert pod_sel["matchLabels"] == {"app.kubernetes.io/name": "samling", "app.kubernetes.io/instance": RELEASE}
                 (expr,) = pod_sel["matchExpressions"]
@@ -524,7 +543,12 @@ def test_the_gateway_calls_its_regions_endpoints(s: Scenario):
     if s.region:
         assert args[-2:] == ["--regions", s.region]
         enabled = [n for n, svc in s.effective()["services"].items() if svc["enabled"]]
-        assert cfg["regions"] == {s.region: {n: f"http://{n}:50051" for n in enabled}}
+        assert "recruitment" in enabled
+        # Its own region's services here; the other regions' are the services' peers,
+        # which this gateway (`--regions <region>`) does not serve.
+        assert cfg["regions"] == {
+            r: {n: (f"http://{n}:50051" if r == s.region else f"http://{n}.samling-{r}.svc.cluster.local:50051") for n in enabled} for r in REGIONS
+        }
     else:
         assert args[-2:] == ["--regions", "all"]
 
@@ -534,7 +558,13 @@ def test_the_national_release_lists_every_regions_endpoints():
     endpoints = load_values("values-national.yaml")["gateway"]["endpoints"]
     assert list(endpoints) == REGIONS
     for r in REGIONS:
-        assert endpoints[r] == {"registry": f"http://registry.samling-{r}.svc.cluster.local:50051"}
+        # Every service the regions run (values.yaml), at its Service in the region's namespace.
+        assert endpoints[r] == {
+            "registry": f"http://registry.samling-{r}.svc.cluster.local:50051",
+            "recruitment": f"http://recruitment.samling-{r}.svc.cluster.local:50051",
+        }
+    enabled = {n for n, svc in load_values("values.yaml")["services"].items() if svc["enabled"]}
+    assert all(set(endpoints[r]) == enabled for r in REGIONS), enabled
     assert samling_config(national)["regions"] == endpoints
     # No region services, no database work in the national release.
     assert [d["metadata"]["name"] for d in of_kind(national, "Deployment")] == ["gateway"]
@@ -570,9 +600,9 @@ def test_the_migration_job_is_a_pre_install_and_pre_upgrade_hook(s: Scenario):
             assert int(cm["metadata"]["annotations"]["helm.sh/hook-weight"]) < int(ann["helm.sh/hook-weight"])
     assert "serviceAccountName" not in job["spec"]["template"]["spec"]
     assert not any("configMapRef" in e for e in c.get("envFrom", []))
-    # The same configuration as the services.
+    # The services' configuration, without the form key (test_the_jobs_config_is_the_services_without_the_form_key).
     hook_cm = next(cm for cm in of_kind(s, "ConfigMap") if cm["metadata"]["name"] in mounted)
-    assert tomllib.loads(hook_cm["data"]["samling.toml"]) == samling_config(s)
+    assert tomllib.loads(hook_cm["data"]["samling.toml"]) == without_form_key(samling_config(s))
 
 
 @pytest.mark.parametrize("s", REGIONAL, ids=[s.id for s in REGIONAL])
@@ -615,6 +645,371 @@ def test_the_audit_key_and_checkpoints_reach_whatever_opens_a_store(s: Scenario)
         assert mounts["audit-checkpoints"].get("readOnly", False) is not writes, name_of(o)
         seen.add(o["kind"])
     assert {"Deployment", "Job", "CronJob"} <= seen, seen
+
+
+# --------------------------------------------------------------------------
+# Recruitment (issue 19) and the key files of recruitment and the registry
+# (the public form's token key; issue 24 §1's national identity key, ADR 0021)
+
+RECRUITMENT = REPO / "services" / "recruitment"
+FORM_KEY_FILE = "/etc/samling/recruitment-form/recruitment-form.key"
+IDENTITY_KEY_FILE = "/etc/samling/registry-identity/registry-identity.key"
+
+
+def without_form_key(cfg: dict[str, Any]) -> dict[str, Any]:
+    """The jobs' samling.toml is the services' without [recruitment] form_token_key_file."""
+    out = copy.deepcopy(cfg)
+    out.get("recruitment", {}).pop("form_token_key_file", None)
+    return out
+
+
+def config_of(objs: list[dict[str, Any]], name: str = "samling-config", key: str = "samling.toml") -> dict[str, Any]:
+    cm = next(o for o in objs if o["kind"] == "ConfigMap" and o["metadata"]["name"] == name)
+    return tomllib.loads(cm["data"][key])
+
+
+def component_of(o: dict[str, Any]) -> str:
+    return o["metadata"]["labels"]["app.kubernetes.io/component"]
+
+
+def secret_volumes(t: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Secret name → its volume, in a pod template."""
+    return {v["secret"]["secretName"]: v for v in t["spec"].get("volumes", []) if "secret" in v}
+
+
+def key_file_in(o: dict[str, Any], t: dict[str, Any], secret: str, key: str) -> str | None:
+    """Where a pod's container sees `key` of Secret `secret` (None: not mounted)."""
+    vol = secret_volumes(t).get(secret)
+    if vol is None:
+        return None
+    (item,) = [i for i in vol["secret"]["items"] if i["key"] == key]
+    assert vol["secret"]["defaultMode"] == 0o440, name_of(o)
+    (c,) = t["spec"]["containers"]
+    (mount,) = [m for m in c["volumeMounts"] if m["name"] == vol["name"]]
+    assert mount["readOnly"] is True, f"{name_of(o)} mounts {secret} writable"
+    return f"{mount['mountPath']}/{item['path']}"
+
+
+def rust_value(expr: str) -> Any:
+    """A literal of a Rust Default impl: an integer product, None, or a vec of enum variants."""
+    expr = expr.strip()
+    if expr == "None":
+        return None
+    if re.fullmatch(r"\d+(\s*\*\s*\d+)*", expr):
+        out = 1
+        for n in expr.split("*"):
+            out *= int(n)
+        return out
+    m = re.fullmatch(r"vec!\[(.*)\]", expr, re.S)
+    if m:
+        # prost's from_str_name names: Register::CriminalRecords → REGISTER_CRIMINAL_RECORDS.
+        snake = lambda w: re.sub(r"(?<!^)([A-Z])", r"_\1", w).upper()  # noqa: E731
+        return [f"{snake(e)}_{snake(v)}" for e, v in re.findall(r"(\w+)::(\w+)", m.group(1))]
+    raise AssertionError(f"cannot read the Rust default {expr!r}; teach rust_value")
+
+
+def rust_default(path: Path, struct: str) -> dict[str, Any]:
+    src = path.read_text(encoding="utf-8")
+    m = re.search(rf"impl Default for {struct} \{{.*?{struct} \{{(.*?)\n\s*\}}\n\s*\}}\n\}}", src, re.S)
+    assert m, f"no `impl Default for {struct}` in {path}"
+    return {f.group(1): rust_value(f.group(2)) for f in re.finditer(r"^\s*(\w+):\s*(.+?),\s*$", m.group(1), re.M)}
+
+
+def test_recruitment_is_on_by_default_and_serves_what_the_binary_names():
+    v = load_values("values.yaml")
+    assert v["services"]["recruitment"]["enabled"] is True
+    # The readiness probe asks grpc.health.v1 for the name the binary reports.
+    for name in module_names():
+        lib = (REPO / "services" / name / "src" / "lib.rs").read_text(encoding="utf-8")
+        (health_name,) = re.findall(r'pub const SERVICE_NAME: &str = "([^"]+)";', lib)
+        assert v["services"][name]["grpcServiceName"] == health_name, name
+        assert v["services"][name]["enabled"] is True, f"{name} is a module of the binary but off in values.yaml"
+
+
+@pytest.mark.parametrize("s", REGIONAL, ids=[s.id for s in REGIONAL])
+def test_recruitment_is_deployed_in_every_region_and_reaches_its_registry(s: Scenario):
+    v = s.effective()
+    (d,) = [d for d in of_kind(s, "Deployment") if component_of(d) == "recruitment"]
+    c = d["spec"]["template"]["spec"]["containers"][0]
+    assert c["args"] == ["serve", "--target", "recruitment", "--regions", s.region]
+    assert c["readinessProbe"]["grpc"]["service"] == "samling.recruitment.v1.RecruitmentService"
+    (svc,) = [o for o in of_kind(s, "Service") if o["metadata"]["name"] == "recruitment"]
+    assert svc["spec"]["ports"] == [{"name": "grpc", "port": v["grpcPort"], "targetPort": "grpc", "protocol": "TCP", "appProtocol": "grpc"}]
+    # Region i listens on grpc_base_port + i whatever the service: recruitment on
+    # the same port as the registry, which it calls at [regions.<region>] registry.
+    cfg = samling_config(s)
+    assert cfg["listen"]["grpc_base_port"] + REGIONS.index(s.region) == c["ports"][0]["containerPort"]
+    assert cfg["regions"][s.region]["registry"] == f"http://registry:{v['grpcPort']}"
+    # Its NetworkPolicy lets it out to the registry's pods on that port.
+    (policy,) = [p for p in of_kind(s, "NetworkPolicy") if p["spec"]["podSelector"].get("matchLabels", {}).get("app.kubernetes.io/component") == "recruitment"]
+    registry_labels = {"app.kubernetes.io/name": "samling", "app.kubernetes.io/instance": RELEASE, "app.kubernetes.io/component": "registry"}
+    assert any(
+        any(selector_matches(peer.get("podSelector", {}), registry_labels) and "namespaceSelector" not in peer for peer in rule.get("to", []))
+        and {"port": v["grpcPort"], "protocol": "TCP"} in rule["ports"]
+        for rule in policy["spec"]["egress"]
+    ), policy["spec"]["egress"]
+    # Recruitment's event consumer and checkpoints: its pods get the audit key and claim like the registry's.
+    vols = {vol["name"] for vol in d["spec"]["template"]["spec"]["volumes"]}
+    assert {"audit-chain-key", "audit-checkpoints", "auth-context-key", "config"} <= vols
+
+
+@pytest.mark.parametrize("s", [s for s in SCENARIOS], ids=ALL_IDS)
+def test_the_recruitment_section_has_the_binarys_keys(s: Scenario):
+    cfg = samling_config(s)
+    v = s.effective()
+    rec = cfg["recruitment"]
+    structs = config_structs()
+    # test_the_config_file_is_one_the_binary_accepts checks every key and type
+    # against the structs; here: the section is complete, nested as the binary reads it.
+    assert set(rec) <= set(structs["RecruitmentConfig"])
+    assert set(rec["rules"]) == set(structs["Rules"]), "every rule is rendered (values.yaml mirrors domain::Rules)"
+    assert rec["rules"] == v["config"]["recruitment"]["rules"]
+    assert set(rec["matching"]) <= set(structs["MatchingSettings"])
+    assert rec["matching"] == {k: x for k, x in v["config"]["recruitment"]["matching"].items() if x not in ("", None)}
+    if v["services"]["recruitment"]["enabled"]:
+        assert rec["form_token_key_file"] == FORM_KEY_FILE
+    else:
+        assert "form_token_key_file" not in rec
+    if s.region:
+        assert cfg["registry"]["identity_key_file"] == IDENTITY_KEY_FILE
+    else:
+        assert "identity_key_file" not in cfg["registry"]
+
+
+def test_the_chart_defaults_are_the_binarys():
+    config = load_values("values.yaml")["config"]
+    rules = rust_default(RECRUITMENT / "src" / "domain" / "mod.rs", "Rules")
+    assert set(rules) == set(config_structs()["Rules"]), "the Default impl was not read whole"
+    assert config["recruitment"]["rules"] == rules
+    registry = rust_default(REPO / "services" / "registry" / "src" / "config.rs", "RegistryConfig")
+    assert registry.pop("identity_key_file") is None  # the chart's (secrets.registryIdentityKey)
+    assert config["registry"] == registry
+    # MatchingSettings' numbers are Options, defaulted where they are read.
+    lib = (RECRUITMENT / "src" / "lib.rs").read_text(encoding="utf-8")
+    defaults = {k: int(n) for k, n in re.findall(r"matching\.(\w+)\)?\s*\.unwrap_or\(\s*(\d+)\s*\)", lib)}
+    numbers = {k for k, ty in config_structs()["MatchingSettings"].items() if re.fullmatch(r"Option<u\d+>", ty)}
+    assert set(defaults) == numbers, (defaults, numbers)
+    matching = config["recruitment"]["matching"]
+    assert {k: matching[k] for k in numbers} == defaults
+    assert set(matching) == set(config_structs()["MatchingSettings"])
+    assert matching["config_file"] == ""  # None: the built-in standard
+
+
+@pytest.mark.parametrize("s", SCENARIOS, ids=ALL_IDS)
+def test_the_key_secrets_reach_exactly_the_pods_that_use_them(s: Scenario):
+    """The form key: the recruitment pods only. The identity key: the
+    registry pods and the jobs (migrate, audit verify), which open the
+    registry and index identities under it. Read-only, where samling.toml
+    says. Nothing else gets either."""
+    v = s.effective()
+    form = (v["secrets"]["recruitmentFormKey"]["existingSecret"], v["secrets"]["recruitmentFormKey"]["key"])
+    ident = (v["secrets"]["registryIdentityKey"]["existingSecret"], v["secrets"]["registryIdentityKey"]["key"])
+    has_form, has_ident = set(), set()
+    for o, t in workloads(s):
+        component = component_of(o)
+        at = key_file_in(o, t, *form)
+        if at is not None:
+            assert at == FORM_KEY_FILE, name_of(o)
+            has_form.add(component)
+        at = key_file_in(o, t, *ident)
+        if at is not None:
+            assert at == IDENTITY_KEY_FILE, name_of(o)
+            has_ident.add(component)
+    enabled = {n for n, svc in v["services"].items() if svc["enabled"]}
+    assert has_form == ({"recruitment"} & enabled)
+    assert has_ident == (({"registry"} & enabled) | ({"migrate", "audit-verify"} if enabled else set()))
+
+
+@pytest.mark.parametrize("s", REGIONAL, ids=[s.id for s in REGIONAL])
+def test_the_jobs_config_is_the_services_without_the_form_key(s: Scenario):
+    services_cfg = samling_config(s)
+    assert services_cfg["recruitment"]["form_token_key_file"] == FORM_KEY_FILE
+    # The audit check mounts the jobs' copy from samling-config under the usual name.
+    (cron,) = of_kind(s, "CronJob")
+    t = pod_template(cron)
+    (vol,) = [vol for vol in t["spec"]["volumes"] if vol["name"] == "config"]
+    assert vol["configMap"]["items"] == [{"key": "samling-jobs.toml", "path": "samling.toml"}]
+    jobs_cfg = config_of(objects(s), vol["configMap"]["name"], "samling-jobs.toml")
+    assert jobs_cfg == without_form_key(services_cfg) != services_cfg
+    # The migration hook's own copy is the same (test_the_migration_job_is_a_pre_install_and_pre_upgrade_hook).
+    hook = config_of(objects(s), "samling-migrate-config")
+    assert hook == jobs_cfg
+
+
+@pytest.mark.parametrize("s", REGIONAL, ids=[s.id for s in REGIONAL])
+def test_whatever_opens_a_store_has_the_context_key_and_the_mtls_material(s: Scenario):
+    """Opening recruitment loads the auth-context key (its registry-feed
+    consumer signs with it) and opening the registry or recruitment builds
+    their gRPC clients' TLS from [tls]: the service pods, the migration hook
+    and the audit check all mount both (test_the_jobs_open_every_store_with_only_what_they_mount
+    runs them); the gateway its own way."""
+    v = s.effective()
+    tls = v["secrets"]["grpcTls"]["existingSecret"]
+    seen = set()
+    for o, t in workloads(s):
+        component = component_of(o)
+        if component in ("gateway", "redis"):
+            continue
+        seen.add(o["kind"])
+        assert key_file_in(o, t, v["secrets"]["authContextKey"]["existingSecret"], v["secrets"]["authContextKey"]["key"]) == (
+            "/etc/samling/keys/context-signing.key"
+        ), name_of(o)
+        vols = secret_volumes(t)
+        if tls:
+            (c,) = t["spec"]["containers"]
+            (mount,) = [m for m in c["volumeMounts"] if m["name"] == vols[tls]["name"]]
+            assert mount == {"name": vols[tls]["name"], "mountPath": "/etc/samling/tls", "readOnly": True}, name_of(o)
+        else:
+            assert not any(name.endswith("tls") for name in vols), name_of(o)
+    assert {"Deployment", "Job", "CronJob"} <= seen, seen
+
+
+def peer_rules(policy: dict[str, Any], direction: str) -> list[tuple[list[str], dict[str, Any], list[dict[str, Any]]]]:
+    """(namespaces, pod selector, ports) of a policy's rules that name namespaces by expression (the regions' peers)."""
+    out = []
+    for rule in policy["spec"].get(direction, []):
+        for peer in rule.get("from" if direction == "ingress" else "to", []):
+            exprs = peer.get("namespaceSelector", {}).get("matchExpressions")
+            if exprs:
+                (e,) = exprs
+                assert e["key"] == "kubernetes.io/metadata.name" and e["operator"] == "In"
+                out.append((e["values"], peer["podSelector"], rule["ports"]))
+    return out
+
+
+@pytest.mark.parametrize("s", REGIONAL, ids=[s.id for s in REGIONAL])
+def test_each_service_calls_and_admits_its_peers_in_the_other_regions(s: Scenario):
+    """ADR 0021: a register calls the other regions' registers (placements in
+    their homes, duplicates by keyed hash); recruitment calls the other
+    regions' recruitment for a national ranking. Each finds them in
+    [regions.<r>] and its NetworkPolicy lets exactly that through, both ways:
+    the same service, in the other regions' namespaces, on the gRPC port."""
+    v = s.effective()
+    cfg = samling_config(s)
+    others = [r for r in REGIONS if r != s.region]
+    enabled = sorted(n for n, svc in v["services"].items() if svc["enabled"])
+    for r in others:
+        assert cfg["regions"][r] == {n: f"http://{n}.samling-{r}.svc.cluster.local:{v['grpcPort']}" for n in enabled}
+    namespaces = [f"samling-{r}" for r in others]
+    assert s.namespace not in namespaces
+    for name in enabled:
+        (policy,) = [p for p in of_kind(s, "NetworkPolicy") if p["spec"]["podSelector"].get("matchLabels", {}).get("app.kubernetes.io/component") == name]
+        same_service = {"matchLabels": {"app.kubernetes.io/name": "samling", "app.kubernetes.io/component": name}}
+        grpc = [{"port": v["grpcPort"], "protocol": "TCP"}]
+        assert peer_rules(policy, "egress") == [(namespaces, same_service, grpc)], name
+        assert peer_rules(policy, "ingress") == [(namespaces, same_service, grpc)], name
+    # The gateway and the jobs call no other region.
+    for p in of_kind(s, "NetworkPolicy"):
+        if p["spec"]["podSelector"].get("matchLabels", {}).get("app.kubernetes.io/component") not in enabled:
+            assert peer_rules(p, "egress") == [] and peer_rules(p, "ingress") == [], name_of(p)
+
+
+def test_region_peers_can_be_switched_off():
+    objs = render_values({"regionPeers": {"enabled": False}})
+    assert list(config_of(objs)["regions"]) == [REGIONS[0]]
+    for p in (o for o in objs if o["kind"] == "NetworkPolicy"):
+        assert peer_rules(p, "egress") == [] and peer_rules(p, "ingress") == [], name_of(p)
+    # Another namespace scheme.
+    cfg = config_of(render_values({"regionPeers": {"namespacePattern": "fh-%s-prod"}}))
+    assert cfg["regions"]["norr"]["registry"] == "http://registry.fh-norr-prod.svc.cluster.local:50051"
+
+
+def test_the_key_secrets_are_required_and_only_the_chart_names_their_files():
+    with pytest.raises(Exception, match=r"secrets\.recruitmentFormKey\.existingSecret is required"):
+        render_values({"secrets": {"recruitmentFormKey": {"existingSecret": ""}}})
+    with pytest.raises(Exception, match=r"secrets\.registryIdentityKey\.existingSecret is required"):
+        render_values({"secrets": {"registryIdentityKey": {"existingSecret": ""}}})
+    # Without recruitment there is no form key to name (the jobs never need it).
+    objs = render_values({"services": {"recruitment": {"enabled": False}}, "secrets": {"recruitmentFormKey": {"existingSecret": ""}}})
+    assert "form_token_key_file" not in config_of(objs)["recruitment"]
+    assert not any(o["kind"] == "Deployment" and o["metadata"]["name"] == "recruitment" for o in objs)
+    assert config_of(objs)["regions"][REGIONS[0]] == {"registry": "http://registry:50051"}
+    assert all(set(eps) == {"registry"} for eps in config_of(objs)["regions"].values())
+    # A key file named in config.* would be a path nothing mounts.
+    with pytest.raises(Exception, match=r"config\.recruitment\.form_token_key_file.*secrets\.recruitmentFormKey"):
+        render_values({"config": {"recruitment": {"form_token_key_file": "/tmp/k"}}})
+    with pytest.raises(Exception, match=r"config\.registry\.identity_key_file.*secrets\.registryIdentityKey"):
+        render_values({"config": {"registry": {"identity_key_file": "/tmp/k"}}})
+    # Other names and keys of the Secrets are followed.
+    objs = render_values({"secrets": {"recruitmentFormKey": {"existingSecret": "norr-form", "key": "k1"}, "registryIdentityKey": {"existingSecret": "national-id", "key": "k2"}}})
+    (rec,) = [o for o in objs if o["kind"] == "Deployment" and o["metadata"]["name"] == "recruitment"]
+    assert key_file_in(rec, pod_template(rec), "norr-form", "k1") == FORM_KEY_FILE
+    (reg,) = [o for o in objs if o["kind"] == "Deployment" and o["metadata"]["name"] == "registry"]
+    assert key_file_in(reg, pod_template(reg), "national-id", "k2") == IDENTITY_KEY_FILE
+
+
+def test_changed_recruitment_values_reach_the_config_and_nested_tables_stay_tables():
+    objs = render_values(
+        {"config": {"recruitment": {"rules": {"mentor_cap": 8, "required_registers": ["REGISTER_ENFORCEMENT"]}, "matching": {"config_file": "/srv/weights.toml"}}}}
+    )
+    rec = config_of(objs)["recruitment"]
+    assert rec["rules"]["mentor_cap"] == 8 and rec["rules"]["required_registers"] == ["REGISTER_ENFORCEMENT"]
+    assert rec["rules"]["first_response_working_days"] == 5
+    assert rec["matching"] == {"config_file": "/srv/weights.toml", "national_deadline_ms": 2000, "feed_poll_ms": 1000}
+    check_against_config_rs(config_of(objs), "Config", "")
+    # The schema check itself refuses what the binary would (a negative control).
+    bad = config_of(render_values({"config": {"recruitment": {"rules": {"mentor_kap": 8}}}}))
+    with pytest.raises(AssertionError, match=r"recruitment\.rules\.mentor_kap is not a field of Rules"):
+        check_against_config_rs(bad, "Config", "")
+    bad = config_of(render_values({"config": {"recruitment": {"rules": {"required_registers": ["REGISTER_UNSPECIFIED"]}}}}))
+    with pytest.raises(AssertionError, match=r"not a Register of the protos"):
+        check_against_config_rs(bad, "Config", "")
+
+
+def test_services_find_their_registry_without_a_regional_gateway():
+    objs = render_values({"gateway": {"enabled": False}})
+    cfg = config_of(objs)
+    assert "gateway" not in cfg
+    assert cfg["regions"][REGIONS[0]] == {"registry": "http://registry:50051", "recruitment": "http://recruitment:50051"}
+
+
+@functools.lru_cache(maxsize=None)
+def samling_binary() -> Path | None:
+    """SAMLING_BIN, else target/debug/samling when it is newer than every
+    Rust source (.ci/run runs these tests before it builds: a binary of
+    older sources would judge today's chart by yesterday's config)."""
+    import os
+
+    if os.environ.get("SAMLING_BIN"):
+        return Path(os.environ["SAMLING_BIN"])
+    path = REPO / "target" / "debug" / "samling"
+    if not (path.is_file() and os.access(path, os.X_OK)):
+        return None
+    built = path.stat().st_mtime
+    sources = [f for d in ("src", "services", "gateway", "proto") for f in (REPO / d).rglob("*") if f.suffix in (".rs", ".proto", ".toml", ".csv")]
+    return path if all(f.stat().st_mtime <= built for f in sources) else None
+
+
+@pytest.mark.skipif(samling_binary() is None, reason="no samling binary of these sources (SAMLING_BIN, or target/debug/samling built after the last change)")
+@pytest.mark.parametrize("s", SCENARIOS, ids=ALL_IDS)
+def test_the_binary_accepts_the_rendered_config(s: Scenario, tmp_path: Path):
+    """The built binary parses samling.toml and every service's section
+    (deny_unknown_fields) before any command; `serve --regions` with a region
+    it does not know then stops it, after the check, without opening anything."""
+    def run(text: str) -> str:
+        path = tmp_path / "samling.toml"
+        path.write_text(text, encoding="utf-8")
+        env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+        out = subprocess.run(
+            [str(samling_binary()), "--config", str(path), "--data-dir", str(tmp_path), "serve", "--target", "registry", "--regions", "atlantis"],
+            env=env, capture_output=True, text=True, timeout=60,
+        )
+        assert out.returncode != 0
+        return out.stderr
+
+    objs = objects(s)
+    cms = [o for o in objs if o["kind"] == "ConfigMap" and o["metadata"]["name"] in ("samling-config", "samling-migrate-config")]
+    texts = [t for cm in cms for k, t in cm["data"].items() if k.endswith(".toml")]
+    if s.id == "everything-on":
+        # Endpoints of services the binary does not run yet (see test_the_config_file_is_one_the_binary_accepts).
+        texts = [re.sub(r"^(compensation|ombud|portfolio) = .*$", "", t, flags=re.M) for t in texts]
+    assert texts
+    for text in texts:
+        err = run(text)
+        assert "unknown region" in err and "atlantis" in err, err
+    # A negative control: a key the binary does not know is refused, named.
+    err = run(texts[0].replace("[recruitment.rules]\n", "[recruitment.rules]\nmentor_kap = 8\n"))
+    assert "mentor_kap" in err and "unknown region" not in err, err
 
 
 def flatten(d: Any, prefix: str = "") -> dict[str, Any]:
@@ -799,7 +1194,7 @@ def test_every_alert_is_documented_in_the_runbook():
 def test_the_prometheus_rule_is_off_by_default():
     assert load_values("values.yaml")["monitoring"]["prometheusRule"]["enabled"] is False
     for s in SCENARIOS:
-        if s.id != "everything-on":
+        if not s.id.startswith("everything"):
             assert of_kind(s, "PrometheusRule") == []
 
 
@@ -848,20 +1243,69 @@ def module_names() -> list[str]:
     return names
 
 
+STRUCT_RE = re.compile(r"pub struct (\w+)\s*\{(.*?)\n\}", re.S)
+FIELD_RE = re.compile(r"^\s*pub (\w+):\s*([^\n]+?),\s*$", re.M)
+
+
+def rust_structs(src: str) -> dict[str, dict[str, str]]:
+    return {m.group(1): {f.group(1): f.group(2).strip() for f in FIELD_RE.finditer(m.group(2))} for m in STRUCT_RE.finditer(src)}
+
+
+def crate_module_file(crate: Path, modpath: list[str]) -> Path:
+    """`crate::a::b` of the crate at `crate`: src/a/b.rs or src/a/b/mod.rs."""
+    base = crate / "src" / Path(*modpath)
+    for candidate in (base.with_suffix(".rs"), base / "mod.rs"):
+        if candidate.exists():
+            return candidate
+    raise AssertionError(f"cannot find module crate::{'::'.join(modpath)} under {crate}")
+
+
+def crate_types(crate: Path, src: str) -> dict[str, dict[str, str]]:
+    """The structs a service's config.rs uses from its own crate, found by
+    `use crate::…::T;` or a `crate::…::T` path in a field, recursively."""
+    out: dict[str, dict[str, str]] = {}
+    paths = set(re.findall(r"^use crate::((?:\w+::)*\w+);", src, re.M))
+    paths |= set(re.findall(r"\bcrate::((?:\w+::)+\w+)", src))
+    for path in sorted(paths):
+        *modpath, name = path.split("::")
+        if not modpath or not name[:1].isupper():
+            continue
+        file_src = crate_module_file(crate, modpath).read_text(encoding="utf-8")
+        found = rust_structs(file_src)
+        assert name in found, f"struct {name} not found in crate::{'::'.join(modpath)}"
+        out[name] = found[name]
+        out.update(crate_types(crate, file_src[file_src.index(f"pub struct {name}") :].split("\n}\n", 1)[0]))
+    return out
+
+
 @functools.lru_cache(maxsize=None)
 def config_structs() -> dict[str, dict[str, str]]:
-    src = CONFIG_RS.read_text(encoding="utf-8")
+    structs = rust_structs(CONFIG_RS.read_text(encoding="utf-8"))
     # Each service's own section (`[registry]`) is its crate's config.rs
-    # (`RegistryConfig`), flattened into Config's `services`.
+    # (`RegistryConfig`), flattened into Config's `services`, with the
+    # structs of its crate it uses (recruitment's `Rules`, `MatchingSettings`).
     for name in module_names():
-        path = REPO / "services" / name / "src" / "config.rs"
+        crate = REPO / "services" / name
+        path = crate / "src" / "config.rs"
         if path.exists():
-            src += "\n" + path.read_text(encoding="utf-8")
-    structs: dict[str, dict[str, str]] = {}
-    for m in re.finditer(r"pub struct (\w+)\s*\{(.*?)\n\}", src, re.S):
-        structs[m.group(1)] = {f.group(1): f.group(2).strip() for f in re.finditer(r"^\s*pub (\w+):\s*([^\n]+?),\s*$", m.group(2), re.M)}
+            src = path.read_text(encoding="utf-8")
+            for sname, fields in {**rust_structs(src), **crate_types(crate, src)}.items():
+                assert structs.get(sname, fields) == fields, f"two structs named {sname}"
+                structs[sname] = fields
     assert "Config" in structs and structs["Config"], "cannot read the Config struct from config.rs"
     return structs
+
+
+@functools.lru_cache(maxsize=None)
+def proto_enums() -> dict[str, set[str]]:
+    """Enums of the services' protos: name → value names (UNSPECIFIED left out,
+    as config's `from_str_name` readers refuse it)."""
+    out: dict[str, set[str]] = {}
+    for proto in sorted((REPO / "proto" / "samling").glob("*/v1/*.proto")):
+        for m in re.finditer(r"^enum (\w+)\s*\{(.*?)^\}", proto.read_text(encoding="utf-8"), re.S | re.M):
+            values = set(re.findall(r"^\s*([A-Z][A-Z0-9_]*)\s*=", m.group(2), re.M))
+            out.setdefault(m.group(1), set()).update(v for v in values if not v.endswith("_UNSPECIFIED"))
+    return out
 
 
 def check_against_config_rs(table: dict[str, Any], struct: str, path: str) -> None:
@@ -890,6 +1334,8 @@ def check_type(value: Any, ty: str, where: str) -> None:
     opt = re.fullmatch(r"Option<(.+)>", ty)
     if opt:
         ty = opt.group(1)
+    if "<" not in ty:
+        ty = ty.rsplit("::", 1)[-1]  # std::path::PathBuf, crate::service::matching::MatchingSettings
     if ty in structs:
         assert isinstance(value, dict), f"{where} must be a table"
         check_against_config_rs(value, ty, where + ".")
@@ -914,5 +1360,84 @@ def check_type(value: Any, ty: str, where: str) -> None:
         assert isinstance(value, int) and not isinstance(value, bool), f"{where} must be an integer"
     elif ty == "bool":
         assert isinstance(value, bool), f"{where} must be a boolean"
+    elif ty in proto_enums():
+        # Read by name (`Register::from_str_name`): REGISTER_CRIMINAL_RECORDS.
+        assert value in proto_enums()[ty], f"{where}: {value!r} is not a {ty} of the protos"
     else:
         pytest.fail(f"{where}: config.rs type {ty} is unknown to this test; teach check_type")
+
+
+def run_samling(args: list[str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    return subprocess.run([str(samling_binary()), *args], env=env, capture_output=True, text=True, timeout=120)
+
+
+def pod_on_disk(s: Scenario, o: dict[str, Any], root: Path, tmp_path: Path) -> Path:
+    """A job's pod as files under `root`: every volume at its mount path (its
+    Secret items as fresh hex keys, a whole TLS Secret as `samling certs dev`
+    material, its ConfigMap items as rendered) and nothing else. Returns its
+    samling.toml with the pod's absolute paths moved under `root`."""
+    t = pod_template(o)
+    (c,) = t["spec"]["containers"]
+    mounts = {m["name"]: m["mountPath"] for m in c["volumeMounts"]}
+    cms = {cm["metadata"]["name"]: cm for cm in of_kind(s, "ConfigMap")}
+    for vol in t["spec"]["volumes"]:
+        at = root / mounts[vol["name"]].lstrip("/")
+        at.mkdir(parents=True, exist_ok=True)
+        if "secret" in vol and "items" in vol["secret"]:
+            for item in vol["secret"]["items"]:
+                (at / item["path"]).write_text(secrets.token_hex(32) + "\n", encoding="utf-8")
+        elif "secret" in vol:
+            assert vol["secret"]["secretName"] == s.effective()["secrets"]["grpcTls"]["existingSecret"], vol
+            out = run_samling(["certs", "dev", "--out", str(at), "--data-dir", str(tmp_path / "certs")], tmp_path)
+            assert out.returncode == 0, out.stderr
+        elif "configMap" in vol:
+            data = cms[vol["configMap"]["name"]]["data"]
+            items = vol["configMap"].get("items") or [{"key": k, "path": k} for k in data]
+            for item in items:
+                text = data[item["key"]]
+                text = re.sub(r"^otlp_endpoint = .*$", "", text, flags=re.M)  # no collector here
+                text = text.replace('"/etc/samling/', f'"{root}/etc/samling/').replace('"/var/lib/', f'"{root}/var/lib/')
+                (at / item["path"]).write_text(text, encoding="utf-8")
+    config = root / "etc/samling/config/samling.toml"
+    assert config.exists()
+    return config
+
+
+BINARY_JOB_SCENARIOS = [s for s in SCENARIOS if s.id in ("values.yaml", "everything-built-on")]
+
+
+@pytest.mark.skipif(samling_binary() is None, reason="no samling binary of these sources (SAMLING_BIN, or target/debug/samling built after the last change)")
+@pytest.mark.parametrize("s", BINARY_JOB_SCENARIOS, ids=[s.id for s in BINARY_JOB_SCENARIOS])
+def test_the_jobs_open_every_store_with_only_what_they_mount(s: Scenario, tmp_path: Path):
+    """The migration hook and the audit check run `samling migrate` / `audit
+    verify`, which open every service's store: run with their own
+    samling.toml and files only where the pod mounts them (on SQLite, under a
+    temporary root), both succeed for every service — recruitment without
+    the form key, the registry with the mounted identity key (none created).
+    The services' samling.toml in the same pod fails on the form key."""
+    jobs = [o for o in objects(s) if o["kind"] in ("Job", "CronJob")]
+    assert {o["kind"] for o in jobs} == {"Job", "CronJob"}
+    for o in jobs:
+        root = tmp_path / o["kind"]
+        config = pod_on_disk(s, o, root, tmp_path)
+        assert (root / IDENTITY_KEY_FILE.lstrip("/")).exists() and not (root / FORM_KEY_FILE.lstrip("/")).exists()
+        (c,) = pod_template(o)["spec"]["containers"]
+        out = run_samling(["--config", str(config), *c["args"]], tmp_path)
+        assert out.returncode == 0, f"{name_of(o)}: {out.stderr[-2000:]}"
+        for name in module_names():
+            assert re.search(rf"^region {s.region}:? {name}[: ]", out.stdout, re.M), out.stdout
+        # The identity key used is the mounted one: none was made under the data dir.
+        assert not (root / "var/lib/samling/keys/registry-identity.key").exists()
+        services = tomllib.loads(next(cm for cm in of_kind(s, "ConfigMap") if cm["metadata"]["name"] == "samling-config")["data"]["samling.toml"])
+        assert tomllib.loads(config.read_text(encoding="utf-8").replace(str(root), "")) == without_form_key(services) | (
+            {} if "otlp_endpoint" not in services["telemetry"] else {"telemetry": {k: x for k, x in services["telemetry"].items() if k != "otlp_endpoint"}}
+        )
+    # The negative control: the services' file where the hook runs.
+    (job,) = of_kind(s, "Job")
+    root = tmp_path / "services-config"
+    config = pod_on_disk(s, job, root, tmp_path)
+    services = next(cm for cm in of_kind(s, "ConfigMap") if cm["metadata"]["name"] == "samling-config")["data"]["samling.toml"]
+    config.write_text(services.replace('"/etc/samling/', f'"{root}/etc/samling/').replace('"/var/lib/', f'"{root}/var/lib/'), encoding="utf-8")
+    out = run_samling(["--config", str(config), *pod_template(job)["spec"]["containers"][0]["args"]], tmp_path)
+    assert out.returncode != 0 and "form_token_key_file" in out.stderr, out.stderr[-2000:]

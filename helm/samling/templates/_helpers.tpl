@@ -116,10 +116,56 @@ key: uri
 {{- end -}}
 
 {{/*
+A TOML table [<name>] from a values map: scalars and lists as keys (null and
+"" left out: the binary's default), nested maps as [<name>.<key>] tables.
+*/}}
+{{- define "samling.tomlTable" -}}
+{{- $name := .name -}}
+[{{ $name }}]
+{{- range $k, $v := .table }}
+{{- if not (or (kindIs "map" $v) (kindIs "invalid" $v) (and (kindIs "string" $v) (eq $v ""))) }}
+{{ $k }} = {{ include "samling.tomlValue" $v }}
+{{- end }}
+{{- end }}
+{{- range $k, $v := .table }}
+{{- if kindIs "map" $v }}
+
+{{ include "samling.tomlTable" (dict "name" (printf "%s.%s" $name $k) "table" $v) }}
+{{- end }}
+{{- end }}
+{{- end -}}
+
+{{/* Where the chart mounts the key files of secrets.* (samling.toml names them). */}}
+{{- define "samling.registryIdentityKeyFile" -}}
+/etc/samling/registry-identity/registry-identity.key
+{{- end -}}
+
+{{- define "samling.recruitmentFormKeyFile" -}}
+/etc/samling/recruitment-form/recruitment-form.key
+{{- end -}}
+
+{{/*
 samling.toml, read by services/kit/src/config.rs (unknown keys are errors).
 Secrets reach the process as environment variables or mounted files only.
 */}}
 {{- define "samling.config" -}}
+{{- include "samling.configFor" (dict "root" . "jobs" false) -}}
+{{- end -}}
+
+{{/*
+samling.toml for the migration hook and the audit check. `migrate` and `audit
+verify` open every service's store, recruitment's included, but issue no form
+tokens: their copy names no form_token_key_file, so recruitment creates a
+throwaway key in the job's scratch directory and the form key stays in the
+recruitment pods. Everything else is the services' file.
+*/}}
+{{- define "samling.jobConfig" -}}
+{{- include "samling.configFor" (dict "root" . "jobs" true) -}}
+{{- end -}}
+
+{{- define "samling.configFor" -}}
+{{- $jobs := .jobs -}}
+{{- with .root -}}
 {{- $c := .Values.config -}}
 data_dir = "/var/lib/samling"
 {{- with $c.regionMapFile }}
@@ -162,10 +208,25 @@ log_format = {{ toJson $c.telemetry.logFormat }}
 otlp_endpoint = {{ toJson . }}
 {{- end }}
 
-[registry]
-{{- range $k, $v := $c.registry }}
-{{ $k }} = {{ include "samling.tomlValue" $v }}
+{{- /* Key files are the chart's: named by secrets.*, never by config.* */}}
+{{- if hasKey $c.registry "identity_key_file" }}
+{{- fail "config.registry.identity_key_file: name the key's Secret in secrets.registryIdentityKey instead" }}
 {{- end }}
+{{- if hasKey $c.recruitment "form_token_key_file" }}
+{{- fail "config.recruitment.form_token_key_file: name the key's Secret in secrets.recruitmentFormKey instead" }}
+{{- end }}
+{{- $registry := deepCopy $c.registry }}
+{{- if include "samling.registryIdentityKeySecret" . }}
+{{- $_ := set $registry "identity_key_file" (include "samling.registryIdentityKeyFile" .) }}
+{{- end }}
+{{- $recruitment := deepCopy $c.recruitment }}
+{{- if and (not $jobs) (include "samling.recruitmentFormKeySecret" .) }}
+{{- $_ := set $recruitment "form_token_key_file" (include "samling.recruitmentFormKeyFile" .) }}
+{{- end }}
+
+{{ include "samling.tomlTable" (dict "name" "registry" "table" $registry) }}
+
+{{ include "samling.tomlTable" (dict "name" "recruitment" "table" $recruitment) }}
 {{- if .Values.gateway.enabled }}
 {{- $jwt := .Values.gateway.jwt }}
 
@@ -186,7 +247,17 @@ public_key_files = [{{ range $i, $k := $jwt.publicKeyKeys }}{{ if $i }}, {{ end 
 {{- with $jwt.oidcDiscoveryUrl }}
 oidc_discovery_url = {{ toJson . }}
 {{- end }}
-{{- range $region, $eps := (include "samling.gatewayEndpoints" . | fromYaml) }}
+{{- end }}
+{{- /*
+The gateway's regions, and where the services reach each other: recruitment
+calls its region's registry at [regions.<region>] registry (else the
+region's port on localhost, i.e. itself), so this is rendered whether or not
+the release runs a gateway; and each service calls its peers in the other
+regions (samling.peerEndpoints). The regional gateway serves its own region
+only (`--regions <region>`), so the other regions' lines do not reach it.
+*/}}
+{{- $regions := merge (include "samling.gatewayEndpoints" . | fromYaml) (include "samling.peerEndpoints" . | fromYaml) }}
+{{- range $region, $eps := $regions }}
 
 [regions.{{ toJson $region }}]
 {{- range $svc, $url := $eps }}
@@ -194,6 +265,107 @@ oidc_discovery_url = {{ toJson . }}
 {{- end }}
 {{- end }}
 {{- end }}
+{{- end -}}
+
+{{/*
+The Secret holding the national identity key (ADR 0021), required whenever
+region services run: the registry pods hash with it, and the migration hook
+and the audit check open the registry too (which indexes identities under
+the key it is given). Empty output: no region service, no key.
+*/}}
+{{- define "samling.registryIdentityKeySecret" -}}
+{{- if include "samling.anyService" . -}}
+{{ required "secrets.registryIdentityKey.existingSecret is required: the national identity key (docs/operations.md, openssl rand -hex 32, the same in every region)" .Values.secrets.registryIdentityKey.existingSecret }}
+{{- end -}}
+{{- end -}}
+
+{{/* The Secret holding the public form's token key, required with recruitment. */}}
+{{- define "samling.recruitmentFormKeySecret" -}}
+{{- if .Values.services.recruitment.enabled -}}
+{{ required "secrets.recruitmentFormKey.existingSecret is required with services.recruitment: the public form's token key (docs/operations.md, openssl rand -hex 32)" .Values.secrets.recruitmentFormKey.existingSecret }}
+{{- end -}}
+{{- end -}}
+
+{{/*
+Key files a workload needs besides the common ones, by who opens what:
+`registry` (the registry pods and the jobs) gets the identity key,
+`recruitment` (its pods only) the form key. .root, .needs: a list of those.
+*/}}
+{{- define "samling.keyVolumes" -}}
+{{- $root := .root -}}
+{{- if has "registry" .needs }}
+{{- with include "samling.registryIdentityKeySecret" $root }}
+- name: registry-identity-key
+  secret:
+    secretName: {{ . }}
+    defaultMode: 0440
+    items:
+      - key: {{ $root.Values.secrets.registryIdentityKey.key }}
+        path: registry-identity.key
+{{- end }}
+{{- end }}
+{{- if has "recruitment" .needs }}
+{{- with include "samling.recruitmentFormKeySecret" $root }}
+- name: recruitment-form-key
+  secret:
+    secretName: {{ . }}
+    defaultMode: 0440
+    items:
+      - key: {{ $root.Values.secrets.recruitmentFormKey.key }}
+        path: recruitment-form.key
+{{- end }}
+{{- end }}
+{{- end -}}
+
+{{- define "samling.keyMounts" -}}
+{{- $root := .root -}}
+{{- if and (has "registry" .needs) (include "samling.registryIdentityKeySecret" $root) }}
+- name: registry-identity-key
+  mountPath: {{ include "samling.registryIdentityKeyFile" $root | dir }}
+  readOnly: true
+{{- end }}
+{{- if and (has "recruitment" .needs) (include "samling.recruitmentFormKeySecret" $root) }}
+- name: recruitment-form-key
+  mountPath: {{ include "samling.recruitmentFormKeyFile" $root | dir }}
+  readOnly: true
+{{- end }}
+{{- end -}}
+
+{{/* The namespace of region .region's release (regionPeers.namespacePattern). */}}
+{{- define "samling.regionNamespace" -}}
+{{- printf .root.Values.regionPeers.namespacePattern .region -}}
+{{- end -}}
+
+{{/* The other regions' releases' namespaces this release's services call and admit. */}}
+{{- define "samling.peerNamespaces" -}}
+{{- $root := . -}}
+{{- $out := list -}}
+{{- if and .Values.region .Values.regionPeers.enabled (include "samling.anyService" .) -}}
+{{- range $r := .Values.regionOrder }}{{ if ne $r $root.Values.region }}{{ $out = append $out (include "samling.regionNamespace" (dict "root" $root "region" $r)) }}{{ end }}{{ end -}}
+{{- end -}}
+{{- toJson $out -}}
+{{- end -}}
+
+{{/*
+Region → {service: URL} of every other region's release (regionPeers): the
+registry calls the other registers (placements and duplicates across regions,
+ADR 0021), recruitment the other regions' recruitment (a national ranking).
+Each enabled service, at its Service in that region's namespace.
+*/}}
+{{- define "samling.peerEndpoints" -}}
+{{- if and .Values.region .Values.regionPeers.enabled (include "samling.anyService" .) -}}
+{{- $root := . -}}
+{{- range $r := .Values.regionOrder }}
+{{- if ne $r $root.Values.region }}
+{{ $r }}:
+{{- range $name, $svc := $root.Values.services }}
+{{- if $svc.enabled }}
+  {{ $name }}: {{ printf "http://%s.%s.svc.cluster.local:%d" (include "samling.name" (dict "root" $root "component" $name)) (include "samling.regionNamespace" (dict "root" $root "region" $r)) (int $root.Values.grpcPort) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end -}}
 {{- end -}}
 
 {{/* Region → {service: URL} the gateway calls: configured, or this release's own. */}}
@@ -343,6 +515,18 @@ verify-full
 - name: config
   configMap:
     name: {{ include "samling.name" (dict "root" . "component" "samling-config") }}
+{{ include "samling.keyAndTlsVolumes" . }}
+{{- end -}}
+
+{{/*
+The auth-context key and (optional) internal TLS: what opening a service's
+store reads besides its database, so the jobs that open every store
+(`migrate`, `audit verify`) mount them too. Recruitment's registry-feed
+consumer loads the context key when opened, and the registry and
+recruitment build their gRPC clients' TLS from [tls] then: a job without
+them fails before migrating anything.
+*/}}
+{{- define "samling.keyAndTlsVolumes" -}}
 - name: auth-context-key
   secret:
     secretName: {{ required "secrets.authContextKey.existingSecret is required" .Values.secrets.authContextKey.existingSecret }}
@@ -391,6 +575,10 @@ the migration hook and the audit check only read them.
 - name: config
   mountPath: /etc/samling/config
   readOnly: true
+{{ include "samling.keyAndTlsMounts" . }}
+{{- end -}}
+
+{{- define "samling.keyAndTlsMounts" -}}
 - name: auth-context-key
   mountPath: /etc/samling/keys
   readOnly: true
