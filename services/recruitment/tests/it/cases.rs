@@ -82,53 +82,7 @@ pub async fn ready_for_approval(h: &Harness) -> Case {
     .unwrap_or_else(|e| panic!("[{b}] adult: {e}"))
     .adults
     .remove(0);
-    for step in [
-        InvestigationStep::BraFamScreening,
-        InvestigationStep::FamilyVignettes,
-        InvestigationStep::PersonalCircumstances,
-        InvestigationStep::HomeEnvironment,
-        InvestigationStep::Health,
-    ] {
-        rpc!(
-            office,
-            record_investigation_step,
-            RecordInvestigationStepRequest {
-                case_id: c.id.clone(),
-                step: step as i32,
-                outcome: StepOutcome::Satisfactory as i32,
-                document_ref: format!("akt {}", step as i32),
-                ..Default::default()
-            }
-        )
-        .unwrap_or_else(|e| panic!("[{b}] step {step:?}: {e}"));
-    }
-    for relation in [ReferenceRelation::Employer, ReferenceRelation::Personal] {
-        rpc!(
-            office,
-            record_reference,
-            RecordReferenceRequest {
-                case_id: c.id.clone(),
-                relation: relation as i32,
-                outcome: StepOutcome::Satisfactory as i32,
-                ..Default::default()
-            }
-        )
-        .unwrap_or_else(|e| panic!("[{b}] reference: {e}"));
-    }
-    for register in [Register::CriminalRecords, Register::SocialServices] {
-        rpc!(
-            office,
-            record_register_check,
-            RecordRegisterCheckRequest {
-                case_id: c.id.clone(),
-                adult_id: adult.id.clone(),
-                register: register as i32,
-                outcome: RegisterCheckOutcome::Clear as i32,
-                ..Default::default()
-            }
-        )
-        .unwrap_or_else(|e| panic!("[{b}] register check: {e}"));
-    }
+    investigate(&mut office, b, &c.id, std::slice::from_ref(&adult.id)).await;
     advance(&mut office, &c.id, Stage::Recommendation)
         .await
         .unwrap_or_else(|e| panic!("[{b}] to recommendation: {e}"));
@@ -144,6 +98,61 @@ pub async fn ready_for_approval(h: &Harness) -> Case {
         }
     )
     .unwrap_or_else(|e| panic!("[{b}] recommendation: {e}"))
+}
+
+/// The standard investigation recorded over the RPCs: every step
+/// satisfactory (BRA-Fam first), two references, every adult checked in the
+/// registers.
+pub async fn investigate(officer: &mut Client, b: &str, case_id: &str, adults: &[String]) {
+    for step in [
+        InvestigationStep::BraFamScreening,
+        InvestigationStep::FamilyVignettes,
+        InvestigationStep::PersonalCircumstances,
+        InvestigationStep::HomeEnvironment,
+        InvestigationStep::Health,
+    ] {
+        rpc!(
+            *officer,
+            record_investigation_step,
+            RecordInvestigationStepRequest {
+                case_id: case_id.into(),
+                step: step as i32,
+                outcome: StepOutcome::Satisfactory as i32,
+                document_ref: format!("akt {}", step as i32),
+                ..Default::default()
+            }
+        )
+        .unwrap_or_else(|e| panic!("[{b}] step {step:?}: {e}"));
+    }
+    for relation in [ReferenceRelation::Employer, ReferenceRelation::Personal] {
+        rpc!(
+            *officer,
+            record_reference,
+            RecordReferenceRequest {
+                case_id: case_id.into(),
+                relation: relation as i32,
+                outcome: StepOutcome::Satisfactory as i32,
+                ..Default::default()
+            }
+        )
+        .unwrap_or_else(|e| panic!("[{b}] reference: {e}"));
+    }
+    for adult in adults {
+        for register in [Register::CriminalRecords, Register::SocialServices] {
+            rpc!(
+                *officer,
+                record_register_check,
+                RecordRegisterCheckRequest {
+                    case_id: case_id.into(),
+                    adult_id: adult.clone(),
+                    register: register as i32,
+                    outcome: RegisterCheckOutcome::Clear as i32,
+                    ..Default::default()
+                }
+            )
+            .unwrap_or_else(|e| panic!("[{b}] register check: {e}"));
+        }
+    }
 }
 
 #[tokio::test]

@@ -185,6 +185,22 @@ async fn a_placement_end_opens_one_closing_conversation_due_by_how_it_ended() {
 /// standing in for the registry's WatchEvents): a placement end delivered
 /// with other events opens its conversation once; a malformed end is
 /// dead-lettered and the feed goes on.
+/// The placements that have a closing conversation, sorted.
+async fn placements_with_conversations(h: &Harness) -> Vec<String> {
+    let open = samling_recruitment::store::closing::list(
+        &h.store().read,
+        "",
+        ClosingConversationStatus::Unspecified,
+        "",
+        &samling_kit::paging::Page::first(10),
+    )
+    .await
+    .unwrap();
+    let mut placements: Vec<String> = open.into_iter().map(|c| c.placement_id).collect();
+    placements.sort();
+    placements
+}
+
 #[tokio::test]
 async fn the_registry_feed_followed_by_the_consumer_opens_conversations() {
     use samling_kit::consumer::{Consumer, FeedSource};
@@ -244,17 +260,7 @@ async fn the_registry_feed_followed_by_the_consumer_opens_conversations() {
         .await
         .unwrap_or_else(|_| panic!("[{}] the consumer caught up", h.backend));
         assert_eq!(status.dead_letters, 1, "[{}] the malformed end", h.backend);
-        let open = samling_recruitment::store::closing::list(
-            &h.store().read,
-            "",
-            ClosingConversationStatus::Unspecified,
-            "",
-            &samling_kit::paging::Page::first(10),
-        )
-        .await
-        .unwrap();
-        let mut placements: Vec<&str> = open.iter().map(|c| c.placement_id.as_str()).collect();
-        placements.sort();
+        let placements = placements_with_conversations(&h).await;
         assert_eq!(placements, vec![P1, P3], "[{}]", h.backend);
         let cursor = status.cursor;
         handle.stop().await;
@@ -288,17 +294,7 @@ async fn the_registry_feed_followed_by_the_consumer_opens_conversations() {
             h.backend
         );
         assert_eq!(status.dead_letters, 1, "[{}] still the one", h.backend);
-        let open = samling_recruitment::store::closing::list(
-            &h.store().read,
-            "",
-            ClosingConversationStatus::Unspecified,
-            "",
-            &samling_kit::paging::Page::first(10),
-        )
-        .await
-        .unwrap();
-        let mut placements: Vec<&str> = open.iter().map(|c| c.placement_id.as_str()).collect();
-        placements.sort();
+        let placements = placements_with_conversations(&h).await;
         assert_eq!(placements, vec![P1, P3, P4], "[{}]", h.backend);
         handle.stop().await;
     }

@@ -108,6 +108,22 @@ pub fn assert_nothing_personal(text: &str, what: &str) {
     }
 }
 
+/// The office's campaign "HOSTEN26" (the code `submission` carries).
+pub async fn campaign(office: &mut Client, b: &str, starts_on: Date) -> Campaign {
+    rpc!(
+        *office,
+        create_campaign,
+        CreateCampaignRequest {
+            name: "Hösten 2026".into(),
+            code: "HOSTEN26".into(),
+            channels: vec![Channel::SocialMedia as i32],
+            starts_on: Some(starts_on),
+            ..Default::default()
+        }
+    )
+    .unwrap_or_else(|e| panic!("[{b}] campaign: {e}"))
+}
+
 pub fn submission(token: &str) -> SubmitPublicInquiryRequest {
     SubmitPublicInquiryRequest {
         request_id: String::new(),
@@ -127,18 +143,7 @@ async fn the_public_form_takes_a_token_once_after_the_fill_time_and_answers_noth
     for (h, _b) in harnesses(Some(REGION)).await {
         let b = h.backend;
         let mut office = h.client(office()).await;
-        let campaign = rpc!(
-            office,
-            create_campaign,
-            CreateCampaignRequest {
-                name: "Hösten 2026".into(),
-                code: "HOSTEN26".into(),
-                channels: vec![Channel::SocialMedia as i32],
-                starts_on: Some(date(2026, 11, 1)),
-                ..Default::default()
-            }
-        )
-        .unwrap_or_else(|e| panic!("[{b}] campaign: {e}"));
+        let campaign = campaign(&mut office, b, date(2026, 11, 1)).await;
         let mut form = h.client(public()).await;
         let token = rpc!(
             form,

@@ -5,8 +5,9 @@
 //! counts it approved.
 
 use crate::approval::registry_home;
+use crate::cases::investigate;
 use crate::common::*;
-use crate::intake::{at, date, public, submission};
+use crate::intake::{at, campaign, date, public, submission};
 use samling_proto::recruitment::v1::*;
 use samling_proto::registry::v1 as reg;
 
@@ -17,18 +18,7 @@ async fn a_public_inquiry_is_trained_investigated_approved_and_counted() {
         // In October: the registry checks decision dates against the real today.
         h.clock.set(at(2026, 10, 1));
         let mut officer = h.client(office()).await;
-        let campaign = rpc!(
-            officer,
-            create_campaign,
-            CreateCampaignRequest {
-                name: "Hösten 2026".into(),
-                code: "HOSTEN26".into(),
-                channels: vec![Channel::SocialMedia as i32],
-                starts_on: Some(date(2026, 9, 1)),
-                ..Default::default()
-            }
-        )
-        .unwrap_or_else(|e| panic!("[{b}] campaign: {e}"));
+        let campaign = campaign(&mut officer, b, date(2026, 9, 1)).await;
 
         // 1 October: the public form (no login), filled in for 30 s.
         let mut form = h.client(public()).await;
@@ -172,55 +162,7 @@ async fn a_public_inquiry_is_trained_investigated_approved_and_counted() {
             .unwrap_or_else(|e| panic!("[{b}] to investigation: {e}"));
 
         // The standard investigation: BRA-Fam first, references, every adult checked.
-        for step in [
-            InvestigationStep::BraFamScreening,
-            InvestigationStep::FamilyVignettes,
-            InvestigationStep::PersonalCircumstances,
-            InvestigationStep::HomeEnvironment,
-            InvestigationStep::Health,
-        ] {
-            rpc!(
-                officer,
-                record_investigation_step,
-                RecordInvestigationStepRequest {
-                    case_id: id.clone(),
-                    step: step as i32,
-                    outcome: StepOutcome::Satisfactory as i32,
-                    document_ref: format!("akt {}", step as i32),
-                    ..Default::default()
-                }
-            )
-            .unwrap_or_else(|e| panic!("[{b}] step {step:?}: {e}"));
-        }
-        for relation in [ReferenceRelation::Employer, ReferenceRelation::Personal] {
-            rpc!(
-                officer,
-                record_reference,
-                RecordReferenceRequest {
-                    case_id: id.clone(),
-                    relation: relation as i32,
-                    outcome: StepOutcome::Satisfactory as i32,
-                    ..Default::default()
-                }
-            )
-            .unwrap_or_else(|e| panic!("[{b}] reference: {e}"));
-        }
-        for adult in &adults {
-            for register in [Register::CriminalRecords, Register::SocialServices] {
-                rpc!(
-                    officer,
-                    record_register_check,
-                    RecordRegisterCheckRequest {
-                        case_id: id.clone(),
-                        adult_id: adult.clone(),
-                        register: register as i32,
-                        outcome: RegisterCheckOutcome::Clear as i32,
-                        ..Default::default()
-                    }
-                )
-                .unwrap_or_else(|e| panic!("[{b}] register check: {e}"));
-            }
-        }
+        investigate(&mut officer, b, &id, &adults).await;
         rpc!(officer, advance_case, advance(Stage::Recommendation))
             .unwrap_or_else(|e| panic!("[{b}] to recommendation: {e}"));
         rpc!(
