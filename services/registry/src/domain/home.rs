@@ -741,7 +741,7 @@ pub fn redact_for(home: &mut Home, view: HomeView, own: Option<&str>) {
         home.investigations
             .retain(|i| own.is_some_and(|m| m == i.municipality_code));
         for r in &mut home.restrictions {
-            if !own.is_some_and(|m| m == r.municipality_code) {
+            if own.is_none_or(|m| m != r.municipality_code) {
                 r.municipality_code.clear();
             }
         }

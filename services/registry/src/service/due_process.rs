@@ -169,7 +169,6 @@ impl Registry {
             requests,
             page: Some(samling_proto::common::v1::PageResponse {
                 next_page_token: next,
-                ..Default::default()
             }),
         })
     }
