@@ -105,3 +105,82 @@ async fn a_revocation_is_noticed_appealed_and_decided_by_the_national_reviewer_o
     })
     .await;
 }
+
+/// Matching's read model follows the registry's feed (ADR 0026): a
+/// restriction's event carries the home's PAUSED status, which the read
+/// model applies and its hard constraint leaves out of every ranking.
+#[tokio::test]
+async fn a_restricted_home_leaves_matchings_read_model_by_the_feed() {
+    use samling_proto::registry::v1::HomeStatus;
+    use samling_recruitment::matching::constraints::in_service;
+    use samling_recruitment::service::matching::{GrpcRegistry, Matching, Peers};
+    for backend in backends() {
+        let env = Env::start_with(&backend, &[NORR], |_| {}).await;
+        let http = env.http();
+        let office = env.officer_in(NORR);
+        let id = env
+            .create_home_id(
+                NORR,
+                home_draft(UMEA, "Matchningsvägen 1", &adult(411), &["npf"]),
+            )
+            .await;
+        let home = format!("/v1/regions/{NORR}/homes/{id}");
+        http.post(
+            &format!("{home}/status"),
+            &office,
+            &json!({"to_status": "HOME_STATUS_UNDER_ASSESSMENT", "reason": "home study"}),
+        )
+        .await
+        .ok();
+        http.post(
+            &format!("{home}/approvals"),
+            &office,
+            &json!({"municipality_code": UMEA, "decision_date": today(), "decision_ref": "SN 1"}),
+        )
+        .await
+        .ok();
+        let (store, _) = backend
+            .store("recruitment", None, &[samling_recruitment::MIGRATIONS])
+            .await;
+        let map = std::sync::Arc::new(samling_kit::reference::RegionMap::default_map().clone());
+        let rec = samling_recruitment::Recruitment::new(
+            store,
+            samling_recruitment::domain::Rules::default(),
+            map.clone(),
+            samling_kit::dates::Clock::system(),
+        )
+        .for_region(map.parse_region(NORR).unwrap());
+        let matching = Matching::new(
+            rec,
+            samling_recruitment::matching::MatchingConfig::default(),
+            std::sync::Arc::new(GrpcRegistry {
+                endpoint: env.region(NORR).endpoint(),
+                tls: None,
+                signer: env.signer.clone(),
+                sub: "recruitment/norr".into(),
+            }),
+            Peers::default(),
+        );
+        matching.catch_up().await.unwrap();
+        let status = |m: &Matching| {
+            let f = m.model.read().unwrap().facts(&id).expect("the home");
+            (HomeStatus::try_from(f.status).unwrap(), f.consent_withdrawn)
+        };
+        let (s, c) = status(&matching);
+        assert_eq!(s, HomeStatus::Approved);
+        assert!(in_service(s, c));
+
+        http.post(
+            &format!("{home}/restrictions"),
+            &office,
+            &json!({"kind": "RESTRICTION_KIND_APPROVAL_SUSPENDED", "municipality_code": UMEA,
+                    "decision_date": today(), "decision_ref": "SN 2", "reasons": "Utredning pågår"}),
+        )
+        .await
+        .ok();
+        matching.sync().await.unwrap();
+        let (s, c) = status(&matching);
+        assert_eq!(s, HomeStatus::Paused, "[{}]", backend.name);
+        assert!(!in_service(s, c), "left out of every ranking");
+    }
+}

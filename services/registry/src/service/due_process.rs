@@ -209,7 +209,7 @@ impl Registry {
                 HomeRequestKind::Correction => {
                     let values = due_process::validate_correction(&hr.field, &hr.proposed_value)?;
                     let field = hr.field.clone();
-                    let why = format!("correction {} accepted: {reason}", hr.id);
+                    let why = format!("correction {} accepted", hr.id);
                     let h = self
                         .change_home(&mut tx, ctx, &hr.home_id, "correction_applied", &why, |h| {
                             due_process::apply_correction(h, &field, values)?;

@@ -159,8 +159,11 @@ impl Registry {
     ) -> R<Home> {
         let now = dates::instant_text(self.clock.now());
         let mut lifted = None;
+        // The version's reason names the act; the stated reason stays in the
+        // restriction (shown with personal data) and the home's notice.
+        let why = format!("restriction {restriction_id} lifted");
         let h = self
-            .change_home(tx, ctx, home_id, "home_restriction_lifted", reason, |h| {
+            .change_home(tx, ctx, home_id, "home_restriction_lifted", &why, |h| {
                 let r = restriction::lift(h, restriction_id, reason, &now)?;
                 let kind = RestrictionKind::try_from(r.kind).unwrap_or_default();
                 let extra = json!({"restriction_id": r.id, "restriction_kind": kind.as_str_name(),
