@@ -368,6 +368,7 @@ pub async fn run(base: &Config, cmd: BenchCommand) -> anyhow::Result<()> {
                 planned_end_date: None,
                 capacity_exception_reason: String::new(),
                 home_region: String::new(),
+                permit_exception_reason: String::new(),
             });
             c.raw().create_placement(r).await?;
             Ok(())

@@ -60,6 +60,31 @@ pub const HOME_READERS: &[Role] = &[
     Role::Ombud,
 ];
 pub const HOME_SELF: &[Role] = &[Role::RegionalOfficer, Role::Service, Role::FamilyHome];
+/// A home's notices (ADR 0026): the office, the home, the deciding
+/// municipality (its own notices only, the register checks), the national
+/// reviewer.
+pub const NOTICE_READERS: &[Role] = &[
+    Role::RegionalOfficer,
+    Role::Service,
+    Role::MunicipalityCaseworker,
+    Role::MunicipalityManager,
+    Role::FamilyHome,
+    Role::NationalReviewer,
+];
+/// A home's requests: the office, the home, a municipality involved with
+/// the home (its responses), the national reviewer (appeals).
+pub const REQUEST_READERS: &[Role] = &[
+    Role::RegionalOfficer,
+    Role::Service,
+    Role::MunicipalityCaseworker,
+    Role::MunicipalityManager,
+    Role::FamilyHome,
+    Role::NationalReviewer,
+];
+/// Deciding homes' requests: the office (responses, corrections), the
+/// national reviewer (appeals, second opinions); the register decides which.
+pub const REQUEST_DECIDERS: &[Role] =
+    &[Role::RegionalOfficer, Role::Service, Role::NationalReviewer];
 pub const APPROVERS: &[Role] = &[
     Role::RegionalOfficer,
     Role::Service,
@@ -148,11 +173,19 @@ route_table! {
     POST "/v1/regions/{region}/homes/{home_id}/requests" "submitHomeRequest" => submit_home_request(SubmitHomeRequestRequest) -> HomeRequest,
         Body, HOME_SELF, own = [], party = Some("home_id"), "A home's response, correction, appeal or second-opinion request";
     GET "/v1/regions/{region}/homes/{home_id}/requests" "listHomeRequests" => list_home_requests(ListHomeRequestsRequest) -> ListHomeRequestsResponse,
-        Query, HOME_SELF, own = [], party = Some("home_id"), "A home's requests";
+        Query, REQUEST_READERS, own = [], party = Some("home_id"), "A home's requests (a municipality involved with the home: its responses; the national reviewer: appeals and second opinions)";
     GET "/v1/regions/{region}/home-requests" "listAllHomeRequests" => list_home_requests(ListHomeRequestsRequest) -> ListHomeRequestsResponse,
-        Query, OFFICE, own = [], party = None, "All homes' requests";
+        Query, REQUEST_DECIDERS, own = [], party = None, "All homes' requests (the national reviewer: appeals and second opinions)";
     POST "/v1/regions/{region}/home-requests/{home_request_id}/decision" "decideHomeRequest" => decide_home_request(DecideHomeRequestRequest) -> HomeRequest,
-        Body, OFFICE, own = [], party = None, "Decide a home's request";
+        Body, REQUEST_DECIDERS, own = [], party = None, "Decide a home's request: corrections (applied as a new version) by the office, appeals and second opinions by the national reviewer only";
+    GET "/v1/regions/{region}/overdue-home-requests" "listOverdueHomeRequests" => list_overdue_home_requests(ListOverdueHomeRequestsRequest) -> ListHomeRequestsResponse,
+        Query, REQUEST_DECIDERS, own = [], party = None, "Homes' requests past respond_by (escalated to the national reviewer)";
+    POST "/v1/regions/{region}/homes/{home_id}/restrictions" "recordRestriction" => record_restriction(RecordRestrictionRequest) -> Home,
+        Body, APPROVERS, own = ["municipality_code"], party = None, "Revoke or suspend an approval, a prohibition (22 kap. 11 § SoL), a medgivande withdrawn: with reasons, the home notified";
+    POST "/v1/regions/{region}/homes/{home_id}/restrictions/{restriction_id}/lift" "liftRestriction" => lift_restriction(LiftRestrictionRequest) -> Home,
+        Body, APPROVERS, own = [], party = None, "Lift a restriction (the deciding nämnd or the office)";
+    GET "/v1/regions/{region}/homes/{home_id}/notices" "listHomeNotices" => list_home_notices(ListHomeNoticesRequest) -> ListHomeNoticesResponse,
+        Query, NOTICE_READERS, own = [], party = Some("home_id"), "The notices a home was sent (a municipality: its own decisions')";
     POST "/v1/regions/{region}/agencies" "createAgency" => create_agency(CreateAgencyRequest) -> Agency,
         Body, OFFICE, own = [], party = None, "Register an agency (konsulentverksamhet)";
     GET "/v1/regions/{region}/agencies" "listAgencies" => list_agencies(ListAgenciesRequest) -> ListAgenciesResponse,

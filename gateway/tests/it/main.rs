@@ -9,5 +9,6 @@ mod matching;
 mod matrix;
 mod recruitment;
 mod regions;
+mod restrictions;
 mod trace;
 mod xregion;

@@ -92,6 +92,7 @@ fn abbrev(role: Role) -> &'static str {
         Role::Child => "child",
         Role::CouncilMember => "council",
         Role::Service => "service",
+        Role::NationalReviewer => "reviewer",
     }
 }
 

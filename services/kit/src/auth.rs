@@ -34,10 +34,14 @@ pub enum Role {
     CouncilMember,
     /// Another Samling service or a batch job.
     Service,
+    /// The national body that decides family homes' appeals and second
+    /// opinions, independent of the regional offices that keep the
+    /// registers (ADR 0026). National: no region, no municipality.
+    NationalReviewer,
 }
 
 impl Role {
-    pub const ALL: [Role; 9] = [
+    pub const ALL: [Role; 10] = [
         Role::MunicipalityCaseworker,
         Role::MunicipalityManager,
         Role::RegionalOfficer,
@@ -47,6 +51,7 @@ impl Role {
         Role::Child,
         Role::CouncilMember,
         Role::Service,
+        Role::NationalReviewer,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -60,6 +65,7 @@ impl Role {
             Role::Child => "child",
             Role::CouncilMember => "council_member",
             Role::Service => "service",
+            Role::NationalReviewer => "national_reviewer",
         }
     }
 

@@ -38,6 +38,10 @@ pub const MIGRATIONS: &[samling_kit::db::Migration] = &[
         name: "registry/0003_regions",
         sql: include_str!("../migrations/0003_registry_regions.sql"),
     },
+    samling_kit::db::Migration {
+        name: "registry/0004_decisions",
+        sql: include_str!("../migrations/0004_registry_decisions.sql"),
+    },
 ];
 
 /// The gRPC service name, for health checks.

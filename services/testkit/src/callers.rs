@@ -50,6 +50,12 @@ pub fn council_member() -> AuthContext {
     AuthContext::new("council-1", Role::CouncilMember)
 }
 
+/// The national reviewer: decides homes' appeals and second opinions
+/// (independent of the regional offices).
+pub fn national_reviewer() -> AuthContext {
+    AuthContext::new("reviewer-1", Role::NationalReviewer)
+}
+
 /// Another Samling service calling.
 pub fn service() -> AuthContext {
     AuthContext::new("svc-1", Role::Service)

@@ -268,6 +268,73 @@ pub fn act_for_home(ctx: &AuthContext, home_id: &str) -> Result<(), RegistryErro
     }
 }
 
+/// Lift a restriction: the office, or a manager of the nämnd that decided it.
+pub fn lift_restriction(ctx: &AuthContext, deciding: &str) -> Result<(), RegistryError> {
+    if is_office(ctx) || (ctx.role == Role::MunicipalityManager && own_municipality(ctx, deciding))
+    {
+        Ok(())
+    } else {
+        Err(deny_for_municipality(ctx, "lift another nämnd's decision"))
+    }
+}
+
+/// Whose notices a caller reads (ADR 0026).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NoticeScope {
+    /// The home itself, the office, the national reviewer: every notice.
+    All,
+    /// A municipality: the notices its own nämnd's decisions sent.
+    Municipality(String),
+}
+
+/// A home's notices: the home itself, the office, the national reviewer
+/// (appeals), and a municipality for its own decisions only.
+pub fn read_notices(ctx: &AuthContext, home_id: &str) -> Result<NoticeScope, RegistryError> {
+    if is_office(ctx)
+        || ctx.role == Role::NationalReviewer
+        || (ctx.role == Role::FamilyHome && ctx.is_party(home_id))
+    {
+        return Ok(NoticeScope::All);
+    }
+    match (ctx.role.is_municipal(), ctx.municipality.as_ref()) {
+        (true, Some(m)) => Ok(NoticeScope::Municipality(m.as_str().to_string())),
+        _ => Err(deny("read this home's notices")),
+    }
+}
+
+/// Who decides a home's request: appeals and second opinions the national
+/// reviewer only — never the office that keeps the register and made the
+/// decision appealed; responses and corrections the office.
+pub fn decide_home_request(
+    ctx: &AuthContext,
+    kind: samling_proto::registry::v1::HomeRequestKind,
+) -> Result<(), RegistryError> {
+    use samling_proto::registry::v1::HomeRequestKind as K;
+    match kind {
+        K::Appeal | K::SecondOpinion => {
+            if ctx.role == Role::NationalReviewer {
+                Ok(())
+            } else {
+                Err(deny(
+                    "decide an appeal or second opinion: the national reviewer decides them, \
+                     independent of the office that keeps the register",
+                ))
+            }
+        }
+        _ => manage_register(ctx),
+    }
+}
+
+/// Overdue requests: the office and the national reviewer (who they
+/// escalate to).
+pub fn overdue_requests(ctx: &AuthContext) -> Result<(), RegistryError> {
+    if is_office(ctx) || ctx.role == Role::NationalReviewer {
+        Ok(())
+    } else {
+        Err(deny("list overdue home requests"))
+    }
+}
+
 /// Objections are made by municipal staff for their own municipality.
 pub fn object(ctx: &AuthContext, municipality: &str) -> Result<(), RegistryError> {
     if is_office(ctx) || own_municipality(ctx, municipality) {

@@ -668,6 +668,7 @@ pub fn withdraw_consent(home: &mut Home, on: NaiveDate) {
 /// a placement into an overdue home is allowed but flagged.)
 pub fn check_placeable(home: &Home) -> Result<(), RegistryError> {
     use HomeStatus::*;
+    super::restriction::check_not_blocked(home)?;
     if !matches!(status(home), Approved | Active) {
         return Err(RegistryError::refused(
             Reason::NotAcceptingPlacements,
@@ -739,6 +740,11 @@ pub fn redact_for(home: &mut Home, view: HomeView, own: Option<&str>) {
             .retain(|o| own.is_some_and(|m| m == o.municipality_code));
         home.investigations
             .retain(|i| own.is_some_and(|m| m == i.municipality_code));
+        for r in &mut home.restrictions {
+            if own.is_none_or(|m| m != r.municipality_code) {
+                r.municipality_code.clear();
+            }
+        }
     }
     match view {
         HomeView::Full => {}
@@ -756,6 +762,13 @@ pub fn redact_for(home: &mut Home, view: HomeView, own: Option<&str>) {
             home.address = None;
             home.members.clear();
             home.incidents.clear();
+            // A decision's kind and dates are the register's; its reasons
+            // are for those who see the household (ADR 0026).
+            for r in &mut home.restrictions {
+                r.reasons.clear();
+                r.lifted_reason.clear();
+                r.recorded_by.clear();
+            }
             home.personal_data_redacted = true;
         }
     }
@@ -790,6 +803,8 @@ pub fn summary(home: &Home) -> HomeSummary {
         protected_identity: home.protected_identity,
         agency_id: home.agency_id.clone(),
         version: home.version,
+        placement_blocked: home.placement_blocked,
+        agency_permit_invalid: false,
     }
 }
 

@@ -9,10 +9,12 @@
 
 pub mod access;
 pub mod decisions;
+pub mod due_process;
 pub mod duplicates;
 pub mod error;
 pub mod home;
 pub mod placement;
+pub mod restriction;
 
 pub use error::RegistryError;
 

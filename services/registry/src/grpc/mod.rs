@@ -44,6 +44,10 @@ samling_kit::grpc_service! {
         submit_home_request(SubmitHomeRequestRequest) -> HomeRequest => |g, c, r| g.submit_home_request(&c, r);
         list_home_requests(ListHomeRequestsRequest) -> ListHomeRequestsResponse => |g, c, r| g.list_home_requests(&c, &r);
         decide_home_request(DecideHomeRequestRequest) -> HomeRequest => |g, c, r| g.decide_home_request(&c, r);
+        list_overdue_home_requests(ListOverdueHomeRequestsRequest) -> ListHomeRequestsResponse => |g, c, r| g.list_overdue_requests(&c, &r);
+        record_restriction(RecordRestrictionRequest) -> Home => |g, c, r| g.record_restriction(&c, r);
+        lift_restriction(LiftRestrictionRequest) -> Home => |g, c, r| g.lift_restriction(&c, r);
+        list_home_notices(ListHomeNoticesRequest) -> ListHomeNoticesResponse => |g, c, r| g.list_home_notices(&c, &r);
         create_agency(CreateAgencyRequest) -> Agency => |g, c, r| g.create_agency(&c, r);
         get_agency(GetAgencyRequest) -> Agency => |g, c, r| g.get_agency(&c, &r.agency_id);
         list_agencies(ListAgenciesRequest) -> ListAgenciesResponse => |g, c, r| g.list_agencies(&c, &r);

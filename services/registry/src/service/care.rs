@@ -475,6 +475,7 @@ impl Registry {
             ..Default::default()
         };
         let mut ivo = None;
+        let mut permit_exception: Option<String> = None;
         if let Some(r) = remote {
             // Counted in the home's own register; here what it answered.
             notices = r.answer.notices.clone();
@@ -505,6 +506,17 @@ impl Registry {
                 dates::today(),
             )?;
             notices = placed.notices;
+            // An agency without a valid IVO permit (ADR 0026): refused, or
+            // under LVU 6 § with a stated reason, placed with a notice.
+            let permit_ok = self.agency_permit_ok(&mut tx, &h).await?;
+            if let Some(n) = crate::domain::restriction::check_agency_permit(
+                permit_ok,
+                basis,
+                &req.permit_exception_reason,
+            )? {
+                notices.push(n.to_string());
+                permit_exception = Some(h.agency_id.clone());
+            }
             if placed.ivo_report {
                 ivo = Some(h.placed_count);
             }
@@ -530,6 +542,7 @@ impl Registry {
             .await?;
         } else {
             let mut u = store::units::must_get(tx.conn(), &req.unit_id).await?;
+            crate::domain::restriction::check_unit_permit(&u, self.clock.today())?;
             placement::take_unit_place(&mut u)?;
             u.version += 1;
             p.receiving_municipality_code = u.municipality_code.clone();
@@ -551,6 +564,24 @@ impl Registry {
                    "start_date": dates::date_text(start)})),
         ))
         .await?;
+        if let Some(agency_id) = permit_exception {
+            // The stated reason goes to the audit log, never the event.
+            let mut entry = ctx.audit("placement_permit_exception", "placement", &p.id);
+            entry.reason = req.permit_exception_reason.trim().to_string();
+            tx.audit(&entry).await?;
+            tx.event(NewEvent::new(
+                "registry.placement_permit_exception",
+                "placement",
+                p.id.clone(),
+                unlinked(
+                    child.protected_identity,
+                    CHILD_LINKS,
+                    json!({"placement_id": p.id, "home_id": p.home_id, "agency_id": agency_id,
+                           "placing_municipality_code": placing, "legal_basis": basis.as_str_name()}),
+                ),
+            ))
+            .await?;
+        }
         if let Some(count) = ivo {
             tx.event(NewEvent::new(
                 "registry.ivo_report_raised",

@@ -34,6 +34,8 @@ pub struct Registry {
     homes: Arc<crate::store::cache::HomeCache>,
     /// The other regions' registers (ADR 0021).
     peers: crate::peers::Peers,
+    /// The time deadlines are read by (respond_by, overdue requests).
+    pub clock: dates::Clock,
 }
 
 impl Service for Registry {
@@ -149,7 +151,14 @@ impl Registry {
             region: None,
             homes: Arc::new(crate::store::cache::HomeCache::new(cache_entries)),
             peers: crate::peers::Peers::default(),
+            clock: dates::Clock::system(),
         }
+    }
+
+    /// Read deadlines by `clock` (a fixed one in tests).
+    pub fn with_clock(mut self, clock: dates::Clock) -> Self {
+        self.clock = clock;
+        self
     }
 
     /// Serve one region: homes, units and decisions must be in its municipalities.
@@ -516,6 +525,7 @@ impl Registry {
             q.willingness = Some(w);
         }
         q.with_free_capacity = req.with_free_capacity;
+        q.include_restricted = req.include_restricted;
         q.jour_available_only = req.jour_available_only;
         let today = Self::today();
         if !req.include_overdue {
@@ -535,7 +545,8 @@ impl Registry {
             }
             homes.push(home::summary(&h));
         }
-        let (homes, page) = page.finish(homes, |h| h.id.clone());
+        let (mut homes, page) = page.finish(homes, |h| h.id.clone());
+        self.flag_agency_permits(&mut homes).await?;
         Ok(SearchHomesResponse {
             homes,
             page: Some(page),
@@ -619,6 +630,7 @@ impl Registry {
                 |h| {
                     let from = home::status(h);
                     home::check_transition(from, to, h.placed_count)?;
+                    crate::domain::restriction::check_transition(h, to)?;
                     h.status = to as i32;
                     Ok(json!({"from": from.as_str_name()}))
                 },
@@ -643,6 +655,15 @@ impl Registry {
         let current = store::homes::must_get(tx.conn(), &req.home_id).await?;
         access::approval_link(ctx, &current, m.as_str())?;
         let mut tx = samling_kit::replay!(tx, self, ctx);
+        // No approval over a decision in force, nor of a home whose agency
+        // holds no valid IVO permit (ADR 0026).
+        crate::domain::restriction::check_not_blocked(&current)?;
+        if !self.agency_permit_ok(&mut tx, &current).await? {
+            return Err(RegistryError::refused(
+                samling_kit::error::Reason::NotAcceptingPlacements,
+                "the home's agency holds no valid IVO permit: it is not approved through it",
+            ));
+        }
         let rules = self.rules;
         let restarts = access::approval_restarts_reconfirmation(ctx);
         let approval = Approval {
@@ -1191,147 +1212,6 @@ impl Registry {
         self.core.audit_each(ctx, "export", "home", &ids).await?;
         Ok(out)
     }
-
-    // ------------------------------------------------------- home requests
-
-    pub async fn submit_home_request(
-        &self,
-        ctx: &AuthContext,
-        req: SubmitHomeRequestRequest,
-    ) -> R<HomeRequest> {
-        access::act_for_home(ctx, &req.home_id)?;
-        let kind = HomeRequestKind::try_from(req.kind)
-            .ok()
-            .filter(|k| *k != HomeRequestKind::Unspecified)
-            .ok_or_else(|| RegistryError::invalid("kind", "is required"))?;
-        if kind == HomeRequestKind::Correction && req.field.trim().is_empty() {
-            return Err(RegistryError::invalid(
-                "field",
-                "a correction names the field to correct",
-            ));
-        }
-        if req.message.trim().is_empty() {
-            return Err(RegistryError::invalid("message", "is required"));
-        }
-        if req.message.chars().count() > 4000 {
-            return Err(RegistryError::invalid("message", "at most 4000 characters"));
-        }
-        let tx = self
-            .core
-            .begin(ctx, "SubmitHomeRequest", &req.request_id, &req)
-            .await?;
-        let mut tx = samling_kit::replay!(tx, self, ctx);
-        store::homes::must_get(tx.conn(), &req.home_id).await?;
-        let respond_by = matches!(
-            kind,
-            HomeRequestKind::Appeal | HomeRequestKind::SecondOpinion | HomeRequestKind::Correction
-        )
-        .then(|| {
-            dates::to_proto(
-                Self::today() + chrono::Days::new(u64::from(self.rules.home_request_response_days)),
-            )
-        });
-        let hr = HomeRequest {
-            id: ids::new_id_string(),
-            home_id: req.home_id.clone(),
-            kind: kind as i32,
-            status: HomeRequestStatus::Open as i32,
-            field: req.field.trim().into(),
-            proposed_value: req.proposed_value.clone(),
-            message: req.message.clone(),
-            submitted_by: ctx.sub.clone(),
-            submitted_at: dates::now_text(),
-            respond_by,
-            ..Default::default()
-        };
-        store::requests::save(tx.conn(), &hr, true).await?;
-        self.core
-            .record(
-                &mut tx,
-                ctx,
-                "home_request_submitted",
-                "home",
-                &req.home_id,
-                json!({"request_id": hr.id, "kind": kind.as_str_name()}),
-            )
-            .await?;
-        tx.finish(self, ctx, hr).await
-    }
-
-    pub async fn list_home_requests(
-        &self,
-        ctx: &AuthContext,
-        req: &ListHomeRequestsRequest,
-    ) -> R<ListHomeRequestsResponse> {
-        if req.home_id.is_empty() {
-            access::manage_register(ctx)?;
-        } else {
-            access::act_for_home(ctx, &req.home_id)?;
-            // A malformed id is the caller's error, an unknown home a 404,
-            // not an empty list.
-            samling_kit::ids::parse_id("home_id", &req.home_id)?;
-            store::homes::must_get(&self.store.read, &req.home_id).await?;
-        }
-        let page = Page::from_request(req.page.as_ref())?;
-        let list =
-            store::requests::list(&self.store.read, &req.home_id, req.open_only, &page).await?;
-        let (requests, page) = page.finish(list, |r| r.id.clone());
-        // A home's requests are its own words about its household: audited.
-        let ids: Vec<&str> = requests.iter().map(|r| r.id.as_str()).collect();
-        self.core.audit_read(ctx, "home_request", &ids).await?;
-        Ok(ListHomeRequestsResponse {
-            requests,
-            page: Some(page),
-        })
-    }
-
-    pub async fn decide_home_request(
-        &self,
-        ctx: &AuthContext,
-        req: DecideHomeRequestRequest,
-    ) -> R<HomeRequest> {
-        access::manage_register(ctx)?;
-        if req.reason.trim().is_empty() {
-            return Err(RegistryError::invalid(
-                "reason",
-                "a decision states its reason",
-            ));
-        }
-        let tx = self
-            .core
-            .begin(ctx, "DecideHomeRequest", &req.request_id, &req)
-            .await?;
-        let mut tx = samling_kit::replay!(tx, self, ctx);
-        let mut hr = store::requests::must_get(tx.conn(), &req.home_request_id).await?;
-        if hr.status != HomeRequestStatus::Open as i32 {
-            return Err(RegistryError::precondition(
-                "the request is already decided",
-            ));
-        }
-        hr.status = if req.accept {
-            HomeRequestStatus::Accepted
-        } else {
-            HomeRequestStatus::Rejected
-        } as i32;
-        hr.decided_by = ctx.sub.clone();
-        hr.decided_at = dates::now_text();
-        hr.decision_reason = req.reason.clone();
-        let status = HomeRequestStatus::try_from(hr.status)
-            .unwrap_or_default()
-            .as_str_name();
-        store::requests::save(tx.conn(), &hr, false).await?;
-        self.core
-            .record(
-                &mut tx,
-                ctx,
-                "home_request_decided",
-                "home",
-                &hr.home_id,
-                json!({"request_id": hr.id, "status": status}),
-            )
-            .await?;
-        tx.finish(self, ctx, hr).await
-    }
 }
 
 pub fn row_error(line: u32, e: &RegistryError) -> RowError {
@@ -1380,5 +1260,7 @@ pub(crate) fn parse_pnr(field: &str, s: &str) -> R<Personnummer> {
 }
 
 mod care;
+mod due_process;
 mod providers;
 mod regions;
+mod restrictions;

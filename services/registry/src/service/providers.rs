@@ -190,8 +190,14 @@ impl Registry {
         }
         a.version += 1;
         a.updated_at = dates::now_text();
+        let was_valid = a.permit_valid;
         a.permit_valid = permit_valid(a.permit.as_ref());
         store::agencies::save(tx.conn(), &a, false).await?;
+        // Revoked (or lapsed) now: the municipalities with children placed
+        // in its homes are told, placement by placement (ADR 0026).
+        if was_valid && !a.permit_valid {
+            self.notify_agency_permit_invalid(&mut tx, &a.id).await?;
+        }
         self.core
             .record(
                 &mut tx,

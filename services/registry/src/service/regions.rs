@@ -92,6 +92,17 @@ impl Registry {
             &req.capacity_exception_reason,
             dates::today(),
         )?;
+        // The home's agency's IVO permit is checked where the home is (ADR 0026).
+        let permit_ok = self.agency_permit_ok(&mut tx, &h).await?;
+        let basis = LegalBasis::try_from(req.legal_basis).unwrap_or_default();
+        let mut placed = placed;
+        if let Some(n) = crate::domain::restriction::check_agency_permit(
+            permit_ok,
+            basis,
+            &req.permit_exception_reason,
+        )? {
+            placed.notices.push(n.to_string());
+        }
         let now = dates::now_text();
         store::regions::insert_occupancy(
             tx.conn(),
@@ -330,6 +341,8 @@ impl Registry {
             protected_child: child.protected_identity,
             capacity_exception_reason: req.capacity_exception_reason.clone(),
             vouched: registered_by.is_empty() || registered_by != ctx.sub,
+            legal_basis: req.legal_basis,
+            permit_exception_reason: req.permit_exception_reason.clone(),
         };
         self.reserve_remote(&req.home_region, reserve)
             .await

@@ -45,7 +45,26 @@ pub fn home_tags(h: &Home) -> String {
     if h.protected_identity {
         s.push_str("protected|");
     }
+    if h.placement_blocked {
+        s.push_str("restricted|");
+    }
     s
+}
+
+/// The homes (not ended) supported by `agency_id`, in id order.
+pub async fn ids_with_agency<'e, E: Executor<'e, Database = Any>>(
+    e: E,
+    agency_id: &str,
+) -> R<Vec<String>> {
+    let rows =
+        sqlx::query("SELECT id FROM homes WHERE agency_id = $1 AND status <> $2 ORDER BY id")
+            .bind(agency_id)
+            .bind(HomeStatus::Ended.as_str_name())
+            .fetch_all(e)
+            .await?;
+    rows.iter()
+        .map(|r| r.try_get::<String, _>(0).map_err(Into::into))
+        .collect()
 }
 
 pub fn status_name(h: &Home) -> &'static str {
@@ -282,6 +301,8 @@ pub struct Search {
     pub not_overdue_on: Option<NaiveDate>,
     /// Leave out protected homes.
     pub without_protected: bool,
+    /// Keep homes under a restriction (ADR 0026); left out by default.
+    pub include_restricted: bool,
 }
 
 /// One page of homes matching `s`, in id order.
@@ -335,6 +356,9 @@ pub async fn search<'e, E: Executor<'e, Database = Any>>(
     }
     if s.without_protected {
         q.raw(" AND tags NOT LIKE '%|protected|%'");
+    }
+    if !s.include_restricted {
+        q.raw(" AND tags NOT LIKE '%|restricted|%'");
     }
     if let Some(after) = &page.after {
         q.and("id > ?", after);

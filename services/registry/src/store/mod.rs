@@ -18,6 +18,7 @@ pub mod children;
 pub mod decisions;
 pub mod flags;
 pub mod homes;
+pub mod notices;
 pub mod placements;
 pub mod regions;
 pub mod requests;

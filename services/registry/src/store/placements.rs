@@ -184,6 +184,21 @@ pub async fn list<'e, E: Executor<'e, Database = Any>>(
     Ok(DOCS.from_rows(&f.fetch_all(e).await?)?)
 }
 
+/// A home's active placements in this register (ADR 0026: the placing
+/// municipalities are told of a restriction).
+pub async fn active_in_home<'e, E: Executor<'e, Database = Any>>(
+    e: E,
+    home_id: &str,
+) -> R<Vec<Placement>> {
+    let rows =
+        sqlx::query("SELECT doc FROM placements WHERE home_id = $1 AND status = $2 ORDER BY id")
+            .bind(home_id)
+            .bind(PlacementStatus::Active.as_str_name())
+            .fetch_all(e)
+            .await?;
+    Ok(DOCS.from_rows(&rows)?)
+}
+
 #[cfg(test)]
 mod tests {
     //! The placement lists' SQL and the domain's rules must agree.

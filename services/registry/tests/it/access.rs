@@ -1468,6 +1468,7 @@ fn walkers(home: &str, other_home: &str, child: &str) -> Vec<(&'static str, Auth
         ("the protected home", family_home(home)),
         ("another home", family_home(other_home)),
         ("the protected child", child_ctx(child)),
+        ("national reviewer", national_reviewer()),
         (
             "another child",
             child_ctx(&samling_kit::ids::new_id_string()),
@@ -1639,6 +1640,39 @@ async fn walk(h: &Harness, ctx: AuthContext, ids: &WalkIds) -> Vec<(String, bool
             record_id: child.clone(),
             page: None
         }
+    );
+    // ADR 0026: a decision on the protected home (the office's succeeds,
+    // its replay answers the first; everyone else's is refused or already
+    // recorded), its notices, the overdue requests.
+    let who = ctx.sub.clone();
+    for _ in 0..2 {
+        call!(
+            "RecordRestriction",
+            record_restriction,
+            RecordRestrictionRequest {
+                request_id: format!("restrict-{who}"),
+                home_id: home.clone(),
+                kind: RestrictionKind::ApprovalSuspended as i32,
+                municipality_code: "0160".into(),
+                decision_date: Some(date(days_ago(1))),
+                decision_ref: "SN walk".into(),
+                reasons: "walk: an investigation".into(),
+                ..Default::default()
+            }
+        );
+    }
+    call!(
+        "ListHomeNotices",
+        list_home_notices,
+        ListHomeNoticesRequest {
+            home_id: home.clone(),
+            page: None
+        }
+    );
+    call!(
+        "ListOverdueHomeRequests",
+        list_overdue_home_requests,
+        ListOverdueHomeRequestsRequest::default()
     );
     call!(
         "RevealProtectedAddress",
@@ -1908,6 +1942,19 @@ async fn the_privacy_walk_every_rpc_and_the_feed_as_every_role() {
                 // explicit reveal (ADR 0017); no ordinary read of the office.
                 let reveal = rpc == "RevealProtectedAddress";
                 let office = matches!(who, "office" | "service");
+                // The home's notices (ADR 0026): the home, the office, the
+                // national reviewer, the deciding nämnd (0160) only.
+                let notice_reader = office
+                    || matches!(
+                        who,
+                        "the protected home" | "national reviewer" | "approving manager 0160"
+                    );
+                if rpc == "ListHomeNotices" && ok != notice_reader {
+                    failures.push(format!("{who} / {rpc}: answered {ok}: {text}"));
+                }
+                if rpc == "ListHomeNotices" && ok && !text.contains("walk: an investigation") {
+                    failures.push(format!("{who} / {rpc}: no notice: {text}"));
+                }
                 if reveal && ok != office {
                     failures.push(format!("{who} / {rpc}: answered {ok}: {text}"));
                 }

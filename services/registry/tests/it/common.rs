@@ -48,6 +48,8 @@ pub struct Harness {
     pub endpoint: String,
     /// The region served, when one is.
     pub region: Option<String>,
+    /// The register's clock: fixed at the start, moved by tests of deadlines.
+    pub clock: samling_kit::dates::Clock,
     /// The server, stopped when the last clone of the harness is dropped.
     served: Arc<Served>,
 }
@@ -70,11 +72,13 @@ impl Harness {
             .store("registry", None, &[samling_registry::MIGRATIONS])
             .await;
         let map = Arc::new(RegionMap::default_map().clone());
+        let clock = samling_kit::dates::Clock::fixed(chrono::Utc::now());
         let mut registry = Registry::new(
             store,
             samling_registry::domain::Rules::default(),
             map.clone(),
-        );
+        )
+        .with_clock(clock.clone());
         if let Some(r) = region {
             registry = registry.for_region(map.parse_region(r).expect("known region"));
         }
@@ -91,6 +95,7 @@ impl Harness {
             signer,
             endpoint: served.endpoint(),
             region: region.map(str::to_string),
+            clock,
             served: Arc::new(served),
         }
     }
@@ -325,6 +330,16 @@ pub fn placement(child_id: &str, home_id: &str, start: NaiveDate) -> CreatePlace
         start_date: Some(date(start)),
         ..Default::default()
     }
+}
+
+/// An IVO permit in force since a year ago (HVB units and agencies need one).
+pub fn valid_permit() -> Option<IvoPermit> {
+    Some(IvoPermit {
+        permit_number: "IVO 8.5-1234/2024".into(),
+        valid_from: Some(date(months_ago(12))),
+        valid_until: None,
+        revoked: false,
+    })
 }
 
 // ------------------------------------------------------------ assertions

@@ -6,8 +6,10 @@ mod common;
 
 mod access;
 mod decisions;
+mod due_process;
 mod feeds;
 mod homes;
 mod placements;
 mod providers;
+mod restrictions;
 mod xregion;

@@ -820,6 +820,7 @@ async fn a_unit_placement_takes_a_free_place() {
                 kind: UnitKind::Hvb as i32,
                 municipality_code: "1280".into(),
                 places: 2,
+                permit: valid_permit(),
                 ..Default::default()
             }
         )

@@ -268,6 +268,7 @@ async fn units_report_vacancies_and_keep_their_inspections() {
                 agency_id: agency.id.clone(),
                 orientation: vec!["Trauma".into(), "NPF".into()],
                 places: 10,
+                permit: valid_permit(),
                 ..Default::default()
             }
         )

@@ -796,3 +796,58 @@ async fn a_duplicate_check_a_region_missed_is_asked_again_once_it_answers() {
     })
     .await;
 }
+
+/// A restriction in the home's register (ADR 0026) refuses another
+/// region's placement there, and the other region's placement already
+/// there is told of it with its placing region and municipality.
+#[tokio::test]
+async fn a_restriction_in_the_homes_region_refuses_and_notifies_another_regions_placement() {
+    each_backend(|s, n| async move {
+        let home = umea_home(&n, &adult(601)).await;
+        let first = stockholm_child(&s, &child_pnr(9, 602)).await;
+        let placed = rpc!(
+            s.client(caseworker(STOCKHOLM)).await,
+            create_placement,
+            placement(&first.id, &home.id, days_ago(2))
+        )
+        .unwrap()
+        .placement
+        .unwrap();
+        let seq = n.events().await.last().map(|e| e.seq).unwrap_or(0);
+        rpc!(
+            n.client(office_of(NORR)).await,
+            record_restriction,
+            RecordRestrictionRequest {
+                home_id: home.id.clone(),
+                kind: RestrictionKind::Prohibition as i32,
+                municipality_code: UMEA.into(),
+                decision_date: Some(date(days_ago(1))),
+                decision_ref: "SN 2026/90".into(),
+                reasons: "Förbud enligt 22 kap. 11 § SoL".into(),
+                ..Default::default()
+            }
+        )
+        .unwrap();
+        let told: Vec<_> = n
+            .events_after(seq)
+            .await
+            .into_iter()
+            .filter(|e| e.event_type == "registry.placement_home_restricted")
+            .collect();
+        assert_eq!(told.len(), 1, "[{}] {told:?}", s.backend);
+        assert_eq!(told[0].aggregate_id, placed.id);
+        let p: serde_json::Value = serde_json::from_str(&told[0].payload_json).unwrap();
+        assert_eq!(p["placing_region"], STHLM);
+        assert_eq!(p["placing_municipality_code"], STOCKHOLM);
+        // A second Stockholm child: refused where the home is; not counted.
+        let second = stockholm_child(&s, &child_pnr(9, 603)).await;
+        let refused = rpc!(
+            s.client(caseworker(STOCKHOLM)).await,
+            create_placement,
+            placement(&second.id, &home.id, today())
+        );
+        expect_code(refused, Code::FailedPrecondition);
+        assert_eq!(placed_count(&n, &home.id).await, 1, "[{}]", s.backend);
+    })
+    .await;
+}
