@@ -16,6 +16,7 @@ pub mod client;
 pub mod config;
 pub mod domain;
 pub mod grpc;
+pub mod registry_feed;
 pub mod service;
 pub mod store;
 
@@ -35,10 +36,16 @@ pub const NAME: &str = "compensation";
 pub const SERVICE_NAME: &str = "samling.compensation.v1.CompensationService";
 
 /// Compensation's migrations (applied after kit's own).
-pub const MIGRATIONS: &[samling_kit::db::Migration] = &[samling_kit::db::Migration {
-    name: "compensation/0001_fee_model",
-    sql: include_str!("../migrations/0001_fee_model.sql"),
-}];
+pub const MIGRATIONS: &[samling_kit::db::Migration] = &[
+    samling_kit::db::Migration {
+        name: "compensation/0001_fee_model",
+        sql: include_str!("../migrations/0001_fee_model.sql"),
+    },
+    samling_kit::db::Migration {
+        name: "compensation/0002_payments",
+        sql: include_str!("../migrations/0002_payments.sql"),
+    },
+];
 
 /// Compensation as the binary's module list sees it.
 pub fn module() -> Module {
@@ -70,10 +77,17 @@ impl Instance for Opened {
         &self.0.store
     }
 
-    /// The event feed's watchers are ended at the stop.
+    /// The registry feed's consumer and the event feed's watchers are
+    /// ended at the stop.
     fn on_stop(&self) -> Box<dyn FnOnce() + Send> {
         let feed = self.0.feed.clone();
-        Box::new(move || feed.close())
+        let registry = self.0.registry_feed.as_ref().map(|h| h.stopper());
+        Box::new(move || {
+            if let Some(r) = registry {
+                r.stop();
+            }
+            feed.close()
+        })
     }
 
     fn add_to(
@@ -105,11 +119,16 @@ pub async fn open(
     let region_id = regions
         .parse_region(region)
         .map_err(|e| KitError::invalid("region", e.to_string()))?;
-    Ok(Compensation::new(
+    let svc = Compensation::new(
         store,
         conf.rules,
-        regions,
+        regions.clone(),
         samling_kit::dates::Clock::system(),
     )
-    .for_region(region_id))
+    .for_region(region_id);
+    // The handler holds a copy without the handle: no cycle keeps it alive.
+    let feed = registry_feed::follow(&svc, cfg, region, &regions)?;
+    let mut svc = svc;
+    svc.registry_feed = Some(Arc::new(feed));
+    Ok(svc)
 }

@@ -7,6 +7,8 @@
 pub mod agreement;
 pub mod error;
 pub mod grants;
+pub mod pain001;
+pub mod payments;
 pub mod rounding;
 pub mod schedule;
 
@@ -16,7 +18,7 @@ use serde::Deserialize;
 
 /// The policy numbers of compensation (`[compensation.rules]`), all
 /// configurable.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Rules {
     /// The yearly indexation of arvode in hundredths of a percent (350 =
@@ -24,6 +26,27 @@ pub struct Rules {
     /// professions, seed 003 ≈ line 10403), used when `IndexFeeSchedule`
     /// names none. Unset: the request must name it.
     pub indexation_basis_points: Option<i32>,
+    /// The preliminary tax table on arvode (rule R7): brackets by the
+    /// home's taxable amount of the month, ascending, the last unbounded.
+    pub tax_table: Vec<payments::TaxBracket>,
+    /// The region's own account, the debtor of its payment files
+    /// (`[compensation.rules.payer]`); unset: no file can be made.
+    pub payer: Option<pain001::Payer>,
+}
+
+impl Default for Rules {
+    fn default() -> Self {
+        Rules {
+            indexation_basis_points: None,
+            // A flat 30 %: replace with the region's table (Skatteverket's
+            // column for the municipality's tax rate).
+            tax_table: vec![payments::TaxBracket {
+                up_to_ore: None,
+                basis_points: 3000,
+            }],
+            payer: None,
+        }
+    }
 }
 
 impl Rules {
@@ -36,6 +59,10 @@ impl Rules {
                 "compensation.rules.indexation_basis_points",
                 "must be -5000..=5000",
             ));
+        }
+        payments::check_tax_table(&self.tax_table)?;
+        if let Some(p) = &self.payer {
+            p.check("compensation.rules.payer")?;
         }
         Ok(())
     }

@@ -25,6 +25,13 @@ samling_kit::grpc_service! {
         list_agreements(ListAgreementsRequest) -> ListAgreementsResponse => |g, c, r| g.list_agreements(&c, r);
         add_deviation(AddDeviationRequest) -> Agreement => |g, c, r| g.add_deviation(&c, r);
         quote_month(QuoteMonthRequest) -> MonthQuote => |g, c, r| g.quote_month(&c, r);
+        set_payee_account(SetPayeeAccountRequest) -> PayeeAccount => |g, c, r| g.set_payee_account(&c, r);
+        start_payment_run(StartPaymentRunRequest) -> PaymentRun => |g, c, r| g.start_payment_run(&c, r);
+        get_payment_run(GetPaymentRunRequest) -> PaymentRun => |g, c, r| g.get_payment_run(&c, r);
+        approve_payment_run(ApprovePaymentRunRequest) -> PaymentRun => |g, c, r| g.approve_payment_run(&c, r);
+        get_payment_file(GetPaymentFileRequest) -> PaymentFile => |g, c, r| g.get_payment_file(&c, r);
+        get_statement(GetStatementRequest) -> Statement => |g, c, r| g.get_statement(&c, r);
+        list_statements(ListStatementsRequest) -> ListStatementsResponse => |g, c, r| g.list_statements(&c, r);
         distribute_state_grant(DistributeStateGrantRequest) -> StateGrantDistribution => |g, c, r| g.distribute_state_grant(&c, r);
     ;
 }

@@ -7,6 +7,7 @@
 pub mod access;
 mod agreements;
 mod grants;
+mod payments;
 mod schedules;
 
 use crate::domain::{CompensationError, Rules};
@@ -34,6 +35,9 @@ pub struct Compensation {
     pub region: Option<RegionId>,
     /// "Now" and "today" (settable in tests).
     pub clock: Clock,
+    /// The consumer following the registry's feed (placements), when
+    /// opened by the module; stopped with the service.
+    pub registry_feed: Option<Arc<samling_kit::consumer::ConsumerHandle>>,
 }
 
 impl Compensation {
@@ -47,6 +51,7 @@ impl Compensation {
             regions,
             region: None,
             clock,
+            registry_feed: None,
         }
     }
 

@@ -61,3 +61,11 @@ pub async fn list<'e, E: Executor<'e, Database = Any>>(
     q.raw(&format!(" ORDER BY id LIMIT {}", page.limit()));
     Ok(DOCS.from_rows(&q.fetch_all(e).await?)?)
 }
+
+/// Every agreement, in id order (the payment run).
+pub async fn all<'e, E: Executor<'e, Database = Any>>(e: E) -> R<Vec<Agreement>> {
+    let rows = sqlx::query("SELECT doc FROM agreements ORDER BY id")
+        .fetch_all(e)
+        .await?;
+    Ok(DOCS.from_rows(&rows)?)
+}

@@ -9,6 +9,8 @@ use crate::domain::CompensationError;
 use samling_kit::error::KitError;
 
 pub mod agreements;
+pub mod payments;
+pub mod placements;
 pub mod schedules;
 
 pub use samling_kit::docstore::{Docs, Filter, Value};

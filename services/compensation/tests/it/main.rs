@@ -6,5 +6,6 @@ mod common;
 
 mod agreements;
 mod grants;
+mod payments;
 mod schedules;
 mod skeleton;

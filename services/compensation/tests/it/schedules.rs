@@ -211,6 +211,7 @@ async fn a_retried_create_answers_the_first_version_and_writes_nothing_more() {
 async fn indexation_makes_the_next_version_with_arvode_raised_to_whole_kronor() {
     let rules = Rules {
         indexation_basis_points: Some(275),
+        ..Rules::default()
     };
     for (h, _b) in harnesses_with(rules).await {
         let b = h.backend;
