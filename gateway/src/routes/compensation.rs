@@ -39,6 +39,8 @@ pub const AGREEMENT_READERS: &[Role] = &[
     Role::MunicipalityCaseworker,
     Role::MunicipalityManager,
 ];
+/// A home's statement: finance and the home itself (its id in the path).
+pub const HOME_SELF: &[Role] = &[Role::RegionalOfficer, Role::Service, Role::FamilyHome];
 /// The state grants' key: finance and the national analyst.
 pub const GRANT_READERS: &[Role] = &[Role::RegionalOfficer, Role::Service, Role::NationalAnalyst];
 
@@ -66,6 +68,21 @@ route_table! {
         Body, FINANCE, own = [], party = None, "A deviation from the schedule with its reason";
     GET "/v1/regions/{region}/compensation/agreements/{agreement_id}/quote" "quoteMonth" => quote_month(QuoteMonthRequest) -> MonthQuote,
         Query, AGREEMENT_READERS, own = [], party = None, "What an agreement pays for a month (`year`, `month`), prorated by calendar days";
+    // --- Monthly payment runs ------------------------------------------------------------
+    PUT "/v1/regions/{region}/compensation/homes/{home_id}/account" "setPayeeAccount" => set_payee_account(SetPayeeAccountRequest) -> PayeeAccount,
+        Body, FINANCE, own = [], party = None, "The bank account (IBAN) a home is paid to";
+    POST "/v1/regions/{region}/compensation/payment-runs" "startPaymentRun" => start_payment_run(StartPaymentRunRequest) -> PaymentRun,
+        Body, FINANCE, own = [], party = None, "The month's payment run (one per month: asking again answers the same run)";
+    GET "/v1/regions/{region}/compensation/payment-runs/{run_id}" "getPaymentRun" => get_payment_run(GetPaymentRunRequest) -> PaymentRun,
+        Query, FINANCE, own = [], party = None, "A payment run with its totals";
+    POST "/v1/regions/{region}/compensation/payment-runs/{run_id}/approval" "approvePaymentRun" => approve_payment_run(ApprovePaymentRunRequest) -> PaymentRun,
+        Body, FINANCE, own = [], party = None, "Approval by a second person (not the one who started the run)";
+    GET "/v1/regions/{region}/compensation/payment-runs/{run_id}/file" "getPaymentFile" => get_payment_file(GetPaymentFileRequest) -> PaymentFile,
+        Query, FINANCE, own = [], party = None, "The approved run's ISO 20022 pain.001.001.09 file (the same bytes every time)";
+    GET "/v1/regions/{region}/compensation/payment-runs/{run_id}/statements" "listStatements" => list_statements(ListStatementsRequest) -> ListStatementsResponse,
+        Query, FINANCE, own = [], party = None, "A run's statements, one per home";
+    GET "/v1/regions/{region}/compensation/payment-runs/{run_id}/statements/{home_id}" "getStatement" => get_statement(GetStatementRequest) -> Statement,
+        Query, HOME_SELF, own = [], party = Some("home_id"), "A home's statement of a run (the home reads its own)";
     // --- State grants ------------------------------------------------------------------
     POST "/v1/regions/{region}/compensation/state-grants/distribution" "distributeStateGrant" => distribute_state_grant(DistributeStateGrantRequest) -> StateGrantDistribution,
         Body, GRANT_READERS, own = [], party = None, "The distribution key: whole kronor per municipality, summing exactly to the available sum (nothing stored)";
@@ -80,4 +97,5 @@ const NEVER_STORED: &[&str] = &["distributeStateGrant"];
 const CREATES: &[(&str, &str, &str)] = &[
     ("createAgreement", "/id", "agreement_id"),
     ("createFeeSchedule", "/code", "code"),
+    ("startPaymentRun", "/id", "run_id"),
 ];

@@ -104,6 +104,65 @@ async fn finance_makes_agreements_and_a_home_reads_only_its_own() {
         http.get(&format!("{BASE}/agreements/{id}"), &ombud)
             .await
             .refusal(403, "FORBIDDEN_ROLE");
+        // A month's run: the placement as the registry's feed shows it.
+        let region = env.region(STOCKHOLM);
+        let placement = a["placement_id"].as_str().unwrap().to_string();
+        let mut tx = region.compensation.store.begin_write().await.unwrap();
+        region
+            .compensation
+            .apply_registry_event(
+                &mut tx,
+                &samling_proto::common::v1::Event {
+                    seq: 1,
+                    id: "ev-1".into(),
+                    event_type: "registry.placement_created".into(),
+                    aggregate_type: "placement".into(),
+                    aggregate_id: placement.clone(),
+                    occurred_at: "2026-03-20T08:00:00Z".into(),
+                    payload_json: json!({"placement_id": placement, "home_id": home,
+                                         "start_date": "2026-03-20"})
+                    .to_string(),
+                },
+            )
+            .await
+            .unwrap();
+        tx.commit(&region.compensation.feed).await.unwrap();
+        let run = http
+            .post(
+                &format!("{BASE}/payment-runs"),
+                &officer,
+                &json!({"year": 2026, "month": 3, "execution_date": "2026-03-25"}),
+            )
+            .await
+            .ok();
+        let run_id = run["id"].as_str().unwrap().to_string();
+        let st = http
+            .get(
+                &format!("{BASE}/payment-runs/{run_id}/statements/{home}"),
+                &me,
+            )
+            .await
+            .ok();
+        assert_eq!(st["gross_ore"], "1282258", "{st}");
+        // Another home's statement: refused at the door (its id in the path).
+        http.get(
+            &format!("{BASE}/payment-runs/{run_id}/statements/{home}"),
+            &stranger,
+        )
+        .await
+        .refusal(403, "NOT_OWN_RECORD");
+        // The home cannot see the run; the same officer cannot approve it.
+        http.get(&format!("{BASE}/payment-runs/{run_id}"), &me)
+            .await
+            .refusal(403, "FORBIDDEN_ROLE");
+        http.post(
+            &format!("{BASE}/payment-runs/{run_id}/approval"),
+            &officer,
+            &json!({}),
+        )
+        .await
+        .refusal(403, "FORBIDDEN");
+
         // Bad input names the field.
         let mut bad = body(&home);
         bad["child_birth_date"] = json!("2027-01-01");
