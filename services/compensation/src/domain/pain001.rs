@@ -110,12 +110,12 @@ pub fn document(
         bic = escape(payer.bic.trim()),
     );
     for t in transfers {
-        let _ = write!(
+        let _ = writeln!(
             x,
             "<CdtTrfTxInf><PmtId><EndToEndId>{e2e}</EndToEndId></PmtId>\
              <Amt><InstdAmt Ccy=\"SEK\">{amt}</InstdAmt></Amt>\
              <CdtrAcct><Id><IBAN>{iban}</IBAN></Id></CdtrAcct>\
-             <RmtInf><Ustrd>{rmt}</Ustrd></RmtInf></CdtTrfTxInf>\n",
+             <RmtInf><Ustrd>{rmt}</Ustrd></RmtInf></CdtTrfTxInf>",
             e2e = escape(&t.end_to_end_id),
             amt = kronor(t.amount_ore),
             iban = escape(&t.iban),

@@ -223,12 +223,12 @@ pub fn omkostnad_of(s: &FeeSchedule, band: AgeBand, zone: CostZone) -> R<i64> {
 /// indexation, the newest version effective on the month's first day and
 /// not older than `pinned` (a version effective mid-month applies from the
 /// next month). `versions` are all versions of the code.
-pub fn version_for_month<'a>(
-    versions: &'a [FeeSchedule],
+pub fn version_for_month(
+    versions: &[FeeSchedule],
     pinned: u32,
     follow_indexation: bool,
     first_day: NaiveDate,
-) -> R<&'a FeeSchedule> {
+) -> R<&FeeSchedule> {
     let pinned_s = versions
         .iter()
         .find(|s| s.version == pinned)

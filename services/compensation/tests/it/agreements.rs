@@ -6,6 +6,9 @@ use crate::common::*;
 use samling_proto::compensation::v1::*;
 use tonic::Code;
 
+/// A change that spoils one field of a request.
+type Edit = Box<dyn Fn(&mut CreateAgreementRequest)>;
+
 #[tokio::test]
 async fn an_agreement_is_made_on_the_version_in_effect_and_once_per_placement() {
     for (h, _b) in harnesses().await {
@@ -49,7 +52,7 @@ async fn an_agreement_is_made_on_the_version_in_effect_and_once_per_placement() 
         assert_eq!(field_of(&err).as_deref(), Some("schedule_version"), "[{b}]");
 
         // Bad input names the field.
-        let cases: Vec<(&str, Box<dyn Fn(&mut CreateAgreementRequest)>)> = vec![
+        let cases: Vec<(&str, Edit)> = vec![
             ("placement_id", Box::new(|r| r.placement_id = "p-1".into())),
             ("home_id", Box::new(|r| r.home_id = String::new())),
             (
