@@ -10,7 +10,11 @@ use samling_kit::module::Module;
 
 /// The services, in the order they start, migrate and are checked.
 pub fn all() -> Vec<Module> {
-    vec![samling_registry::module(), samling_recruitment::module()]
+    vec![
+        samling_registry::module(),
+        samling_recruitment::module(),
+        samling_compensation::module(),
+    ]
 }
 
 /// Their names, for messages and config checks.

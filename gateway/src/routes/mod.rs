@@ -58,6 +58,7 @@ macro_rules! route_table {
     };
 }
 
+pub mod compensation;
 pub mod matching;
 pub mod recruitment;
 pub mod registry;
@@ -67,6 +68,7 @@ pub const SERVICES: &[&ServiceRoutes] = &[
     &registry::SERVICE,
     &recruitment::SERVICE,
     &matching::SERVICE,
+    &compensation::SERVICE,
 ];
 
 /// How a route's request is carried.

@@ -44,7 +44,8 @@ pub use samling_testkit::{Backend, backends, for_each_backend};
 
 // ------------------------------------------------------------ regions
 
-/// One region's registry and recruitment, served over gRPC on one local port.
+/// One region's registry, recruitment and compensation, served over gRPC on
+/// one local port.
 pub struct RegionServer {
     pub id: String,
     pub addr: SocketAddr,
@@ -52,6 +53,8 @@ pub struct RegionServer {
     served: Served,
     /// Recruitment of the region beside the registry (its clock settable).
     pub recruitment: samling_recruitment::Recruitment,
+    /// Compensation of the region (fee schedules, agreements, grants).
+    pub compensation: samling_compensation::Compensation,
 }
 
 impl RegionServer {
@@ -88,10 +91,21 @@ impl RegionServer {
             Arc::new(crate::matching::Homes(vec![])),
             samling_recruitment::service::matching::Peers::default(),
         );
+        let (cstore, _) = backend
+            .store("compensation", Some(4), &[samling_compensation::MIGRATIONS])
+            .await;
+        let compensation = samling_compensation::Compensation::new(
+            cstore,
+            samling_compensation::domain::Rules::default(),
+            map.clone(),
+            samling_kit::dates::Clock::fixed(chrono::Utc::now()),
+        )
+        .for_region(region.clone());
         let served = Served::start(
             &[
                 samling_registry::SERVICE_NAME,
                 samling_recruitment::SERVICE_NAME,
+                samling_compensation::SERVICE_NAME,
             ],
             |router| {
                 router
@@ -107,6 +121,10 @@ impl RegionServer {
                         matching,
                         signer.verifier(),
                     ))
+                    .add_service(samling_compensation::grpc::server(
+                        compensation.clone(),
+                        signer.verifier(),
+                    ))
             },
         )
         .await;
@@ -116,6 +134,7 @@ impl RegionServer {
             registry,
             served,
             recruitment,
+            compensation,
         }
     }
 

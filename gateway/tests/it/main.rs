@@ -3,6 +3,7 @@
 
 mod common;
 
+mod compensation;
 mod http;
 mod limits;
 mod matching;

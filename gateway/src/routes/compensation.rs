@@ -1,0 +1,101 @@
+//! Compensation's REST API (`samling.compensation.v1.CompensationService`):
+//! every RPC under `/v1/regions/{region}/compensation/…` (docs/compensation.md).
+//!
+//! The door's roles mirror the service's access rules (docs/compensation.md
+//! "Access"); the service checks again, and scopes a home's or a
+//! municipality's list of agreements to its own.
+
+#![allow(clippy::result_large_err)] // Problem is the error response itself, as in registry.rs.
+
+use super::ServiceRoutes;
+use samling_kit::auth::Role;
+use samling_proto::compensation::v1::compensation_service_client::CompensationServiceClient;
+use samling_proto::compensation::v1::*;
+
+/// The service's name in the module list and the region directory.
+pub const NAME: &str = "compensation";
+
+/// Compensation's part of the REST API.
+pub const SERVICE: ServiceRoutes = ServiceRoutes {
+    service: NAME,
+    routes: REGION_ROUTES,
+    national: &[],
+    never_stored: NEVER_STORED,
+    public: &[],
+    creates: CREATES,
+    components: Vec::new,
+};
+
+/// Regional finance staff (and other services).
+pub const FINANCE: &[Role] = &[Role::RegionalOfficer, Role::Service];
+/// Published rates: any signed-in role.
+pub const EVERYONE: &[Role] = &Role::ALL;
+/// An agreement and its months: finance, the home it pays, the placing
+/// municipality.
+pub const AGREEMENT_READERS: &[Role] = &[
+    Role::RegionalOfficer,
+    Role::Service,
+    Role::FamilyHome,
+    Role::MunicipalityCaseworker,
+    Role::MunicipalityManager,
+];
+/// A home's statement: finance and the home itself (its id in the path).
+pub const HOME_SELF: &[Role] = &[Role::RegionalOfficer, Role::Service, Role::FamilyHome];
+/// The state grants' key: finance and the national analyst.
+pub const GRANT_READERS: &[Role] = &[Role::RegionalOfficer, Role::Service, Role::NationalAnalyst];
+
+route_table! {
+    service = NAME,
+    package = "samling.compensation.v1",
+    client = CompensationServiceClient;
+    // --- Fee schedules -----------------------------------------------------------
+    POST "/v1/regions/{region}/compensation/fee-schedules" "createFeeSchedule" => create_fee_schedule(CreateFeeScheduleRequest) -> FeeSchedule,
+        Body, FINANCE, own = [], party = None, "The next version of a fee schedule: every arvode level × household and omkostnad age band × zone, in öre a month";
+    GET "/v1/regions/{region}/compensation/fee-schedules" "listFeeSchedules" => list_fee_schedules(ListFeeSchedulesRequest) -> ListFeeSchedulesResponse,
+        Query, EVERYONE, own = [], party = None, "Fee schedule versions by code, then version";
+    GET "/v1/regions/{region}/compensation/fee-schedules/{code}" "getFeeSchedule" => get_fee_schedule(GetFeeScheduleRequest) -> FeeSchedule,
+        Query, EVERYONE, own = [], party = None, "A fee schedule's newest version (or `version`)";
+    POST "/v1/regions/{region}/compensation/fee-schedules/{code}/indexation" "indexFeeSchedule" => index_fee_schedule(IndexFeeScheduleRequest) -> FeeSchedule,
+        Body, FINANCE, own = [], party = None, "The yearly indexation: arvode raised by a percentage to whole kronor as a new version";
+    // --- Agreements ----------------------------------------------------------------
+    POST "/v1/regions/{region}/compensation/agreements" "createAgreement" => create_agreement(CreateAgreementRequest) -> Agreement,
+        Body, FINANCE, own = [], party = None, "A placement's fee agreement on a schedule version";
+    GET "/v1/regions/{region}/compensation/agreements" "listAgreements" => list_agreements(ListAgreementsRequest) -> ListAgreementsResponse,
+        Query, AGREEMENT_READERS, own = ["municipality_code"], party = None, "Agreements (a home: its own; a municipality: those it pays)";
+    GET "/v1/regions/{region}/compensation/agreements/{agreement_id}" "getAgreement" => get_agreement(GetAgreementRequest) -> Agreement,
+        Query, AGREEMENT_READERS, own = [], party = None, "An agreement with its deviations (finance, its home, its paying municipality)";
+    POST "/v1/regions/{region}/compensation/agreements/{agreement_id}/deviations" "addDeviation" => add_deviation(AddDeviationRequest) -> Agreement,
+        Body, FINANCE, own = [], party = None, "A deviation from the schedule with its reason";
+    GET "/v1/regions/{region}/compensation/agreements/{agreement_id}/quote" "quoteMonth" => quote_month(QuoteMonthRequest) -> MonthQuote,
+        Query, AGREEMENT_READERS, own = [], party = None, "What an agreement pays for a month (`year`, `month`), prorated by calendar days";
+    // --- Monthly payment runs ------------------------------------------------------------
+    PUT "/v1/regions/{region}/compensation/homes/{home_id}/account" "setPayeeAccount" => set_payee_account(SetPayeeAccountRequest) -> PayeeAccount,
+        Body, FINANCE, own = [], party = None, "The bank account (IBAN) a home is paid to";
+    POST "/v1/regions/{region}/compensation/payment-runs" "startPaymentRun" => start_payment_run(StartPaymentRunRequest) -> PaymentRun,
+        Body, FINANCE, own = [], party = None, "The month's payment run (one per month: asking again answers the same run)";
+    GET "/v1/regions/{region}/compensation/payment-runs/{run_id}" "getPaymentRun" => get_payment_run(GetPaymentRunRequest) -> PaymentRun,
+        Query, FINANCE, own = [], party = None, "A payment run with its totals";
+    POST "/v1/regions/{region}/compensation/payment-runs/{run_id}/approval" "approvePaymentRun" => approve_payment_run(ApprovePaymentRunRequest) -> PaymentRun,
+        Body, FINANCE, own = [], party = None, "Approval by a second person (not the one who started the run)";
+    GET "/v1/regions/{region}/compensation/payment-runs/{run_id}/file" "getPaymentFile" => get_payment_file(GetPaymentFileRequest) -> PaymentFile,
+        Query, FINANCE, own = [], party = None, "The approved run's ISO 20022 pain.001.001.09 file (the same bytes every time)";
+    GET "/v1/regions/{region}/compensation/payment-runs/{run_id}/statements" "listStatements" => list_statements(ListStatementsRequest) -> ListStatementsResponse,
+        Query, FINANCE, own = [], party = None, "A run's statements, one per home";
+    GET "/v1/regions/{region}/compensation/payment-runs/{run_id}/statements/{home_id}" "getStatement" => get_statement(GetStatementRequest) -> Statement,
+        Query, HOME_SELF, own = [], party = Some("home_id"), "A home's statement of a run (the home reads its own)";
+    // --- State grants ------------------------------------------------------------------
+    POST "/v1/regions/{region}/compensation/state-grants/distribution" "distributeStateGrant" => distribute_state_grant(DistributeStateGrantRequest) -> StateGrantDistribution,
+        Body, GRANT_READERS, own = [], party = None, "The distribution key: whole kronor per municipality, summing exactly to the available sum (nothing stored)";
+}
+
+/// The distribution key is a computation that must be a POST (its factors
+/// are a body): nothing is stored, so its answer is not kept for
+/// `Idempotency-Key` replays and it has no `request_id`.
+const NEVER_STORED: &[&str] = &["distributeStateGrant"];
+
+/// Operations whose answer names a record others take in their path.
+const CREATES: &[(&str, &str, &str)] = &[
+    ("createAgreement", "/id", "agreement_id"),
+    ("createFeeSchedule", "/code", "code"),
+    ("startPaymentRun", "/id", "run_id"),
+];

@@ -1,0 +1,176 @@
+//! Compensation through the gateway: finance keeps schedules and
+//! agreements, a home reads its own agreement and month and nobody else's,
+//! amounts in öre as JSON.
+
+use crate::common::*;
+use samling_kit::auth::Role;
+use serde_json::{Value, json};
+
+const BASE: &str = "/v1/regions/stockholm-gotland/compensation";
+
+fn schedule() -> Value {
+    let mut arvode = Vec::new();
+    for (level, base) in [
+        ("CARE_LEVEL_BASIC", 1_000_000),
+        ("CARE_LEVEL_RAISED", 2_000_000),
+        ("CARE_LEVEL_HIGH", 3_000_000),
+        ("CARE_LEVEL_EXTENSIVE", 4_000_000),
+    ] {
+        arvode.push(json!({"level": level, "household": "HOUSEHOLD_KIND_SINGLE_ADULT", "monthly_ore": base + 200_000}));
+        arvode.push(
+            json!({"level": level, "household": "HOUSEHOLD_KIND_TWO_ADULTS", "monthly_ore": base}),
+        );
+    }
+    let mut omkostnad = Vec::new();
+    for (i, band) in [
+        "AGE_BAND_CHILD_0_TO_6",
+        "AGE_BAND_CHILD_7_TO_12",
+        "AGE_BAND_YOUTH_13_TO_20",
+    ]
+    .iter()
+    .enumerate()
+    {
+        for (j, zone) in [
+            "COST_ZONE_BASE",
+            "COST_ZONE_METRO",
+            "COST_ZONE_NORTHERN_INLAND",
+        ]
+        .iter()
+        .enumerate()
+        {
+            omkostnad.push(json!({"age_band": band, "zone": zone,
+                "monthly_ore": 500_000 + 100_000 * i as i64 + 50_000 * j as i64}));
+        }
+    }
+    json!({"code": "national", "effective_from": "2026-01-01", "arvode": arvode, "omkostnad": omkostnad})
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn finance_makes_agreements_and_a_home_reads_only_its_own() {
+    for_each_backend(|b| async move {
+        let env = Env::start(&b).await;
+        let http = env.http();
+        let officer = env.officer();
+        let s = http
+            .post(&format!("{BASE}/fee-schedules"), &officer, &schedule())
+            .await
+            .ok();
+        assert_eq!(s["version"], 1, "{s}");
+
+        let home = new_id();
+        let other_home = new_id();
+        let body = |home: &str| {
+            json!({"placement_id": new_id(), "home_id": home, "municipality_code": "0180",
+                   "schedule_code": "national", "follow_indexation": true,
+                   "level": "CARE_LEVEL_RAISED", "household": "HOUSEHOLD_KIND_TWO_ADULTS",
+                   "zone": "COST_ZONE_METRO", "child_birth_date": "2016-06-01",
+                   "starts_on": "2026-03-17"})
+        };
+        let a = http
+            .post(&format!("{BASE}/agreements"), &officer, &body(&home))
+            .await
+            .ok();
+        let id = a["id"].as_str().unwrap().to_string();
+        http.post(&format!("{BASE}/agreements"), &officer, &body(&other_home))
+            .await
+            .ok();
+
+        // The home: its own agreement and month; another home's is 404.
+        let me = env.token(Role::FamilyHome, None, Some(&home));
+        let got = http.get(&format!("{BASE}/agreements/{id}"), &me).await.ok();
+        assert_eq!(got["home_id"], home.as_str(), "{got}");
+        let q = http
+            .get(
+                &format!("{BASE}/agreements/{id}/quote?year=2026&month=3"),
+                &me,
+            )
+            .await
+            .ok();
+        assert_eq!(q["paid_days"], 15, "{q}");
+        // int64 is a JSON string in the proto3 mapping.
+        assert_eq!(q["total_ore"], "1282258", "{q}");
+        let stranger = env.token(Role::FamilyHome, None, Some(&other_home));
+        http.get(&format!("{BASE}/agreements/{id}"), &stranger)
+            .await
+            .problem(404, "NOT_FOUND");
+        let mine = http.get(&format!("{BASE}/agreements"), &me).await.ok();
+        assert_eq!(mine["agreements"].as_array().unwrap().len(), 1, "{mine}");
+
+        // A home may not write; an ombud may not read agreements.
+        http.post(&format!("{BASE}/agreements"), &me, &body(&home))
+            .await
+            .refusal(403, "FORBIDDEN_ROLE");
+        let ombud = env.token(Role::Ombud, None, None);
+        http.get(&format!("{BASE}/agreements/{id}"), &ombud)
+            .await
+            .refusal(403, "FORBIDDEN_ROLE");
+        // A month's run: the placement as the registry's feed shows it.
+        let region = env.region(STOCKHOLM);
+        let placement = a["placement_id"].as_str().unwrap().to_string();
+        let mut tx = region.compensation.store.begin_write().await.unwrap();
+        region
+            .compensation
+            .apply_registry_event(
+                &mut tx,
+                &samling_proto::common::v1::Event {
+                    seq: 1,
+                    id: "ev-1".into(),
+                    event_type: "registry.placement_created".into(),
+                    aggregate_type: "placement".into(),
+                    aggregate_id: placement.clone(),
+                    occurred_at: "2026-03-20T08:00:00Z".into(),
+                    payload_json: json!({"placement_id": placement, "home_id": home,
+                                         "start_date": "2026-03-20"})
+                    .to_string(),
+                },
+            )
+            .await
+            .unwrap();
+        tx.commit(&region.compensation.feed).await.unwrap();
+        let run = http
+            .post(
+                &format!("{BASE}/payment-runs"),
+                &officer,
+                &json!({"year": 2026, "month": 3, "execution_date": "2026-03-25"}),
+            )
+            .await
+            .ok();
+        let run_id = run["id"].as_str().unwrap().to_string();
+        let st = http
+            .get(
+                &format!("{BASE}/payment-runs/{run_id}/statements/{home}"),
+                &me,
+            )
+            .await
+            .ok();
+        assert_eq!(st["gross_ore"], "1282258", "{st}");
+        // Another home's statement: refused at the door (its id in the path).
+        http.get(
+            &format!("{BASE}/payment-runs/{run_id}/statements/{home}"),
+            &stranger,
+        )
+        .await
+        .refusal(403, "NOT_OWN_RECORD");
+        // The home cannot see the run; the same officer cannot approve it.
+        http.get(&format!("{BASE}/payment-runs/{run_id}"), &me)
+            .await
+            .refusal(403, "FORBIDDEN_ROLE");
+        http.post(
+            &format!("{BASE}/payment-runs/{run_id}/approval"),
+            &officer,
+            &json!({}),
+        )
+        .await
+        .refusal(403, "FORBIDDEN");
+
+        // Bad input names the field.
+        let mut bad = body(&home);
+        bad["child_birth_date"] = json!("2027-01-01");
+        let p = http
+            .post(&format!("{BASE}/agreements"), &officer, &bad)
+            .await
+            .problem(400, "INVALID_ARGUMENT");
+        assert_eq!(p["field"], "child_birth_date", "{p}");
+    })
+    .await;
+}

@@ -1,0 +1,54 @@
+//! The tonic service: `samling.compensation.v1.CompensationService` adapted
+//! to [`Compensation`] (one line per RPC; kit adds `ListAudit` and
+//! `WatchEvents`). Authentication is kit's interceptor; everything else is
+//! in `service`.
+
+use crate::Compensation;
+use crate::domain::CompensationError;
+use samling_kit::auth;
+use samling_proto::compensation::v1::compensation_service_server::{
+    CompensationService, CompensationServiceServer,
+};
+use samling_proto::compensation::v1::*;
+use tonic::Status;
+
+pub struct CompensationGrpc(pub Compensation);
+
+samling_kit::grpc_service! {
+        impl CompensationService for CompensationGrpc;
+        create_fee_schedule(CreateFeeScheduleRequest) -> FeeSchedule => |g, c, r| g.create_fee_schedule(&c, r);
+        get_fee_schedule(GetFeeScheduleRequest) -> FeeSchedule => |g, c, r| g.get_fee_schedule(&c, r);
+        list_fee_schedules(ListFeeSchedulesRequest) -> ListFeeSchedulesResponse => |g, c, r| g.list_fee_schedules(&c, r);
+        index_fee_schedule(IndexFeeScheduleRequest) -> FeeSchedule => |g, c, r| g.index_fee_schedule(&c, r);
+        create_agreement(CreateAgreementRequest) -> Agreement => |g, c, r| g.create_agreement(&c, r);
+        get_agreement(GetAgreementRequest) -> Agreement => |g, c, r| g.get_agreement(&c, r);
+        list_agreements(ListAgreementsRequest) -> ListAgreementsResponse => |g, c, r| g.list_agreements(&c, r);
+        add_deviation(AddDeviationRequest) -> Agreement => |g, c, r| g.add_deviation(&c, r);
+        quote_month(QuoteMonthRequest) -> MonthQuote => |g, c, r| g.quote_month(&c, r);
+        set_payee_account(SetPayeeAccountRequest) -> PayeeAccount => |g, c, r| g.set_payee_account(&c, r);
+        start_payment_run(StartPaymentRunRequest) -> PaymentRun => |g, c, r| g.start_payment_run(&c, r);
+        get_payment_run(GetPaymentRunRequest) -> PaymentRun => |g, c, r| g.get_payment_run(&c, r);
+        approve_payment_run(ApprovePaymentRunRequest) -> PaymentRun => |g, c, r| g.approve_payment_run(&c, r);
+        get_payment_file(GetPaymentFileRequest) -> PaymentFile => |g, c, r| g.get_payment_file(&c, r);
+        get_statement(GetStatementRequest) -> Statement => |g, c, r| g.get_statement(&c, r);
+        list_statements(ListStatementsRequest) -> ListStatementsResponse => |g, c, r| g.list_statements(&c, r);
+        distribute_state_grant(DistributeStateGrantRequest) -> StateGrantDistribution => |g, c, r| g.distribute_state_grant(&c, r);
+    ;
+}
+
+impl From<CompensationError> for Status {
+    fn from(e: CompensationError) -> Self {
+        samling_kit::error::to_status(&e)
+    }
+}
+
+/// The compensation service behind kit's auth interceptor.
+pub fn server(
+    svc: Compensation,
+    verifier: auth::ContextVerifier,
+) -> tonic::service::interceptor::InterceptedService<
+    CompensationServiceServer<CompensationGrpc>,
+    impl tonic::service::Interceptor + Clone,
+> {
+    CompensationServiceServer::with_interceptor(CompensationGrpc(svc), auth::interceptor(verifier))
+}
