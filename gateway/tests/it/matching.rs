@@ -454,9 +454,7 @@ async fn the_read_model_follows_a_real_registry_over_grpc() {
         loop {
             {
                 let m = matching.model.read().unwrap();
-                if m.facts(&second).is_some()
-                    && m.facts(&first).is_some_and(|f| f.jour_available)
-                {
+                if m.facts(&second).is_some() && m.facts(&first).is_some_and(|f| f.jour_available) {
                     let facts = m.facts(&first).unwrap();
                     assert_eq!(facts.version, 2);
                     assert_eq!(m.len(), 2);
@@ -473,7 +471,10 @@ async fn the_read_model_follows_a_real_registry_over_grpc() {
         }
         let st = matching
             .get_read_model_status(
-                &samling_kit::auth::AuthContext::new("recruitment", samling_kit::auth::Role::Service),
+                &samling_kit::auth::AuthContext::new(
+                    "recruitment",
+                    samling_kit::auth::Role::Service,
+                ),
                 Default::default(),
             )
             .await

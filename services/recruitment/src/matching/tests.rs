@@ -8,9 +8,7 @@ use super::constraints::CHECKS;
 use super::geo::{Geo, Muni, Proximity};
 use super::model::{AgencyFacts, Applied, HomeFacts, ReadModel, Snapshot};
 use super::profile::{Anchor, Child, Profile};
-use super::rank::{
-    NightRequest, RankOptions, Ranking, UnitRanking, merge_night, merge_regional,
-};
+use super::rank::{NightRequest, RankOptions, Ranking, UnitRanking, merge_night, merge_regional};
 use super::score::Applies;
 use chrono::NaiveDate;
 use samling_proto::recruitment::v1::{AnchorKind, MatchConstraint, NeedKind, PlacementKind};
@@ -736,7 +734,10 @@ fn night_mode_across_regions_lists_the_own_region_first_and_flags_a_missing_regi
             .unwrap()
     };
     let own = night("norr");
-    assert!(own.needs_national(), "one free jourhem is below the minimum");
+    assert!(
+        own.needs_national(),
+        "one free jourhem is below the minimum"
+    );
     let mellan = night("mellan");
     let stockholm = night("stockholm-gotland");
     assert_eq!(mellan.units[0].homes.len(), 2);
@@ -768,7 +769,10 @@ fn night_mode_across_regions_lists_the_own_region_first_and_flags_a_missing_regi
     assert_eq!(merged.regions_missing, vec!["vast"]);
     // The limit holds over all regions; every region answering: not partial.
     let two = merge_night(own, vec![mellan, stockholm], vec![], &cfg, Some(2));
-    assert_eq!(listed(&two.units[0]), vec![id(1), u.homes[1].home_id.clone()]);
+    assert_eq!(
+        listed(&two.units[0]),
+        vec![id(1), u.homes[1].home_id.clone()]
+    );
     assert!(!two.partial && two.regions_missing.is_empty());
 }
 

@@ -273,7 +273,11 @@ impl Matching {
                 }
                 match me.load().await {
                     Ok(homes) => {
-                        tracing::info!(homes, cursor = me.read_model().cursor(&me.feed()), "the read model is loaded");
+                        tracing::info!(
+                            homes,
+                            cursor = me.read_model().cursor(&me.feed()),
+                            "the read model is loaded"
+                        );
                         break;
                     }
                     Err(e) => {
@@ -1253,10 +1257,17 @@ impl MemoryHandler for ReadModelFeed {
         // What fails here is reading the record from the registry (a record
         // the model cannot use is skipped inside): retried until it answers,
         // never skipped, so no event is missed.
-        self.0.apply_registry_event(event).await.map_err(|e| match e {
-            RecruitmentError::Kit(k) if k.code() == samling_kit::error::ErrorCode::Unavailable => k,
-            other => KitError::refused(Reason::Unavailable, other.to_string()),
-        })
+        self.0
+            .apply_registry_event(event)
+            .await
+            .map_err(|e| match e {
+                RecruitmentError::Kit(k)
+                    if k.code() == samling_kit::error::ErrorCode::Unavailable =>
+                {
+                    k
+                }
+                other => KitError::refused(Reason::Unavailable, other.to_string()),
+            })
     }
 
     fn start_after(&self) -> u64 {
@@ -1297,7 +1308,6 @@ impl Follower {
         }
     }
 }
-
 
 /// How kit makes the matching service's client (the national fan-out, the
 /// CLI, tests).

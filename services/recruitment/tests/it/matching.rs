@@ -7,8 +7,10 @@
 use crate::common::*;
 use samling_kit::auth::{AuthContext, ContextSigner, Role};
 use samling_kit::client::ServiceClient;
+use samling_kit::consumer::{ConsumerOptions, ConsumerStatus, EventSource, EventStream};
 use samling_kit::dates::Clock;
 use samling_kit::reference::RegionMap;
+use samling_proto::common::v1::WatchEventsRequest;
 use samling_proto::common::v1::{Date, Event};
 use samling_proto::recruitment::v1::matching_service_client::MatchingServiceClient;
 use samling_proto::recruitment::v1::*;
@@ -17,8 +19,6 @@ use samling_proto::registry::v1::{
     RecordCheck, Sex, Willingness,
 };
 use samling_recruitment::matching::bench::home_id;
-use samling_kit::consumer::{ConsumerOptions, ConsumerStatus, EventSource, EventStream};
-use samling_proto::common::v1::WatchEventsRequest;
 use samling_recruitment::service::matching::{
     BoxFuture, MATCHING_STUB, Matching, Peers, RegistrySource,
 };
@@ -189,7 +189,12 @@ fn model_equals_registry(m: &Matching, reg: &MemoryRegistry, bk: &str) {
     let model = m.model.read().unwrap();
     assert_eq!(model.len(), homes.len(), "[{bk}] homes in the model");
     for h in &homes {
-        assert_eq!(model.facts(&h.id), fresh.facts(&h.id), "[{bk}] home {}", h.id);
+        assert_eq!(
+            model.facts(&h.id),
+            fresh.facts(&h.id),
+            "[{bk}] home {}",
+            h.id
+        );
     }
 }
 
@@ -758,7 +763,11 @@ async fn the_read_model_follows_kits_consumer_and_catches_up_after_a_restart() {
         let follower = h.matching.follow(feed.clone(), quick());
         caught_up(&h.matching, 8).await;
         model_equals_registry(&h.matching, &reg, bk);
-        assert_eq!(reg.reads(), 0, "[{bk}] the startup read exports, no GetHome");
+        assert_eq!(
+            reg.reads(),
+            0,
+            "[{bk}] the startup read exports, no GetHome"
+        );
 
         // Followed: a re-confirmation and two new homes, one read each.
         reg.put(home(4, "2281"));
@@ -822,7 +831,11 @@ async fn the_read_model_follows_kits_consumer_and_catches_up_after_a_restart() {
         );
         let s = caught_up(&reopened, 14).await;
         model_equals_registry(&reopened, &reg, bk);
-        assert_eq!(reg.reads(), reads, "[{bk}] the restart read no home by GetHome");
+        assert_eq!(
+            reg.reads(),
+            reads,
+            "[{bk}] the restart read no home by GetHome"
+        );
         assert_eq!(s.applied, 0, "[{bk}] {s:?}");
         let placed = reopened.model.read().unwrap().facts(&home_id(10)).unwrap();
         assert_eq!(placed.placed_count, 2, "[{bk}] counted once");
@@ -833,7 +846,10 @@ async fn the_read_model_follows_kits_consumer_and_catches_up_after_a_restart() {
         });
         let s = caught_up(&reopened, 15).await;
         assert_eq!(s.applied, 1, "[{bk}] {s:?}");
-        assert!(s.duplicates >= 14, "[{bk}] the resent events skipped: {s:?}");
+        assert!(
+            s.duplicates >= 14,
+            "[{bk}] the resent events skipped: {s:?}"
+        );
         assert_eq!(reg.reads(), reads + 1, "[{bk}]");
         model_equals_registry(&reopened, &reg, bk);
         // The same ranking as the first instance brought up to date.
@@ -873,8 +889,14 @@ async fn a_registry_outage_delays_the_read_model_but_loses_no_event() {
         reg.put(home(4, "2281"));
         tokio::time::sleep(Duration::from_millis(150)).await;
         let s = h.matching.feed_status().unwrap();
-        assert_eq!(s.cursor, 8, "[{bk}] not applied while the registry is down: {s:?}");
-        assert!(s.retrying == Some(9) && s.last_error.is_some(), "[{bk}] {s:?}");
+        assert_eq!(
+            s.cursor, 8,
+            "[{bk}] not applied while the registry is down: {s:?}"
+        );
+        assert!(
+            s.retrying == Some(9) && s.last_error.is_some(),
+            "[{bk}] {s:?}"
+        );
         reg.down.store(false, Ordering::SeqCst);
         let s = caught_up(&h.matching, 9).await;
         assert_eq!((s.applied, s.dead_letters), (1, 0), "[{bk}] {s:?}");
@@ -1012,7 +1034,10 @@ async fn at_night_the_own_region_comes_first_then_the_nation_with_a_hung_region_
         // The own region only: not partial, nothing from mellan.
         let own = rpc!(cw, find_free_emergency_homes, ask(MatchScope::Region)).unwrap();
         assert_eq!(own.homes.len(), 1, "[{bk}] {own:?}");
-        assert!(!own.partial && own.regions == vec!["norr"], "[{bk}] {own:?}");
+        assert!(
+            !own.partial && own.regions == vec!["norr"],
+            "[{bk}] {own:?}"
+        );
         // A caseworker may not pass as another region's part of a search.
         let e = rpc!(
             cw,
