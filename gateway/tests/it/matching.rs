@@ -229,6 +229,158 @@ async fn a_caseworker_ranks_homes_for_a_sibling_pair_over_rest() {
     }
 }
 
+/// Socialjouren at night over REST: a free jourhem of the own region with
+/// its description, and the national part flagged partial when a region
+/// hangs (answered within the deadline).
+#[tokio::test]
+async fn socialjouren_finds_a_free_jourhem_at_night_over_rest_with_a_hung_region_flagged() {
+    for backend in backends() {
+        let env = Env::start_with(&backend, &[NORR], |_| {}).await;
+        let (store, _) = backend
+            .store("recruitment", None, &[samling_recruitment::MIGRATIONS])
+            .await;
+        let map = Arc::new(samling_kit::reference::RegionMap::default_map().clone());
+        let rec = samling_recruitment::Recruitment::new(
+            store,
+            samling_recruitment::domain::Rules::default(),
+            map.clone(),
+            Clock::fixed("2026-12-01T09:00:00Z".parse().unwrap()),
+        )
+        .for_region(map.parse_region(NORR).unwrap());
+        // A port that accepts connections and never answers: väst hangs.
+        let hung = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let hung_addr = format!("http://{}", hung.local_addr().unwrap());
+        let _hold = tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((s, _)) = hung.accept().await {
+                held.push(s);
+            }
+        });
+        let jourhem = |n: u64, muni: &str, available: bool| Home {
+            home_type: HomeType::EmergencyHome as i32,
+            willingness: vec![Willingness::Emergency as i32],
+            jour_available: available,
+            ..home(n, muni, 0)
+        };
+        let deadline = Duration::from_millis(600);
+        let matching = Matching::new(
+            rec.clone(),
+            samling_recruitment::matching::MatchingConfig::default(),
+            Arc::new(Homes(vec![
+                jourhem(1, "2262", true),
+                jourhem(2, "2281", false),
+                home(3, "2281", 0),
+            ])),
+            Peers {
+                regions: vec![("vast".into(), hung_addr)],
+                signer: Some(env.signer.clone()),
+                tls: None,
+                deadline,
+            },
+        );
+        matching.catch_up().await.unwrap();
+        let verifier = env.signer.verifier();
+        let m = matching.clone();
+        let served = samling_testkit::server::Served::start(
+            &[samling_recruitment::SERVICE_NAME],
+            move |router| {
+                router
+                    .add_service(samling_recruitment::grpc::server(rec, verifier.clone()))
+                    .add_service(samling_recruitment::grpc::matching::server(m, verifier))
+            },
+        )
+        .await;
+        let cfg = test_config(&backend);
+        let directory = Directory::for_services(
+            &[
+                ServiceEndpoint::new(NORR, "registry", env.region(NORR).endpoint()),
+                ServiceEndpoint::new(NORR, "recruitment", served.endpoint()),
+            ],
+            None,
+            cfg.breaker_failures,
+            Duration::from_secs(cfg.breaker_open_secs),
+        )
+        .unwrap();
+        let auth = Authenticator::from_config(&cfg.jwt, env.dir.path())
+            .await
+            .unwrap();
+        let limits = Limits::in_process(LimitsConfig::default());
+        let gw = Gateway::new(cfg, directory, auth, limits, env.signer.clone()).unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(samling_gateway::serve(gw, listener, async move {
+            let _ = stopped.await;
+        }));
+        let http = Client::new(addr);
+        let token = env.caseworker("2281");
+        let search = |scope: &str| {
+            json!({
+                "municipality_code": "2281",
+                "placing_municipality_code": "2281",
+                "children": 1,
+                "allergies": ["hund"],
+                "scope": scope
+            })
+        };
+        let id = samling_recruitment::matching::bench::home_id;
+        let started = std::time::Instant::now();
+        let night = http
+            .post(
+                "/v1/regions/norr/matching/emergency-searches",
+                &token,
+                &search("MATCH_SCOPE_NATIONAL"),
+            )
+            .await
+            .ok();
+        let took = started.elapsed();
+        assert!(
+            took <= deadline + deadline / 10 + Duration::from_millis(200),
+            "answered in {took:?}"
+        );
+        let homes = night["homes"].as_array().unwrap();
+        assert_eq!(homes.len(), 1, "{night}");
+        assert_eq!(homes[0]["home_id"], json!(id(1)), "{night}");
+        assert_eq!(homes[0]["jour_available"], json!(true), "{night}");
+        let description = homes[0]["description"].as_str().unwrap();
+        assert!(
+            description.contains("available now") && description.contains("Timrå"),
+            "{description}"
+        );
+        assert_eq!(night["partial"], json!(true), "{night}");
+        assert_eq!(night["regions_missing"], json!(["vast"]), "{night}");
+        assert_eq!(night["regions"], json!(["norr"]), "{night}");
+        let not_now = night["excluded"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["constraint"] == "MATCH_CONSTRAINT_NOT_AVAILABLE_NOW")
+            .expect("the not-available count");
+        assert_eq!(not_now["count"], json!(1), "{night}");
+        // The own region only: complete, not partial.
+        let own = http
+            .post(
+                "/v1/regions/norr/matching/emergency-searches",
+                &token,
+                &search("MATCH_SCOPE_REGION"),
+            )
+            .await
+            .ok();
+        assert_eq!(own["homes"].as_array().unwrap().len(), 1, "{own}");
+        assert!(own["partial"].as_bool() != Some(true), "{own}");
+        // Another municipality's caseworker may not search for 2281.
+        let other = http
+            .post(
+                "/v1/regions/norr/matching/emergency-searches",
+                &env.caseworker("2480"),
+                &search("MATCH_SCOPE_REGION"),
+            )
+            .await;
+        assert_eq!(other.status, 403, "{}", other.text());
+        let _ = stop.send(());
+    }
+}
+
 /// The read model over a real registry, as the service reads it in
 /// production: its homes exported at start, then its event feed (GetHome
 /// only for a newer version).
@@ -261,7 +413,16 @@ async fn the_read_model_follows_a_real_registry_over_grpc() {
             }),
             Peers::default(),
         );
-        matching.catch_up().await.unwrap();
+        // As the binary runs it: the startup read, then kit's consumer on
+        // the registry's WatchEvents over gRPC.
+        let follower = matching
+            .follow_registry(&env.region(NORR).endpoint(), None, env.signer.clone())
+            .unwrap();
+        let t0 = std::time::Instant::now();
+        while matching.feed_status().is_none_or(|s| !s.connected) {
+            assert!(t0.elapsed() < Duration::from_secs(10), "not following");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
         let facts = matching
             .model
             .read()
@@ -289,14 +450,38 @@ async fn the_read_model_follows_a_real_registry_over_grpc() {
             )
             .await
             .ok();
-        let applied = matching.sync().await.unwrap();
-        assert!(applied >= 2, "{applied} events");
-        let m = matching.model.read().unwrap();
-        let facts = m.facts(&first).expect("the home");
-        assert_eq!(facts.version, 2);
-        assert!(facts.jour_available);
-        assert!(m.facts(&second).is_some());
-        assert_eq!(m.len(), 2);
-        assert!(m.cursor(NORR) > cursor);
+        let t0 = std::time::Instant::now();
+        loop {
+            {
+                let m = matching.model.read().unwrap();
+                if m.facts(&second).is_some() && m.facts(&first).is_some_and(|f| f.jour_available) {
+                    let facts = m.facts(&first).unwrap();
+                    assert_eq!(facts.version, 2);
+                    assert_eq!(m.len(), 2);
+                    assert!(m.cursor(NORR) > cursor);
+                    break;
+                }
+            }
+            assert!(
+                t0.elapsed() < Duration::from_secs(10),
+                "the feed's changes did not arrive: {:?}",
+                matching.feed_status()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let st = matching
+            .get_read_model_status(
+                &samling_kit::auth::AuthContext::new(
+                    "recruitment",
+                    samling_kit::auth::Role::Service,
+                ),
+                Default::default(),
+            )
+            .await
+            .unwrap();
+        assert!(st.following && st.connected, "{st:?}");
+        assert!(st.feed_head_known && st.events_behind == 0, "{st:?}");
+        assert!(st.applied >= 2 && !st.last_event_at.is_empty(), "{st:?}");
+        follower.stop().await;
     }
 }

@@ -193,9 +193,12 @@ impl<H: Handler> Handler for Arc<H> {
 }
 
 /// Applies an event to an in-memory read model. `apply_in_memory` either
-/// applies the whole event or, returning an error, nothing of it.
+/// applies the whole event or, returning an error, nothing of it. It may
+/// read what the event names from its source first (an event carries ids
+/// and versions, not records); an error a retry may outlive (`UNAVAILABLE`,
+/// …) is retried without limit, as for a [`Handler`].
 pub trait MemoryHandler: Send + Sync + 'static {
-    fn apply_in_memory(&self, event: &Event) -> Result<(), KitError>;
+    fn apply_in_memory(&self, event: &Event) -> impl Future<Output = Result<(), KitError>> + Send;
 
     /// Where the model starts: 0 (the whole feed, the default), or the
     /// cursor of a snapshot the handler loaded before the consumer started.
@@ -205,7 +208,7 @@ pub trait MemoryHandler: Send + Sync + 'static {
 }
 
 impl<H: MemoryHandler> MemoryHandler for Arc<H> {
-    fn apply_in_memory(&self, event: &Event) -> Result<(), KitError> {
+    fn apply_in_memory(&self, event: &Event) -> impl Future<Output = Result<(), KitError>> + Send {
         (**self).apply_in_memory(event)
     }
     fn start_after(&self) -> u64 {
@@ -615,7 +618,7 @@ impl<H: MemoryHandler> Sink for Memory<H> {
         if event.seq <= self.cursor {
             return Ok(false);
         }
-        self.handler.apply_in_memory(event)?;
+        self.handler.apply_in_memory(event).await?;
         self.cursor = event.seq;
         Ok(true)
     }

@@ -73,16 +73,15 @@ fn open_service<'a>(
     regions: Arc<RegionMap>,
 ) -> BoxFuture<'a, Result<Box<dyn Instance>, KitError>> {
     Box::pin(async move {
-        let svc = open(cfg, region, regions).await?;
+        let svc = open(cfg, region, regions.clone()).await?;
         let matching = open_matching(cfg, region, svc.clone())?;
-        let every = cfg
-            .section::<config::RecruitmentConfig>(NAME)
-            .ok()
-            .and_then(|c| c.matching.feed_poll_ms)
-            .unwrap_or(1000);
         let follower = matching
-            .spawn_follower(std::time::Duration::from_millis(every.max(50)))
-            .abort_handle();
+            .follow_registry(
+                &samling_kit::module::endpoint_of(cfg, &regions, "registry", region)?,
+                samling_kit::tls::Tls::from_config(&cfg.tls)?.as_ref(),
+                samling_kit::auth::ContextSigner::load(&cfg.context_key_file())?,
+            )
+            .map_err(|e| KitError::Internal(e.to_string()))?;
         Ok(Box::new(Opened {
             recruitment: svc,
             matching,
@@ -96,7 +95,8 @@ fn open_service<'a>(
 pub struct Opened {
     pub recruitment: Recruitment,
     pub matching: service::matching::Matching,
-    follower: Option<tokio::task::AbortHandle>,
+    /// The read model following the registry's feed (kit's consumer).
+    follower: Option<service::matching::Follower>,
 }
 
 impl Instance for Opened {
@@ -109,13 +109,13 @@ impl Instance for Opened {
     fn on_stop(&self) -> Box<dyn FnOnce() + Send> {
         let feed = self.recruitment.feed.clone();
         let registry = self.recruitment.registry_feed.as_ref().map(|h| h.stopper());
-        let follower = self.follower.clone();
+        let follower = self.follower.as_ref().map(|f| f.stopper());
         Box::new(move || {
             if let Some(r) = registry {
                 r.stop();
             }
             if let Some(f) = follower {
-                f.abort();
+                f.stop();
             }
             feed.close();
         })

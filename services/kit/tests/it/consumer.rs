@@ -617,7 +617,7 @@ struct Model {
 }
 
 impl MemoryHandler for Model {
-    fn apply_in_memory(&self, event: &Event) -> Result<(), KitError> {
+    async fn apply_in_memory(&self, event: &Event) -> Result<(), KitError> {
         if event.aggregate_id == "poison" {
             return Err(KitError::invalid("thing_id", "unknown"));
         }

@@ -58,6 +58,16 @@ pub struct BenchFigures {
     pub matches_per_cpu_s: f64,
     /// Load average when the run ended (shared machines: context for the wall figures).
     pub load_average: f64,
+    /// The calls' own CPU time (schedstat, per call): p99 and max. Far
+    /// below `rank_p99_ms` means the wall-clock tail is not the ranking's
+    /// work (allocation, locks) but waiting for a core.
+    pub rank_p99_cpu_ms: f64,
+    pub rank_max_cpu_ms: f64,
+    /// Per call, the time spent runnable but waiting for a core (schedstat's
+    /// run-queue wait): p99, and its share of the wall time of the slowest
+    /// 1 % of calls.
+    pub rank_p99_wait_ms: f64,
+    pub slowest_1pct_wait_share: f64,
     pub config_version: String,
 }
 
@@ -357,12 +367,15 @@ pub fn synthetic_profile(i: u64, region: &str, today: NaiveDate) -> Profile {
 
 /// This thread's CPU time in ns (Linux `/proc/thread-self/schedstat`).
 fn thread_cpu_ns() -> Option<u64> {
-    std::fs::read_to_string("/proc/thread-self/schedstat")
-        .ok()?
-        .split_whitespace()
-        .next()?
-        .parse()
-        .ok()
+    thread_sched().map(|s| s.0)
+}
+
+/// This thread's (CPU time, run-queue wait) in ns: the first two fields of
+/// Linux `/proc/thread-self/schedstat`.
+fn thread_sched() -> Option<(u64, u64)> {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let mut f = text.split_whitespace().map(|x| x.parse::<u64>().ok());
+    Some((f.next()??, f.next()??))
 }
 
 fn load_average() -> f64 {
@@ -400,7 +413,8 @@ pub fn run(o: &BenchOptions) -> BenchFigures {
         let _ = model.rank(&cfg, &synthetic_profile(i, &o.region, today), &opts);
     }
     let start = Instant::now();
-    type PerThread = (Vec<f64>, Vec<u32>, Option<u64>);
+    /// Per call (wall ms, CPU ms, run-queue wait ms); suitable counts; CPU ns.
+    type PerThread = (Vec<(f64, f64, f64)>, Vec<u32>, Option<u64>);
     let results: Vec<PerThread> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..threads)
             .map(|t| {
@@ -412,10 +426,19 @@ pub fn run(o: &BenchOptions) -> BenchFigures {
                     let cpu0 = thread_cpu_ns();
                     for i in 0..per {
                         let p = synthetic_profile((t * per + i) as u64, &region, today);
+                        let s0 = thread_sched();
                         let c = Instant::now();
                         let r = model.rank(cfg, &p, opts);
                         let answer = r.as_ref().map(|r| convert::rank_response(r, "", ""));
-                        lat.push(c.elapsed().as_secs_f64() * 1e3);
+                        let wall = c.elapsed().as_secs_f64() * 1e3;
+                        let (cpu, wait) = match (s0, thread_sched()) {
+                            (Some(a), Some(b)) => (
+                                b.0.saturating_sub(a.0) as f64 / 1e6,
+                                b.1.saturating_sub(a.1) as f64 / 1e6,
+                            ),
+                            _ => (0.0, 0.0),
+                        };
+                        lat.push((wall, cpu, wait));
                         if let Ok(a) = answer {
                             suitable.push(a.units.first().map_or(0, |u| u.suitable));
                         }
@@ -428,9 +451,18 @@ pub fn run(o: &BenchOptions) -> BenchFigures {
         handles.into_iter().filter_map(|h| h.join().ok()).collect()
     });
     let wall = start.elapsed().as_secs_f64();
-    let mut lat: Vec<f64> = results.iter().flat_map(|r| r.0.iter().copied()).collect();
+    let mut calls: Vec<(f64, f64, f64)> =
+        results.iter().flat_map(|r| r.0.iter().copied()).collect();
     let mut suitable: Vec<u32> = results.iter().flat_map(|r| r.1.iter().copied()).collect();
-    lat.sort_by(f64::total_cmp);
+    calls.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let lat: Vec<f64> = calls.iter().map(|c| c.0).collect();
+    let slowest = &calls[calls.len() - calls.len().div_ceil(100).min(calls.len())..];
+    let slow_wall: f64 = slowest.iter().map(|c| c.0).sum();
+    let slow_wait: f64 = slowest.iter().map(|c| c.2.min(c.0)).sum();
+    let mut cpu: Vec<f64> = calls.iter().map(|c| c.1).collect();
+    cpu.sort_by(f64::total_cmp);
+    let mut wait: Vec<f64> = calls.iter().map(|c| c.2).collect();
+    wait.sort_by(f64::total_cmp);
     let cpu_s: f64 = results.iter().filter_map(|r| r.2).sum::<u64>() as f64 / 1e9;
     suitable.sort_unstable();
     let mem = model.memory();
@@ -456,6 +488,14 @@ pub fn run(o: &BenchOptions) -> BenchFigures {
             0.0
         },
         load_average: load_average(),
+        rank_p99_cpu_ms: percentile(&cpu, 0.99),
+        rank_max_cpu_ms: cpu.last().copied().unwrap_or(0.0),
+        rank_p99_wait_ms: percentile(&wait, 0.99),
+        slowest_1pct_wait_share: if slow_wall > 0.0 {
+            slow_wait / slow_wall
+        } else {
+            0.0
+        },
         config_version: cfg.version,
     }
 }

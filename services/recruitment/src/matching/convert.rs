@@ -114,7 +114,28 @@ pub fn night_response(r: &Ranking) -> pb::FindFreeEmergencyHomesResponse {
         excluded: u.map(exclusions).unwrap_or_default(),
         partial: r.partial,
         regions_missing: r.regions_missing.clone(),
+        regions: r.regions.clone(),
     }
+}
+
+/// Another region's night answer back as a domain ranking (one unit), for
+/// [`super::rank::merge_night`]. A malformed answer names the field.
+pub fn night_from_pb(r: &pb::FindFreeEmergencyHomesResponse) -> Result<Ranking, MatchingError> {
+    ranking_from_pb(&pb::RankHomesResponse {
+        config_version: r.config_version.clone(),
+        units: vec![pb::PlacementUnitRanking {
+            homes: r.homes.clone(),
+            considered: r.considered,
+            suitable: r.suitable,
+            excluded: r.excluded.clone(),
+            all_together: true,
+            ..Default::default()
+        }],
+        regions: r.regions.clone(),
+        partial: r.partial,
+        regions_missing: r.regions_missing.clone(),
+        ..Default::default()
+    })
 }
 
 /// A region's answer (its part of a national ranking) back as a domain
@@ -256,6 +277,7 @@ pub fn status(model: &ReadModel, cfg: &MatchingConfig) -> pb::ReadModelStatus {
         bytes_total: m.bytes_total,
         bytes_per_home: m.bytes_per_home,
         config_version: cfg.version.clone(),
+        ..Default::default()
     }
 }
 

@@ -859,6 +859,60 @@ pub fn merge_regional(
     })
 }
 
+/// Night mode across regions: the own region's free jourhem first, as it
+/// ranked them, then the other regions' answers by score (ties to the lower
+/// id), up to `limit` in all; counts add up. `missing` are regions that did
+/// not answer in time: the answer is partial and names them.
+pub fn merge_night(
+    own: Ranking,
+    others: Vec<Ranking>,
+    missing: Vec<String>,
+    cfg: &MatchingConfig,
+    limit: Option<u32>,
+) -> Ranking {
+    let limit = limit
+        .filter(|l| *l > 0)
+        .unwrap_or(cfg.default_limit)
+        .min(cfg.max_limit) as usize;
+    let mut out = own;
+    let mut regions = out.regions.clone();
+    let mut other_regions: Vec<String> = others.iter().flat_map(|p| p.regions.clone()).collect();
+    other_regions.sort();
+    other_regions.dedup();
+    other_regions.retain(|r| !regions.contains(r));
+    regions.extend(other_regions);
+    if let Some(u) = out.units.first_mut() {
+        let mut rest: Vec<RankedHome> = Vec::new();
+        for p in &others {
+            let Some(r) = p.units.first() else { continue };
+            u.considered += r.considered;
+            u.suitable += r.suitable;
+            for (a, b) in u.excluded.iter_mut().zip(r.excluded) {
+                *a += b;
+            }
+            for h in &r.homes {
+                if !u.homes.iter().any(|o| o.id == h.id) && !rest.iter().any(|o| o.id == h.id) {
+                    rest.push(h.clone());
+                }
+            }
+        }
+        rest.sort_by(|a, b| order((a.score, a.id), (b.score, b.id)));
+        u.homes.truncate(limit);
+        let room = limit - u.homes.len();
+        u.homes.extend(rest.into_iter().take(room));
+        finish_ranks(&mut u.homes);
+        u.kinds_offered = kinds(&u.homes);
+        u.below_minimum = u.suitable < cfg.minimum_suitable;
+    }
+    for p in &others {
+        out.cursors.extend(p.cursors.clone());
+    }
+    out.regions = regions;
+    out.partial = !missing.is_empty();
+    out.regions_missing = missing;
+    out
+}
+
 /// The weights as (criterion key, weight), for answers and docs.
 pub fn weights(cfg: &MatchingConfig) -> Vec<(&'static str, u32)> {
     super::config::CRITERIA

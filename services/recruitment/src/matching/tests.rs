@@ -8,7 +8,7 @@ use super::constraints::CHECKS;
 use super::geo::{Geo, Muni, Proximity};
 use super::model::{AgencyFacts, Applied, HomeFacts, ReadModel, Snapshot};
 use super::profile::{Anchor, Child, Profile};
-use super::rank::{NightRequest, RankOptions, Ranking, UnitRanking, merge_regional};
+use super::rank::{NightRequest, RankOptions, Ranking, UnitRanking, merge_night, merge_regional};
 use super::score::Applies;
 use chrono::NaiveDate;
 use samling_proto::recruitment::v1::{AnchorKind, MatchConstraint, NeedKind, PlacementKind};
@@ -698,6 +698,82 @@ fn night_mode_lists_free_jourhem_now_with_descriptions() {
         .night_mode(&MatchingConfig::default(), &allergic, None, None, today())
         .unwrap();
     assert!(r.units[0].homes.is_empty());
+}
+
+#[test]
+fn night_mode_across_regions_lists_the_own_region_first_and_flags_a_missing_region() {
+    let jour = |n: u64, muni: &str, competences: Vec<String>| {
+        let mut h = good(n);
+        h.home_type = HomeType::EmergencyHome as i32;
+        h.willingness = vec![Willingness::Emergency as i32];
+        h.jour_available = true;
+        h.municipality_code = muni.into();
+        h.competences = competences;
+        h
+    };
+    // Norr has one free jourhem (Umeå, the child is in Sundsvall), mellan
+    // two (Örebro, Västerås), Stockholm one.
+    let m = model(&[
+        jour(1, "2480", vec![]),
+        jour(2, "1880", vec![]),
+        jour(3, "1980", vec![]),
+        jour(4, "0180", vec![]),
+    ]);
+    let req = NightRequest {
+        location: Muni(2281),
+        placing: Muni(2281),
+        children: 1,
+        allergies: vec![],
+        pets: vec![],
+        protected_identity: false,
+        anchors: vec![],
+    };
+    let cfg = MatchingConfig::default();
+    let night = |region: &str| {
+        m.night_mode(&cfg, &req, Some(region.into()), None, today())
+            .unwrap()
+    };
+    let own = night("norr");
+    assert!(
+        own.needs_national(),
+        "one free jourhem is below the minimum"
+    );
+    let mellan = night("mellan");
+    let stockholm = night("stockholm-gotland");
+    assert_eq!(mellan.units[0].homes.len(), 2);
+    let merged = merge_night(
+        own.clone(),
+        vec![mellan.clone(), stockholm.clone()],
+        vec!["vast".into()],
+        &cfg,
+        None,
+    );
+    let u = &merged.units[0];
+    assert_eq!(u.homes[0].home_id, id(1), "the own region's jourhem first");
+    assert_eq!(u.homes[0].rank, 1);
+    assert_eq!(u.homes.len(), 4);
+    let rest: Vec<(u32, String)> = u.homes[1..]
+        .iter()
+        .map(|h| (h.score, h.home_id.clone()))
+        .collect();
+    let mut sorted = rest.clone();
+    sorted.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    assert_eq!(rest, sorted, "then the other regions' by score");
+    assert_eq!(
+        u.suitable,
+        own.units[0].suitable + mellan.units[0].suitable + stockholm.units[0].suitable
+    );
+    assert_eq!(u.considered, 4);
+    assert_eq!(merged.regions, vec!["norr", "mellan", "stockholm-gotland"]);
+    assert!(merged.partial);
+    assert_eq!(merged.regions_missing, vec!["vast"]);
+    // The limit holds over all regions; every region answering: not partial.
+    let two = merge_night(own, vec![mellan, stockholm], vec![], &cfg, Some(2));
+    assert_eq!(
+        listed(&two.units[0]),
+        vec![id(1), u.homes[1].home_id.clone()]
+    );
+    assert!(!two.partial && two.regions_missing.is_empty());
 }
 
 // ---------------------------------------------------------------------------

@@ -16,13 +16,16 @@ use super::{R, Recruitment};
 use crate::domain::RecruitmentError;
 use crate::matching::model::HomeFacts;
 use crate::matching::profile as mprofile;
-use crate::matching::rank::{RankOptions, Ranking, merge_regional};
+use crate::matching::rank::{RankOptions, Ranking, merge_night, merge_regional};
 use crate::matching::{MatchingConfig, MatchingError, ReadModel, convert, followup, packages};
 use chrono::NaiveDate;
 use samling_kit::auth::{AuthContext, ContextSigner, Role};
 use samling_kit::client::ServiceClient;
+use samling_kit::consumer::{
+    Consumer, ConsumerOptions, ConsumerStatus, EventSource, GrpcSource, MemoryHandler,
+};
 use samling_kit::dates;
-use samling_kit::error::KitError;
+use samling_kit::error::{KitError, Reason, ServiceError};
 use samling_kit::paging::Page;
 use samling_kit::service::{Answer, Core, Service};
 use samling_kit::tls::Tls;
@@ -83,8 +86,6 @@ pub struct MatchingSettings {
     pub config_file: Option<std::path::PathBuf>,
     /// Deadline of a national ranking, milliseconds (default 2000).
     pub national_deadline_ms: Option<u64>,
-    /// How often the registry's feed is read, milliseconds (default 1000).
-    pub feed_poll_ms: Option<u64>,
 }
 
 /// One region's matching service.
@@ -95,9 +96,14 @@ pub struct Matching {
     pub cfg: Arc<MatchingConfig>,
     pub registry: Arc<dyn RegistrySource>,
     pub peers: Arc<Peers>,
+    /// The follower's consumer (kit's), once the startup read is done.
+    feed_status: Arc<RwLock<Option<tokio::sync::watch::Receiver<ConsumerStatus>>>>,
 }
 
 const FEED_ALL: &str = "registry";
+
+/// How long `GetReadModelStatus` waits for the registry's feed head.
+const HEAD_DEADLINE: Duration = Duration::from_secs(1);
 
 impl Matching {
     pub fn new(
@@ -113,7 +119,14 @@ impl Matching {
             cfg: Arc::new(cfg),
             registry,
             peers: Arc::new(peers),
+            feed_status: Arc::new(RwLock::new(None)),
         }
+    }
+
+    /// The follower's status (None before the startup read is done).
+    pub fn feed_status(&self) -> Option<ConsumerStatus> {
+        let g = self.feed_status.read().unwrap_or_else(|p| p.into_inner());
+        g.as_ref().map(|rx| rx.borrow().clone())
     }
 
     /// The read model's name for this region's registry feed.
@@ -201,10 +214,11 @@ impl Matching {
     }
 
     /// Startup: the feed's position first, then every home and agency as
-    /// they are now, then the events after that position (applied by
-    /// version, so a record read in the catch-up and named again by a later
-    /// event is not applied twice).
-    pub async fn catch_up(&self) -> R<usize> {
+    /// they are now (applied by version). The model's cursor is the noted
+    /// position, so the events after it — also those naming a record read
+    /// here — are applied afterwards, each once (a record already read at
+    /// its version is not read again). Returns the homes read.
+    pub async fn load(&self) -> R<usize> {
         let from = self.read_model().cursor(&self.feed());
         let head = self
             .registry
@@ -213,70 +227,113 @@ impl Matching {
             .last()
             .map(|e| e.seq);
         let (homes, agencies) = self.registry.all().await?;
-        {
-            let mut m = self.write_model();
-            for a in &agencies {
-                if let Ok(f) = crate::matching::model::AgencyFacts::from_agency(a) {
-                    let _ = m.apply_agency_facts(&f);
-                }
-            }
-            for h in &homes {
-                match HomeFacts::from_home(h) {
-                    Ok(f) => {
-                        let _ = m.apply_home_facts(&f);
-                    }
-                    Err(err) => tracing::warn!(error = %err, "home skipped by the read model"),
-                }
-            }
-            if let Some(seq) = head {
-                m.advance(&self.feed(), seq);
+        let mut m = self.write_model();
+        for a in &agencies {
+            if let Ok(f) = crate::matching::model::AgencyFacts::from_agency(a) {
+                let _ = m.apply_agency_facts(&f);
             }
         }
-        let n = self.sync().await?;
-        Ok(homes.len() + n)
+        for h in &homes {
+            match HomeFacts::from_home(h) {
+                Ok(f) => {
+                    let _ = m.apply_home_facts(&f);
+                }
+                Err(err) => tracing::warn!(error = %err, "home skipped by the read model"),
+            }
+        }
+        if let Some(seq) = head {
+            m.advance(&self.feed(), seq);
+        }
+        Ok(homes.len())
     }
 
-    /// Follow the registry's feed (catch-up first, then a read of the feed
-    /// every `every`) until the task is aborted (the instance's stop).
-    pub fn spawn_follower(&self, every: Duration) -> tokio::task::JoinHandle<()> {
+    /// [`Self::load`], then the feed from the noted position to its end now
+    /// (tests and tools; the service follows the feed with [`Self::follow`]).
+    pub async fn catch_up(&self) -> R<usize> {
+        let n = self.load().await?;
+        Ok(n + self.sync().await?)
+    }
+
+    /// Follow the registry's feed: the startup read ([`Self::load`], retried
+    /// with `options`' backoff until the registry answers), then kit's
+    /// consumer (ADR 0022) from the position noted before that read. The
+    /// consumer reconnects by itself and hands each event to
+    /// [`Self::apply_registry_event`] once, in feed order: an event at or
+    /// below the cursor (a redelivery, a source resending from the start) is
+    /// skipped, and a home is read only for a version newer than the
+    /// model's. Runs until [`Follower::stop`] or its stopper.
+    pub fn follow<S: EventSource>(&self, source: S, options: ConsumerOptions) -> Follower {
         let me = self.clone();
-        tokio::spawn(async move {
-            let mut caught_up = false;
-            // Failures in a row: logged once as a warning, then retried
-            // with a doubling pause (at most 30 s) until the registry answers.
+        let (stop, mut stopped) = tokio::sync::watch::channel(false);
+        let task = tokio::spawn(async move {
             let mut failures: u32 = 0;
             loop {
-                let result = if caught_up {
-                    me.sync().await.map(drop)
-                } else {
-                    me.catch_up().await.map(|_| caught_up = true)
-                };
-                match result {
-                    Ok(()) => {
-                        if failures > 0 {
-                            tracing::info!(failures, "the registry's feed is read again");
-                        }
-                        failures = 0;
+                if *stopped.borrow() {
+                    return;
+                }
+                match me.load().await {
+                    Ok(homes) => {
+                        tracing::info!(
+                            homes,
+                            cursor = me.read_model().cursor(&me.feed()),
+                            "the read model is loaded"
+                        );
+                        break;
                     }
                     Err(e) => {
-                        if failures == 0 {
-                            tracing::warn!(error = %e, caught_up, "reading the registry's feed failed; retrying");
-                        } else {
-                            tracing::debug!(error = %e, failures, "reading the registry's feed failed again");
-                        }
                         failures = failures.saturating_add(1);
+                        if failures == 1 {
+                            tracing::warn!(error = %e, "reading the registry's homes failed; retrying");
+                        }
+                        let pause = samling_kit::consumer::backoff(&options, failures);
+                        tokio::select! {
+                            _ = tokio::time::sleep(pause) => {}
+                            _ = stopped.changed() => return,
+                        }
                     }
                 }
-                let pause = if failures == 0 {
-                    every
-                } else {
-                    every
-                        .saturating_mul(1 << failures.min(6))
-                        .min(Duration::from_secs(30))
-                };
-                tokio::time::sleep(pause).await;
             }
-        })
+            let consumer = Consumer::new(format!("{}/registry#matching", me.feed()), source)
+                .with_options(options)
+                .spawn_in_memory(ReadModelFeed(me.clone()));
+            let handle = match consumer {
+                Ok(h) => h,
+                Err(e) => {
+                    tracing::error!(error = %e, "the read model's consumer did not start");
+                    return;
+                }
+            };
+            *me.feed_status.write().unwrap_or_else(|p| p.into_inner()) =
+                Some(handle.watch_status());
+            let _ = stopped.wait_for(|s| *s).await;
+            handle.stop().await;
+        });
+        Follower {
+            stop: Arc::new(stop),
+            task: Some(task),
+        }
+    }
+
+    /// Follow this region's registry over gRPC as the service
+    /// (`GrpcSource`, connecting lazily: the registry may start later).
+    pub fn follow_registry(
+        &self,
+        endpoint: &str,
+        tls: Option<&Tls>,
+        signer: ContextSigner,
+    ) -> R<Follower> {
+        let identity = AuthContext::new(crate::NAME, Role::Service).with_region(self.feed());
+        let source = GrpcSource::lazy(
+            crate::registry_feed::REGISTRY,
+            endpoint,
+            tls,
+            signer,
+            identity,
+            samling_kit::watch_fn!(
+                samling_proto::registry::v1::registry_service_client::RegistryServiceClient
+            ),
+        )?;
+        Ok(self.follow(source, ConsumerOptions::default()))
     }
 
     // --- Access ------------------------------------------------------------------
@@ -558,13 +615,14 @@ impl Matching {
         )?)
     }
 
-    /// The other regions' parts of a national ranking, each within the
-    /// deadline; a region that does not answer in time is named missing.
-    async fn rank_peers(
-        &self,
-        req: &RankHomesRequest,
-        draft: &NeedsProfileDraft,
-    ) -> (Vec<Ranking>, Vec<String>) {
+    /// Ask every other region's matching service (as this service) with
+    /// the deadline; a region that fails or does not answer in time is
+    /// named missing.
+    async fn ask_peers<T, F, Fut>(&self, purpose: &'static str, call: F) -> (Vec<T>, Vec<String>)
+    where
+        F: Fn(ServiceClient<MatchingServiceClient<Channel>>) -> Fut,
+        Fut: std::future::Future<Output = Result<T, String>>,
+    {
         let Some(signer) = self.peers.signer.clone() else {
             return (
                 vec![],
@@ -572,49 +630,34 @@ impl Matching {
             );
         };
         let deadline = self.peers.deadline;
+        let sub = format!("recruitment/{}", self.feed());
         let calls = self.peers.regions.iter().map(|(region, endpoint)| {
-            let signer = signer.clone();
-            let tls = self.peers.tls.clone();
-            let req = RankHomesRequest {
-                request_id: String::new(),
-                regional_part: Some(draft.clone()),
-                ..req.clone()
+            let ctx = AuthContext {
+                sub: sub.clone(),
+                role: Role::Service,
+                municipality: None,
+                region: None,
+                party: None,
+                purpose: purpose.into(),
+                reason: String::new(),
+                exp: 0,
             };
-            let sub = format!("recruitment/{}", self.feed());
+            let client = samling_kit::tls::endpoint(endpoint, self.peers.tls.as_ref())
+                .map(|ep| samling_kit::tls::connect_lazy(&ep, self.peers.tls.as_ref()))
+                .map(|ch| ServiceClient::from_channel(MATCHING_STUB, ch, signer.clone(), ctx))
+                .map_err(|e| e.to_string());
+            let answer = client.map(&call);
             async move {
-                let call = async {
-                    let ctx = AuthContext {
-                        sub,
-                        role: Role::Service,
-                        municipality: None,
-                        region: None,
-                        party: None,
-                        purpose: "national matching".into(),
-                        reason: String::new(),
-                        exp: 0,
-                    };
-                    let channel = samling_kit::tls::endpoint(endpoint, tls.as_ref())
-                        .map(|ep| samling_kit::tls::connect_lazy(&ep, tls.as_ref()))
-                        .map_err(|e| e.to_string())?;
-                    let mut c = ServiceClient::from_channel(MATCHING_STUB, channel, signer, ctx);
-                    let mut r = c.request(req);
-                    r.set_timeout(deadline);
-                    let answer = c
-                        .raw()
-                        .rank_homes(r)
+                let result = match answer {
+                    Ok(fut) => tokio::time::timeout(deadline, fut)
                         .await
-                        .map_err(|s| s.message().to_string())?
-                        .into_inner();
-                    convert::ranking_from_pb(&answer).map_err(|e| e.to_string())
+                        .unwrap_or_else(|_| Err("no answer within the deadline".into())),
+                    Err(e) => Err(e),
                 };
-                match tokio::time::timeout(deadline, call).await {
-                    Ok(Ok(r)) => Ok(r),
-                    Ok(Err(e)) => {
-                        tracing::warn!(region = %region, error = %e, "a region's part of a national ranking failed");
-                        Err(region.clone())
-                    }
-                    Err(_) => Err(region.clone()),
-                }
+                result.map_err(|e| {
+                    tracing::warn!(region = %region, error = %e, purpose, "a region's part failed");
+                    region.clone()
+                })
             }
         });
         let mut parts = Vec::new();
@@ -627,6 +670,35 @@ impl Matching {
         }
         missing.sort();
         (parts, missing)
+    }
+
+    /// The other regions' parts of a national ranking, each within the
+    /// deadline; a region that does not answer in time is named missing.
+    async fn rank_peers(
+        &self,
+        req: &RankHomesRequest,
+        draft: &NeedsProfileDraft,
+    ) -> (Vec<Ranking>, Vec<String>) {
+        let part = RankHomesRequest {
+            request_id: String::new(),
+            regional_part: Some(draft.clone()),
+            ..req.clone()
+        };
+        let deadline = self.peers.deadline;
+        self.ask_peers("national matching", move |mut c| {
+            let mut r = c.request(part.clone());
+            r.set_timeout(deadline);
+            async move {
+                let answer = c
+                    .raw()
+                    .rank_homes(r)
+                    .await
+                    .map_err(|s| s.message().to_string())?
+                    .into_inner();
+                convert::ranking_from_pb(&answer).map_err(|e| e.to_string())
+            }
+        })
+        .await
     }
 
     pub async fn rank_homes(
@@ -727,18 +799,54 @@ impl Matching {
     ) -> R<FindFreeEmergencyHomesResponse> {
         Self::may_match(ctx, "search for emergency homes")?;
         let (night, scope, limit) = convert::night_request(&req, &self.cfg)?;
-        self.may_act_for(
-            ctx,
-            "placing_municipality_code",
-            req.placing_municipality_code.trim(),
-        )?;
+        // Another region's recruitment service asking for this region's part
+        // of a national night search (scope REGION): the placing municipality
+        // is of its region, not this one.
+        let regional_part = ctx.role == Role::Service && scope == MatchScope::Region;
+        if !regional_part {
+            self.may_act_for(
+                ctx,
+                "placing_municipality_code",
+                req.placing_municipality_code.trim(),
+            )?;
+        }
         let today = self.today();
         let own = {
             let m = self.read_model();
             m.night_mode(&self.cfg, &night, self.own_region(), limit, today)?
         };
-        let _ = scope; // night mode searches the region's read model (the jour on call is regional)
-        Ok(convert::night_response(&own))
+        // Own region first; nationally when asked, or when the region has
+        // fewer free jourhem than the minimum.
+        let national = match scope {
+            MatchScope::National => true,
+            MatchScope::Auto => own.needs_national(),
+            _ => false,
+        } && !regional_part;
+        if !national || self.peers.regions.is_empty() {
+            return Ok(convert::night_response(&own));
+        }
+        let part = FindFreeEmergencyHomesRequest {
+            scope: MatchScope::Region as i32,
+            ..req.clone()
+        };
+        let deadline = self.peers.deadline;
+        let (parts, missing) = self
+            .ask_peers("national night search", move |mut c| {
+                let mut r = c.request(part.clone());
+                r.set_timeout(deadline);
+                async move {
+                    let answer = c
+                        .raw()
+                        .find_free_emergency_homes(r)
+                        .await
+                        .map_err(|s| s.message().to_string())?
+                        .into_inner();
+                    convert::night_from_pb(&answer).map_err(|e| e.to_string())
+                }
+            })
+            .await;
+        let merged = merge_night(own, parts, missing, &self.cfg, limit);
+        Ok(convert::night_response(&merged))
     }
 
     pub async fn get_matching_config(
@@ -755,7 +863,36 @@ impl Matching {
         _req: GetReadModelStatusRequest,
     ) -> R<ReadModelStatus> {
         Self::may_match(ctx, "read the read model's status")?;
-        Ok(convert::status(&self.read_model(), &self.cfg))
+        let (mut st, cursor) = {
+            let m = self.read_model();
+            (convert::status(&m, &self.cfg), m.cursor(&self.feed()))
+        };
+        if let Some(c) = self.feed_status() {
+            st.following = !c.stopped;
+            st.connected = c.connected;
+            st.applied = c.applied;
+            st.duplicates = c.duplicates;
+            st.reconnects = c.reconnects;
+            st.last_error = c.last_error.clone().unwrap_or_default();
+            st.apply_lag_ms = c.lag.map_or(0, |d| d.as_millis() as u64);
+            if let Some(at) = &c.last_event_at {
+                st.last_event_at = at.clone();
+                if let Ok(t) = chrono::DateTime::parse_from_rfc3339(at) {
+                    let age = self.rec.clock.now() - t.with_timezone(&chrono::Utc);
+                    st.last_event_age_ms = age.num_milliseconds().max(0) as u64;
+                }
+            }
+        }
+        // Lag in events: the registry's feed after the model's cursor, asked
+        // now (ranking never asks the registry; this status may).
+        if let Ok(Ok(events)) =
+            tokio::time::timeout(HEAD_DEADLINE, self.registry.events_after(cursor)).await
+        {
+            st.feed_head_known = true;
+            st.events_behind = events.len() as u64;
+            st.feed_head = events.last().map_or(cursor, |e| e.seq.max(cursor));
+        }
+        Ok(st)
     }
 
     // --- Follow-up ------------------------------------------------------------------------
@@ -1107,6 +1244,68 @@ impl Matching {
         // The carers' given names are personal data: the read is audited.
         self.core().audit_read(ctx, "home", &[&req.home_id]).await?;
         Ok(packages::home_package(&home, story.as_ref(), self.today()))
+    }
+}
+
+/// The read model as kit's consumer sees it: each registry event applied by
+/// [`Matching::apply_registry_event`], the model starting after its own
+/// cursor (the position noted before the startup read).
+pub struct ReadModelFeed(pub Matching);
+
+impl MemoryHandler for ReadModelFeed {
+    async fn apply_in_memory(&self, event: &Event) -> Result<(), KitError> {
+        // What fails here is reading the record from the registry (a record
+        // the model cannot use is skipped inside): retried until it answers,
+        // never skipped, so no event is missed.
+        self.0
+            .apply_registry_event(event)
+            .await
+            .map_err(|e| match e {
+                RecruitmentError::Kit(k)
+                    if k.code() == samling_kit::error::ErrorCode::Unavailable =>
+                {
+                    k
+                }
+                other => KitError::refused(Reason::Unavailable, other.to_string()),
+            })
+    }
+
+    fn start_after(&self) -> u64 {
+        self.0.read_model().cursor(&self.0.feed())
+    }
+}
+
+/// The read model's follower ([`Matching::follow`]): runs until
+/// [`Follower::stop`] or a [`FollowerStopper`] (the instance's synchronous
+/// stop); dropping the handle leaves it running (the instance hands its
+/// services to the router and keeps only the stopper).
+pub struct Follower {
+    stop: Arc<tokio::sync::watch::Sender<bool>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+/// Stops a [`Follower`] without owning it; cloneable.
+#[derive(Clone)]
+pub struct FollowerStopper(Arc<tokio::sync::watch::Sender<bool>>);
+
+impl FollowerStopper {
+    pub fn stop(&self) {
+        self.0.send_replace(true);
+    }
+}
+
+impl Follower {
+    pub fn stopper(&self) -> FollowerStopper {
+        FollowerStopper(self.stop.clone())
+    }
+
+    /// Stop, returning once the consumer has finished the event it was
+    /// applying and ended.
+    pub async fn stop(mut self) {
+        self.stop.send_replace(true);
+        if let Some(t) = self.task.take() {
+            let _ = t.await;
+        }
     }
 }
 

@@ -7,8 +7,10 @@
 use crate::common::*;
 use samling_kit::auth::{AuthContext, ContextSigner, Role};
 use samling_kit::client::ServiceClient;
+use samling_kit::consumer::{ConsumerOptions, ConsumerStatus, EventSource, EventStream};
 use samling_kit::dates::Clock;
 use samling_kit::reference::RegionMap;
+use samling_proto::common::v1::WatchEventsRequest;
 use samling_proto::common::v1::{Date, Event};
 use samling_proto::recruitment::v1::matching_service_client::MatchingServiceClient;
 use samling_proto::recruitment::v1::*;
@@ -45,6 +47,8 @@ struct Inner {
 pub struct MemoryRegistry {
     inner: Mutex<Inner>,
     home_reads: AtomicUsize,
+    /// Reads fail as UNAVAILABLE (the registry down).
+    down: std::sync::atomic::AtomicBool,
 }
 
 impl MemoryRegistry {
@@ -59,7 +63,7 @@ impl MemoryRegistry {
             event_type: "registry.home_updated".into(),
             aggregate_type: "home".into(),
             aggregate_id: h.id.clone(),
-            occurred_at: String::new(),
+            occurred_at: samling_kit::dates::now_text(),
             payload_json: format!(r#"{{"home_id":"{}","version":{}}}"#, h.id, h.version),
         });
         i.homes.insert(h.id.clone(), h.clone());
@@ -77,6 +81,15 @@ impl MemoryRegistry {
 
 impl RegistrySource for MemoryRegistry {
     fn get_home(&self, id: String) -> BoxFuture<'static, R<Option<Home>>> {
+        if self.down.load(Ordering::SeqCst) {
+            return Box::pin(async {
+                Err(samling_kit::error::KitError::refused(
+                    samling_kit::error::Reason::Unavailable,
+                    "registry: unavailable",
+                )
+                .into())
+            });
+        }
         self.home_reads.fetch_add(1, Ordering::SeqCst);
         let h = self.inner.lock().unwrap().homes.get(&id).cloned();
         Box::pin(async move { Ok(h) })
@@ -104,6 +117,84 @@ impl RegistrySource for MemoryRegistry {
             i.agencies.values().cloned().collect(),
         );
         Box::pin(async move { Ok(out) })
+    }
+}
+
+/// The registry's feed as kit's consumer reads it: the events after the
+/// cursor, then new ones as they come (looked for every 5 ms). With
+/// `from_start` it resends the whole feed whatever the cursor, as a source
+/// restored from a backup or a buggy proxy would.
+#[derive(Clone)]
+struct Feed {
+    reg: Arc<MemoryRegistry>,
+    from_start: bool,
+}
+
+impl EventSource for Feed {
+    async fn open(&self, req: WatchEventsRequest) -> Result<EventStream, tonic::Status> {
+        let reg = self.reg.clone();
+        let after = if self.from_start { 0 } else { req.after };
+        let stream = futures::stream::unfold((reg, after), |(reg, mut after)| async move {
+            loop {
+                let next = reg.events().into_iter().find(|e| e.seq > after);
+                if let Some(e) = next {
+                    after = e.seq;
+                    return Some((Ok(e), (reg, after)));
+                }
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        });
+        Ok(Box::pin(stream))
+    }
+}
+
+fn quick() -> ConsumerOptions {
+    ConsumerOptions {
+        backoff_initial: Duration::from_millis(10),
+        backoff_max: Duration::from_millis(50),
+        ..ConsumerOptions::default()
+    }
+}
+
+/// Wait (at most 10 s) until the follower has applied the feed up to `seq`.
+async fn caught_up(m: &Matching, seq: u64) -> ConsumerStatus {
+    let t0 = Instant::now();
+    loop {
+        if let Some(s) = m.feed_status()
+            && s.cursor >= seq
+        {
+            return s;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(10),
+            "the follower did not reach {seq}: {:?}",
+            m.feed_status()
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// The model holds exactly the registry's homes, each as the registry has
+/// it now (its facts at its version).
+fn model_equals_registry(m: &Matching, reg: &MemoryRegistry, bk: &str) {
+    use samling_recruitment::matching::ReadModel;
+    use samling_recruitment::matching::model::HomeFacts;
+    let homes: Vec<Home> = reg.inner.lock().unwrap().homes.values().cloned().collect();
+    let mut fresh = ReadModel::new(RegionMap::default_map());
+    for h in &homes {
+        fresh
+            .apply_home_facts(&HomeFacts::from_home(h).unwrap())
+            .unwrap();
+    }
+    let model = m.model.read().unwrap();
+    assert_eq!(model.len(), homes.len(), "[{bk}] homes in the model");
+    for h in &homes {
+        assert_eq!(
+            model.facts(&h.id),
+            fresh.facts(&h.id),
+            "[{bk}] home {}",
+            h.id
+        );
     }
 }
 
@@ -647,6 +738,173 @@ async fn the_read_model_follows_the_feed_and_a_restart_gives_the_same_ranking() 
     }
 }
 
+/// Kit's consumer feeds the read model; stopped, the registry changes, and
+/// a new instance on the same store catches up: the model equals the
+/// registry, nothing read or applied twice even when the source resends
+/// its whole feed; the status reports the lag in events and time.
+#[tokio::test]
+async fn the_read_model_follows_kits_consumer_and_catches_up_after_a_restart() {
+    for b in samling_testkit::backend::store_backends() {
+        let h = MHarness::start(
+            &b,
+            "norr",
+            Arc::new(MemoryRegistry::default()),
+            Peers::default(),
+            ContextSigner::generate().unwrap(),
+        )
+        .await;
+        let bk = h.backend;
+        let reg = h.registry.clone();
+        norr_homes(&reg);
+        let feed = Feed {
+            reg: reg.clone(),
+            from_start: false,
+        };
+        let follower = h.matching.follow(feed.clone(), quick());
+        caught_up(&h.matching, 8).await;
+        model_equals_registry(&h.matching, &reg, bk);
+        assert_eq!(
+            reg.reads(),
+            0,
+            "[{bk}] the startup read exports, no GetHome"
+        );
+
+        // Followed: a re-confirmation and two new homes, one read each.
+        reg.put(home(4, "2281"));
+        reg.put(home(9, "2262"));
+        reg.put(Home {
+            placed_count: 1,
+            ..home(10, "2281")
+        });
+        let s = caught_up(&h.matching, 11).await;
+        assert_eq!((s.applied, s.duplicates), (3, 0), "[{bk}] {s:?}");
+        assert_eq!(reg.reads(), 3, "[{bk}]");
+        model_equals_registry(&h.matching, &reg, bk);
+        let st = h
+            .matching
+            .get_read_model_status(&caseworker("2281"), GetReadModelStatusRequest {})
+            .await
+            .unwrap();
+        assert!(st.following && st.connected, "[{bk}] {st:?}");
+        assert!(st.feed_head_known, "[{bk}] {st:?}");
+        assert_eq!((st.feed_head, st.events_behind), (11, 0), "[{bk}] {st:?}");
+        assert_eq!(st.homes, 10, "[{bk}]");
+        assert!(st.bytes_per_home > 0, "[{bk}]");
+
+        // Stopped; the registry moves on: a home placed, two new homes.
+        follower.stop().await;
+        reg.put(Home {
+            placed_count: 2,
+            ..home(10, "2281")
+        });
+        reg.put(home(11, "2284"));
+        reg.put(home(12, "2281"));
+        let st = h
+            .matching
+            .get_read_model_status(&caseworker("2281"), GetReadModelStatusRequest {})
+            .await
+            .unwrap();
+        assert!(!st.following, "[{bk}] stopped: {st:?}");
+        assert_eq!(
+            (st.feed_head, st.events_behind, st.homes),
+            (14, 3, 10),
+            "[{bk}] the lag in events: {st:?}"
+        );
+        assert!(!st.last_event_at.is_empty(), "[{bk}] {st:?}");
+
+        // Reopened on the same store, behind a source that resends
+        // everything: the model equals the registry, nothing read twice,
+        // the placed home counted once.
+        let reads = reg.reads();
+        let reopened = Matching::new(
+            h.matching.rec.clone(),
+            samling_recruitment::matching::MatchingConfig::default(),
+            reg.clone(),
+            Peers::default(),
+        );
+        let follower = reopened.follow(
+            Feed {
+                reg: reg.clone(),
+                from_start: true,
+            },
+            quick(),
+        );
+        let s = caught_up(&reopened, 14).await;
+        model_equals_registry(&reopened, &reg, bk);
+        assert_eq!(
+            reg.reads(),
+            reads,
+            "[{bk}] the restart read no home by GetHome"
+        );
+        assert_eq!(s.applied, 0, "[{bk}] {s:?}");
+        let placed = reopened.model.read().unwrap().facts(&home_id(10)).unwrap();
+        assert_eq!(placed.placed_count, 2, "[{bk}] counted once");
+        // Then it follows again, and the resent feed is skipped as applied.
+        reg.put(Home {
+            jour_available: true,
+            ..home(12, "2281")
+        });
+        let s = caught_up(&reopened, 15).await;
+        assert_eq!(s.applied, 1, "[{bk}] {s:?}");
+        assert!(
+            s.duplicates >= 14,
+            "[{bk}] the resent events skipped: {s:?}"
+        );
+        assert_eq!(reg.reads(), reads + 1, "[{bk}]");
+        model_equals_registry(&reopened, &reg, bk);
+        // The same ranking as the first instance brought up to date.
+        h.matching.sync().await.unwrap();
+        model_equals_registry(&h.matching, &reg, bk);
+        let p = h.profile(caseworker("2281"), pair_draft(vec![])).await;
+        let a = h
+            .matching
+            .rank_homes(&caseworker("2281"), rank_req(&p.id))
+            .await
+            .unwrap();
+        let c = reopened
+            .rank_homes(&caseworker("2281"), rank_req(&p.id))
+            .await
+            .unwrap();
+        assert_eq!(a.units, c.units, "[{bk}]");
+        follower.stop().await;
+    }
+}
+
+/// A home that cannot be read (the registry down) is retried, never skipped.
+#[tokio::test]
+async fn a_registry_outage_delays_the_read_model_but_loses_no_event() {
+    for b in samling_testkit::backend::store_backends() {
+        let h = MHarness::norr(&b).await;
+        let bk = h.backend;
+        let reg = h.registry.clone();
+        let follower = h.matching.follow(
+            Feed {
+                reg: reg.clone(),
+                from_start: false,
+            },
+            quick(),
+        );
+        caught_up(&h.matching, 8).await;
+        reg.down.store(true, Ordering::SeqCst);
+        reg.put(home(4, "2281"));
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        let s = h.matching.feed_status().unwrap();
+        assert_eq!(
+            s.cursor, 8,
+            "[{bk}] not applied while the registry is down: {s:?}"
+        );
+        assert!(
+            s.retrying == Some(9) && s.last_error.is_some(),
+            "[{bk}] {s:?}"
+        );
+        reg.down.store(false, Ordering::SeqCst);
+        let s = caught_up(&h.matching, 9).await;
+        assert_eq!((s.applied, s.dead_letters), (1, 0), "[{bk}] {s:?}");
+        model_equals_registry(&h.matching, &reg, bk);
+        follower.stop().await;
+    }
+}
+
 #[tokio::test]
 async fn socialjouren_finds_a_free_jourhem_at_night() {
     for b in samling_testkit::backend::store_backends() {
@@ -697,6 +955,101 @@ async fn socialjouren_finds_a_free_jourhem_at_night() {
         )
         .unwrap_err();
         assert_eq!(e.code(), Code::PermissionDenied, "[{bk}]");
+    }
+}
+
+/// A free jourhem in `muni`.
+fn jourhem(n: u64, muni: &str) -> Home {
+    Home {
+        home_type: HomeType::EmergencyHome as i32,
+        willingness: vec![Willingness::Emergency as i32],
+        jour_available: true,
+        ..home(n, muni)
+    }
+}
+
+/// Night mode nationally: norr's one free jourhem first, then mellan's;
+/// väst hangs and is named, the answer partial, within the deadline.
+#[tokio::test]
+async fn at_night_the_own_region_comes_first_then_the_nation_with_a_hung_region_flagged() {
+    for b in samling_testkit::backend::store_backends() {
+        let signer = ContextSigner::generate().unwrap();
+        let reg = Arc::new(MemoryRegistry::default());
+        reg.put(jourhem(30, "1880"));
+        reg.put(jourhem(31, "1980"));
+        let mellan = MHarness::start(&b, "mellan", reg, Peers::default(), signer.clone()).await;
+        mellan.matching.catch_up().await.unwrap();
+        let (hung, _task) = hung_endpoint().await;
+        let deadline = Duration::from_millis(800);
+        let reg = Arc::new(MemoryRegistry::default());
+        norr_homes(&reg);
+        reg.put(jourhem(20, "2262"));
+        let h = MHarness::start(
+            &b,
+            "norr",
+            reg,
+            Peers {
+                regions: vec![
+                    ("mellan".into(), mellan.endpoint.clone()),
+                    ("vast".into(), hung),
+                ],
+                signer: Some(signer.clone()),
+                tls: None,
+                deadline,
+            },
+            signer,
+        )
+        .await;
+        h.matching.catch_up().await.unwrap();
+        let bk = h.backend;
+        let mut cw = h.client(caseworker("2281")).await;
+        let ask = |scope: MatchScope| FindFreeEmergencyHomesRequest {
+            municipality_code: "2281".into(),
+            placing_municipality_code: "2281".into(),
+            children: 1,
+            scope: scope as i32,
+            ..Default::default()
+        };
+        let started = Instant::now();
+        let r = rpc!(cw, find_free_emergency_homes, ask(MatchScope::Auto)).unwrap();
+        let took = started.elapsed();
+        assert!(
+            took <= deadline + deadline / 10,
+            "[{bk}] answered in {took:?}, deadline {deadline:?}"
+        );
+        let ids: Vec<&str> = r.homes.iter().map(|h| h.home_id.as_str()).collect();
+        assert_eq!(ids[0], home_id(20), "[{bk}] own region first: {r:?}");
+        assert_eq!(ids.len(), 3, "[{bk}] {r:?}");
+        assert!(ids.contains(&home_id(30).as_str()) && ids.contains(&home_id(31).as_str()));
+        assert_eq!(
+            (r.homes[1].region_id.as_str(), r.homes[1].rank),
+            ("mellan", 2),
+            "[{bk}]"
+        );
+        assert!(r.homes.iter().all(|h| !h.description.is_empty()), "[{bk}]");
+        assert!(r.partial, "[{bk}]");
+        assert_eq!(r.regions_missing, vec!["vast"], "[{bk}]");
+        assert_eq!(r.regions, vec!["norr", "mellan"], "[{bk}]");
+        assert_eq!(r.suitable, 3, "[{bk}]");
+        // The own region only: not partial, nothing from mellan.
+        let own = rpc!(cw, find_free_emergency_homes, ask(MatchScope::Region)).unwrap();
+        assert_eq!(own.homes.len(), 1, "[{bk}] {own:?}");
+        assert!(
+            !own.partial && own.regions == vec!["norr"],
+            "[{bk}] {own:?}"
+        );
+        // A caseworker may not pass as another region's part of a search.
+        let e = rpc!(
+            cw,
+            find_free_emergency_homes,
+            FindFreeEmergencyHomesRequest {
+                placing_municipality_code: "1880".into(),
+                ..ask(MatchScope::Region)
+            }
+        )
+        .unwrap_err();
+        assert_eq!(e.code(), Code::PermissionDenied, "[{bk}] {e:?}");
+        drop(mellan);
     }
 }
 
