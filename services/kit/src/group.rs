@@ -55,6 +55,9 @@ struct Batch {
 struct State {
     batch: Option<Batch>,
     next_id: u64,
+    /// Savepoint names are unique: a `ROLLBACK TO` can only ever reach its
+    /// own write's savepoint, never one a cancelled `begin` left behind.
+    next_savepoint: u64,
     stats: GroupStats,
 }
 
@@ -82,10 +85,6 @@ impl std::fmt::Debug for GroupCommit {
             .finish()
     }
 }
-
-const SAVEPOINT: &str = "SAVEPOINT samling_write";
-const RELEASE: &str = "RELEASE SAVEPOINT samling_write";
-const ROLLBACK_TO: &str = "ROLLBACK TO SAVEPOINT samling_write";
 
 impl GroupCommit {
     /// Group up to `max` writes per commit (`max` ≥ 2).
@@ -143,18 +142,28 @@ impl GroupCommit {
                 done,
             });
         }
-        let batch = guard.batch.as_mut().expect("a batch was opened");
-        if let Err(e) = batch.tx.execute(SAVEPOINT).await {
-            crate::error::log_db_error(SAVEPOINT, &e);
-            // The transaction's state is unknown: end the batch, failing
-            // whoever waits for it.
-            poison(&mut guard, &e);
-            return Err(e.into());
-        }
-        Ok(Member {
+        guard.next_savepoint += 1;
+        let name = format!("samling_write_{}", guard.next_savepoint);
+        // A member from here on: dropped (cancelled) before its savepoint is
+        // known to exist, it ends the batch only if nobody was released
+        // into it.
+        let mut member = Member {
             guard: Some(guard),
             group: self.clone(),
-        })
+            savepoint: None,
+        };
+        let sql = format!("SAVEPOINT {name}");
+        if let Err(e) = member.tx_mut().execute(sql.as_str()).await {
+            crate::error::log_db_error("SAVEPOINT", &e);
+            // The transaction's state is unknown: end the batch, failing
+            // whoever waits for it.
+            if let Some(mut guard) = member.guard.take() {
+                poison(&mut guard, &e);
+            }
+            return Err(e.into());
+        }
+        member.savepoint = Some(name);
+        Ok(member)
     }
 
     /// Commit batch `id` if it is still open (a waiting member whose future
@@ -221,6 +230,8 @@ pub(crate) struct Member {
     /// Held from `begin` until the savepoint is released or rolled back.
     guard: Option<OwnedMutexGuard<State>>,
     group: Arc<GroupCommit>,
+    /// This write's savepoint, once made.
+    savepoint: Option<String>,
 }
 
 impl Member {
@@ -245,8 +256,12 @@ impl Member {
     /// Release this write into its batch and wait until the batch is
     /// committed (or failed). Ok means durable.
     pub(crate) async fn commit(mut self) -> Result<(), KitError> {
-        if let Err(e) = self.tx_mut().execute(RELEASE).await {
-            crate::error::log_db_error(RELEASE, &e);
+        let release = format!(
+            "RELEASE SAVEPOINT {}",
+            self.savepoint.as_deref().unwrap_or_default()
+        );
+        if let Err(e) = self.tx_mut().execute(release.as_str()).await {
+            crate::error::log_db_error("RELEASE SAVEPOINT", &e);
             // Dropping `self` rolls the savepoint back (or ends the batch).
             return Err(e.into());
         }
@@ -343,18 +358,36 @@ impl Drop for Member {
             }
             return;
         };
+        let savepoint = self.savepoint.take();
         rt.spawn(async move {
             let Some(batch) = guard.batch.as_mut() else {
                 return;
             };
+            let Some(name) = savepoint else {
+                // Cancelled while making its savepoint: a batch nobody was
+                // released into ends here; otherwise its waiting members
+                // commit it (a savepoint left behind holds no changes).
+                if batch.members == 0
+                    && let Some(batch) = guard.batch.take()
+                {
+                    let _ = batch.tx.rollback().await;
+                }
+                return;
+            };
             let undo = async {
-                batch.tx.execute(ROLLBACK_TO).await?;
-                batch.tx.execute(RELEASE).await
+                batch
+                    .tx
+                    .execute(format!("ROLLBACK TO SAVEPOINT {name}").as_str())
+                    .await?;
+                batch
+                    .tx
+                    .execute(format!("RELEASE SAVEPOINT {name}").as_str())
+                    .await
             }
             .await;
             match undo {
                 Err(e) => {
-                    crate::error::log_db_error(ROLLBACK_TO, &e);
+                    crate::error::log_db_error("ROLLBACK TO SAVEPOINT", &e);
                     poison(&mut guard, &e);
                 }
                 Ok(_) if batch.members == 0 => {
