@@ -275,7 +275,14 @@ async fn write_legs(
     munis: &[String],
 ) -> anyhow::Result<String> {
     let synchronous = cfg.database.sqlite_synchronous.pragma();
-    let fsync = fsync_ms(&std::env::temp_dir().join("samling-bench-fsync"), 200)?;
+    // A directory of this run's own: benches may run side by side.
+    let probe_dir = std::env::temp_dir().join(format!(
+        "samling-bench-fsync-{}",
+        samling_kit::ids::new_id().simple()
+    ));
+    let fsync = fsync_ms(&probe_dir, 200);
+    let _ = std::fs::remove_dir_all(&probe_dir);
+    let fsync = fsync?;
     println!(
         "writes: {} CreateHome per leg from {} writers; SQLite writer synchronous={synchronous}; \
          an append + fdatasync of 4 KiB in {} takes {fsync:.2} ms",
