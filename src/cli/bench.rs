@@ -124,9 +124,196 @@ pub struct RegistryBench {
     /// HTTP/2 connections the callers share.
     #[arg(long, default_value_t = 4)]
     connections: usize,
+    /// Single writes (CreateHome) per write leg: group commit off, on, and
+    /// PostgreSQL with `--database-url`; each leg on a fresh store. 0 skips
+    /// the write legs.
+    #[arg(long, default_value_t = 4_000)]
+    writes: usize,
+    /// Concurrent writers of the write legs (each sends when answered).
+    #[arg(long, default_value_t = 16)]
+    writers: usize,
+    /// The "on" leg's `database.sqlite_group_commit` (writes per commit).
+    #[arg(long, default_value_t = samling_kit::group::DEFAULT_GROUP_COMMIT)]
+    group_commit: usize,
+    /// Also run the write leg on PostgreSQL at this URL (schemas
+    /// `bench<id>_*`, left behind for inspection).
+    #[arg(long)]
+    database_url: Option<String>,
+    /// Only the write legs: no import, placements or reads.
+    #[arg(long)]
+    writes_only: bool,
     /// Also write the JSON figures to this file.
     #[arg(long)]
     json: Option<std::path::PathBuf>,
+}
+
+/// One write leg's figures.
+struct WriteFigures {
+    writes_per_s: f64,
+    p50: f64,
+    p99: f64,
+    /// Process CPU per write (client and server share the process), µs.
+    cpu_us: Option<f64>,
+}
+
+impl WriteFigures {
+    fn json(&self) -> String {
+        format!(
+            "{{\"writes_per_s\":{:.0},\"p50_ms\":{:.3},\"p99_ms\":{:.3},\"cpu_us_per_write\":{}}}",
+            self.writes_per_s,
+            self.p50,
+            self.p99,
+            self.cpu_us
+                .map(|c| format!("{c:.0}"))
+                .unwrap_or_else(|| "null".into())
+        )
+    }
+
+    fn line(&self) -> String {
+        format!(
+            "{:.0} writes/s, p50 {:.2} ms, p99 {:.2} ms, CPU {} per write (whole process)",
+            self.writes_per_s,
+            self.p50,
+            self.p99,
+            self.cpu_us
+                .map(|c| format!("{c:.0} µs"))
+                .unwrap_or_else(|| "?".into())
+        )
+    }
+}
+
+/// `writes` single CreateHome writes from `writers` callers against a fresh
+/// registry (its own data dir; on PostgreSQL with `database_url`) whose
+/// SQLite writer groups up to `group_commit` writes per commit.
+async fn write_leg(
+    base: &Config,
+    region: &str,
+    munis: &[String],
+    database_url: Option<&str>,
+    group_commit: usize,
+    writes: usize,
+    writers: usize,
+) -> anyhow::Result<WriteFigures> {
+    let id = samling_kit::ids::new_id().simple().to_string();
+    let dir = std::env::temp_dir().join(format!("samling-bench-writes-{id}"));
+    let mut cfg = base.clone();
+    cfg.data_dir = dir.clone();
+    cfg.database.sqlite_group_commit = group_commit;
+    match database_url {
+        Some(url) => {
+            cfg.database.url = url.to_string();
+            cfg.database.schema_prefix = format!("bench{}_", &id[..12]);
+        }
+        None => cfg.database.url.clear(),
+    }
+    let target = serve::Target::parse(samling_registry::NAME).map_err(anyhow::Error::msg)?;
+    let running = serve::start(&cfg, &target, region).await?;
+    let addr = running.addrs[0].1;
+    let (signer, _) = serve::context_keys(&cfg, false)?;
+    let office = AuthContext::new("bench", Role::RegionalOfficer)
+        .with_region(region)
+        .with_purpose("benchmark");
+    let mut clients = Vec::new();
+    for _ in 0..4 {
+        clients.push(
+            RegistryClient::connect(&format!("http://{addr}"), signer.clone(), office.clone())
+                .await?
+                .with_timeout(Duration::from_secs(120)),
+        );
+    }
+    let munis = std::sync::Arc::new(munis.to_vec());
+    let write = move |offset: usize| {
+        let munis = munis.clone();
+        move |mut c: RegistryClient, i: usize| {
+            let munis = munis.clone();
+            async move { c.create_home("", draft(offset + i, &munis)).await.map(drop) }
+        }
+    };
+    // Warm-up: connections, first pages, the statement caches.
+    let warm = writers.max(1) * 4;
+    drive(&clients, warm, writers.max(1), write(0)).await?;
+    let cpu = process_cpu();
+    let (lat, wall) = drive(&clients, writes, writers.max(1), write(warm)).await?;
+    let cpu_us = process_cpu().zip(cpu).map(|(after, before)| {
+        after.saturating_sub(before).as_secs_f64() * 1e6 / writes.max(1) as f64
+    });
+    running.shutdown().await?;
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(WriteFigures {
+        writes_per_s: lat.len() as f64 / wall.as_secs_f64(),
+        p50: percentile(&lat, 0.50),
+        p99: percentile(&lat, 0.99),
+        cpu_us,
+    })
+}
+
+/// Mean time of an append of 4 KiB and its `fdatasync` in `dir`, as the
+/// SQLite writer's `COMMIT` pays once with `synchronous = FULL` (ms).
+fn fsync_ms(dir: &std::path::Path, rounds: usize) -> anyhow::Result<f64> {
+    use std::io::Write;
+    std::fs::create_dir_all(dir)?;
+    let path = dir.join("fsync-probe");
+    let mut f = std::fs::File::create(&path)?;
+    let page = [7u8; 4096];
+    let t = Instant::now();
+    for _ in 0..rounds {
+        f.write_all(&page)?;
+        f.sync_data()?;
+    }
+    let ms = t.elapsed().as_secs_f64() * 1000.0 / rounds.max(1) as f64;
+    drop(f);
+    std::fs::remove_file(&path)?;
+    Ok(ms)
+}
+
+/// The write legs: group commit off and on (SQLite), PostgreSQL when asked;
+/// prints them and returns their JSON object.
+async fn write_legs(
+    cfg: &Config,
+    b: &RegistryBench,
+    region: &str,
+    munis: &[String],
+) -> anyhow::Result<String> {
+    let synchronous = cfg.database.sqlite_synchronous.pragma();
+    // A directory of this run's own: benches may run side by side.
+    let probe_dir = std::env::temp_dir().join(format!(
+        "samling-bench-fsync-{}",
+        samling_kit::ids::new_id().simple()
+    ));
+    let fsync = fsync_ms(&probe_dir, 200);
+    let _ = std::fs::remove_dir_all(&probe_dir);
+    let fsync = fsync?;
+    println!(
+        "writes: {} CreateHome per leg from {} writers; SQLite writer synchronous={synchronous}; \
+         an append + fdatasync of 4 KiB in {} takes {fsync:.2} ms",
+        b.writes,
+        b.writers,
+        std::env::temp_dir().display()
+    );
+    let off = write_leg(cfg, region, munis, None, 1, b.writes, b.writers).await?;
+    println!("  SQLite, group commit off: {}", off.line());
+    let group = b.group_commit.max(2);
+    let on = write_leg(cfg, region, munis, None, group, b.writes, b.writers).await?;
+    let ratio = on.writes_per_s / off.writes_per_s.max(1e-9);
+    println!(
+        "  SQLite, group commit on (≤{group} per commit): {}; {ratio:.2}x off",
+        on.line()
+    );
+    let pg = match &b.database_url {
+        Some(url) => {
+            let pg = write_leg(cfg, region, munis, Some(url), 1, b.writes, b.writers).await?;
+            println!("  PostgreSQL: {}", pg.line());
+            pg.json()
+        }
+        None => "null".into(),
+    };
+    Ok(format!(
+        "{{\"writes\":{},\"writers\":{},\"sqlite_synchronous\":\"{synchronous}\",\"fsync_ms\":{fsync:.3},\"group_commit_off\":{},\"group_commit_on\":{},\"group_commit\":{group},\"on_vs_off\":{ratio:.3},\"postgres\":{pg}}}",
+        b.writes,
+        b.writers,
+        off.json(),
+        on.json()
+    ))
 }
 
 /// A valid (synthetic) personnummer for an adult born in 1960–1995.
@@ -264,6 +451,17 @@ pub async fn run(base: &Config, cmd: BenchCommand) -> anyhow::Result<()> {
         .iter()
         .map(|m| m.as_str().to_string())
         .collect();
+    if b.writes_only {
+        running.shutdown().await?;
+        let _ = std::fs::remove_dir_all(&dir);
+        let writes = write_legs(&cfg, &b, region.as_str(), &munis).await?;
+        let json = format!("{{\"bench\":\"registry\",\"write_legs\":{writes}}}");
+        println!("{json}");
+        if let Some(path) = &b.json {
+            std::fs::write(path, format!("{json}\n"))?;
+        }
+        return Ok(());
+    }
     println!(
         "bench registry: region {region}, {} homes, {} placements, data in {}",
         b.homes,
@@ -480,8 +678,15 @@ pub async fn run(base: &Config, cmd: BenchCommand) -> anyhow::Result<()> {
         lat.len()
     );
 
+    running.shutdown().await?;
+    let _ = std::fs::remove_dir_all(&dir);
+    let writes = if b.writes > 0 {
+        write_legs(&cfg, &b, region.as_str(), &munis).await?
+    } else {
+        "null".into()
+    };
     let json = format!(
-        "{{\"bench\":\"registry\",\"homes\":{},\"placements\":{placements},\"sqlite_synchronous\":\"{synchronous}\",\"setup_writes\":{setup_writes},\"setup_writes_per_s\":{writes_per_s:.0},\"import_seconds\":{import_s:.3},\"get_home_cold\":{{\"rps\":{cold_rps:.0},\"p50_ms\":{cold_p50:.3},\"p99_ms\":{cold_p99:.3}}},\"get_home\":{{\"requests\":{},\"rps\":{get_rps:.0},\"p50_ms\":{get_p50:.3},\"p99_ms\":{get_p99:.3}}},\"search_homes\":{{\"requests\":{},\"rps\":{search_rps:.0},\"p50_ms\":{search_p50:.3},\"p99_ms\":{search_p99:.3}}},\"floor\":{{\"rps\":{floor_rps:.0},\"p50_ms\":{floor_p50:.3},\"p99_ms\":{floor_p99:.3}}},\"get_home_vs_floor\":{{\"rps_ratio\":{rps_ratio:.3},\"p99_ratio\":{p99_ratio:.3}}},\"concurrency\":{},\"connections\":{}}}",
+        "{{\"bench\":\"registry\",\"write_legs\":{writes},\"homes\":{},\"placements\":{placements},\"sqlite_synchronous\":\"{synchronous}\",\"setup_writes\":{setup_writes},\"setup_writes_per_s\":{writes_per_s:.0},\"import_seconds\":{import_s:.3},\"get_home_cold\":{{\"rps\":{cold_rps:.0},\"p50_ms\":{cold_p50:.3},\"p99_ms\":{cold_p99:.3}}},\"get_home\":{{\"requests\":{},\"rps\":{get_rps:.0},\"p50_ms\":{get_p50:.3},\"p99_ms\":{get_p99:.3}}},\"search_homes\":{{\"requests\":{},\"rps\":{search_rps:.0},\"p50_ms\":{search_p50:.3},\"p99_ms\":{search_p99:.3}}},\"floor\":{{\"rps\":{floor_rps:.0},\"p50_ms\":{floor_p50:.3},\"p99_ms\":{floor_p99:.3}}},\"get_home_vs_floor\":{{\"rps_ratio\":{rps_ratio:.3},\"p99_ratio\":{p99_ratio:.3}}},\"concurrency\":{},\"connections\":{}}}",
         home_ids.len(),
         b.requests,
         b.searches,
@@ -492,8 +697,6 @@ pub async fn run(base: &Config, cmd: BenchCommand) -> anyhow::Result<()> {
     if let Some(path) = &b.json {
         std::fs::write(path, format!("{json}\n"))?;
     }
-    running.shutdown().await?;
-    let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }
 

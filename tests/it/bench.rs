@@ -144,6 +144,10 @@ fn bench_registry_prints_its_figures_beside_a_floor_in_the_same_run() {
         "4",
         "--connections",
         "2",
+        "--writes",
+        "160",
+        "--writers",
+        "8",
     ]);
     for leg in ["get_home_cold", "get_home", "search_homes", "floor"] {
         assert_leg(&v[leg], leg);
@@ -158,6 +162,47 @@ fn bench_registry_prints_its_figures_beside_a_floor_in_the_same_run() {
         "{ratio} vs {expected}"
     );
     assert!(ratio["p99_ratio"].as_f64().unwrap() > 0.0, "{ratio}");
+    // The write legs: group commit off and on in the same run, their ratio.
+    let w = &v["write_legs"];
+    assert_eq!(
+        (w["writes"].as_u64(), w["writers"].as_u64()),
+        (Some(160), Some(8)),
+        "{w}"
+    );
+    assert_eq!(w["group_commit"], 64, "{w}");
+    assert!(w["fsync_ms"].as_f64().unwrap() > 0.0, "{w}");
+    let (off, on) = (&w["group_commit_off"], &w["group_commit_on"]);
+    for leg in [off, on] {
+        let rate = leg["writes_per_s"].as_f64().unwrap();
+        assert!(rate > 0.0, "{w}");
+        assert!(
+            leg["p99_ms"].as_f64().unwrap() >= leg["p50_ms"].as_f64().unwrap(),
+            "{w}"
+        );
+    }
+    let expected = on["writes_per_s"].as_f64().unwrap() / off["writes_per_s"].as_f64().unwrap();
+    let printed = w["on_vs_off"].as_f64().unwrap();
+    assert!((printed - expected).abs() < 0.01 + expected * 0.01, "{w}");
+    assert!(w["postgres"].is_null(), "no --database-url: {w}");
+}
+
+#[test]
+fn bench_registry_writes_only_measures_the_write_legs_alone() {
+    let v = bench(&[
+        "registry",
+        "--writes-only",
+        "--writes",
+        "64",
+        "--writers",
+        "4",
+    ]);
+    let w = &v["write_legs"];
+    assert_eq!(w["writes"], 64, "{v}");
+    assert!(
+        w["group_commit_on"]["writes_per_s"].as_f64().unwrap() > 0.0,
+        "{v}"
+    );
+    assert!(v.get("get_home").is_none(), "no reads: {v}");
 }
 
 #[test]

@@ -49,6 +49,11 @@ pub struct DatabaseConfig {
     /// commits before a power loss or kernel crash may be lost, though never
     /// the database's consistency; a process crash loses nothing).
     pub sqlite_synchronous: SqliteSync,
+    /// SQLite group commit: concurrent single writes share one transaction
+    /// (each in a savepoint of its own) and one durable `COMMIT`, at most
+    /// this many per commit (ADR 0020). 1 = off: every write commits (and
+    /// fsyncs) alone. 1 to 4096; no effect on PostgreSQL.
+    pub sqlite_group_commit: usize,
     /// Check the SQLite file's integrity (`PRAGMA quick_check`) when a store
     /// opens, and refuse to start on a damaged one.
     pub check_on_start: bool,
@@ -72,6 +77,7 @@ impl Default for DatabaseConfig {
             schema_prefix: String::new(),
             max_connections: None,
             sqlite_synchronous: SqliteSync::Full,
+            sqlite_group_commit: crate::group::DEFAULT_GROUP_COMMIT,
             check_on_start: true,
             probe_interval_secs: 5,
             integrity_check_interval_secs: 6 * 3600,
@@ -361,6 +367,10 @@ pub enum ConfigError {
     Section { section: String, message: String },
 }
 
+/// `database.sqlite_group_commit`'s allowed values.
+const GROUP_COMMIT_RANGE: std::ops::RangeInclusive<usize> = 1..=4096;
+const GROUP_COMMIT_HINT: &str = "must be a number of writes per commit from 1 (off) to 4096";
+
 impl Config {
     /// Defaults ← file (if given) ← environment.
     pub fn load(file: Option<&Path>) -> Result<Config, ConfigError> {
@@ -388,6 +398,12 @@ impl Config {
         // A top-level key that is no table is no service's section: a typo.
         if let Some((key, _)) = cfg.services.iter().find(|(_, v)| !v.is_table()) {
             return Err(format!("unknown key `{key}`"));
+        }
+        if !GROUP_COMMIT_RANGE.contains(&cfg.database.sqlite_group_commit) {
+            return Err(format!(
+                "database.sqlite_group_commit: {GROUP_COMMIT_HINT}, not {}",
+                cfg.database.sqlite_group_commit
+            ));
         }
         Ok(cfg)
     }
@@ -451,6 +467,17 @@ impl Config {
                     });
                 }
             };
+        }
+        if let Some(v) = get("SAMLING_SQLITE_GROUP_COMMIT") {
+            self.database.sqlite_group_commit = v
+                .trim()
+                .parse()
+                .ok()
+                .filter(|n| GROUP_COMMIT_RANGE.contains(n))
+                .ok_or_else(|| ConfigError::Env {
+                    name: "SAMLING_SQLITE_GROUP_COMMIT".into(),
+                    message: GROUP_COMMIT_HINT.into(),
+                })?;
         }
         if let Some(v) = get("SAMLING_DATABASE_SCHEMA_PREFIX") {
             self.database.schema_prefix = v;
@@ -551,6 +578,28 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn group_commit_is_on_by_default_and_set_by_file_or_environment() {
+        assert_eq!(Config::default().database.sqlite_group_commit, 64);
+        let cfg = Config::from_toml("[database]\nsqlite_group_commit = 1\n").unwrap();
+        assert_eq!(cfg.database.sqlite_group_commit, 1, "1 = off");
+        let err = Config::from_toml("[database]\nsqlite_group_commit = 0\n").unwrap_err();
+        assert!(err.contains("database.sqlite_group_commit"), "{err}");
+        let mut cfg = Config::default();
+        cfg.apply_env(|k| (k == "SAMLING_SQLITE_GROUP_COMMIT").then(|| "16".into()))
+            .unwrap();
+        assert_eq!(cfg.database.sqlite_group_commit, 16);
+        for bad in ["0", "many", "5000", "-1"] {
+            let err = Config::default()
+                .apply_env(|k| (k == "SAMLING_SQLITE_GROUP_COMMIT").then(|| bad.into()))
+                .unwrap_err();
+            assert!(
+                err.to_string().contains("SAMLING_SQLITE_GROUP_COMMIT"),
+                "{bad}: {err}"
+            );
+        }
+    }
 
     #[test]
     fn environment_overrides_the_file() {

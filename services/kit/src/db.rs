@@ -30,6 +30,9 @@ pub struct Store {
     pub backend: Backend,
     /// Keys the audit chain ([`crate::audit::with_key`]); None: unkeyed.
     pub audit_key: Option<crate::audit::ChainKey>,
+    /// SQLite's group commit on the writer (ADR 0020); None: off, or
+    /// PostgreSQL.
+    pub(crate) group: Option<std::sync::Arc<crate::group::GroupCommit>>,
 }
 
 /// One migration: portable SQL run once, in a transaction, recorded by name.
@@ -164,6 +167,8 @@ pub struct StoreOptions {
     pub check_on_start: bool,
     /// A WAL larger than this is checkpointed and emptied on the writer.
     pub wal_truncate_bytes: u64,
+    /// SQLite: writes per group commit at most (ADR 0020); 1 = off.
+    pub sqlite_group_commit: usize,
 }
 
 impl Default for StoreOptions {
@@ -173,6 +178,7 @@ impl Default for StoreOptions {
             sqlite_synchronous: SqliteSync::Full,
             check_on_start: true,
             wal_truncate_bytes: 64 * 1024 * 1024,
+            sqlite_group_commit: crate::group::DEFAULT_GROUP_COMMIT,
         }
     }
 }
@@ -183,6 +189,7 @@ impl From<&crate::config::DatabaseConfig> for StoreOptions {
             max_connections: cfg.max_connections,
             sqlite_synchronous: cfg.sqlite_synchronous,
             check_on_start: cfg.check_on_start,
+            sqlite_group_commit: cfg.sqlite_group_commit,
             ..StoreOptions::default()
         }
     }
@@ -402,11 +409,15 @@ impl Store {
             companion(path, "-wal"),
             options.wal_truncate_bytes,
         );
+        let group = (options.sqlite_group_commit > 1).then(|| {
+            std::sync::Arc::new(crate::group::GroupCommit::new(options.sqlite_group_commit))
+        });
         Ok(Store {
             read,
             write,
             backend: Backend::Sqlite,
             audit_key: None,
+            group,
         })
     }
 
@@ -450,6 +461,7 @@ impl Store {
             write: pool,
             backend: Backend::Postgres,
             audit_key: None,
+            group: None,
         })
     }
 
@@ -509,6 +521,11 @@ impl Store {
             }
         }
         Ok(())
+    }
+
+    /// The writer's group commit (SQLite with `sqlite_group_commit` > 1).
+    pub fn group_commit(&self) -> Option<&crate::group::GroupCommit> {
+        self.group.as_deref()
     }
 
     pub async fn close(&self) {

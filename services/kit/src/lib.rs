@@ -19,6 +19,7 @@ pub mod db;
 pub mod disclosure;
 pub mod docstore;
 pub mod error;
+pub mod group;
 pub mod grpc;
 pub mod health;
 pub mod idempotency;

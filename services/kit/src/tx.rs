@@ -84,6 +84,14 @@ impl StoreTx {
         self.end("ROLLBACK").await
     }
 
+    /// End it by closing its connection (which rolls back whatever it
+    /// holds): for a transaction whose state is in doubt.
+    pub fn discard(mut self) {
+        if let Some(mut conn) = self.conn.take() {
+            conn.close_on_drop();
+        }
+    }
+
     async fn end(&mut self, statement: &'static str) -> Result<(), KitError> {
         let mut conn = self
             .conn
@@ -135,8 +143,43 @@ impl Drop for StoreTx {
     }
 }
 
+/// A write's connection: a transaction of its own, or (SQLite with group
+/// commit) a savepoint in the writer's current batch.
+enum WriteConn {
+    Own(StoreTx),
+    Group(crate::group::Member),
+}
+
+impl WriteConn {
+    async fn commit(self) -> Result<(), KitError> {
+        match self {
+            WriteConn::Own(tx) => tx.commit().await,
+            WriteConn::Group(member) => member.commit().await,
+        }
+    }
+}
+
+impl std::ops::Deref for WriteConn {
+    type Target = AnyConnection;
+    fn deref(&self) -> &AnyConnection {
+        match self {
+            WriteConn::Own(tx) => tx,
+            WriteConn::Group(member) => member,
+        }
+    }
+}
+
+impl std::ops::DerefMut for WriteConn {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        match self {
+            WriteConn::Own(tx) => tx,
+            WriteConn::Group(member) => member,
+        }
+    }
+}
+
 pub struct WriteTx {
-    tx: StoreTx,
+    tx: WriteConn,
     /// Chain heads as of this transaction (it holds the head row lock).
     audit_seq: i64,
     audit_hash: String,
@@ -155,8 +198,15 @@ impl Store {
     /// miss an idempotency record or both pass a capacity check. (SQLite has
     /// one writer connection already.) Audit entries and events are buffered
     /// and written at commit, in a few multi-row statements.
+    ///
+    /// On SQLite with group commit (ADR 0020) the write joins the writer's
+    /// current batch in a savepoint of its own; its commit returns once the
+    /// batch's one `COMMIT` is durable.
     pub async fn begin_write(&self) -> Result<WriteTx, KitError> {
-        let mut tx = self.begin_tx().await?;
+        let mut tx = match &self.group {
+            Some(group) => WriteConn::Group(group.begin(self).await?),
+            None => WriteConn::Own(self.begin_tx().await?),
+        };
         let head = sqlx::query(
             "UPDATE chain_head SET event_seq = event_seq WHERE id = 1 RETURNING audit_seq, audit_hash, event_seq",
         )

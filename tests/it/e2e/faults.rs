@@ -316,6 +316,86 @@ async fn writes_acknowledged_around_a_full_disk_are_all_durable() {
     assert_eq!(unique.len(), acked.len(), "no write acknowledged twice");
 }
 
+/// 16 writers against the SQLite writer's group commit (on by default,
+/// ADR 0020), the process killed (SIGKILL) while they write, so batches are
+/// open, released-but-uncommitted writes waiting in them: after a restart
+/// every acknowledged write is there and the audit chain is intact.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_acknowledged_before_a_kill_mid_batch_all_survive() {
+    use std::sync::{Arc, Mutex};
+    let norr = Norr::new(None);
+    let server = norr.start().await;
+    let acked = Arc::new(Mutex::new(Vec::new()));
+    let failed = Arc::new(std::sync::atomic::AtomicU32::new(0));
+    let mut writers = tokio::task::JoinSet::new();
+    for w in 0..16u32 {
+        let mut c = norr.office().await.with_timeout(Duration::from_secs(5));
+        let (acked, failed) = (acked.clone(), failed.clone());
+        writers.spawn(async move {
+            for k in 0..20_000u32 {
+                let n = 100_000 + w * 20_000 + k;
+                match c.create_home(&format!("kill-{n}"), draft(n)).await {
+                    Ok(resp) => acked
+                        .lock()
+                        .unwrap()
+                        .push(resp.home.expect("a created home").id),
+                    Err(_) => {
+                        failed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        return;
+                    }
+                }
+            }
+        });
+    }
+    // Writes flow for a while, then the process dies mid-stream.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while acked.lock().unwrap().len() < 300 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let before_kill = acked.lock().unwrap().len();
+    assert!(
+        before_kill >= 300,
+        "writes must flow before the kill: {before_kill}\n{}",
+        norr.log_tail()
+    );
+    drop(server);
+    while writers.join_next().await.is_some() {}
+    let acked = acked.lock().unwrap().clone();
+    assert_eq!(
+        failed.load(std::sync::atomic::Ordering::Relaxed),
+        16,
+        "every writer was cut off by the kill (so writes were in flight)"
+    );
+
+    let server = norr.start().await;
+    let mut c = norr.office().await;
+    let mut missing = Vec::new();
+    for id in &acked {
+        if c.get_home(id).await.is_err() {
+            missing.push(id.clone());
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "{} of {} acknowledged writes lost after a kill mid-batch, e.g. {:?}",
+        missing.len(),
+        acked.len(),
+        missing.first()
+    );
+    let unique: HashSet<_> = acked.iter().collect();
+    assert_eq!(unique.len(), acked.len(), "no write acknowledged twice");
+    drop(server);
+    let out = samling(&norr.data, norr.base)
+        .args(["audit", "verify", "--regions", "norr"])
+        .output()
+        .unwrap();
+    let text = super::common::stdout_of_success(&out);
+    assert!(
+        text.contains("norr registry") && text.contains("chain intact"),
+        "{text}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_ends_event_followers_and_the_process_exits() {
     let norr = Norr::new(None);

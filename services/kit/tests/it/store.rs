@@ -6,6 +6,7 @@
 
 use crate::common;
 mod faults;
+mod group_commit;
 
 use common::{TestStore, WIDGETS, heads, record, scalar, stores};
 use futures::StreamExt;
