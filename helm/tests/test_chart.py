@@ -562,6 +562,7 @@ def test_the_national_release_lists_every_regions_endpoints():
         assert endpoints[r] == {
             "registry": f"http://registry.samling-{r}.svc.cluster.local:50051",
             "recruitment": f"http://recruitment.samling-{r}.svc.cluster.local:50051",
+            "compensation": f"http://compensation.samling-{r}.svc.cluster.local:50051",
         }
     enabled = {n for n, svc in load_values("values.yaml")["services"].items() if svc["enabled"]}
     assert all(set(endpoints[r]) == enabled for r in REGIONS), enabled
@@ -761,10 +762,10 @@ def test_the_recruitment_section_has_the_binarys_keys(s: Scenario):
     structs = config_structs()
     # test_the_config_file_is_one_the_binary_accepts checks every key and type
     # against the structs; here: the section is complete, nested as the binary reads it.
-    assert set(rec) <= set(structs["RecruitmentConfig"])
-    assert set(rec["rules"]) == set(structs["Rules"]), "every rule is rendered (values.yaml mirrors domain::Rules)"
+    assert set(rec) <= set(structs["recruitment::RecruitmentConfig"])
+    assert set(rec["rules"]) == set(structs["recruitment::Rules"]), "every rule is rendered (values.yaml mirrors domain::Rules)"
     assert rec["rules"] == v["config"]["recruitment"]["rules"]
-    assert set(rec["matching"]) <= set(structs["MatchingSettings"])
+    assert set(rec["matching"]) <= set(structs["recruitment::MatchingSettings"])
     assert rec["matching"] == {k: x for k, x in v["config"]["recruitment"]["matching"].items() if x not in ("", None)}
     if v["services"]["recruitment"]["enabled"]:
         assert rec["form_token_key_file"] == FORM_KEY_FILE
@@ -779,7 +780,7 @@ def test_the_recruitment_section_has_the_binarys_keys(s: Scenario):
 def test_the_chart_defaults_are_the_binarys():
     config = load_values("values.yaml")["config"]
     rules = rust_default(RECRUITMENT / "src" / "domain" / "mod.rs", "Rules")
-    assert set(rules) == set(config_structs()["Rules"]), "the Default impl was not read whole"
+    assert set(rules) == set(config_structs()["recruitment::Rules"]), "the Default impl was not read whole"
     assert config["recruitment"]["rules"] == rules
     registry = rust_default(REPO / "services" / "registry" / "src" / "config.rs", "RegistryConfig")
     assert registry.pop("identity_key_file") is None  # the chart's (secrets.registryIdentityKey)
@@ -787,11 +788,11 @@ def test_the_chart_defaults_are_the_binarys():
     # MatchingSettings' numbers are Options, defaulted where they are read.
     lib = (RECRUITMENT / "src" / "lib.rs").read_text(encoding="utf-8")
     defaults = {k: int(n) for k, n in re.findall(r"matching\.(\w+)\)?\s*\.unwrap_or\(\s*(\d+)\s*\)", lib)}
-    numbers = {k for k, ty in config_structs()["MatchingSettings"].items() if re.fullmatch(r"Option<u\d+>", ty)}
+    numbers = {k for k, ty in config_structs()["recruitment::MatchingSettings"].items() if re.fullmatch(r"Option<u\d+>", ty)}
     assert set(defaults) == numbers, (defaults, numbers)
     matching = config["recruitment"]["matching"]
     assert {k: matching[k] for k in numbers} == defaults
-    assert set(matching) == set(config_structs()["MatchingSettings"])
+    assert set(matching) == set(config_structs()["recruitment::MatchingSettings"])
     assert matching["config_file"] == ""  # None: the built-in standard
 
 
@@ -923,8 +924,8 @@ def test_the_key_secrets_are_required_and_only_the_chart_names_their_files():
     objs = render_values({"services": {"recruitment": {"enabled": False}}, "secrets": {"recruitmentFormKey": {"existingSecret": ""}}})
     assert "form_token_key_file" not in config_of(objs)["recruitment"]
     assert not any(o["kind"] == "Deployment" and o["metadata"]["name"] == "recruitment" for o in objs)
-    assert config_of(objs)["regions"][REGIONS[0]] == {"registry": "http://registry:50051"}
-    assert all(set(eps) == {"registry"} for eps in config_of(objs)["regions"].values())
+    assert config_of(objs)["regions"][REGIONS[0]] == {"registry": "http://registry:50051", "compensation": "http://compensation:50051"}
+    assert all(set(eps) == {"registry", "compensation"} for eps in config_of(objs)["regions"].values())
     # A key file named in config.* would be a path nothing mounts.
     with pytest.raises(Exception, match=r"config\.recruitment\.form_token_key_file.*secrets\.recruitmentFormKey"):
         render_values({"config": {"recruitment": {"form_token_key_file": "/tmp/k"}}})
@@ -945,7 +946,7 @@ def test_changed_recruitment_values_reach_the_config_and_nested_tables_stay_tabl
     rec = config_of(objs)["recruitment"]
     assert rec["rules"]["mentor_cap"] == 8 and rec["rules"]["required_registers"] == ["REGISTER_ENFORCEMENT"]
     assert rec["rules"]["first_response_working_days"] == 5
-    assert rec["matching"] == {"config_file": "/srv/weights.toml", "national_deadline_ms": 2000, "feed_poll_ms": 1000}
+    assert rec["matching"] == {"config_file": "/srv/weights.toml", "national_deadline_ms": 2000}
     check_against_config_rs(config_of(objs), "Config", "")
     # The schema check itself refuses what the binary would (a negative control).
     bad = config_of(render_values({"config": {"recruitment": {"rules": {"mentor_kap": 8}}}}))
@@ -960,7 +961,11 @@ def test_services_find_their_registry_without_a_regional_gateway():
     objs = render_values({"gateway": {"enabled": False}})
     cfg = config_of(objs)
     assert "gateway" not in cfg
-    assert cfg["regions"][REGIONS[0]] == {"registry": "http://registry:50051", "recruitment": "http://recruitment:50051"}
+    assert cfg["regions"][REGIONS[0]] == {
+        "registry": "http://registry:50051",
+        "recruitment": "http://recruitment:50051",
+        "compensation": "http://compensation:50051",
+    }
 
 
 @functools.lru_cache(maxsize=None)
@@ -1289,9 +1294,10 @@ def config_structs() -> dict[str, dict[str, str]]:
         path = crate / "src" / "config.rs"
         if path.exists():
             src = path.read_text(encoding="utf-8")
+            # A crate's own structs are scoped by its name (`recruitment::Rules`;
+            # compensation has a `Rules` of its own), found first from its section.
             for sname, fields in {**rust_structs(src), **crate_types(crate, src)}.items():
-                assert structs.get(sname, fields) == fields, f"two structs named {sname}"
-                structs[sname] = fields
+                structs[f"{name}::{sname}"] = fields
     assert "Config" in structs and structs["Config"], "cannot read the Config struct from config.rs"
     return structs
 
@@ -1308,20 +1314,21 @@ def proto_enums() -> dict[str, set[str]]:
     return out
 
 
-def check_against_config_rs(table: dict[str, Any], struct: str, path: str) -> None:
-    fields = config_structs()[struct]
+def check_against_config_rs(table: dict[str, Any], struct: str, path: str, scope: str = "") -> None:
+    structs = config_structs()
+    fields = structs[f"{scope}::{struct}"] if f"{scope}::{struct}" in structs else structs[struct]
     for key, value in table.items():
         where = f"{path}{key}"
         if struct == "Config" and key not in fields and key in module_names():
             # A service's section: its crate's `<Service>Config`.
             assert isinstance(value, dict), f"{where} must be a table"
-            check_against_config_rs(value, key.capitalize() + "Config", where + ".")
+            check_against_config_rs(value, key.capitalize() + "Config", where + ".", key)
             continue
         assert key in fields, f"samling.toml: {where} is not a field of {struct} in config.rs (deny_unknown_fields)"
-        check_type(value, fields[key], where)
+        check_type(value, fields[key], where, scope)
 
 
-def check_type(value: Any, ty: str, where: str) -> None:
+def check_type(value: Any, ty: str, where: str, scope: str = "") -> None:
     structs = config_structs()
     if ty == "RegionEndpoints":
         # `pub type RegionEndpoints = BTreeMap<String, String>`: service → URL,
@@ -1336,21 +1343,21 @@ def check_type(value: Any, ty: str, where: str) -> None:
         ty = opt.group(1)
     if "<" not in ty:
         ty = ty.rsplit("::", 1)[-1]  # std::path::PathBuf, crate::service::matching::MatchingSettings
-    if ty in structs:
+    if f"{scope}::{ty}" in structs or ty in structs:
         assert isinstance(value, dict), f"{where} must be a table"
-        check_against_config_rs(value, ty, where + ".")
+        check_against_config_rs(value, ty, where + ".", scope)
         return
     m = re.fullmatch(r"BTreeMap<String,\s*(.+)>", ty)
     if m:
         assert isinstance(value, dict), f"{where} must be a table"
         for k, v in value.items():
-            check_type(v, m.group(1), f"{where}.{k}")
+            check_type(v, m.group(1), f"{where}.{k}", scope)
         return
     m = re.fullmatch(r"Vec<(.+)>", ty)
     if m:
         assert isinstance(value, list), f"{where} must be an array"
         for i, v in enumerate(value):
-            check_type(v, m.group(1), f"{where}[{i}]")
+            check_type(v, m.group(1), f"{where}[{i}]", scope)
         return
     if ty in ("String", "PathBuf"):
         assert isinstance(value, str), f"{where} must be a string"
