@@ -133,7 +133,7 @@ pub struct RegistryBench {
     #[arg(long, default_value_t = 16)]
     writers: usize,
     /// The "on" leg's `database.sqlite_group_commit` (writes per commit).
-    #[arg(long, default_value_t = samling_kit::group::DEFAULT_GROUP_COMMIT)]
+    #[arg(long, default_value_t = samling_kit::group::SUGGESTED_GROUP_COMMIT)]
     group_commit: usize,
     /// Also run the write leg on PostgreSQL at this URL (schemas
     /// `bench<id>_*`, left behind for inspection).

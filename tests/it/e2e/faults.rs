@@ -53,6 +53,8 @@ struct Norr {
     data: std::path::PathBuf,
     base: u16,
     endpoint: String,
+    /// `database.sqlite_group_commit` of its server (1 = off, the default).
+    group_commit: usize,
 }
 
 impl Norr {
@@ -71,6 +73,7 @@ impl Norr {
             data,
             base,
             endpoint,
+            group_commit: 1,
         }
     }
 
@@ -78,7 +81,14 @@ impl Norr {
     /// once it serves; its log in `serve.log`.
     async fn start(&self) -> Server {
         let config = self.root.path().join("samling.toml");
-        std::fs::write(&config, "[database]\nprobe_interval_secs = 1\n").unwrap();
+        std::fs::write(
+            &config,
+            format!(
+                "[database]\nprobe_interval_secs = 1\nsqlite_group_commit = {}\n",
+                self.group_commit
+            ),
+        )
+        .unwrap();
         let log = std::fs::File::create(self.root.path().join("serve.log")).unwrap();
         let server = Server(
             samling(&self.data, self.base)
@@ -323,7 +333,10 @@ async fn writes_acknowledged_around_a_full_disk_are_all_durable() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn writes_acknowledged_before_a_kill_mid_batch_all_survive() {
     use std::sync::{Arc, Mutex};
-    let norr = Norr::new(None);
+    let norr = Norr {
+        group_commit: samling_kit::group::SUGGESTED_GROUP_COMMIT,
+        ..Norr::new(None)
+    };
     let server = norr.start().await;
     let acked = Arc::new(Mutex::new(Vec::new()));
     let failed = Arc::new(std::sync::atomic::AtomicU32::new(0));
