@@ -488,7 +488,39 @@ pub fn describe_db_error(e: &sqlx::Error) -> String {
 /// its code: `store error op=COMMIT error="sqlite code 13: database or disk
 /// is full"`.
 pub fn log_db_error(op: &str, e: &sqlx::Error) {
+    note_storage_fault(e);
     tracing::error!(op, error = %describe_db_error(e), "store error");
+}
+
+/// When a store last refused a write for lack of room or I/O, in this process.
+static LAST_STORAGE_FAULT: std::sync::Mutex<Option<std::time::Instant>> =
+    std::sync::Mutex::new(None);
+
+/// Note a write refused for lack of room or I/O (SQLite READONLY, IOERR,
+/// FULL; PostgreSQL's disk_full): the store probe's one-row write can still
+/// commit on a full disk (SQLite reuses the WAL's space after a checkpoint),
+/// so health also turns on what real writes met (`storage_fault_within`).
+pub fn note_storage_fault(e: &sqlx::Error) {
+    let fault = match e {
+        sqlx::Error::Database(db) => match store_code(db.as_ref()) {
+            StoreCode::Sqlite(code) => matches!(code & 0xff, 8 | 10 | 13),
+            StoreCode::Postgres(state) => state == "53100",
+            StoreCode::Other => false,
+        },
+        _ => false,
+    };
+    if fault && let Ok(mut last) = LAST_STORAGE_FAULT.lock() {
+        *last = Some(std::time::Instant::now());
+    }
+}
+
+/// A write was refused for lack of room or I/O within `window`.
+pub fn storage_fault_within(window: std::time::Duration) -> bool {
+    LAST_STORAGE_FAULT
+        .lock()
+        .ok()
+        .and_then(|l| *l)
+        .is_some_and(|at| at.elapsed() < window)
 }
 
 impl From<KitError> for Status {

@@ -77,6 +77,13 @@ pub fn spawn_store_probe(
             let mut next = state.clone();
             if !probe_every.is_zero() {
                 next.write_error = store.probe_write().await.err().map(|e| e.to_string());
+                // The probe's one row may still fit where real writes do not
+                // (a full disk): writes refused for room or I/O since the
+                // last probes count too.
+                if next.write_error.is_none() && crate::error::storage_fault_within(probe_every * 3)
+                {
+                    next.write_error = Some("writes were refused for lack of room or I/O".into());
+                }
             }
             if !integrity_every.is_zero() && last_integrity.elapsed() >= integrity_every {
                 last_integrity = tokio::time::Instant::now();
