@@ -580,8 +580,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn group_commit_is_off_by_default_and_set_by_file_or_environment() {
-        assert_eq!(Config::default().database.sqlite_group_commit, 1);
+    fn group_commit_is_on_by_default_and_set_by_file_or_environment() {
+        assert_eq!(Config::default().database.sqlite_group_commit, 64);
         let cfg = Config::from_toml("[database]\nsqlite_group_commit = 1\n").unwrap();
         assert_eq!(cfg.database.sqlite_group_commit, 1, "1 = off");
         let err = Config::from_toml("[database]\nsqlite_group_commit = 0\n").unwrap_err();
