@@ -6,7 +6,6 @@
 
 use crate::Compensation;
 use crate::domain::CompensationError;
-use samling_kit::auth::{AuthContext, ContextSigner, Role};
 use samling_kit::config::Config;
 use samling_kit::consumer::{Consumer, ConsumerHandle, ConsumerOptions, GrpcSource, Handler};
 use samling_kit::error::{KitError, Reason};
@@ -56,31 +55,25 @@ fn into_kit(e: CompensationError) -> KitError {
 
 /// The options of the registry feed's consumer: placements only.
 pub fn options() -> ConsumerOptions {
-    ConsumerOptions {
-        event_types: EVENT_TYPES.iter().map(|s| s.to_string()).collect(),
-        ..ConsumerOptions::default()
-    }
+    ConsumerOptions::for_types(EVENT_TYPES)
 }
 
 /// Start following `region`'s registry (reached as configured, connecting
-/// lazily) as compensation's own identity.
+/// lazily: the registry may start later) as compensation's own identity.
 pub fn follow(
     svc: &Compensation,
     cfg: &Config,
     region: &str,
     regions: &RegionMap,
 ) -> Result<ConsumerHandle, KitError> {
-    let endpoint = samling_kit::module::endpoint_of(cfg, regions, "registry", region)?;
-    let tls = samling_kit::tls::Tls::from_config(&cfg.tls)?;
-    let signer = ContextSigner::load(&cfg.context_key_file())?;
-    let identity = AuthContext::new(crate::NAME, Role::Service).with_region(region);
-    let source = GrpcSource::lazy(
+    let source = GrpcSource::configured(
         REGISTRY,
-        &endpoint,
-        tls.as_ref(),
-        signer,
-        identity,
         samling_kit::watch_fn!(RegistryServiceClient),
+        cfg,
+        regions,
+        "registry",
+        crate::NAME,
+        region,
     )?;
     Consumer::new(feed_name(region), source)
         .with_options(options())

@@ -149,6 +149,28 @@ impl<C: Clone + Send + Sync + 'static> GrpcSource<C> {
     }
 }
 
+impl<C: Clone + Send + Sync + 'static> GrpcSource<C> {
+    /// Follow service `of` of `region`, reached as configured (its endpoint
+    /// in `[regions.<region>]` or the region's port, the mesh's TLS, the
+    /// context key), lazily, acting as service `me` of that region: what
+    /// every service that follows another's feed starts with.
+    pub fn configured(
+        stub: Stub<C>,
+        watch: WatchFn<C>,
+        cfg: &crate::config::Config,
+        regions: &crate::reference::RegionMap,
+        of: &str,
+        me: &str,
+        region: &str,
+    ) -> Result<Self, KitError> {
+        let endpoint = crate::module::endpoint_of(cfg, regions, of, region)?;
+        let tls = Tls::from_config(&cfg.tls)?;
+        let signer = ContextSigner::load(&cfg.context_key_file())?;
+        let identity = AuthContext::new(me, crate::auth::Role::Service).with_region(region);
+        Self::lazy(stub, &endpoint, tls.as_ref(), signer, identity, watch)
+    }
+}
+
 impl<C: Clone + Send + Sync + 'static> EventSource for GrpcSource<C> {
     async fn open(&self, request: WatchEventsRequest) -> Result<EventStream, Status> {
         let mut client = self.client.clone();
@@ -231,6 +253,16 @@ pub struct ConsumerOptions {
     /// Events applied in one transaction at most (those the stream has
     /// ready; a batch with a failing event is applied again one by one).
     pub batch_max: usize,
+}
+
+impl ConsumerOptions {
+    /// The default options, reading only `event_types`.
+    pub fn for_types(event_types: &[&str]) -> Self {
+        ConsumerOptions {
+            event_types: event_types.iter().map(|t| t.to_string()).collect(),
+            ..ConsumerOptions::default()
+        }
+    }
 }
 
 impl Default for ConsumerOptions {
