@@ -112,10 +112,7 @@ pub async fn open(
         domain::CompensationError::Invalid { field, message } => KitError::invalid(field, message),
         other => KitError::invalid(NAME, other.to_string()),
     })?;
-    let target = samling_kit::db::DbTarget::for_service(cfg, NAME, region);
-    let options = samling_kit::db::StoreOptions::from(&cfg.database);
-    let store = samling_kit::db::Store::open_with(&target, &options, &[MIGRATIONS]).await?;
-    let store = samling_kit::audit::key_store(store, cfg, NAME, region).await?;
+    let store = samling_kit::module::open_store(cfg, NAME, region, MIGRATIONS).await?;
     let region_id = regions
         .parse_region(region)
         .map_err(|e| KitError::invalid("region", e.to_string()))?;

@@ -95,6 +95,22 @@ impl Module {
     }
 }
 
+/// The store of service `name` in `region` as configured (`[database]`,
+/// `<region>/<name>.db` or its PostgreSQL schema): opened, created if
+/// needed, migrated with kit's and the service's `migrations`, and its
+/// audit chain keyed (ADR 0015). Every service's `open` starts here.
+pub async fn open_store(
+    cfg: &Config,
+    name: &str,
+    region: &str,
+    migrations: &[Migration],
+) -> Result<Store, KitError> {
+    let target = crate::db::DbTarget::for_service(cfg, name, region);
+    let options = crate::db::StoreOptions::from(&cfg.database);
+    let store = Store::open_with(&target, &options, &[migrations]).await?;
+    crate::audit::key_store(store, cfg, name, region).await
+}
+
 /// Where the service named `name` of `region` is reached (see
 /// [`Module::endpoint`]): what one service uses to call another without
 /// linking its crate.

@@ -106,10 +106,7 @@ pub async fn open(
     let rules = cfg
         .section::<config::RegistryConfig>(NAME)
         .map_err(|e| samling_kit::error::KitError::invalid(NAME, e.to_string()))?;
-    let target = samling_kit::db::DbTarget::for_service(cfg, NAME, region);
-    let options = samling_kit::db::StoreOptions::from(&cfg.database);
-    let store = samling_kit::db::Store::open_with(&target, &options, &[MIGRATIONS]).await?;
-    let store = samling_kit::audit::key_store(store, cfg, NAME, region).await?;
+    let store = samling_kit::module::open_store(cfg, NAME, region, MIGRATIONS).await?;
     let region_id = regions
         .parse_region(region)
         .map_err(|e| samling_kit::error::KitError::invalid("region", e.to_string()))?;
