@@ -22,6 +22,7 @@ use axum::response::Response;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use futures::future::BoxFuture;
+use samling_proto::common::v1::PageRequest;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -209,6 +210,93 @@ where
         }
     }
     Ok((answers, missing))
+}
+
+/// One page of a paged list from every region the caller may ask: on a
+/// later page only the regions that had more, each sent its own token from
+/// the composite one. Returns the answers, the regions missing from them and
+/// the next composite page token (empty when no region has more).
+pub async fn paged_fan_out<Req, Resp, F, Fut>(
+    gw: &Gateway,
+    n: &National,
+    q: &Req,
+    page_of: impl Fn(&mut Req) -> &mut Option<PageRequest>,
+    next_of: impl Fn(&Resp) -> Option<String>,
+    call: F,
+) -> Result<(Vec<(String, Resp)>, Vec<String>, String), Problem>
+where
+    Req: Clone,
+    F: Fn(Channel, tonic::Request<Req>) -> Fut + Clone,
+    Fut: std::future::Future<Output = Result<tonic::Response<Resp>, tonic::Status>>,
+{
+    let tokens = decode_tokens(n.page_token.as_deref())?;
+    let allowed = regions_for(gw, n)?;
+    let regions: Vec<String> = if tokens.is_empty() {
+        allowed
+    } else {
+        tokens
+            .keys()
+            .filter(|r| allowed.contains(r))
+            .cloned()
+            .collect()
+    };
+    let (answers, missing) = fan_out(
+        gw,
+        n,
+        &n.caller,
+        regions,
+        |region| {
+            let mut msg = q.clone();
+            if let Some(t) = tokens.get(region) {
+                let page = page_of(&mut msg);
+                let size = page.as_ref().map(|p| p.page_size).unwrap_or(0);
+                *page = Some(PageRequest {
+                    page_size: size,
+                    page_token: t.clone(),
+                });
+            }
+            msg
+        },
+        call,
+    )
+    .await?;
+    let next: BTreeMap<&str, String> = answers
+        .iter()
+        .filter_map(|(region, resp)| {
+            next_of(resp)
+                .filter(|t| !t.is_empty())
+                .map(|t| (region.as_str(), t))
+        })
+        .collect();
+    let next_page_token = if next.is_empty() {
+        String::new()
+    } else {
+        URL_SAFE_NO_PAD.encode(serde_json::to_vec(&next).unwrap_or_default())
+    };
+    Ok((answers, missing, next_page_token))
+}
+
+/// A national list's answer: `{<key>: items, next_page_token, partial,
+/// missing_regions}`, its size charged to the caller.
+pub async fn list_response(
+    gw: &Gateway,
+    n: &National,
+    key: &str,
+    items: Value,
+    next_page_token: String,
+    missing: Vec<String>,
+) -> Response {
+    let mut body = Map::new();
+    body.insert(key.to_string(), items);
+    body.insert("next_page_token".into(), Value::String(next_page_token));
+    body.insert("partial".into(), Value::Bool(!missing.is_empty()));
+    body.insert(
+        "missing_regions".into(),
+        Value::Array(missing.into_iter().map(Value::String).collect()),
+    );
+    let body = serde_json::to_vec(&Value::Object(body)).unwrap_or_default();
+    dispatch::charge_answer(gw, &n.caller, body.len()).await;
+    dispatch::json_response(StatusCode::OK, body)
 }
 
 /// Per-region page tokens, carried as one opaque token.

@@ -9,13 +9,9 @@ use super::{Carry, RouteSpec, ServiceRoutes};
 use crate::national::{self, National, NationalRoute};
 use crate::problem::Problem;
 use crate::{Caller, Gateway};
-use axum::http::StatusCode;
 use axum::response::Response;
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use futures::future::BoxFuture;
 use samling_kit::auth::Role;
-use samling_proto::common::v1::PageRequest;
 use samling_proto::registry::v1::registry_service_client::RegistryServiceClient;
 use samling_proto::registry::v1::*;
 use serde_json::{Value, json};
@@ -384,64 +380,18 @@ fn quarterly_nationally(
 /// the regions' own, carried as one.
 async fn search(gw: Arc<Gateway>, mut n: National) -> Result<Response, Problem> {
     let q: SearchHomesRequest = n.decode(&gw)?;
-    let tokens = national::decode_tokens(n.page_token.as_deref())?;
-    // On a later page, only regions that had more are asked.
-    let allowed = national::regions_for(&gw, &n)?;
-    let regions: Vec<String> = if tokens.is_empty() {
-        allowed
-    } else {
-        tokens
-            .keys()
-            .filter(|r| allowed.contains(r))
-            .cloned()
-            .collect()
-    };
-    let (answers, missing) = national::fan_out(
+    let (answers, missing, next) = national::paged_fan_out(
         &gw,
         &n,
-        &n.caller,
-        regions,
-        |region| {
-            let mut msg = q.clone();
-            if let Some(t) = tokens.get(region) {
-                let size = msg.page.as_ref().map(|p| p.page_size).unwrap_or(0);
-                msg.page = Some(PageRequest {
-                    page_size: size,
-                    page_token: t.clone(),
-                });
-            }
-            msg
-        },
+        &q,
+        |m| &mut m.page,
+        |r: &SearchHomesResponse| r.page.as_ref().map(|p| p.next_page_token.clone()),
         |ch, r| async move { RegistryServiceClient::new(ch).search_homes(r).await },
     )
     .await?;
-    let mut homes = Vec::new();
-    let mut next = BTreeMap::new();
-    for (region, resp) in answers {
-        homes.extend(resp.homes);
-        if let Some(t) = resp
-            .page
-            .map(|p| p.next_page_token)
-            .filter(|t| !t.is_empty())
-        {
-            next.insert(region, t);
-        }
-    }
-    let next_page_token = if next.is_empty() {
-        String::new()
-    } else {
-        URL_SAFE_NO_PAD.encode(serde_json::to_vec(&next).unwrap_or_default())
-    };
+    let homes: Vec<_> = answers.into_iter().flat_map(|(_, r)| r.homes).collect();
     let homes = serde_json::to_value(&homes).unwrap_or(Value::Array(vec![]));
-    let body = serde_json::to_vec(&json!({
-        "homes": homes,
-        "next_page_token": next_page_token,
-        "partial": !missing.is_empty(),
-        "missing_regions": missing,
-    }))
-    .unwrap_or_default();
-    crate::dispatch::charge_answer(&gw, &n.caller, body.len()).await;
-    Ok(crate::dispatch::json_response(StatusCode::OK, body))
+    Ok(national::list_response(&gw, &n, "homes", homes, next, missing).await)
 }
 
 /// A municipality's placements in every region (ADR 0021). A placement is
@@ -461,68 +411,23 @@ async fn placements(gw: Arc<Gateway>, mut n: National) -> Result<Response, Probl
             .map(|m| m.as_str().to_string())
             .unwrap_or_default();
     }
-    let tokens = national::decode_tokens(n.page_token.as_deref())?;
-    let allowed = national::regions_for(&gw, &n)?;
-    let regions: Vec<String> = if tokens.is_empty() {
-        allowed
-    } else {
-        tokens
-            .keys()
-            .filter(|r| allowed.contains(r))
-            .cloned()
-            .collect()
-    };
-    let (answers, missing) = national::fan_out(
+    let (answers, missing, next) = national::paged_fan_out(
         &gw,
         &n,
-        &n.caller,
-        regions,
-        |region| {
-            let mut msg = q.clone();
-            if let Some(t) = tokens.get(region) {
-                let size = msg.page.as_ref().map(|p| p.page_size).unwrap_or(0);
-                msg.page = Some(PageRequest {
-                    page_size: size,
-                    page_token: t.clone(),
-                });
-            }
-            msg
-        },
+        &q,
+        |m| &mut m.page,
+        |r: &ListPlacementsResponse| r.page.as_ref().map(|p| p.next_page_token.clone()),
         |ch, r| async move { RegistryServiceClient::new(ch).list_placements(r).await },
     )
     .await?;
     let mut seen = std::collections::BTreeSet::new();
-    let mut placements = Vec::new();
-    let mut next = BTreeMap::new();
-    for (region, resp) in answers {
-        for p in resp.placements {
-            if seen.insert(p.id.clone()) {
-                placements.push(p);
-            }
-        }
-        if let Some(t) = resp
-            .page
-            .map(|p| p.next_page_token)
-            .filter(|t| !t.is_empty())
-        {
-            next.insert(region, t);
-        }
-    }
-    let next_page_token = if next.is_empty() {
-        String::new()
-    } else {
-        URL_SAFE_NO_PAD.encode(serde_json::to_vec(&next).unwrap_or_default())
-    };
+    let placements: Vec<_> = answers
+        .into_iter()
+        .flat_map(|(_, r)| r.placements)
+        .filter(|p| seen.insert(p.id.clone()))
+        .collect();
     let placements = serde_json::to_value(&placements).unwrap_or(Value::Array(vec![]));
-    let body = serde_json::to_vec(&json!({
-        "placements": placements,
-        "next_page_token": next_page_token,
-        "partial": !missing.is_empty(),
-        "missing_regions": missing,
-    }))
-    .unwrap_or_default();
-    crate::dispatch::charge_answer(&gw, &n.caller, body.len()).await;
-    Ok(crate::dispatch::json_response(StatusCode::OK, body))
+    Ok(national::list_response(&gw, &n, "placements", placements, next, missing).await)
 }
 
 /// The quarterly report summed over every region.
