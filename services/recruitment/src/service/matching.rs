@@ -1442,17 +1442,23 @@ fn status_error(s: tonic::Status) -> RecruitmentError {
     )))
 }
 
+/// The registry's answer for one record: `NOT_FOUND` is `None`, any other
+/// refusal an error.
+fn found<T>(answer: Result<tonic::Response<T>, tonic::Status>) -> R<Option<T>> {
+    match answer {
+        Ok(r) => Ok(Some(r.into_inner())),
+        Err(s) if s.code() == tonic::Code::NotFound => Ok(None),
+        Err(s) => Err(status_error(s)),
+    }
+}
+
 impl RegistrySource for GrpcRegistry {
     fn get_home(&self, id: String) -> BoxFuture<'static, R<Option<Home>>> {
         let c = self.client();
         Box::pin(async move {
             let mut c = c?;
             let r = c.request(samling_proto::registry::v1::GetHomeRequest { home_id: id });
-            match c.raw().get_home(r).await {
-                Ok(h) => Ok(Some(h.into_inner())),
-                Err(s) if s.code() == tonic::Code::NotFound => Ok(None),
-                Err(s) => Err(status_error(s)),
-            }
+            found(c.raw().get_home(r).await)
         })
     }
 
@@ -1461,11 +1467,7 @@ impl RegistrySource for GrpcRegistry {
         Box::pin(async move {
             let mut c = c?;
             let r = c.request(samling_proto::registry::v1::GetAgencyRequest { agency_id: id });
-            match c.raw().get_agency(r).await {
-                Ok(a) => Ok(Some(a.into_inner())),
-                Err(s) if s.code() == tonic::Code::NotFound => Ok(None),
-                Err(s) => Err(status_error(s)),
-            }
+            found(c.raw().get_agency(r).await)
         })
     }
 
