@@ -849,6 +849,12 @@ impl Loader<'_> {
                         "Inga anmärkningar".into()
                     },
                     remarks,
+                    unannounced: rng.percent(40),
+                    findings: if remarks {
+                        vec!["Genomförandeplaner saknas för flera placerade".into()]
+                    } else {
+                        vec![]
+                    },
                 });
                 let r = self.client.raw().record_inspection(req).await;
                 if accept(r, &mut self.sum)?.is_some() {

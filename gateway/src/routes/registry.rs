@@ -46,6 +46,7 @@ pub const SEARCHERS: &[Role] = &[
     Role::Service,
     Role::MunicipalityCaseworker,
     Role::MunicipalityManager,
+    Role::Ivo,
 ];
 pub const HOME_READERS: &[Role] = &[
     Role::RegionalOfficer,
@@ -54,6 +55,19 @@ pub const HOME_READERS: &[Role] = &[
     Role::MunicipalityManager,
     Role::FamilyHome,
     Role::Ombud,
+    Role::Ivo,
+];
+/// IVO's reads and its inspections of units and agencies (ADR 0029): IVO
+/// and the office.
+pub const IVO_AND_OFFICE: &[Role] = &[Role::RegionalOfficer, Role::Service, Role::Ivo];
+/// Home visits (ADR 0028): a municipality's follow-up (its own, with a
+/// link to the home: the register checks), the office, IVO's inspection.
+pub const VISITORS: &[Role] = &[
+    Role::RegionalOfficer,
+    Role::Service,
+    Role::MunicipalityCaseworker,
+    Role::MunicipalityManager,
+    Role::Ivo,
 ];
 pub const HOME_SELF: &[Role] = &[Role::RegionalOfficer, Role::Service, Role::FamilyHome];
 /// A home's notices (ADR 0026): the office, the home, the deciding
@@ -112,6 +126,7 @@ pub const PROVIDER_READERS: &[Role] = &[
     Role::CouncilMember,
     Role::Ombud,
     Role::FamilyHome,
+    Role::Ivo,
 ];
 pub const REPORT_READERS: &[Role] = &[
     Role::RegionalOfficer,
@@ -199,7 +214,19 @@ route_table! {
     PUT "/v1/regions/{region}/units/{unit_id}/vacancies" "updateVacancies" => update_vacancies(UpdateVacanciesRequest) -> Unit,
         Body, OFFICE, own = [], party = None, "Report a unit's vacancies";
     POST "/v1/regions/{region}/units/{unit_id}/inspections" "recordInspection" => record_inspection(RecordInspectionRequest) -> Unit,
-        Body, OFFICE, own = [], party = None, "Record an inspection";
+        Body, IVO_AND_OFFICE, own = [], party = None, "Record an inspection of a unit (IVO or the office; unannounced marked, findings)";
+    POST "/v1/regions/{region}/agencies/{agency_id}/inspections" "recordAgencyInspection" => record_agency_inspection(RecordAgencyInspectionRequest) -> Agency,
+        Body, IVO_AND_OFFICE, own = [], party = None, "Record an inspection of an agency (IVO or the office; unannounced marked, findings)";
+    GET "/v1/regions/{region}/ivo-reports" "listIvoReports" => list_ivo_reports(ListIvoReportsRequest) -> SearchHomesResponse,
+        Query, IVO_AND_OFFICE, own = [], party = None, "Homes with more children placed than the IVO limit (summaries)";
+    POST "/v1/regions/{region}/homes/{home_id}/trainings" "recordTraining" => record_training(RecordTrainingRequest) -> Home,
+        Body, MUNI_AND_OFFICE, own = ["municipality_code"], party = None, "Record a course the household completed";
+    POST "/v1/regions/{region}/homes/{home_id}/investigation-records" "recordInvestigation" => record_investigation(RecordInvestigationRequest) -> Home,
+        Body, MUNI_AND_OFFICE, own = ["municipality_code"], party = None, "Record the standard investigation's methods and result (Kälvesten is not evidence-based)";
+    POST "/v1/regions/{region}/homes/{home_id}/visits" "recordHomeVisit" => record_home_visit(RecordHomeVisitRequest) -> Home,
+        Body, VISITORS, own = ["municipality_code"], party = None, "Record a home visit: a municipality's follow-up, the office's, IVO's inspection (unannounced marked)";
+    GET "/v1/regions/{region}/overdue-record-checks" "listRecordChecksOverdue" => list_record_checks_overdue(ListOverdueHomesRequest) -> SearchHomesResponse,
+        Query, OFFICE, own = [], party = None, "Homes whose register extracts are past due for renewal";
     POST "/v1/regions/{region}/children" "registerChild" => register_child(RegisterChildRequest) -> RegisterChildResponse,
         Body, MUNI_AND_OFFICE, own = ["placing_municipality_code"], party = None, "Register a child; a second registration is flagged";
     GET "/v1/regions/{region}/children" "listChildren" => list_children(ListChildrenRequest) -> ListChildrenResponse,

@@ -5,6 +5,7 @@ mod common;
 
 mod compensation;
 mod http;
+mod ivo;
 mod limits;
 mod matching;
 mod matrix;

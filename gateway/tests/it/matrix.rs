@@ -93,6 +93,7 @@ fn abbrev(role: Role) -> &'static str {
         Role::CouncilMember => "council",
         Role::Service => "service",
         Role::NationalReviewer => "reviewer",
+        Role::Ivo => "ivo",
     }
 }
 

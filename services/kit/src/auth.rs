@@ -38,10 +38,15 @@ pub enum Role {
     /// opinions, independent of the regional offices that keep the
     /// registers (ADR 0026). National: no region, no municipality.
     NationalReviewer,
+    /// Inspektionen för vård och omsorg: the national supervisory authority.
+    /// Reads what it must know (homes above the IVO limit, permits,
+    /// inspections) and records its inspections. National: no region, no
+    /// municipality.
+    Ivo,
 }
 
 impl Role {
-    pub const ALL: [Role; 10] = [
+    pub const ALL: [Role; 11] = [
         Role::MunicipalityCaseworker,
         Role::MunicipalityManager,
         Role::RegionalOfficer,
@@ -52,6 +57,7 @@ impl Role {
         Role::CouncilMember,
         Role::Service,
         Role::NationalReviewer,
+        Role::Ivo,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -66,6 +72,7 @@ impl Role {
             Role::CouncilMember => "council_member",
             Role::Service => "service",
             Role::NationalReviewer => "national_reviewer",
+            Role::Ivo => "ivo",
         }
     }
 

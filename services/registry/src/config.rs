@@ -15,6 +15,14 @@ pub struct RegistryConfig {
     pub reconfirmation_months: u32,
     /// Days the regional office has to answer an appeal or second-opinion request.
     pub home_request_response_days: u32,
+    /// Months a household adult's register extract (registerutdrag) holds
+    /// before it is renewed: the due date and the overdue list (ADR 0028).
+    pub record_check_renewal_months: u32,
+    /// Refuse an approval that lacks completed training or an
+    /// evidence-based investigation (recorded, or in recruitment's
+    /// evidence). Off by default: homes approved before the register
+    /// recorded evidence are shown with `evidence_missing` instead (ADR 0028).
+    pub approval_requires_evidence: bool,
     /// The national identity key (64 hex characters, the same file in every
     /// region): registers compare children and adults across regions by
     /// HMAC-SHA-256 of the personnummer under it (ADR 0021). Default
@@ -29,6 +37,8 @@ impl Default for RegistryConfig {
             ivo_report_above: 4,
             reconfirmation_months: 12,
             home_request_response_days: 28,
+            record_check_renewal_months: 12,
+            approval_requires_evidence: false,
             identity_key_file: None,
         }
     }

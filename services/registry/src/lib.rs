@@ -42,6 +42,10 @@ pub const MIGRATIONS: &[samling_kit::db::Migration] = &[
         name: "registry/0004_decisions",
         sql: include_str!("../migrations/0004_registry_decisions.sql"),
     },
+    samling_kit::db::Migration {
+        name: "registry/0005_evidence",
+        sql: include_str!("../migrations/0005_registry_evidence.sql"),
+    },
 ];
 
 /// The gRPC service name, for health checks.

@@ -56,6 +56,11 @@ pub fn national_reviewer() -> AuthContext {
     AuthContext::new("reviewer-1", Role::NationalReviewer)
 }
 
+/// IVO, the national supervisory authority (no region, no municipality).
+pub fn ivo() -> AuthContext {
+    AuthContext::new("ivo-1", Role::Ivo)
+}
+
 /// Another Samling service calling.
 pub fn service() -> AuthContext {
     AuthContext::new("svc-1", Role::Service)

@@ -1517,6 +1517,7 @@ impl RegistrySource for GrpcRegistry {
                         page_size: 500,
                         page_token: token.clone(),
                     }),
+                    permit_invalid_only: false,
                 });
                 let page = c
                     .raw()

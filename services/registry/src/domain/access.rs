@@ -154,7 +154,8 @@ pub fn home_view(
                 (true, false) => HomeView::Full,
             })
         }
-        Role::Ombud => Ok(HomeView::NoPersonalData),
+        // IVO reads the register entry without the household (ADR 0029).
+        Role::Ombud | Role::Ivo => Ok(HomeView::NoPersonalData),
         _ => Err(deny("read a home's register entry")),
     }
 }
@@ -332,6 +333,64 @@ pub fn overdue_requests(ctx: &AuthContext) -> Result<(), RegistryError> {
         Ok(())
     } else {
         Err(deny("list overdue home requests"))
+    }
+}
+
+/// Training, the investigation and follow-up visits are recorded by the
+/// office, or by municipal staff for their own municipality (the role
+/// half; the home's link is [`approval_link`] or a placement there).
+pub fn record_evidence(ctx: &AuthContext, municipality: &str) -> Result<(), RegistryError> {
+    if is_office(ctx) || own_municipality(ctx, municipality) {
+        Ok(())
+    } else {
+        Err(deny_for_municipality(
+            ctx,
+            "record evidence about a home for this municipality",
+        ))
+    }
+}
+
+/// Who visits a home: IVO (its inspection), the office, or municipal staff
+/// for their own municipality (a follow-up visit). IVO and the office name
+/// no municipality.
+pub fn record_home_visit(
+    ctx: &AuthContext,
+    municipality: &str,
+) -> Result<samling_proto::registry::v1::Visitor, RegistryError> {
+    use samling_proto::registry::v1::Visitor;
+    let visitor = match ctx.role {
+        Role::Ivo => Visitor::Ivo,
+        Role::RegionalOfficer | Role::Service => Visitor::RegionalOffice,
+        _ => {
+            record_evidence(ctx, municipality)?;
+            return Ok(Visitor::Municipality);
+        }
+    };
+    if !municipality.is_empty() {
+        return Err(RegistryError::invalid(
+            "municipality_code",
+            "is a municipality's visit only: leave it empty",
+        ));
+    }
+    Ok(visitor)
+}
+
+/// The homes above the IVO limit (the report to IVO): IVO and the office.
+pub fn ivo_reports(ctx: &AuthContext) -> Result<(), RegistryError> {
+    if is_office(ctx) || ctx.role == Role::Ivo {
+        Ok(())
+    } else {
+        Err(deny("read the reports to IVO"))
+    }
+}
+
+/// Inspections of units and agencies: IVO and the office (which records
+/// what IVO sent it).
+pub fn record_inspection(ctx: &AuthContext) -> Result<(), RegistryError> {
+    if is_office(ctx) || ctx.role == Role::Ivo {
+        Ok(())
+    } else {
+        Err(deny("record an inspection"))
     }
 }
 

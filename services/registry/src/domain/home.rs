@@ -622,6 +622,8 @@ pub fn reconfirmation_overdue(home: &Home, on: NaiveDate) -> bool {
 /// Set the derived flags that depend on the date (today, or a list's `as_of`).
 pub fn refresh_derived(home: &mut Home, on: NaiveDate) {
     home.reconfirmation_overdue = reconfirmation_overdue(home, on);
+    home.record_checks_overdue = super::evidence::record_checks_overdue(home, on);
+    home.inspection_remarks = super::evidence::home_inspection_remarks(home);
 }
 
 /// Room for one more child within the home's approved (or the normal)
@@ -745,6 +747,22 @@ pub fn redact_for(home: &mut Home, view: HomeView, own: Option<&str>) {
                 r.municipality_code.clear();
             }
         }
+        // Who trained, investigated or visited the home points at it too.
+        for t in &mut home.trainings {
+            if own.is_none_or(|m| m != t.municipality_code) {
+                t.municipality_code.clear();
+            }
+        }
+        for i in &mut home.investigation_records {
+            if own.is_none_or(|m| m != i.municipality_code) {
+                i.municipality_code.clear();
+            }
+        }
+        for v in &mut home.visits {
+            if own.is_none_or(|m| m != v.municipality_code) {
+                v.municipality_code.clear();
+            }
+        }
     }
     match view {
         HomeView::Full => {}
@@ -768,6 +786,19 @@ pub fn redact_for(home: &mut Home, view: HomeView, own: Option<&str>) {
                 r.reasons.clear();
                 r.lifted_reason.clear();
                 r.recorded_by.clear();
+            }
+            // The investigation's result and a visit's findings are about
+            // the household: those who see none of it see that they exist.
+            for i in &mut home.investigation_records {
+                i.result = 0;
+                i.recorded_by.clear();
+            }
+            for v in &mut home.visits {
+                v.findings.clear();
+                v.recorded_by.clear();
+            }
+            for t in &mut home.trainings {
+                t.recorded_by.clear();
             }
             home.personal_data_redacted = true;
         }
@@ -805,6 +836,9 @@ pub fn summary(home: &Home) -> HomeSummary {
         version: home.version,
         placement_blocked: home.placement_blocked,
         agency_permit_invalid: false,
+        inspection_remarks: home.inspection_remarks,
+        record_checks_overdue: home.record_checks_overdue,
+        evidence_missing: home.evidence_missing.clone(),
     }
 }
 

@@ -12,6 +12,7 @@ pub mod decisions;
 pub mod due_process;
 pub mod duplicates;
 pub mod error;
+pub mod evidence;
 pub mod home;
 pub mod placement;
 pub mod restriction;
@@ -25,6 +26,8 @@ pub struct Rules {
     pub ivo_report_above: u32,
     pub reconfirmation_months: u32,
     pub home_request_response_days: u32,
+    pub record_check_renewal_months: u32,
+    pub approval_requires_evidence: bool,
 }
 
 impl Default for Rules {
@@ -40,6 +43,8 @@ impl From<&crate::config::RegistryConfig> for Rules {
             ivo_report_above: c.ivo_report_above,
             reconfirmation_months: c.reconfirmation_months,
             home_request_response_days: c.home_request_response_days,
+            record_check_renewal_months: c.record_check_renewal_months,
+            approval_requires_evidence: c.approval_requires_evidence,
         }
     }
 }

@@ -48,6 +48,12 @@ samling_kit::grpc_service! {
         record_restriction(RecordRestrictionRequest) -> Home => |g, c, r| g.record_restriction(&c, r);
         lift_restriction(LiftRestrictionRequest) -> Home => |g, c, r| g.lift_restriction(&c, r);
         list_home_notices(ListHomeNoticesRequest) -> ListHomeNoticesResponse => |g, c, r| g.list_home_notices(&c, &r);
+        record_training(RecordTrainingRequest) -> Home => |g, c, r| g.record_training(&c, r);
+        record_investigation(RecordInvestigationRequest) -> Home => |g, c, r| g.record_investigation(&c, r);
+        record_home_visit(RecordHomeVisitRequest) -> Home => |g, c, r| g.record_home_visit(&c, r);
+        list_record_checks_overdue(ListOverdueHomesRequest) -> SearchHomesResponse => |g, c, r| g.list_record_checks_overdue(&c, &r);
+        list_ivo_reports(ListIvoReportsRequest) -> SearchHomesResponse => |g, c, r| g.list_ivo_reports(&c, &r);
+        record_agency_inspection(RecordAgencyInspectionRequest) -> Agency => |g, c, r| g.record_agency_inspection(&c, r);
         create_agency(CreateAgencyRequest) -> Agency => |g, c, r| g.create_agency(&c, r);
         get_agency(GetAgencyRequest) -> Agency => |g, c, r| g.get_agency(&c, &r.agency_id);
         list_agencies(ListAgenciesRequest) -> ListAgenciesResponse => |g, c, r| g.list_agencies(&c, &r);

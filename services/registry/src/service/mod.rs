@@ -328,8 +328,10 @@ impl Registry {
             h.version += 1;
         }
         h.updated_at = dates::now_text();
+        crate::domain::evidence::refresh(h, self.rules.record_check_renewal_months, Self::today());
         home::refresh_derived(h, Self::today());
         store::homes::save(tx.conn(), h, &self.rules, change.is_new).await?;
+        store::homes::set_record_checks_due(tx.conn(), h).await?;
         tx.touch(h.id.clone());
         store::homes::insert_version(
             tx.conn(),
@@ -676,6 +678,7 @@ impl Registry {
         let h = self
             .change_home(&mut tx, ctx, &req.home_id, "home_approved", "nämnd decision", |h| {
                 home::record_approval(h, approval, date, Self::today(), &rules, restarts)?;
+                crate::domain::evidence::check_approval(h, &rules)?;
                 Ok(json!({"approving_municipality": m.as_str(), "decision_date": dates::date_text(date)}))
             })
             .await?;
@@ -1261,6 +1264,8 @@ pub(crate) fn parse_pnr(field: &str, s: &str) -> R<Personnummer> {
 
 mod care;
 mod due_process;
+mod evidence;
+mod ivo;
 mod providers;
 mod regions;
 mod restrictions;

@@ -57,6 +57,11 @@ fn permit(field: &str, p: Option<&IvoPermit>) -> R<Option<IvoPermit>> {
     Ok(Some(p.clone()))
 }
 
+/// Is the permit in force on `on` (the register's clock)?
+fn permit_valid_on(p: Option<&IvoPermit>, on: chrono::NaiveDate) -> bool {
+    crate::domain::restriction::permit_in_force(p, on)
+}
+
 /// Is the permit in force today?
 pub fn permit_valid(p: Option<&IvoPermit>) -> bool {
     let today = dates::today();
@@ -119,6 +124,8 @@ impl Registry {
             home_count: 0,
             created_at: now.clone(),
             updated_at: now,
+            inspections: vec![],
+            inspection_remarks: false,
         };
         store::agencies::save(tx.conn(), &a, true).await?;
         self.core
@@ -138,6 +145,7 @@ impl Registry {
         let count = store::homes::count_of_agency(&self.store.read, &a.id).await?;
         a.home_count = i32::try_from(count).unwrap_or(i32::MAX);
         a.permit_valid = permit_valid(a.permit.as_ref());
+        a.inspection_remarks = crate::domain::evidence::latest_remarks(&a.inspections);
         Ok(a)
     }
 
@@ -155,7 +163,11 @@ impl Registry {
     ) -> R<ListAgenciesResponse> {
         access::read_providers(ctx)?;
         let page = Page::from_request(req.page.as_ref())?;
-        let found = store::agencies::list(&self.store.read, &page).await?;
+        let found = if req.permit_invalid_only {
+            self.agencies_without_permit(&page).await?
+        } else {
+            store::agencies::list(&self.store.read, &page).await?
+        };
         let mut list = Vec::with_capacity(found.len());
         for a in found {
             list.push(self.with_home_count(a).await?);
@@ -165,6 +177,32 @@ impl Registry {
             agencies,
             page: Some(page),
         })
+    }
+
+    /// One page of the agencies whose permit is not valid today, read in
+    /// batches (see [`Registry::list_units`]).
+    async fn agencies_without_permit(&self, page: &Page) -> R<Vec<Agency>> {
+        let today = self.clock.today();
+        let mut out = Vec::new();
+        let mut scan = Page {
+            size: 500,
+            after: page.after.clone(),
+        };
+        loop {
+            let batch = store::agencies::list(&self.store.read, &scan).await?;
+            let done = (batch.len() as i64) < scan.limit();
+            scan.after = batch.last().map(|a| a.id.clone());
+            out.extend(
+                batch
+                    .into_iter()
+                    .filter(|a| !permit_valid_on(a.permit.as_ref(), today)),
+            );
+            if done || out.len() as i64 >= page.limit() {
+                break;
+            }
+        }
+        out.truncate(page.limit() as usize);
+        Ok(out)
     }
 
     pub async fn update_agency(&self, ctx: &AuthContext, req: UpdateAgencyRequest) -> R<Agency> {
@@ -262,6 +300,7 @@ impl Registry {
             inspections: vec![],
             placed_count: 0,
             created_at: now,
+            inspection_remarks: false,
         };
         store::units::save(tx.conn(), &u, true).await?;
         self.core.record(&mut tx, ctx, "unit_created", "unit", &u.id, json!({"unit_id": u.id, "kind": kind.as_str_name(), "municipality_code": u.municipality_code}))
@@ -292,14 +331,37 @@ impl Registry {
                 .pop()
                 .unwrap_or_default()
         };
-        let list = store::units::list(
-            &self.store.read,
-            &req.municipality_code,
-            req.with_vacancy_only,
-            &orientation,
-            &page,
-        )
-        .await?;
+        let mut list = Vec::new();
+        let mut scan = Page {
+            size: if req.permit_invalid_only {
+                500
+            } else {
+                page.size
+            },
+            after: page.after.clone(),
+        };
+        // Permit validity depends on the day: without a column to filter
+        // on, the units are read in batches and filtered here (a region
+        // has hundreds, not millions).
+        loop {
+            let batch = store::units::list(
+                &self.store.read,
+                &req.municipality_code,
+                req.with_vacancy_only,
+                &orientation,
+                &scan,
+            )
+            .await?;
+            let done = (batch.len() as i64) < scan.limit();
+            scan.after = batch.last().map(|u| u.id.clone());
+            list.extend(batch.into_iter().filter(|u| {
+                !req.permit_invalid_only || !permit_valid_on(u.permit.as_ref(), self.clock.today())
+            }));
+            if !req.permit_invalid_only || done || list.len() as i64 >= page.limit() {
+                break;
+            }
+        }
+        list.truncate(page.limit() as usize);
         let (units, page) = page.finish(list, |u| u.id.clone());
         Ok(ListUnitsResponse {
             units,
@@ -358,11 +420,16 @@ impl Registry {
         ctx: &AuthContext,
         req: RecordInspectionRequest,
     ) -> R<Unit> {
-        access::manage_register(ctx)?;
-        let on = dates::from_proto("inspected_on", req.inspected_on.as_ref())?;
-        if req.authority.trim().is_empty() {
-            return Err(RegistryError::invalid("authority", "is required"));
-        }
+        access::record_inspection(ctx)?;
+        let v = super::ivo::validate_inspection(
+            ctx,
+            req.inspected_on.as_ref(),
+            &req.authority,
+            &req.report_ref,
+            &req.summary,
+            &req.findings,
+            self.clock.today(),
+        )?;
         let tx = self
             .core
             .begin(ctx, "RecordInspection", &req.request_id, &req)
@@ -375,16 +442,13 @@ impl Registry {
                 &req.unit_id,
                 "unit_inspection_recorded",
                 |u| {
-                    let id = ids::new_id_string();
-                    u.inspections.push(Inspection {
-                        id: id.clone(),
-                        inspected_on: Some(dates::to_proto(on)),
-                        authority: req.authority.trim().into(),
-                        report_ref: req.report_ref.clone(),
-                        summary: req.summary.clone(),
-                        remarks: req.remarks,
-                    });
-                    Ok(json!({"unit_id": u.id, "inspection_id": id, "remarks": req.remarks}))
+                    let i = super::ivo::inspection(ctx, v, req.remarks, req.unannounced);
+                    let extra = json!({"unit_id": u.id, "inspection_id": i.id, "authority": i.authority,
+                                       "unannounced": i.unannounced, "remarks": i.remarks,
+                                       "findings": i.findings.len()});
+                    u.inspections.push(i);
+                    u.inspection_remarks = crate::domain::evidence::latest_remarks(&u.inspections);
+                    Ok(extra)
                 },
             )
             .await?;

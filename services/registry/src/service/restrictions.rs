@@ -326,25 +326,33 @@ impl Registry {
     /// Homes' summaries flagged where their agency's permit is not valid
     /// (one lookup per distinct agency).
     pub(crate) async fn flag_agency_permits(&self, homes: &mut [HomeSummary]) -> R<()> {
-        let mut known: std::collections::HashMap<String, bool> = Default::default();
+        // (permit in force, latest inspection found remarks) per agency.
+        let mut known: std::collections::HashMap<String, (bool, bool)> = Default::default();
         let today = self.clock.today();
         for h in homes.iter_mut() {
             if h.agency_id.is_empty() {
                 continue;
             }
-            let ok = match known.get(&h.agency_id) {
-                Some(ok) => *ok,
+            let (ok, remarks) = match known.get(&h.agency_id) {
+                Some(k) => *k,
                 None => {
                     let a = store::agencies::get(&self.store.read, &h.agency_id).await?;
-                    let ok = restriction::permit_in_force(
-                        a.as_ref().and_then(|a| a.permit.as_ref()),
-                        today,
+                    let k = (
+                        restriction::permit_in_force(
+                            a.as_ref().and_then(|a| a.permit.as_ref()),
+                            today,
+                        ),
+                        a.as_ref().is_some_and(|a| {
+                            crate::domain::evidence::latest_remarks(&a.inspections)
+                        }),
                     );
-                    known.insert(h.agency_id.clone(), ok);
-                    ok
+                    known.insert(h.agency_id.clone(), k);
+                    k
                 }
             };
             h.agency_permit_invalid = !ok;
+            // IVO's remarks on the home's agency reach matching too (ADR 0029).
+            h.inspection_remarks |= remarks;
         }
         Ok(())
     }

@@ -414,6 +414,70 @@ pub async fn count_of_agency<'e, E: Executor<'e, Database = Any>>(e: E, agency_i
     Ok(row.try_get::<i64, _>(0)?)
 }
 
+/// Keep the home's register-extract due date (ADR 0028) in its column,
+/// for [`record_checks_overdue`]; written with every change of the home.
+pub async fn set_record_checks_due(conn: &mut AnyConnection, h: &Home) -> R<()> {
+    let due = dates::opt_from_proto("", h.record_checks_due_on.as_ref())
+        .ok()
+        .flatten()
+        .map(dates::date_text)
+        .unwrap_or_default();
+    sqlx::query("UPDATE homes SET record_checks_due = $2 WHERE id = $1")
+        .bind(&h.id)
+        .bind(&due)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Approved homes whose register extracts were due before `as_of`
+/// ([`crate::domain::evidence::record_checks_overdue`]), `municipality`
+/// "" for all, in id order, one page.
+pub async fn record_checks_overdue<'e, E: Executor<'e, Database = Any>>(
+    e: E,
+    as_of: NaiveDate,
+    municipality: &str,
+    page: &Page,
+) -> R<Vec<Home>> {
+    let mut q = Filter::new("SELECT doc FROM homes WHERE 1 = 1");
+    q.and(
+        &format!(
+            "(record_checks_due <> '' AND record_checks_due < ? AND status IN ({}))",
+            reconfirmed_statuses_sql()
+        ),
+        &dates::date_text(as_of),
+    );
+    if !municipality.is_empty() {
+        q.and("municipality_code = ?", municipality);
+    }
+    if let Some(after) = &page.after {
+        q.and("id > ?", after);
+    }
+    q.raw(&format!(" ORDER BY id LIMIT {}", page.limit()));
+    Ok(DOCS.from_rows(&q.fetch_all(e).await?)?)
+}
+
+/// Homes with more than `above` children placed (the report to IVO,
+/// [`crate::domain::placement::ivo_report_required`]), `municipality` ""
+/// for all, in id order, one page.
+pub async fn above_ivo_limit<'e, E: Executor<'e, Database = Any>>(
+    e: E,
+    above: u32,
+    municipality: &str,
+    page: &Page,
+) -> R<Vec<Home>> {
+    let mut q = Filter::new("SELECT doc FROM homes WHERE 1 = 1");
+    q.raw(&format!(" AND placed_count > {above}"));
+    if !municipality.is_empty() {
+        q.and("municipality_code = ?", municipality);
+    }
+    if let Some(after) = &page.after {
+        q.and("id > ?", after);
+    }
+    q.raw(&format!(" ORDER BY id LIMIT {}", page.limit()));
+    Ok(DOCS.from_rows(&q.fetch_all(e).await?)?)
+}
+
 #[cfg(test)]
 mod tests {
     //! The SQL filters here and the domain's rules must agree: every home of

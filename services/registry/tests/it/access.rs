@@ -1469,6 +1469,7 @@ fn walkers(home: &str, other_home: &str, child: &str) -> Vec<(&'static str, Auth
         ("another home", family_home(other_home)),
         ("the protected child", child_ctx(child)),
         ("national reviewer", national_reviewer()),
+        ("ivo", ivo()),
         (
             "another child",
             child_ctx(&samling_kit::ids::new_id_string()),
@@ -1807,7 +1808,63 @@ async fn walk(h: &Harness, ctx: AuthContext, ids: &WalkIds) -> Vec<(String, bool
                 executed_on: Some(date(today() + chrono::Days::new(3)))
             }
         );
+        // ADR 0028: the evidence behind the approval, and visits (IVO's too).
+        call!(
+            "RecordTraining",
+            record_training,
+            RecordTrainingRequest {
+                request_id: format!("t-{who}"),
+                home_id: home.clone(),
+                municipality_code: own.clone(),
+                course_name: "walk course".into(),
+                completed_on: Some(date(days_ago(5))),
+                ..Default::default()
+            }
+        );
+        call!(
+            "RecordInvestigation",
+            record_investigation,
+            RecordInvestigationRequest {
+                request_id: format!("u-{who}"),
+                home_id: home.clone(),
+                municipality_code: own.clone(),
+                methods: vec![InvestigationMethod::BraFam as i32],
+                result: InvestigationResult::Suitable as i32,
+                completed_on: Some(date(days_ago(5))),
+                ..Default::default()
+            }
+        );
+        call!(
+            "RecordHomeVisit",
+            record_home_visit,
+            RecordHomeVisitRequest {
+                request_id: format!("w-{who}"),
+                home_id: home.clone(),
+                municipality_code: ctx
+                    .municipality
+                    .as_ref()
+                    .map(|m| m.as_str().to_string())
+                    .unwrap_or_default(),
+                visited_on: Some(date(days_ago(1))),
+                unannounced: true,
+                findings: vec!["walk finding".into()],
+                ..Default::default()
+            }
+        );
     }
+    call!(
+        "ListIvoReports",
+        list_ivo_reports,
+        ListIvoReportsRequest::default()
+    );
+    call!(
+        "ListRecordChecksOverdue",
+        list_record_checks_overdue,
+        ListOverdueHomesRequest {
+            as_of: Some(date(today() + chrono::Days::new(1))),
+            ..Default::default()
+        }
+    );
     // The streams.
     let req = c.request(ExportHomesRequest::default());
     let exported = match c.raw().export_homes(req).await {
