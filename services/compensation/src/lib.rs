@@ -45,6 +45,10 @@ pub const MIGRATIONS: &[samling_kit::db::Migration] = &[
         name: "compensation/0002_payments",
         sql: include_str!("../migrations/0002_payments.sql"),
     },
+    samling_kit::db::Migration {
+        name: "compensation/0003_claims",
+        sql: include_str!("../migrations/0003_claims.sql"),
+    },
 ];
 
 /// Compensation as the binary's module list sees it.

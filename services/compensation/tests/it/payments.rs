@@ -15,7 +15,7 @@ use samling_kit::outbox::{EventFeed, NewEvent};
 use samling_proto::compensation::v1::*;
 use tonic::Code;
 
-fn rules() -> Rules {
+pub(crate) fn rules() -> Rules {
     Rules {
         tax_table: vec![
             TaxBracket {
@@ -37,7 +37,7 @@ fn rules() -> Rules {
 }
 
 /// The second person of finance.
-fn second_officer() -> AuthContext {
+pub(crate) fn second_officer() -> AuthContext {
     AuthContext::new("officer-2", Role::RegionalOfficer).with_region(REGION)
 }
 
@@ -95,7 +95,7 @@ fn python() -> String {
 }
 
 /// Validate `xml` against pain.001.001.09 from sepaxml; Err(message) when invalid.
-fn validate(xml: &str) -> Result<(), String> {
+pub(crate) fn validate(xml: &str) -> Result<(), String> {
     let path = std::env::temp_dir().join(format!("pain001-{}.xml", new_id()));
     std::fs::write(&path, xml).unwrap();
     let script = "import os, sys, sepaxml, xmlschema\n\
@@ -119,7 +119,7 @@ fn validate(xml: &str) -> Result<(), String> {
     }
 }
 
-fn created(p: &str, home: &str, start: &str) -> NewEvent {
+pub(crate) fn created(p: &str, home: &str, start: &str) -> NewEvent {
     NewEvent::new(
         "registry.placement_created",
         "placement",
@@ -129,7 +129,7 @@ fn created(p: &str, home: &str, start: &str) -> NewEvent {
     )
 }
 
-fn ended(p: &str, home: &str, end: &str) -> NewEvent {
+pub(crate) fn ended(p: &str, home: &str, end: &str) -> NewEvent {
     NewEvent::new(
         "registry.placement_ended",
         "placement",
@@ -142,7 +142,7 @@ fn ended(p: &str, home: &str, end: &str) -> NewEvent {
 /// The registry's feed (an in-process source standing in for its
 /// WatchEvents) followed by compensation's consumer until `n` events are
 /// applied or dead-lettered.
-async fn follow_registry(
+pub(crate) async fn follow_registry(
     h: &Harness,
     b: &samling_testkit::Backend,
     events: Vec<NewEvent>,
