@@ -12,6 +12,7 @@
 //! * [`module`] — compensation as the `samling` binary runs it.
 #![forbid(unsafe_code)]
 
+pub mod bench;
 pub mod client;
 pub mod config;
 pub mod domain;

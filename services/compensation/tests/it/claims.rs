@@ -626,3 +626,26 @@ async fn two_runs_of_a_month_at_the_same_moment_give_one_run_and_a_friendly_refu
         assert!(ids.windows(2).all(|w| w[0] == w[1]), "[{bk}] one run");
     }
 }
+
+/// `samling bench payments`' engine on every backend, small: the run pays
+/// every placement and claim, and the file transfers every statement.
+#[tokio::test]
+async fn the_payments_bench_pays_every_placement_and_claim() {
+    for b in samling_testkit::backend::store_backends() {
+        let (store, _) = b
+            .store("compensation", None, &[samling_compensation::MIGRATIONS])
+            .await;
+        let f = samling_compensation::bench::run(store, 200, 50)
+            .await
+            .unwrap();
+        let bk = b.database();
+        assert_eq!(
+            (f.placements, f.claims, f.claims_paid),
+            (200, 50, 50),
+            "[{bk}]"
+        );
+        assert_eq!((f.statements, f.transfers), (200, 200), "[{bk}]");
+        assert!(f.file_bytes > 200 * 300, "[{bk}] {f:?}");
+        assert!(f.seconds > 0.0, "[{bk}]");
+    }
+}
