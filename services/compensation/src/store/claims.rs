@@ -84,7 +84,7 @@ pub async fn approved_unpaid<'e, E: Executor<'e, Database = Any>>(e: E) -> R<Vec
 
 /// Mark `ids` paid by `run_id` (in the run's transaction), in batches.
 pub async fn mark_paid(conn: &mut AnyConnection, ids: &[String], run_id: &str) -> R<()> {
-    for chunk in ids.chunks(500) {
+    for chunk in ids.chunks(super::payments::STATEMENT_BATCH) {
         let params: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 4)).collect();
         let sql = format!(
             "UPDATE claims SET status = $1, paid_run_id = $2 WHERE status = $3 AND id IN ({})",
