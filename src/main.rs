@@ -74,6 +74,14 @@ enum Command {
         #[command(subcommand)]
         command: cli::recruitment::RecruitmentCommand,
     },
+    /// Regional finance's compensation work (fee schedules, payment runs,
+    /// approval, files, statements), over gRPC.
+    Compensation {
+        #[command(flatten)]
+        conn: cli::Connection,
+        #[command(subcommand)]
+        command: cli::compensation::CompensationCommand,
+    },
     /// Bulk import into the register, over gRPC.
     Import {
         #[command(flatten)]
@@ -173,6 +181,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Store { command } => cli::store(&cfg, command).await,
         Command::Homes { conn, command } => cli::registry::run(&cfg, &conn, command).await,
         Command::Recruitment { conn, command } => cli::recruitment::run(&cfg, &conn, command).await,
+        Command::Compensation { conn, command } => {
+            cli::compensation::run(&cfg, &conn, command).await
+        }
         Command::Import { conn, command } => cli::data::import(&cfg, &conn, command).await,
         Command::Export { conn, command } => cli::data::export(&cfg, &conn, command).await,
         Command::SeedDemo { conn, args } => cli::data::seed_demo(&cfg, &conn, args).await,

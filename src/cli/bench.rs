@@ -24,6 +24,96 @@ pub enum BenchCommand {
     /// Rank sibling pairs over an in-memory read model of synthetic homes
     /// (the matching standard's core, as RankHomes runs it).
     Matching(MatchingBench),
+    /// A month's payment run (compensation) for active placements and
+    /// decided claims, with its approval and pain.001 file, on SQLite and
+    /// (with `--database-url`) PostgreSQL.
+    Payments(PaymentsBench),
+}
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct PaymentsBench {
+    #[arg(long, default_value_t = 20_000)]
+    placements: usize,
+    #[arg(long, default_value_t = 5_000)]
+    claims: usize,
+    /// Also run on PostgreSQL at this URL (schema `bench<id>_compensation_*`,
+    /// left behind for inspection).
+    #[arg(long)]
+    database_url: Option<String>,
+    /// Also write the JSON here.
+    #[arg(long)]
+    json: Option<std::path::PathBuf>,
+}
+
+/// `samling bench payments`: prints each store's figures, then one JSON
+/// line with `placements`, `claims`, `seconds_sqlite` and
+/// `seconds_postgres` (null without `--database-url`).
+async fn payments(base: &Config, b: PaymentsBench) -> anyhow::Result<()> {
+    let id = samling_kit::ids::new_id().simple().to_string();
+    let dir = std::env::temp_dir().join(format!("samling-bench-payments-{id}"));
+    let mut cfg = base.clone();
+    cfg.data_dir = dir.clone();
+    cfg.database.url.clear();
+    let region = "stockholm-gotland";
+    let open = |cfg: &Config| {
+        let target =
+            samling_kit::db::DbTarget::for_service(cfg, samling_compensation::NAME, region);
+        let options = samling_kit::db::StoreOptions::from(&cfg.database);
+        async move {
+            samling_kit::db::Store::open_with(
+                &target,
+                &options,
+                &[samling_compensation::MIGRATIONS],
+            )
+            .await
+        }
+    };
+    let store = open(&cfg).await?;
+    let sqlite = samling_compensation::bench::run(store, b.placements, b.claims)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    println!(
+        "payments on SQLite: {} placements, {} claims: run {:.3} s + approval and file {:.3} s = {:.3} s ({} statements, {} transfers, file {} bytes)",
+        sqlite.placements,
+        sqlite.claims,
+        sqlite.run_seconds,
+        sqlite.approve_and_file_seconds,
+        sqlite.seconds,
+        sqlite.statements,
+        sqlite.transfers,
+        sqlite.file_bytes
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut postgres = None;
+    if let Some(url) = &b.database_url {
+        let mut pg = base.clone();
+        pg.database.url = url.clone();
+        pg.database.schema_prefix = format!("bench{}_", &id[..12]);
+        let store = open(&pg).await?;
+        let f = samling_compensation::bench::run(store, b.placements, b.claims)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        println!(
+            "payments on PostgreSQL: run {:.3} s + approval and file {:.3} s = {:.3} s",
+            f.run_seconds, f.approve_and_file_seconds, f.seconds
+        );
+        postgres = Some(f);
+    }
+    let json = serde_json::json!({
+        "bench": "payments",
+        "placements": b.placements,
+        "claims": b.claims,
+        "seconds_sqlite": (sqlite.seconds * 1000.0).round() / 1000.0,
+        "seconds_postgres": postgres.as_ref().map(|f| (f.seconds * 1000.0).round() / 1000.0),
+        "sqlite": sqlite,
+        "postgres": postgres,
+    })
+    .to_string();
+    println!("{json}");
+    if let Some(path) = &b.json {
+        std::fs::write(path, format!("{json}\n"))?;
+    }
+    Ok(())
 }
 
 #[derive(clap::Args, Debug, Clone)]
@@ -413,6 +503,7 @@ pub async fn run(base: &Config, cmd: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Registry(b) => b,
         BenchCommand::Gateway(g) => return gateway(base, g).await,
         BenchCommand::Matching(m) => return matching(m),
+        BenchCommand::Payments(p) => return payments(base, p).await,
     };
     let dir = std::env::temp_dir().join(format!(
         "samling-bench-{}",

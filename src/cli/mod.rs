@@ -3,6 +3,7 @@
 
 pub mod bench;
 pub mod certs;
+pub mod compensation;
 pub mod data;
 mod httpc;
 pub mod recruitment;

@@ -41,6 +41,11 @@ pub const AGREEMENT_READERS: &[Role] = &[
 ];
 /// A home's statement: finance and the home itself (its id in the path).
 pub const HOME_SELF: &[Role] = &[Role::RegionalOfficer, Role::Service, Role::FamilyHome];
+/// A claim is submitted by the family home itself.
+pub const HOME_ONLY: &[Role] = &[Role::FamilyHome];
+/// A claim is decided by a caseworker (of the placing municipality: the
+/// service checks).
+pub const CASEWORKER: &[Role] = &[Role::MunicipalityCaseworker];
 /// The state grants' key: finance and the national analyst.
 pub const GRANT_READERS: &[Role] = &[Role::RegionalOfficer, Role::Service, Role::NationalAnalyst];
 
@@ -83,6 +88,15 @@ route_table! {
         Query, FINANCE, own = [], party = None, "A run's statements, one per home";
     GET "/v1/regions/{region}/compensation/payment-runs/{run_id}/statements/{home_id}" "getStatement" => get_statement(GetStatementRequest) -> Statement,
         Query, HOME_SELF, own = [], party = Some("home_id"), "A home's statement of a run (the home reads its own)";
+    // --- Claims ------------------------------------------------------------------------
+    POST "/v1/regions/{region}/compensation/claims" "submitClaim" => submit_claim(SubmitClaimRequest) -> Claim,
+        Body, HOME_ONLY, own = [], party = None, "A family home's claim under its agreement (lost income, travel, training, recovery break, start grant, equipment)";
+    GET "/v1/regions/{region}/compensation/claims" "listClaims" => list_claims(ListClaimsRequest) -> ListClaimsResponse,
+        Query, AGREEMENT_READERS, own = ["municipality_code"], party = None, "Claims (a home: its own; a municipality: those it decides)";
+    GET "/v1/regions/{region}/compensation/claims/{claim_id}" "getClaim" => get_claim(GetClaimRequest) -> Claim,
+        Query, AGREEMENT_READERS, own = [], party = None, "A claim (finance, its home, the placing municipality)";
+    POST "/v1/regions/{region}/compensation/claims/{claim_id}/decision" "decideClaim" => decide_claim(DecideClaimRequest) -> Claim,
+        Body, CASEWORKER, own = [], party = None, "A caseworker of the placing municipality approves (up to the claimed amount) or rejects a claim";
     // --- State grants ------------------------------------------------------------------
     POST "/v1/regions/{region}/compensation/state-grants/distribution" "distributeStateGrant" => distribute_state_grant(DistributeStateGrantRequest) -> StateGrantDistribution,
         Body, GRANT_READERS, own = [], party = None, "The distribution key: whole kronor per municipality, summing exactly to the available sum (nothing stored)";
@@ -98,4 +112,5 @@ const CREATES: &[(&str, &str, &str)] = &[
     ("createAgreement", "/id", "agreement_id"),
     ("createFeeSchedule", "/code", "code"),
     ("startPaymentRun", "/id", "run_id"),
+    ("submitClaim", "/id", "claim_id"),
 ];

@@ -12,6 +12,7 @@
 //! * [`module`] — compensation as the `samling` binary runs it.
 #![forbid(unsafe_code)]
 
+pub mod bench;
 pub mod client;
 pub mod config;
 pub mod domain;
@@ -44,6 +45,10 @@ pub const MIGRATIONS: &[samling_kit::db::Migration] = &[
     samling_kit::db::Migration {
         name: "compensation/0002_payments",
         sql: include_str!("../migrations/0002_payments.sql"),
+    },
+    samling_kit::db::Migration {
+        name: "compensation/0003_claims",
+        sql: include_str!("../migrations/0003_claims.sql"),
     },
 ];
 

@@ -222,15 +222,28 @@ pub fn quote_month(a: &Agreement, s: &FeeSchedule, year: i32, month: i32) -> R<M
         (Component::Arvode, arvode_of(s, level, household)?, true),
         (Component::Omkostnad, omkostnad_of(s, band, zone)?, false),
     ];
-    let paid: Vec<NaiveDate> = first
-        .iter_days()
-        .take_while(|d| *d <= last)
-        .filter(|d| *d >= starts && ends.is_none_or(|e| *d <= e))
-        .collect();
+    // R5: the paid days are one run, first paid ..= last paid.
+    let from = first.max(starts);
+    let to = ends.map_or(last, |e| e.min(last));
+    let paid_count = if to >= from {
+        (to - from).num_days() as u32 + 1
+    } else {
+        0
+    };
+    let paid: Vec<NaiveDate> = if a.deviations.is_empty() || paid_count == 0 {
+        Vec::new()
+    } else {
+        from.iter_days().take(paid_count as usize).collect()
+    };
     let mut lines = Vec::new();
     let mut total = 0i64;
     for (component, base, taxable) in bases {
-        let mut daily_sum = 0i64;
+        // Without deviations every paid day has the schedule's amount.
+        let mut daily_sum = if a.deviations.is_empty() {
+            base.max(0) * i64::from(paid_count)
+        } else {
+            0
+        };
         let mut last_deviations = 0i64;
         for day in &paid {
             let dev: i64 = a
@@ -258,7 +271,7 @@ pub fn quote_month(a: &Agreement, s: &FeeSchedule, year: i32, month: i32) -> R<M
         year,
         month,
         days_in_month,
-        paid_days: paid.len() as u32,
+        paid_days: paid_count,
         schedule_version: s.version,
         age_band: band as i32,
         lines,

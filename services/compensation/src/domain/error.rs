@@ -16,6 +16,10 @@ pub enum CompensationError {
     /// The record's state does not allow the change.
     #[error("{0}")]
     Precondition(String),
+    /// The state does not allow the change, because of `field` (e.g.
+    /// another payment run of the same month in progress).
+    #[error("{field}: {message}")]
+    PreconditionOn { field: String, message: String },
     #[error(transparent)]
     Kit(#[from] KitError),
 }
@@ -41,7 +45,9 @@ impl ServiceError for CompensationError {
             CompensationError::Invalid { .. } => ErrorCode::InvalidArgument,
             CompensationError::NotFound(_) => ErrorCode::NotFound,
             CompensationError::Conflict(_) => ErrorCode::Aborted,
-            CompensationError::Precondition(_) => ErrorCode::FailedPrecondition,
+            CompensationError::Precondition(_) | CompensationError::PreconditionOn { .. } => {
+                ErrorCode::FailedPrecondition
+            }
             CompensationError::Kit(k) => k.code(),
         }
     }
@@ -53,7 +59,8 @@ impl ServiceError for CompensationError {
     }
     fn field(&self) -> Option<&str> {
         match self {
-            CompensationError::Invalid { field, .. } => Some(field),
+            CompensationError::Invalid { field, .. }
+            | CompensationError::PreconditionOn { field, .. } => Some(field),
             CompensationError::Kit(k) => k.field(),
             _ => None,
         }

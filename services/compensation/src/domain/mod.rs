@@ -5,6 +5,7 @@
 //! [`rounding`] and is written down in docs/compensation.md.
 
 pub mod agreement;
+pub mod claims;
 pub mod error;
 pub mod grants;
 pub mod pain001;

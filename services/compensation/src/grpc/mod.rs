@@ -32,6 +32,10 @@ samling_kit::grpc_service! {
         get_payment_file(GetPaymentFileRequest) -> PaymentFile => |g, c, r| g.get_payment_file(&c, r);
         get_statement(GetStatementRequest) -> Statement => |g, c, r| g.get_statement(&c, r);
         list_statements(ListStatementsRequest) -> ListStatementsResponse => |g, c, r| g.list_statements(&c, r);
+        submit_claim(SubmitClaimRequest) -> Claim => |g, c, r| g.submit_claim(&c, r);
+        decide_claim(DecideClaimRequest) -> Claim => |g, c, r| g.decide_claim(&c, r);
+        get_claim(GetClaimRequest) -> Claim => |g, c, r| g.get_claim(&c, r);
+        list_claims(ListClaimsRequest) -> ListClaimsResponse => |g, c, r| g.list_claims(&c, r);
         distribute_state_grant(DistributeStateGrantRequest) -> StateGrantDistribution => |g, c, r| g.distribute_state_grant(&c, r);
     ;
 }

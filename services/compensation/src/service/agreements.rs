@@ -36,6 +36,21 @@ impl Compensation {
             req.starts_on.as_ref(),
             req.ends_on.as_ref(),
         )?;
+        let custody =
+            dates::opt_from_proto("custody_transfer_on", req.custody_transfer_on.as_ref())?;
+        if custody.is_some_and(|c| c < terms.starts_on) {
+            return Err(CompensationError::invalid(
+                "custody_transfer_on",
+                "must not be before starts_on",
+            ));
+        }
+        if custody.is_some() && req.contracted_jourhem {
+            return Err(CompensationError::invalid(
+                "custody_transfer_on",
+                "a contracted jourhem place has no custody transfer",
+            ));
+        }
+        let custody = custody.map(dates::to_proto);
         let w = self
             .core()
             .begin(ctx, "CreateAgreement", &req.request_id, &req)
@@ -86,6 +101,10 @@ impl Compensation {
             version: 1,
             created_at: self.now_text(),
             created_by: ctx.sub.clone(),
+            contracted_jourhem: req.contracted_jourhem,
+            custody_transfer_on: custody,
+            insured: req.insured,
+            pension_eligible: req.pension_eligible,
         };
         store::agreements::save(w.conn(), &a, true).await?;
         // Ids, codes and the booking day only: never the child's birth date.

@@ -6,6 +6,7 @@
 
 pub mod access;
 mod agreements;
+mod claims;
 mod grants;
 mod payments;
 mod schedules;

@@ -12,7 +12,7 @@
 use super::access::{finance, refused};
 use super::{Compensation, R};
 use crate::domain::payments::{self, Paid};
-use crate::domain::{CompensationError, agreement, pain001, schedule};
+use crate::domain::{CompensationError, agreement, pain001};
 use crate::registry_feed::{PLACEMENT_CREATED, PLACEMENT_ENDED};
 use crate::store;
 use samling_kit::auth::{AuthContext, Role};
@@ -25,7 +25,7 @@ use samling_kit::tx::WriteTx;
 use samling_proto::common::v1::Event;
 use samling_proto::compensation::v1::*;
 use serde_json::json;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 impl Compensation {
     pub async fn set_payee_account(
@@ -68,7 +68,7 @@ impl Compensation {
         req: StartPaymentRunRequest,
     ) -> R<PaymentRun> {
         finance(ctx, "start payment runs")?;
-        let (first, _) = agreement::month_bounds(req.year, req.month)?;
+        agreement::month_bounds(req.year, req.month)?;
         let execution = dates::from_proto("execution_date", req.execution_date.as_ref())?;
         let w = self
             .core()
@@ -84,39 +84,64 @@ impl Compensation {
         let placements = store::placements::all(w.conn()).await?;
         let accounts = store::payments::payees(w.conn()).await?;
         let mut versions: HashMap<String, Vec<FeeSchedule>> = HashMap::new();
-        let mut paid = Vec::new();
-        let mut without_placement = Vec::new();
         for a in &agreements {
-            let Some(p) = placements.get(&a.placement_id) else {
-                without_placement.push(a.id.clone());
-                continue;
-            };
-            let Some(clipped) = payments::within_placement(a, p)? else {
-                continue;
-            };
             if !versions.contains_key(&a.schedule_code) {
                 let v = store::schedules::all_versions(w.conn(), &a.schedule_code).await?;
                 versions.insert(a.schedule_code.clone(), v);
             }
-            let s = schedule::version_for_month(
+        }
+        let mut lines = Vec::new();
+        let mut without_placement = Vec::new();
+        for a in &agreements {
+            let owed = payments::month_owed(
+                a,
+                placements.get(&a.placement_id),
                 &versions[&a.schedule_code],
-                a.schedule_version,
-                a.follow_indexation,
-                first,
+                req.year,
+                req.month,
             )?;
-            let quote = agreement::quote_month(&clipped, s, req.year, req.month)?;
-            paid.push(Paid {
-                home_id: a.home_id.clone(),
-                placement_id: a.placement_id.clone(),
-                quote,
-            });
+            let Some(owed) = owed else {
+                without_placement.push(a.id.clone());
+                continue;
+            };
+            for o in owed {
+                lines.push(pay_line(a, o, ""));
+            }
+        }
+        // C1: corrections of earlier months as explicit lines.
+        let corrections = self
+            .corrections(
+                w.conn(),
+                &agreements,
+                &placements,
+                &versions,
+                req.year,
+                req.month,
+            )
+            .await?;
+        let corrections_n = corrections.len() as u32;
+        lines.extend(corrections);
+        // Decided claims, each paid once.
+        let claims = store::claims::approved_unpaid(w.conn()).await?;
+        let pension: HashMap<&str, bool> = agreements
+            .iter()
+            .map(|a| (a.id.as_str(), a.pension_eligible))
+            .collect();
+        for c in &claims {
+            lines.push(Paid::claim_line(
+                c,
+                pension
+                    .get(c.agreement_id.as_str())
+                    .copied()
+                    .unwrap_or(false),
+            ));
         }
         let run_id = new_id_string();
         let statements = payments::statements(
             &run_id,
             req.year,
             req.month,
-            paid,
+            lines,
             &self.rules.tax_table,
             |h| accounts.contains_key(h),
         );
@@ -141,18 +166,102 @@ impl Compensation {
             created_by: ctx.sub.clone(),
             approved_at: String::new(),
             approved_by: String::new(),
+            claims_paid: claims.len() as u32,
+            corrections: corrections_n,
+            homes_with_nothing_to_pay: statements
+                .iter()
+                .filter(|s| s.net_ore <= 0)
+                .map(|s| s.home_id.clone())
+                .collect(),
         };
         store::payments::insert_run(w.conn(), &run).await?;
-        for s in &statements {
-            store::payments::insert_statement(w.conn(), s).await?;
-        }
+        store::payments::insert_statements(w.conn(), &statements).await?;
+        let claim_ids: Vec<String> = claims.into_iter().map(|c| c.id).collect();
+        store::claims::mark_paid(w.conn(), &claim_ids, &run.id).await?;
         self.core()
             .record(&mut w, ctx, "payment_run_calculated", "payment_run", &run.id,
                 json!({"payment_run_id": run.id, "period": store::payments::period(run.year, run.month),
                        "statements": run.statements, "transfers": run.transfers,
-                       "net_ore": run.net_ore}))
+                       "net_ore": run.net_ore, "claims_paid": run.claims_paid,
+                       "corrections": run.corrections}))
             .await?;
         w.finish(self, ctx, run).await
+    }
+
+    /// Rule C1: for each of the last [`CORRECTION_MONTHS`] months with a
+    /// run before this one, what every agreement owes for it now minus what
+    /// was paid for it (its run's lines and the corrections since), as
+    /// correction lines. Claims are paid once and never corrected.
+    async fn corrections(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        agreements: &[Agreement],
+        placements: &HashMap<String, payments::PlacementDays>,
+        versions: &HashMap<String, Vec<FeeSchedule>>,
+        year: i32,
+        month: i32,
+    ) -> R<Vec<payments::PayLine>> {
+        let earlier =
+            store::payments::runs_before(&mut *conn, year, month, CORRECTION_MONTHS).await?;
+        if earlier.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<String> = earlier.iter().map(|r| r.id.clone()).collect();
+        let paid_statements = store::payments::statements_of_runs(&mut *conn, &ids).await?;
+        let by_id: HashMap<&str, &Agreement> =
+            agreements.iter().map(|a| (a.id.as_str(), a)).collect();
+        let mut out = Vec::new();
+        for r in &earlier {
+            let period = store::payments::period(r.year, r.month);
+            let mut paid: BTreeMap<(String, i32), i64> = BTreeMap::new();
+            for st in &paid_statements {
+                let own_run = st.run_id == r.id;
+                for l in &st.lines {
+                    let counts = if l.component() == Component::Claim {
+                        false
+                    } else if own_run {
+                        l.corrects_period.is_empty()
+                    } else {
+                        l.corrects_period == period
+                    };
+                    if counts {
+                        *paid
+                            .entry((l.agreement_id.clone(), l.component))
+                            .or_default() += l.amount_ore;
+                    }
+                }
+            }
+            let mut owed_now: BTreeMap<(String, i32), (i64, u32)> = BTreeMap::new();
+            for a in agreements {
+                let owed = payments::month_owed(
+                    a,
+                    placements.get(&a.placement_id),
+                    &versions[&a.schedule_code],
+                    r.year,
+                    r.month,
+                )?;
+                for o in owed.unwrap_or_default() {
+                    owed_now.insert(
+                        (a.id.clone(), o.component as i32),
+                        (o.amount_ore, o.paid_days),
+                    );
+                }
+            }
+            for ((agreement_id, component), diff, days) in payments::corrections(&owed_now, &paid) {
+                let Some(a) = by_id.get(agreement_id.as_str()) else {
+                    continue;
+                };
+                let component = Component::try_from(component).unwrap_or(Component::Arvode);
+                let o = payments::Owed {
+                    component,
+                    paid_days: days,
+                    amount_ore: diff,
+                    taxable: component != Component::Omkostnad,
+                };
+                out.push(pay_line(a, o, &period));
+            }
+        }
+        Ok(out)
     }
 
     pub async fn get_payment_run(
@@ -372,6 +481,27 @@ impl Compensation {
         store::placements::upsert(tx.conn(), &placement_id, &text("home_id"), &starts, &ends)
             .await?;
         Ok(())
+    }
+}
+
+/// How many earlier months with a run are corrected (rule C1).
+pub const CORRECTION_MONTHS: i64 = 12;
+
+/// A line an agreement owes (or a correction of `corrects_period`).
+fn pay_line(a: &Agreement, o: payments::Owed, corrects_period: &str) -> payments::PayLine {
+    payments::PayLine {
+        home_id: a.home_id.clone(),
+        pensionable: a.pension_eligible,
+        line: StatementLine {
+            agreement_id: a.id.clone(),
+            placement_id: a.placement_id.clone(),
+            component: o.component as i32,
+            paid_days: o.paid_days,
+            amount_ore: o.amount_ore,
+            taxable: o.taxable,
+            corrects_period: corrects_period.to_string(),
+            ..Default::default()
+        },
     }
 }
 

@@ -9,6 +9,7 @@ use crate::domain::CompensationError;
 use samling_kit::error::KitError;
 
 pub mod agreements;
+pub mod claims;
 pub mod payments;
 pub mod placements;
 pub mod schedules;

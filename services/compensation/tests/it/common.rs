@@ -184,6 +184,7 @@ pub fn agreement_request(home_id: &str, starts_on: Option<Date>) -> CreateAgreem
         child_birth_date: date(2016, 6, 1),
         starts_on,
         ends_on: None,
+        ..Default::default()
     }
 }
 

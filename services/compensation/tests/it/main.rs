@@ -5,6 +5,7 @@
 mod common;
 
 mod agreements;
+mod claims;
 mod grants;
 mod payments;
 mod schedules;

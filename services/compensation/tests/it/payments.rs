@@ -15,7 +15,7 @@ use samling_kit::outbox::{EventFeed, NewEvent};
 use samling_proto::compensation::v1::*;
 use tonic::Code;
 
-fn rules() -> Rules {
+pub(crate) fn rules() -> Rules {
     Rules {
         tax_table: vec![
             TaxBracket {
@@ -37,7 +37,7 @@ fn rules() -> Rules {
 }
 
 /// The second person of finance.
-fn second_officer() -> AuthContext {
+pub(crate) fn second_officer() -> AuthContext {
     AuthContext::new("officer-2", Role::RegionalOfficer).with_region(REGION)
 }
 
@@ -95,7 +95,7 @@ fn python() -> String {
 }
 
 /// Validate `xml` against pain.001.001.09 from sepaxml; Err(message) when invalid.
-fn validate(xml: &str) -> Result<(), String> {
+pub(crate) fn validate(xml: &str) -> Result<(), String> {
     let path = std::env::temp_dir().join(format!("pain001-{}.xml", new_id()));
     std::fs::write(&path, xml).unwrap();
     let script = "import os, sys, sepaxml, xmlschema\n\
@@ -119,7 +119,7 @@ fn validate(xml: &str) -> Result<(), String> {
     }
 }
 
-fn created(p: &str, home: &str, start: &str) -> NewEvent {
+pub(crate) fn created(p: &str, home: &str, start: &str) -> NewEvent {
     NewEvent::new(
         "registry.placement_created",
         "placement",
@@ -129,7 +129,7 @@ fn created(p: &str, home: &str, start: &str) -> NewEvent {
     )
 }
 
-fn ended(p: &str, home: &str, end: &str) -> NewEvent {
+pub(crate) fn ended(p: &str, home: &str, end: &str) -> NewEvent {
     NewEvent::new(
         "registry.placement_ended",
         "placement",
@@ -142,7 +142,7 @@ fn ended(p: &str, home: &str, end: &str) -> NewEvent {
 /// The registry's feed (an in-process source standing in for its
 /// WatchEvents) followed by compensation's consumer until `n` events are
 /// applied or dead-lettered.
-async fn follow_registry(
+pub(crate) async fn follow_registry(
     h: &Harness,
     b: &samling_testkit::Backend,
     events: Vec<NewEvent>,
@@ -540,105 +540,31 @@ async fn a_run_abandoned_halfway_leaves_nothing_and_runs_whole_afterwards() {
 
 /// A measurement, not a check of behaviour beyond the counts:
 /// `cargo test -p samling-compensation --test it measure -- --ignored --nocapture`
-/// (`SAMLING_MEASURE_PLACEMENTS`, default 20 000). Prints the seconds of the
-/// run (quotes, statements, one transaction) and of the approval (the file).
+/// (`SAMLING_MEASURE_PLACEMENTS`, default 20 000; `SAMLING_MEASURE_CLAIMS`,
+/// default 5 000): `samling bench payments`' engine on every test backend.
 #[tokio::test]
 #[ignore = "a measurement; run it with --ignored --nocapture"]
 async fn measure_a_monthly_run() {
-    let n: usize = std::env::var("SAMLING_MEASURE_PLACEMENTS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(20_000);
-    for (h, _b) in harnesses_with(rules()).await {
-        let mut office = h.client(office()).await;
-        create_schedule(&mut office, "national", date(2026, 1, 1)).await;
-        let mut tx = h.service.store.begin_write().await.unwrap();
-        for i in 0..n {
-            let home = new_id();
-            let placement = new_id();
-            let a = Agreement {
-                id: new_id(),
-                placement_id: placement.clone(),
-                home_id: home.clone(),
-                municipality_code: "0180".into(),
-                schedule_code: "national".into(),
-                schedule_version: 1,
-                follow_indexation: true,
-                level: 1 + (i % 4) as i32,
-                household: 1 + (i % 2) as i32,
-                zone: 1 + (i % 3) as i32,
-                child_birth_date: date(2010 + (i % 15) as i32, 1 + (i % 12) as i32, 1),
-                starts_on: date(2026, if i % 5 == 0 { 3 } else { 1 }, 1 + (i % 28) as i32),
-                version: 1,
-                ..Default::default()
-            };
-            samling_compensation::store::agreements::save(tx.conn(), &a, true)
-                .await
-                .unwrap();
-            samling_compensation::store::placements::upsert(
-                tx.conn(),
-                &placement,
-                &home,
-                "2026-01-01",
-                "",
-            )
+    let env = |k: &str, d: usize| {
+        std::env::var(k)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(d)
+    };
+    let n = env("SAMLING_MEASURE_PLACEMENTS", 20_000);
+    let claims = env("SAMLING_MEASURE_CLAIMS", 5_000);
+    for b in samling_testkit::backend::store_backends() {
+        let (store, _) = b
+            .store("compensation", None, &[samling_compensation::MIGRATIONS])
+            .await;
+        let f = samling_compensation::bench::run(store, n, claims)
             .await
             .unwrap();
-            let digits: String = format!("{:010}", i);
-            samling_compensation::store::payments::save_payee(
-                tx.conn(),
-                &PayeeAccount {
-                    home_id: home,
-                    iban: iban_of("SE", &format!("1200000000{digits}")),
-                    ..Default::default()
-                },
-            )
-            .await
-            .unwrap();
-        }
-        tx.commit(&h.service.feed).await.unwrap();
-        let t = std::time::Instant::now();
-        let run = h
-            .service
-            .start_payment_run(
-                &crate::common::office(),
-                StartPaymentRunRequest {
-                    request_id: new_id(),
-                    year: 2026,
-                    month: 3,
-                    execution_date: date(2026, 3, 25),
-                },
-            )
-            .await
-            .unwrap();
-        let run_s = t.elapsed().as_secs_f64();
-        let t = std::time::Instant::now();
-        h.service
-            .approve_payment_run(
-                &second_officer(),
-                ApprovePaymentRunRequest {
-                    request_id: new_id(),
-                    run_id: run.id.clone(),
-                },
-            )
-            .await
-            .unwrap();
-        let file = h
-            .service
-            .get_payment_file(
-                &second_officer(),
-                GetPaymentFileRequest {
-                    run_id: run.id.clone(),
-                },
-            )
-            .await
-            .unwrap();
-        let approve_s = t.elapsed().as_secs_f64();
-        assert_eq!((run.statements as usize, run.transfers as usize), (n, n));
+        assert_eq!((f.statements as usize, f.claims_paid as usize), (n, claims));
         println!(
-            "{{\"backend\": \"{}\", \"placements\": {n}, \"run_seconds\": {run_s:.3}, \"approve_and_file_seconds\": {approve_s:.3}, \"file_bytes\": {}}}",
-            h.backend,
-            file.xml.len()
+            "{{\"backend\": \"{}\", \"figures\": {}}}",
+            b.database(),
+            serde_json::to_string(&f).unwrap()
         );
     }
 }

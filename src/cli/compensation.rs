@@ -1,0 +1,320 @@
+//! `samling compensation …`: regional finance's compensation work over
+//! gRPC — fee schedules, the month's payment run, its approval by a second
+//! person, its pain.001 file and its statements. Accounts, agreements and
+//! claims go through the REST API (no IBAN or note on a command line).
+
+use super::Connection;
+use samling_kit::client::ServiceClient;
+use samling_kit::config::Config;
+use samling_kit::dates;
+use samling_proto::common::v1::PageRequest;
+use samling_proto::compensation::v1::compensation_service_client::CompensationServiceClient;
+use samling_proto::compensation::v1::*;
+use tonic::transport::Channel as GrpcChannel;
+
+type Client = ServiceClient<CompensationServiceClient<GrpcChannel>>;
+
+#[derive(clap::Subcommand, Debug)]
+pub enum CompensationCommand {
+    /// Fee schedule versions (arvode and omkostnad, kronor a month).
+    Schedules {
+        /// One schedule's code (default: every code).
+        #[arg(long)]
+        code: Option<String>,
+    },
+    /// The yearly indexation of a schedule as a new version.
+    Index {
+        code: String,
+        /// YYYY-MM-DD.
+        #[arg(long)]
+        effective_from: String,
+        /// Hundredths of a percent (350 = 3.50 %; default: the configured).
+        #[arg(long)]
+        basis_points: Option<i32>,
+    },
+    /// Payment runs.
+    Runs {
+        #[command(subcommand)]
+        command: RunCommand,
+    },
+    /// Approve a run (a second person: not the one who started it).
+    Approve { run_id: String },
+    /// A run's statements (one line per home), or one home's in full.
+    Statements {
+        run_id: String,
+        #[arg(long)]
+        home: Option<String>,
+    },
+}
+
+#[derive(clap::Subcommand, Debug)]
+pub enum RunCommand {
+    /// Start (or, when it exists, show) the run of a month.
+    Start {
+        #[arg(long)]
+        year: i32,
+        #[arg(long)]
+        month: i32,
+        /// The day the bank pays, YYYY-MM-DD.
+        #[arg(long)]
+        execution_date: String,
+    },
+    /// A run's totals.
+    Show { run_id: String },
+    /// Write an approved run's pain.001 file.
+    File {
+        run_id: String,
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
+}
+
+impl Connection {
+    /// A compensation client acting as the caller, at the region's service.
+    pub async fn compensation(&self, cfg: &Config) -> anyhow::Result<Client> {
+        let (signer, _) = crate::serve::context_keys(cfg, false)?;
+        let tls = samling_kit::tls::Tls::from_config(&cfg.tls)?;
+        Ok(ServiceClient::connect(
+            samling_compensation::client::STUB,
+            &self.endpoint(cfg, &samling_compensation::module())?,
+            tls.as_ref(),
+            signer,
+            self.context(cfg)?,
+        )
+        .await?)
+    }
+}
+
+/// Öre as kronor with two decimals.
+fn kr(ore: i64) -> String {
+    let sign = if ore < 0 { "-" } else { "" };
+    format!("{sign}{}.{:02}", ore.abs() / 100, ore.abs() % 100)
+}
+
+fn print_run(r: &PaymentRun) {
+    println!(
+        "run {} {:04}-{:02}: {}; {} statements, {} transfers, {} claims paid, {} corrections; gross {} kr, tax {} kr, net {} kr",
+        r.id,
+        r.year,
+        r.month,
+        r.status().as_str_name(),
+        r.statements,
+        r.transfers,
+        r.claims_paid,
+        r.corrections,
+        kr(r.gross_ore),
+        kr(r.tax_ore),
+        kr(r.net_ore)
+    );
+    if !r.homes_without_account.is_empty() {
+        println!(
+            "  homes without an account: {}",
+            r.homes_without_account.join(", ")
+        );
+    }
+    if !r.agreements_without_placement.is_empty() {
+        println!(
+            "  agreements whose placement the registry has not shown: {}",
+            r.agreements_without_placement.join(", ")
+        );
+    }
+    if !r.homes_with_nothing_to_pay.is_empty() {
+        println!(
+            "  homes with nothing to pay after corrections: {}",
+            r.homes_with_nothing_to_pay.join(", ")
+        );
+    }
+}
+
+pub async fn run(cfg: &Config, conn: &Connection, cmd: CompensationCommand) -> anyhow::Result<()> {
+    let mut client = conn.compensation(cfg).await?;
+    let request_id = samling_kit::ids::new_id_string;
+    macro_rules! call {
+        ($method:ident, $msg:expr) => {{
+            let request = client.request($msg);
+            client.raw().$method(request).await?.into_inner()
+        }};
+    }
+    match cmd {
+        CompensationCommand::Schedules { code } => {
+            let resp = call!(
+                list_fee_schedules,
+                ListFeeSchedulesRequest {
+                    code: code.unwrap_or_default(),
+                    page: Some(PageRequest {
+                        page_size: 500,
+                        page_token: String::new(),
+                    }),
+                }
+            );
+            for s in &resp.schedules {
+                let from = s
+                    .effective_from
+                    .map(|d| format!("{:04}-{:02}-{:02}", d.year, d.month, d.day))
+                    .unwrap_or_default();
+                println!(
+                    "{} v{} from {from}{}",
+                    s.code,
+                    s.version,
+                    if s.indexed_from_version > 0 {
+                        format!(
+                            " (indexed from v{} by {} bp)",
+                            s.indexed_from_version, s.index_basis_points
+                        )
+                    } else {
+                        String::new()
+                    }
+                );
+                for a in &s.arvode {
+                    println!(
+                        "  arvode {:<22} {:<28} {:>12} kr",
+                        a.level().as_str_name(),
+                        a.household().as_str_name(),
+                        kr(a.monthly_ore)
+                    );
+                }
+                for o in &s.omkostnad {
+                    println!(
+                        "  omkostnad {:<24} {:<26} {:>12} kr",
+                        o.age_band().as_str_name(),
+                        o.zone().as_str_name(),
+                        kr(o.monthly_ore)
+                    );
+                }
+            }
+        }
+        CompensationCommand::Index {
+            code,
+            effective_from,
+            basis_points,
+        } => {
+            let from = dates::parse_iso("--effective-from", &effective_from)?;
+            let s = call!(
+                index_fee_schedule,
+                IndexFeeScheduleRequest {
+                    request_id: request_id(),
+                    code,
+                    effective_from: Some(dates::to_proto(from)),
+                    basis_points,
+                }
+            );
+            println!(
+                "{} v{} (indexed by {} bp)",
+                s.code, s.version, s.index_basis_points
+            );
+        }
+        CompensationCommand::Runs { command } => match command {
+            RunCommand::Start {
+                year,
+                month,
+                execution_date,
+            } => {
+                let day = dates::parse_iso("--execution-date", &execution_date)?;
+                let r = call!(
+                    start_payment_run,
+                    StartPaymentRunRequest {
+                        request_id: request_id(),
+                        year,
+                        month,
+                        execution_date: Some(dates::to_proto(day)),
+                    }
+                );
+                print_run(&r);
+            }
+            RunCommand::Show { run_id } => {
+                let r = call!(get_payment_run, GetPaymentRunRequest { run_id });
+                print_run(&r);
+            }
+            RunCommand::File { run_id, out } => {
+                let f = call!(get_payment_file, GetPaymentFileRequest { run_id });
+                std::fs::write(&out, f.xml.as_bytes())?;
+                println!(
+                    "wrote {} ({} bytes, sha256 {}, message id {})",
+                    out.display(),
+                    f.xml.len(),
+                    f.sha256,
+                    f.message_id
+                );
+            }
+        },
+        CompensationCommand::Approve { run_id } => {
+            let r = call!(
+                approve_payment_run,
+                ApprovePaymentRunRequest {
+                    request_id: request_id(),
+                    run_id,
+                }
+            );
+            print_run(&r);
+        }
+        CompensationCommand::Statements { run_id, home } => {
+            if let Some(home_id) = home {
+                let s = call!(get_statement, GetStatementRequest { run_id, home_id });
+                for l in &s.lines {
+                    println!(
+                        "  {:<36}  {:<22} {:>3} days {:>12} kr{}{}",
+                        l.agreement_id,
+                        l.component().as_str_name(),
+                        l.paid_days,
+                        kr(l.amount_ore),
+                        if l.taxable { " taxable" } else { "" },
+                        if l.corrects_period.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" (corrects {})", l.corrects_period)
+                        }
+                    );
+                }
+                println!(
+                    "gross {} kr, taxable {} kr, tax {} kr, net {} kr{}",
+                    kr(s.gross_ore),
+                    kr(s.taxable_ore),
+                    kr(s.tax_ore),
+                    kr(s.net_ore),
+                    if s.paid_by_transfer {
+                        format!(", transfer {}", s.end_to_end_id)
+                    } else {
+                        ", no transfer".into()
+                    }
+                );
+                return Ok(());
+            }
+            let mut token = String::new();
+            println!(
+                "{:<36}  {:>12}  {:>12}  {:>12}  transfer",
+                "home", "gross kr", "tax kr", "net kr"
+            );
+            loop {
+                let resp = call!(
+                    list_statements,
+                    ListStatementsRequest {
+                        run_id: run_id.clone(),
+                        page: Some(PageRequest {
+                            page_size: 500,
+                            page_token: token,
+                        }),
+                    }
+                );
+                for s in &resp.statements {
+                    println!(
+                        "{:<36}  {:>12}  {:>12}  {:>12}  {}",
+                        s.home_id,
+                        kr(s.gross_ore),
+                        kr(s.tax_ore),
+                        kr(s.net_ore),
+                        if s.paid_by_transfer {
+                            &s.end_to_end_id
+                        } else {
+                            "-"
+                        }
+                    );
+                }
+                token = resp.page.map(|p| p.next_page_token).unwrap_or_default();
+                if token.is_empty() {
+                    break;
+                }
+            }
+        }
+    }
+    Ok(())
+}
