@@ -8,6 +8,7 @@ mod http;
 mod limits;
 mod matching;
 mod matrix;
+mod portfolio;
 mod recruitment;
 mod regions;
 mod restrictions;

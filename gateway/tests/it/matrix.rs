@@ -93,6 +93,9 @@ fn abbrev(role: Role) -> &'static str {
         Role::CouncilMember => "council",
         Role::Service => "service",
         Role::NationalReviewer => "reviewer",
+        Role::HealthStaff => "health",
+        Role::SchoolStaff => "school",
+        Role::Guardian => "guardian",
     }
 }
 
@@ -159,6 +162,9 @@ fn token(
                 _ => new_id(),
             };
             env.token(role, None, Some(&party))
+        }
+        Role::Guardian | Role::HealthStaff | Role::SchoolStaff => {
+            env.token(role, None, Some(&new_id()))
         }
         _ => env.token(role, None, None),
     }
