@@ -22,7 +22,7 @@ pub const SERVICE: ServiceRoutes = ServiceRoutes {
     routes: REGION_ROUTES,
     national: &[],
     never_stored: &[],
-    public: &[],
+    public: PUBLIC,
     creates: &[],
     components: Vec::new,
 };
@@ -67,10 +67,27 @@ pub const LOG_READERS: &[Role] = &[
     Role::Service,
 ];
 
+/// No role: the pharmacy's check (anyone, as the public caller).
+pub const NOBODY_NEEDED: &[Role] = &[];
+/// The home's credential: the home, the placing municipality, the office.
+pub const CREDENTIAL_ISSUERS: &[Role] = &[
+    Role::FamilyHome,
+    Role::MunicipalityCaseworker,
+    Role::MunicipalityManager,
+    Role::RegionalOfficer,
+];
+
+/// The public routes (no login).
+const PUBLIC: &[&str] = &["verifyPrescriptionCredential"];
+
 route_table! {
     service = NAME,
     package = "samling.portfolio.v1",
     client = PortfolioServiceClient;
+    POST "/v1/regions/{region}/portfolio/credentials/verification" "verifyPrescriptionCredential" => verify_prescription_credential(VerifyPrescriptionCredentialRequest) -> CredentialVerification,
+        Body, NOBODY_NEEDED, own = [], party = None, "PUBLIC (no login): is a prescription collection credential valid? Only the validity, the holder's role and the expiry";
+    POST "/v1/regions/{region}/portfolio/children/{child_id}/prescription-credential" "issuePrescriptionCredential" => issue_prescription_credential(IssuePrescriptionCredentialRequest) -> PrescriptionCredential,
+        Body, CREDENTIAL_ISSUERS, own = [], party = None, "The current home's signed credential to collect the child's prescriptions (QR); revoked when the placement ends";
     GET "/v1/regions/{region}/portfolio/children/{child_id}" "getPortfolio" => get_portfolio(GetPortfolioRequest) -> Portfolio,
         Query, READERS, own = [], party = None, "The child's portfolio as the caller may see it: the sections its role and relation admit (the others named in hiddenSections); every section shown is logged";
     PUT "/v1/regions/{region}/portfolio/children/{child_id}" "openPortfolio" => open_portfolio(OpenPortfolioRequest) -> Portfolio,

@@ -37,10 +37,16 @@ pub const NAME: &str = "portfolio";
 pub const SERVICE_NAME: &str = "samling.portfolio.v1.PortfolioService";
 
 /// Portfolio's migrations (applied after kit's own).
-pub const MIGRATIONS: &[samling_kit::db::Migration] = &[samling_kit::db::Migration {
-    name: "portfolio/0001_portfolio",
-    sql: include_str!("../migrations/0001_portfolio.sql"),
-}];
+pub const MIGRATIONS: &[samling_kit::db::Migration] = &[
+    samling_kit::db::Migration {
+        name: "portfolio/0001_portfolio",
+        sql: include_str!("../migrations/0001_portfolio.sql"),
+    },
+    samling_kit::db::Migration {
+        name: "portfolio/0002_credentials",
+        sql: include_str!("../migrations/0002_credentials.sql"),
+    },
+];
 
 /// Portfolio as the binary's module list sees it.
 pub fn module() -> Module {

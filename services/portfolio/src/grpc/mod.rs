@@ -22,6 +22,8 @@ samling_kit::grpc_service! {
         set_relations(SetRelationsRequest) -> Portfolio => |g, c, r| g.set_relations(&c, r);
         list_access_log(ListAccessLogRequest) -> ListAccessLogResponse => |g, c, r| g.list_access_log(&c, r);
         list_home_access(ListHomeAccessRequest) -> ListHomeAccessResponse => |g, c, r| g.list_home_access(&c, r);
+        issue_prescription_credential(IssuePrescriptionCredentialRequest) -> PrescriptionCredential => |g, c, r| g.issue_prescription_credential(&c, r);
+        verify_prescription_credential(VerifyPrescriptionCredentialRequest) -> CredentialVerification => |g, c, r| g.verify_prescription_credential(&c, r);
     ;
 }
 

@@ -34,6 +34,19 @@ pub(crate) fn is_sealed(p: &Portfolio, s: Section) -> bool {
 }
 
 impl Portfolios {
+    /// Every RPC but the public verification: the region's bind, and the
+    /// gateway's public caller refused (one check used everywhere).
+    pub(crate) fn enter(&self, ctx: &AuthContext) -> R<()> {
+        self.bind(ctx)?;
+        if ctx.is_public() {
+            return Err(refused(
+                Reason::ForbiddenRole,
+                "the public caller may only verify credentials",
+            ));
+        }
+        Ok(())
+    }
+
     /// The own-view age of this child's portfolio.
     pub(crate) fn own_view_age(&self, p: &Portfolio) -> u32 {
         match p.relations.as_ref().map(|r| r.own_view_age) {

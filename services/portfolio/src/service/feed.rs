@@ -139,6 +139,9 @@ impl Portfolios {
         if e.event_type == PLACEMENT_CREATED {
             self.portfolio_for_placement(tx, &ctx, &child_id, &facts, protected)
                 .await?;
+        } else if self.revoke_credentials(tx.conn(), &placement_id).await? > 0 {
+            tx.audit(&ctx.audit("credentials_revoked", "portfolio.credential", &child_id))
+                .await?;
         }
         if home_id.is_empty() {
             // A unit (HVB): no home gains or loses access.

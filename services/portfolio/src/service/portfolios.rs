@@ -44,7 +44,7 @@ impl Portfolios {
     }
 
     pub async fn get_portfolio(&self, ctx: &AuthContext, req: GetPortfolioRequest) -> R<Portfolio> {
-        self.bind(ctx)?;
+        self.enter(ctx)?;
         let p = self.load(&req.child_id).await?;
         p.view(self, ctx).await
     }
@@ -57,7 +57,7 @@ impl Portfolios {
         ctx: &AuthContext,
         req: OpenPortfolioRequest,
     ) -> R<Portfolio> {
-        self.bind(ctx)?;
+        self.enter(ctx)?;
         let child_id = parse_id("child_id", &req.child_id)?.to_string();
         let placing =
             MunicipalityCode::parse(req.placing_municipality_code.trim()).map_err(|_| {
@@ -127,7 +127,7 @@ impl Portfolios {
         ctx: &AuthContext,
         req: UpdateSectionRequest,
     ) -> R<Portfolio> {
-        self.bind(ctx)?;
+        self.enter(ctx)?;
         let child_id = parse_id("child_id", &req.child_id)?.to_string();
         let body = req
             .section
@@ -231,7 +231,7 @@ impl Portfolios {
     }
 
     pub async fn set_relations(&self, ctx: &AuthContext, req: SetRelationsRequest) -> R<Portfolio> {
-        self.bind(ctx)?;
+        self.enter(ctx)?;
         let child_id = parse_id("child_id", &req.child_id)?.to_string();
         let current = self.load(&child_id).await?;
         let rel = self.admitted(ctx, &current).await?;
@@ -316,7 +316,7 @@ impl Portfolios {
         ctx: &AuthContext,
         req: ListAccessLogRequest,
     ) -> R<ListAccessLogResponse> {
-        self.bind(ctx)?;
+        self.enter(ctx)?;
         let p = self.load(&req.child_id).await?;
         let rel = self.admitted(ctx, &p).await?;
         if !rules::may_read_log(rel) {
@@ -356,7 +356,7 @@ impl Portfolios {
         ctx: &AuthContext,
         req: ListHomeAccessRequest,
     ) -> R<ListHomeAccessResponse> {
-        self.bind(ctx)?;
+        self.enter(ctx)?;
         let p = self.load(&req.child_id).await?;
         let rel = self.admitted(ctx, &p).await?;
         if !matches!(

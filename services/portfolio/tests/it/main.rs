@@ -6,5 +6,6 @@
 mod common;
 
 mod access;
+mod credential;
 mod moves;
 mod sections;
