@@ -21,7 +21,7 @@ pub const SERVICE: ServiceRoutes = ServiceRoutes {
     service: NAME,
     routes: REGION_ROUTES,
     national: &[],
-    never_stored: &[],
+    never_stored: NEVER_STORED,
     public: PUBLIC,
     creates: &[],
     components: Vec::new,
@@ -79,6 +79,11 @@ pub const CREDENTIAL_ISSUERS: &[Role] = &[
 
 /// The public routes (no login).
 const PUBLIC: &[&str] = &["verifyPrescriptionCredential"];
+
+/// The verification is a check that must be a POST (the credential is a
+/// body, never a URL): nothing is stored, so its answer is not kept for
+/// `Idempotency-Key` replays and it has no `request_id`.
+const NEVER_STORED: &[&str] = &["verifyPrescriptionCredential"];
 
 route_table! {
     service = NAME,
