@@ -77,7 +77,8 @@ impl Portfolios {
             ctx.role,
             samling_kit::auth::Role::RegionalOfficer | samling_kit::auth::Role::Service
         );
-        if !office && !(ctx.role.is_municipal() && ctx.is_municipality(&placing)) {
+        let own = ctx.role.is_municipal() && ctx.is_municipality(&placing);
+        if !(office || own) {
             return Err(if ctx.role.is_municipal() {
                 refused(
                     Reason::NotOwnMunicipality,
