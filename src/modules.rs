@@ -14,6 +14,7 @@ pub fn all() -> Vec<Module> {
         samling_registry::module(),
         samling_recruitment::module(),
         samling_compensation::module(),
+        samling_portfolio::module(),
     ]
 }
 

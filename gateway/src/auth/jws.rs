@@ -129,10 +129,10 @@ pub(super) fn context_from_claims(
         None => None,
     };
     let party = text_claim(claims, "party", MAX_ID_LEN)?;
-    if party.is_none() && matches!(role, Role::FamilyHome | Role::Child) {
+    if party.is_none() && role.needs_party() {
         return Err(bad_claim(
             "party",
-            "is required for the family_home and child roles",
+            "is required for the family_home, child, guardian, health_staff and school_staff roles",
         ));
     }
     let region = text_claim(claims, "region", MAX_REGION_LEN)?;

@@ -60,6 +60,7 @@ macro_rules! route_table {
 
 pub mod compensation;
 pub mod matching;
+pub mod portfolio;
 pub mod recruitment;
 pub mod registry;
 
@@ -69,6 +70,7 @@ pub const SERVICES: &[&ServiceRoutes] = &[
     &recruitment::SERVICE,
     &matching::SERVICE,
     &compensation::SERVICE,
+    &portfolio::SERVICE,
 ];
 
 /// How a route's request is carried.

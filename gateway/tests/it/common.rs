@@ -16,7 +16,7 @@ use samling_gateway::Gateway;
 use samling_gateway::auth::{Authenticator, IssueClaims, TokenIssuer};
 use samling_gateway::limits::{Limits, LimitsConfig};
 use samling_gateway::regions::Directory;
-use samling_kit::auth::{ContextSigner, Role};
+use samling_kit::auth::{AuthContext, ContextSigner, Role};
 use samling_kit::config::GatewayConfig;
 use samling_kit::reference::{MunicipalityCode, RegionMap};
 use samling_testkit::server::Served;
@@ -55,6 +55,64 @@ pub struct RegionServer {
     pub recruitment: samling_recruitment::Recruitment,
     /// Compensation of the region (fee schedules, agreements, grants).
     pub compensation: samling_compensation::Compensation,
+    /// The child's portfolio, following the region's registry (its feed
+    /// in-process; protected children's placements asked of it directly).
+    pub portfolio: samling_portfolio::Portfolios,
+    portfolio_feed: samling_kit::consumer::ConsumerHandle,
+}
+
+/// The registry as portfolio asks it (in-process, as the service).
+struct RegistryFacts(samling_registry::Registry);
+
+impl samling_portfolio::service::RegistryLookup for RegistryFacts {
+    fn placement(
+        &self,
+        id: String,
+    ) -> samling_portfolio::service::lookup::LookupFuture<
+        Option<samling_portfolio::service::PlacementFacts>,
+    > {
+        let r = self.0.clone();
+        Box::pin(async move {
+            let ctx = AuthContext::new("portfolio", Role::Service);
+            let day = |d: Option<&samling_proto::common::v1::Date>| {
+                d.map(|d| format!("{:04}-{:02}-{:02}", d.year, d.month, d.day))
+                    .unwrap_or_default()
+            };
+            match r.get_placement(&ctx, &id).await {
+                Ok(p) => Ok(Some(samling_portfolio::service::PlacementFacts {
+                    child_id: p.child_id,
+                    home_id: p.home_id,
+                    placing_municipality_code: p.placing_municipality_code,
+                    start_date: day(p.start_date.as_ref()),
+                    end_date: day(p.end_date.as_ref()),
+                })),
+                Err(_) => Ok(None),
+            }
+        })
+    }
+
+    fn child(
+        &self,
+        id: String,
+    ) -> samling_portfolio::service::lookup::LookupFuture<
+        Option<samling_portfolio::service::ChildFacts>,
+    > {
+        let r = self.0.clone();
+        Box::pin(async move {
+            let ctx = AuthContext::new("portfolio", Role::Service);
+            match r.get_child(&ctx, &id).await {
+                Ok(c) => Ok(Some(samling_portfolio::service::ChildFacts {
+                    birth_date: c
+                        .birth_date
+                        .map(|d| format!("{:04}-{:02}-{:02}", d.year, d.month, d.day))
+                        .unwrap_or_default(),
+                    protected_identity: c.protected_identity,
+                    placing_municipality_code: c.placing_municipality_code,
+                })),
+                Err(_) => Ok(None),
+            }
+        })
+    }
 }
 
 impl RegionServer {
@@ -101,11 +159,30 @@ impl RegionServer {
             samling_kit::dates::Clock::fixed(chrono::Utc::now()),
         )
         .for_region(region.clone());
+        let (pstore, _) = backend
+            .store("portfolio", Some(4), &[samling_portfolio::MIGRATIONS])
+            .await;
+        let portfolio =
+            samling_portfolio::Portfolios::new(pstore, 13, samling_kit::dates::Clock::system())
+                .for_region(region.clone())
+                .with_registry(Arc::new(RegistryFacts(registry.clone())));
+        let portfolio_feed = samling_kit::consumer::Consumer::new(
+            samling_portfolio::registry_feed::feed_name(id),
+            samling_kit::consumer::FeedSource(registry.feed.clone()),
+        )
+        .with_options(samling_portfolio::registry_feed::options())
+        .spawn_durable(
+            portfolio.store.clone(),
+            portfolio.feed.clone(),
+            samling_portfolio::registry_feed::RegistryFeed(portfolio.clone()),
+        )
+        .expect("portfolio's consumer");
         let served = Served::start(
             &[
                 samling_registry::SERVICE_NAME,
                 samling_recruitment::SERVICE_NAME,
                 samling_compensation::SERVICE_NAME,
+                samling_portfolio::SERVICE_NAME,
             ],
             |router| {
                 router
@@ -125,6 +202,10 @@ impl RegionServer {
                         compensation.clone(),
                         signer.verifier(),
                     ))
+                    .add_service(samling_portfolio::grpc::server(
+                        portfolio.clone(),
+                        signer.verifier(),
+                    ))
             },
         )
         .await;
@@ -135,7 +216,32 @@ impl RegionServer {
             served,
             recruitment,
             compensation,
+            portfolio,
+            portfolio_feed,
         }
+    }
+
+    /// Wait until portfolio has applied the registry's events so far.
+    pub async fn portfolio_caught_up(&self) {
+        let head = self
+            .registry
+            .feed
+            .read_after(0, 100_000)
+            .await
+            .expect("feed")
+            .iter()
+            .rev()
+            .find(|e| {
+                samling_portfolio::registry_feed::EVENT_TYPES.contains(&e.event_type.as_str())
+            })
+            .map(|e| e.seq)
+            .unwrap_or(0);
+        tokio::time::timeout(
+            std::time::Duration::from_secs(20),
+            self.portfolio_feed.wait_for(|s| s.cursor >= head),
+        )
+        .await
+        .expect("portfolio caught up with the registry");
     }
 
     pub fn endpoint(&self) -> String {

@@ -94,6 +94,9 @@ fn abbrev(role: Role) -> &'static str {
         Role::Service => "service",
         Role::NationalReviewer => "reviewer",
         Role::Ivo => "ivo",
+        Role::HealthStaff => "health",
+        Role::SchoolStaff => "school",
+        Role::Guardian => "guardian",
     }
 }
 
@@ -160,6 +163,9 @@ fn token(
                 _ => new_id(),
             };
             env.token(role, None, Some(&party))
+        }
+        Role::Guardian | Role::HealthStaff | Role::SchoolStaff => {
+            env.token(role, None, Some(&new_id()))
         }
         _ => env.token(role, None, None),
     }

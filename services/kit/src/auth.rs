@@ -43,10 +43,19 @@ pub enum Role {
     /// inspections) and records its inspections. National: no region, no
     /// municipality.
     Ivo,
+    /// Health care staff of a care unit (`party` = the unit's id): write
+    /// the health section of the children whose portfolio names the unit.
+    HealthStaff,
+    /// School staff of a school unit (`party` = the unit's id): write the
+    /// school section of the children whose portfolio names the unit.
+    SchoolStaff,
+    /// A birth parent or guardian (`party` = the child's id): reads the
+    /// child's portfolio but its sealed sections.
+    Guardian,
 }
 
 impl Role {
-    pub const ALL: [Role; 11] = [
+    pub const ALL: [Role; 14] = [
         Role::MunicipalityCaseworker,
         Role::MunicipalityManager,
         Role::RegionalOfficer,
@@ -58,6 +67,9 @@ impl Role {
         Role::Service,
         Role::NationalReviewer,
         Role::Ivo,
+        Role::HealthStaff,
+        Role::SchoolStaff,
+        Role::Guardian,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -73,6 +85,9 @@ impl Role {
             Role::Service => "service",
             Role::NationalReviewer => "national_reviewer",
             Role::Ivo => "ivo",
+            Role::HealthStaff => "health_staff",
+            Role::SchoolStaff => "school_staff",
+            Role::Guardian => "guardian",
         }
     }
 
@@ -88,6 +103,15 @@ impl Role {
         matches!(
             self,
             Role::MunicipalityCaseworker | Role::MunicipalityManager
+        )
+    }
+
+    /// Roles that act for one party (a home, a child, a unit): their
+    /// tokens must name it.
+    pub fn needs_party(self) -> bool {
+        matches!(
+            self,
+            Role::FamilyHome | Role::Child | Role::Guardian | Role::HealthStaff | Role::SchoolStaff
         )
     }
 
@@ -113,7 +137,8 @@ pub struct AuthContext {
     pub municipality: Option<MunicipalityCode>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
-    /// For `family_home`: the home id; for `child`: the child id.
+    /// For `family_home`: the home id; for `child` and `guardian`: the child
+    /// id; for `health_staff` and `school_staff`: their unit's id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub party: Option<String>,
     /// Why the data is being accessed (the token's purpose); recorded in the audit log.

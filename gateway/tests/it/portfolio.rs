@@ -1,0 +1,167 @@
+//! The portfolio's done-when through the door (issue 22): a Stockholm
+//! child placed in a Norrtälje home through REST has a portfolio that the
+//! child, the home and the caseworker read; the child moves to a Gotland
+//! home (another municipality): the old home loses access on the end date,
+//! the new one has it; the child reads over the gateway who read what.
+
+use crate::common;
+
+use common::*;
+use samling_kit::auth::Role;
+use serde_json::{Value, json};
+
+fn today() -> String {
+    chrono::Utc::now()
+        .date_naive()
+        .format("%Y-%m-%d")
+        .to_string()
+}
+
+/// An approved family home in `municipality` of Stockholm-Gotland; its id.
+async fn approved_home(env: &Env, municipality: &str, serial: u16) -> String {
+    let id = env
+        .create_home_id(
+            STOCKHOLM,
+            home_draft(municipality, "Skolgatan 1", &adult(serial), &["trauma"]),
+        )
+        .await;
+    let office = env.officer();
+    env.http()
+        .post(
+            &format!("/v1/regions/{STOCKHOLM}/homes/{id}/status"),
+            &office,
+            &json!({"to_status": "HOME_STATUS_UNDER_ASSESSMENT", "reason": "home study"}),
+        )
+        .await
+        .ok();
+    env.http()
+        .post(
+            &format!("/v1/regions/{STOCKHOLM}/homes/{id}/approvals"),
+            &office,
+            &json!({"municipality_code": municipality, "decision_date": today(), "decision_ref": "SN 2026/22"}),
+        )
+        .await
+        .ok();
+    id
+}
+
+fn sections(doc: &Value) -> Vec<String> {
+    [
+        "about_me",
+        "health",
+        "dental",
+        "school",
+        "leisure",
+        "documents",
+        "contacts",
+    ]
+    .iter()
+    .filter(|s| !doc[**s].is_null())
+    .map(|s| s.to_string())
+    .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_portfolio_moves_with_the_child_and_the_child_reads_its_access_log_over_the_gateway() {
+    for_each_backend(|b| async move {
+        let env = Env::start(&b).await;
+        let home_a = approved_home(&env, "0188", 221).await; // Norrtälje
+        let home_b = approved_home(&env, "0980", 222).await; // Gotland
+        let cw = env.caseworker(OWN);
+        let pnr = personnummer(chrono::NaiveDate::from_ymd_opt(2011, 2, 3).unwrap(), 223);
+        let child = env
+            .http()
+            .post(
+                &format!("/v1/regions/{STOCKHOLM}/children"),
+                &cw,
+                &json!({"personnummer": pnr, "given_name": "Kim", "family_name": "Lind", "placing_municipality_code": OWN}),
+            )
+            .await
+            .ok()["child"]["id"]
+            .as_str()
+            .expect("child id")
+            .to_string();
+        let placed = env
+            .http()
+            .post(
+                &format!("/v1/regions/{STOCKHOLM}/placements"),
+                &cw,
+                &json!({"child_id": child, "home_id": home_a, "legal_basis": "LEGAL_BASIS_SOL_VOLUNTARY", "start_date": today()}),
+            )
+            .await
+            .ok();
+        let p1 = placed["placement"]["id"].as_str().expect("placement id").to_string();
+        let region = env.region(STOCKHOLM);
+        region.portfolio_caught_up().await;
+
+        let path = format!("/v1/regions/{STOCKHOLM}/portfolio/children/{child}");
+        let kid = env.token(Role::Child, None, Some(&child));
+        let a = env.token(Role::FamilyHome, None, Some(&home_a));
+        let bt = env.token(Role::FamilyHome, None, Some(&home_b));
+        // The child writes about me; child, home and caseworker see every section.
+        let r = env
+            .http()
+            .send(
+                Req::new("PUT", &format!("{path}/section"))
+                    .bearer(&kid)
+                    .json(&json!({"about_me": {"in_my_words": "Jag vill bo nära min bror."}})),
+            )
+            .await
+            .ok();
+        assert_eq!(r["about_me"]["in_my_words"], json!("Jag vill bo nära min bror."), "{r}");
+        for (who, token) in [("child", &kid), ("home A", &a), ("caseworker", &cw)] {
+            let doc = env.http().get(&path, token).await.ok();
+            assert_eq!(sections(&doc), vec!["about_me"], "{who}: {doc}");
+            assert!(doc["hidden_sections"].as_array().is_none_or(|h| h.is_empty()), "{who}: {doc}");
+            assert_eq!(doc["current_home_id"], json!(home_a), "{who}: {doc}");
+            assert!(!doc.to_string().contains(&pnr.replace('-', "")), "{who}: no personnummer");
+        }
+        assert_eq!(env.http().get(&path, &bt).await.status, 404, "home B before the move");
+
+        // The move to Gotland: A's placement ends today, B's starts today.
+        env.http()
+            .post(
+                &format!("/v1/regions/{STOCKHOLM}/placements/{p1}/end"),
+                &cw,
+                &json!({"end_date": today(), "end_reason": "END_REASON_PLANNED"}),
+            )
+            .await
+            .ok();
+        env.http()
+            .post(
+                &format!("/v1/regions/{STOCKHOLM}/placements"),
+                &cw,
+                &json!({"child_id": child, "home_id": home_b, "legal_basis": "LEGAL_BASIS_SOL_VOLUNTARY", "start_date": today()}),
+            )
+            .await
+            .ok();
+        region.portfolio_caught_up().await;
+        let r = env.http().get(&path, &a).await;
+        assert_eq!(r.status, 404, "the old home lost access: {}", r.text());
+        let doc = env.http().get(&path, &bt).await.ok();
+        assert_eq!(doc["current_home_id"], json!(home_b), "{doc}");
+        assert_eq!(doc["about_me"]["in_my_words"], json!("Jag vill bo nära min bror."), "{doc}");
+        // Gotland's caseworkers are not the placing municipality's.
+        let r = env.http().get(&path, &env.caseworker("0980")).await;
+        assert_eq!(r.status, 404, "{}", r.text());
+
+        // The child reads who read what; the old home may not, nor another child.
+        let log = env.http().get(&format!("{path}/access-log"), &kid).await.ok();
+        let entries = log["entries"].as_array().expect("entries");
+        let read_by = |party: &str| {
+            entries
+                .iter()
+                .filter(|e| e["role"] == json!("family_home") && e["party"] == json!(party) && e["action"] == json!("read"))
+                .count()
+        };
+        assert!(read_by(&home_a) >= 1, "{log}");
+        assert!(read_by(&home_b) >= 1, "{log}");
+        assert!(entries.iter().any(|e| e["section"] == json!("about_me") && e["action"] == json!("write") && e["role"] == json!("child")), "{log}");
+        let r = env.http().get(&format!("{path}/access-log"), &a).await;
+        assert_eq!(r.status, 403, "{}", r.text());
+        let other_child = env.token(Role::Child, None, Some(&new_id()));
+        let r = env.http().get(&format!("{path}/access-log"), &other_child).await;
+        assert_eq!(r.status, 403, "another child at the door: {}", r.text());
+    })
+    .await;
+}

@@ -1,0 +1,9 @@
+//! Portfolio's pure rules: who may read and write which section
+//! ([`access`]), what a valid section is ([`sections`]), and the one error
+//! type. No I/O.
+
+pub mod access;
+mod error;
+pub mod sections;
+
+pub use error::PortfolioError;
