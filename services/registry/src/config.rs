@@ -15,6 +15,15 @@ pub struct RegistryConfig {
     pub reconfirmation_months: u32,
     /// Days the regional office has to answer an appeal or second-opinion request.
     pub home_request_response_days: u32,
+    /// A child in an emergency home (jourhem) longer than this many days is
+    /// listed by ListLongJourhemStays (ADR 0030).
+    pub jourhem_alert_days: u32,
+    /// A settling-in from an emergency home shorter than this many days
+    /// needs a stated reason when the emergency placement ends.
+    pub settling_in_min_days: u32,
+    /// Months until the custody-transfer question comes up again after a
+    /// consideration that did not lead to an application.
+    pub custody_reconsideration_months: u32,
     /// The national identity key (64 hex characters, the same file in every
     /// region): registers compare children and adults across regions by
     /// HMAC-SHA-256 of the personnummer under it (ADR 0021). Default
@@ -29,6 +38,9 @@ impl Default for RegistryConfig {
             ivo_report_above: 4,
             reconfirmation_months: 12,
             home_request_response_days: 28,
+            jourhem_alert_days: 90,
+            settling_in_min_days: 14,
+            custody_reconsideration_months: 6,
             identity_key_file: None,
         }
     }

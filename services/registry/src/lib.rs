@@ -42,6 +42,10 @@ pub const MIGRATIONS: &[samling_kit::db::Migration] = &[
         name: "registry/0004_decisions",
         sql: include_str!("../migrations/0004_registry_decisions.sql"),
     },
+    samling_kit::db::Migration {
+        name: "registry/0006_placements_over_time",
+        sql: include_str!("../migrations/0006_registry_placements_over_time.sql"),
+    },
 ];
 
 /// The gRPC service name, for health checks.

@@ -13,6 +13,7 @@ pub mod due_process;
 pub mod duplicates;
 pub mod error;
 pub mod home;
+pub mod over_time;
 pub mod placement;
 pub mod restriction;
 
@@ -25,6 +26,9 @@ pub struct Rules {
     pub ivo_report_above: u32,
     pub reconfirmation_months: u32,
     pub home_request_response_days: u32,
+    pub jourhem_alert_days: u32,
+    pub settling_in_min_days: u32,
+    pub custody_reconsideration_months: u32,
 }
 
 impl Default for Rules {
@@ -40,6 +44,9 @@ impl From<&crate::config::RegistryConfig> for Rules {
             ivo_report_above: c.ivo_report_above,
             reconfirmation_months: c.reconfirmation_months,
             home_request_response_days: c.home_request_response_days,
+            jourhem_alert_days: c.jourhem_alert_days,
+            settling_in_min_days: c.settling_in_min_days,
+            custody_reconsideration_months: c.custody_reconsideration_months,
         }
     }
 }
