@@ -604,6 +604,8 @@ async fn quarterly(gw: Arc<Gateway>, mut n: National) -> Result<Response, Proble
         total_not_executed: rows.iter().map(|r| r.not_executed).sum(),
         total_executed_late: rows.iter().map(|r| r.executed_late).sum(),
         rows,
+        // The running quarter in any region: provisional.
+        provisional: regional.iter().any(|r| r.provisional),
         ..Default::default()
     };
     if aggregates_only {

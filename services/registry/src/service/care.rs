@@ -896,10 +896,15 @@ impl Registry {
         let m = municipality("municipality_code", &req.municipality_code)?;
         access::decisions(ctx, m.as_str())?;
         self.check_in_region("municipality_code", m.as_str())?;
-        let sex = Sex::try_from(req.sex)
+        let typed_sex = Sex::try_from(req.sex)
             .ok()
-            .filter(|s| *s != Sex::Unspecified)
-            .ok_or_else(|| RegistryError::invalid("sex", "is required"))?;
+            .filter(|s| *s != Sex::Unspecified);
+        if req.child_id.is_empty() && typed_sex.is_none() {
+            return Err(RegistryError::invalid(
+                "sex",
+                "is required when no child_id is given",
+            ));
+        }
         let kind = DecisionKind::try_from(req.decision_kind)
             .ok()
             .filter(|s| *s != DecisionKind::Unspecified)
@@ -923,6 +928,8 @@ impl Registry {
             .begin(ctx, "ReportUnexecutedDecision", &req.request_id, &req)
             .await?;
         let mut tx = samling_kit::replay!(tx, self, ctx);
+        // Sex from the child record, never typed over it (issue 24 §7).
+        let mut sex = typed_sex.unwrap_or_default();
         if !req.child_id.is_empty() {
             let c = store::children::must_get(tx.conn(), &req.child_id).await?;
             if c.placing_municipality_code != m.as_str() {
@@ -931,6 +938,14 @@ impl Registry {
                     "the child belongs to another municipality",
                 ));
             }
+            let recorded = Sex::try_from(c.sex).unwrap_or_default();
+            if typed_sex.is_some_and(|t| t != recorded) {
+                return Err(RegistryError::invalid(
+                    "sex",
+                    "differs from the child record; leave it out to take the record's",
+                ));
+            }
+            sex = recorded;
         }
         let d = UnexecutedDecision {
             id: ids::new_id_string(),
@@ -1036,12 +1051,29 @@ impl Registry {
         for d in found {
             facts.push(decisions::DecisionFacts {
                 sex: Sex::try_from(d.sex).unwrap_or_default(),
+                kind: DecisionKind::try_from(d.decision_kind).unwrap_or_default(),
                 reason: UnexecutedReason::try_from(d.reason).unwrap_or_default(),
                 decision_date: dates::from_proto("decision_date", d.decision_date.as_ref())?,
                 executed_on: dates::opt_from_proto("executed_on", d.executed_on.as_ref())?,
             });
         }
         let rows = decisions::quarterly_rows(&facts, start, end);
+        // The form's comparison: the two quarters before, oldest first.
+        let (y1, q1) = decisions::previous_quarter(req.year, req.quarter);
+        let (y2, q2) = decisions::previous_quarter(y1, q1);
+        let mut previous_quarters = Vec::new();
+        for (y, q) in [(y2, q2), (y1, q1)] {
+            let (_, e) = decisions::quarter_bounds(y, q)?;
+            let n = decisions::total_not_executed(&facts, e);
+            previous_quarters.push(QuarterTotal {
+                year: y,
+                quarter: q,
+                quarter_end: Some(dates::to_proto(e)),
+                total_not_executed: n,
+                total_not_executed_display: n.to_string(),
+            });
+        }
+        let mut kind_rows = decisions::kind_rows(&facts, end);
         let mut report = QuarterlyReport {
             municipality_code: req.municipality_code.clone(),
             year: req.year,
@@ -1057,9 +1089,36 @@ impl Registry {
         // sum asks as itself and suppresses after adding up.
         if access::suppress_small_counts(ctx) {
             disclosure::suppress_quarterly_report(&mut report);
+            let cells: Vec<u32> = kind_rows.iter().map(|r| r.not_executed).collect();
+            // The same total as the report's: hidden here where it is there.
+            let total_hidden = report.total_not_executed_display == disclosure::HIDDEN;
+            let (shown, _) = disclosure::suppress_with(
+                &cells,
+                cells.iter().sum(),
+                &vec![false; cells.len()],
+                total_hidden,
+            );
+            for (r, s) in kind_rows.iter_mut().zip(shown) {
+                r.not_executed = s.number();
+                r.not_executed_display = s.display();
+            }
+            for p in &mut previous_quarters {
+                // One figure on its own: 1–4 is "<5".
+                let n = p.total_not_executed;
+                let s = if (1..disclosure::THRESHOLD).contains(&n) {
+                    disclosure::Shown::Small
+                } else {
+                    disclosure::Shown::Count(n)
+                };
+                p.total_not_executed = s.number();
+                p.total_not_executed_display = s.display();
+            }
         } else {
             disclosure::show_quarterly_report(&mut report);
         }
+        report.kind_rows = kind_rows;
+        report.previous_quarters = previous_quarters;
+        report.provisional = self.clock.today() <= end;
         Ok(report)
     }
 

@@ -1904,7 +1904,8 @@ async fn the_privacy_walk_every_rpc_and_the_feed_as_every_role() {
             ReportUnexecutedDecisionRequest {
                 municipality_code: "0180".into(),
                 child_id: child.id.clone(),
-                sex: Sex::Male as i32,
+                // The child record's sex (issue 24 §7).
+                sex: Sex::Unspecified as i32,
                 decision_kind: DecisionKind::FamilyHomePlacement as i32,
                 decision_date: Some(date(days_ago(100))),
                 reason: UnexecutedReason::NoSuitableHome as i32,

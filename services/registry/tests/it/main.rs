@@ -12,6 +12,7 @@ mod homes;
 mod over_time;
 mod placements;
 mod providers;
+mod quarterly_form;
 mod restrictions;
 mod socialjour;
 mod xregion;
