@@ -27,7 +27,10 @@ fn homes_path(region: &str) -> String {
 async fn search_ids(env: &Env, region: &str, query: &str) -> Vec<String> {
     let doc = env
         .http()
-        .get(&format!("{}?{query}", homes_path(region)), &env.officer())
+        .get(
+            &format!("{}?{query}&include_unplaceable=true", homes_path(region)),
+            &env.officer(),
+        )
         .await
         .ok();
     doc["homes"]

@@ -1014,7 +1014,10 @@ async fn homes_with(env: &Env, region: &str, competence: &str) -> Vec<String> {
     let doc = env
         .http()
         .get(
-            &format!("{}?competences={competence}", homes_path(region)),
+            &format!(
+                "{}?competences={competence}&include_unplaceable=true",
+                homes_path(region)
+            ),
             &env.officer(),
         )
         .await
