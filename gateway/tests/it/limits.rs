@@ -1592,7 +1592,7 @@ async fn a_long_answer_costs_its_caller_as_many_requests_as_its_size() {
             .http
             .send(
                 Req::get(&format!(
-                    "{}?competences=cost-marker",
+                    "{}?competences=cost-marker&include_unplaceable=true",
                     homes_path(STOCKHOLM)
                 ))
                 .bearer(&reader),
