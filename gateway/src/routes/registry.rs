@@ -228,7 +228,7 @@ route_table! {
         Query, MUNI_AND_OFFICE, own = ["municipality_code"], party = None, "Children in an emergency home (jourhem) longer than the threshold";
     POST "/v1/regions/{region}/children/{child_id}/siblings" "setSiblingLink" => set_sibling_link(SetSiblingLinkRequest) -> Child,
         Body, MUNI_AND_OFFICE, own = [], party = None, "Link or unlink two children as siblings (a placement that splits them says so)";
-    PUT "/v1/regions/{region}/placements/{placement_id}/closing-conversation" "recordClosingConversation" => record_closing_conversation(RecordClosingConversationRequest) -> Placement,
+    PUT "/v1/regions/{region}/placements/{placement_id}/closing-conversation" "recordPlacementClosingConversation" => record_closing_conversation(RecordClosingConversationRequest) -> Placement,
         Body, MUNI_AND_OFFICE, own = [], party = None, "The closing conversation with the home after a placement ended";
     GET "/v1/regions/{region}/statistics/placements" "getPlacementStatistics" => get_placement_statistics(GetPlacementStatisticsRequest) -> PlacementStatistics,
         Query, REPORT_READERS, own = ["municipality_code"], party = None, "A year's placements: network-placement share per municipality, breakdowns by provider kind and home type (small counts suppressed for aggregate roles)";
