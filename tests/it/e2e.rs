@@ -400,7 +400,12 @@ async fn serve_all_answers_grpc_and_the_cli_across_regions() {
         body.contains("\"home_type\":\"HOME_TYPE_FAMILY_HOME\"") && body.contains("Hemvägen 3"),
         "{body}"
     );
-    let (status, body) = http_get(http_port(base), "/v1/homes?competences=npf", &token).await;
+    let (status, body) = http_get(
+        http_port(base),
+        "/v1/homes?competences=npf&include_unplaceable=true",
+        &token,
+    )
+    .await;
     assert_eq!(status, 200, "{body}");
     assert!(
         body.contains(&home.id) && body.contains("\"partial\":false"),

@@ -701,6 +701,7 @@ fn home_draft(
             vec![]
         },
         willingness: willingness.into_iter().map(|w| w as i32).collect(),
+        description: String::new(),
     })
 }
 
@@ -1134,6 +1135,7 @@ impl Loader<'_> {
                     end_date: Some(dates::to_proto(end)),
                     end_reason: reason as i32,
                     breakdown,
+                    short_settling_in_reason: String::new(),
                 });
                 let r = self.client.raw().end_placement(req).await;
                 if accept(r, &mut self.sum)?.is_none() {
@@ -1310,11 +1312,19 @@ impl Loader<'_> {
                     (5, UnexecutedReason::Other),
                 ])
                 .unwrap_or(UnexecutedReason::NoSuitableHome);
+            // With a child the register takes its sex from the record (issue 24 §7).
+            let sex = if !child_id.is_empty() {
+                Sex::Unspecified
+            } else if female {
+                Sex::Female
+            } else {
+                Sex::Male
+            };
             let req = self.client.request(ReportUnexecutedDecisionRequest {
                 request_id: new_id_string(),
                 municipality_code: municipality,
                 child_id,
-                sex: if female { Sex::Female } else { Sex::Male } as i32,
+                sex: sex as i32,
                 decision_kind: kind as i32,
                 decision_date: Some(dates::to_proto(decided)),
                 reason: reason as i32,

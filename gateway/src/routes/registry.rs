@@ -162,7 +162,7 @@ route_table! {
     POST "/v1/regions/{region}/homes/{home_id}/reconfirmations" "reconfirmHome" => reconfirm_home(ReconfirmHomeRequest) -> Home,
         Body, OFFICE, own = [], party = None, "Record the annual re-confirmation";
     GET "/v1/regions/{region}/overdue-homes" "listOverdueHomes" => list_overdue_homes(ListOverdueHomesRequest) -> SearchHomesResponse,
-        Query, OFFICE, own = [], party = None, "Homes overdue for re-confirmation";
+        Query, MUNI_AND_OFFICE, own = ["municipality_code"], party = None, "Homes overdue for re-confirmation (a municipality: the homes its children are placed in)";
     GET "/v1/regions/{region}/homes/{home_id}/history" "getHomeHistory" => get_home_history(GetHomeHistoryRequest) -> GetHomeHistoryResponse,
         Query, HOME_READERS, own = [], party = Some("home_id"), "Every version of a home: who, when, why";
     POST "/v1/regions/{region}/homes/{home_id}/members" "addHouseholdMember" => add_household_member(AddHouseholdMemberRequest) -> CreateHomeResponse,
@@ -245,6 +245,16 @@ route_table! {
         Body, MUNI_AND_OFFICE, own = [], party = None, "End a placement (breakdowns with reason codes)";
     GET "/v1/regions/{region}/custody-transfer-due" "listCustodyTransferDue" => list_custody_transfer_due(ListCustodyTransferDueRequest) -> ListPlacementsResponse,
         Query, MUNI_AND_OFFICE, own = ["municipality_code"], party = None, "Placements due for the 2-year custody-transfer consideration";
+    POST "/v1/regions/{region}/placements/{placement_id}/custody-considerations" "recordCustodyConsideration" => record_custody_consideration(RecordCustodyConsiderationRequest) -> Placement,
+        Body, MUNI_AND_OFFICE, own = [], party = None, "The custody-transfer consideration made, with its outcome (the due list moves on)";
+    GET "/v1/regions/{region}/long-jourhem-stays" "listLongJourhemStays" => list_long_jourhem_stays(ListLongJourhemStaysRequest) -> ListPlacementsResponse,
+        Query, MUNI_AND_OFFICE, own = ["municipality_code"], party = None, "Children in an emergency home (jourhem) longer than the threshold";
+    POST "/v1/regions/{region}/children/{child_id}/siblings" "setSiblingLink" => set_sibling_link(SetSiblingLinkRequest) -> Child,
+        Body, MUNI_AND_OFFICE, own = [], party = None, "Link or unlink two children as siblings (a placement that splits them says so)";
+    PUT "/v1/regions/{region}/placements/{placement_id}/closing-conversation" "recordPlacementClosingConversation" => record_closing_conversation(RecordClosingConversationRequest) -> Placement,
+        Body, MUNI_AND_OFFICE, own = [], party = None, "The closing conversation with the home after a placement ended";
+    GET "/v1/regions/{region}/statistics/placements" "getPlacementStatistics" => get_placement_statistics(GetPlacementStatisticsRequest) -> PlacementStatistics,
+        Query, REPORT_READERS, own = ["municipality_code"], party = None, "A year's placements: network-placement share per municipality, breakdowns by provider kind and home type (small counts suppressed for aggregate roles)";
     POST "/v1/regions/{region}/unexecuted-decisions" "reportUnexecutedDecision" => report_unexecuted_decision(ReportUnexecutedDecisionRequest) -> UnexecutedDecision,
         Body, MUNI_AND_OFFICE, own = ["municipality_code"], party = None, "Report a decision not yet executed";
     GET "/v1/regions/{region}/unexecuted-decisions" "listUnexecutedDecisions" => list_unexecuted_decisions(ListUnexecutedDecisionsRequest) -> ListUnexecutedDecisionsResponse,
@@ -526,6 +536,8 @@ async fn quarterly(gw: Arc<Gateway>, mut n: National) -> Result<Response, Proble
         total_not_executed: rows.iter().map(|r| r.not_executed).sum(),
         total_executed_late: rows.iter().map(|r| r.executed_late).sum(),
         rows,
+        // The running quarter in any region: provisional.
+        provisional: regional.iter().any(|r| r.provisional),
         ..Default::default()
     };
     if aggregates_only {

@@ -27,7 +27,10 @@ fn homes_path(region: &str) -> String {
 async fn search_ids(env: &Env, region: &str, query: &str) -> Vec<String> {
     let doc = env
         .http()
-        .get(&format!("{}?{query}", homes_path(region)), &env.officer())
+        .get(
+            &format!("{}?{query}&include_unplaceable=true", homes_path(region)),
+            &env.officer(),
+        )
         .await
         .ok();
     doc["homes"]
@@ -616,7 +619,10 @@ async fn national_search_returns_homes_of_every_region() {
         // search asks that region alone.
         let doc = env
             .http()
-            .get("/v1/homes?competences=npf", &env.officer())
+            .get(
+                "/v1/homes?competences=npf&include_unplaceable=true",
+                &env.officer(),
+            )
             .await
             .ok();
         let own: BTreeSet<(String, String)> = want
@@ -638,7 +644,7 @@ async fn national_search_returns_homes_of_every_region() {
         ] {
             let doc = env
                 .http()
-                .get("/v1/homes?competences=npf", &token)
+                .get("/v1/homes?competences=npf&include_unplaceable=true", &token)
                 .await
                 .ok();
             assert_eq!(doc["partial"], false, "{doc}");
@@ -655,7 +661,7 @@ async fn national_search_returns_homes_of_every_region() {
 
         // Paging across regions with one opaque token: every home exactly once.
         let mut seen = Vec::new();
-        let mut query = "competences=npf&page.page_size=1".to_string();
+        let mut query = "competences=npf&include_unplaceable=true&page.page_size=1".to_string();
         for _ in 0..10 {
             let doc = env
                 .http()
@@ -668,7 +674,9 @@ async fn national_search_returns_homes_of_every_region() {
             if token.is_empty() {
                 break;
             }
-            query = format!("competences=npf&page.page_size=1&page.page_token={token}");
+            query = format!(
+                "competences=npf&include_unplaceable=true&page.page_size=1&page.page_token={token}"
+            );
         }
         assert_eq!(seen.len(), want.len(), "no home twice: {seen:?}");
         assert_eq!(seen.into_iter().collect::<BTreeSet<_>>(), want);

@@ -1014,7 +1014,10 @@ async fn homes_with(env: &Env, region: &str, competence: &str) -> Vec<String> {
     let doc = env
         .http()
         .get(
-            &format!("{}?competences={competence}", homes_path(region)),
+            &format!(
+                "{}?competences={competence}&include_unplaceable=true",
+                homes_path(region)
+            ),
             &env.officer(),
         )
         .await
@@ -1589,7 +1592,7 @@ async fn a_long_answer_costs_its_caller_as_many_requests_as_its_size() {
             .http
             .send(
                 Req::get(&format!(
-                    "{}?competences=cost-marker",
+                    "{}?competences=cost-marker&include_unplaceable=true",
                     homes_path(STOCKHOLM)
                 ))
                 .bearer(&reader),

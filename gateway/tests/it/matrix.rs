@@ -420,7 +420,10 @@ async fn a_region_binds_its_officers_and_a_protected_home_is_redacted_through_th
         // National search: the home is there, its location is not.
         let found = env
             .http()
-            .get("/v1/homes?include_overdue=true", &env.caseworker(OWN))
+            .get(
+                "/v1/homes?include_overdue=true&include_unplaceable=true",
+                &env.caseworker(OWN),
+            )
             .await
             .ok()
             .to_string();

@@ -62,7 +62,10 @@ async fn a_dead_region_makes_national_search_partial_within_the_deadline() {
         create_home(&env, NORR, UMEA, "Norr 1", 62).await;
         let before = env
             .http()
-            .get("/v1/homes?competences=npf", &env.caseworker(OWN))
+            .get(
+                "/v1/homes?competences=npf&include_unplaceable=true",
+                &env.caseworker(OWN),
+            )
             .await
             .ok();
         assert_eq!(
@@ -76,7 +79,8 @@ async fn a_dead_region_makes_national_search_partial_within_the_deadline() {
         for attempt in 1..=4 {
             let (r, took) = timed(
                 env.http(),
-                Req::get("/v1/homes?competences=npf").bearer(&env.caseworker(OWN)),
+                Req::get("/v1/homes?competences=npf&include_unplaceable=true")
+                    .bearer(&env.caseworker(OWN)),
             )
             .await;
             let doc = r.ok();
@@ -165,7 +169,8 @@ async fn calls_to_a_dead_region_fail_then_its_circuit_opens_and_fails_fast() {
         }
         let (r, took) = timed(
             env.http(),
-            Req::get("/v1/homes?competences=npf").bearer(&env.caseworker(OWN)),
+            Req::get("/v1/homes?competences=npf&include_unplaceable=true")
+                .bearer(&env.caseworker(OWN)),
         )
         .await;
         let doc = r.ok();
@@ -189,7 +194,7 @@ async fn calls_to_a_dead_region_fail_then_its_circuit_opens_and_fails_fast() {
         let live = env
             .http()
             .get(
-                &format!("/v1/regions/{STOCKHOLM}/homes?competences=npf"),
+                &format!("/v1/regions/{STOCKHOLM}/homes?competences=npf&include_unplaceable=true"),
                 &env.officer(),
             )
             .await
@@ -222,7 +227,8 @@ async fn a_region_that_hangs_costs_national_search_only_the_deadline() {
         // The hanging region is waited for up to the deadline, no longer.
         let (r, took) = timed(
             &gateway.http,
-            Req::get("/v1/homes?competences=npf").bearer(&env.caseworker(OWN)),
+            Req::get("/v1/homes?competences=npf&include_unplaceable=true")
+                .bearer(&env.caseworker(OWN)),
         )
         .await;
         let doc = r.ok();
@@ -267,7 +273,8 @@ async fn a_region_that_hangs_costs_national_search_only_the_deadline() {
         assert!(took < FAST, "{took:?}");
         let (r, took) = timed(
             &gateway.http,
-            Req::get("/v1/homes?competences=npf").bearer(&env.caseworker(OWN)),
+            Req::get("/v1/homes?competences=npf&include_unplaceable=true")
+                .bearer(&env.caseworker(OWN)),
         )
         .await;
         assert_eq!(r.ok()["missing_regions"], json!([NORR]));

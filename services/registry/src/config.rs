@@ -23,6 +23,15 @@ pub struct RegistryConfig {
     /// evidence). Off by default: homes approved before the register
     /// recorded evidence are shown with `evidence_missing` instead (ADR 0028).
     pub approval_requires_evidence: bool,
+    /// A child in an emergency home (jourhem) longer than this many days is
+    /// listed by ListLongJourhemStays (ADR 0030).
+    pub jourhem_alert_days: u32,
+    /// A settling-in from an emergency home shorter than this many days
+    /// needs a stated reason when the emergency placement ends.
+    pub settling_in_min_days: u32,
+    /// Months until the custody-transfer question comes up again after a
+    /// consideration that did not lead to an application.
+    pub custody_reconsideration_months: u32,
     /// The national identity key (64 hex characters, the same file in every
     /// region): registers compare children and adults across regions by
     /// HMAC-SHA-256 of the personnummer under it (ADR 0021). Default
@@ -39,6 +48,9 @@ impl Default for RegistryConfig {
             home_request_response_days: 28,
             record_check_renewal_months: 12,
             approval_requires_evidence: false,
+            jourhem_alert_days: 90,
+            settling_in_min_days: 14,
+            custody_reconsideration_months: 6,
             identity_key_file: None,
         }
     }

@@ -580,6 +580,7 @@ fn parse_row(
         pets: list(f.get(Col::Pets)),
         allergies: list(f.get(Col::Allergies)),
         willingness,
+        description: String::new(),
     };
     match validate_draft(&draft, true, today) {
         Ok(v) => Ok(v.draft),
@@ -848,6 +849,7 @@ pub fn draft_of(h: &Home) -> HomeDraft {
         capacity: h.capacity,
         pets: h.pets.clone(),
         allergies: h.allergies.clone(),
+        description: h.description.clone(),
         willingness: h.willingness.clone(),
     }
 }
@@ -1358,7 +1360,7 @@ languages,competences,target_groups,pets,allergies,capacity,willingness";
                 address: Some(Address { street, postal_code: postal.to_string(), city }),
                 protected_identity: protected,
                 members,
-                languages, competences, target_groups, capacity, pets, allergies, willingness,
+                languages, competences, target_groups, capacity, pets, allergies, willingness, description: String::new(),
             }
         }
     }

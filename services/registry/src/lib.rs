@@ -46,6 +46,10 @@ pub const MIGRATIONS: &[samling_kit::db::Migration] = &[
         name: "registry/0005_evidence",
         sql: include_str!("../migrations/0005_registry_evidence.sql"),
     },
+    samling_kit::db::Migration {
+        name: "registry/0006_placements_over_time",
+        sql: include_str!("../migrations/0006_registry_placements_over_time.sql"),
+    },
 ];
 
 /// The gRPC service name, for health checks.

@@ -638,6 +638,28 @@ pub fn search_homes(ctx: &AuthContext) -> Result<(), RegistryError> {
     }
 }
 
+/// The household's register-check status in a home's summary: the office
+/// and municipal staff (who place children and answer for the check), not
+/// others (ADR 0031).
+pub fn see_record_check_status(ctx: &AuthContext) -> bool {
+    is_office(ctx) || ctx.role.is_municipal()
+}
+
+/// Overdue homes for a municipal caller: those its children are placed in,
+/// its own municipality only (ADR 0031). Everyone else but the office is refused.
+pub fn overdue_homes_used_by(ctx: &AuthContext, requested: &str) -> Result<String, RegistryError> {
+    match (ctx.role.is_municipal(), ctx.municipality.as_ref()) {
+        (true, Some(m)) if requested.is_empty() || requested == m.as_str() => {
+            Ok(m.as_str().to_string())
+        }
+        (true, _) => Err(deny_for_municipality(
+            ctx,
+            "list another municipality's overdue homes",
+        )),
+        _ => Err(deny("list overdue homes")),
+    }
+}
+
 /// Agencies and units are public-sector facts; reading them needs no personal-data right.
 pub fn read_providers(ctx: &AuthContext) -> Result<(), RegistryError> {
     match ctx.role {

@@ -4,7 +4,9 @@
 
 use chrono::{Datelike, NaiveDate};
 use samling_kit::dates;
-use samling_proto::registry::v1::{QuarterlyReportRow, Sex, UnexecutedDecision, UnexecutedReason};
+use samling_proto::registry::v1::{
+    DecisionKind, QuarterlyKindRow, QuarterlyReportRow, Sex, UnexecutedDecision, UnexecutedReason,
+};
 use std::collections::BTreeMap;
 
 use super::RegistryError;
@@ -76,6 +78,7 @@ pub fn quarter_bounds(year: i32, quarter: i32) -> Result<(NaiveDate, NaiveDate),
 #[derive(Debug, Clone, Copy)]
 pub struct DecisionFacts {
     pub sex: Sex,
+    pub kind: DecisionKind,
     pub reason: UnexecutedReason,
     pub decision_date: NaiveDate,
     pub executed_on: Option<NaiveDate>,
@@ -115,6 +118,42 @@ pub fn quarterly_rows(
         .collect()
 }
 
+/// Not executed at `end` (three months or more after the decision), per
+/// (type of insats, sex): the form's first table (seed 003, 1620–1990).
+pub fn kind_rows(decisions: &[DecisionFacts], end: NaiveDate) -> Vec<QuarterlyKindRow> {
+    let mut rows: BTreeMap<(i32, i32), u32> = BTreeMap::new();
+    for d in decisions {
+        if unexecuted_too_long(d.decision_date, d.executed_on, end) {
+            *rows.entry((d.kind as i32, d.sex as i32)).or_default() += 1;
+        }
+    }
+    rows.into_iter()
+        .map(|((decision_kind, sex), not_executed)| QuarterlyKindRow {
+            decision_kind,
+            sex,
+            not_executed,
+            not_executed_display: not_executed.to_string(),
+        })
+        .collect()
+}
+
+/// Decisions not executed at `end`, all kinds and sexes.
+pub fn total_not_executed(decisions: &[DecisionFacts], end: NaiveDate) -> u32 {
+    decisions
+        .iter()
+        .filter(|d| unexecuted_too_long(d.decision_date, d.executed_on, end))
+        .count() as u32
+}
+
+/// The quarter before (year, quarter).
+pub fn previous_quarter(year: i32, quarter: i32) -> (i32, i32) {
+    if quarter <= 1 {
+        (year - 1, 4)
+    } else {
+        (year, quarter - 1)
+    }
+}
+
 pub fn quarter_of(d: NaiveDate) -> (i32, i32) {
     (d.year(), (d.month0() / 3 + 1) as i32)
 }
@@ -130,6 +169,7 @@ mod tests {
     fn facts(sex: Sex, decided: NaiveDate, executed: Option<NaiveDate>) -> DecisionFacts {
         DecisionFacts {
             sex,
+            kind: DecisionKind::FamilyHomePlacement,
             reason: UnexecutedReason::NoSuitableHome,
             decision_date: decided,
             executed_on: executed,

@@ -10,7 +10,8 @@ use samling_kit::personnummer::Personnummer;
 use samling_kit::reference::{MunicipalityCode, RegionMap};
 use samling_proto::registry::v1::{
     Address, Approval, Home, HomeDraft, HomeStatus, HomeSummary, HomeType, HouseholdMember,
-    InvestigationAssignment, MemberDraft, MemberRole, Objection, ProviderKind, Willingness,
+    InvestigationAssignment, MemberDraft, MemberRole, Objection, ProviderKind, RecordCheckOutcome,
+    RecordCheckStatus, Willingness,
 };
 
 /// The most children any home can be approved for; above this is a unit, not a home.
@@ -286,6 +287,7 @@ pub fn validate_draft(
             pets: normalise_tags("draft.pets", &d.pets)?,
             allergies: normalise_tags("draft.allergies", &d.allergies)?,
             willingness,
+            description: description(&d.description)?,
         },
         municipality,
         members,
@@ -352,6 +354,7 @@ pub fn apply_profile(home: &mut Home, v: &ValidDraft, regions: &RegionMap) {
     home.pets = d.pets.clone();
     home.allergies = d.allergies.clone();
     home.willingness = d.willingness.clone();
+    home.description = d.description.clone();
     if !d.willingness.contains(&(Willingness::Emergency as i32)) {
         home.jour_available = false;
     }
@@ -839,7 +842,81 @@ pub fn summary(home: &Home) -> HomeSummary {
         inspection_remarks: home.inspection_remarks,
         record_checks_overdue: home.record_checks_overdue,
         evidence_missing: home.evidence_missing.clone(),
+        effective_capacity: 0,
+        free_places: 0,
+        adults: adults(home),
+        record_checks: RecordCheckStatus::Unspecified as i32,
+        description: home.description.clone(),
     }
+}
+
+/// The home's free-text description (ADR 0031): trimmed, at most 2000
+/// characters, no control characters other than line breaks.
+pub fn description(v: &str) -> Result<String, RegistryError> {
+    let t = v.trim();
+    if t.chars().count() > 2000 {
+        return Err(RegistryError::invalid(
+            "draft.description",
+            "is longer than 2000 characters",
+        ));
+    }
+    if t.chars().any(|c| c.is_control() && c != '\n' && c != '\r') {
+        return Err(RegistryError::invalid(
+            "draft.description",
+            "must not contain control characters",
+        ));
+    }
+    Ok(t.to_string())
+}
+
+fn is_adult(m: &HouseholdMember) -> bool {
+    matches!(
+        MemberRole::try_from(m.role).unwrap_or_default(),
+        MemberRole::Carer | MemberRole::OtherAdult
+    )
+}
+
+/// Adults in the household.
+pub fn adults(home: &Home) -> i32 {
+    i32::try_from(home.members.iter().filter(|m| is_adult(m)).count()).unwrap_or(0)
+}
+
+/// The household's register checks in one word: a remark on any adult's
+/// check; else an adult with none recorded; else all clear.
+pub fn record_check_status(home: &Home) -> RecordCheckStatus {
+    let adults: Vec<&HouseholdMember> = home.members.iter().filter(|m| is_adult(m)).collect();
+    if adults.iter().any(|m| {
+        m.record_checks
+            .iter()
+            .any(|c| c.outcome == RecordCheckOutcome::Remark as i32)
+    }) {
+        RecordCheckStatus::Remark
+    } else if adults.is_empty() || adults.iter().any(|m| m.record_checks.is_empty()) {
+        RecordCheckStatus::Incomplete
+    } else {
+        RecordCheckStatus::AllClear
+    }
+}
+
+/// The home types that take placements (all but contact families): a
+/// search's default (ADR 0031).
+pub fn placement_home_types() -> Vec<HomeType> {
+    [
+        HomeType::NetworkHome,
+        HomeType::FamilyHome,
+        HomeType::ReinforcedFamilyHome,
+        HomeType::EmergencyHome,
+        HomeType::ContractedEmergencyHome,
+        HomeType::MentorFamily,
+    ]
+    .to_vec()
+}
+
+/// Can the home take a placement at all (ADR 0031)? Approved or active,
+/// and not a contact family (a support, not a placement).
+pub fn takes_placements(status: HomeStatus, home_type: HomeType) -> bool {
+    matches!(status, HomeStatus::Approved | HomeStatus::Active)
+        && home_type != HomeType::ContactFamily
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@ pub mod duplicates;
 pub mod error;
 pub mod evidence;
 pub mod home;
+pub mod over_time;
 pub mod placement;
 pub mod restriction;
 
@@ -28,6 +29,9 @@ pub struct Rules {
     pub home_request_response_days: u32,
     pub record_check_renewal_months: u32,
     pub approval_requires_evidence: bool,
+    pub jourhem_alert_days: u32,
+    pub settling_in_min_days: u32,
+    pub custody_reconsideration_months: u32,
 }
 
 impl Default for Rules {
@@ -45,6 +49,9 @@ impl From<&crate::config::RegistryConfig> for Rules {
             home_request_response_days: c.home_request_response_days,
             record_check_renewal_months: c.record_check_renewal_months,
             approval_requires_evidence: c.approval_requires_evidence,
+            jourhem_alert_days: c.jourhem_alert_days,
+            settling_in_min_days: c.settling_in_min_days,
+            custody_reconsideration_months: c.custody_reconsideration_months,
         }
     }
 }

@@ -72,6 +72,11 @@ samling_kit::grpc_service! {
         list_placements(ListPlacementsRequest) -> ListPlacementsResponse => |g, c, r| g.list_placements(&c, &r);
         end_placement(EndPlacementRequest) -> Placement => |g, c, r| g.end_placement(&c, r);
         list_custody_transfer_due(ListCustodyTransferDueRequest) -> ListPlacementsResponse => |g, c, r| g.custody_transfer_due(&c, &r);
+        record_custody_consideration(RecordCustodyConsiderationRequest) -> Placement => |g, c, r| g.record_custody_consideration(&c, r);
+        list_long_jourhem_stays(ListLongJourhemStaysRequest) -> ListPlacementsResponse => |g, c, r| g.long_jourhem_stays(&c, &r);
+        set_sibling_link(SetSiblingLinkRequest) -> Child => |g, c, r| g.set_sibling_link(&c, r);
+        record_closing_conversation(RecordClosingConversationRequest) -> Placement => |g, c, r| g.record_closing_conversation(&c, r);
+        get_placement_statistics(GetPlacementStatisticsRequest) -> PlacementStatistics => |g, c, r| g.placement_statistics(&c, &r);
         report_unexecuted_decision(ReportUnexecutedDecisionRequest) -> UnexecutedDecision => |g, c, r| g.report_decision(&c, r);
         mark_decision_executed(MarkDecisionExecutedRequest) -> UnexecutedDecision => |g, c, r| g.mark_executed(&c, r);
         list_unexecuted_decisions(ListUnexecutedDecisionsRequest) -> ListUnexecutedDecisionsResponse => |g, c, r| g.list_decisions(&c, &r);

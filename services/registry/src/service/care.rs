@@ -3,7 +3,7 @@
 use super::{HomeChange, R, Registry, parse_pnr};
 use crate::domain::access;
 use crate::domain::home;
-use crate::domain::{RegistryError, decisions, duplicates, placement};
+use crate::domain::{RegistryError, decisions, duplicates, over_time, placement};
 use crate::store;
 use samling_kit::auth::AuthContext;
 use samling_kit::outbox::NewEvent;
@@ -257,6 +257,7 @@ impl Registry {
             active_placement_id: String::new(),
             created_at: dates::now_text(),
             personal_data_redacted: false,
+            sibling_ids: Vec::new(),
         };
         let others = store::children::with_personnummer(tx.conn(), &c.personnummer).await?;
         store::children::save(tx.conn(), &c, true).await?;
@@ -457,7 +458,34 @@ impl Registry {
                 "is before the child was born",
             ));
         }
-        placement::check_no_active_placement(&child)?;
+        // One active placement per child, except a settling-in from an
+        // emergency home (ADR 0030): the new one overlaps the old.
+        let transition_from = if req.transition_from_placement_id.is_empty() {
+            placement::check_no_active_placement(&child)?;
+            None
+        } else {
+            ids::parse_id(
+                "transition_from_placement_id",
+                &req.transition_from_placement_id,
+            )?;
+            if child.active_placement_id != req.transition_from_placement_id {
+                return Err(RegistryError::invalid(
+                    "transition_from_placement_id",
+                    "is not the child's active placement",
+                ));
+            }
+            let from =
+                store::placements::must_get(tx.conn(), &req.transition_from_placement_id).await?;
+            if !from.transition_from_placement_id.is_empty() {
+                return Err(RegistryError::precondition(
+                    "the child is already in a settling-in; end the emergency placement first",
+                ));
+            }
+            let from_type = self.placement_home_type(tx.conn(), &from).await?;
+            Some((from, from_type))
+        };
+        let prior = store::placements::of_child(tx.conn(), &child.id).await?;
+        let since = over_time::in_home_since(&prior, &req.home_id, start);
         let placing = child.placing_municipality_code.clone();
         let mut notices: Vec<String> = Vec::new();
         let mut p = Placement {
@@ -482,7 +510,7 @@ impl Registry {
             p.home_region = r.region.clone();
             p.receiving_municipality_code = r.answer.receiving_municipality_code.clone();
             p.custody_transfer_consideration_on = Some(dates::to_proto(
-                placement::custody_transfer_consideration(start),
+                placement::custody_transfer_consideration(since),
             ));
             store::regions::remember_home(
                 tx.conn(),
@@ -521,8 +549,17 @@ impl Registry {
                 ivo = Some(h.placed_count);
             }
             p.receiving_municipality_code = h.municipality_code.clone();
+            p.home_type = h.home_type;
+            p.provider = h.provider;
+            // The home is taken: its live jour flag clears itself (it sets
+            // it again when it can take another child).
+            if h.jour_available {
+                h.jour_available = false;
+                h.jour_available_updated_at = dates::now_text();
+                notices.push(over_time::NOTICE_JOUR_FLAG_CLEARED.to_string());
+            }
             p.custody_transfer_consideration_on = Some(dates::to_proto(
-                placement::custody_transfer_consideration(start),
+                placement::custody_transfer_consideration(since),
             ));
             let extra = unlinked(
                 child.protected_identity,
@@ -548,6 +585,34 @@ impl Registry {
             p.receiving_municipality_code = u.municipality_code.clone();
             store::units::save(tx.conn(), &u, false).await?;
         }
+        if !p.home_id.is_empty() {
+            p.in_home_since = Some(dates::to_proto(since));
+        }
+        let known_type =
+            (p.home_type != 0).then(|| HomeType::try_from(p.home_type).unwrap_or_default());
+        if let Some((from, from_type)) = &transition_from {
+            p.transition = Some(over_time::check_transition(
+                from,
+                *from_type,
+                &p.home_id,
+                known_type,
+                start,
+                req.transition.as_ref(),
+            )?);
+            p.transition_from_placement_id = from.id.clone();
+        }
+        let (na, na_notice) =
+            over_time::check_network_alternative(known_type, req.network_alternative.as_ref())?;
+        p.network_alternative = na;
+        notices.extend(na_notice.map(str::to_string));
+        let apart = self.siblings_placed_apart(tx.conn(), &child, &p).await?;
+        if apart > 0 {
+            p.splits_siblings = true;
+            p.siblings_placed_elsewhere = apart;
+            p.sibling_split_reason =
+                over_time::text("sibling_split_reason", &req.sibling_split_reason, false)?;
+            notices.push(over_time::NOTICE_SPLITS_SIBLINGS.to_string());
+        }
         store::placements::save(tx.conn(), &p, true).await?;
         store::placements::set_created_by(tx.conn(), &p.id, &ctx.sub).await?;
         child.active_placement_id = p.id.clone();
@@ -561,7 +626,8 @@ impl Registry {
             p.id.clone(),
             unlinked(child.protected_identity, CHILD_LINKS, json!({"placement_id": p.id, "child_id": p.child_id, "home_id": p.home_id, "unit_id": p.unit_id,
                    "legal_basis": basis.as_str_name(), "placing_municipality_code": placing,
-                   "start_date": dates::date_text(start)})),
+                   "start_date": dates::date_text(start), "transition_from_placement_id": p.transition_from_placement_id,
+                   "splits_siblings": p.splits_siblings})),
         ))
         .await?;
         if let Some(agency_id) = permit_exception {
@@ -654,6 +720,27 @@ impl Registry {
         p.end_reason = reason as i32;
         p.breakdown = req.breakdown.clone();
         p.version += 1;
+        // The emergency placement of a settling-in ends: the overlap is
+        // known, and a short one says why (ADR 0030).
+        let child_now = store::children::must_get(tx.conn(), &p.child_id).await?;
+        if child_now.active_placement_id != p.id && !child_now.active_placement_id.is_empty() {
+            let mut next =
+                store::placements::must_get(tx.conn(), &child_now.active_placement_id).await?;
+            if next.transition_from_placement_id == p.id {
+                let next_start = dates::from_proto("start_date", next.start_date.as_ref())?;
+                let days = over_time::settling_in_days(next_start, end);
+                let why = over_time::check_settling_in(
+                    days,
+                    self.rules.settling_in_min_days,
+                    &req.short_settling_in_reason,
+                )?;
+                let t = next.transition.get_or_insert_with(Default::default);
+                t.settling_in_days = days;
+                t.short_settling_in_reason = why.unwrap_or_default();
+                next.version += 1;
+                store::placements::save(tx.conn(), &next, false).await?;
+            }
+        }
         store::placements::save(tx.conn(), &p, false).await?;
         if !p.home_region.is_empty() {
             // Freed in the home's own register above.
@@ -680,7 +767,13 @@ impl Registry {
         }
         let mut child = store::children::must_get(tx.conn(), &p.child_id).await?;
         if child.active_placement_id == p.id {
-            child.active_placement_id.clear();
+            // A settling-in broken off: the child is still in the emergency home.
+            let back =
+                match store::placements::get(tx.conn(), &p.transition_from_placement_id).await? {
+                    Some(from) if placement::is_active(&from) => from.id,
+                    _ => String::new(),
+                };
+            child.active_placement_id = back;
             child.version += 1;
             store::children::save(tx.conn(), &child, false).await?;
         }
@@ -756,7 +849,7 @@ impl Registry {
     }
 
     /// One page of placements as the caller may see them, audited.
-    async fn query_placements(
+    pub(super) async fn query_placements(
         &self,
         ctx: &AuthContext,
         q: &store::placements::Query,
@@ -803,10 +896,15 @@ impl Registry {
         let m = municipality("municipality_code", &req.municipality_code)?;
         access::decisions(ctx, m.as_str())?;
         self.check_in_region("municipality_code", m.as_str())?;
-        let sex = Sex::try_from(req.sex)
+        let typed_sex = Sex::try_from(req.sex)
             .ok()
-            .filter(|s| *s != Sex::Unspecified)
-            .ok_or_else(|| RegistryError::invalid("sex", "is required"))?;
+            .filter(|s| *s != Sex::Unspecified);
+        if req.child_id.is_empty() && typed_sex.is_none() {
+            return Err(RegistryError::invalid(
+                "sex",
+                "is required when no child_id is given",
+            ));
+        }
         let kind = DecisionKind::try_from(req.decision_kind)
             .ok()
             .filter(|s| *s != DecisionKind::Unspecified)
@@ -830,6 +928,8 @@ impl Registry {
             .begin(ctx, "ReportUnexecutedDecision", &req.request_id, &req)
             .await?;
         let mut tx = samling_kit::replay!(tx, self, ctx);
+        // Sex from the child record, never typed over it (issue 24 §7).
+        let mut sex = typed_sex.unwrap_or_default();
         if !req.child_id.is_empty() {
             let c = store::children::must_get(tx.conn(), &req.child_id).await?;
             if c.placing_municipality_code != m.as_str() {
@@ -838,6 +938,14 @@ impl Registry {
                     "the child belongs to another municipality",
                 ));
             }
+            let recorded = Sex::try_from(c.sex).unwrap_or_default();
+            if typed_sex.is_some_and(|t| t != recorded) {
+                return Err(RegistryError::invalid(
+                    "sex",
+                    "differs from the child record; leave it out to take the record's",
+                ));
+            }
+            sex = recorded;
         }
         let d = UnexecutedDecision {
             id: ids::new_id_string(),
@@ -943,12 +1051,29 @@ impl Registry {
         for d in found {
             facts.push(decisions::DecisionFacts {
                 sex: Sex::try_from(d.sex).unwrap_or_default(),
+                kind: DecisionKind::try_from(d.decision_kind).unwrap_or_default(),
                 reason: UnexecutedReason::try_from(d.reason).unwrap_or_default(),
                 decision_date: dates::from_proto("decision_date", d.decision_date.as_ref())?,
                 executed_on: dates::opt_from_proto("executed_on", d.executed_on.as_ref())?,
             });
         }
         let rows = decisions::quarterly_rows(&facts, start, end);
+        // The form's comparison: the two quarters before, oldest first.
+        let (y1, q1) = decisions::previous_quarter(req.year, req.quarter);
+        let (y2, q2) = decisions::previous_quarter(y1, q1);
+        let mut previous_quarters = Vec::new();
+        for (y, q) in [(y2, q2), (y1, q1)] {
+            let (_, e) = decisions::quarter_bounds(y, q)?;
+            let n = decisions::total_not_executed(&facts, e);
+            previous_quarters.push(QuarterTotal {
+                year: y,
+                quarter: q,
+                quarter_end: Some(dates::to_proto(e)),
+                total_not_executed: n,
+                total_not_executed_display: n.to_string(),
+            });
+        }
+        let mut kind_rows = decisions::kind_rows(&facts, end);
         let mut report = QuarterlyReport {
             municipality_code: req.municipality_code.clone(),
             year: req.year,
@@ -964,9 +1089,36 @@ impl Registry {
         // sum asks as itself and suppresses after adding up.
         if access::suppress_small_counts(ctx) {
             disclosure::suppress_quarterly_report(&mut report);
+            let cells: Vec<u32> = kind_rows.iter().map(|r| r.not_executed).collect();
+            // The same total as the report's: hidden here where it is there.
+            let total_hidden = report.total_not_executed_display == disclosure::HIDDEN;
+            let (shown, _) = disclosure::suppress_with(
+                &cells,
+                cells.iter().sum(),
+                &vec![false; cells.len()],
+                total_hidden,
+            );
+            for (r, s) in kind_rows.iter_mut().zip(shown) {
+                r.not_executed = s.number();
+                r.not_executed_display = s.display();
+            }
+            for p in &mut previous_quarters {
+                // One figure on its own: 1–4 is "<5".
+                let n = p.total_not_executed;
+                let s = if (1..disclosure::THRESHOLD).contains(&n) {
+                    disclosure::Shown::Small
+                } else {
+                    disclosure::Shown::Count(n)
+                };
+                p.total_not_executed = s.number();
+                p.total_not_executed_display = s.display();
+            }
         } else {
             disclosure::show_quarterly_report(&mut report);
         }
+        report.kind_rows = kind_rows;
+        report.previous_quarters = previous_quarters;
+        report.provisional = self.clock.today() <= end;
         Ok(report)
     }
 

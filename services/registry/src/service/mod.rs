@@ -526,6 +526,20 @@ impl Registry {
                 .ok_or_else(|| RegistryError::invalid("willingness", "is not a known value"))?;
             q.willingness = Some(w);
         }
+        // Homes that cannot take a placement are left out unless asked
+        // for: by the flag, or by naming their status or type (ADR 0031).
+        if !req.include_unplaceable {
+            if q.statuses.is_empty() {
+                q.statuses = vec![HomeStatus::Approved, HomeStatus::Active];
+                // A restriction pauses a home: asked for, it is shown.
+                if req.include_restricted {
+                    q.statuses.push(HomeStatus::Paused);
+                }
+            }
+            if q.home_types.is_empty() {
+                q.home_types = home::placement_home_types();
+            }
+        }
         q.with_free_capacity = req.with_free_capacity;
         q.include_restricted = req.include_restricted;
         q.jour_available_only = req.jour_available_only;
@@ -545,7 +559,7 @@ impl Registry {
             if h.protected_identity && !office {
                 home::withhold_location(&mut h);
             }
-            homes.push(home::summary(&h));
+            homes.push(self.summary_for(ctx, &h));
         }
         let (mut homes, page) = page.finish(homes, |h| h.id.clone());
         self.flag_agency_permits(&mut homes).await?;
@@ -784,21 +798,56 @@ impl Registry {
         ctx: &AuthContext,
         req: &ListOverdueHomesRequest,
     ) -> R<SearchHomesResponse> {
-        access::manage_register(ctx)?;
+        // The office: every overdue home. A municipality: the overdue homes
+        // it has a child placed in (ADR 0031).
+        let office = access::manage_register(ctx).is_ok();
+        let used_by = if office {
+            None
+        } else {
+            Some(access::overdue_homes_used_by(ctx, &req.municipality_code)?)
+        };
         let as_of = dates::opt_from_proto("as_of", req.as_of.as_ref())?.unwrap_or_else(Self::today);
         let page = Page::from_request(req.page.as_ref())?;
-        let found =
-            store::homes::overdue(&self.store.read, as_of, &req.municipality_code, &page).await?;
+        let in_municipality = if office {
+            req.municipality_code.as_str()
+        } else {
+            ""
+        };
+        let found = store::homes::overdue(
+            &self.store.read,
+            as_of,
+            in_municipality,
+            used_by.as_deref(),
+            &page,
+        )
+        .await?;
         let mut homes = Vec::with_capacity(found.len());
         for mut h in found {
             home::refresh_derived(&mut h, as_of);
-            homes.push(home::summary(&h));
+            if h.protected_identity && !office {
+                home::withhold_location(&mut h);
+            }
+            homes.push(self.summary_for(ctx, &h));
         }
         let (homes, page) = page.finish(homes, |h| h.id.clone());
         Ok(SearchHomesResponse {
             homes,
             page: Some(page),
         })
+    }
+
+    /// A home's summary for a caller: the capacity in force and free
+    /// places; the household's register checks only for those who may see
+    /// them (ADR 0031).
+    fn summary_for(&self, ctx: &AuthContext, h: &Home) -> HomeSummary {
+        let mut s = home::summary(h);
+        let cap = i32::try_from(home::effective_capacity(h, &self.rules)).unwrap_or(0);
+        s.effective_capacity = cap;
+        s.free_places = (cap - h.placed_count).max(0);
+        if access::see_record_check_status(ctx) {
+            s.record_checks = home::record_check_status(h) as i32;
+        }
+        s
     }
 
     pub async fn home_history(
@@ -1266,6 +1315,7 @@ mod care;
 mod due_process;
 mod evidence;
 mod ivo;
+mod over_time;
 mod providers;
 mod regions;
 mod restrictions;

@@ -265,12 +265,20 @@ pub async fn overdue<'e, E: Executor<'e, Database = Any>>(
     e: E,
     as_of: NaiveDate,
     municipality: &str,
+    used_by: Option<&str>,
     page: &Page,
 ) -> R<Vec<Home>> {
     let mut q = Filter::new("SELECT doc FROM homes WHERE 1 = 1");
     q.and(&overdue_sql(), &dates::date_text(as_of));
     if !municipality.is_empty() {
         q.and("municipality_code = ?", municipality);
+    }
+    if let Some(m) = used_by {
+        q.and(
+            "id IN (SELECT home_id FROM placements WHERE placing_municipality = ? \
+             AND status = 'PLACEMENT_STATUS_ACTIVE' AND home_id <> '')",
+            m,
+        );
     }
     if let Some(after) = &page.after {
         q.and("id > ?", after);
@@ -581,11 +589,15 @@ mod tests {
                 |f: &dyn Fn(&Home) -> bool| ids(homes.iter().filter(|h| f(h)).map(|h| &h.id));
             let got = |found: Vec<Home>| ids(found.iter().map(|h| &h.id));
 
-            let overdue_sql = overdue(read, as_of(), "", &all_pages()).await.unwrap();
+            let overdue_sql = overdue(read, as_of(), "", None, &all_pages())
+                .await
+                .unwrap();
             let overdue_domain = want(&|h| reconfirmation_overdue(h, as_of()));
             assert!(!overdue_domain.is_empty(), "the grid has overdue homes");
             assert_eq!(got(overdue_sql), overdue_domain, "{b}: ListOverdueHomes");
-            let in_1480 = overdue(read, as_of(), "1480", &all_pages()).await.unwrap();
+            let in_1480 = overdue(read, as_of(), "1480", None, &all_pages())
+                .await
+                .unwrap();
             assert_eq!(
                 got(in_1480),
                 want(&|h| reconfirmation_overdue(h, as_of()) && h.municipality_code == "1480"),

@@ -8,7 +8,7 @@ use crate::domain::placement::{self, Placing};
 use chrono::NaiveDate;
 use samling_kit::dates;
 use samling_kit::paging::Page;
-use samling_proto::registry::v1::{Placement, PlacementStatus};
+use samling_proto::registry::v1::{HomeType, Placement, PlacementStatus};
 use sqlx::{Any, AnyConnection, Executor, Row};
 
 type R<T> = Result<T, RegistryError>;
@@ -34,12 +34,19 @@ pub async fn save(conn: &mut AnyConnection, p: &Placement, is_new: bool) -> R<()
     let custody = dates::opt_from_proto("custody", p.custody_transfer_consideration_on.as_ref())?
         .map(dates::date_text)
         .unwrap_or_default();
+    let home_type = if p.home_type == 0 {
+        ""
+    } else {
+        HomeType::try_from(p.home_type)
+            .unwrap_or_default()
+            .as_str_name()
+    };
     let sql = if is_new {
         "INSERT INTO placements (id, child_id, home_id, unit_id, status, placing_municipality, receiving_municipality, \
-         start_date, custody_due, doc) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+         start_date, custody_due, doc, home_type) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
     } else {
         "UPDATE placements SET child_id = $2, home_id = $3, unit_id = $4, status = $5, placing_municipality = $6, \
-         receiving_municipality = $7, start_date = $8, custody_due = $9, doc = $10 WHERE id = $1"
+         receiving_municipality = $7, start_date = $8, custody_due = $9, doc = $10, home_type = $11 WHERE id = $1"
     };
     sqlx::query(sql)
         .bind(&p.id)
@@ -52,6 +59,7 @@ pub async fn save(conn: &mut AnyConnection, p: &Placement, is_new: bool) -> R<()
         .bind(start)
         .bind(custody)
         .bind(samling_kit::docstore::encode(p))
+        .bind(home_type)
         .execute(&mut *conn)
         .await?;
     Ok(())
@@ -124,6 +132,10 @@ pub struct Query {
     /// Only placements whose custody transfer is due by this date
     /// ([`placement::custody_transfer_due`]; active ones only).
     pub custody_due_by: Option<NaiveDate>,
+    /// Only placements in homes of these types (active ones only) that
+    /// started on or before `started_by` (ADR 0030: long jourhem stays).
+    pub home_types: Vec<HomeType>,
+    pub started_by: Option<NaiveDate>,
 }
 
 impl Query {
@@ -135,6 +147,8 @@ impl Query {
             municipality: String::new(),
             active_only: false,
             custody_due_by: None,
+            home_types: Vec::new(),
+            started_by: None,
         }
     }
 }
@@ -177,6 +191,18 @@ pub async fn list<'e, E: Executor<'e, Database = Any>>(
             &dates::date_text(by),
         );
     }
+    if !q.home_types.is_empty() {
+        let types: Vec<String> = q
+            .home_types
+            .iter()
+            .map(|t| t.as_str_name().to_string())
+            .collect();
+        f.and_any("home_type = ?", &types);
+        f.and("status = ?", active);
+    }
+    if let Some(by) = q.started_by {
+        f.and("start_date <= ?", &dates::date_text(by));
+    }
     if let Some(after) = &page.after {
         f.and("id > ?", after);
     }
@@ -197,6 +223,35 @@ pub async fn active_in_home<'e, E: Executor<'e, Database = Any>>(
             .fetch_all(e)
             .await?;
     Ok(DOCS.from_rows(&rows)?)
+}
+
+/// Every placement of a child, by start date (then id).
+pub async fn of_child<'e, E: Executor<'e, Database = Any>>(
+    e: E,
+    child_id: &str,
+) -> R<Vec<Placement>> {
+    let rows =
+        sqlx::query("SELECT doc FROM placements WHERE child_id = $1 ORDER BY start_date, id")
+            .bind(child_id)
+            .fetch_all(e)
+            .await?;
+    Ok(DOCS.from_rows(&rows)?)
+}
+
+/// The placements a year's statistics read: started on or before `to`, of
+/// `municipality` (placing; "" for every one); the domain picks the year's.
+pub async fn started_by<'e, E: Executor<'e, Database = Any>>(
+    e: E,
+    municipality: &str,
+    to: NaiveDate,
+) -> R<Vec<Placement>> {
+    let mut f = Filter::new("SELECT doc FROM placements WHERE 1 = 1");
+    f.and("start_date <= ?", &dates::date_text(to));
+    if !municipality.is_empty() {
+        f.and("placing_municipality = ?", municipality);
+    }
+    f.raw(" ORDER BY id");
+    Ok(DOCS.from_rows(&f.fetch_all(e).await?)?)
 }
 
 #[cfg(test)]

@@ -61,6 +61,7 @@ async fn a_request_without_a_signed_context_is_unauthenticated() {
             h.office().await,
             search_homes,
             SearchHomesRequest {
+                include_unplaceable: true,
                 include_overdue: true,
                 ..Default::default()
             }
@@ -711,6 +712,7 @@ async fn a_protected_homes_location_is_not_revealed_by_search() {
 
         let by_place = cw
             .search_homes(SearchHomesRequest {
+                include_unplaceable: true,
                 municipality_code: "0180".into(),
                 ..Default::default()
             })
@@ -735,6 +737,7 @@ async fn a_protected_homes_location_is_not_revealed_by_search() {
         let mut office = h.office().await;
         let office = office
             .search_homes(SearchHomesRequest {
+                include_unplaceable: true,
                 municipality_code: "0180".into(),
                 ..Default::default()
             })
@@ -1511,6 +1514,7 @@ async fn walk(h: &Harness, ctx: AuthContext, ids: &WalkIds) -> Vec<(String, bool
         "SearchHomes",
         search_homes,
         SearchHomesRequest {
+            include_unplaceable: true,
             include_overdue: true,
             ..Default::default()
         }
@@ -1519,6 +1523,7 @@ async fn walk(h: &Harness, ctx: AuthContext, ids: &WalkIds) -> Vec<(String, bool
         "SearchHomes(0160)",
         search_homes,
         SearchHomesRequest {
+            include_unplaceable: true,
             municipality_code: "0160".into(),
             include_overdue: true,
             ..Default::default()
@@ -1783,7 +1788,8 @@ async fn walk(h: &Harness, ctx: AuthContext, ids: &WalkIds) -> Vec<(String, bool
                 placement_id: placement_id.clone(),
                 end_date: Some(date(today() + chrono::Days::new(3))),
                 end_reason: EndReason::ReturnedHome as i32,
-                breakdown: None
+                breakdown: None,
+                short_settling_in_reason: String::new()
             }
         );
         call!(
@@ -1955,7 +1961,8 @@ async fn the_privacy_walk_every_rpc_and_the_feed_as_every_role() {
             ReportUnexecutedDecisionRequest {
                 municipality_code: "0180".into(),
                 child_id: child.id.clone(),
-                sex: Sex::Male as i32,
+                // The child record's sex (issue 24 §7).
+                sex: Sex::Unspecified as i32,
                 decision_kind: DecisionKind::FamilyHomePlacement as i32,
                 decision_date: Some(date(days_ago(100))),
                 reason: UnexecutedReason::NoSuitableHome as i32,

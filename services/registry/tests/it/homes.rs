@@ -69,6 +69,7 @@ async fn a_bad_personnummer_is_refused_naming_the_field_and_nothing_is_stored() 
             office,
             search_homes,
             SearchHomesRequest {
+                include_unplaceable: true,
                 include_overdue: true,
                 ..Default::default()
             }
@@ -176,6 +177,7 @@ async fn a_retry_with_the_same_request_id_returns_the_first_answer() {
             office,
             search_homes,
             SearchHomesRequest {
+                include_unplaceable: true,
                 include_overdue: true,
                 ..Default::default()
             }
@@ -408,6 +410,7 @@ async fn a_home_not_reconfirmed_within_twelve_months_is_overdue_and_not_searchab
             office,
             search_homes,
             SearchHomesRequest {
+                include_unplaceable: true,
                 include_overdue: true,
                 ..Default::default()
             }
@@ -468,6 +471,7 @@ async fn search_filters_homes_and_shows_no_personal_data() {
             analyst,
             search_homes,
             SearchHomesRequest {
+                include_unplaceable: true,
                 languages: vec!["Arabiska".into(), "tigrinja".into()],
                 ..Default::default()
             }
@@ -478,6 +482,7 @@ async fn search_filters_homes_and_shows_no_personal_data() {
             analyst,
             search_homes,
             SearchHomesRequest {
+                include_unplaceable: true,
                 competences: vec!["npf".into(), "trauma".into()],
                 ..Default::default()
             }
@@ -488,6 +493,7 @@ async fn search_filters_homes_and_shows_no_personal_data() {
             analyst,
             search_homes,
             SearchHomesRequest {
+                include_unplaceable: true,
                 county_code: "14".into(),
                 ..Default::default()
             }
@@ -498,6 +504,7 @@ async fn search_filters_homes_and_shows_no_personal_data() {
             analyst,
             search_homes,
             SearchHomesRequest {
+                include_unplaceable: true,
                 municipality_code: "0180".into(),
                 statuses: vec![HomeStatus::Applicant as i32],
                 ..Default::default()
@@ -509,6 +516,7 @@ async fn search_filters_homes_and_shows_no_personal_data() {
             analyst,
             search_homes,
             SearchHomesRequest {
+                include_unplaceable: true,
                 home_types: vec![HomeType::EmergencyHome as i32],
                 ..Default::default()
             }
@@ -519,6 +527,7 @@ async fn search_filters_homes_and_shows_no_personal_data() {
             analyst,
             search_homes,
             SearchHomesRequest {
+                include_unplaceable: true,
                 willingness: Willingness::Emergency as i32,
                 ..Default::default()
             }
@@ -529,6 +538,7 @@ async fn search_filters_homes_and_shows_no_personal_data() {
             analyst,
             search_homes,
             SearchHomesRequest {
+                include_unplaceable: true,
                 with_free_capacity: true,
                 ..Default::default()
             }
@@ -548,6 +558,7 @@ async fn search_filters_homes_and_shows_no_personal_data() {
                 analyst,
                 search_homes,
                 SearchHomesRequest {
+                    include_unplaceable: true,
                     page: Some(page),
                     ..Default::default()
                 }
@@ -577,6 +588,7 @@ async fn search_filters_homes_and_shows_no_personal_data() {
                 analyst,
                 search_homes,
                 SearchHomesRequest {
+                    include_unplaceable: true,
                     municipality_code: "9999".into(),
                     ..Default::default()
                 }
@@ -588,6 +600,7 @@ async fn search_filters_homes_and_shows_no_personal_data() {
                 analyst,
                 search_homes,
                 SearchHomesRequest {
+                    include_unplaceable: true,
                     home_types: vec![99],
                     ..Default::default()
                 }
@@ -1115,6 +1128,7 @@ async fn a_home_manages_its_jour_availability_and_may_withdraw_consent() {
             analyst,
             search_homes,
             SearchHomesRequest {
+                include_unplaceable: true,
                 jour_available_only: true,
                 ..Default::default()
             }
@@ -1157,6 +1171,7 @@ async fn a_home_manages_its_jour_availability_and_may_withdraw_consent() {
             analyst,
             search_homes,
             SearchHomesRequest {
+                include_unplaceable: true,
                 jour_available_only: true,
                 ..Default::default()
             }
@@ -1649,6 +1664,7 @@ async fn homes_are_imported_row_by_row_and_exported_without_protected_addresses(
             office,
             search_homes,
             SearchHomesRequest {
+                include_unplaceable: true,
                 include_overdue: true,
                 ..Default::default()
             }
@@ -1728,6 +1744,7 @@ async fn concurrent_retries_of_one_request_all_get_the_first_answer() {
             h.office().await,
             search_homes,
             SearchHomesRequest {
+                include_unplaceable: true,
                 include_overdue: true,
                 ..Default::default()
             }

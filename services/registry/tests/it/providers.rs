@@ -162,6 +162,7 @@ async fn an_agency_home_needs_an_existing_agency() {
             office,
             search_homes,
             SearchHomesRequest {
+                include_unplaceable: true,
                 include_overdue: true,
                 ..Default::default()
             }
@@ -193,6 +194,7 @@ async fn an_agency_home_needs_an_existing_agency() {
             office,
             search_homes,
             SearchHomesRequest {
+                include_unplaceable: true,
                 agency_id: agency.id.clone(),
                 ..Default::default()
             }

@@ -109,6 +109,7 @@ async fn a_revoked_approval_pauses_the_home_refuses_placements_and_tells_the_hom
             cw,
             search_homes,
             SearchHomesRequest {
+                include_unplaceable: true,
                 include_restricted: true,
                 ..Default::default()
             }
@@ -640,6 +641,7 @@ async fn an_agency_without_a_valid_permit_takes_no_child_but_an_immediate_custod
             cw,
             search_homes,
             SearchHomesRequest {
+                include_unplaceable: true,
                 agency_id: agency.id.clone(),
                 include_overdue: true,
                 ..Default::default()
