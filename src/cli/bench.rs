@@ -658,6 +658,7 @@ pub async fn run(base: &Config, cmd: BenchCommand) -> anyhow::Result<()> {
                 capacity_exception_reason: String::new(),
                 home_region: String::new(),
                 permit_exception_reason: String::new(),
+                ..Default::default()
             });
             c.raw().create_placement(r).await?;
             Ok(())
