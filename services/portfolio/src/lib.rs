@@ -100,6 +100,21 @@ impl Instance for Opened {
     }
 }
 
+/// The region's credential key: the configured file, or the one under the
+/// data dir, made at first start. Credentials stay valid across restarts.
+fn credential_key(
+    cfg: &Config,
+    conf: &config::PortfolioConfig,
+    region: &str,
+) -> Result<ed25519_dalek::SigningKey, KitError> {
+    let path = conf.credential_key_file.clone().unwrap_or_else(|| {
+        cfg.data_dir
+            .join("keys")
+            .join(format!("portfolio-credential-{region}.key"))
+    });
+    service::credentials::load_or_create_key(&path)
+}
+
 /// Open (and migrate) one region's portfolio store as configured.
 pub async fn open(
     cfg: &Config,
@@ -115,10 +130,7 @@ pub async fn open(
             "must be between 7 and 18",
         ));
     }
-    let target = samling_kit::db::DbTarget::for_service(cfg, NAME, region);
-    let options = samling_kit::db::StoreOptions::from(&cfg.database);
-    let store = samling_kit::db::Store::open_with(&target, &options, &[MIGRATIONS]).await?;
-    let store = samling_kit::audit::key_store(store, cfg, NAME, region).await?;
+    let store = samling_kit::module::open_store(cfg, NAME, region, MIGRATIONS).await?;
     let region_id = regions
         .parse_region(region)
         .map_err(|e| KitError::invalid("region", e.to_string()))?;
@@ -132,7 +144,8 @@ pub async fn open(
         samling_kit::dates::Clock::system(),
     )
     .for_region(region_id)
-    .with_registry(Arc::new(lookup));
+    .with_registry(Arc::new(lookup))
+    .with_credential_key(credential_key(cfg, &conf, region)?);
     // The handler holds a copy without the handle: no cycle keeps it alive.
     let feed = registry_feed::follow(&svc, cfg, region, &regions)?;
     let mut svc = svc;

@@ -29,11 +29,19 @@ pub const VALID_DAYS: i64 = 90;
 pub const HOLDER_ROLE: &str = "family_home";
 pub const CREDENTIAL_TYPE: &str = "samling.prescription_collection.v1";
 
+/// A key of this process only (tests, and `Portfolios::new` until `open`
+/// sets the region's key from its file).
 pub fn generate_key() -> SigningKey {
     let mut seed = [0u8; 32];
-    // The OS's randomness; without it no key (and no credential) is made.
+    // The OS's randomness. Should it fail, never a fixed seed (anyone could
+    // forge with it): one mixed from the clock, the process and an address.
     if getrandom::fill(&mut seed).is_err() {
-        seed = [0u8; 32];
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        h.update(format!("{:?}", std::time::SystemTime::now()));
+        h.update(std::process::id().to_be_bytes());
+        h.update(format!("{:p}", &seed));
+        seed = h.finalize().into();
     }
     SigningKey::from_bytes(&seed)
 }
@@ -45,7 +53,9 @@ pub fn load_or_create_key(path: &std::path::Path) -> Result<SigningKey, KitError
             .ok()
             .and_then(|b| <[u8; 32]>::try_from(b).ok())
             .map(|b| SigningKey::from_bytes(&b))
-            .ok_or_else(|| KitError::invalid("portfolio.credential_key", "must be 32 bytes of hex"))
+            .ok_or_else(|| {
+                KitError::invalid("portfolio.credential_key_file", "must hold 32 bytes of hex")
+            })
     };
     match std::fs::read_to_string(path) {
         Ok(t) => from_hex(&t),
@@ -278,3 +288,39 @@ impl Portfolios {
 samling_kit::plain_answer!(Portfolios;
     PrescriptionCredential => "credential", |c| c.id.clone();
 );
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_regions_key_is_made_once_private_and_the_same_at_every_start() {
+        let dir = std::env::temp_dir().join(format!(
+            "samling-portfolio-key-{}-{}",
+            std::process::id(),
+            samling_kit::ids::new_id_string()
+        ));
+        let path = dir.join("keys").join("portfolio-credential-norr.key");
+        let first = load_or_create_key(&path).unwrap();
+        let again = load_or_create_key(&path).unwrap();
+        assert_eq!(
+            first.verifying_key(),
+            again.verifying_key(),
+            "a restart keeps the key"
+        );
+        assert_ne!(first.verifying_key(), generate_key().verifying_key());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600, "only the service reads it");
+        }
+        std::fs::write(&path, "not hex").unwrap();
+        let err = load_or_create_key(&path).unwrap_err();
+        assert!(
+            err.to_string().contains("portfolio.credential_key_file"),
+            "{err}"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
