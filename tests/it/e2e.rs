@@ -20,13 +20,16 @@ use common::{BIN, Server};
 
 /// A base port whose region ports (base + 0 and base + 5) are free now.
 fn free_base_port() -> u16 {
-    for _ in 0..200 {
-        let l = TcpListener::bind("127.0.0.1:0").unwrap();
-        let base = l.local_addr().unwrap().port();
-        drop(l);
-        if base > 60000 - 6 {
-            continue;
-        }
+    // Below Linux's ephemeral range (32768–60999): a port found free there
+    // can be handed to any outgoing connection (another test's client, a
+    // service's consumer) before `serve` binds it, and the server then
+    // never becomes healthy. Here only listeners compete, and each test
+    // process starts at a different place.
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let start = std::process::id().wrapping_mul(7919);
+    for _ in 0..500 {
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let base = 20_000 + (start.wrapping_add(n.wrapping_mul(7)) % 1_500) as u16 * 8;
         if [0, 5, 6]
             .iter()
             .all(|o| TcpListener::bind(("127.0.0.1", base + o)).is_ok())

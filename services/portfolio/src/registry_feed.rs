@@ -7,7 +7,6 @@
 use crate::Portfolios;
 use crate::domain::PortfolioError;
 use crate::service::lookup::REGISTRY;
-use samling_kit::auth::{AuthContext, ContextSigner, Role};
 use samling_kit::config::Config;
 use samling_kit::consumer::{Consumer, ConsumerHandle, ConsumerOptions, GrpcSource, Handler};
 use samling_kit::error::KitError;
@@ -49,10 +48,7 @@ fn into_kit(e: PortfolioError) -> KitError {
 
 /// The options of the registry feed's consumer: placements only.
 pub fn options() -> ConsumerOptions {
-    ConsumerOptions {
-        event_types: EVENT_TYPES.iter().map(|s| s.to_string()).collect(),
-        ..ConsumerOptions::default()
-    }
+    ConsumerOptions::for_types(EVENT_TYPES)
 }
 
 /// Start following `region`'s registry (reached as configured, connecting
@@ -63,17 +59,14 @@ pub fn follow(
     region: &str,
     regions: &RegionMap,
 ) -> Result<ConsumerHandle, KitError> {
-    let endpoint = samling_kit::module::endpoint_of(cfg, regions, "registry", region)?;
-    let tls = samling_kit::tls::Tls::from_config(&cfg.tls)?;
-    let signer = ContextSigner::load(&cfg.context_key_file())?;
-    let identity = AuthContext::new(crate::NAME, Role::Service).with_region(region);
-    let source = GrpcSource::lazy(
+    let source = GrpcSource::configured(
         REGISTRY,
-        &endpoint,
-        tls.as_ref(),
-        signer,
-        identity,
         samling_kit::watch_fn!(RegistryServiceClient),
+        cfg,
+        regions,
+        "registry",
+        crate::NAME,
+        region,
     )?;
     Consumer::new(feed_name(region), source)
         .with_options(options())
