@@ -563,6 +563,7 @@ def test_the_national_release_lists_every_regions_endpoints():
             "registry": f"http://registry.samling-{r}.svc.cluster.local:50051",
             "recruitment": f"http://recruitment.samling-{r}.svc.cluster.local:50051",
             "compensation": f"http://compensation.samling-{r}.svc.cluster.local:50051",
+            "portfolio": f"http://portfolio.samling-{r}.svc.cluster.local:50051",
         }
     enabled = {n for n, svc in load_values("values.yaml")["services"].items() if svc["enabled"]}
     assert all(set(endpoints[r]) == enabled for r in REGIONS), enabled
@@ -654,13 +655,16 @@ def test_the_audit_key_and_checkpoints_reach_whatever_opens_a_store(s: Scenario)
 
 RECRUITMENT = REPO / "services" / "recruitment"
 FORM_KEY_FILE = "/etc/samling/recruitment-form/recruitment-form.key"
+CREDENTIAL_KEY_FILE = "/etc/samling/portfolio-credential/portfolio-credential.key"
 IDENTITY_KEY_FILE = "/etc/samling/registry-identity/registry-identity.key"
 
 
 def without_form_key(cfg: dict[str, Any]) -> dict[str, Any]:
-    """The jobs' samling.toml is the services' without [recruitment] form_token_key_file."""
+    """The jobs' samling.toml is the services' without [recruitment]
+    form_token_key_file and [portfolio] credential_key_file."""
     out = copy.deepcopy(cfg)
     out.get("recruitment", {}).pop("form_token_key_file", None)
+    out.get("portfolio", {}).pop("credential_key_file", None)
     return out
 
 
@@ -696,6 +700,8 @@ def rust_value(expr: str) -> Any:
     expr = expr.strip()
     if expr == "None":
         return None
+    if expr in ("true", "false"):
+        return expr == "true"
     if re.fullmatch(r"\d+(\s*\*\s*\d+)*", expr):
         out = 1
         for n in expr.split("*"):
@@ -794,6 +800,9 @@ def test_the_chart_defaults_are_the_binarys():
     assert {k: matching[k] for k in numbers} == defaults
     assert set(matching) == set(config_structs()["recruitment::MatchingSettings"])
     assert matching["config_file"] == ""  # None: the built-in standard
+    portfolio = rust_default(REPO / "services" / "portfolio" / "src" / "config.rs", "PortfolioConfig")
+    assert portfolio.pop("credential_key_file") is None  # the chart's (secrets.portfolioCredentialKey)
+    assert config["portfolio"] == portfolio
 
 
 @pytest.mark.parametrize("s", SCENARIOS, ids=ALL_IDS)
@@ -805,7 +814,8 @@ def test_the_key_secrets_reach_exactly_the_pods_that_use_them(s: Scenario):
     v = s.effective()
     form = (v["secrets"]["recruitmentFormKey"]["existingSecret"], v["secrets"]["recruitmentFormKey"]["key"])
     ident = (v["secrets"]["registryIdentityKey"]["existingSecret"], v["secrets"]["registryIdentityKey"]["key"])
-    has_form, has_ident = set(), set()
+    cred = (v["secrets"]["portfolioCredentialKey"]["existingSecret"], v["secrets"]["portfolioCredentialKey"]["key"])
+    has_form, has_ident, has_cred = set(), set(), set()
     for o, t in workloads(s):
         component = component_of(o)
         at = key_file_in(o, t, *form)
@@ -816,8 +826,18 @@ def test_the_key_secrets_reach_exactly_the_pods_that_use_them(s: Scenario):
         if at is not None:
             assert at == IDENTITY_KEY_FILE, name_of(o)
             has_ident.add(component)
+        at = key_file_in(o, t, *cred)
+        if at is not None:
+            assert at == CREDENTIAL_KEY_FILE, name_of(o)
+            has_cred.add(component)
     enabled = {n for n, svc in v["services"].items() if svc["enabled"]}
     assert has_form == ({"recruitment"} & enabled)
+    assert has_cred == ({"portfolio"} & enabled)
+    cfg = samling_config(s)
+    if "portfolio" in enabled:
+        assert cfg["portfolio"]["credential_key_file"] == CREDENTIAL_KEY_FILE
+    else:
+        assert "credential_key_file" not in cfg["portfolio"]
     assert has_ident == (({"registry"} & enabled) | ({"migrate", "audit-verify"} if enabled else set()))
 
 
@@ -924,8 +944,16 @@ def test_the_key_secrets_are_required_and_only_the_chart_names_their_files():
     objs = render_values({"services": {"recruitment": {"enabled": False}}, "secrets": {"recruitmentFormKey": {"existingSecret": ""}}})
     assert "form_token_key_file" not in config_of(objs)["recruitment"]
     assert not any(o["kind"] == "Deployment" and o["metadata"]["name"] == "recruitment" for o in objs)
-    assert config_of(objs)["regions"][REGIONS[0]] == {"registry": "http://registry:50051", "compensation": "http://compensation:50051"}
-    assert all(set(eps) == {"registry", "compensation"} for eps in config_of(objs)["regions"].values())
+    assert config_of(objs)["regions"][REGIONS[0]] == {"registry": "http://registry:50051", "compensation": "http://compensation:50051", "portfolio": "http://portfolio:50051"}
+    assert all(set(eps) == {"registry", "compensation", "portfolio"} for eps in config_of(objs)["regions"].values())
+    # The same for portfolio and its credential key.
+    with pytest.raises(Exception, match=r"secrets\.portfolioCredentialKey\.existingSecret is required"):
+        render_values({"secrets": {"portfolioCredentialKey": {"existingSecret": ""}}})
+    objs = render_values({"services": {"portfolio": {"enabled": False}}, "secrets": {"portfolioCredentialKey": {"existingSecret": ""}}})
+    assert "credential_key_file" not in config_of(objs)["portfolio"]
+    assert not any(o["kind"] == "Deployment" and o["metadata"]["name"] == "portfolio" for o in objs)
+    with pytest.raises(Exception, match=r"config\.portfolio\.credential_key_file.*secrets\.portfolioCredentialKey"):
+        render_values({"config": {"portfolio": {"credential_key_file": "/tmp/k"}}})
     # A key file named in config.* would be a path nothing mounts.
     with pytest.raises(Exception, match=r"config\.recruitment\.form_token_key_file.*secrets\.recruitmentFormKey"):
         render_values({"config": {"recruitment": {"form_token_key_file": "/tmp/k"}}})
@@ -937,6 +965,10 @@ def test_the_key_secrets_are_required_and_only_the_chart_names_their_files():
     assert key_file_in(rec, pod_template(rec), "norr-form", "k1") == FORM_KEY_FILE
     (reg,) = [o for o in objs if o["kind"] == "Deployment" and o["metadata"]["name"] == "registry"]
     assert key_file_in(reg, pod_template(reg), "national-id", "k2") == IDENTITY_KEY_FILE
+    objs = render_values({"secrets": {"portfolioCredentialKey": {"existingSecret": "norr-credential", "key": "k3"}}})
+    (pf,) = [o for o in objs if o["kind"] == "Deployment" and o["metadata"]["name"] == "portfolio"]
+    assert key_file_in(pf, pod_template(pf), "norr-credential", "k3") == CREDENTIAL_KEY_FILE
+    assert config_of(objs)["portfolio"]["credential_key_file"] == CREDENTIAL_KEY_FILE
 
 
 def test_changed_recruitment_values_reach_the_config_and_nested_tables_stay_tables():
@@ -965,6 +997,7 @@ def test_services_find_their_registry_without_a_regional_gateway():
         "registry": "http://registry:50051",
         "recruitment": "http://recruitment:50051",
         "compensation": "http://compensation:50051",
+        "portfolio": "http://portfolio:50051",
     }
 
 

@@ -144,6 +144,10 @@ A TOML table [<name>] from a values map: scalars and lists as keys (null and
 /etc/samling/recruitment-form/recruitment-form.key
 {{- end -}}
 
+{{- define "samling.portfolioCredentialKeyFile" -}}
+/etc/samling/portfolio-credential/portfolio-credential.key
+{{- end -}}
+
 {{/*
 samling.toml, read by services/kit/src/config.rs (unknown keys are errors).
 Secrets reach the process as environment variables or mounted files only.
@@ -154,10 +158,10 @@ Secrets reach the process as environment variables or mounted files only.
 
 {{/*
 samling.toml for the migration hook and the audit check. `migrate` and `audit
-verify` open every service's store, recruitment's included, but issue no form
-tokens: their copy names no form_token_key_file, so recruitment creates a
-throwaway key in the job's scratch directory and the form key stays in the
-recruitment pods. Everything else is the services' file.
+verify` open every service's store, recruitment's and portfolio's included,
+but issue no form tokens and sign no credentials: their copy names no
+form_token_key_file and no credential_key_file, so each creates a throwaway
+key in the job's scratch directory and the keys stay in their services' pods. Everything else is the services' file.
 */}}
 {{- define "samling.jobConfig" -}}
 {{- include "samling.configFor" (dict "root" . "jobs" true) -}}
@@ -215,6 +219,9 @@ otlp_endpoint = {{ toJson . }}
 {{- if hasKey $c.recruitment "form_token_key_file" }}
 {{- fail "config.recruitment.form_token_key_file: name the key's Secret in secrets.recruitmentFormKey instead" }}
 {{- end }}
+{{- if hasKey $c.portfolio "credential_key_file" }}
+{{- fail "config.portfolio.credential_key_file: name the key's Secret in secrets.portfolioCredentialKey instead" }}
+{{- end }}
 {{- $registry := deepCopy $c.registry }}
 {{- if include "samling.registryIdentityKeySecret" . }}
 {{- $_ := set $registry "identity_key_file" (include "samling.registryIdentityKeyFile" .) }}
@@ -223,10 +230,16 @@ otlp_endpoint = {{ toJson . }}
 {{- if and (not $jobs) (include "samling.recruitmentFormKeySecret" .) }}
 {{- $_ := set $recruitment "form_token_key_file" (include "samling.recruitmentFormKeyFile" .) }}
 {{- end }}
+{{- $portfolio := deepCopy $c.portfolio }}
+{{- if and (not $jobs) (include "samling.portfolioCredentialKeySecret" .) }}
+{{- $_ := set $portfolio "credential_key_file" (include "samling.portfolioCredentialKeyFile" .) }}
+{{- end }}
 
 {{ include "samling.tomlTable" (dict "name" "registry" "table" $registry) }}
 
 {{ include "samling.tomlTable" (dict "name" "recruitment" "table" $recruitment) }}
+
+{{ include "samling.tomlTable" (dict "name" "portfolio" "table" $portfolio) }}
 {{- if .Values.gateway.enabled }}
 {{- $jwt := .Values.gateway.jwt }}
 
@@ -286,10 +299,18 @@ the key it is given). Empty output: no region service, no key.
 {{- end -}}
 {{- end -}}
 
+{{/* The Secret holding the portfolio's credential key, required with portfolio. */}}
+{{- define "samling.portfolioCredentialKeySecret" -}}
+{{- if .Values.services.portfolio.enabled -}}
+{{ required "secrets.portfolioCredentialKey.existingSecret is required with services.portfolio: the prescription credentials' signing key (docs/operations.md, openssl rand -hex 32)" .Values.secrets.portfolioCredentialKey.existingSecret }}
+{{- end -}}
+{{- end -}}
+
 {{/*
 Key files a workload needs besides the common ones, by who opens what:
 `registry` (the registry pods and the jobs) gets the identity key,
-`recruitment` (its pods only) the form key. .root, .needs: a list of those.
+`recruitment` (its pods only) the form key, `portfolio` (its pods only) the
+credential key. .root, .needs: a list of those.
 */}}
 {{- define "samling.keyVolumes" -}}
 {{- $root := .root -}}
@@ -315,6 +336,17 @@ Key files a workload needs besides the common ones, by who opens what:
         path: recruitment-form.key
 {{- end }}
 {{- end }}
+{{- if has "portfolio" .needs }}
+{{- with include "samling.portfolioCredentialKeySecret" $root }}
+- name: portfolio-credential-key
+  secret:
+    secretName: {{ . }}
+    defaultMode: 0440
+    items:
+      - key: {{ $root.Values.secrets.portfolioCredentialKey.key }}
+        path: portfolio-credential.key
+{{- end }}
+{{- end }}
 {{- end -}}
 
 {{- define "samling.keyMounts" -}}
@@ -327,6 +359,11 @@ Key files a workload needs besides the common ones, by who opens what:
 {{- if and (has "recruitment" .needs) (include "samling.recruitmentFormKeySecret" $root) }}
 - name: recruitment-form-key
   mountPath: {{ include "samling.recruitmentFormKeyFile" $root | dir }}
+  readOnly: true
+{{- end }}
+{{- if and (has "portfolio" .needs) (include "samling.portfolioCredentialKeySecret" $root) }}
+- name: portfolio-credential-key
+  mountPath: {{ include "samling.portfolioCredentialKeyFile" $root | dir }}
   readOnly: true
 {{- end }}
 {{- end -}}
