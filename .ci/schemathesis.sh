@@ -74,7 +74,7 @@ fi
 "$VENV/bin/schemathesis" --version
 
 if [[ -z "${SAMLING_BIN:-}" ]]; then
-    echo "-- cargo build --bin samling (debug; a no-op after cargo test)"
+    echo "-- cargo build --bin samling (debug; .ci/run passes cargo test's binary as SAMLING_BIN instead)"
     cargo build --quiet --bin samling
 fi
 
