@@ -67,6 +67,15 @@ pub const LOG_READERS: &[Role] = &[
     Role::Service,
 ];
 
+/// Those who record what the child was told (the service admits the
+/// placing municipality, the office and the assigned ombud).
+pub const INFORMERS: &[Role] = &[
+    Role::MunicipalityCaseworker,
+    Role::MunicipalityManager,
+    Role::RegionalOfficer,
+    Role::Ombud,
+];
+
 /// No role: the pharmacy's check (anyone, as the public caller).
 pub const NOBODY_NEEDED: &[Role] = &[];
 /// The home's credential: the home, the placing municipality, the office.
@@ -101,6 +110,8 @@ route_table! {
         Body, WRITERS, own = [], party = None, "Replace one section (about me: the child; health: health staff; school: school staff; leisure, contacts, dental: the home; all: the placing caseworker)";
     PUT "/v1/regions/{region}/portfolio/children/{child_id}/relations" "setRelations" => set_relations(SetRelationsRequest) -> Portfolio,
         Body, CASEWORK, own = [], party = None, "The assigned ombud, the health and school units, the sections sealed from guardians, the own-view age";
+    POST "/v1/regions/{region}/portfolio/children/{child_id}/information" "recordInformation" => record_information(RecordInformationRequest) -> Portfolio,
+        Body, INFORMERS, own = [], party = None, "Record what the child was told before, during or after the placement and what the child understood; the portfolio's information shows the standard checklist";
     GET "/v1/regions/{region}/portfolio/children/{child_id}/access-log" "listAccessLog" => list_access_log(ListAccessLogRequest) -> ListAccessLogResponse,
         Query, LOG_READERS, own = [], party = Some("child_id"), "Who read or wrote which section and when (the child reads its own from the own-view age)";
     GET "/v1/regions/{region}/portfolio/children/{child_id}/home-access" "listHomeAccess" => list_home_access(ListHomeAccessRequest) -> ListHomeAccessResponse,

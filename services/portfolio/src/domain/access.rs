@@ -99,6 +99,29 @@ pub fn may_read_log(rel: Relation) -> bool {
     )
 }
 
+/// May `rel` read what the child was told and the checklist? Those who
+/// tell or carry on the telling: casework, the home the child lives in,
+/// the assigned ombud, and the child from the own-view age. Not guardians
+/// (what the child was told about them is the child's) nor care or school
+/// units.
+pub fn may_read_information(rel: Relation) -> bool {
+    use Relation::*;
+    matches!(
+        rel,
+        Office | Service | PlacingCaseworker | CurrentHome | AssignedOmbud | Child { of_age: true }
+    )
+}
+
+/// May `rel` record that the child was told something? Informing the child
+/// is the social services' duty (the placing caseworker, the office); the
+/// ombud tells the child about their rights and themself.
+pub fn may_record_information(rel: Relation) -> bool {
+    matches!(
+        rel,
+        Relation::Office | Relation::PlacingCaseworker | Relation::AssignedOmbud
+    )
+}
+
 /// May `rel` set the relations (ombud, units, sealed sections, own-view age)?
 pub fn may_set_relations(rel: Relation) -> bool {
     matches!(rel, Relation::Office | Relation::PlacingCaseworker)

@@ -3,6 +3,7 @@
 //! type. No I/O.
 
 pub mod access;
+pub mod information;
 mod error;
 pub mod sections;
 

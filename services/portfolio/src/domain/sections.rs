@@ -21,7 +21,7 @@ pub const MAX_FILE_BYTES: i64 = 20 * 1024 * 1024;
 /// The file types a document may have.
 pub const MEDIA_TYPES: &[&str] = &["application/pdf", "image/png", "image/jpeg"];
 
-fn text(field: &str, s: &str, max: usize) -> R<()> {
+pub(crate) fn text(field: &str, s: &str, max: usize) -> R<()> {
     if s.chars().count() > max {
         return Err(PortfolioError::invalid(
             field,

@@ -24,6 +24,7 @@ samling_kit::grpc_service! {
         list_home_access(ListHomeAccessRequest) -> ListHomeAccessResponse => |g, c, r| g.list_home_access(&c, r);
         issue_prescription_credential(IssuePrescriptionCredentialRequest) -> PrescriptionCredential => |g, c, r| g.issue_prescription_credential(&c, r);
         verify_prescription_credential(VerifyPrescriptionCredentialRequest) -> CredentialVerification => |g, c, r| g.verify_prescription_credential(&c, r);
+        record_information(RecordInformationRequest) -> Portfolio => |g, c, r| g.record_information(&c, r);
     ;
 }
 

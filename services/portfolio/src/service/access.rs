@@ -173,6 +173,15 @@ impl Portfolios {
             .filter(|s| rules::may_write(rel, *s))
             .map(|s| s as i32)
             .collect();
+        // What the child was told: for those who may read it, with the
+        // checklist computed from the records; otherwise left out.
+        p.information = if rules::may_read_information(rel) {
+            Some(crate::domain::information::with_checklist(
+                p.information.take().unwrap_or_default(),
+            ))
+        } else {
+            None
+        };
         p.location_redacted = false;
         if !rules::sees_location(rel, p.protected_identity) {
             sections::withhold_location(&mut p);
@@ -205,10 +214,13 @@ impl Answer<Portfolios> for Portfolio {
         let rel = svc.admitted(ctx, &self).await?;
         let child_id = self.child_id.clone();
         let (p, shown) = svc.view_for(rel, self).await?;
-        let entries = shown
+        let mut entries: Vec<_> = shown
             .into_iter()
             .map(|s| ctx.audit("read", &record_type(s), &child_id))
             .collect();
+        if p.information.is_some() {
+            entries.push(ctx.audit("read", "portfolio.information", &child_id));
+        }
         svc.core().audit(entries).await?;
         Ok(p)
     }

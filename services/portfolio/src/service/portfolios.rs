@@ -4,7 +4,7 @@
 use super::access::{hidden, is_sealed, record_type, refused};
 use super::{Portfolios, R};
 use crate::domain::access::{self as rules, Relation};
-use crate::domain::{PortfolioError, sections};
+use crate::domain::{PortfolioError, information, sections};
 use crate::store;
 use samling_kit::auth::AuthContext;
 use samling_kit::dates;
@@ -303,6 +303,73 @@ impl Portfolios {
                 ctx,
                 "relations_set",
                 "portfolio.relations",
+                &child_id,
+                payload,
+            )
+            .await?;
+        w.finish(self, ctx, p).await
+    }
+
+    /// Record what the child was told and understood (the placing
+    /// caseworker, the office, the assigned ombud).
+    pub async fn record_information(
+        &self,
+        ctx: &AuthContext,
+        req: RecordInformationRequest,
+    ) -> R<Portfolio> {
+        self.enter(ctx)?;
+        let child_id = parse_id("child_id", &req.child_id)?.to_string();
+        // Access before anything is replayed or validated.
+        let current = self.load(&child_id).await?;
+        let rel = self.admitted(ctx, &current).await?;
+        if !rules::may_record_information(rel) {
+            return Err(role_refused(ctx, "record what the child was told"));
+        }
+        let mut record = information::check(&req, self.clock.today())?;
+        let w = self
+            .core()
+            .begin(ctx, "RecordInformation", &req.request_id, &req)
+            .await?;
+        let mut w = samling_kit::replay!(w, self, ctx);
+        let mut p = store::portfolios::get(w.conn(), &child_id)
+            .await?
+            .ok_or_else(|| hidden(&child_id))?;
+        let mut info = p.information.take().unwrap_or_default();
+        if info.records.len() >= information::MAX_RECORDS {
+            return Err(refused(
+                Reason::ResourceExhausted,
+                format!(
+                    "information: the portfolio keeps at most {} records of what the child was told",
+                    information::MAX_RECORDS
+                ),
+            ));
+        }
+        let now = self.now_text();
+        record.id = samling_kit::ids::new_id_string();
+        record.recorded_by_role = ctx.role.as_str().to_string();
+        record.recorded_at = now.clone();
+        let payload = json!({
+            "child_id": child_id,
+            "information_id": record.id,
+            "phase": InformationPhase::try_from(record.phase).map(|x| x.as_str_name()).unwrap_or_default(),
+            "topic": InformationTopic::try_from(record.topic).map(|x| x.as_str_name()).unwrap_or_default(),
+        });
+        info.records.push(record);
+        // Only the records are stored; the checklist is computed in the view.
+        info.checklist.clear();
+        info.complete_phases.clear();
+        p.information = Some(info);
+        p.version += 1;
+        p.updated_at = now;
+        store::portfolios::save(w.conn(), &p, false).await?;
+        // Logged under `portfolio.information` (the child's log shows it);
+        // the event names the phase and topic, never what was said.
+        self.core()
+            .record(
+                &mut w,
+                ctx,
+                "information_recorded",
+                "portfolio.information",
                 &child_id,
                 payload,
             )

@@ -7,5 +7,6 @@ mod common;
 
 mod access;
 mod credential;
+mod information;
 mod moves;
 mod sections;
