@@ -11,7 +11,7 @@
 # stopped and the data dir removed on exit.
 #
 # Knobs (env): ST_MAX_EXAMPLES (default 50), ST_SEED (default 20260101),
-# ST_WORKERS (default 1), ST_TIMEOUT (seconds for schemathesis, default 600),
+# ST_WORKERS (default 1), ST_TIMEOUT (seconds for schemathesis, default 900),
 # SAMLING_BIN (default target/debug/samling, built here if needed),
 # ST_KEEP=1 keeps the work dir (server log, reports), ST_REPORT (default
 # junit; e.g. junit,ndjson), ST_REUSE_VENV=1 skips re-creating the venv
@@ -27,7 +27,7 @@ SEED=${ST_SEED:-20260101}
 # thread-safe (Hypothesis describing filters from two workers at once failed
 # with "SystemError: AST constructor recursion depth mismatch").
 WORKERS=${ST_WORKERS:-1}
-ST_TIMEOUT=${ST_TIMEOUT:-600}
+ST_TIMEOUT=${ST_TIMEOUT:-900}
 BIN=${SAMLING_BIN:-$ROOT/target/debug/samling}
 REGION=stockholm-gotland
 

@@ -539,11 +539,6 @@ pub async fn unary(
     // Boxed: the request's whole state (auth, the gRPC call) lives on the
     // heap once; the handler future axum moves around stays small.
     let work = Box::pin(async {
-        if let Some(len) = content_length(headers)
-            && len > gw.cfg.body_limit_bytes as u64
-        {
-            return Err(Problem::too_large(gw.cfg.body_limit_bytes));
-        }
         let caller = if spec.is_public() {
             // No login: the fixed public caller, on the strict budget of
             // the client's address (a token, if sent, gives nothing more).
@@ -554,6 +549,13 @@ pub async fn unary(
             limit_token(&gw, &caller).await?;
             caller
         };
+        // After the caller is known (headers only, the body unread): a
+        // request without a token is told 401 whatever its size.
+        if let Some(len) = content_length(headers)
+            && len > gw.cfg.body_limit_bytes as u64
+        {
+            return Err(Problem::too_large(gw.cfg.body_limit_bytes));
+        }
         let ctx = &caller.ctx;
         role = if spec.is_public() {
             "public"

@@ -64,7 +64,9 @@ pub fn document(schema: &Schema, regions: &[String]) -> Value {
         if spec.carry == Carry::Query {
             parameters.extend(schema.query_parameters(spec.request, &params));
         }
-        if spec.mutating() {
+        // Only where the gateway keeps answers: a check that stores nothing
+        // (the public credential verification) ignores the header.
+        if spec.mutating() && spec.keeps_answers() {
             parameters.push(json!({"name": "Idempotency-Key", "in": "header", "required": false,
                 "description": "A retry with the same key returns the first answer",
                 "schema": {"type": "string", "minLength": 1, "maxLength": 128, "pattern": "^[!-~]+$"}}));

@@ -54,11 +54,7 @@ pub const CHECKLIST: &[(Phase, &[Topic])] = &[
     ),
     (
         Phase::After,
-        &[
-            Topic::WhyEnding,
-            Topic::AftercareSupport,
-            Topic::MyRecords,
-        ],
+        &[Topic::WhyEnding, Topic::AftercareSupport, Topic::MyRecords],
     ),
 ];
 
@@ -73,10 +69,7 @@ pub fn check(req: &RecordInformationRequest, today: NaiveDate) -> R<InformationR
         }
         Ok(p) => p,
     };
-    if matches!(
-        Topic::try_from(req.topic),
-        Ok(Topic::Unspecified) | Err(_)
-    ) {
+    if matches!(Topic::try_from(req.topic), Ok(Topic::Unspecified) | Err(_)) {
         return Err(PortfolioError::invalid("topic", "is not a topic"));
     }
     if matches!(
@@ -164,13 +157,20 @@ mod tests {
     use super::*;
     use samling_kit::error::ServiceError;
 
-    fn req(phase: Phase, topic: Topic, on: (i32, u32, u32), u: Understanding) -> RecordInformationRequest {
+    fn req(
+        phase: Phase,
+        topic: Topic,
+        on: (i32, u32, u32),
+        u: Understanding,
+    ) -> RecordInformationRequest {
         RecordInformationRequest {
             request_id: String::new(),
             child_id: String::new(),
             phase: phase as i32,
             topic: topic as i32,
-            told_on: Some(dates::to_proto(NaiveDate::from_ymd_opt(on.0, on.1, on.2).unwrap())),
+            told_on: Some(dates::to_proto(
+                NaiveDate::from_ymd_opt(on.0, on.1, on.2).unwrap(),
+            )),
             understanding: u as i32,
             in_the_childs_words: " Jag flyttar för att mamma är sjuk. ".into(),
             method: "bildstöd".into(),
@@ -183,25 +183,80 @@ mod tests {
 
     #[test]
     fn bad_requests_name_their_field() {
-        let good = req(Phase::Before, Topic::WhyPlaced, (2026, 12, 1), Understanding::Understood);
+        let good = req(
+            Phase::Before,
+            Topic::WhyPlaced,
+            (2026, 12, 1),
+            Understanding::Understood,
+        );
         let r = check(&good, today()).unwrap();
         assert_eq!(r.in_the_childs_words, "Jag flyttar för att mamma är sjuk.");
         let cases: Vec<(RecordInformationRequest, &str)> = vec![
-            (RecordInformationRequest { phase: 0, ..good.clone() }, "phase"),
-            (RecordInformationRequest { phase: 9, ..good.clone() }, "phase"),
-            (RecordInformationRequest { topic: 0, ..good.clone() }, "topic"),
-            (RecordInformationRequest { topic: 99, ..good.clone() }, "topic"),
-            (RecordInformationRequest { understanding: 0, ..good.clone() }, "understanding"),
-            (RecordInformationRequest { told_on: None, ..good.clone() }, "told_on"),
             (
-                req(Phase::Before, Topic::WhyPlaced, (2026, 12, 4), Understanding::Understood),
+                RecordInformationRequest {
+                    phase: 0,
+                    ..good.clone()
+                },
+                "phase",
+            ),
+            (
+                RecordInformationRequest {
+                    phase: 9,
+                    ..good.clone()
+                },
+                "phase",
+            ),
+            (
+                RecordInformationRequest {
+                    topic: 0,
+                    ..good.clone()
+                },
+                "topic",
+            ),
+            (
+                RecordInformationRequest {
+                    topic: 99,
+                    ..good.clone()
+                },
+                "topic",
+            ),
+            (
+                RecordInformationRequest {
+                    understanding: 0,
+                    ..good.clone()
+                },
+                "understanding",
+            ),
+            (
+                RecordInformationRequest {
+                    told_on: None,
+                    ..good.clone()
+                },
                 "told_on",
             ),
             (
-                RecordInformationRequest { in_the_childs_words: "x".repeat(MAX_WORDS + 1), ..good.clone() },
+                req(
+                    Phase::Before,
+                    Topic::WhyPlaced,
+                    (2026, 12, 4),
+                    Understanding::Understood,
+                ),
+                "told_on",
+            ),
+            (
+                RecordInformationRequest {
+                    in_the_childs_words: "x".repeat(MAX_WORDS + 1),
+                    ..good.clone()
+                },
                 "in_the_childs_words",
             ),
-            (RecordInformationRequest { method: "a\u{7}b".into(), ..good.clone() }, "method"),
+            (
+                RecordInformationRequest {
+                    method: "a\u{7}b".into(),
+                    ..good.clone()
+                },
+                "method",
+            ),
         ];
         for (bad, field) in cases {
             let e = check(&bad, today()).unwrap_err();
@@ -209,7 +264,12 @@ mod tests {
         }
     }
 
-    fn record(phase: Phase, topic: Topic, on: (i32, u32, u32), u: Understanding) -> InformationRecord {
+    fn record(
+        phase: Phase,
+        topic: Topic,
+        on: (i32, u32, u32),
+        u: Understanding,
+    ) -> InformationRecord {
         check(&req(phase, topic, on, u), today()).unwrap()
     }
 
@@ -230,23 +290,46 @@ mod tests {
 
         // Partly understood: told, to follow up; a later telling understood clears it,
         // whatever order the two were recorded in.
-        let partly = record(Phase::Before, Topic::WhyPlaced, (2026, 11, 20), Understanding::Partly);
-        let later = record(Phase::Before, Topic::WhyPlaced, (2026, 11, 27), Understanding::Understood);
+        let partly = record(
+            Phase::Before,
+            Topic::WhyPlaced,
+            (2026, 11, 20),
+            Understanding::Partly,
+        );
+        let later = record(
+            Phase::Before,
+            Topic::WhyPlaced,
+            (2026, 11, 27),
+            Understanding::Understood,
+        );
         let (items, _) = checklist(std::slice::from_ref(&partly));
         let i = item(&items, Phase::Before, Topic::WhyPlaced);
         assert!(i.told && i.follow_up);
         assert_eq!(i.understanding, Understanding::Partly as i32);
-        for records in [vec![partly.clone(), later.clone()], vec![later.clone(), partly.clone()]] {
+        for records in [
+            vec![partly.clone(), later.clone()],
+            vec![later.clone(), partly.clone()],
+        ] {
             let (items, _) = checklist(&records);
             let i = item(&items, Phase::Before, Topic::WhyPlaced);
             assert!(i.told && !i.follow_up, "{records:?}");
             assert_eq!(i.last_told_on, later.told_on);
         }
         // Told in another phase does not count for this one.
-        let (items, _) = checklist(&[record(Phase::During, Topic::WhyPlaced, (2026, 11, 20), Understanding::Understood)]);
+        let (items, _) = checklist(&[record(
+            Phase::During,
+            Topic::WhyPlaced,
+            (2026, 11, 20),
+            Understanding::Understood,
+        )]);
         assert!(!item(&items, Phase::Before, Topic::WhyPlaced).told);
         // Declined is told but followed up.
-        let (items, _) = checklist(&[record(Phase::After, Topic::WhyEnding, (2026, 11, 20), Understanding::Declined)]);
+        let (items, _) = checklist(&[record(
+            Phase::After,
+            Topic::WhyEnding,
+            (2026, 11, 20),
+            Understanding::Declined,
+        )]);
         assert!(item(&items, Phase::After, Topic::WhyEnding).follow_up);
     }
 
@@ -259,13 +342,24 @@ mod tests {
             .collect();
         assert_eq!(checklist(&records).1, vec![Phase::After]);
         // One of them not understood at its latest telling: not complete.
-        records.push(record(Phase::After, after[0], (2026, 11, 2), Understanding::NotUnderstood));
+        records.push(record(
+            Phase::After,
+            after[0],
+            (2026, 11, 2),
+            Understanding::NotUnderstood,
+        ));
         assert!(checklist(&records).1.is_empty());
         // Every phase complete.
         let all: Vec<_> = CHECKLIST
             .iter()
-            .flat_map(|(p, ts)| ts.iter().map(|t| record(*p, *t, (2026, 11, 1), Understanding::Understood)))
+            .flat_map(|(p, ts)| {
+                ts.iter()
+                    .map(|t| record(*p, *t, (2026, 11, 1), Understanding::Understood))
+            })
             .collect();
-        assert_eq!(checklist(&all).1, vec![Phase::Before, Phase::During, Phase::After]);
+        assert_eq!(
+            checklist(&all).1,
+            vec![Phase::Before, Phase::During, Phase::After]
+        );
     }
 }

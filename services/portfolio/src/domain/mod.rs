@@ -3,8 +3,8 @@
 //! type. No I/O.
 
 pub mod access;
-pub mod information;
 mod error;
+pub mod information;
 pub mod sections;
 
 pub use error::PortfolioError;

@@ -46,8 +46,14 @@ async fn what_the_child_was_told_is_recorded_followed_up_and_shown_to_those_who_
         let bk = h.backend;
         let (child, home, placement) = (new_id(), new_id(), new_id());
         register_child(&h, &child, "2012-01-01", false);
-        h.publish(vec![created(&placement, &child, &home, "2026-11-01", false)])
-            .await;
+        h.publish(vec![created(
+            &placement,
+            &child,
+            &home,
+            "2026-11-01",
+            false,
+        )])
+        .await;
         let mut cw = h.client(caseworker(STOCKHOLM)).await;
         rpc!(
             cw,
@@ -73,7 +79,10 @@ async fn what_the_child_was_told_is_recorded_followed_up_and_shown_to_those_who_
         )
         .unwrap();
         let info = p.information.clone().expect("the caseworker reads it");
-        assert!(info.records.is_empty() && info.complete_phases.is_empty(), "[{bk}]");
+        assert!(
+            info.records.is_empty() && info.complete_phases.is_empty(),
+            "[{bk}]"
+        );
         assert!(info.checklist.iter().all(|i| !i.told), "[{bk}]");
 
         // The caseworker tells why; the child understands partly.
@@ -92,7 +101,13 @@ async fn what_the_child_was_told_is_recorded_followed_up_and_shown_to_those_who_
         let p = rpc!(
             cw,
             record_information,
-            told(&child, P::Before, T::WhyPlaced, 27, Understanding::Understood)
+            told(
+                &child,
+                P::Before,
+                T::WhyPlaced,
+                27,
+                Understanding::Understood
+            )
         )
         .unwrap();
         let i = item(&p, P::Before, T::WhyPlaced);
@@ -136,7 +151,9 @@ async fn what_the_child_was_told_is_recorded_followed_up_and_shown_to_those_who_
                 }
             )
             .unwrap_or_else(|e| panic!("[{bk}] {who}: {e}"));
-            let info = p.information.unwrap_or_else(|| panic!("[{bk}] {who} reads it"));
+            let info = p
+                .information
+                .unwrap_or_else(|| panic!("[{bk}] {who} reads it"));
             assert_eq!(info.records.len(), 6, "[{bk}] {who}");
             assert_eq!(info.complete_phases, vec![P::After as i32], "[{bk}] {who}");
         }
@@ -181,7 +198,10 @@ async fn what_the_child_was_told_is_recorded_followed_up_and_shown_to_those_who_
             list_access_log,
             ListAccessLogRequest {
                 child_id: child.clone(),
-                page: None,
+                page: Some(samling_proto::common::v1::PageRequest {
+                    page_size: 500,
+                    page_token: String::new(),
+                }),
             }
         )
         .unwrap();
@@ -191,11 +211,15 @@ async fn what_the_child_was_told_is_recorded_followed_up_and_shown_to_those_who_
             .filter(|e| e.section == "information")
             .collect();
         assert!(
-            info_rows.iter().any(|e| e.action == "information_recorded" && e.role == "ombud"),
+            info_rows
+                .iter()
+                .any(|e| e.action == "information_recorded" && e.role == "ombud"),
             "[{bk}] {info_rows:?}"
         );
         assert!(
-            info_rows.iter().any(|e| e.action == "read" && e.role == "family_home"),
+            info_rows
+                .iter()
+                .any(|e| e.action == "read" && e.role == "family_home"),
             "[{bk}] {info_rows:?}"
         );
 
@@ -214,9 +238,21 @@ async fn what_the_child_was_told_is_recorded_followed_up_and_shown_to_those_who_
         let mut seen = 0;
         while let Some(e) = stream.message().await.unwrap() {
             seen += 1;
-            assert!(e.payload_json.contains("INFORMATION_TOPIC_"), "[{bk}] {}", e.payload_json);
-            assert!(!e.payload_json.contains("mamma"), "[{bk}] {}", e.payload_json);
-            assert!(!e.payload_json.contains("bildstöd"), "[{bk}] {}", e.payload_json);
+            assert!(
+                e.payload_json.contains("INFORMATION_TOPIC_"),
+                "[{bk}] {}",
+                e.payload_json
+            );
+            assert!(
+                !e.payload_json.contains("mamma"),
+                "[{bk}] {}",
+                e.payload_json
+            );
+            assert!(
+                !e.payload_json.contains("bildstöd"),
+                "[{bk}] {}",
+                e.payload_json
+            );
         }
         assert_eq!(seen, 6, "[{bk}]");
         h.stop().await;
@@ -231,9 +267,23 @@ async fn only_casework_and_the_assigned_ombud_record_and_bad_input_names_its_fie
         let bk = h.backend;
         let (child, home, placement) = (new_id(), new_id(), new_id());
         register_child(&h, &child, "2012-01-01", false);
-        h.publish(vec![created(&placement, &child, &home, "2026-11-01", false)])
-            .await;
-        let req = || told(&child, P::During, T::CarePlan, 20, Understanding::Understood);
+        h.publish(vec![created(
+            &placement,
+            &child,
+            &home,
+            "2026-11-01",
+            false,
+        )])
+        .await;
+        let req = || {
+            told(
+                &child,
+                P::During,
+                T::CarePlan,
+                20,
+                Understanding::Understood,
+            )
+        };
 
         // Refused (403): those with a relation but not this duty.
         for (who, ctx) in [
@@ -243,7 +293,11 @@ async fn only_casework_and_the_assigned_ombud_record_and_bad_input_names_its_fie
         ] {
             let mut c = h.client(ctx).await;
             let e = rpc!(c, record_information, req()).unwrap_err();
-            assert_eq!(code_of(&e), tonic::Code::PermissionDenied, "[{bk}] {who}: {e}");
+            assert_eq!(
+                code_of(&e),
+                tonic::Code::PermissionDenied,
+                "[{bk}] {who}: {e}"
+            );
         }
         // Told nothing (404): another municipality, an ombud not assigned,
         // another home, the aggregate roles.
@@ -257,7 +311,10 @@ async fn only_casework_and_the_assigned_ombud_record_and_bad_input_names_its_fie
             let mut c = h.client(ctx).await;
             let e = rpc!(c, record_information, req()).unwrap_err();
             assert!(
-                matches!(code_of(&e), tonic::Code::NotFound | tonic::Code::PermissionDenied),
+                matches!(
+                    code_of(&e),
+                    tonic::Code::NotFound | tonic::Code::PermissionDenied
+                ),
                 "[{bk}] {who}: {e}"
             );
             assert!(!e.message().contains("CarePlan"), "[{bk}] {who}");
@@ -268,18 +325,49 @@ async fn only_casework_and_the_assigned_ombud_record_and_bad_input_names_its_fie
         let bad: Vec<(RecordInformationRequest, &str)> = vec![
             (RecordInformationRequest { phase: 0, ..req() }, "phase"),
             (RecordInformationRequest { topic: 77, ..req() }, "topic"),
-            (RecordInformationRequest { understanding: 0, ..req() }, "understanding"),
-            (RecordInformationRequest { told_on: None, ..req() }, "told_on"),
-            (RecordInformationRequest { told_on: date(2027, 1, 1), ..req() }, "told_on"),
             (
-                RecordInformationRequest { in_the_childs_words: "å".repeat(2001), ..req() },
+                RecordInformationRequest {
+                    understanding: 0,
+                    ..req()
+                },
+                "understanding",
+            ),
+            (
+                RecordInformationRequest {
+                    told_on: None,
+                    ..req()
+                },
+                "told_on",
+            ),
+            (
+                RecordInformationRequest {
+                    told_on: date(2027, 1, 1),
+                    ..req()
+                },
+                "told_on",
+            ),
+            (
+                RecordInformationRequest {
+                    in_the_childs_words: "å".repeat(2001),
+                    ..req()
+                },
                 "in_the_childs_words",
             ),
-            (RecordInformationRequest { child_id: "x".into(), ..req() }, "child_id"),
+            (
+                RecordInformationRequest {
+                    child_id: "x".into(),
+                    ..req()
+                },
+                "child_id",
+            ),
         ];
         for (r, field) in bad {
             let e = rpc!(cw, record_information, r).unwrap_err();
-            assert_eq!(code_of(&e), tonic::Code::InvalidArgument, "[{bk}] {field}: {e}");
+            assert_eq!(
+                code_of(&e),
+                tonic::Code::InvalidArgument,
+                "[{bk}] {field}: {e}"
+            );
             assert_eq!(field_of(&e).as_deref(), Some(field), "[{bk}] {e}");
         }
         let p = rpc!(
@@ -290,7 +378,10 @@ async fn only_casework_and_the_assigned_ombud_record_and_bad_input_names_its_fie
             }
         )
         .unwrap();
-        assert!(p.information.unwrap().records.is_empty(), "[{bk}] nothing stored");
+        assert!(
+            p.information.unwrap().records.is_empty(),
+            "[{bk}] nothing stored"
+        );
 
         // A replay answers the first record once; the same request id from
         // another municipality's caseworker is refused before any replay.
@@ -302,7 +393,10 @@ async fn only_casework_and_the_assigned_ombud_record_and_bad_input_names_its_fie
         let mut other = h.client(caseworker(SOLNA)).await;
         let e = rpc!(other, record_information, first).unwrap_err();
         assert!(
-            matches!(code_of(&e), tonic::Code::NotFound | tonic::Code::PermissionDenied),
+            matches!(
+                code_of(&e),
+                tonic::Code::NotFound | tonic::Code::PermissionDenied
+            ),
             "[{bk}] {e}"
         );
         h.stop().await;
