@@ -4,6 +4,7 @@
 pub mod bench;
 pub mod certs;
 pub mod compensation;
+pub mod ombud;
 pub mod data;
 mod httpc;
 pub mod recruitment;

@@ -53,6 +53,13 @@ pub(crate) fn opener_of(role: Role) -> Opener {
     }
 }
 
+/// Who opened a case, as stored with it: a digest of the whole caller
+/// (subject, role, municipality, party, region), so that another child or
+/// home with the same subject is not the opener.
+pub(crate) fn opener_key(ctx: &AuthContext) -> String {
+    ctx.caller_digest(&["ombud.case_opener"])
+}
+
 /// The caller's relation to a case.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CaseRelation {
@@ -108,8 +115,7 @@ impl Ombuds {
         } else if is_office(ctx) {
             Some(CaseRelation::Office)
         } else if !c.opened_by_subject.is_empty()
-            && c.opened_by_subject == ctx.sub
-            && opener_of(ctx.role) as i32 == c.opened_by
+            && c.opened_by_subject == opener_key(ctx)
             && ctx.role != Role::Ombud
         {
             Some(CaseRelation::Opener)

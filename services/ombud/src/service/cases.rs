@@ -142,7 +142,7 @@ impl Ombuds {
             opened_at: now.clone(),
             updated_at: now,
             first_contact_by: Some(samling_kit::dates::to_proto(by)),
-            opened_by_subject: ctx.sub.clone(),
+            opened_by_subject: super::access::opener_key(ctx),
             ..Default::default()
         };
         store::save_case(w.conn(), &c, true).await?;

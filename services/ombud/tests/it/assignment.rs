@@ -94,7 +94,7 @@ async fn a_child_placed_before_any_ombud_waits_and_is_assigned_when_one_is_regis
             let a = h.assignment(c).await;
             assert_eq!(a.state, AssignmentState::Assigned as i32, "[{bk}]");
             assert_eq!(a.ombud_subject, "ombud-x", "[{bk}]");
-            assert_eq!(a.assigned_at, "2026-12-01T09:01:00Z", "[{bk}] assigned at the registration");
+            assert_eq!(a.assigned_at, "2026-12-01T09:01:00.000000Z", "[{bk}] assigned at the registration");
         }
         let waiting = rpc!(office, list_unassigned, ListUnassignedRequest { page: None }).unwrap();
         assert!(waiting.children.is_empty(), "[{bk}]");
