@@ -4,9 +4,9 @@
 pub mod bench;
 pub mod certs;
 pub mod compensation;
-pub mod ombud;
 pub mod data;
 mod httpc;
+pub mod ombud;
 pub mod recruitment;
 pub mod registry;
 pub mod token;

@@ -78,7 +78,10 @@ pub async fn run(cfg: &Config, conn: &Connection, cmd: OmbudCommand) -> anyhow::
         OmbudCommand::Unassigned => {
             let resp = call!(list_unassigned, ListUnassignedRequest { page: page() });
             for a in &resp.children {
-                println!("child {} placed {} (placement {})", a.child_id, a.placed_at, a.placement_id);
+                println!(
+                    "child {} placed {} (placement {})",
+                    a.child_id, a.placed_at, a.placement_id
+                );
             }
         }
     }

@@ -80,13 +80,18 @@ pub const REVIEW_READERS: &[Role] = &[
     Role::RegionalOfficer,
     Role::Service,
 ];
-/// The IVO complaint: the ombud, the office, IVO.
-pub const COMPLAINT_READERS: &[Role] = &[
+/// A child's meetings: the child, its ombud, the placing municipality, the office.
+pub const MEETING_READERS: &[Role] = &[
+    Role::Child,
     Role::Ombud,
+    Role::MunicipalityCaseworker,
+    Role::MunicipalityManager,
     Role::RegionalOfficer,
     Role::Service,
-    Role::Ivo,
 ];
+/// The IVO complaint: the ombud, the office, IVO.
+pub const COMPLAINT_READERS: &[Role] =
+    &[Role::Ombud, Role::RegionalOfficer, Role::Service, Role::Ivo];
 
 const CREATES: &[(&str, &str, &str)] = &[
     ("openCase", "/id", "case_id"),
@@ -134,4 +139,10 @@ route_table! {
         Body, OMBUD, own = [], party = None, "Escalate an overdue or late-answered request: a structured complaint to IVO";
     GET "/v1/regions/{region}/ombud/review-requests/{review_request_id}/ivo-complaint" "getIvoComplaint" => get_ivo_complaint(GetIvoComplaintRequest) -> IvoComplaint,
         Query, COMPLAINT_READERS, own = [], party = None, "The IVO complaint of an escalated review request (ids and dates, no personnummer)";
+    POST "/v1/regions/{region}/ombud/children/{child_id}/meetings" "registerMeeting" => register_meeting(RegisterMeetingRequest) -> Meeting,
+        Body, MUNICIPALITY, own = [], party = None, "A meeting about the child (care planning, the six-monthly review, network, school), announced to the child's ombud";
+    GET "/v1/regions/{region}/ombud/children/{child_id}/meetings" "listMeetings" => list_meetings(ListMeetingsRequest) -> ListMeetingsResponse,
+        Query, MEETING_READERS, own = [], party = Some("child_id"), "A child's meetings (what the child wanted said: the child and its ombud only)";
+    POST "/v1/regions/{region}/ombud/meetings/{meeting_id}/record" "recordMeeting" => record_meeting(RecordMeetingRequest) -> Meeting,
+        Body, OMBUD, own = [], party = None, "The ombud's record of a meeting: attendance, what the child wanted said, what was decided";
 }

@@ -20,7 +20,8 @@ fn today() -> String {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_child_contacts_its_ombud_who_works_the_case_to_an_outcome_with_a_late_review_escalated_to_ivo() {
+async fn a_child_contacts_its_ombud_who_works_the_case_to_an_outcome_with_a_late_review_escalated_to_ivo()
+ {
     for_each_backend(|b| async move {
         let env = Env::start(&b).await;
         let office = env.officer();

@@ -5,5 +5,4 @@ use samling_kit::client::Stub;
 use samling_proto::ombud::v1::ombud_service_client::OmbudServiceClient;
 use tonic::transport::Channel;
 
-pub const STUB: Stub<OmbudServiceClient<Channel>> =
-    samling_kit::stub!("ombud", OmbudServiceClient);
+pub const STUB: Stub<OmbudServiceClient<Channel>> = samling_kit::stub!("ombud", OmbudServiceClient);

@@ -36,10 +36,16 @@ pub const NAME: &str = "ombud";
 pub const SERVICE_NAME: &str = "samling.ombud.v1.OmbudService";
 
 /// Ombud's migrations (applied after kit's own).
-pub const MIGRATIONS: &[samling_kit::db::Migration] = &[samling_kit::db::Migration {
-    name: "ombud/0001_ombud",
-    sql: include_str!("../migrations/0001_ombud.sql"),
-}];
+pub const MIGRATIONS: &[samling_kit::db::Migration] = &[
+    samling_kit::db::Migration {
+        name: "ombud/0001_ombud",
+        sql: include_str!("../migrations/0001_ombud.sql"),
+    },
+    samling_kit::db::Migration {
+        name: "ombud/0002_meetings",
+        sql: include_str!("../migrations/0002_meetings.sql"),
+    },
+];
 
 /// Ombud as the binary's module list sees it.
 pub fn module() -> Module {

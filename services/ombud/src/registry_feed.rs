@@ -68,5 +68,9 @@ pub fn follow(
     )?;
     Consumer::new(feed_name(region), source)
         .with_options(options())
-        .spawn_durable(svc.store.clone(), svc.feed.clone(), RegistryFeed(svc.clone()))
+        .spawn_durable(
+            svc.store.clone(),
+            svc.feed.clone(),
+            RegistryFeed(svc.clone()),
+        )
 }

@@ -80,7 +80,9 @@ pub fn check_text(field: &str, s: &str, required: bool) -> Result<(), OmbudError
             format!("is longer than {MAX_TEXT} characters"),
         ));
     }
-    if s.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
+    if s.chars()
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
         return Err(OmbudError::invalid(field, "holds control characters"));
     }
     Ok(())
@@ -104,7 +106,13 @@ mod tests {
 
     #[test]
     fn the_legal_moves_are_exactly_the_adrs() {
-        let all = [Unspecified, Open, InProgress, WaitingForMunicipality, Closed];
+        let all = [
+            Unspecified,
+            Open,
+            InProgress,
+            WaitingForMunicipality,
+            Closed,
+        ];
         let legal = [
             (Open, InProgress),
             (Open, Closed),
@@ -115,11 +123,18 @@ mod tests {
         ];
         for from in all {
             for to in all {
-                assert_eq!(may_move(from, to), legal.contains(&(from, to)), "{from:?} → {to:?}");
+                assert_eq!(
+                    may_move(from, to),
+                    legal.contains(&(from, to)),
+                    "{from:?} → {to:?}"
+                );
             }
         }
         let e = check_move("to_state", Closed, InProgress).unwrap_err();
-        assert!(e.to_string().starts_with("to_state: a case in CASE_STATE_CLOSED"));
+        assert!(
+            e.to_string()
+                .starts_with("to_state: a case in CASE_STATE_CLOSED")
+        );
     }
 
     #[test]

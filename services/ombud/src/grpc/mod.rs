@@ -29,6 +29,9 @@ samling_kit::grpc_service! {
         escalate_review(EscalateReviewRequest) -> ReviewRequest => |g, c, r| g.escalate_review(&c, r);
         list_review_requests(ListReviewRequestsRequest) -> ListReviewRequestsResponse => |g, c, r| g.list_review_requests(&c, r);
         get_ivo_complaint(GetIvoComplaintRequest) -> IvoComplaint => |g, c, r| g.get_ivo_complaint(&c, r);
+        register_meeting(RegisterMeetingRequest) -> Meeting => |g, c, r| g.register_meeting(&c, r);
+        record_meeting(RecordMeetingRequest) -> Meeting => |g, c, r| g.record_meeting(&c, r);
+        list_meetings(ListMeetingsRequest) -> ListMeetingsResponse => |g, c, r| g.list_meetings(&c, r);
     ;
 }
 

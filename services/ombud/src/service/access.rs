@@ -218,7 +218,9 @@ impl Answer<Ombuds> for Case {
     }
 
     async fn current(self, svc: &Ombuds) -> R<Self> {
-        Ok(store::case(&svc.store.read, &self.id).await?.unwrap_or(self))
+        Ok(store::case(&svc.store.read, &self.id)
+            .await?
+            .unwrap_or(self))
     }
 }
 
@@ -274,9 +276,13 @@ impl Answer<Ombuds> for IvoComplaint {
 
     async fn view(self, svc: &Ombuds, ctx: &AuthContext) -> R<Self> {
         let a = svc.assignment_of(&self.child_id).await?;
-        let admitted = is_office(ctx) || ctx.role == Role::Ivo || is_assigned_ombud(ctx, a.as_ref());
+        let admitted =
+            is_office(ctx) || ctx.role == Role::Ivo || is_assigned_ombud(ctx, a.as_ref());
         if !admitted {
-            return Err(hidden("complaint of review request", &self.review_request_id));
+            return Err(hidden(
+                "complaint of review request",
+                &self.review_request_id,
+            ));
         }
         svc.core().audit_read(ctx, "complaint", &[&self.id]).await?;
         Ok(self)

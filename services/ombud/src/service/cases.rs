@@ -126,10 +126,8 @@ impl Ombuds {
             .await?;
         let mut w = samling_kit::replay!(w, self, ctx);
         let now = self.now_text();
-        let by = calendar::add_working_days(
-            self.clock.today(),
-            self.rules.first_contact_working_days,
-        );
+        let by =
+            calendar::add_working_days(self.clock.today(), self.rules.first_contact_working_days);
         let opener = opener_of(ctx.role);
         let c = Case {
             id: samling_kit::ids::new_id_string(),
@@ -168,11 +166,20 @@ impl Ombuds {
 
     /// A child's cases (the child, its ombud, the office), or the calling
     /// ombud's cases when no child is named.
-    pub async fn list_cases(&self, ctx: &AuthContext, req: ListCasesRequest) -> R<ListCasesResponse> {
+    pub async fn list_cases(
+        &self,
+        ctx: &AuthContext,
+        req: ListCasesRequest,
+    ) -> R<ListCasesResponse> {
         self.enter(ctx)?;
         only(
             ctx,
-            &[Role::Child, Role::Ombud, Role::RegionalOfficer, Role::Service],
+            &[
+                Role::Child,
+                Role::Ombud,
+                Role::RegionalOfficer,
+                Role::Service,
+            ],
             "list ombud cases",
         )?;
         let page = Page::from_request(req.page.as_ref())?;
@@ -227,9 +234,14 @@ impl Ombuds {
             }
         };
         if req.expected_version < 0 {
-            return Err(OmbudError::invalid("expected_version", "must not be negative"));
+            return Err(OmbudError::invalid(
+                "expected_version",
+                "must not be negative",
+            ));
         }
-        let c = self.ombud_case(ctx, &req.case_id, "move ombud cases").await?;
+        let c = self
+            .ombud_case(ctx, &req.case_id, "move ombud cases")
+            .await?;
         let w = self
             .core()
             .begin(ctx, "TransitionCase", &req.request_id, &req)
@@ -254,13 +266,18 @@ impl Ombuds {
         only(ctx, &[Role::Ombud], "close ombud cases")?;
         let reason = match CloseReason::try_from(req.reason) {
             Ok(CloseReason::Unspecified) | Err(_) => {
-                return Err(OmbudError::invalid("reason", "is required (a close reason)"));
+                return Err(OmbudError::invalid(
+                    "reason",
+                    "is required (a close reason)",
+                ));
             }
             Ok(r) => r,
         };
         check_text("outcome", &req.outcome, true)?;
         check_text("child_view", &req.child_view, false)?;
-        let c = self.ombud_case(ctx, &req.case_id, "close ombud cases").await?;
+        let c = self
+            .ombud_case(ctx, &req.case_id, "close ombud cases")
+            .await?;
         let w = self
             .core()
             .begin(ctx, "CloseCase", &req.request_id, &req)
@@ -281,7 +298,8 @@ impl Ombuds {
                 "a review request of the case awaits the municipality's answer: wait for it, escalate it, or close as CLOSE_REASON_ESCALATED_TO_IVO",
             ));
         }
-        self.move_case(&mut w, ctx, &mut c, CaseState::Closed).await?;
+        self.move_case(&mut w, ctx, &mut c, CaseState::Closed)
+            .await?;
         c.close_reason = reason as i32;
         c.outcome = req.outcome.trim().to_string();
         c.child_view = req.child_view.trim().to_string();
@@ -304,7 +322,9 @@ impl Ombuds {
         self.enter(ctx)?;
         only(ctx, &[Role::Ombud], "write case notes")?;
         check_text("text", &req.text, true)?;
-        let c = self.ombud_case(ctx, &req.case_id, "write case notes").await?;
+        let c = self
+            .ombud_case(ctx, &req.case_id, "write case notes")
+            .await?;
         let w = self
             .core()
             .begin(ctx, "AddNote", &req.request_id, &req)

@@ -24,8 +24,7 @@ fn text(o: &serde_json::Map<String, Value>, k: &str) -> String {
 
 impl Ombuds {
     fn identity(&self) -> AuthContext {
-        AuthContext::new(crate::NAME, Role::Service)
-            .with_purpose("every placed child has an ombud")
+        AuthContext::new(crate::NAME, Role::Service).with_purpose("every placed child has an ombud")
     }
 
     /// What a protected child's event leaves out, asked of the registry
@@ -55,7 +54,10 @@ impl Ombuds {
         };
         let child_id = text(&o, "child_id");
         if child_id.is_empty() || placement_id.is_empty() {
-            return Err(OmbudError::invalid("child_id", "the event names no child or placement"));
+            return Err(OmbudError::invalid(
+                "child_id",
+                "the event names no child or placement",
+            ));
         }
         let existing = store::assignment(tx.conn(), &child_id).await?;
         let ctx = self.identity();

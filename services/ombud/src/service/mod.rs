@@ -14,6 +14,7 @@ pub mod feed_events {
     pub const EVENT_TYPES: &[&str] = &[PLACEMENT_CREATED, PLACEMENT_ENDED];
 }
 pub mod lookup;
+mod meetings;
 mod reviews;
 mod roster;
 

@@ -29,12 +29,19 @@ impl Ombuds {
             .ok_or_else(|| hidden("review request", &id))
     }
 
-    pub async fn request_review(&self, ctx: &AuthContext, req: RequestReviewRequest) -> R<ReviewRequest> {
+    pub async fn request_review(
+        &self,
+        ctx: &AuthContext,
+        req: RequestReviewRequest,
+    ) -> R<ReviewRequest> {
         self.enter(ctx)?;
         only(ctx, &[Role::Ombud], "request reviews")?;
         let subject = match ReviewSubject::try_from(req.subject) {
             Ok(ReviewSubject::Unspecified) | Err(_) => {
-                return Err(OmbudError::invalid("subject", "is required (DECISION or HANDLING)"));
+                return Err(OmbudError::invalid(
+                    "subject",
+                    "is required (DECISION or HANDLING)",
+                ));
             }
             Ok(s) => s,
         };
@@ -49,7 +56,10 @@ impl Ombuds {
                 ));
             }
             (_, Some(d)) if d > today => {
-                return Err(OmbudError::invalid("decision_date", "must not be in the future"));
+                return Err(OmbudError::invalid(
+                    "decision_date",
+                    "must not be in the future",
+                ));
             }
             _ => {}
         }
@@ -66,7 +76,10 @@ impl Ombuds {
             .await?
             .ok_or_else(|| hidden("case", &c.id))?;
         let state = CaseState::try_from(c.state).unwrap_or_default();
-        if !matches!(state, CaseState::InProgress | CaseState::WaitingForMunicipality) {
+        if !matches!(
+            state,
+            CaseState::InProgress | CaseState::WaitingForMunicipality
+        ) {
             return Err(OmbudError::precondition(
                 "case_id",
                 format!(
@@ -121,7 +134,11 @@ impl Ombuds {
         w.finish(self, ctx, r).await
     }
 
-    pub async fn answer_review(&self, ctx: &AuthContext, req: AnswerReviewRequest) -> R<ReviewRequest> {
+    pub async fn answer_review(
+        &self,
+        ctx: &AuthContext,
+        req: AnswerReviewRequest,
+    ) -> R<ReviewRequest> {
         self.enter(ctx)?;
         only(ctx, MUNICIPAL, "answer review requests")?;
         let answer = match ReviewAnswer::try_from(req.answer) {
@@ -131,7 +148,9 @@ impl Ombuds {
             Ok(a) => a,
         };
         check_text("answer_text", &req.answer_text, true)?;
-        let r = self.load_review(&req.review_request_id, "review_request_id").await?;
+        let r = self
+            .load_review(&req.review_request_id, "review_request_id")
+            .await?;
         if !self.sees_review(ctx, &r).await? {
             return Err(hidden("review request", &r.id));
         }
@@ -188,11 +207,17 @@ impl Ombuds {
         w.finish(self, ctx, r).await
     }
 
-    pub async fn escalate_review(&self, ctx: &AuthContext, req: EscalateReviewRequest) -> R<ReviewRequest> {
+    pub async fn escalate_review(
+        &self,
+        ctx: &AuthContext,
+        req: EscalateReviewRequest,
+    ) -> R<ReviewRequest> {
         self.enter(ctx)?;
         only(ctx, &[Role::Ombud], "escalate review requests")?;
         check_text("grounds", &req.grounds, true)?;
-        let r = self.load_review(&req.review_request_id, "review_request_id").await?;
+        let r = self
+            .load_review(&req.review_request_id, "review_request_id")
+            .await?;
         let a = self.assignment_of(&r.child_id).await?;
         if !is_assigned_ombud(ctx, a.as_ref()) {
             return Err(hidden("review request", &r.id));
@@ -336,14 +361,20 @@ impl Ombuds {
         })
     }
 
-    pub async fn get_ivo_complaint(&self, ctx: &AuthContext, req: GetIvoComplaintRequest) -> R<IvoComplaint> {
+    pub async fn get_ivo_complaint(
+        &self,
+        ctx: &AuthContext,
+        req: GetIvoComplaintRequest,
+    ) -> R<IvoComplaint> {
         self.enter(ctx)?;
         only(
             ctx,
             &[Role::Ombud, Role::RegionalOfficer, Role::Service, Role::Ivo],
             "read IVO complaints",
         )?;
-        let r = self.load_review(&req.review_request_id, "review_request_id").await?;
+        let r = self
+            .load_review(&req.review_request_id, "review_request_id")
+            .await?;
         let a = self.assignment_of(&r.child_id).await?;
         if !(is_office(ctx) || ctx.role == Role::Ivo || is_assigned_ombud(ctx, a.as_ref())) {
             return Err(hidden("review request", &r.id));

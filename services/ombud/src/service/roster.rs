@@ -29,7 +29,10 @@ fn check_subject(s: &str) -> R<()> {
         ));
     }
     let digits = s.chars().filter(char::is_ascii_digit).count();
-    if digits >= 10 && s.chars().all(|c| c.is_ascii_digit() || matches!(c, '-' | '+')) {
+    if digits >= 10
+        && s.chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, '-' | '+'))
+    {
         return Err(OmbudError::invalid(
             "subject",
             "must be a user id, never a personnummer",

@@ -8,7 +8,9 @@ use samling_kit::docstore::{Docs, Filter, Value};
 use samling_kit::error::KitError;
 use samling_kit::paging::Page;
 use samling_proto::common::v1::PageResponse;
-use samling_proto::ombud::v1::{Assignment, AssignmentState, Case, IvoComplaint, Ombud, ReviewRequest};
+use samling_proto::ombud::v1::{
+    Assignment, AssignmentState, Case, IvoComplaint, Meeting, Ombud, ReviewRequest,
+};
 use sqlx::{Any, AnyConnection, Executor, Row};
 
 type R<T> = Result<T, OmbudError>;
@@ -28,7 +30,12 @@ pub const COMPLAINTS: Docs<IvoComplaint> = Docs::new("complaints", "complaint");
 
 /// One page of `docs` matching `f` (built on `SELECT doc, id FROM t WHERE …`),
 /// in id order.
-async fn page_of<'e, M, E>(e: E, docs: &Docs<M>, mut f: Filter, page: &Page) -> R<(Vec<M>, PageResponse)>
+async fn page_of<'e, M, E>(
+    e: E,
+    docs: &Docs<M>,
+    mut f: Filter,
+    page: &Page,
+) -> R<(Vec<M>, PageResponse)>
 where
     M: prost::Message + Default,
     E: Executor<'e, Database = Any>,
@@ -88,17 +95,26 @@ pub async fn workloads<'e, E: Executor<'e, Database = Any>>(e: E) -> R<Vec<(Stri
 
 pub async fn save_assignment(conn: &mut AnyConnection, a: &Assignment, is_new: bool) -> R<()> {
     let state = AssignmentState::try_from(a.state).unwrap_or_default();
-    let active = if a.placement_ended_on.is_none() { "yes" } else { "" };
+    let active = if a.placement_ended_on.is_none() {
+        "yes"
+    } else {
+        ""
+    };
     let cols = [
         ("state", Value::from(state.as_str_name())),
         ("ombud_subject", Value::from(a.ombud_subject.as_str())),
         ("active", Value::from(active)),
         ("placed_at", Value::from(a.placed_at.as_str())),
     ];
-    Ok(ASSIGNMENTS.save(conn, &a.child_id, a, &cols, is_new).await?)
+    Ok(ASSIGNMENTS
+        .save(conn, &a.child_id, a, &cols, is_new)
+        .await?)
 }
 
-pub async fn assignment<'e, E: Executor<'e, Database = Any>>(e: E, child_id: &str) -> R<Option<Assignment>> {
+pub async fn assignment<'e, E: Executor<'e, Database = Any>>(
+    e: E,
+    child_id: &str,
+) -> R<Option<Assignment>> {
     Ok(ASSIGNMENTS.get(e, child_id).await?)
 }
 
@@ -171,12 +187,18 @@ pub async fn cases_of_ombud<'e, E: Executor<'e, Database = Any>>(
 pub async fn save_review(conn: &mut AnyConnection, r: &ReviewRequest, is_new: bool) -> R<()> {
     let cols = [
         ("case_id", Value::from(r.case_id.as_str())),
-        ("municipality_code", Value::from(r.municipality_code.as_str())),
+        (
+            "municipality_code",
+            Value::from(r.municipality_code.as_str()),
+        ),
     ];
     Ok(REVIEWS.save(conn, &r.id, r, &cols, is_new).await?)
 }
 
-pub async fn review<'e, E: Executor<'e, Database = Any>>(e: E, id: &str) -> R<Option<ReviewRequest>> {
+pub async fn review<'e, E: Executor<'e, Database = Any>>(
+    e: E,
+    id: &str,
+) -> R<Option<ReviewRequest>> {
     Ok(REVIEWS.get(e, id).await?)
 }
 
@@ -206,7 +228,10 @@ pub async fn list_reviews<'e, E: Executor<'e, Database = Any>>(
 }
 
 /// Every review request of a case (for closing).
-pub async fn reviews_of_case<'e, E: Executor<'e, Database = Any>>(e: E, case_id: &str) -> R<Vec<ReviewRequest>> {
+pub async fn reviews_of_case<'e, E: Executor<'e, Database = Any>>(
+    e: E,
+    case_id: &str,
+) -> R<Vec<ReviewRequest>> {
     let rows = sqlx::query("SELECT doc FROM review_requests WHERE case_id = $1 ORDER BY id")
         .bind(case_id)
         .fetch_all(e)
@@ -217,10 +242,39 @@ pub async fn reviews_of_case<'e, E: Executor<'e, Database = Any>>(e: E, case_id:
 // -------------------------------------------------------------- complaints
 
 pub async fn insert_complaint(conn: &mut AnyConnection, c: &IvoComplaint) -> R<()> {
-    let cols = [("review_request_id", Value::from(c.review_request_id.as_str()))];
+    let cols = [(
+        "review_request_id",
+        Value::from(c.review_request_id.as_str()),
+    )];
     Ok(COMPLAINTS.insert(conn, &c.id, c, &cols).await?)
 }
 
-pub async fn complaint<'e, E: Executor<'e, Database = Any>>(e: E, id: &str) -> R<Option<IvoComplaint>> {
+pub async fn complaint<'e, E: Executor<'e, Database = Any>>(
+    e: E,
+    id: &str,
+) -> R<Option<IvoComplaint>> {
     Ok(COMPLAINTS.get(e, id).await?)
+}
+
+// ---------------------------------------------------------------- meetings
+
+pub const MEETINGS: Docs<Meeting> = Docs::new("meetings", "meeting");
+
+pub async fn save_meeting(conn: &mut AnyConnection, m: &Meeting, is_new: bool) -> R<()> {
+    let cols = [("child_id", Value::from(m.child_id.as_str()))];
+    Ok(MEETINGS.save(conn, &m.id, m, &cols, is_new).await?)
+}
+
+pub async fn meeting<'e, E: Executor<'e, Database = Any>>(e: E, id: &str) -> R<Option<Meeting>> {
+    Ok(MEETINGS.get(e, id).await?)
+}
+
+pub async fn meetings_of_child<'e, E: Executor<'e, Database = Any>>(
+    e: E,
+    child_id: &str,
+    page: &Page,
+) -> R<(Vec<Meeting>, PageResponse)> {
+    let mut f = select("meetings");
+    f.and("child_id = ?", child_id);
+    page_of(e, &MEETINGS, f, page).await
 }

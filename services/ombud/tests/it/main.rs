@@ -8,4 +8,5 @@ mod common;
 mod access;
 mod assignment;
 mod cases;
+mod meetings;
 mod reviews;
