@@ -4,7 +4,8 @@
 //! the placing municipality for a review, the municipality answers late,
 //! the ombud escalates it to IVO and closes the case with the outcome and
 //! the child's view; the child sees its case and only the notes shown to
-//! it; the municipality never reads the notes.
+//! it; the municipality never reads the notes. A meeting the municipality
+//! registers is recorded by the ombud.
 
 use crate::common;
 
@@ -147,6 +148,34 @@ async fn a_child_contacts_its_ombud_who_works_the_case_to_an_outcome_with_a_late
         // The municipality never reads the ombud's notes.
         let r = env.http().get(&format!("{base}/cases/{case_id}"), &cw).await;
         assert_eq!(r.status, 404, "the caseworker did not open it: {}", r.text());
+
+        // Stockholm registers the six-monthly review; the ombud attends and
+        // records what Alva wanted said.
+        let meeting = env
+            .http()
+            .post(
+                &format!("{base}/children/{child}/meetings"),
+                &cw,
+                &json!({"kind": "MEETING_KIND_CARE_REVIEW", "held_on": today()}),
+            )
+            .await
+            .ok();
+        assert_eq!(meeting["ombud_subject"], json!("ombud-anna"), "{meeting}");
+        let meeting_id = meeting["id"].as_str().expect("meeting id").to_string();
+        let recorded = env
+            .http()
+            .post(
+                &format!("{base}/meetings/{meeting_id}/record"),
+                &ombud,
+                &json!({"ombud_attended": true, "child_wishes": "Träffa brodern varje vecka.", "decisions": "Umgänget prövas igen."}),
+            )
+            .await
+            .ok();
+        assert_eq!(recorded["recorded"], json!(true), "{recorded}");
+        let seen = env.http().get(&format!("{base}/children/{child}/meetings"), &cw).await.ok();
+        assert!(seen["meetings"][0]["child_wishes"].is_null() || seen["meetings"][0]["child_wishes"] == json!(""), "{seen}");
+        let seen = env.http().get(&format!("{base}/children/{child}/meetings"), &kid).await.ok();
+        assert_eq!(seen["meetings"][0]["child_wishes"], json!("Träffa brodern varje vecka."), "{seen}");
 
         // Escalated: the IVO complaint is generated and stored.
         let escalated = env

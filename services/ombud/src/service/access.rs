@@ -224,6 +224,16 @@ impl Answer<Ombuds> for Case {
     }
 }
 
+/// The assignment as `ctx` sees it: the home the child lives in is the
+/// office's only (a protected child's home is never linked to the child
+/// outside the office; the service keeps it to know the child's home).
+pub(crate) fn assignment_view(ctx: &AuthContext, mut a: Assignment) -> Assignment {
+    if !is_office(ctx) {
+        a.home_id = String::new();
+    }
+    a
+}
+
 impl Answer<Ombuds> for Assignment {
     fn record(&self) -> (&'static str, String) {
         ("assignment", self.child_id.clone())
@@ -236,7 +246,7 @@ impl Answer<Ombuds> for Assignment {
         svc.core()
             .audit_read(ctx, "assignment", &[&self.child_id])
             .await?;
-        Ok(self)
+        Ok(assignment_view(ctx, self))
     }
 
     async fn current(self, svc: &Ombuds) -> R<Self> {

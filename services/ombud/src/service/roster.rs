@@ -207,6 +207,10 @@ impl Ombuds {
         let (children, page) = store::list_of_ombud(&self.store.read, &ctx.sub, &page).await?;
         let ids: Vec<&str> = children.iter().map(|a| a.child_id.as_str()).collect();
         self.core().audit_read(ctx, "assignment", &ids).await?;
+        let children = children
+            .into_iter()
+            .map(|a| super::access::assignment_view(ctx, a))
+            .collect();
         Ok(ListMyChildrenResponse {
             children,
             page: Some(page),

@@ -256,6 +256,11 @@ async fn a_childs_ombud_is_told_to_the_child_its_ombud_and_placing_municipality_
                 a.ombud_subject, "ombud-a",
                 "[{bk}] {role:?}: contact my ombud"
             );
+            assert_eq!(
+                a.home_id.is_empty(),
+                role != samling_kit::auth::Role::RegionalOfficer,
+                "[{bk}] {role:?}: the home is the office's only"
+            );
         }
         let hidden = [child_ctx(&other), ombud_as("ombud-b"), caseworker(SOLNA)];
         for ctx in hidden {
