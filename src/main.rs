@@ -82,6 +82,14 @@ enum Command {
         #[command(subcommand)]
         command: cli::compensation::CompensationCommand,
     },
+    /// The regional office's ombud roster (register ombuds, workloads,
+    /// children waiting for an ombud), over gRPC.
+    Ombud {
+        #[command(flatten)]
+        conn: cli::Connection,
+        #[command(subcommand)]
+        command: cli::ombud::OmbudCommand,
+    },
     /// Bulk import into the register, over gRPC.
     Import {
         #[command(flatten)]
@@ -184,6 +192,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Compensation { conn, command } => {
             cli::compensation::run(&cfg, &conn, command).await
         }
+        Command::Ombud { conn, command } => cli::ombud::run(&cfg, &conn, command).await,
         Command::Import { conn, command } => cli::data::import(&cfg, &conn, command).await,
         Command::Export { conn, command } => cli::data::export(&cfg, &conn, command).await,
         Command::SeedDemo { conn, args } => cli::data::seed_demo(&cfg, &conn, args).await,

@@ -15,6 +15,7 @@ pub fn all() -> Vec<Module> {
         samling_recruitment::module(),
         samling_compensation::module(),
         samling_portfolio::module(),
+        samling_ombud::module(),
     ]
 }
 

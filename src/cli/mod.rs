@@ -6,6 +6,7 @@ pub mod certs;
 pub mod compensation;
 pub mod data;
 mod httpc;
+pub mod ombud;
 pub mod recruitment;
 pub mod registry;
 pub mod token;

@@ -60,6 +60,7 @@ macro_rules! route_table {
 
 pub mod compensation;
 pub mod matching;
+pub mod ombud;
 pub mod portfolio;
 pub mod recruitment;
 pub mod registry;
@@ -71,6 +72,7 @@ pub const SERVICES: &[&ServiceRoutes] = &[
     &matching::SERVICE,
     &compensation::SERVICE,
     &portfolio::SERVICE,
+    &ombud::SERVICE,
 ];
 
 /// How a route's request is carried.

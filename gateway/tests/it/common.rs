@@ -59,6 +59,10 @@ pub struct RegionServer {
     /// in-process; protected children's placements asked of it directly).
     pub portfolio: samling_portfolio::Portfolios,
     portfolio_feed: samling_kit::consumer::ConsumerHandle,
+    /// The child-rights ombud, following the region's registry (its feed
+    /// in-process); its clock settable.
+    pub ombud: samling_ombud::Ombuds,
+    ombud_feed: samling_kit::consumer::ConsumerHandle,
 }
 
 /// The registry as portfolio asks it (in-process, as the service).
@@ -177,12 +181,33 @@ impl RegionServer {
             samling_portfolio::registry_feed::RegistryFeed(portfolio.clone()),
         )
         .expect("portfolio's consumer");
+        let (ostore, _) = backend
+            .store("ombud", Some(4), &[samling_ombud::MIGRATIONS])
+            .await;
+        let ombud = samling_ombud::Ombuds::new(
+            ostore,
+            samling_ombud::config::OmbudConfig::default(),
+            samling_kit::dates::Clock::fixed(chrono::Utc::now()),
+        )
+        .for_region(region.clone());
+        let ombud_feed = samling_kit::consumer::Consumer::new(
+            samling_ombud::registry_feed::feed_name(id),
+            samling_kit::consumer::FeedSource(registry.feed.clone()),
+        )
+        .with_options(samling_ombud::registry_feed::options())
+        .spawn_durable(
+            ombud.store.clone(),
+            ombud.feed.clone(),
+            samling_ombud::registry_feed::RegistryFeed(ombud.clone()),
+        )
+        .expect("ombud's consumer");
         let served = Served::start(
             &[
                 samling_registry::SERVICE_NAME,
                 samling_recruitment::SERVICE_NAME,
                 samling_compensation::SERVICE_NAME,
                 samling_portfolio::SERVICE_NAME,
+                samling_ombud::SERVICE_NAME,
             ],
             |router| {
                 router
@@ -206,6 +231,10 @@ impl RegionServer {
                         portfolio.clone(),
                         signer.verifier(),
                     ))
+                    .add_service(samling_ombud::grpc::server(
+                        ombud.clone(),
+                        signer.verifier(),
+                    ))
             },
         )
         .await;
@@ -218,7 +247,30 @@ impl RegionServer {
             compensation,
             portfolio,
             portfolio_feed,
+            ombud,
+            ombud_feed,
         }
+    }
+
+    /// Wait until ombud has applied the registry's placement events so far.
+    pub async fn ombud_caught_up(&self) {
+        let head = self
+            .registry
+            .feed
+            .read_after(0, 100_000)
+            .await
+            .expect("feed")
+            .iter()
+            .rev()
+            .find(|e| samling_ombud::registry_feed::EVENT_TYPES.contains(&e.event_type.as_str()))
+            .map(|e| e.seq)
+            .unwrap_or(0);
+        tokio::time::timeout(
+            std::time::Duration::from_secs(20),
+            self.ombud_feed.wait_for(|s| s.cursor >= head),
+        )
+        .await
+        .expect("ombud caught up with the registry");
     }
 
     /// Wait until portfolio has applied the registry's events so far.

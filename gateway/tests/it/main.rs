@@ -9,6 +9,7 @@ mod ivo;
 mod limits;
 mod matching;
 mod matrix;
+mod ombud;
 mod portfolio;
 mod recruitment;
 mod regions;

@@ -1,0 +1,125 @@
+//! Ombud's operations: authorize by the caller's relation to the child or
+//! the case, validate, apply, and write with the audit entry and event in
+//! one transaction (kit's envelope: `Core::begin` → access → `replay!` →
+//! change → `Core::record` → `finish`). Every answer goes through its view
+//! for the caller (`access`), which audits the read.
+
+pub mod access;
+mod cases;
+mod feed;
+/// The registry's events ombud follows.
+pub mod feed_events {
+    pub const PLACEMENT_CREATED: &str = "registry.placement_created";
+    pub const PLACEMENT_ENDED: &str = "registry.placement_ended";
+    pub const EVENT_TYPES: &[&str] = &[PLACEMENT_CREATED, PLACEMENT_ENDED];
+}
+pub mod lookup;
+mod meetings;
+mod reviews;
+mod roster;
+
+pub use lookup::{GrpcRegistry, PlacementFacts, RegistryLookup};
+
+use crate::config::OmbudConfig;
+use crate::domain::OmbudError;
+use samling_kit::auth::{AuthContext, Role};
+use samling_kit::dates::Clock;
+use samling_kit::db::Store;
+use samling_kit::error::{KitError, Reason};
+use samling_kit::outbox::EventFeed;
+use samling_kit::reference::RegionId;
+use samling_kit::service::{Core, Service};
+use std::sync::Arc;
+
+pub(crate) type R<T> = Result<T, OmbudError>;
+
+/// Everything one region's ombud service needs.
+#[derive(Clone)]
+pub struct Ombuds {
+    pub store: Store,
+    pub feed: EventFeed,
+    core: Core,
+    /// Deadlines (working days).
+    pub rules: OmbudConfig,
+    /// The region served; `None` serves every region (tests).
+    pub region: Option<RegionId>,
+    /// "Now" and "today" (settable in tests).
+    pub clock: Clock,
+    /// The registry asked what a protected child's placement events leave
+    /// out (the placing municipality, the home); `None`: not asked.
+    pub registry: Option<Arc<dyn RegistryLookup>>,
+    /// The consumer following the registry's feed, when opened by the module.
+    pub registry_feed: Option<Arc<samling_kit::consumer::ConsumerHandle>>,
+}
+
+impl Ombuds {
+    pub fn new(store: Store, rules: OmbudConfig, clock: Clock) -> Self {
+        let core = Core::new(crate::NAME, store.clone());
+        Ombuds {
+            store,
+            feed: core.feed.clone(),
+            core,
+            rules,
+            region: None,
+            clock,
+            registry: None,
+            registry_feed: None,
+        }
+    }
+
+    pub fn for_region(mut self, region: RegionId) -> Self {
+        self.region = Some(region);
+        self
+    }
+
+    pub fn with_registry(mut self, registry: Arc<dyn RegistryLookup>) -> Self {
+        self.registry = Some(registry);
+        self
+    }
+
+    pub(crate) fn now_text(&self) -> String {
+        samling_kit::dates::instant_text(self.clock.now())
+    }
+
+    pub(crate) fn region_name(&self) -> String {
+        self.region
+            .as_ref()
+            .map(|r| r.as_str().to_string())
+            .unwrap_or_default()
+    }
+}
+
+impl Service for Ombuds {
+    type Error = OmbudError;
+
+    fn core(&self) -> &Core {
+        &self.core
+    }
+
+    /// The aggregate roles never read the ombud's records; a regional
+    /// officer works in its own region's service only. Refused before
+    /// anything is read.
+    fn bind(&self, ctx: &AuthContext) -> R<()> {
+        if ctx.role.aggregates_only() {
+            return Err(OmbudError::Kit(KitError::refused(
+                Reason::ForbiddenRole,
+                format!("a {} may not use the ombud service", ctx.role.as_str()),
+            )));
+        }
+        match (ctx.role, &self.region, ctx.region.as_deref()) {
+            (Role::RegionalOfficer, _, None) => Err(OmbudError::Kit(KitError::refused(
+                Reason::OutOfRegion,
+                "region: a regional_officer's token must name its region",
+            ))),
+            (Role::RegionalOfficer, Some(reg), Some(claim)) if claim != reg.as_str() => {
+                Err(OmbudError::Kit(KitError::refused(
+                    Reason::OutOfRegion,
+                    format!(
+                        "your token is for region {claim}; this is the service of region {reg}"
+                    ),
+                )))
+            }
+            _ => Ok(()),
+        }
+    }
+}
