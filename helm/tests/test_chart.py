@@ -563,6 +563,7 @@ def test_the_national_release_lists_every_regions_endpoints():
             "registry": f"http://registry.samling-{r}.svc.cluster.local:50051",
             "recruitment": f"http://recruitment.samling-{r}.svc.cluster.local:50051",
             "compensation": f"http://compensation.samling-{r}.svc.cluster.local:50051",
+            "ombud": f"http://ombud.samling-{r}.svc.cluster.local:50051",
             "portfolio": f"http://portfolio.samling-{r}.svc.cluster.local:50051",
         }
     enabled = {n for n, svc in load_values("values.yaml")["services"].items() if svc["enabled"]}
@@ -944,8 +945,8 @@ def test_the_key_secrets_are_required_and_only_the_chart_names_their_files():
     objs = render_values({"services": {"recruitment": {"enabled": False}}, "secrets": {"recruitmentFormKey": {"existingSecret": ""}}})
     assert "form_token_key_file" not in config_of(objs)["recruitment"]
     assert not any(o["kind"] == "Deployment" and o["metadata"]["name"] == "recruitment" for o in objs)
-    assert config_of(objs)["regions"][REGIONS[0]] == {"registry": "http://registry:50051", "compensation": "http://compensation:50051", "portfolio": "http://portfolio:50051"}
-    assert all(set(eps) == {"registry", "compensation", "portfolio"} for eps in config_of(objs)["regions"].values())
+    assert config_of(objs)["regions"][REGIONS[0]] == {"registry": "http://registry:50051", "compensation": "http://compensation:50051", "ombud": "http://ombud:50051", "portfolio": "http://portfolio:50051"}
+    assert all(set(eps) == {"registry", "compensation", "ombud", "portfolio"} for eps in config_of(objs)["regions"].values())
     # The same for portfolio and its credential key.
     with pytest.raises(Exception, match=r"secrets\.portfolioCredentialKey\.existingSecret is required"):
         render_values({"secrets": {"portfolioCredentialKey": {"existingSecret": ""}}})
@@ -997,6 +998,7 @@ def test_services_find_their_registry_without_a_regional_gateway():
         "registry": "http://registry:50051",
         "recruitment": "http://recruitment:50051",
         "compensation": "http://compensation:50051",
+        "ombud": "http://ombud:50051",
         "portfolio": "http://portfolio:50051",
     }
 
