@@ -11,6 +11,7 @@
 pub mod accesslog;
 pub mod audit;
 pub mod auth;
+pub mod calendar;
 pub mod client;
 pub mod config;
 pub mod consumer;
