@@ -10,6 +10,8 @@
 //!   one view of a portfolio, the registry's events;
 //! * `grpc/` — the tonic service adapting `samling.portfolio.v1`;
 //! * `registry_feed` — following the registry's feed (kit's consumer);
+//! * `ombud_feed` — following the ombud service's assignments (the assigned
+//!   ombud reads the child's portfolio);
 //! * [`module`] — portfolio as the `samling` binary runs it.
 #![forbid(unsafe_code)]
 
@@ -17,6 +19,7 @@ pub mod client;
 pub mod config;
 pub mod domain;
 pub mod grpc;
+pub mod ombud_feed;
 pub mod registry_feed;
 pub mod service;
 pub mod store;
@@ -45,6 +48,10 @@ pub const MIGRATIONS: &[samling_kit::db::Migration] = &[
     samling_kit::db::Migration {
         name: "portfolio/0002_credentials",
         sql: include_str!("../migrations/0002_credentials.sql"),
+    },
+    samling_kit::db::Migration {
+        name: "portfolio/0003_ombud_access",
+        sql: include_str!("../migrations/0003_ombud_access.sql"),
     },
 ];
 
@@ -83,8 +90,9 @@ impl Instance for Opened {
     fn on_stop(&self) -> Box<dyn FnOnce() + Send> {
         let feed = self.0.feed.clone();
         let registry = self.0.registry_feed.as_ref().map(|h| h.stopper());
+        let ombud = self.0.ombud_feed.as_ref().map(|h| h.stopper());
         Box::new(move || {
-            if let Some(r) = registry {
+            for r in [registry, ombud].into_iter().flatten() {
                 r.stop();
             }
             feed.close()
@@ -148,7 +156,9 @@ pub async fn open(
     .with_credential_key(credential_key(cfg, &conf, region)?);
     // The handler holds a copy without the handle: no cycle keeps it alive.
     let feed = registry_feed::follow(&svc, cfg, region, &regions)?;
+    let ombud = ombud_feed::follow(&svc, cfg, region, &regions)?;
     let mut svc = svc;
     svc.registry_feed = Some(Arc::new(feed));
+    svc.ombud_feed = Some(Arc::new(ombud));
     Ok(svc)
 }

@@ -70,6 +70,12 @@ impl Portfolios {
     /// `ctx`'s relation to the portfolio `p`, as of today.
     pub(crate) async fn relation(&self, ctx: &AuthContext, p: &Portfolio) -> R<Relation> {
         let party = |id: &str| !id.is_empty() && ctx.is_party(id);
+        // The ombud the ombud service assigned (its feed), asked only of an ombud.
+        let assigned = if ctx.role == Role::Ombud && !ctx.is_public() {
+            self.assigned_ombud(&p.child_id).await?
+        } else {
+            None
+        };
         let rel = match ctx.role {
             _ if ctx.is_public() => Relation::Stranger,
             Role::RegionalOfficer => Relation::Office,
@@ -100,9 +106,10 @@ impl Portfolios {
                 Relation::PlacingCaseworker
             }
             Role::Ombud
-                if p.relations
-                    .as_ref()
-                    .is_some_and(|r| r.ombud_subjects.contains(&ctx.sub)) =>
+                if assigned.as_deref() == Some(ctx.sub.as_str())
+                    || p.relations
+                        .as_ref()
+                        .is_some_and(|r| r.ombud_subjects.contains(&ctx.sub)) =>
             {
                 Relation::AssignedOmbud
             }

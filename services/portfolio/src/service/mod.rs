@@ -14,6 +14,7 @@ pub mod feed_events {
     pub const EVENT_TYPES: &[&str] = &[PLACEMENT_CREATED, PLACEMENT_ENDED];
 }
 pub mod lookup;
+mod ombud_access;
 mod portfolios;
 
 pub use lookup::{ChildFacts, GrpcRegistry, PlacementFacts, RegistryLookup};
@@ -49,6 +50,9 @@ pub struct Portfolios {
     pub credential_key: Arc<ed25519_dalek::SigningKey>,
     /// The consumer following the registry's feed, when opened by the module.
     pub registry_feed: Option<Arc<samling_kit::consumer::ConsumerHandle>>,
+    /// The consumer following the ombud service's assignments, when opened
+    /// by the module.
+    pub ombud_feed: Option<Arc<samling_kit::consumer::ConsumerHandle>>,
 }
 
 impl Portfolios {
@@ -64,6 +68,7 @@ impl Portfolios {
             registry: None,
             credential_key: Arc::new(credentials::generate_key()),
             registry_feed: None,
+            ombud_feed: None,
         }
     }
 

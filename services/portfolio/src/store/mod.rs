@@ -8,6 +8,7 @@ use crate::domain::PortfolioError;
 use samling_kit::error::KitError;
 
 pub mod home_access;
+pub mod ombud_access;
 pub mod portfolios;
 
 pub use samling_kit::docstore::{Docs, Value};

@@ -84,6 +84,10 @@ pub struct Harness {
     registry_feed: EventFeed,
     consumer: Option<ConsumerHandle>,
     published: u64,
+    ombud_store: Store,
+    ombud_events: EventFeed,
+    ombud_consumer: Option<ConsumerHandle>,
+    ombud_published: u64,
     served: Arc<Served>,
     /// Kept for the harness's life: its temporary SQLite files live with it.
     _backend: Backend,
@@ -125,6 +129,23 @@ impl Harness {
             samling_portfolio::registry_feed::RegistryFeed(service.clone()),
         )
         .expect("consumer");
+        // The ombud service's feed (its assignments), followed the same way.
+        let (ombud_store, _) = backend.store("ombud", None, &[]).await;
+        let ombud_events = EventFeed::new(ombud_store.clone());
+        let mut opts = samling_portfolio::ombud_feed::options();
+        opts.backoff_initial = std::time::Duration::from_millis(5);
+        opts.max_attempts = 2;
+        let ombud_consumer = Consumer::new(
+            samling_portfolio::ombud_feed::feed_name(REGION),
+            FeedSource(ombud_events.clone()),
+        )
+        .with_options(opts)
+        .spawn_durable(
+            service.store.clone(),
+            service.feed.clone(),
+            samling_portfolio::ombud_feed::OmbudFeed(service.clone()),
+        )
+        .expect("ombud consumer");
         Harness {
             backend: backend.database(),
             service,
@@ -136,6 +157,10 @@ impl Harness {
             registry_feed,
             consumer: Some(consumer),
             published: 0,
+            ombud_store,
+            ombud_events,
+            ombud_consumer: Some(ombud_consumer),
+            ombud_published: 0,
             served: Arc::new(served),
             _backend: backend_owned,
         }
@@ -157,34 +182,66 @@ impl Harness {
     /// Write `events` to the registry's feed and wait until the consumer
     /// has applied (or dead-lettered) them; returns the dead letters so far.
     pub async fn publish(&mut self, events: Vec<NewEvent>) -> u64 {
-        let mut tx = self.registry_store.begin_write().await.unwrap();
-        for e in events {
-            tx.event(e).await.unwrap();
-            self.published += 1;
-        }
-        tx.commit(&self.registry_feed).await.unwrap();
-        let n = self.published;
+        self.published += events.len() as u64;
         let handle = self.consumer.as_ref().unwrap();
-        let status = tokio::time::timeout(
-            std::time::Duration::from_secs(20),
-            handle.wait_for(|s| s.applied + s.dead_letters >= n),
+        publish_to(
+            self.backend,
+            &self.registry_store,
+            &self.registry_feed,
+            handle,
+            self.published,
+            events,
         )
         .await
-        .unwrap_or_else(|_| {
-            panic!(
-                "[{}] the consumer caught up: {:?}",
-                self.backend,
-                handle.status()
-            )
-        });
-        status.dead_letters
+    }
+
+    /// The same for the ombud service's feed.
+    pub async fn publish_ombud(&mut self, events: Vec<NewEvent>) -> u64 {
+        self.ombud_published += events.len() as u64;
+        let handle = self.ombud_consumer.as_ref().unwrap();
+        publish_to(
+            self.backend,
+            &self.ombud_store,
+            &self.ombud_events,
+            handle,
+            self.ombud_published,
+            events,
+        )
+        .await
     }
 
     pub async fn stop(mut self) {
-        if let Some(c) = self.consumer.take() {
+        for c in [self.consumer.take(), self.ombud_consumer.take()]
+            .into_iter()
+            .flatten()
+        {
             c.stop().await;
         }
     }
+}
+
+/// Write `events` to a source's feed and wait until `handle` has applied
+/// (or dead-lettered) `n` in all; the dead letters so far.
+async fn publish_to(
+    backend: &str,
+    store: &Store,
+    feed: &EventFeed,
+    handle: &ConsumerHandle,
+    n: u64,
+    events: Vec<NewEvent>,
+) -> u64 {
+    let mut tx = store.begin_write().await.unwrap();
+    for e in events {
+        tx.event(e).await.unwrap();
+    }
+    tx.commit(feed).await.unwrap();
+    let status = tokio::time::timeout(
+        std::time::Duration::from_secs(20),
+        handle.wait_for(|s| s.applied + s.dead_letters >= n),
+    )
+    .await
+    .unwrap_or_else(|_| panic!("[{backend}] the consumer caught up: {:?}", handle.status()));
+    status.dead_letters
 }
 
 /// A harness on every test backend (region Stockholm-Gotland).
@@ -227,6 +284,16 @@ pub fn created(placement: &str, child: &str, home: &str, start: &str, protected:
         o.remove("placing_municipality_code");
     }
     NewEvent::new("registry.placement_created", "placement", placement, v)
+}
+
+/// `ombud.child_assigned` as the ombud service writes it.
+pub fn ombud_assigned(child: &str, subject: &str, placement: &str) -> NewEvent {
+    NewEvent::new(
+        "ombud.child_assigned",
+        "assignment",
+        child,
+        serde_json::json!({"child_id": child, "ombud_subject": subject, "placement_id": placement}),
+    )
 }
 
 /// `registry.placement_ended` as the registry writes it.

@@ -6,6 +6,8 @@
 //! events do not link the child to the home.
 
 use crate::common::*;
+use samling_kit::auth::{AuthContext, Role};
+use samling_kit::outbox::NewEvent;
 use samling_proto::portfolio::v1::*;
 
 fn health() -> Health {
@@ -368,6 +370,102 @@ async fn a_protected_childs_portfolio_moves_too_and_nothing_links_it_to_the_home
                 "[{bk}] {e:?}"
             );
         }
+        h.stop().await;
+    }
+}
+
+/// The ombud service's assignment (its feed) gives that ombud the child's
+/// portfolio; a reassignment moves it to the new ombud; an event delivered
+/// again or a malformed one changes nothing; the child's log shows it.
+#[tokio::test]
+async fn the_ombud_the_ombud_service_assigns_reads_the_portfolio_and_a_reassignment_moves_it() {
+    for mut h in harnesses().await {
+        let bk = h.backend;
+        let (child, home, placement) = (new_id(), new_id(), new_id());
+        register_child(&h, &child, "2012-01-01", false);
+        h.publish(vec![created(
+            &placement,
+            &child,
+            &home,
+            "2026-11-01",
+            false,
+        )])
+        .await;
+        let get = GetPortfolioRequest {
+            child_id: child.clone(),
+        };
+        let ombud_a = AuthContext::new("ombud-a", Role::Ombud);
+        let ombud_b = AuthContext::new("ombud-b", Role::Ombud);
+        // The assigned ombud reads every section.
+        let reads = |p: &Result<Portfolio, tonic::Status>| matches!(p, Ok(p) if p.hidden_sections.is_empty() && p.child_id == child);
+        // Not assigned yet: told nothing.
+        let mut a = h.client(ombud_a.clone()).await;
+        let e = rpc!(a, get_portfolio, get.clone()).unwrap_err();
+        assert_eq!(code_of(&e), tonic::Code::NotFound, "[{bk}] {e}");
+
+        assert_eq!(
+            h.publish_ombud(vec![ombud_assigned(&child, "ombud-a", &placement)])
+                .await,
+            0,
+            "[{bk}] applied"
+        );
+        let p = rpc!(a, get_portfolio, get.clone());
+        assert!(reads(&p), "[{bk}] the assigned ombud reads: {p:?}");
+        let mut b = h.client(ombud_b.clone()).await;
+        assert_eq!(
+            code_of(&rpc!(b, get_portfolio, get.clone()).unwrap_err()),
+            tonic::Code::NotFound,
+            "[{bk}] another ombud"
+        );
+
+        // Reassigned to B: B reads, A is told nothing.
+        h.publish_ombud(vec![ombud_assigned(&child, "ombud-b", &placement)])
+            .await;
+        assert!(
+            reads(&rpc!(b, get_portfolio, get.clone())),
+            "[{bk}] B reads"
+        );
+        assert_eq!(
+            code_of(&rpc!(a, get_portfolio, get.clone()).unwrap_err()),
+            tonic::Code::NotFound,
+            "[{bk}] A no longer"
+        );
+
+        // A malformed assignment is dead-lettered and changes nothing.
+        let bad = NewEvent::new(
+            "ombud.child_assigned",
+            "assignment",
+            &child,
+            serde_json::json!({"child_id": child, "ombud_subject": ""}),
+        );
+        assert_eq!(h.publish_ombud(vec![bad]).await, 1, "[{bk}] dead letter");
+        assert!(
+            reads(&rpc!(b, get_portfolio, get.clone())),
+            "[{bk}] B still reads"
+        );
+
+        // The child's log names the grants.
+        let mut kid = h.client(child_ctx(&child)).await;
+        let log = rpc!(
+            kid,
+            list_access_log,
+            ListAccessLogRequest {
+                child_id: child.clone(),
+                page: Some(samling_proto::common::v1::PageRequest {
+                    page_size: 500,
+                    page_token: String::new(),
+                }),
+            }
+        )
+        .unwrap();
+        let grants = log
+            .entries
+            .iter()
+            .filter(|e| e.action == "ombud_access_granted" && e.section == "ombud")
+            .count();
+        assert_eq!(grants, 2, "[{bk}] {:?}", log.entries);
+        let reads_by_ombud = log.entries.iter().filter(|e| e.role == "ombud").count();
+        assert!(reads_by_ombud >= 2, "[{bk}] the ombuds' reads are logged");
         h.stop().await;
     }
 }
