@@ -18,6 +18,7 @@ pub mod config;
 pub mod domain;
 pub mod grpc;
 pub mod import;
+pub mod ombud_feed;
 pub mod peers;
 pub mod service;
 pub mod store;
@@ -49,6 +50,10 @@ pub const MIGRATIONS: &[samling_kit::db::Migration] = &[
     samling_kit::db::Migration {
         name: "registry/0006_placements_over_time",
         sql: include_str!("../migrations/0006_registry_placements_over_time.sql"),
+    },
+    samling_kit::db::Migration {
+        name: "registry/0007_ombud_assignments",
+        sql: include_str!("../migrations/0007_registry_ombud_assignments.sql"),
     },
 ];
 
@@ -93,7 +98,13 @@ impl samling_kit::module::Instance for Registry {
     /// or the graceful stop would wait for them.
     fn on_stop(&self) -> Box<dyn FnOnce() + Send> {
         let feed = self.feed.clone();
-        Box::new(move || feed.close())
+        let ombud = self.ombud_feed.as_ref().map(|h| h.stopper());
+        Box::new(move || {
+            if let Some(o) = ombud {
+                o.stop();
+            }
+            feed.close()
+        })
     }
 
     fn add_to(
@@ -118,9 +129,12 @@ pub async fn open(
     let region_id = regions
         .parse_region(region)
         .map_err(|e| samling_kit::error::KitError::invalid("region", e.to_string()))?;
-    let registry =
+    let mut registry =
         Registry::new(store, domain::Rules::from(&rules), regions.clone()).for_region(region_id);
     connect_peers(&registry, cfg, &rules, region, &regions)?;
+    // The handler holds a copy without the handle: no cycle keeps it alive.
+    let ombud = ombud_feed::follow(&registry, cfg, region, &regions)?;
+    registry.ombud_feed = Some(std::sync::Arc::new(ombud));
     let indexed = registry
         .index_identities()
         .await

@@ -403,15 +403,28 @@ pub fn object(ctx: &AuthContext, municipality: &str) -> Result<(), RegistryError
     }
 }
 
+/// Is `ctx` the child's assigned ombud? `assigned` is the subject of the
+/// ombud the ombud service assigned to the child (its feed's latest
+/// `ombud.child_assigned`), if any.
+pub fn is_assigned_ombud(ctx: &AuthContext, assigned: Option<&str>) -> bool {
+    ctx.role == Role::Ombud && !ctx.sub.is_empty() && assigned == Some(ctx.sub.as_str())
+}
+
 /// Children: the placing municipality's staff, the office and the child
 /// itself (own record), who all must know the child whether protected or
-/// not. Ombud see only children assigned to them; the ombud service will own
-/// assignments and until it exists there are none. Everyone else gets "not
-/// found", as for a child that does not exist.
-pub fn read_child(ctx: &AuthContext, child_id: &str, placing: &str) -> Result<(), RegistryError> {
+/// not, and the child's assigned ombud (`assigned`: see
+/// [`is_assigned_ombud`]). Everyone else gets "not found", as for a child
+/// that does not exist.
+pub fn read_child(
+    ctx: &AuthContext,
+    child_id: &str,
+    placing: &str,
+    assigned: Option<&str>,
+) -> Result<(), RegistryError> {
     if is_office(ctx)
         || own_municipality(ctx, placing)
         || (ctx.role == Role::Child && ctx.is_party(child_id))
+        || is_assigned_ombud(ctx, assigned)
     {
         Ok(())
     } else if ctx.role.aggregates_only() {
@@ -446,18 +459,20 @@ pub fn write_existing_child(
 
 /// Placements are visible to the placing and the receiving municipality, the
 /// office, the home the child lives in and the child; ombud as for children
-/// (none yet). Others get "not found".
+/// (the child's assigned ombud). Others get "not found".
 pub fn read_placement(
     ctx: &AuthContext,
     p: &samling_proto::registry::v1::Placement,
     home_protected: bool,
+    assigned: Option<&str>,
 ) -> Result<(), RegistryError> {
     // The receiving municipality would learn that a protected home lies in it.
     let ok = is_office(ctx)
         || own_municipality(ctx, &p.placing_municipality_code)
         || (!home_protected && own_municipality(ctx, &p.receiving_municipality_code))
         || (ctx.role == Role::FamilyHome && !p.home_id.is_empty() && ctx.is_party(&p.home_id))
-        || (ctx.role == Role::Child && ctx.is_party(&p.child_id));
+        || (ctx.role == Role::Child && ctx.is_party(&p.child_id))
+        || is_assigned_ombud(ctx, assigned);
     if ok {
         Ok(())
     } else if ctx.role.aggregates_only() {
@@ -504,8 +519,10 @@ pub fn placement_view(
 pub enum PlacementScope {
     /// The office and services: every placement.
     All,
-    /// Ombud: none yet (the ombud service will own assignments).
+    /// Nobody's placements.
     Nothing,
+    /// An ombud: the placements of the children assigned to them.
+    Children(Vec<String>),
     /// A municipality: the placements it made or that are in it.
     Municipality(String),
     /// A family home: the placements in it.
@@ -525,16 +542,22 @@ impl PlacementScope {
             }
             PlacementScope::Home(h) => &p.home_id == h,
             PlacementScope::Child(c) => &p.child_id == c,
+            PlacementScope::Children(cs) => cs.contains(&p.child_id),
         }
     }
 }
 
-/// The placements `ctx` may list.
-pub fn placement_scope(ctx: &AuthContext) -> Result<PlacementScope, RegistryError> {
+/// The placements `ctx` may list; `assigned` holds the children assigned
+/// to `ctx` when it is an ombud (the service looks them up only then).
+pub fn placement_scope(
+    ctx: &AuthContext,
+    assigned: Vec<String>,
+) -> Result<PlacementScope, RegistryError> {
     let own = |v: Option<String>| v.unwrap_or_default();
     Ok(match ctx.role {
         Role::RegionalOfficer | Role::Service => PlacementScope::All,
-        Role::Ombud => PlacementScope::Nothing,
+        Role::Ombud if assigned.is_empty() => PlacementScope::Nothing,
+        Role::Ombud => PlacementScope::Children(assigned),
         Role::MunicipalityCaseworker | Role::MunicipalityManager => {
             PlacementScope::Municipality(own(ctx
                 .municipality
@@ -549,7 +572,7 @@ pub fn placement_scope(ctx: &AuthContext) -> Result<PlacementScope, RegistryErro
 
 /// Listing scope for children/placements/decisions: `Some(code)` restricts a
 /// municipal caller to their municipality; the office sees all. Ombud pass
-/// here but list nothing (see [`sees_no_children`]).
+/// here and list only their assigned children (see [`lists_assigned_only`]).
 pub fn municipal_scope(
     ctx: &AuthContext,
     requested: &str,
@@ -574,9 +597,9 @@ pub fn municipal_scope(
     Err(deny("list these records"))
 }
 
-/// Ombud have no assigned children until the ombud service owns
-/// assignments: their lists of children and placements are empty.
-pub fn sees_no_children(ctx: &AuthContext) -> bool {
+/// Ombud list only the children the ombud service assigned to them (and
+/// no unexecuted decisions: a child gets an ombud when placed).
+pub fn lists_assigned_only(ctx: &AuthContext) -> bool {
     ctx.role == Role::Ombud
 }
 
@@ -730,7 +753,7 @@ mod tests {
             receiving_municipality_code: "1480".into(),
             ..Default::default()
         };
-        let scope = |c: AuthContext| placement_scope(&c).unwrap();
+        let scope = |c: AuthContext| placement_scope(&c, Vec::new()).unwrap();
         assert!(scope(ctx(Role::RegionalOfficer, "")).holds(&p));
         assert!(!scope(ctx(Role::Ombud, "")).holds(&p));
         for m in ["0180", "1480"] {
@@ -748,11 +771,11 @@ mod tests {
             party(Role::FamilyHome, "h"),
             party(Role::Child, "c"),
         ] {
-            assert!(read_placement(&c, &p, false).is_ok(), "{:?}", c.role);
+            assert!(read_placement(&c, &p, false, None).is_ok(), "{:?}", c.role);
         }
         for role in [Role::NationalAnalyst, Role::CouncilMember] {
             assert!(matches!(
-                placement_scope(&ctx(role, "")),
+                placement_scope(&ctx(role, ""), Vec::new()),
                 Err(RegistryError::Forbidden(_))
             ));
         }
@@ -814,7 +837,7 @@ mod tests {
             Reason::NoDocumentedLink
         );
         assert_eq!(
-            reason(read_child(&stockholm, "c", "1480")),
+            reason(read_child(&stockholm, "c", "1480", None)),
             Reason::NotFound
         );
     }
@@ -897,7 +920,7 @@ mod tests {
         let home = Home::default();
         for role in [Role::NationalAnalyst, Role::CouncilMember, Role::Child] {
             assert!(home_view(&ctx(role, ""), &home, &Involvement::default()).is_err());
-            assert!(read_child(&ctx(role, ""), "c", "0180").is_err());
+            assert!(read_child(&ctx(role, ""), "c", "0180", None).is_err());
         }
         assert!(quarterly_report(&ctx(Role::NationalAnalyst, ""), "").is_ok());
     }
@@ -913,9 +936,9 @@ mod tests {
     #[test]
     fn a_caseworker_reaches_only_their_own_municipalitys_children() {
         let c = ctx(Role::MunicipalityCaseworker, "0180");
-        assert!(read_child(&c, "x", "0180").is_ok());
+        assert!(read_child(&c, "x", "0180", None).is_ok());
         assert!(matches!(
-            read_child(&c, "x", "1480"),
+            read_child(&c, "x", "1480", None),
             Err(RegistryError::NotFound(_))
         ));
         assert!(write_child(&c, "1480").is_err());
@@ -934,8 +957,8 @@ mod tests {
     #[test]
     fn a_child_reads_only_its_own_record() {
         let c = AuthContext::new("u", Role::Child).with_party("c1");
-        assert!(read_child(&c, "c1", "0180").is_ok());
-        assert!(read_child(&c, "c2", "0180").is_err());
+        assert!(read_child(&c, "c1", "0180", None).is_ok());
+        assert!(read_child(&c, "c2", "0180", None).is_err());
     }
 
     #[test]
@@ -1033,9 +1056,9 @@ mod tests {
             ..Default::default()
         };
         let receiving = ctx(Role::MunicipalityCaseworker, "0160");
-        assert!(read_placement(&receiving, &p, false).is_ok());
+        assert!(read_placement(&receiving, &p, false, None).is_ok());
         assert!(matches!(
-            read_placement(&receiving, &p, true),
+            read_placement(&receiving, &p, true, None),
             Err(RegistryError::NotFound(_))
         ));
         let v = placement_view(&receiving, &p, true, false);
@@ -1047,8 +1070,56 @@ mod tests {
         let v = placement_view(&office, &p, true, true);
         assert!(v.show_home && v.show_receiving);
         assert!(matches!(
-            read_placement(&ctx(Role::Ombud, ""), &p, false),
+            read_placement(&ctx(Role::Ombud, ""), &p, false, None),
             Err(RegistryError::NotFound(_))
         ));
+    }
+
+    #[test]
+    fn an_ombud_reads_exactly_the_children_the_ombud_service_assigned_to_them() {
+        use samling_proto::registry::v1::Placement;
+        let p = Placement {
+            id: "p".into(),
+            child_id: "c".into(),
+            home_id: "h".into(),
+            placing_municipality_code: "0180".into(),
+            receiving_municipality_code: "1480".into(),
+            ..Default::default()
+        };
+        let anna = AuthContext::new("ombud-anna", Role::Ombud);
+        let bo = AuthContext::new("ombud-bo", Role::Ombud);
+        assert!(read_child(&anna, "c", "0180", Some("ombud-anna")).is_ok());
+        assert!(read_placement(&anna, &p, true, Some("ombud-anna")).is_ok());
+        // Another ombud, an unassigned child, an ombud without a subject,
+        // and a caseworker of another municipality naming the ombud: no.
+        for (c, assigned) in [
+            (&bo, Some("ombud-anna")),
+            (&anna, None),
+            (&AuthContext::new("", Role::Ombud), Some("")),
+        ] {
+            assert!(matches!(
+                read_child(c, "c", "0180", assigned),
+                Err(RegistryError::NotFound(_))
+            ));
+            assert!(matches!(
+                read_placement(c, &p, false, assigned),
+                Err(RegistryError::NotFound(_))
+            ));
+        }
+        let other = ctx(Role::MunicipalityCaseworker, "0114");
+        let named = other.sub.clone();
+        assert!(read_child(&other, "c", "0180", Some(&named)).is_err());
+        // The list scope: the assigned children, or nothing.
+        let s = placement_scope(&anna, vec!["c".into()]).unwrap();
+        assert!(s.holds(&p));
+        let s = placement_scope(&anna, vec!["d".into()]).unwrap();
+        assert!(!s.holds(&p));
+        assert_eq!(
+            placement_scope(&anna, Vec::new()).unwrap(),
+            PlacementScope::Nothing
+        );
+        // A protected child's home stays hidden from the ombud.
+        let v = placement_view(&anna, &p, true, false);
+        assert!(!v.show_home && !v.show_receiving);
     }
 }

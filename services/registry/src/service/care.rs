@@ -310,7 +310,13 @@ impl Registry {
 
     /// The one view of a child for a caller (reads and answers), audited.
     pub(crate) async fn child_for(&self, ctx: &AuthContext, c: Child) -> R<Child> {
-        access::read_child(ctx, &c.id, &c.placing_municipality_code)?;
+        let assigned = self.assigned_ombud(ctx, &c.id).await?;
+        access::read_child(
+            ctx,
+            &c.id,
+            &c.placing_municipality_code,
+            assigned.as_deref(),
+        )?;
         self.core.audit_read(ctx, "child", &[&c.id]).await?;
         Ok(c)
     }
@@ -328,15 +334,11 @@ impl Registry {
     ) -> R<ListChildrenResponse> {
         let scope = access::municipal_scope(ctx, &req.municipality_code)?;
         let page = Page::from_request(req.page.as_ref())?;
-        if access::sees_no_children(ctx) {
-            let (children, page) = page.finish(Vec::new(), |c: &Child| c.id.clone());
-            return Ok(ListChildrenResponse {
-                children,
-                page: Some(page),
-            });
-        }
-        let list =
-            store::children::list(&self.store.read, &scope.unwrap_or_default(), &page).await?;
+        let list = if access::lists_assigned_only(ctx) {
+            store::ombud::children_page(&self.store.read, &ctx.sub, &page).await?
+        } else {
+            store::children::list(&self.store.read, &scope.unwrap_or_default(), &page).await?
+        };
         let (children, page) = page.finish(list, |c| c.id.clone());
         let ids: Vec<&str> = children.iter().map(|c| c.id.as_str()).collect();
         self.core.audit_read(ctx, "child", &ids).await?;
@@ -801,7 +803,8 @@ impl Registry {
     async fn placement_view(&self, ctx: &AuthContext, mut p: Placement) -> R<Option<Placement>> {
         let child_protected = self.child_protected(&p.child_id).await?;
         let home_protected = self.home_protected(&p.home_id).await?;
-        match access::read_placement(ctx, &p, home_protected) {
+        let assigned = self.assigned_ombud(ctx, &p.child_id).await?;
+        match access::read_placement(ctx, &p, home_protected, assigned.as_deref()) {
             Ok(()) => {}
             Err(RegistryError::NotFound(_)) => return Ok(None),
             Err(e) => return Err(e),
@@ -840,7 +843,7 @@ impl Registry {
         req: &ListPlacementsRequest,
     ) -> R<ListPlacementsResponse> {
         let page = Page::from_request(req.page.as_ref())?;
-        let mut q = store::placements::Query::new(access::placement_scope(ctx)?);
+        let mut q = store::placements::Query::new(self.placement_scope(ctx).await?);
         q.child_id = req.child_id.clone();
         q.home_id = req.home_id.clone();
         q.municipality = req.municipality_code.clone();
@@ -879,7 +882,7 @@ impl Registry {
         let as_of =
             dates::opt_from_proto("as_of", req.as_of.as_ref())?.unwrap_or_else(dates::today);
         let page = Page::from_request(req.page.as_ref())?;
-        let mut q = store::placements::Query::new(access::placement_scope(ctx)?);
+        let mut q = store::placements::Query::new(self.placement_scope(ctx).await?);
         q.municipality = req.municipality_code.clone();
         q.active_only = true;
         q.custody_due_by = Some(as_of);
@@ -1008,7 +1011,7 @@ impl Registry {
     ) -> R<ListUnexecutedDecisionsResponse> {
         let scope = access::municipal_scope(ctx, &req.municipality_code)?;
         let page = Page::from_request(req.page.as_ref())?;
-        if access::sees_no_children(ctx) {
+        if access::lists_assigned_only(ctx) {
             // A decision names a child: ombud see none until assigned.
             let (decisions, page) = page.finish(Vec::new(), |d: &UnexecutedDecision| d.id.clone());
             return Ok(ListUnexecutedDecisionsResponse {

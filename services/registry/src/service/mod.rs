@@ -36,6 +36,8 @@ pub struct Registry {
     peers: crate::peers::Peers,
     /// The time deadlines are read by (respond_by, overdue requests).
     pub clock: dates::Clock,
+    /// Following the region's ombud service (ADR 0045), when served.
+    pub ombud_feed: Option<Arc<samling_kit::consumer::ConsumerHandle>>,
 }
 
 impl Service for Registry {
@@ -152,6 +154,7 @@ impl Registry {
             homes: Arc::new(crate::store::cache::HomeCache::new(cache_entries)),
             peers: crate::peers::Peers::default(),
             clock: dates::Clock::system(),
+            ombud_feed: None,
         }
     }
 
@@ -1315,6 +1318,7 @@ mod care;
 mod due_process;
 mod evidence;
 mod ivo;
+mod ombud;
 mod over_time;
 mod providers;
 mod regions;

@@ -124,7 +124,7 @@ impl Registry {
                 .map_err(|e| RegistryError::invalid("municipality_code", e.to_string()))?;
         }
         let page = Page::from_request(req.page.as_ref())?;
-        let mut q = store::placements::Query::new(access::placement_scope(ctx)?);
+        let mut q = store::placements::Query::new(self.placement_scope(ctx).await?);
         q.municipality = req.municipality_code.clone();
         q.active_only = true;
         q.home_types = vec![HomeType::EmergencyHome, HomeType::ContractedEmergencyHome];

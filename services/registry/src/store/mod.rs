@@ -19,6 +19,7 @@ pub mod decisions;
 pub mod flags;
 pub mod homes;
 pub mod notices;
+pub mod ombud;
 pub mod placements;
 pub mod regions;
 pub mod requests;

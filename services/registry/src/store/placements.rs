@@ -171,6 +171,9 @@ pub async fn list<'e, E: Executor<'e, Database = Any>>(
         }
         PlacementScope::Home(h) => f.and("home_id = ?", h),
         PlacementScope::Child(c) => f.and("child_id = ?", c),
+        // Never an empty OR (that would be no filter at all).
+        PlacementScope::Children(cs) if cs.is_empty() => return Ok(Vec::new()),
+        PlacementScope::Children(cs) => f.and_any("child_id = ?", cs),
     }
     if !q.child_id.is_empty() {
         f.and("child_id = ?", &q.child_id);
@@ -331,6 +334,8 @@ mod tests {
                 PlacementScope::Municipality("0114".into()),
                 PlacementScope::Home("home-1".into()),
                 PlacementScope::Child("child-0".into()),
+                PlacementScope::Children(vec!["child-1".into(), "child-9".into()]),
+                PlacementScope::Children(Vec::new()),
             ] {
                 assert_eq!(
                     run(Query::new(scope.clone())).await,

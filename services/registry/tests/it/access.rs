@@ -543,9 +543,8 @@ async fn a_caseworker_reaches_only_their_own_municipalitys_children() {
         assert!(protected.protected_identity);
         assert_eq!(protected.version, 2);
 
-        // Ombud see only children assigned to them, and the ombud service
-        // that will own assignments does not exist yet: none. The child
-        // reads its own record only.
+        // Ombud see only children the ombud service assigned to them
+        // (tests/it/ombud.rs): none here. The child reads its own record only.
         let mut ombud = h.client(ombud()).await;
         expect_code(
             rpc!(

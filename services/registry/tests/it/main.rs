@@ -11,6 +11,7 @@ mod evidence;
 mod feeds;
 mod homes;
 mod ivo;
+mod ombud;
 mod over_time;
 mod placements;
 mod providers;
