@@ -398,14 +398,19 @@ async fn serve_all_answers_grpc_and_the_cli_across_regions() {
         // Until the feed has opened the portfolio, the child is unknown here.
         let err = String::from_utf8_lossy(&out.stderr).to_string();
         assert!(err.contains("persons[0].id"), "{err}");
-        assert!(Instant::now() < deadline, "the portfolio never opened: {err}");
+        assert!(
+            Instant::now() < deadline,
+            "the portfolio never opened: {err}"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let out = portfolio(&["export-fhir", &child.id]);
-    let bundle: serde_json::Value =
-        serde_json::from_str(&common::stdout_of_success(&out)).unwrap();
+    let bundle: serde_json::Value = serde_json::from_str(&common::stdout_of_success(&out)).unwrap();
     assert_eq!(bundle["type"], "document");
-    assert_eq!(bundle["entry"][0]["resource"]["resourceType"], "Composition");
+    assert_eq!(
+        bundle["entry"][0]["resource"]["resourceType"],
+        "Composition"
+    );
     let out = portfolio(&["export-fhir", "not-an-id"]);
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("child_id"),

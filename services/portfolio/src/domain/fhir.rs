@@ -10,7 +10,7 @@
 //! Every `reference` is a `urn:uuid:` fullUrl of an entry of the Bundle.
 
 use samling_proto::common::v1::Date;
-use samling_proto::portfolio::v1::{Health, Portfolio, ReferralKind};
+use samling_proto::portfolio::v1::{Portfolio, ReferralKind};
 use serde_json::{Value, json};
 
 pub const LOINC: &str = "http://loinc.org";
@@ -123,7 +123,7 @@ pub fn health_bundle(
         new_id,
         entries: Vec::new(),
     };
-    let h = p.health.clone().unwrap_or_else(Health::default);
+    let h = p.health.clone().unwrap_or_default();
 
     let mut patient = json!({
         "resourceType": "Patient",

@@ -640,13 +640,16 @@ async fn school_data_is_imported_into_the_school_section() {
     }
 }
 
+/// A change that spoils a good document.
+type Change = Box<dyn Fn(&mut Value)>;
+
 #[tokio::test]
 async fn bad_school_documents_name_the_json_path_and_write_nothing() {
     for mut h in harnesses().await {
         let bk = h.backend;
         let (a, b) = two_pupils(&mut h).await;
         let pnr = personnummer(chrono::NaiveDate::from_ymd_opt(2011, 3, 3).unwrap(), 456);
-        let bad: Vec<(Box<dyn Fn(&mut Value)>, &str, &str)> = vec![
+        let bad: Vec<(Change, &str, &str)> = vec![
             (
                 Box::new(|d| d["placements"][2]["placedAt"]["id"] = json!("org-9")),
                 "placements[2].placedAt.id",
