@@ -355,6 +355,69 @@ async fn serve_all_answers_grpc_and_the_cli_across_regions() {
         String::from_utf8_lossy(&out.stderr)
     );
 
+    // The portfolio's interop over the CLI (the office): the placement above
+    // opened the child's portfolio (the registry's feed); school data from
+    // an SS 12000-style file, then the health section as a FHIR Bundle.
+    let portfolio = |args: &[&str]| {
+        samling(data.path(), base)
+            .arg("portfolio")
+            .args(args)
+            .args(["--region", "stockholm-gotland"])
+            .output()
+            .unwrap()
+    };
+    let school = |placed_at: &str| {
+        serde_json::json!({
+            "organisations": [{"id": "org-1", "displayName": "Byskolan",
+                "organisationType": "Skolenhet", "schoolUnitCode": "12345678"}],
+            "persons": [{"id": child.id,
+                "civicNo": {"value": samling_testkit::people::child_pnr(9, 3)}}],
+            "placements": [{"id": "pl-1", "placedAt": {"id": placed_at},
+                "child": {"id": child.id}, "startDate": "2020-08-17"}]
+        })
+        .to_string()
+    };
+    let file = data.path().join("school.json");
+    std::fs::write(&file, school("org-9")).unwrap();
+    let out = portfolio(&["import-school", file.to_str().unwrap()]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(
+        err.contains("placements[0].placedAt.id: unknown organisation")
+            && !err.contains(&samling_testkit::people::child_pnr(9, 3)),
+        "{err}"
+    );
+    std::fs::write(&file, school("org-1")).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let out = portfolio(&["import-school", file.to_str().unwrap()]);
+        if out.status.success() {
+            assert!(common::stdout_of_success(&out).contains("1 school sections written"));
+            break;
+        }
+        // Until the feed has opened the portfolio, the child is unknown here.
+        let err = String::from_utf8_lossy(&out.stderr).to_string();
+        assert!(err.contains("persons[0].id"), "{err}");
+        assert!(
+            Instant::now() < deadline,
+            "the portfolio never opened: {err}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let out = portfolio(&["export-fhir", &child.id]);
+    let bundle: serde_json::Value = serde_json::from_str(&common::stdout_of_success(&out)).unwrap();
+    assert_eq!(bundle["type"], "document");
+    assert_eq!(
+        bundle["entry"][0]["resource"]["resourceType"],
+        "Composition"
+    );
+    let out = portfolio(&["export-fhir", "not-an-id"]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("child_id"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
     // Bad input over the CLI is a clear error naming the field, not a panic.
     let out = samling(data.path(), base)
         .args([

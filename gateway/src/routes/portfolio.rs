@@ -76,6 +76,28 @@ pub const INFORMERS: &[Role] = &[
     Role::Ombud,
 ];
 
+/// Those who may read the health section (the service refuses the rest
+/// and a guardian when health is sealed; school staff never read it).
+pub const HEALTH_READERS: &[Role] = &[
+    Role::Child,
+    Role::FamilyHome,
+    Role::MunicipalityCaseworker,
+    Role::MunicipalityManager,
+    Role::RegionalOfficer,
+    Role::Service,
+    Role::Ombud,
+    Role::HealthStaff,
+    Role::Guardian,
+];
+
+/// Those who may write a school section: school staff, casework.
+pub const SCHOOL_IMPORTERS: &[Role] = &[
+    Role::SchoolStaff,
+    Role::MunicipalityCaseworker,
+    Role::MunicipalityManager,
+    Role::RegionalOfficer,
+];
+
 /// No role: the pharmacy's check (anyone, as the public caller).
 pub const NOBODY_NEEDED: &[Role] = &[];
 /// The home's credential: the home, the placing municipality, the office.
@@ -114,6 +136,10 @@ route_table! {
         Body, INFORMERS, own = [], party = None, "Record what the child was told before, during or after the placement and what the child understood; the portfolio's information shows the standard checklist";
     GET "/v1/regions/{region}/portfolio/children/{child_id}/access-log" "listAccessLog" => list_access_log(ListAccessLogRequest) -> ListAccessLogResponse,
         Query, LOG_READERS, own = [], party = Some("child_id"), "Who read or wrote which section and when (the child reads its own from the own-view age)";
+    GET "/v1/regions/{region}/portfolio/children/{child_id}/health/fhir" "exportHealthFhir" => export_health_fhir(ExportHealthFhirRequest) -> FhirDocument,
+        Query, HEALTH_READERS, own = [], party = None, "The health section as an HL7 FHIR R4 IPS-style document Bundle (bundle_json, application/fhir+json): a Composition first, the patient named by the child id only; logged as a read";
+    POST "/v1/regions/{region}/portfolio/school-import" "importSchoolData" => import_school_data(ImportSchoolDataRequest) -> ImportSchoolDataResponse,
+        Body, SCHOOL_IMPORTERS, own = [], party = None, "School data in an SS 12000-style JSON document (document_json): each placed child's school unit and class written to its school section, all or nothing; a bad field is named by its JSON path";
     GET "/v1/regions/{region}/portfolio/children/{child_id}/home-access" "listHomeAccess" => list_home_access(ListHomeAccessRequest) -> ListHomeAccessResponse,
         Query, CASEWORK, own = [], party = None, "The placements that give homes access, from the start date until the end date";
 }

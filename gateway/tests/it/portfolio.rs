@@ -165,3 +165,86 @@ async fn a_portfolio_moves_with_the_child_and_the_child_reads_its_access_log_ove
     })
     .await;
 }
+
+/// Interop through the door (issue 22 §7): the health section as a FHIR
+/// document Bundle over REST, and an SS 12000-style school import whose bad
+/// field comes back as a 400 problem naming its JSON path.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_health_export_and_the_school_import_go_through_the_gateway() {
+    for_each_backend(|b| async move {
+        let env = Env::start(&b).await;
+        let home = approved_home(&env, "0188", 231).await;
+        let cw = env.caseworker(OWN);
+        let pnr = personnummer(chrono::NaiveDate::from_ymd_opt(2012, 4, 5).unwrap(), 233);
+        let child = env
+            .http()
+            .post(
+                &format!("/v1/regions/{STOCKHOLM}/children"),
+                &cw,
+                &json!({"personnummer": pnr, "given_name": "Kim", "family_name": "Lind", "placing_municipality_code": OWN}),
+            )
+            .await
+            .ok()["child"]["id"]
+            .as_str()
+            .expect("child id")
+            .to_string();
+        env.http()
+            .post(
+                &format!("/v1/regions/{STOCKHOLM}/placements"),
+                &cw,
+                &json!({"child_id": child, "home_id": home, "legal_basis": "LEGAL_BASIS_SOL_VOLUNTARY", "start_date": today()}),
+            )
+            .await
+            .ok();
+        env.region(STOCKHOLM).portfolio_caught_up().await;
+        let path = format!("/v1/regions/{STOCKHOLM}/portfolio/children/{child}");
+        env.http()
+            .send(
+                Req::new("PUT", &format!("{path}/section"))
+                    .bearer(&cw)
+                    .json(&json!({"health": {"allergies": ["Jordnötter"]}})),
+            )
+            .await
+            .ok();
+
+        // The export: a document Bundle, the Composition first, no personnummer.
+        let doc = env.http().get(&format!("{path}/health/fhir"), &cw).await.ok();
+        assert_eq!(doc["media_type"], json!("application/fhir+json"), "{doc}");
+        let bundle: Value = serde_json::from_str(doc["bundle_json"].as_str().expect("bundle")).unwrap();
+        assert_eq!(bundle["type"], json!("document"));
+        assert_eq!(bundle["entry"][0]["resource"]["resourceType"], json!("Composition"));
+        assert!(bundle.to_string().contains("Jordnötter"));
+        assert!(!doc.to_string().contains(&pnr.replace('-', "")[2..]), "no personnummer: {doc}");
+        let school = env.token(Role::SchoolStaff, None, Some("skola-1"));
+        // School staff never read health: refused at the door.
+        assert_eq!(env.http().get(&format!("{path}/health/fhir"), &school).await.status, 403);
+
+        // The import: a bad field is a 400 naming its path; then the good one.
+        let document = |placed_at: &str| {
+            json!({
+                "organisations": [{"id": "org-1", "displayName": "Byskolan",
+                    "organisationType": "Skolenhet", "schoolUnitCode": "12345678"}],
+                "persons": [{"id": child}],
+                "placements": [{"id": "pl-1", "placedAt": {"id": placed_at},
+                    "child": {"id": child}, "startDate": "2026-08-17"}]
+            })
+            .to_string()
+        };
+        let import = format!("/v1/regions/{STOCKHOLM}/portfolio/school-import");
+        let p = env
+            .http()
+            .post(&import, &cw, &json!({"document_json": document("org-9")}))
+            .await
+            .problem(400, "INVALID_ARGUMENT");
+        assert_eq!(p["field"], "placements[0].placedAt.id", "{p}");
+        let r = env
+            .http()
+            .post(&import, &cw, &json!({"document_json": document("org-1")}))
+            .await
+            .ok();
+        assert_eq!(r["children"][0]["child_id"], json!(child), "{r}");
+        let doc = env.http().get(&path, &cw).await.ok();
+        assert_eq!(doc["school"]["school_unit_name"], json!("Byskolan"), "{doc}");
+    })
+    .await;
+}

@@ -4,7 +4,9 @@
 
 pub mod access;
 mod error;
+pub mod fhir;
 pub mod information;
+pub mod school_import;
 pub mod sections;
 
 pub use error::PortfolioError;

@@ -25,6 +25,8 @@ samling_kit::grpc_service! {
         issue_prescription_credential(IssuePrescriptionCredentialRequest) -> PrescriptionCredential => |g, c, r| g.issue_prescription_credential(&c, r);
         verify_prescription_credential(VerifyPrescriptionCredentialRequest) -> CredentialVerification => |g, c, r| g.verify_prescription_credential(&c, r);
         record_information(RecordInformationRequest) -> Portfolio => |g, c, r| g.record_information(&c, r);
+        export_health_fhir(ExportHealthFhirRequest) -> FhirDocument => |g, c, r| g.export_health_fhir(&c, r);
+        import_school_data(ImportSchoolDataRequest) -> ImportSchoolDataResponse => |g, c, r| g.import_school_data(&c, r);
     ;
 }
 

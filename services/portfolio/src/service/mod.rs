@@ -7,6 +7,7 @@
 pub mod access;
 pub mod credentials;
 mod feed;
+mod interop;
 /// The registry's events portfolio follows.
 pub mod feed_events {
     pub const PLACEMENT_CREATED: &str = "registry.placement_created";

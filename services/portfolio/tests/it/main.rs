@@ -8,5 +8,6 @@ mod common;
 mod access;
 mod credential;
 mod information;
+mod interop;
 mod moves;
 mod sections;
