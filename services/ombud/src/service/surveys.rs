@@ -178,7 +178,7 @@ impl Ombuds {
             round_id: round.id.clone(),
             answer_by: Some(dates::to_proto(end)),
             questions: surveys::questions_for(q, &variant),
-            variant: Some(variant.clone()),
+            variant: Some(variant),
             token: String::new(),
             token_shown_before: true,
         };

@@ -467,7 +467,7 @@ pub async fn insert_survey_answers(conn: &mut AnyConnection, a: &SurveyAnswerSet
         .as_ref()
         .map(|d| format!("{:04}-{:02}-{:02}", d.year, d.month, d.day))
         .unwrap_or_default();
-    let v = a.variant.clone().unwrap_or_default();
+    let v = a.variant.unwrap_or_default();
     let cols = [
         ("round_id", Value::from(a.round_id.as_str())),
         ("region", Value::from(a.region.as_str())),
