@@ -4,6 +4,9 @@
 //! child's party at the door; everything else about the caller's relation
 //! to a child or a case (its ombud, its home, its placing municipality, the
 //! opener) is the service's to decide, and a stranger is told "not found".
+//! Survey answers are the one public route: sent with the invitation's
+//! one-time token as the public caller, so no identity reaches the service
+//! beside an answer (ADR 0044).
 
 #![allow(clippy::result_large_err)] // Problem is the error response itself, as in registry.rs.
 
@@ -20,8 +23,8 @@ pub const SERVICE: ServiceRoutes = ServiceRoutes {
     service: NAME,
     routes: REGION_ROUTES,
     national: &[],
-    never_stored: &[],
-    public: &[],
+    never_stored: NEVER_STORED,
+    public: PUBLIC,
     creates: CREATES,
     components: Vec::new,
 };
@@ -93,10 +96,31 @@ pub const MEETING_READERS: &[Role] = &[
 pub const COMPLAINT_READERS: &[Role] =
     &[Role::Ombud, Role::RegionalOfficer, Role::Service, Role::Ivo];
 
+/// Survey results (suppressed aggregates): the Brukarråd (council
+/// members), national analysts, the office.
+pub const SURVEY_RESULT_READERS: &[Role] = &[
+    Role::CouncilMember,
+    Role::NationalAnalyst,
+    Role::RegionalOfficer,
+    Role::Service,
+];
+/// No role: survey answers are sent anonymously, with the invitation's
+/// one-time token, as the public caller (ADR 0044).
+pub const NOBODY_NEEDED: &[Role] = &[];
+
+/// The public routes (no login): survey answers.
+const PUBLIC: &[&str] = &["submitSurveyAnswers"];
+
+/// Never kept for `Idempotency-Key` replays: the child's invitation holds
+/// its one-time token (shown once, kept nowhere in clear); every public
+/// caller is the same caller, and the token makes an answer single-use.
+const NEVER_STORED: &[&str] = &["getMySurveyInvitation", "submitSurveyAnswers"];
+
 const CREATES: &[(&str, &str, &str)] = &[
     ("openCase", "/id", "case_id"),
     ("contactMyOmbud", "/id", "case_id"),
     ("requestReview", "/id", "review_request_id"),
+    ("openSurveyRound", "/id", "round_id"),
 ];
 
 route_table! {
@@ -145,4 +169,13 @@ route_table! {
         Query, MEETING_READERS, own = [], party = Some("child_id"), "A child's meetings (what the child wanted said: the child and its ombud only)";
     POST "/v1/regions/{region}/ombud/meetings/{meeting_id}/record" "recordMeeting" => record_meeting(RecordMeetingRequest) -> Meeting,
         Body, OMBUD, own = [], party = None, "The ombud's record of a meeting: attendance, what the child wanted said, what was decided";
+    // --- User surveys (ADR 0044) ------------------------------------------------
+    POST "/v1/regions/{region}/ombud/survey-rounds" "openSurveyRound" => open_survey_round(OpenSurveyRoundRequest) -> SurveyRound,
+        Body, OFFICE, own = [], party = None, "Open a survey round of the region: every child placed now is invited (the list of who was invited holds no token)";
+    POST "/v1/regions/{region}/ombud/children/{child_id}/survey-invitation" "getMySurveyInvitation" => get_my_survey_invitation(GetMySurveyInvitationRequest) -> SurveyInvitation,
+        Body, CHILD, own = [], party = Some("child_id"), "The child's own survey invitation: questions for its age, placement form and (asked for) easy-read wording, and its one-time token, shown once";
+    POST "/v1/regions/{region}/ombud/survey-answers" "submitSurveyAnswers" => submit_survey_answers(SubmitSurveyAnswersRequest) -> SurveyReceipt,
+        Body, NOBODY_NEEDED, own = [], party = None, "PUBLIC (no login): answer a survey with the invitation's token, anonymously; the token is burnt; nothing kept names who answered";
+    GET "/v1/regions/{region}/ombud/survey-rounds/{round_id}/results" "getSurveyResults" => get_survey_results(GetSurveyResultsRequest) -> SurveyResults,
+        Query, SURVEY_RESULT_READERS, own = [], party = None, "A round's results as suppressed aggregates per placement form (1–4 shown as <5, complementary cells as ..): the Brukarråd, national analysts, the office";
 }

@@ -45,6 +45,10 @@ pub const MIGRATIONS: &[samling_kit::db::Migration] = &[
         name: "ombud/0002_meetings",
         sql: include_str!("../migrations/0002_meetings.sql"),
     },
+    samling_kit::db::Migration {
+        name: "ombud/0003_surveys",
+        sql: include_str!("../migrations/0003_surveys.sql"),
+    },
 ];
 
 /// Ombud as the binary's module list sees it.

@@ -32,6 +32,10 @@ samling_kit::grpc_service! {
         register_meeting(RegisterMeetingRequest) -> Meeting => |g, c, r| g.register_meeting(&c, r);
         record_meeting(RecordMeetingRequest) -> Meeting => |g, c, r| g.record_meeting(&c, r);
         list_meetings(ListMeetingsRequest) -> ListMeetingsResponse => |g, c, r| g.list_meetings(&c, r);
+        open_survey_round(OpenSurveyRoundRequest) -> SurveyRound => |g, c, r| g.open_survey_round(&c, r);
+        get_my_survey_invitation(GetMySurveyInvitationRequest) -> SurveyInvitation => |g, c, r| g.get_my_survey_invitation(&c, r);
+        submit_survey_answers(SubmitSurveyAnswersRequest) -> SurveyReceipt => |g, c, r| g.submit_survey_answers(&c, r);
+        get_survey_results(GetSurveyResultsRequest) -> SurveyResults => |g, c, r| g.get_survey_results(&c, r);
     ;
 }
 

@@ -85,10 +85,16 @@ pub(crate) fn is_assigned_ombud(ctx: &AuthContext, a: Option<&Assignment>) -> bo
 }
 
 impl Ombuds {
-    /// Every RPC: the region's bind, and the gateway's public caller
-    /// refused (one check used everywhere).
+    /// Every RPC but the survey's answers and results: the region's bind,
+    /// the aggregate roles and the gateway's public caller refused (one
+    /// check used everywhere).
     pub(crate) fn enter(&self, ctx: &AuthContext) -> R<()> {
         self.bind(ctx)?;
+        // The aggregate roles never read the ombud's records (they read
+        // the surveys' suppressed results only).
+        if ctx.role.aggregates_only() {
+            return Err(role_refused(ctx, "use the ombud service"));
+        }
         if ctx.is_public() {
             return Err(role_refused(ctx, "use the ombud service"));
         }

@@ -17,8 +17,9 @@ pub mod lookup;
 mod meetings;
 mod reviews;
 mod roster;
+pub mod surveys;
 
-pub use lookup::{GrpcRegistry, PlacementFacts, RegistryLookup};
+pub use lookup::{GrpcRegistry, PlacementFacts, RegistryLookup, SurveyProfile};
 
 use crate::config::OmbudConfig;
 use crate::domain::OmbudError;
@@ -96,17 +97,21 @@ impl Service for Ombuds {
         &self.core
     }
 
-    /// The aggregate roles never read the ombud's records; a regional
-    /// officer works in its own region's service only. Refused before
-    /// anything is read.
+    /// A regional officer works in its own region's service only; a
+    /// council member (the region's Brukarråd) whose token names a region,
+    /// in that region's only. Refused before anything is read. The
+    /// aggregate roles are refused every RPC but the survey results
+    /// (`Ombuds::enter`).
     fn bind(&self, ctx: &AuthContext) -> R<()> {
-        if ctx.role.aggregates_only() {
-            return Err(OmbudError::Kit(KitError::refused(
-                Reason::ForbiddenRole,
-                format!("a {} may not use the ombud service", ctx.role.as_str()),
-            )));
-        }
         match (ctx.role, &self.region, ctx.region.as_deref()) {
+            (Role::CouncilMember, Some(reg), Some(claim)) if claim != reg.as_str() => {
+                Err(OmbudError::Kit(KitError::refused(
+                    Reason::OutOfRegion,
+                    format!(
+                        "your token is for region {claim}; this is the service of region {reg}"
+                    ),
+                )))
+            }
             (Role::RegionalOfficer, _, None) => Err(OmbudError::Kit(KitError::refused(
                 Reason::OutOfRegion,
                 "region: a regional_officer's token must name its region",

@@ -9,7 +9,8 @@ use samling_kit::error::KitError;
 use samling_kit::paging::Page;
 use samling_proto::common::v1::PageResponse;
 use samling_proto::ombud::v1::{
-    Assignment, AssignmentState, Case, IvoComplaint, Meeting, Ombud, ReviewRequest,
+    Assignment, AssignmentState, Case, IvoComplaint, Meeting, Ombud, ReviewRequest, SurveyAgeBand,
+    SurveyAnswerSet, SurveyPlacementForm, SurveyRound, SurveyVariant,
 };
 use sqlx::{Any, AnyConnection, Executor, Row};
 
@@ -277,4 +278,225 @@ pub async fn meetings_of_child<'e, E: Executor<'e, Database = Any>>(
     let mut f = select("meetings");
     f.and("child_id = ?", child_id);
     page_of(e, &MEETINGS, f, page).await
+}
+
+// ------------------------------------------------------------ user surveys
+//
+// ADR 0044: the invitations (child → round), the tokens (hash → round and
+// variant) and the answers (round, variant, day) never reference each
+// other.
+
+pub const SURVEY_ROUNDS: Docs<SurveyRound> = Docs::new("survey_rounds", "survey round");
+pub const SURVEY_ANSWERS: Docs<SurveyAnswerSet> = Docs::new("survey_answers", "survey answer");
+
+pub async fn insert_survey_round(conn: &mut AnyConnection, r: &SurveyRound) -> R<()> {
+    let start = r
+        .period_start
+        .as_ref()
+        .map(|d| format!("{:04}-{:02}-{:02}", d.year, d.month, d.day))
+        .unwrap_or_default();
+    let cols = [("period_start", Value::from(start))];
+    Ok(SURVEY_ROUNDS.insert(conn, &r.id, r, &cols).await?)
+}
+
+pub async fn survey_round<'e, E: Executor<'e, Database = Any>>(
+    e: E,
+    id: &str,
+) -> R<Option<SurveyRound>> {
+    Ok(SURVEY_ROUNDS.get(e, id).await?)
+}
+
+/// The children placed now (their latest placement has not ended), to be
+/// invited to a round.
+pub async fn placed_children<'e, E: Executor<'e, Database = Any>>(e: E) -> R<Vec<String>> {
+    let rows = sqlx::query("SELECT id FROM assignments WHERE active = 'yes' ORDER BY id")
+        .fetch_all(e)
+        .await?;
+    rows.iter()
+        .map(|r| Ok(r.try_get::<String, _>(0)?))
+        .collect()
+}
+
+pub async fn insert_survey_invitation(
+    conn: &mut AnyConnection,
+    round_id: &str,
+    child_id: &str,
+) -> R<()> {
+    sqlx::query(
+        "INSERT INTO survey_invitations (round_id, child_id, token_shown) VALUES ($1, $2, '')",
+    )
+    .bind(round_id)
+    .bind(child_id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The child's invitation to a round: `Some(token_shown)` when invited.
+pub async fn survey_invitation<'e, E: Executor<'e, Database = Any>>(
+    e: E,
+    round_id: &str,
+    child_id: &str,
+) -> R<Option<bool>> {
+    let row = sqlx::query(
+        "SELECT token_shown FROM survey_invitations WHERE round_id = $1 AND child_id = $2",
+    )
+    .bind(round_id)
+    .bind(child_id)
+    .fetch_optional(e)
+    .await?;
+    row.map(|r| Ok(r.try_get::<String, _>(0)? == "yes"))
+        .transpose()
+}
+
+/// The rounds that invited the child, the latest first.
+pub async fn survey_rounds_of_child<'e, E: Executor<'e, Database = Any>>(
+    e: E,
+    child_id: &str,
+) -> R<Vec<SurveyRound>> {
+    let rows = sqlx::query(
+        "SELECT r.doc FROM survey_rounds r JOIN survey_invitations i ON i.round_id = r.id \
+         WHERE i.child_id = $1 ORDER BY r.period_start DESC, r.id DESC",
+    )
+    .bind(child_id)
+    .fetch_all(e)
+    .await?;
+    Ok(SURVEY_ROUNDS.from_rows(&rows)?)
+}
+
+/// Mark the child's token shown; false when it already was (a race lost).
+pub async fn mark_survey_token_shown(
+    conn: &mut AnyConnection,
+    round_id: &str,
+    child_id: &str,
+) -> R<bool> {
+    let done = sqlx::query(
+        "UPDATE survey_invitations SET token_shown = 'yes' \
+         WHERE round_id = $1 AND child_id = $2 AND token_shown = ''",
+    )
+    .bind(round_id)
+    .bind(child_id)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+fn band_name(v: &SurveyVariant) -> &'static str {
+    SurveyAgeBand::try_from(v.age_band)
+        .unwrap_or_default()
+        .as_str_name()
+}
+
+fn form_name(v: &SurveyVariant) -> &'static str {
+    SurveyPlacementForm::try_from(v.placement_form)
+        .unwrap_or_default()
+        .as_str_name()
+}
+
+/// Keep a token's hash with its round and variant (no child, no time).
+pub async fn insert_survey_token(
+    conn: &mut AnyConnection,
+    token_hash: &str,
+    round_id: &str,
+    region: &str,
+    v: &SurveyVariant,
+) -> R<()> {
+    sqlx::query(
+        "INSERT INTO survey_tokens (token_hash, round_id, region, age_band, placement_form, easy_read, used) \
+         VALUES ($1, $2, $3, $4, $5, $6, '')",
+    )
+    .bind(token_hash)
+    .bind(round_id)
+    .bind(region)
+    .bind(band_name(v))
+    .bind(form_name(v))
+    .bind(if v.easy_read { "yes" } else { "" })
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// A token as kept: its round, region, variant and whether it was used.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SurveyToken {
+    pub round_id: String,
+    pub region: String,
+    pub variant: SurveyVariant,
+    pub used: bool,
+}
+
+pub async fn survey_token<'e, E: Executor<'e, Database = Any>>(
+    e: E,
+    token_hash: &str,
+) -> R<Option<SurveyToken>> {
+    let row = sqlx::query(
+        "SELECT round_id, region, age_band, placement_form, easy_read, used FROM survey_tokens WHERE token_hash = $1",
+    )
+    .bind(token_hash)
+    .fetch_optional(e)
+    .await?;
+    let Some(r) = row else { return Ok(None) };
+    let band: String = r.try_get(2)?;
+    let form: String = r.try_get(3)?;
+    Ok(Some(SurveyToken {
+        round_id: r.try_get(0)?,
+        region: r.try_get(1)?,
+        variant: SurveyVariant {
+            age_band: SurveyAgeBand::from_str_name(&band).unwrap_or_default() as i32,
+            placement_form: SurveyPlacementForm::from_str_name(&form).unwrap_or_default() as i32,
+            easy_read: r.try_get::<String, _>(4)? == "yes",
+        },
+        used: r.try_get::<String, _>(5)? == "yes",
+    }))
+}
+
+/// Burn a token; false when it was already used (a race lost).
+pub async fn use_survey_token(conn: &mut AnyConnection, token_hash: &str) -> R<bool> {
+    let done =
+        sqlx::query("UPDATE survey_tokens SET used = 'yes' WHERE token_hash = $1 AND used = ''")
+            .bind(token_hash)
+            .execute(conn)
+            .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Keep an answer set (no child, no token, the day only).
+pub async fn insert_survey_answers(conn: &mut AnyConnection, a: &SurveyAnswerSet) -> R<()> {
+    let day = a
+        .answered_on
+        .as_ref()
+        .map(|d| format!("{:04}-{:02}-{:02}", d.year, d.month, d.day))
+        .unwrap_or_default();
+    let v = a.variant.unwrap_or_default();
+    let cols = [
+        ("round_id", Value::from(a.round_id.as_str())),
+        ("region", Value::from(a.region.as_str())),
+        ("placement_form", Value::from(form_name(&v))),
+        ("answered_on", Value::from(day)),
+    ];
+    Ok(SURVEY_ANSWERS.insert(conn, &a.id, a, &cols).await?)
+}
+
+/// Every answer set of a round (for the aggregates; never answered as such).
+pub async fn survey_answers_of_round<'e, E: Executor<'e, Database = Any>>(
+    e: E,
+    round_id: &str,
+) -> R<Vec<SurveyAnswerSet>> {
+    let rows = sqlx::query("SELECT doc FROM survey_answers WHERE round_id = $1 ORDER BY id")
+        .bind(round_id)
+        .fetch_all(e)
+        .await?;
+    Ok(SURVEY_ANSWERS.from_rows(&rows)?)
+}
+
+/// How many children a round invited.
+pub async fn survey_invited_count<'e, E: Executor<'e, Database = Any>>(
+    e: E,
+    round_id: &str,
+) -> R<i64> {
+    let row = sqlx::query("SELECT COUNT(*) FROM survey_invitations WHERE round_id = $1")
+        .bind(round_id)
+        .fetch_one(e)
+        .await?;
+    Ok(row.try_get::<i64, _>(0)?)
 }

@@ -16,7 +16,7 @@ use samling_kit::db::Store;
 use samling_kit::outbox::{EventFeed, NewEvent};
 use samling_ombud::Ombuds;
 use samling_ombud::config::OmbudConfig;
-use samling_ombud::service::lookup::{LookupFuture, PlacementFacts, RegistryLookup};
+use samling_ombud::service::lookup::{LookupFuture, PlacementFacts, RegistryLookup, SurveyProfile};
 use samling_proto::common::v1::Date;
 use samling_proto::ombud::v1::ombud_service_client::OmbudServiceClient;
 use samling_proto::ombud::v1::*;
@@ -53,6 +53,8 @@ pub fn start_time() -> DateTime<Utc> {
 #[derive(Default)]
 pub struct FakeRegistry {
     pub placements: Mutex<HashMap<String, PlacementFacts>>,
+    /// Children's birth dates and placement forms (surveys), by child id.
+    pub profiles: Mutex<HashMap<String, SurveyProfile>>,
 }
 
 pub struct Shared(pub Arc<FakeRegistry>);
@@ -60,6 +62,15 @@ pub struct Shared(pub Arc<FakeRegistry>);
 impl RegistryLookup for Shared {
     fn placement(&self, id: String) -> LookupFuture<Option<PlacementFacts>> {
         let p = self.0.placements.lock().unwrap().get(&id).cloned();
+        Box::pin(async move { Ok(p) })
+    }
+
+    fn survey_profile(
+        &self,
+        child_id: String,
+        _placement_id: String,
+    ) -> LookupFuture<Option<SurveyProfile>> {
+        let p = self.0.profiles.lock().unwrap().get(&child_id).cloned();
         Box::pin(async move { Ok(p) })
     }
 }

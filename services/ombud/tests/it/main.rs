@@ -10,3 +10,4 @@ mod assignment;
 mod cases;
 mod meetings;
 mod reviews;
+mod surveys;
