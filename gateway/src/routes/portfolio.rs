@@ -76,6 +76,10 @@ pub const INFORMERS: &[Role] = &[
     Role::Ombud,
 ];
 
+/// The retention job (ADR 0043): the regional office and services (kit's
+/// `office_only`).
+pub const RETENTION_RUNNERS: &[Role] = &[Role::RegionalOfficer, Role::Service];
+
 /// No role: the pharmacy's check (anyone, as the public caller).
 pub const NOBODY_NEEDED: &[Role] = &[];
 /// The home's credential: the home, the placing municipality, the office.
@@ -114,6 +118,8 @@ route_table! {
         Body, INFORMERS, own = [], party = None, "Record what the child was told before, during or after the placement and what the child understood; the portfolio's information shows the standard checklist";
     GET "/v1/regions/{region}/portfolio/children/{child_id}/access-log" "listAccessLog" => list_access_log(ListAccessLogRequest) -> ListAccessLogResponse,
         Query, LOG_READERS, own = [], party = Some("child_id"), "Who read or wrote which section and when (the child reads its own from the own-view age)";
+    POST "/v1/regions/{region}/portfolio/retention/runs" "runRetention" => run_retention(RunRetentionRequest) -> RetentionRun,
+        Body, RETENTION_RUNNERS, own = [], party = None, "Run the retention job for the region (ADR 0043): ACTIVE in care, RESTRICTED after care ends, ARCHIVED (thinned, read-only) at 25; dryRun lists what would change (child ids and counts per stage) and changes nothing";
     GET "/v1/regions/{region}/portfolio/children/{child_id}/home-access" "listHomeAccess" => list_home_access(ListHomeAccessRequest) -> ListHomeAccessResponse,
         Query, CASEWORK, own = [], party = None, "The placements that give homes access, from the start date until the end date";
 }

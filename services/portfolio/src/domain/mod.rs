@@ -5,6 +5,7 @@
 pub mod access;
 mod error;
 pub mod information;
+pub mod retention;
 pub mod sections;
 
 pub use error::PortfolioError;

@@ -25,6 +25,7 @@ samling_kit::grpc_service! {
         issue_prescription_credential(IssuePrescriptionCredentialRequest) -> PrescriptionCredential => |g, c, r| g.issue_prescription_credential(&c, r);
         verify_prescription_credential(VerifyPrescriptionCredentialRequest) -> CredentialVerification => |g, c, r| g.verify_prescription_credential(&c, r);
         record_information(RecordInformationRequest) -> Portfolio => |g, c, r| g.record_information(&c, r);
+        run_retention(RunRetentionRequest) -> RetentionRun => |g, c, r| g.run_retention(&c, r);
     ;
 }
 

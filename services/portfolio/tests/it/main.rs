@@ -9,4 +9,5 @@ mod access;
 mod credential;
 mod information;
 mod moves;
+mod retention;
 mod sections;
