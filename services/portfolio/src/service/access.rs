@@ -45,10 +45,10 @@ impl Access {
     pub fn may_write(&self, s: Section) -> bool {
         rules::may_write_in(self.rel, self.stage, self.adult, s)
     }
-    /// Refuse a change the relation makes in the active stage but not in
-    /// this one (FAILED_PRECONDITION naming the stage).
-    pub fn stage_allows(&self, allowed_when_active: bool, what: &str) -> R<()> {
-        if allowed_when_active && !rules::may_change_in(self.stage) {
+    /// Refuse a change (relations, information, a credential) once the
+    /// portfolio is archived (FAILED_PRECONDITION naming the stage).
+    pub fn unless_archived(&self, what: &str) -> R<()> {
+        if !rules::may_change_in(self.stage) {
             return Err(stage_refused(self.stage, what));
         }
         Ok(())

@@ -135,7 +135,7 @@ impl Portfolios {
                 ),
             ));
         }
-        access.stage_allows(true, "no credential is issued")?;
+        access.unless_archived("no credential is issued")?;
         let today = self.today_text();
         let placement = store::home_access::of_child(&self.store.read, &child_id)
             .await?

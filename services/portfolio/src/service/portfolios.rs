@@ -254,7 +254,7 @@ impl Portfolios {
         if !rules::may_set_relations(access.rel) {
             return Err(role_refused(ctx, "set who works with the child"));
         }
-        access.stage_allows(true, "who works with the child is not set")?;
+        access.unless_archived("who works with the child is not set")?;
         let mut r = req
             .relations
             .clone()
@@ -341,7 +341,7 @@ impl Portfolios {
         if !rules::may_record_information(access.rel) {
             return Err(role_refused(ctx, "record what the child was told"));
         }
-        access.stage_allows(true, "nothing more is recorded")?;
+        access.unless_archived("nothing more is recorded")?;
         let mut record = information::check(&req, self.clock.today())?;
         let w = self
             .core()
