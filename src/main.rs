@@ -90,8 +90,9 @@ enum Command {
         #[command(subcommand)]
         command: cli::ombud::OmbudCommand,
     },
-    /// The portfolio's interop (a child's health section as a FHIR
-    /// Bundle, school data from an SS 12000-style file), over gRPC.
+    /// The portfolio over gRPC: interop (a child's health section as a FHIR
+    /// Bundle, school data from an SS 12000-style file) and the regional
+    /// office's retention job.
     Portfolio {
         #[command(flatten)]
         conn: cli::Connection,

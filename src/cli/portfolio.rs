@@ -1,9 +1,12 @@
-//! `samling portfolio …`: the portfolio's interop over gRPC (issue 22 §7,
-//! ADR 0041) — the health section exported as an HL7 FHIR R4 IPS-style
-//! document Bundle, and school data imported from an SS 12000-style JSON
-//! file. The caller is the signed context of the connection (`--as`,
+//! `samling portfolio …`: the portfolio over gRPC — its interop (issue 22
+//! §7, ADR 0041: the health section exported as an HL7 FHIR R4 IPS-style
+//! document Bundle, school data imported from an SS 12000-style JSON file)
+//! and the regional office's administration (the retention job, ADR 0043).
+//! The caller is the signed context of the connection (`--as`,
 //! `--municipality`), so the service applies its access rules and logs the
-//! real person. Only ids and file names go on the command line.
+//! real person. Only ids, days and file names go on the command line.
+//!
+//! Each subcommand has its own block (one variant and one arm each).
 
 use super::Connection;
 use anyhow::Context as _;
@@ -18,6 +21,7 @@ type Client = ServiceClient<PortfolioServiceClient<GrpcChannel>>;
 
 #[derive(clap::Subcommand, Debug)]
 pub enum PortfolioCommand {
+    // ---- interop (ADR 0041) ---------------------------------------------
     /// The child's health section as a FHIR R4 document Bundle (JSON).
     ExportFhir {
         child_id: String,
@@ -29,6 +33,20 @@ pub enum PortfolioCommand {
     /// groups, placements) into the children's school sections, all or
     /// nothing.
     ImportSchool { file: PathBuf },
+    // ---- retention (ADR 0043) ------------------------------------------
+    /// Run the retention job for the region: ACTIVE in care, RESTRICTED
+    /// after care ends, ARCHIVED (thinned, read-only) at 25. Prints each
+    /// change (child id, from, to) and the portfolios per stage.
+    Retention {
+        /// List what would change; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// The day to run as (YYYY-MM-DD; default: today). A run (not a dry
+        /// run) may not be for a later day.
+        #[arg(long)]
+        today: Option<String>,
+    },
+    // ---- end of retention -----------------------------------------------
 }
 
 impl Connection {
@@ -90,6 +108,24 @@ pub async fn run(cfg: &Config, conn: &Connection, cmd: PortfolioCommand) -> anyh
             }
             println!("{} school sections written", resp.children.len());
         }
+        // ---- retention (ADR 0043) --------------------------------------
+        PortfolioCommand::Retention { dry_run, today } => {
+            let today = today
+                .map(|t| {
+                    samling_kit::dates::parse_iso("--today", &t)
+                        .map(samling_kit::dates::to_proto)
+                        .map_err(|_| anyhow::anyhow!("--today: must be a date YYYY-MM-DD"))
+                })
+                .transpose()?;
+            let mut client = conn.portfolio(cfg).await?;
+            let request = client.request(RunRetentionRequest {
+                request_id: samling_kit::ids::new_id_string(),
+                today,
+                dry_run,
+            });
+            let r = client.raw().run_retention(request).await?.into_inner();
+            print!("{}", retention_report(&r));
+        } // ---- end of retention -------------------------------------------
     }
     Ok(())
 }
@@ -109,4 +145,84 @@ fn write_private(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
         .with_context(|| format!("writing {}", path.display()))?;
     f.write_all(text.as_bytes())?;
     Ok(())
+}
+
+fn stage_name(s: i32) -> &'static str {
+    match RetentionStage::try_from(s) {
+        Ok(RetentionStage::Active) => "active",
+        Ok(RetentionStage::Restricted) => "restricted",
+        Ok(RetentionStage::Archived) => "archived",
+        _ => "unspecified",
+    }
+}
+
+/// The run as the office reads it: child ids and stages only.
+pub fn retention_report(r: &RetentionRun) -> String {
+    use std::fmt::Write;
+    let day = r
+        .today
+        .as_ref()
+        .map(|d| format!("{:04}-{:02}-{:02}", d.year, d.month, d.day))
+        .unwrap_or_default();
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "retention {} for {day}: {} changes",
+        if r.dry_run { "dry run" } else { "run" },
+        r.changes.len()
+    );
+    for c in &r.changes {
+        let _ = writeln!(
+            out,
+            "child {} {} -> {}",
+            c.child_id,
+            stage_name(c.from),
+            stage_name(c.to)
+        );
+    }
+    for c in &r.counts {
+        let _ = writeln!(out, "{} {}", stage_name(c.stage), c.portfolios);
+    }
+    let _ = writeln!(
+        out,
+        "credentials revoked {} deleted {}",
+        r.credentials_revoked, r.credentials_deleted
+    );
+    for id in &r.undetermined_child_ids {
+        let _ = writeln!(out, "no birth date (never archived by age): child {id}");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_report_names_child_ids_and_stages_only() {
+        let r = RetentionRun {
+            today: Some(samling_proto::common::v1::Date {
+                year: 2026,
+                month: 12,
+                day: 10,
+            }),
+            dry_run: true,
+            changes: vec![RetentionChange {
+                child_id: "c1".into(),
+                from: RetentionStage::Restricted as i32,
+                to: RetentionStage::Archived as i32,
+            }],
+            counts: vec![RetentionStageCount {
+                stage: RetentionStage::Archived as i32,
+                portfolios: 3,
+            }],
+            credentials_revoked: 0,
+            credentials_deleted: 1,
+            undetermined_child_ids: vec!["c2".into()],
+        };
+        assert_eq!(
+            retention_report(&r),
+            "retention dry run for 2026-12-10: 1 changes\nchild c1 restricted -> archived\narchived 3\ncredentials revoked 0 deleted 1\nno birth date (never archived by age): child c2\n"
+        );
+    }
 }

@@ -355,9 +355,11 @@ async fn serve_all_answers_grpc_and_the_cli_across_regions() {
         String::from_utf8_lossy(&out.stderr)
     );
 
-    // The portfolio's interop over the CLI (the office): the placement above
+    // The portfolio's CLI: the interop (the office): the placement above
     // opened the child's portfolio (the registry's feed); school data from
     // an SS 12000-style file, then the health section as a FHIR Bundle.
+    // Then the retention job (ADR 0043), a dry run and a run for the
+    // office; another role is refused, a malformed day names --today.
     let portfolio = |args: &[&str]| {
         samling(data.path(), base)
             .arg("portfolio")
@@ -414,6 +416,49 @@ async fn serve_all_answers_grpc_and_the_cli_across_regions() {
     let out = portfolio(&["export-fhir", "not-an-id"]);
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("child_id"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = portfolio(&["retention", "--dry-run", "--today", "2040-01-01"]);
+    let text = common::stdout_of_success(&out);
+    assert!(
+        text.starts_with("retention dry run for 2040-01-01:") && text.contains("\narchived "),
+        "{text}"
+    );
+    let out = portfolio(&["retention"]);
+    let text = common::stdout_of_success(&out);
+    assert!(text.starts_with("retention run for "), "{text}");
+    let out = portfolio(&["retention", "--today", "2040-01-01"]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("today"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = portfolio(&["retention", "--dry-run", "--today", "2026-02-30"]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--today"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = samling(data.path(), base)
+        .args([
+            "portfolio",
+            "retention",
+            "--dry-run",
+            "--region",
+            "stockholm-gotland",
+            "--as",
+            "municipality_caseworker",
+            "--municipality",
+            "0180",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("retention"),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );

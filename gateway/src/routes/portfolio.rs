@@ -98,6 +98,10 @@ pub const SCHOOL_IMPORTERS: &[Role] = &[
     Role::RegionalOfficer,
 ];
 
+/// The retention job (ADR 0043): the regional office and services (kit's
+/// `office_only`).
+pub const RETENTION_RUNNERS: &[Role] = &[Role::RegionalOfficer, Role::Service];
+
 /// No role: the pharmacy's check (anyone, as the public caller).
 pub const NOBODY_NEEDED: &[Role] = &[];
 /// The home's credential: the home, the placing municipality, the office.
@@ -140,6 +144,8 @@ route_table! {
         Query, HEALTH_READERS, own = [], party = None, "The health section as an HL7 FHIR R4 IPS-style document Bundle (bundle_json, application/fhir+json): a Composition first, the patient named by the child id only; logged as a read";
     POST "/v1/regions/{region}/portfolio/school-import" "importSchoolData" => import_school_data(ImportSchoolDataRequest) -> ImportSchoolDataResponse,
         Body, SCHOOL_IMPORTERS, own = [], party = None, "School data in an SS 12000-style JSON document (document_json): each placed child's school unit and class written to its school section, all or nothing; a bad field is named by its JSON path";
+    POST "/v1/regions/{region}/portfolio/retention/runs" "runRetention" => run_retention(RunRetentionRequest) -> RetentionRun,
+        Body, RETENTION_RUNNERS, own = [], party = None, "Run the retention job for the region (ADR 0043): ACTIVE in care, RESTRICTED after care ends, ARCHIVED (thinned, read-only) at 25; dryRun lists what would change (child ids and counts per stage) and changes nothing";
     GET "/v1/regions/{region}/portfolio/children/{child_id}/home-access" "listHomeAccess" => list_home_access(ListHomeAccessRequest) -> ListHomeAccessResponse,
         Query, CASEWORK, own = [], party = None, "The placements that give homes access, from the start date until the end date";
 }

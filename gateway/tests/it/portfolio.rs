@@ -248,3 +248,59 @@ async fn the_health_export_and_the_school_import_go_through_the_gateway() {
     })
     .await;
 }
+
+/// The retention job through the door (ADR 0043): the office runs it or
+/// its dry run; a caseworker may not; a run for a later day is a 400
+/// naming `today`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_office_runs_the_portfolio_retention_job_over_the_gateway() {
+    for_each_backend(|b| async move {
+        let env = Env::start(&b).await;
+        let path = format!("/v1/regions/{STOCKHOLM}/portfolio/retention/runs");
+        let office = env.officer();
+        let dry = env
+            .http()
+            .post(
+                &path,
+                &office,
+                &json!({"dry_run": true, "today": "2040-01-01"}),
+            )
+            .await
+            .ok();
+        assert_eq!(dry["dry_run"], json!(true), "{dry}");
+        assert_eq!(dry["today"], json!("2040-01-01"), "{dry}");
+        let stages: Vec<&str> = dry["counts"]
+            .as_array()
+            .expect("counts")
+            .iter()
+            .filter_map(|c| c["stage"].as_str())
+            .collect();
+        assert_eq!(
+            stages,
+            [
+                "RETENTION_STAGE_ACTIVE",
+                "RETENTION_STAGE_RESTRICTED",
+                "RETENTION_STAGE_ARCHIVED"
+            ],
+            "{dry}"
+        );
+        let run = env
+            .http()
+            .post(&path, &office, &json!({"request_id": new_id()}))
+            .await
+            .ok();
+        assert_eq!(run["today"], json!(today()), "{run}");
+        let r = env
+            .http()
+            .post(&path, &env.caseworker(OWN), &json!({"dry_run": true}))
+            .await;
+        assert_eq!(r.status, 403, "{}", r.text());
+        let r = env
+            .http()
+            .post(&path, &office, &json!({"today": "2040-01-01"}))
+            .await;
+        assert_eq!(r.status, 400, "{}", r.text());
+        assert!(r.text().contains("today"), "{}", r.text());
+    })
+    .await;
+}

@@ -13,6 +13,15 @@ pub struct PortfolioConfig {
     /// made (0600) at first start. Every replica of a region must use the
     /// same key, or a credential one issued is invalid at another.
     pub credential_key_file: Option<std::path::PathBuf>,
+    /// Retention (ADR 0043): the age at which a portfolio is archived
+    /// (18–100; aftercare runs to 25).
+    pub archive_age: u32,
+    /// …but no sooner than this many years after the care ended (0–25).
+    pub archive_years_after_care_end: u32,
+    /// How often the service runs the retention job (seconds; 0: never,
+    /// only `RunRetention`). Idempotent: running it more often only costs
+    /// a scan.
+    pub retention_interval_secs: u64,
 }
 
 impl Default for PortfolioConfig {
@@ -20,6 +29,9 @@ impl Default for PortfolioConfig {
         PortfolioConfig {
             own_view_age: 13,
             credential_key_file: None,
+            archive_age: 25,
+            archive_years_after_care_end: 1,
+            retention_interval_secs: 6 * 3600,
         }
     }
 }

@@ -53,6 +53,10 @@ pub const MIGRATIONS: &[samling_kit::db::Migration] = &[
         name: "portfolio/0003_ombud_access",
         sql: include_str!("../migrations/0003_ombud_access.sql"),
     },
+    samling_kit::db::Migration {
+        name: "portfolio/0004_retention",
+        sql: include_str!("../migrations/0004_retention.sql"),
+    },
 ];
 
 /// Portfolio as the binary's module list sees it.
@@ -91,7 +95,11 @@ impl Instance for Opened {
         let feed = self.0.feed.clone();
         let registry = self.0.registry_feed.as_ref().map(|h| h.stopper());
         let ombud = self.0.ombud_feed.as_ref().map(|h| h.stopper());
+        let retention = self.0.retention_job.clone();
         Box::new(move || {
+            if let Some(j) = retention {
+                j.stop();
+            }
             for r in [registry, ombud].into_iter().flatten() {
                 r.stop();
             }
@@ -138,6 +146,18 @@ pub async fn open(
             "must be between 7 and 18",
         ));
     }
+    if !(18..=100).contains(&conf.archive_age) {
+        return Err(KitError::invalid(
+            "portfolio.archive_age",
+            "must be between 18 and 100",
+        ));
+    }
+    if conf.archive_years_after_care_end > 25 {
+        return Err(KitError::invalid(
+            "portfolio.archive_years_after_care_end",
+            "must be between 0 and 25",
+        ));
+    }
     let store = samling_kit::module::open_store(cfg, NAME, region, MIGRATIONS).await?;
     let region_id = regions
         .parse_region(region)
@@ -153,12 +173,21 @@ pub async fn open(
     )
     .for_region(region_id)
     .with_registry(Arc::new(lookup))
-    .with_credential_key(credential_key(cfg, &conf, region)?);
+    .with_credential_key(credential_key(cfg, &conf, region)?)
+    .with_retention(domain::retention::Policy {
+        archive_age: conf.archive_age,
+        years_after_care_end: conf.archive_years_after_care_end,
+    });
     // The handler holds a copy without the handle: no cycle keeps it alive.
     let feed = registry_feed::follow(&svc, cfg, region, &regions)?;
     let ombud = ombud_feed::follow(&svc, cfg, region, &regions)?;
+    // The job's copy too holds no handle (spawned before they are set).
+    let job = (conf.retention_interval_secs > 0).then(|| {
+        svc.spawn_retention_job(std::time::Duration::from_secs(conf.retention_interval_secs))
+    });
     let mut svc = svc;
     svc.registry_feed = Some(Arc::new(feed));
     svc.ombud_feed = Some(Arc::new(ombud));
+    svc.retention_job = job.map(|j| j.stopper());
     Ok(svc)
 }

@@ -2,6 +2,7 @@
 //! rules over the caller's relation to the child, decided by the service
 //! from the signed context, the portfolio and the placements of the feed.
 
+use crate::domain::retention::{self, Stage};
 use samling_proto::portfolio::v1::Section;
 
 /// The caller's relation to one child's portfolio.
@@ -127,6 +128,52 @@ pub fn may_set_relations(rel: Relation) -> bool {
     matches!(rel, Relation::Office | Relation::PlacingCaseworker)
 }
 
+/// Does `rel` keep access to the portfolio in the retention `stage`
+/// (ADR 0043)? Active: every relation. Restricted (care ended): the young
+/// person, the placing municipality's caseworker, the office, services, and
+/// guardians while the child is under 18 (`adult`: 18 or over). Archived:
+/// the young person and the office (the authority's registrar) only.
+pub fn admitted_in(rel: Relation, stage: Stage, adult: bool) -> bool {
+    use Relation::*;
+    match stage {
+        Stage::Active => rel != Stranger,
+        Stage::Restricted => {
+            matches!(rel, Office | Service | PlacingCaseworker | Child { .. })
+                || (rel == Guardian && !adult)
+        }
+        Stage::Archived => matches!(rel, Office | Child { .. }),
+    }
+}
+
+/// May `rel` read `section` in `stage`?
+pub fn may_read_in(
+    rel: Relation,
+    stage: Stage,
+    adult: bool,
+    section: Section,
+    sealed: bool,
+) -> bool {
+    admitted_in(rel, stage, adult) && may_read(rel, section, sealed)
+}
+
+/// May `rel` write `section` in `stage`? Restricted: the aftercare sections
+/// only; archived: nothing (read-only).
+pub fn may_write_in(rel: Relation, stage: Stage, adult: bool, section: Section) -> bool {
+    admitted_in(rel, stage, adult)
+        && may_write(rel, section)
+        && match stage {
+            Stage::Active => true,
+            Stage::Restricted => retention::written_in_aftercare(section),
+            Stage::Archived => false,
+        }
+}
+
+/// May `rel` change the portfolio's other parts (relations, what the child
+/// was told) in `stage`? Not once archived.
+pub fn may_change_in(stage: Stage) -> bool {
+    stage != Stage::Archived
+}
+
 /// The section's name in the audit log and the access log.
 pub fn section_name(s: Section) -> &'static str {
     match s {
@@ -190,6 +237,101 @@ mod tests {
         assert!(!sees_home(Guardian, true));
         assert!(sees_home(Guardian, false));
         assert!(!sees_home(SchoolUnit, false));
+    }
+
+    #[test]
+    fn the_stage_narrows_who_reads_and_writes() {
+        let all = [
+            Office,
+            Service,
+            Child { of_age: true },
+            CurrentHome,
+            PlacingCaseworker,
+            AssignedOmbud,
+            HealthUnit,
+            SchoolUnit,
+            Guardian,
+            Stranger,
+        ];
+        for rel in all {
+            assert_eq!(admitted_in(rel, Stage::Active, false), rel != Stranger);
+            for s in ALL_SECTIONS {
+                assert_eq!(
+                    may_write_in(rel, Stage::Active, false, s),
+                    may_write(rel, s)
+                );
+                assert!(
+                    !may_write_in(rel, Stage::Archived, true, s),
+                    "{rel:?} {s:?}"
+                );
+            }
+        }
+        for rel in [CurrentHome, AssignedOmbud, HealthUnit, SchoolUnit, Stranger] {
+            assert!(!admitted_in(rel, Stage::Restricted, false), "{rel:?}");
+        }
+        assert!(admitted_in(Guardian, Stage::Restricted, false));
+        assert!(!admitted_in(Guardian, Stage::Restricted, true));
+        for rel in [Office, Child { of_age: true }] {
+            assert!(admitted_in(rel, Stage::Archived, true));
+        }
+        for rel in [
+            Service,
+            PlacingCaseworker,
+            CurrentHome,
+            Guardian,
+            HealthUnit,
+            SchoolUnit,
+        ] {
+            assert!(!admitted_in(rel, Stage::Archived, true), "{rel:?}");
+        }
+        // Aftercare writes: health yes, leisure and dental no.
+        assert!(may_write_in(
+            PlacingCaseworker,
+            Stage::Restricted,
+            true,
+            Section::Health
+        ));
+        assert!(!may_write_in(
+            PlacingCaseworker,
+            Stage::Restricted,
+            true,
+            Section::Leisure
+        ));
+        assert!(!may_write_in(
+            PlacingCaseworker,
+            Stage::Restricted,
+            true,
+            Section::Dental
+        ));
+        assert!(may_write_in(
+            Child { of_age: true },
+            Stage::Restricted,
+            true,
+            Section::AboutMe
+        ));
+        // Sealed stays sealed in aftercare.
+        assert!(!may_read_in(
+            Guardian,
+            Stage::Restricted,
+            false,
+            Section::Health,
+            true
+        ));
+        assert!(may_read_in(
+            Guardian,
+            Stage::Restricted,
+            false,
+            Section::Health,
+            false
+        ));
+        assert!(may_read_in(
+            Child { of_age: true },
+            Stage::Archived,
+            true,
+            Section::Health,
+            false
+        ));
+        assert!(!may_change_in(Stage::Archived) && may_change_in(Stage::Restricted));
     }
 
     #[test]

@@ -6,6 +6,7 @@ pub mod access;
 mod error;
 pub mod fhir;
 pub mod information;
+pub mod retention;
 pub mod school_import;
 pub mod sections;
 

@@ -27,6 +27,7 @@ samling_kit::grpc_service! {
         record_information(RecordInformationRequest) -> Portfolio => |g, c, r| g.record_information(&c, r);
         export_health_fhir(ExportHealthFhirRequest) -> FhirDocument => |g, c, r| g.export_health_fhir(&c, r);
         import_school_data(ImportSchoolDataRequest) -> ImportSchoolDataResponse => |g, c, r| g.import_school_data(&c, r);
+        run_retention(RunRetentionRequest) -> RetentionRun => |g, c, r| g.run_retention(&c, r);
     ;
 }
 

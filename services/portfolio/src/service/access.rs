@@ -5,6 +5,7 @@
 
 use super::{Portfolios, R};
 use crate::domain::access::{self as rules, ALL_SECTIONS, Relation};
+use crate::domain::retention::Stage;
 use crate::domain::{PortfolioError, sections};
 use crate::store;
 use samling_kit::auth::{AuthContext, Role};
@@ -25,6 +26,50 @@ pub(crate) fn hidden(child_id: &str) -> PortfolioError {
 /// record id = the child id, so the child's log lists them).
 pub(crate) fn record_type(s: Section) -> String {
     format!("portfolio.{}", rules::section_name(s))
+}
+
+/// The caller's access to one portfolio today: its relation to the child,
+/// the portfolio's retention stage and whether the young person is 18 or
+/// over (ADR 0043).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Access {
+    pub rel: Relation,
+    pub stage: Stage,
+    pub adult: bool,
+}
+
+impl Access {
+    pub fn may_read(&self, s: Section, sealed: bool) -> bool {
+        rules::may_read_in(self.rel, self.stage, self.adult, s, sealed)
+    }
+    pub fn may_write(&self, s: Section) -> bool {
+        rules::may_write_in(self.rel, self.stage, self.adult, s)
+    }
+    /// Refuse a change (relations, information, a credential) once the
+    /// portfolio is archived (FAILED_PRECONDITION naming the stage).
+    pub fn unless_archived(&self, what: &str) -> R<()> {
+        if !rules::may_change_in(self.stage) {
+            return Err(stage_refused(self.stage, what));
+        }
+        Ok(())
+    }
+}
+
+/// The stage forbids what the caller's relation otherwise allows.
+pub(crate) fn stage_refused(stage: Stage, what: &str) -> PortfolioError {
+    let why = match stage {
+        Stage::Active => "",
+        Stage::Restricted => {
+            "care has ended: the young person, the placing municipality and the office keep the portfolio, and only the aftercare sections (about me, health, school, documents, contacts) are written"
+        }
+        Stage::Archived => {
+            "it is read-only, and only the young person and the regional office read it"
+        }
+    };
+    PortfolioError::Kit(KitError::FailedPrecondition(format!(
+        "retention_stage: the portfolio is {} ({why}); {what}",
+        stage.as_str()
+    )))
 }
 
 pub(crate) fn is_sealed(p: &Portfolio, s: Section) -> bool {
@@ -133,11 +178,23 @@ impl Portfolios {
         Ok(rel)
     }
 
-    /// The relation, refusing strangers (not found) and a child under the
-    /// own-view age (refused, saying why).
-    pub(crate) async fn admitted(&self, ctx: &AuthContext, p: &Portfolio) -> R<Relation> {
-        match self.relation(ctx, p).await? {
-            Relation::Stranger => Err(hidden(&p.child_id)),
+    /// The relation and the stage, refusing strangers (not found), a
+    /// relation the retention stage has ended (FAILED_PRECONDITION naming
+    /// the stage) and a child under the own-view age (refused, saying why).
+    pub(crate) async fn admitted(&self, ctx: &AuthContext, p: &Portfolio) -> R<Access> {
+        let rel = self.relation(ctx, p).await?;
+        if rel == Relation::Stranger {
+            return Err(hidden(&p.child_id));
+        }
+        let (stage, adult) = self.stage_now(p).await?;
+        if !rules::admitted_in(rel, stage, adult) {
+            return Err(stage_refused(
+                stage,
+                &format!("a {} no longer has access", ctx.role.as_str()),
+            ));
+        }
+        let access = Access { rel, stage, adult };
+        match rel {
             Relation::Child { of_age: false } => Err(refused(
                 Reason::Forbidden,
                 format!(
@@ -145,20 +202,21 @@ impl Portfolios {
                     self.own_view_age(p)
                 ),
             )),
-            r => Ok(r),
+            _ => Ok(access),
         }
     }
 
     /// The portfolio as `rel` may see it, and the sections shown.
     pub(crate) async fn view_for(
         &self,
-        rel: Relation,
+        access: Access,
         mut p: Portfolio,
     ) -> R<(Portfolio, Vec<Section>)> {
+        let rel = access.rel;
         let mut shown = Vec::new();
         let mut hidden_sections = Vec::new();
         for s in ALL_SECTIONS {
-            if rules::may_read(rel, s, is_sealed(&p, s)) {
+            if access.may_read(s, is_sealed(&p, s)) {
                 shown.push(s);
             } else {
                 hidden_sections.push(s as i32);
@@ -177,7 +235,7 @@ impl Portfolios {
         p.hidden_sections = hidden_sections;
         p.writable_sections = ALL_SECTIONS
             .into_iter()
-            .filter(|s| rules::may_write(rel, *s))
+            .filter(|s| access.may_write(*s))
             .map(|s| s as i32)
             .collect();
         // What the child was told: for those who may read it, with the
@@ -189,6 +247,8 @@ impl Portfolios {
         } else {
             None
         };
+        // The stage as of today (the job records it; access never waits).
+        p.retention_stage = access.stage.to_proto() as i32;
         p.location_redacted = false;
         if !rules::sees_location(rel, p.protected_identity) {
             sections::withhold_location(&mut p);
@@ -218,9 +278,9 @@ impl Answer<Portfolios> for Portfolio {
     }
 
     async fn view(self, svc: &Portfolios, ctx: &AuthContext) -> R<Self> {
-        let rel = svc.admitted(ctx, &self).await?;
+        let access = svc.admitted(ctx, &self).await?;
         let child_id = self.child_id.clone();
-        let (p, shown) = svc.view_for(rel, self).await?;
+        let (p, shown) = svc.view_for(access, self).await?;
         let mut entries: Vec<_> = shown
             .into_iter()
             .map(|s| ctx.audit("read", &record_type(s), &child_id))

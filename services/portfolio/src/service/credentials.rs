@@ -121,7 +121,8 @@ impl Portfolios {
         let p = store::portfolios::get(&self.store.read, &child_id)
             .await?
             .ok_or_else(|| super::access::hidden(&child_id))?;
-        let rel = self.admitted(ctx, &p).await?;
+        let access = self.admitted(ctx, &p).await?;
+        let rel = access.rel;
         if !matches!(
             rel,
             Relation::CurrentHome | Relation::PlacingCaseworker | Relation::Office
@@ -134,6 +135,7 @@ impl Portfolios {
                 ),
             ));
         }
+        access.unless_archived("no credential is issued")?;
         let today = self.today_text();
         let placement = store::home_access::of_child(&self.store.read, &child_id)
             .await?

@@ -17,6 +17,7 @@ pub mod feed_events {
 pub mod lookup;
 mod ombud_access;
 mod portfolios;
+pub mod retention;
 
 pub use lookup::{ChildFacts, GrpcRegistry, PlacementFacts, RegistryLookup};
 
@@ -54,6 +55,10 @@ pub struct Portfolios {
     /// The consumer following the ombud service's assignments, when opened
     /// by the module.
     pub ombud_feed: Option<Arc<samling_kit::consumer::ConsumerHandle>>,
+    /// The retention policy's ages (ADR 0043).
+    pub retention: crate::domain::retention::Policy,
+    /// The periodic retention job, when opened by the module.
+    pub retention_job: Option<retention::RetentionJobStopper>,
 }
 
 impl Portfolios {
@@ -70,7 +75,14 @@ impl Portfolios {
             credential_key: Arc::new(credentials::generate_key()),
             registry_feed: None,
             ombud_feed: None,
+            retention: crate::domain::retention::Policy::default(),
+            retention_job: None,
         }
+    }
+
+    pub fn with_retention(mut self, policy: crate::domain::retention::Policy) -> Self {
+        self.retention = policy;
+        self
     }
 
     pub fn for_region(mut self, region: RegionId) -> Self {

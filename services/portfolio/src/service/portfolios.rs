@@ -1,9 +1,10 @@
 //! The portfolio's RPCs: open, read, update a section, set the relations,
 //! the access log and the homes' access.
 
-use super::access::{hidden, is_sealed, record_type, refused};
+use super::access::{hidden, is_sealed, record_type, refused, stage_refused};
 use super::{Portfolios, R};
 use crate::domain::access::{self as rules, Relation};
+use crate::domain::retention::Stage;
 use crate::domain::{PortfolioError, information, sections};
 use crate::store;
 use samling_kit::auth::AuthContext;
@@ -145,8 +146,18 @@ impl Portfolios {
         };
         // Access before anything is replayed or validated.
         let current = self.load(&child_id).await?;
-        let rel = self.admitted(ctx, &current).await?;
-        if !rules::may_write(rel, section) {
+        let access = self.admitted(ctx, &current).await?;
+        let rel = access.rel;
+        if rules::may_write(rel, section) && !access.may_write(section) {
+            return Err(stage_refused(
+                access.stage,
+                &format!(
+                    "the {} section is not written",
+                    rules::section_name(section)
+                ),
+            ));
+        }
+        if !access.may_write(section) {
             return Err(refused(
                 Reason::ForbiddenRole,
                 format!(
@@ -164,6 +175,10 @@ impl Portfolios {
         let mut p = store::portfolios::get(w.conn(), &child_id)
             .await?
             .ok_or_else(|| hidden(&child_id))?;
+        if Stage::of(&p) == Stage::Archived {
+            // Archived since the access check.
+            return Err(stage_refused(Stage::Archived, "nothing is written"));
+        }
         let today = self.clock.today();
         let now = self.now_text();
         let current_version = match section {
@@ -235,10 +250,11 @@ impl Portfolios {
         self.enter(ctx)?;
         let child_id = parse_id("child_id", &req.child_id)?.to_string();
         let current = self.load(&child_id).await?;
-        let rel = self.admitted(ctx, &current).await?;
-        if !rules::may_set_relations(rel) {
+        let access = self.admitted(ctx, &current).await?;
+        if !rules::may_set_relations(access.rel) {
             return Err(role_refused(ctx, "set who works with the child"));
         }
+        access.unless_archived("who works with the child is not set")?;
         let mut r = req
             .relations
             .clone()
@@ -321,10 +337,11 @@ impl Portfolios {
         let child_id = parse_id("child_id", &req.child_id)?.to_string();
         // Access before anything is replayed or validated.
         let current = self.load(&child_id).await?;
-        let rel = self.admitted(ctx, &current).await?;
-        if !rules::may_record_information(rel) {
+        let access = self.admitted(ctx, &current).await?;
+        if !rules::may_record_information(access.rel) {
             return Err(role_refused(ctx, "record what the child was told"));
         }
+        access.unless_archived("nothing more is recorded")?;
         let mut record = information::check(&req, self.clock.today())?;
         let w = self
             .core()
@@ -386,7 +403,7 @@ impl Portfolios {
     ) -> R<ListAccessLogResponse> {
         self.enter(ctx)?;
         let p = self.load(&req.child_id).await?;
-        let rel = self.admitted(ctx, &p).await?;
+        let rel = self.admitted(ctx, &p).await?.rel;
         if !rules::may_read_log(rel) {
             return Err(role_refused(ctx, "read the portfolio's access log"));
         }
@@ -426,7 +443,7 @@ impl Portfolios {
     ) -> R<ListHomeAccessResponse> {
         self.enter(ctx)?;
         let p = self.load(&req.child_id).await?;
-        let rel = self.admitted(ctx, &p).await?;
+        let rel = self.admitted(ctx, &p).await?.rel;
         if !matches!(
             rel,
             Relation::Office | Relation::PlacingCaseworker | Relation::Service

@@ -94,3 +94,24 @@ pub async fn of_child<'e, E: Executor<'e, Database = Any>>(
     .await?;
     rows.iter().map(to_row).collect()
 }
+
+/// Every placement of each of `child_ids` (the retention job's page).
+pub async fn of_children<'e, E: Executor<'e, Database = Any>>(
+    e: E,
+    child_ids: &[String],
+) -> R<Vec<HomePlacement>> {
+    if child_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let params: Vec<String> = (1..=child_ids.len()).map(|i| format!("${i}")).collect();
+    let sql = format!(
+        "SELECT placement_id, child_id, home_id, starts_on, ends_on FROM home_access WHERE child_id IN ({}) ORDER BY starts_on, placement_id",
+        params.join(", ")
+    );
+    let mut q = sqlx::query(&sql);
+    for id in child_ids {
+        q = q.bind(id);
+    }
+    let rows = q.fetch_all(e).await?;
+    rows.iter().map(to_row).collect()
+}

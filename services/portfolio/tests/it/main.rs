@@ -10,4 +10,5 @@ mod credential;
 mod information;
 mod interop;
 mod moves;
+mod retention;
 mod sections;
