@@ -90,6 +90,14 @@ enum Command {
         #[command(subcommand)]
         command: cli::ombud::OmbudCommand,
     },
+    /// The child's portfolio: the deadline worklist and the exit
+    /// coordinator's aftercare worklist, over gRPC.
+    Portfolio {
+        #[command(flatten)]
+        conn: cli::Connection,
+        #[command(subcommand)]
+        command: cli::portfolio::PortfolioCommand,
+    },
     /// Bulk import into the register, over gRPC.
     Import {
         #[command(flatten)]
@@ -193,6 +201,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             cli::compensation::run(&cfg, &conn, command).await
         }
         Command::Ombud { conn, command } => cli::ombud::run(&cfg, &conn, command).await,
+        Command::Portfolio { conn, command } => {
+            cli::portfolio::run(&cfg, &conn, command).await
+        }
         Command::Import { conn, command } => cli::data::import(&cfg, &conn, command).await,
         Command::Export { conn, command } => cli::data::export(&cfg, &conn, command).await,
         Command::SeedDemo { conn, args } => cli::data::seed_demo(&cfg, &conn, args).await,

@@ -7,6 +7,7 @@ pub mod compensation;
 pub mod data;
 mod httpc;
 pub mod ombud;
+pub mod portfolio;
 pub mod recruitment;
 pub mod registry;
 pub mod token;

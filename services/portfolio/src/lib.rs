@@ -53,6 +53,10 @@ pub const MIGRATIONS: &[samling_kit::db::Migration] = &[
         name: "portfolio/0003_ombud_access",
         sql: include_str!("../migrations/0003_ombud_access.sql"),
     },
+    samling_kit::db::Migration {
+        name: "portfolio/0004_deadlines",
+        sql: include_str!("../migrations/0004_deadlines.sql"),
+    },
 ];
 
 /// Portfolio as the binary's module list sees it.
@@ -91,9 +95,13 @@ impl Instance for Opened {
         let feed = self.0.feed.clone();
         let registry = self.0.registry_feed.as_ref().map(|h| h.stopper());
         let ombud = self.0.ombud_feed.as_ref().map(|h| h.stopper());
+        let job = self.0.deadline_job.clone();
         Box::new(move || {
             for r in [registry, ombud].into_iter().flatten() {
                 r.stop();
+            }
+            if let Some(j) = job {
+                j.stop();
             }
             feed.close()
         })
@@ -138,6 +146,9 @@ pub async fn open(
             "must be between 7 and 18",
         ));
     }
+    conf.deadlines
+        .check()
+        .map_err(|(key, msg)| KitError::invalid(key, msg))?;
     let store = samling_kit::module::open_store(cfg, NAME, region, MIGRATIONS).await?;
     let region_id = regions
         .parse_region(region)
@@ -153,12 +164,20 @@ pub async fn open(
     )
     .for_region(region_id)
     .with_registry(Arc::new(lookup))
-    .with_credential_key(credential_key(cfg, &conf, region)?);
+    .with_credential_key(credential_key(cfg, &conf, region)?)
+    .with_deadlines(conf.deadlines.clone());
     // The handler holds a copy without the handle: no cycle keeps it alive.
     let feed = registry_feed::follow(&svc, cfg, region, &regions)?;
     let ombud = ombud_feed::follow(&svc, cfg, region, &regions)?;
     let mut svc = svc;
     svc.registry_feed = Some(Arc::new(feed));
     svc.ombud_feed = Some(Arc::new(ombud));
+    if conf.deadlines.run_every_secs > 0 {
+        let every = std::time::Duration::from_secs(conf.deadlines.run_every_secs);
+        svc.deadline_job = Some(Arc::new(service::deadlines::DeadlineJob::spawn(
+            svc.clone(),
+            every,
+        )));
+    }
     Ok(svc)
 }

@@ -25,6 +25,9 @@ samling_kit::grpc_service! {
         issue_prescription_credential(IssuePrescriptionCredentialRequest) -> PrescriptionCredential => |g, c, r| g.issue_prescription_credential(&c, r);
         verify_prescription_credential(VerifyPrescriptionCredentialRequest) -> CredentialVerification => |g, c, r| g.verify_prescription_credential(&c, r);
         record_information(RecordInformationRequest) -> Portfolio => |g, c, r| g.record_information(&c, r);
+        run_deadlines(RunDeadlinesRequest) -> RunDeadlinesResponse => |g, c, r| g.run_deadlines(&c, r);
+        list_deadlines(ListDeadlinesRequest) -> ListDeadlinesResponse => |g, c, r| g.list_deadlines(&c, r);
+        list_aftercare(ListAftercareRequest) -> ListAftercareResponse => |g, c, r| g.list_aftercare(&c, r);
     ;
 }
 

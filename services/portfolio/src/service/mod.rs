@@ -6,6 +6,7 @@
 
 pub mod access;
 pub mod credentials;
+pub mod deadlines;
 mod feed;
 /// The registry's events portfolio follows.
 pub mod feed_events {
@@ -53,6 +54,10 @@ pub struct Portfolios {
     /// The consumer following the ombud service's assignments, when opened
     /// by the module.
     pub ombud_feed: Option<Arc<samling_kit::consumer::ConsumerHandle>>,
+    /// The periods and lead times of the deadlines (ADR 0042).
+    pub deadlines: crate::config::DeadlineConfig,
+    /// The periodic deadline run, when opened by the module.
+    pub deadline_job: Option<Arc<deadlines::DeadlineJob>>,
 }
 
 impl Portfolios {
@@ -69,6 +74,8 @@ impl Portfolios {
             credential_key: Arc::new(credentials::generate_key()),
             registry_feed: None,
             ombud_feed: None,
+            deadlines: crate::config::DeadlineConfig::default(),
+            deadline_job: None,
         }
     }
 
@@ -79,6 +86,11 @@ impl Portfolios {
 
     pub fn with_credential_key(mut self, key: ed25519_dalek::SigningKey) -> Self {
         self.credential_key = Arc::new(key);
+        self
+    }
+
+    pub fn with_deadlines(mut self, conf: crate::config::DeadlineConfig) -> Self {
+        self.deadlines = conf;
         self
     }
 

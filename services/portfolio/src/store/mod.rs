@@ -7,6 +7,7 @@
 use crate::domain::PortfolioError;
 use samling_kit::error::KitError;
 
+pub mod deadlines;
 pub mod home_access;
 pub mod ombud_access;
 pub mod portfolios;
