@@ -463,12 +463,13 @@ mod tests {
         let mut f = child();
         let i = item(&f, CUSTODY_CONSIDERATION, "2026-01-10").unwrap();
         assert_eq!((i.due_on, i.state), (d("2028-01-10"), State::Upcoming));
+        // 30 days before 10 January is 11 December.
         assert_eq!(
-            state(&f, CUSTODY_CONSIDERATION, "2027-12-10"),
+            state(&f, CUSTODY_CONSIDERATION, "2027-12-11"),
             Some(State::Due)
         );
         assert_eq!(
-            state(&f, CUSTODY_CONSIDERATION, "2027-12-09"),
+            state(&f, CUSTODY_CONSIDERATION, "2027-12-10"),
             Some(State::Upcoming)
         );
         assert_eq!(
