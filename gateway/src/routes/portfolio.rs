@@ -104,7 +104,11 @@ const PUBLIC: &[&str] = &["verifyPrescriptionCredential"];
 /// The verification is a check that must be a POST (the credential is a
 /// body, never a URL): nothing is stored, so its answer is not kept for
 /// `Idempotency-Key` replays and it has no `request_id`.
-const NEVER_STORED: &[&str] = &["verifyPrescriptionCredential"];
+///
+/// The deadline run is idempotent by itself (it emits only the items whose
+/// state changed since the last run, ADR 0042): running it again is the
+/// replay, so its answer (counts of that run) is not kept either.
+const NEVER_STORED: &[&str] = &["verifyPrescriptionCredential", "runDeadlines"];
 
 route_table! {
     service = NAME,
