@@ -440,16 +440,25 @@ mod tests {
         let i = item(&f, SIX_MONTH_REVIEW, "2026-01-10").unwrap();
         assert_eq!(i.due_on, d("2026-07-10"));
         assert_eq!(i.state, State::Upcoming);
-        assert_eq!(state(&f, SIX_MONTH_REVIEW, "2026-06-09"), Some(State::Upcoming));
+        assert_eq!(
+            state(&f, SIX_MONTH_REVIEW, "2026-06-09"),
+            Some(State::Upcoming)
+        );
         assert_eq!(state(&f, SIX_MONTH_REVIEW, "2026-06-10"), Some(State::Due));
         assert_eq!(state(&f, SIX_MONTH_REVIEW, "2026-07-10"), Some(State::Due));
-        assert_eq!(state(&f, SIX_MONTH_REVIEW, "2026-07-11"), Some(State::Overdue));
+        assert_eq!(
+            state(&f, SIX_MONTH_REVIEW, "2026-07-11"),
+            Some(State::Overdue)
+        );
         // A review held on 20 July: the next is due six months on.
         f.reviews = vec![d("2026-07-20")];
         let i = item(&f, SIX_MONTH_REVIEW, "2026-07-20").unwrap();
         assert_eq!((i.due_on, i.state), (d("2027-01-20"), State::Upcoming));
         // The review counts only from the day it is held.
-        assert_eq!(state(&f, SIX_MONTH_REVIEW, "2026-07-19"), Some(State::Overdue));
+        assert_eq!(
+            state(&f, SIX_MONTH_REVIEW, "2026-07-19"),
+            Some(State::Overdue)
+        );
         // A review of an earlier care does not count.
         f.reviews = vec![d("2025-12-01")];
         assert_eq!(
@@ -513,7 +522,9 @@ mod tests {
             placed("A", "2027-11-01", None),
         ];
         assert_eq!(
-            item(&f, CUSTODY_CONSIDERATION, "2028-01-11").unwrap().due_on,
+            item(&f, CUSTODY_CONSIDERATION, "2028-01-11")
+                .unwrap()
+                .due_on,
             d("2028-01-10")
         );
         // A unit (no home): no custody item.

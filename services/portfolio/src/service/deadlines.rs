@@ -42,7 +42,11 @@ pub(crate) fn facts(p: &Portfolio, placements: &[store::home_access::HomePlaceme
             .iter()
             .flat_map(|d| d.documents.iter())
             .filter(|d| d.kind == kind as i32)
-            .filter_map(|d| dates::opt_from_proto("dated", d.dated.as_ref()).ok().flatten())
+            .filter_map(|d| {
+                dates::opt_from_proto("dated", d.dated.as_ref())
+                    .ok()
+                    .flatten()
+            })
             .collect()
     };
     Facts {
@@ -126,7 +130,9 @@ impl DeadlineJob {
                         emitted = r.emitted,
                         "portfolio deadlines run"
                     ),
-                    Err(e) => tracing::warn!(error = %e, "portfolio deadlines run failed; retrying at the next tick"),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "portfolio deadlines run failed; retrying at the next tick")
+                    }
                 }
             }
         });
@@ -224,8 +230,12 @@ impl Portfolios {
                     }
                 }
                 if changed > 0 {
-                    tx.audit(&service.audit("deadlines_changed", "portfolio.deadlines", &p.child_id))
-                        .await?;
+                    tx.audit(&service.audit(
+                        "deadlines_changed",
+                        "portfolio.deadlines",
+                        &p.child_id,
+                    ))
+                    .await?;
                     tx.commit(&self.feed).await?;
                     out.emitted += changed;
                 }
@@ -252,7 +262,11 @@ impl Portfolios {
         }
         let today = self.day_of("today", req.today.as_ref())?;
         self.core()
-            .audit(vec![ctx.audit("run", "portfolio.deadlines", &self.region_code())])
+            .audit(vec![ctx.audit(
+                "run",
+                "portfolio.deadlines",
+                &self.region_code(),
+            )])
             .await?;
         self.run_deadlines_on(today).await
     }
@@ -328,7 +342,9 @@ impl Portfolios {
                         p.placing_municipality_code.clone()
                     },
                     home_id: match (&care, redacted) {
-                        (Some(c), false) => c.home.as_ref().map(|h| h.0.clone()).unwrap_or_default(),
+                        (Some(c), false) => {
+                            c.home.as_ref().map(|h| h.0.clone()).unwrap_or_default()
+                        }
                         _ => String::new(),
                     },
                     care_start: care.as_ref().map(|c| dates::to_proto(c.started_on)),

@@ -158,10 +158,7 @@ async fn the_health_examination_is_due_at_care_start_overdue_after_the_window_an
         assert_eq!(run(&h).await.emitted, 0, "[{bk}] a second run");
         let restarted = Portfolios::new(h.service.store.clone(), 13, h.clock.clone())
             .for_region(h.service.region.clone().unwrap());
-        let again = restarted
-            .run_deadlines_on(h.clock.today())
-            .await
-            .unwrap();
+        let again = restarted.run_deadlines_on(h.clock.today()).await.unwrap();
         assert_eq!((again.children, again.emitted), (1, 0), "[{bk}] restarted");
         let ev = events(&h, &child).await;
         assert_eq!(
@@ -236,7 +233,9 @@ async fn the_six_monthly_review_is_due_overdue_and_moves_on_once_held() {
         h.publish(vec![created(&p1, &child, &home, "2026-06-01", false)])
             .await;
         run(&h).await;
-        let w = worklist(&h, office(), "six_month_review", "").await.unwrap();
+        let w = worklist(&h, office(), "six_month_review", "")
+            .await
+            .unwrap();
         assert_eq!(
             items_of(&w, &child),
             vec![("six_month_review".into(), "due".into())],
@@ -247,7 +246,11 @@ async fn the_six_monthly_review_is_due_overdue_and_moves_on_once_held() {
         let w = worklist(&h, office(), "six_month_review", "overdue")
             .await
             .unwrap();
-        assert_eq!(items_of(&w, &child).len(), 1, "[{bk}] overdue the day after");
+        assert_eq!(
+            items_of(&w, &child).len(),
+            1,
+            "[{bk}] overdue the day after"
+        );
 
         // A review without its date is refused, naming the field.
         let mut cw = h.client(caseworker(STOCKHOLM)).await;
@@ -285,7 +288,9 @@ async fn the_six_monthly_review_is_due_overdue_and_moves_on_once_held() {
         )
         .await;
         assert_eq!(run(&h).await.emitted, 1, "[{bk}]");
-        let w = worklist(&h, office(), "six_month_review", "").await.unwrap();
+        let w = worklist(&h, office(), "six_month_review", "")
+            .await
+            .unwrap();
         assert!(items_of(&w, &child).is_empty(), "[{bk}]");
         let ev = events(&h, &child).await;
         assert_eq!(
@@ -492,7 +497,11 @@ async fn the_worklists_are_for_the_office_and_the_placing_municipality_only() {
                 "[{bk}] {role:?} aftercare"
             );
             let e = rpc!(c, run_deadlines, RunDeadlinesRequest { today: None }).unwrap_err();
-            assert_eq!(e.code(), tonic::Code::PermissionDenied, "[{bk}] {role:?} run");
+            assert_eq!(
+                e.code(),
+                tonic::Code::PermissionDenied,
+                "[{bk}] {role:?} run"
+            );
         }
 
         // Bad filters and a day after today name their field.
@@ -604,11 +613,34 @@ async fn a_protected_child_is_redacted_in_the_worklists_and_the_pages_hold_toget
         )
         .unwrap();
         assert!(
-            log.entries
-                .iter()
-                .any(|e| e.section == "deadlines" && e.action == "read" && e.role == "regional_officer"),
+            log.entries.iter().any(|e| e.section == "deadlines"
+                && e.action == "read"
+                && e.role == "regional_officer"),
             "[{bk}] {:?}",
             log.entries
+        );
+        h.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn care_under_lvu_3_ends_at_21_from_the_placements_legal_basis() {
+    for mut h in harnesses().await {
+        let bk = h.backend;
+        let (child, home, p1) = (new_id(), new_id(), new_id());
+        // 18 today; placed under LVU 3 § (the young person's own behaviour).
+        register_child(&h, &child, "2008-12-01", false);
+        let mut e = created(&p1, &child, &home, "2020-01-01", false);
+        e.payload["legal_basis"] = "LEGAL_BASIS_LVU_3".into();
+        h.publish(vec![e]).await;
+        run(&h).await;
+        let w = worklist(&h, office(), "care_end", "").await.unwrap();
+        assert!(items_of(&w, &child).is_empty(), "[{bk}] not due at 18");
+        let ev = events(&h, &child).await;
+        assert_eq!(
+            count(&ev, "care_end", "upcoming", "2029-12-01"),
+            1,
+            "[{bk}] {ev:?}"
         );
         h.stop().await;
     }
