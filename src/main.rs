@@ -91,8 +91,9 @@ enum Command {
         command: cli::ombud::OmbudCommand,
     },
     /// The portfolio over gRPC: interop (a child's health section as a FHIR
-    /// Bundle, school data from an SS 12000-style file) and the regional
-    /// office's retention job.
+    /// Bundle, school data from an SS 12000-style file), the deadline
+    /// worklist and the exit coordinator's aftercare worklist, and the
+    /// regional office's retention job.
     Portfolio {
         #[command(flatten)]
         conn: cli::Connection,

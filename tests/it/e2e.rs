@@ -463,6 +463,31 @@ async fn serve_all_answers_grpc_and_the_cli_across_regions() {
         String::from_utf8_lossy(&out.stderr)
     );
 
+    // The deadline and aftercare worklists (ADR 0042): the run, the
+    // worklists' headers, a bad --today and a bad --state named.
+    let out = portfolio(&["deadlines", "--run", "--today", "2026-01-15"]);
+    let text = common::stdout_of_success(&out);
+    assert!(
+        text.starts_with("run: ") && text.contains("child municipality home"),
+        "{text}"
+    );
+    let out = portfolio(&["aftercare"]);
+    assert!(common::stdout_of_success(&out).starts_with("child municipality care_ended_on"));
+    let out = portfolio(&["deadlines", "--today", "2026-13-01"]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--today"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = portfolio(&["deadlines", "--state", "met"]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("state"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
     // Bad input over the CLI is a clear error naming the field, not a panic.
     let out = samling(data.path(), base)
         .args([

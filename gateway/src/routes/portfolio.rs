@@ -102,6 +102,19 @@ pub const SCHOOL_IMPORTERS: &[Role] = &[
 /// `office_only`).
 pub const RETENTION_RUNNERS: &[Role] = &[Role::RegionalOfficer, Role::Service];
 
+/// The deadline worklist: the region's office and the placing
+/// municipalities (the service narrows a municipality to its own children).
+pub const WORKLIST_READERS: &[Role] = &[
+    Role::MunicipalityCaseworker,
+    Role::MunicipalityManager,
+    Role::RegionalOfficer,
+    Role::Service,
+];
+
+/// The exit coordinator's aftercare worklist and the deadline run: the
+/// regional office (no exit coordinator role exists; ADR 0042).
+pub const REGIONAL_OFFICE: &[Role] = &[Role::RegionalOfficer, Role::Service];
+
 /// No role: the pharmacy's check (anyone, as the public caller).
 pub const NOBODY_NEEDED: &[Role] = &[];
 /// The home's credential: the home, the placing municipality, the office.
@@ -118,7 +131,11 @@ const PUBLIC: &[&str] = &["verifyPrescriptionCredential"];
 /// The verification is a check that must be a POST (the credential is a
 /// body, never a URL): nothing is stored, so its answer is not kept for
 /// `Idempotency-Key` replays and it has no `request_id`.
-const NEVER_STORED: &[&str] = &["verifyPrescriptionCredential"];
+///
+/// The deadline run is idempotent by itself (it emits only the items whose
+/// state changed since the last run, ADR 0042): running it again is the
+/// replay, so its answer (counts of that run) is not kept either.
+const NEVER_STORED: &[&str] = &["verifyPrescriptionCredential", "runDeadlines"];
 
 route_table! {
     service = NAME,
@@ -148,4 +165,10 @@ route_table! {
         Body, RETENTION_RUNNERS, own = [], party = None, "Run the retention job for the region (ADR 0043): ACTIVE in care, RESTRICTED after care ends, ARCHIVED (thinned, read-only) at 25; dryRun lists what would change (child ids and counts per stage) and changes nothing";
     GET "/v1/regions/{region}/portfolio/children/{child_id}/home-access" "listHomeAccess" => list_home_access(ListHomeAccessRequest) -> ListHomeAccessResponse,
         Query, CASEWORK, own = [], party = None, "The placements that give homes access, from the start date until the end date";
+    GET "/v1/regions/{region}/portfolio/deadlines" "listDeadlines" => list_deadlines(ListDeadlinesRequest) -> ListDeadlinesResponse,
+        Query, WORKLIST_READERS, own = [], party = None, "The deadline worklist: children with due or overdue items (health examination, six-monthly review, custody consideration, care end, aftercare), filterable by item and state; a municipality sees its own placed children; protected children redacted";
+    GET "/v1/regions/{region}/portfolio/aftercare" "listAftercare" => list_aftercare(ListAftercareRequest) -> ListAftercareResponse,
+        Query, REGIONAL_OFFICE, own = [], party = None, "The exit coordinator's worklist: young people whose care ended, in aftercare until 25 (care end, years left, contact status)";
+    POST "/v1/regions/{region}/portfolio/deadlines/run" "runDeadlines" => run_deadlines(RunDeadlinesRequest) -> RunDeadlinesResponse,
+        Body, REGIONAL_OFFICE, own = [], party = None, "Run the deadlines now (the service runs them periodically): emits portfolio.deadline for each item whose state changed";
 }

@@ -57,6 +57,10 @@ pub const MIGRATIONS: &[samling_kit::db::Migration] = &[
         name: "portfolio/0004_retention",
         sql: include_str!("../migrations/0004_retention.sql"),
     },
+    samling_kit::db::Migration {
+        name: "portfolio/0005_deadlines",
+        sql: include_str!("../migrations/0005_deadlines.sql"),
+    },
 ];
 
 /// Portfolio as the binary's module list sees it.
@@ -96,12 +100,16 @@ impl Instance for Opened {
         let registry = self.0.registry_feed.as_ref().map(|h| h.stopper());
         let ombud = self.0.ombud_feed.as_ref().map(|h| h.stopper());
         let retention = self.0.retention_job.clone();
+        let job = self.0.deadline_job.clone();
         Box::new(move || {
             if let Some(j) = retention {
                 j.stop();
             }
             for r in [registry, ombud].into_iter().flatten() {
                 r.stop();
+            }
+            if let Some(j) = job {
+                j.stop();
             }
             feed.close()
         })
@@ -158,6 +166,9 @@ pub async fn open(
             "must be between 0 and 25",
         ));
     }
+    conf.deadlines
+        .check()
+        .map_err(|(key, msg)| KitError::invalid(key, msg))?;
     let store = samling_kit::module::open_store(cfg, NAME, region, MIGRATIONS).await?;
     let region_id = regions
         .parse_region(region)
@@ -177,7 +188,8 @@ pub async fn open(
     .with_retention(domain::retention::Policy {
         archive_age: conf.archive_age,
         years_after_care_end: conf.archive_years_after_care_end,
-    });
+    })
+    .with_deadlines(conf.deadlines.clone());
     // The handler holds a copy without the handle: no cycle keeps it alive.
     let feed = registry_feed::follow(&svc, cfg, region, &regions)?;
     let ombud = ombud_feed::follow(&svc, cfg, region, &regions)?;
@@ -189,5 +201,12 @@ pub async fn open(
     svc.registry_feed = Some(Arc::new(feed));
     svc.ombud_feed = Some(Arc::new(ombud));
     svc.retention_job = job.map(|j| j.stopper());
+    if conf.deadlines.run_every_secs > 0 {
+        let every = std::time::Duration::from_secs(conf.deadlines.run_every_secs);
+        svc.deadline_job = Some(Arc::new(service::deadlines::DeadlineJob::spawn(
+            svc.clone(),
+            every,
+        )));
+    }
     Ok(svc)
 }

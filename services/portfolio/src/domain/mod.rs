@@ -3,6 +3,7 @@
 //! type. No I/O.
 
 pub mod access;
+pub mod deadlines;
 mod error;
 pub mod fhir;
 pub mod information;

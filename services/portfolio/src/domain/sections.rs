@@ -236,7 +236,19 @@ pub fn check_documents(d: &Documents) -> R<()> {
                 "must be the SHA-256 of the content as 64 lowercase hex digits",
             ));
         }
-        day(&f("dated"), doc.dated.as_ref())?;
+        let dated = day(&f("dated"), doc.dated.as_ref())?;
+        // A review or a custody consideration counts from the day it was held.
+        if dated.is_none()
+            && matches!(
+                DocumentKind::try_from(doc.kind),
+                Ok(DocumentKind::CareReview | DocumentKind::CustodyConsideration)
+            )
+        {
+            return Err(PortfolioError::invalid(
+                f("dated"),
+                "is required for a care review or a custody consideration (the day it was held)",
+            ));
+        }
     }
     Ok(())
 }

@@ -28,6 +28,9 @@ samling_kit::grpc_service! {
         export_health_fhir(ExportHealthFhirRequest) -> FhirDocument => |g, c, r| g.export_health_fhir(&c, r);
         import_school_data(ImportSchoolDataRequest) -> ImportSchoolDataResponse => |g, c, r| g.import_school_data(&c, r);
         run_retention(RunRetentionRequest) -> RetentionRun => |g, c, r| g.run_retention(&c, r);
+        run_deadlines(RunDeadlinesRequest) -> RunDeadlinesResponse => |g, c, r| g.run_deadlines(&c, r);
+        list_deadlines(ListDeadlinesRequest) -> ListDeadlinesResponse => |g, c, r| g.list_deadlines(&c, r);
+        list_aftercare(ListAftercareRequest) -> ListAftercareResponse => |g, c, r| g.list_aftercare(&c, r);
     ;
 }
 

@@ -128,6 +128,9 @@ impl Portfolios {
             } else {
                 String::new()
             },
+            // Kept for the care's end (LVU 3 §: 21); a protected child's
+            // event carries it too (it tells nothing of where the child is).
+            legal_basis: text(&o, "legal_basis"),
         };
         store::home_access::upsert(tx.conn(), &row).await?;
         let home_id = store::home_access::get(tx.conn(), &placement_id)

@@ -6,6 +6,7 @@
 
 pub mod access;
 pub mod credentials;
+pub mod deadlines;
 mod feed;
 mod interop;
 /// The registry's events portfolio follows.
@@ -59,6 +60,10 @@ pub struct Portfolios {
     pub retention: crate::domain::retention::Policy,
     /// The periodic retention job, when opened by the module.
     pub retention_job: Option<retention::RetentionJobStopper>,
+    /// The periods and lead times of the deadlines (ADR 0042).
+    pub deadlines: crate::config::DeadlineConfig,
+    /// The periodic deadline run, when opened by the module.
+    pub deadline_job: Option<Arc<deadlines::DeadlineJob>>,
 }
 
 impl Portfolios {
@@ -77,6 +82,8 @@ impl Portfolios {
             ombud_feed: None,
             retention: crate::domain::retention::Policy::default(),
             retention_job: None,
+            deadlines: crate::config::DeadlineConfig::default(),
+            deadline_job: None,
         }
     }
 
@@ -92,6 +99,11 @@ impl Portfolios {
 
     pub fn with_credential_key(mut self, key: ed25519_dalek::SigningKey) -> Self {
         self.credential_key = Arc::new(key);
+        self
+    }
+
+    pub fn with_deadlines(mut self, conf: crate::config::DeadlineConfig) -> Self {
+        self.deadlines = conf;
         self
     }
 

@@ -13,6 +13,8 @@ pub struct HomePlacement {
     pub home_id: String,
     pub starts_on: String,
     pub ends_on: String,
+    /// The registry's legal basis (`LEGAL_BASIS_…`; "" when not told).
+    pub legal_basis: String,
 }
 
 impl HomePlacement {
@@ -30,7 +32,7 @@ pub async fn get<'e, E: Executor<'e, Database = Any>>(
     placement_id: &str,
 ) -> R<Option<HomePlacement>> {
     let row = sqlx::query(
-        "SELECT placement_id, child_id, home_id, starts_on, ends_on FROM home_access WHERE placement_id = $1",
+        "SELECT placement_id, child_id, home_id, starts_on, ends_on, legal_basis FROM home_access WHERE placement_id = $1",
     )
     .bind(placement_id)
     .fetch_optional(e)
@@ -45,6 +47,7 @@ fn to_row(r: &sqlx::any::AnyRow) -> R<HomePlacement> {
         home_id: r.try_get(2)?,
         starts_on: r.try_get(3)?,
         ends_on: r.try_get(4)?,
+        legal_basis: r.try_get(5)?,
     })
 }
 
@@ -54,26 +57,28 @@ pub async fn upsert(conn: &mut AnyConnection, new: &HomePlacement) -> R<()> {
     match get(&mut *conn, &new.placement_id).await? {
         None => {
             sqlx::query(
-                "INSERT INTO home_access (placement_id, child_id, home_id, starts_on, ends_on) VALUES ($1, $2, $3, $4, $5)",
+                "INSERT INTO home_access (placement_id, child_id, home_id, starts_on, ends_on, legal_basis) VALUES ($1, $2, $3, $4, $5, $6)",
             )
             .bind(&new.placement_id)
             .bind(&new.child_id)
             .bind(&new.home_id)
             .bind(&new.starts_on)
             .bind(&new.ends_on)
+            .bind(&new.legal_basis)
             .execute(&mut *conn)
             .await?;
         }
         Some(old) => {
             let keep = |n: &str, o: String| if n.is_empty() { o } else { n.to_string() };
             sqlx::query(
-                "UPDATE home_access SET child_id = $2, home_id = $3, starts_on = $4, ends_on = $5 WHERE placement_id = $1",
+                "UPDATE home_access SET child_id = $2, home_id = $3, starts_on = $4, ends_on = $5, legal_basis = $6 WHERE placement_id = $1",
             )
             .bind(&new.placement_id)
             .bind(keep(&new.child_id, old.child_id))
             .bind(keep(&new.home_id, old.home_id))
             .bind(keep(&new.starts_on, old.starts_on))
             .bind(keep(&new.ends_on, old.ends_on))
+            .bind(keep(&new.legal_basis, old.legal_basis))
             .execute(&mut *conn)
             .await?;
         }
@@ -87,7 +92,7 @@ pub async fn of_child<'e, E: Executor<'e, Database = Any>>(
     child_id: &str,
 ) -> R<Vec<HomePlacement>> {
     let rows = sqlx::query(
-        "SELECT placement_id, child_id, home_id, starts_on, ends_on FROM home_access WHERE child_id = $1 ORDER BY starts_on, placement_id",
+        "SELECT placement_id, child_id, home_id, starts_on, ends_on, legal_basis FROM home_access WHERE child_id = $1 ORDER BY starts_on, placement_id",
     )
     .bind(child_id)
     .fetch_all(e)

@@ -8,6 +8,7 @@ use crate::domain::PortfolioError;
 use samling_kit::error::KitError;
 
 pub mod credentials;
+pub mod deadlines;
 pub mod home_access;
 pub mod ombud_access;
 pub mod portfolios;

@@ -78,3 +78,34 @@ pub async fn save_if_stage(conn: &mut AnyConnection, p: &Portfolio, from: Stage)
     .await?;
     Ok(done.rows_affected() == 1)
 }
+
+/// Up to `limit` portfolios after the child id `after` (id order), of one
+/// placing municipality when given: the deadline run and the worklists
+/// walk the region's portfolios with it.
+pub async fn page<'e, E: Executor<'e, Database = Any>>(
+    e: E,
+    municipality: Option<&str>,
+    after: &str,
+    limit: i64,
+) -> R<Vec<Portfolio>> {
+    let rows = match municipality {
+        Some(m) => {
+            sqlx::query(
+                "SELECT doc FROM portfolios WHERE placing_municipality_code = $1 AND id > $2 ORDER BY id LIMIT $3",
+            )
+            .bind(m)
+            .bind(after)
+            .bind(limit)
+            .fetch_all(e)
+            .await?
+        }
+        None => {
+            sqlx::query("SELECT doc FROM portfolios WHERE id > $1 ORDER BY id LIMIT $2")
+                .bind(after)
+                .bind(limit)
+                .fetch_all(e)
+                .await?
+        }
+    };
+    Ok(DOCS.from_rows(&rows)?)
+}

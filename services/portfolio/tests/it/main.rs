@@ -7,6 +7,7 @@ mod common;
 
 mod access;
 mod credential;
+mod deadlines;
 mod information;
 mod interop;
 mod moves;
