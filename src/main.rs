@@ -201,9 +201,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             cli::compensation::run(&cfg, &conn, command).await
         }
         Command::Ombud { conn, command } => cli::ombud::run(&cfg, &conn, command).await,
-        Command::Portfolio { conn, command } => {
-            cli::portfolio::run(&cfg, &conn, command).await
-        }
+        Command::Portfolio { conn, command } => cli::portfolio::run(&cfg, &conn, command).await,
         Command::Import { conn, command } => cli::data::import(&cfg, &conn, command).await,
         Command::Export { conn, command } => cli::data::export(&cfg, &conn, command).await,
         Command::SeedDemo { conn, args } => cli::data::seed_demo(&cfg, &conn, args).await,

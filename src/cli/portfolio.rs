@@ -113,7 +113,11 @@ async fn deadlines(
                     "{} {} {} {} {} {} {}",
                     r.child_id,
                     or_dash(&r.placing_municipality_code),
-                    if r.redacted { "(protected)" } else { or_dash(&r.home_id) },
+                    if r.redacted {
+                        "(protected)"
+                    } else {
+                        or_dash(&r.home_id)
+                    },
                     day(r.care_start.as_ref()),
                     i.item,
                     i.state,
@@ -144,7 +148,11 @@ async fn aftercare(client: &mut Client, today: Option<Date>) -> anyhow::Result<(
             println!(
                 "{} {} {} {} {} {}",
                 r.child_id,
-                if r.redacted { "(protected)" } else { or_dash(&r.placing_municipality_code) },
+                if r.redacted {
+                    "(protected)"
+                } else {
+                    or_dash(&r.placing_municipality_code)
+                },
                 day(r.care_ended_on.as_ref()),
                 day(r.aftercare_until.as_ref()),
                 r.years_left,
@@ -177,8 +185,7 @@ pub async fn run(cfg: &Config, conn: &Connection, cmd: PortfolioCommand) -> anyh
             let today = today_arg(today.as_deref())?;
             let mut client = conn.portfolio(cfg).await?;
             aftercare(&mut client, today).await
-        }
-        // ---- end of deadlines and aftercare ----
+        } // ---- end of deadlines and aftercare ----
     }
 }
 

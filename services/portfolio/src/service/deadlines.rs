@@ -42,7 +42,11 @@ pub(crate) fn facts(p: &Portfolio, placements: &[store::home_access::HomePlaceme
             .iter()
             .flat_map(|d| d.documents.iter())
             .filter(|d| d.kind == kind as i32)
-            .filter_map(|d| dates::opt_from_proto("dated", d.dated.as_ref()).ok().flatten())
+            .filter_map(|d| {
+                dates::opt_from_proto("dated", d.dated.as_ref())
+                    .ok()
+                    .flatten()
+            })
             .collect()
     };
     Facts {
@@ -70,6 +74,32 @@ pub(crate) fn facts(p: &Portfolio, placements: &[store::home_access::HomePlaceme
         oral: exam.is_some_and(|e| e.oral),
         reviews: docs_of(DocumentKind::CareReview),
         custody_considerations: docs_of(DocumentKind::CustodyConsideration),
+        dental_last_visit: p.dental.as_ref().and_then(|d| {
+            dates::opt_from_proto("last_visit_on", d.last_visit_on.as_ref())
+                .ok()
+                .flatten()
+        }),
+        bup_referrals: p
+            .health
+            .iter()
+            .flat_map(|h| h.referrals.iter())
+            .filter(|r| r.kind == ReferralKind::Bup as i32)
+            .filter_map(|r| {
+                let on = dates::opt_from_proto("referred_on", r.referred_on.as_ref()).ok()??;
+                let first =
+                    dates::opt_from_proto("first_appointment_on", r.first_appointment_on.as_ref())
+                        .ok()
+                        .flatten();
+                Some((on, first))
+            })
+            .collect(),
+        school_recorded_on: p
+            .school
+            .as_ref()
+            .filter(|s| !s.school_unit_code.trim().is_empty())
+            .and_then(|s| day(s.updated_at.get(..10).unwrap_or_default())),
+        care_plans: docs_of(DocumentKind::CarePlan),
+        implementation_plans: docs_of(DocumentKind::ImplementationPlan),
     }
 }
 
@@ -126,7 +156,9 @@ impl DeadlineJob {
                         emitted = r.emitted,
                         "portfolio deadlines run"
                     ),
-                    Err(e) => tracing::warn!(error = %e, "portfolio deadlines run failed; retrying at the next tick"),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "portfolio deadlines run failed; retrying at the next tick")
+                    }
                 }
             }
         });
@@ -224,8 +256,12 @@ impl Portfolios {
                     }
                 }
                 if changed > 0 {
-                    tx.audit(&service.audit("deadlines_changed", "portfolio.deadlines", &p.child_id))
-                        .await?;
+                    tx.audit(&service.audit(
+                        "deadlines_changed",
+                        "portfolio.deadlines",
+                        &p.child_id,
+                    ))
+                    .await?;
                     tx.commit(&self.feed).await?;
                     out.emitted += changed;
                 }
@@ -252,7 +288,11 @@ impl Portfolios {
         }
         let today = self.day_of("today", req.today.as_ref())?;
         self.core()
-            .audit(vec![ctx.audit("run", "portfolio.deadlines", &self.region_code())])
+            .audit(vec![ctx.audit(
+                "run",
+                "portfolio.deadlines",
+                &self.region_code(),
+            )])
             .await?;
         self.run_deadlines_on(today).await
     }
@@ -328,7 +368,9 @@ impl Portfolios {
                         p.placing_municipality_code.clone()
                     },
                     home_id: match (&care, redacted) {
-                        (Some(c), false) => c.home.as_ref().map(|h| h.0.clone()).unwrap_or_default(),
+                        (Some(c), false) => {
+                            c.home.as_ref().map(|h| h.0.clone()).unwrap_or_default()
+                        }
                         _ => String::new(),
                     },
                     care_start: care.as_ref().map(|c| dates::to_proto(c.started_on)),
