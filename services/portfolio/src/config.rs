@@ -64,6 +64,23 @@ pub struct DeadlineConfig {
     pub aftercare_from_care_end_age: u32,
     /// An item is `due` from this many days before its due date.
     pub lead_days: u32,
+    /// A dental visit is due this many months after the last one (the
+    /// child's yearly check-up in barn- och ungdomstandvården) ...
+    pub dental_months: u32,
+    /// ... and this many days after care start when none is recorded.
+    pub dental_days: u32,
+    /// A BUP referral's first appointment is due this many days after the
+    /// referral (the reinforced care guarantee for BUP: 30 days).
+    pub bup_wait_days: u32,
+    /// The child's school is due this many days after the child moves in
+    /// (the authority's standard; schooling without delay, Skollagen).
+    pub school_days: u32,
+    /// The care plan (vårdplan, 11 kap. 3 § SoL) is due this many days
+    /// after care start (it should exist when care starts).
+    pub care_plan_days: u32,
+    /// The implementation plan (genomförandeplan) is due this many days
+    /// after care start.
+    pub implementation_plan_days: u32,
     /// How often the service runs the deadlines by itself, in seconds
     /// (0: never; the RPC and the CLI still run them).
     pub run_every_secs: u64,
@@ -80,6 +97,12 @@ impl Default for DeadlineConfig {
             aftercare_until_age: 25,
             aftercare_from_care_end_age: 16,
             lead_days: 30,
+            dental_months: 12,
+            dental_days: 90,
+            bup_wait_days: 30,
+            school_days: 14,
+            care_plan_days: 14,
+            implementation_plan_days: 30,
             run_every_secs: 3600,
         }
     }
@@ -88,6 +111,29 @@ impl Default for DeadlineConfig {
 impl DeadlineConfig {
     /// The key at fault and why, when a value is out of range.
     pub fn check(&self) -> Result<(), (&'static str, &'static str)> {
+        for (key, v, max) in [
+            ("portfolio.deadlines.dental_months", self.dental_months, 36),
+            ("portfolio.deadlines.dental_days", self.dental_days, 365),
+            ("portfolio.deadlines.bup_wait_days", self.bup_wait_days, 365),
+            ("portfolio.deadlines.school_days", self.school_days, 365),
+            (
+                "portfolio.deadlines.care_plan_days",
+                self.care_plan_days,
+                365,
+            ),
+            (
+                "portfolio.deadlines.implementation_plan_days",
+                self.implementation_plan_days,
+                365,
+            ),
+        ] {
+            if v == 0 || v > max {
+                return Err((
+                    key,
+                    "must be between 1 and its maximum (36 months, 365 days)",
+                ));
+            }
+        }
         if !(1..=365).contains(&self.health_exam_days) {
             return Err((
                 "portfolio.deadlines.health_exam_days",

@@ -23,6 +23,16 @@
 //!   `aftercare_from_care_end_age` or later; upcoming while in care, due
 //!   while it runs, met from the 25th birthday.
 //!
+//! * the rights the ombud follows up (issue 23 §6, ADR 0042): a dental
+//!   visit (`dental_months` after the last, or `dental_days` after care
+//!   start when none is recorded; recurring), the first BUP appointment
+//!   (`bup_wait_days` after the oldest referral still waiting; met when
+//!   every BUP referral of the care has had one), the school (`school_days`
+//!   after the child moved in where it lives; met when the school section
+//!   names a school unit, written since then), the care plan and the
+//!   implementation plan (`care_plan_days` / `implementation_plan_days`
+//!   after care start; met by a document of that kind dated in this care).
+//!
 //! An item is `overdue` after its due date, `due` from `lead_days` before
 //! it through the day itself, `upcoming` before that. Care is the latest
 //! run of placements without a gap; the items of the care period (health,
@@ -39,8 +49,13 @@ pub const SIX_MONTH_REVIEW: &str = "six_month_review";
 pub const CUSTODY_CONSIDERATION: &str = "custody_consideration";
 pub const CARE_END: &str = "care_end";
 pub const AFTERCARE: &str = "aftercare";
+pub const DENTAL: &str = "dental";
+pub const BUP_REFERRAL: &str = "bup_referral";
+pub const SCHOOL_PLACEMENT: &str = "school_placement";
+pub const CARE_PLAN: &str = "care_plan";
+pub const IMPLEMENTATION_PLAN: &str = "implementation_plan";
 
-pub const ITEMS: [&str; 7] = [
+pub const ITEMS: [&str; 12] = [
     HEALTH_PHYSICAL,
     HEALTH_PSYCHOLOGICAL,
     HEALTH_ORAL,
@@ -48,6 +63,11 @@ pub const ITEMS: [&str; 7] = [
     CUSTODY_CONSIDERATION,
     CARE_END,
     AFTERCARE,
+    DENTAL,
+    BUP_REFERRAL,
+    SCHOOL_PLACEMENT,
+    CARE_PLAN,
+    IMPLEMENTATION_PLAN,
 ];
 
 /// The registry's legal basis whose care ends at 21 (LVU 21 §).
@@ -104,6 +124,15 @@ pub struct Facts {
     pub reviews: Vec<NaiveDate>,
     /// The dates custody was considered (`CUSTODY_CONSIDERATION` documents).
     pub custody_considerations: Vec<NaiveDate>,
+    /// The dental section's last visit.
+    pub dental_last_visit: Option<NaiveDate>,
+    /// The BUP referrals: referred on, first appointment on (None: waiting).
+    pub bup_referrals: Vec<(NaiveDate, Option<NaiveDate>)>,
+    /// The day the school section last named a school unit (None: no school).
+    pub school_recorded_on: Option<NaiveDate>,
+    /// The dates of the care plans and implementation plans (documents).
+    pub care_plans: Vec<NaiveDate>,
+    pub implementation_plans: Vec<NaiveDate>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -274,6 +303,7 @@ pub fn items(f: &Facts, c: &DeadlineConfig, today: NaiveDate) -> Vec<Item> {
             due_on: due,
             state: by_date(due, today, lead),
         });
+        rights_items(f, c, &care, today, &mut out);
         // Custody after two years in the same family home.
         if let Some((_, since)) = &care.home {
             let due = plus_years(*since, c.custody_years);
@@ -323,6 +353,88 @@ pub fn items(f: &Facts, c: &DeadlineConfig, today: NaiveDate) -> Vec<Item> {
         });
     }
     out
+}
+
+/// The items of the rights the ombud follows up, while the child is in care.
+fn rights_items(f: &Facts, c: &DeadlineConfig, care: &Care, today: NaiveDate, out: &mut Vec<Item>) {
+    let lead = c.lead_days;
+    let start = care.started_on;
+    // Dental: recurring from the last visit (or from care start).
+    let due = match f.dental_last_visit.filter(|d| *d <= today) {
+        Some(last) => last
+            .checked_add_months(Months::new(c.dental_months))
+            .unwrap_or(NaiveDate::MAX),
+        None => plus_days(start, c.dental_days),
+    };
+    out.push(Item {
+        code: DENTAL,
+        due_on: due,
+        state: by_date(due, today, lead),
+    });
+    // BUP: the oldest referral of this care still waiting; met when none waits.
+    let of_care: Vec<_> = f
+        .bup_referrals
+        .iter()
+        .filter(|(on, _)| *on >= start && *on <= today)
+        .collect();
+    let waiting = of_care
+        .iter()
+        .filter(|(_, first)| first.is_none_or(|d| d > today))
+        .map(|(on, _)| *on)
+        .min();
+    if let Some(on) = waiting {
+        let due = plus_days(on, c.bup_wait_days);
+        out.push(Item {
+            code: BUP_REFERRAL,
+            due_on: due,
+            state: by_date(due, today, lead.min(c.bup_wait_days)),
+        });
+    } else if let Some(on) = of_care.iter().map(|(on, _)| *on).max() {
+        out.push(Item {
+            code: BUP_REFERRAL,
+            due_on: plus_days(on, c.bup_wait_days),
+            state: State::Met,
+        });
+    }
+    // School: where the child lives now (a move starts it again).
+    let moved_in = care.home.as_ref().map_or(start, |(_, since)| *since);
+    let due = plus_days(moved_in, c.school_days);
+    let school = f
+        .school_recorded_on
+        .is_some_and(|d| d >= minus_days(moved_in, c.school_days) && d <= today);
+    out.push(Item {
+        code: SCHOOL_PLACEMENT,
+        due_on: due,
+        state: if school {
+            State::Met
+        } else {
+            by_date(due, today, lead.min(c.school_days))
+        },
+    });
+    // The care plan and the implementation plan of this care.
+    for (code, days, docs) in [
+        (CARE_PLAN, c.care_plan_days, &f.care_plans),
+        (
+            IMPLEMENTATION_PLAN,
+            c.implementation_plan_days,
+            &f.implementation_plans,
+        ),
+    ] {
+        let due = plus_days(start, days);
+        // A plan written for this care may be dated before it starts.
+        let present = docs
+            .iter()
+            .any(|d| *d >= minus_days(start, c.health_exam_days) && *d <= today);
+        out.push(Item {
+            code,
+            due_on: due,
+            state: if present {
+                State::Met
+            } else {
+                by_date(due, today, lead.min(days))
+            },
+        });
+    }
 }
 
 /// Whole years from `today` to `until` (0 when passed).
@@ -644,5 +756,71 @@ mod tests {
             bad.check().unwrap_err().0,
             "portfolio.deadlines.care_end_age_lvu_3"
         );
+    }
+
+    #[test]
+    fn the_rights_items_follow_dental_bup_school_and_the_plans() {
+        let mut f = child();
+        // Care starts 2026-01-10: nothing recorded.
+        let at = |f: &Facts, code, day| item(f, code, day).unwrap();
+        assert_eq!(at(&f, DENTAL, "2026-01-10").due_on, d("2026-04-10"));
+        assert_eq!(at(&f, DENTAL, "2026-04-10").state, State::Due);
+        assert_eq!(at(&f, DENTAL, "2026-04-11").state, State::Overdue);
+        f.dental_last_visit = Some(d("2026-03-01"));
+        let i = at(&f, DENTAL, "2026-04-11");
+        assert_eq!((i.due_on, i.state), (d("2027-03-01"), State::Upcoming));
+        // No BUP referral: no item; one waiting is due 30 days after.
+        assert!(item(&f, BUP_REFERRAL, "2026-02-01").is_none());
+        f.bup_referrals = vec![(d("2026-02-01"), None)];
+        let i = at(&f, BUP_REFERRAL, "2026-03-03");
+        assert_eq!((i.due_on, i.state), (d("2026-03-03"), State::Due));
+        assert_eq!(at(&f, BUP_REFERRAL, "2026-03-04").state, State::Overdue);
+        // The appointment booked for later still waits; once it is past, met.
+        f.bup_referrals = vec![(d("2026-02-01"), Some(d("2026-03-10")))];
+        assert_eq!(at(&f, BUP_REFERRAL, "2026-03-04").state, State::Overdue);
+        assert_eq!(at(&f, BUP_REFERRAL, "2026-03-10").state, State::Met);
+        // A referral from before this care is not this care's.
+        f.bup_referrals = vec![(d("2025-12-01"), None)];
+        assert!(item(&f, BUP_REFERRAL, "2026-03-04").is_none());
+        // School: 14 days after moving in; met once a school is recorded.
+        let i = at(&f, SCHOOL_PLACEMENT, "2026-01-24");
+        assert_eq!((i.due_on, i.state), (d("2026-01-24"), State::Due));
+        assert_eq!(at(&f, SCHOOL_PLACEMENT, "2026-01-25").state, State::Overdue);
+        f.school_recorded_on = Some(d("2026-01-20"));
+        assert_eq!(at(&f, SCHOOL_PLACEMENT, "2026-01-25").state, State::Met);
+        // A move to another home starts the school deadline again.
+        f.placements = vec![
+            placed("A", "2026-01-10", Some("2026-06-01")),
+            placed("B", "2026-06-01", None),
+        ];
+        let i = at(&f, SCHOOL_PLACEMENT, "2026-06-16");
+        assert_eq!((i.due_on, i.state), (d("2026-06-15"), State::Overdue));
+        // The plans: care plan 14 days, implementation plan 30 days.
+        assert_eq!(at(&f, CARE_PLAN, "2026-01-24").state, State::Due);
+        assert_eq!(at(&f, CARE_PLAN, "2026-01-25").state, State::Overdue);
+        assert_eq!(at(&f, IMPLEMENTATION_PLAN, "2026-02-09").state, State::Due);
+        assert_eq!(
+            at(&f, IMPLEMENTATION_PLAN, "2026-02-10").state,
+            State::Overdue
+        );
+        f.care_plans = vec![d("2026-01-05")];
+        f.implementation_plans = vec![d("2025-06-01")];
+        assert_eq!(at(&f, CARE_PLAN, "2026-02-10").state, State::Met);
+        assert_eq!(
+            at(&f, IMPLEMENTATION_PLAN, "2026-02-10").state,
+            State::Overdue,
+            "an old care's plan is not this care's"
+        );
+        // After care: none of them.
+        f.placements = vec![placed("A", "2026-01-10", Some("2026-03-01"))];
+        for code in [
+            DENTAL,
+            BUP_REFERRAL,
+            SCHOOL_PLACEMENT,
+            CARE_PLAN,
+            IMPLEMENTATION_PLAN,
+        ] {
+            assert!(item(&f, code, "2026-03-02").is_none(), "{code}");
+        }
     }
 }

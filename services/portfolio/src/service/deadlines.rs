@@ -74,6 +74,32 @@ pub(crate) fn facts(p: &Portfolio, placements: &[store::home_access::HomePlaceme
         oral: exam.is_some_and(|e| e.oral),
         reviews: docs_of(DocumentKind::CareReview),
         custody_considerations: docs_of(DocumentKind::CustodyConsideration),
+        dental_last_visit: p.dental.as_ref().and_then(|d| {
+            dates::opt_from_proto("last_visit_on", d.last_visit_on.as_ref())
+                .ok()
+                .flatten()
+        }),
+        bup_referrals: p
+            .health
+            .iter()
+            .flat_map(|h| h.referrals.iter())
+            .filter(|r| r.kind == ReferralKind::Bup as i32)
+            .filter_map(|r| {
+                let on = dates::opt_from_proto("referred_on", r.referred_on.as_ref()).ok()??;
+                let first =
+                    dates::opt_from_proto("first_appointment_on", r.first_appointment_on.as_ref())
+                        .ok()
+                        .flatten();
+                Some((on, first))
+            })
+            .collect(),
+        school_recorded_on: p
+            .school
+            .as_ref()
+            .filter(|s| !s.school_unit_code.trim().is_empty())
+            .and_then(|s| day(s.updated_at.get(..10).unwrap_or_default())),
+        care_plans: docs_of(DocumentKind::CarePlan),
+        implementation_plans: docs_of(DocumentKind::ImplementationPlan),
     }
 }
 

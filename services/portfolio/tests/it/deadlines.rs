@@ -8,7 +8,7 @@
 use crate::common::*;
 use samling_kit::auth::AuthContext;
 use samling_portfolio::Portfolios;
-use samling_proto::common::v1::WatchEventsRequest;
+use samling_proto::common::v1::{Date, WatchEventsRequest};
 use samling_proto::portfolio::v1::*;
 
 fn at(day: &str) -> chrono::DateTime<chrono::Utc> {
@@ -170,12 +170,27 @@ async fn the_health_examination_is_due_at_care_start_overdue_after_the_window_an
         // The window's last day: still due; the day after: overdue.
         h.clock.set(at("2026-12-31"));
         run(&h).await;
+        // (Only the health items here: the school and the care plan are
+        // overdue by then too: the_rights_the_ombud_follows_up_….)
+        let health = |w: &ListDeadlinesResponse| -> Vec<(String, String)> {
+            items_of(w, &child)
+                .into_iter()
+                .filter(|(i, _)| i.starts_with("health_"))
+                .collect()
+        };
         let w = worklist(&h, office(), "", "overdue").await.unwrap();
-        assert!(items_of(&w, &child).is_empty(), "[{bk}]");
+        assert!(health(&w).is_empty(), "[{bk}]");
         h.clock.set(at("2027-01-01"));
-        assert_eq!(run(&h).await.emitted, 3, "[{bk}] the three kinds overdue");
+        run(&h).await;
+        let ev = events(&h, &child).await;
+        let overdue = |ev: &[(String, String, String)]| {
+            ev.iter()
+                .filter(|(i, s, _)| i.starts_with("health_") && s == "overdue")
+                .count()
+        };
+        assert_eq!(overdue(&ev), 3, "[{bk}] the three kinds overdue");
         let w = worklist(&h, office(), "", "overdue").await.unwrap();
-        assert_eq!(items_of(&w, &child).len(), 3, "[{bk}]");
+        assert_eq!(health(&w).len(), 3, "[{bk}]");
 
         // Physical and psychological examined: met; oral still overdue.
         write_section(
@@ -642,6 +657,136 @@ async fn care_under_lvu_3_ends_at_21_from_the_placements_legal_basis() {
             1,
             "[{bk}] {ev:?}"
         );
+        h.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn the_rights_the_ombud_follows_up_dental_bup_school_and_the_plans_are_items_too() {
+    for mut h in harnesses().await {
+        let bk = h.backend;
+        let (child, home, p1) = (new_id(), new_id(), new_id());
+        register_child(&h, &child, "2012-03-04", false);
+        h.publish(vec![created(&p1, &child, &home, "2026-12-01", false)])
+            .await;
+        run(&h).await;
+        let all = |w: &ListDeadlinesResponse| -> Vec<(String, String, Option<Date>)> {
+            w.rows
+                .iter()
+                .filter(|r| r.child_id == child)
+                .flat_map(|r| {
+                    r.items
+                        .iter()
+                        .map(|i| (i.item.clone(), i.state.clone(), i.due_on))
+                })
+                .collect()
+        };
+        let w = worklist(&h, office(), "", "").await.unwrap();
+        let items = all(&w);
+        for want in [
+            ("care_plan", "due", "2026-12-15"),
+            ("school_placement", "due", "2026-12-15"),
+            ("implementation_plan", "due", "2026-12-31"),
+            ("dental", "upcoming", "2027-03-01"),
+        ] {
+            assert!(
+                items.contains(&(want.0.into(), want.1.into(), ymd(want.2))),
+                "[{bk}] {want:?} in {items:?}"
+            );
+        }
+        assert!(
+            !items.iter().any(|(i, _, _)| i == "bup_referral"),
+            "[{bk}] no referral, no item"
+        );
+
+        // A care plan dated before care start, the school, a BUP referral.
+        write_section(
+            &h,
+            &child,
+            update_section_request::Section::Documents(Documents {
+                documents: vec![document(DocumentKind::CarePlan, "2026-11-28")],
+                ..Default::default()
+            }),
+        )
+        .await;
+        write_section(
+            &h,
+            &child,
+            update_section_request::Section::School(School {
+                school_unit_code: "12345678".into(),
+                school_unit_name: "Centralskolan".into(),
+                class_name: "8B".into(),
+                ..Default::default()
+            }),
+        )
+        .await;
+        write_section(
+            &h,
+            &child,
+            update_section_request::Section::Health(Health {
+                referrals: vec![Referral {
+                    kind: ReferralKind::Bup as i32,
+                    referred_on: ymd("2026-12-01"),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }),
+        )
+        .await;
+        run(&h).await;
+        let w = worklist(&h, office(), "", "").await.unwrap();
+        let items = all(&w);
+        assert!(
+            !items
+                .iter()
+                .any(|(i, _, _)| i == "care_plan" || i == "school_placement"),
+            "[{bk}] met: {items:?}"
+        );
+        assert!(
+            items.contains(&("bup_referral".into(), "due".into(), ymd("2026-12-31"))),
+            "[{bk}] {items:?}"
+        );
+
+        // 1 January: the referral waited past 30 days, no implementation plan.
+        h.clock.set(at("2027-01-01"));
+        run(&h).await;
+        let w = worklist(&h, office(), "", "overdue").await.unwrap();
+        let overdue: Vec<String> = all(&w).into_iter().map(|(i, _, _)| i).collect();
+        assert!(
+            overdue.contains(&"bup_referral".to_string()),
+            "[{bk}] {overdue:?}"
+        );
+        assert!(
+            overdue.contains(&"implementation_plan".to_string()),
+            "[{bk}] {overdue:?}"
+        );
+        // The first appointment on 2 January: met from that day.
+        write_section(
+            &h,
+            &child,
+            update_section_request::Section::Health(Health {
+                referrals: vec![Referral {
+                    kind: ReferralKind::Bup as i32,
+                    referred_on: ymd("2026-12-01"),
+                    first_appointment_on: ymd("2027-01-02"),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }),
+        )
+        .await;
+        assert_eq!(run(&h).await.emitted, 0, "[{bk}] not yet on the 1st");
+        h.clock.set(at("2027-01-02"));
+        run(&h).await;
+        let ev = events(&h, &child).await;
+        for (state, n) in [("due", 1), ("overdue", 1), ("met", 1)] {
+            assert_eq!(
+                count(&ev, "bup_referral", state, "2026-12-31"),
+                n,
+                "[{bk}] {state}: {ev:?}"
+            );
+        }
+        assert_eq!(count(&ev, "care_plan", "met", "2026-12-15"), 1, "[{bk}]");
         h.stop().await;
     }
 }
