@@ -36,14 +36,22 @@ impl Portfolios {
         let p = store::portfolios::get(&self.store.read, &id)
             .await?
             .ok_or_else(|| hidden(&id))?;
-        let rel = self.admitted(ctx, &p).await?;
-        if !rules::may_read(rel, Section::Health, is_sealed(&p, Section::Health)) {
+        let access = self.admitted(ctx, &p).await?;
+        let sealed = is_sealed(&p, Section::Health);
+        if !access.may_read(Section::Health, sealed) {
+            // The relation reads health, the retention stage does not (ADR 0043).
+            if rules::may_read(access.rel, Section::Health, sealed) {
+                return Err(super::access::stage_refused(
+                    access.stage,
+                    "the health section is not read in this stage",
+                ));
+            }
             return Err(refused(
                 Reason::ForbiddenRole,
                 format!("a {} may not read the health section", ctx.role.as_str()),
             ));
         }
-        let (view, _) = self.view_for(rel, p).await?;
+        let (view, _) = self.view_for(access, p).await?;
         self.core()
             .audit(vec![ctx.audit("read", HEALTH_FHIR, &id)])
             .await?;
@@ -97,6 +105,12 @@ impl Portfolios {
                 .ok_or_else(refuse)?;
             let rel = self.relation(ctx, &p).await?;
             if matches!(rel, Relation::Stranger) || !rules::may_write(rel, Section::School) {
+                return Err(refuse());
+            }
+            // The retention stage as for any write of the school section
+            // (ADR 0043): an archived portfolio is not written.
+            let (stage, adult) = self.stage_now(&p).await?;
+            if !rules::may_write_in(rel, stage, adult, Section::School) {
                 return Err(refuse());
             }
             if let Some(civic) = person.civic_birth_date {
