@@ -1,7 +1,8 @@
 //! `samling ombud …`: the regional office's ombud roster over gRPC —
 //! register the region's ombuds, list them with their workload, list the
-//! placed children waiting for an ombud. Cases go through the REST API
-//! (no child's words on a command line).
+//! placed children waiting for an ombud; run the rights follow-up and show
+//! its counts. Cases go through the REST API (no child's words on a
+//! command line).
 
 use super::Connection;
 use samling_kit::client::ServiceClient;
@@ -22,6 +23,14 @@ pub enum OmbudCommand {
     List,
     /// Placed children waiting for an ombud.
     Unassigned,
+    /// The rights follow-up (ADR 0046): evaluate the talks rule as of a day
+    /// (alerting what became overdue), then the region's counts per item
+    /// (1–4 shown as "<5").
+    FollowUp {
+        /// The day to evaluate as of (YYYY-MM-DD; default today).
+        #[arg(long)]
+        as_of: Option<String>,
+    },
 }
 
 impl Connection {
@@ -81,6 +90,37 @@ pub async fn run(cfg: &Config, conn: &Connection, cmd: OmbudCommand) -> anyhow::
                 println!(
                     "child {} placed {} (placement {})",
                     a.child_id, a.placed_at, a.placement_id
+                );
+            }
+        }
+        OmbudCommand::FollowUp { as_of } => {
+            let as_of = match as_of {
+                Some(d) => Some(samling_kit::dates::to_proto(
+                    samling_kit::dates::parse_iso("--as-of", &d)?,
+                )),
+                None => None,
+            };
+            let r = call!(
+                run_follow_up,
+                RunFollowUpRequest {
+                    request_id: samling_kit::ids::new_id_string(),
+                    as_of,
+                }
+            );
+            let day = r
+                .as_of
+                .map(|d| format!("{:04}-{:02}-{:02}", d.year, d.month, d.day))
+                .unwrap_or_default();
+            println!(
+                "follow-up as of {day}: {} children evaluated, {} alerts raised",
+                r.children, r.alerts_raised
+            );
+            let counts = call!(follow_up_counts, FollowUpCountsRequest {});
+            println!("item overdue due met upcoming unknown children");
+            for c in &counts.items {
+                println!(
+                    "{} {} {} {} {} {} {}",
+                    c.item, c.overdue, c.due, c.met, c.upcoming, c.unknown, c.children
                 );
             }
         }

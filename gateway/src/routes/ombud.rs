@@ -93,6 +93,24 @@ pub const MEETING_READERS: &[Role] = &[
 pub const COMPLAINT_READERS: &[Role] =
     &[Role::Ombud, Role::RegionalOfficer, Role::Service, Role::Ivo];
 
+// ---- rights follow-up (ADR 0046) ----
+/// A child's follow-up: the child (its own), its ombud, the office.
+pub const FOLLOW_UP_READERS: &[Role] = &[
+    Role::Child,
+    Role::Ombud,
+    Role::RegionalOfficer,
+    Role::Service,
+];
+/// Who records a talk with the child: its ombud, its placing caseworker.
+pub const TALKERS: &[Role] = &[Role::Ombud, Role::MunicipalityCaseworker];
+/// The follow-up's counts (1–4 as "<5"): the office and the aggregate roles.
+pub const COUNT_READERS: &[Role] = &[
+    Role::RegionalOfficer,
+    Role::Service,
+    Role::CouncilMember,
+    Role::NationalAnalyst,
+];
+
 const CREATES: &[(&str, &str, &str)] = &[
     ("openCase", "/id", "case_id"),
     ("contactMyOmbud", "/id", "case_id"),
@@ -145,4 +163,15 @@ route_table! {
         Query, MEETING_READERS, own = [], party = Some("child_id"), "A child's meetings (what the child wanted said: the child and its ombud only)";
     POST "/v1/regions/{region}/ombud/meetings/{meeting_id}/record" "recordMeeting" => record_meeting(RecordMeetingRequest) -> Meeting,
         Body, OMBUD, own = [], party = None, "The ombud's record of a meeting: attendance, what the child wanted said, what was decided";
+    // ---- rights follow-up (ADR 0046) ----
+    GET "/v1/regions/{region}/ombud/follow-up" "listMyFollowUp" => list_follow_up(ListFollowUpRequest) -> ListFollowUpResponse,
+        Query, OMBUD, own = [], party = None, "The calling ombud's worklist: its children's follow-up items, overdue first (overdueOnly filters)";
+    GET "/v1/regions/{region}/ombud/children/{child_id}/follow-up" "listChildFollowUp" => list_follow_up(ListFollowUpRequest) -> ListFollowUpResponse,
+        Query, FOLLOW_UP_READERS, own = [], party = Some("child_id"), "A child's follow-up items (its ombud, the office; the child its own)";
+    POST "/v1/regions/{region}/ombud/children/{child_id}/talks" "recordTalk" => record_talk(RecordTalkRequest) -> Talk,
+        Body, TALKERS, own = [], party = None, "A talk with the child (its ombud, or its placing municipality's caseworker)";
+    POST "/v1/regions/{region}/ombud/follow-up/runs" "runFollowUp" => run_follow_up(RunFollowUpRequest) -> RunFollowUpResponse,
+        Body, OFFICE, own = [], party = None, "Evaluate the talks rule as of a date and alert what became overdue (ombud.follow_up_overdue)";
+    GET "/v1/regions/{region}/ombud/follow-up/counts" "followUpCounts" => follow_up_counts(FollowUpCountsRequest) -> FollowUpCountsResponse,
+        Query, COUNT_READERS, own = [], party = None, "Per follow-up item, the region's children overdue, due, met (1–4 shown as \"<5\")";
 }

@@ -5,6 +5,7 @@
 pub mod assign;
 pub mod calendar;
 pub mod cases;
+pub mod follow_up;
 mod error;
 
 pub use error::OmbudError;

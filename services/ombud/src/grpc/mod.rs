@@ -32,6 +32,11 @@ samling_kit::grpc_service! {
         register_meeting(RegisterMeetingRequest) -> Meeting => |g, c, r| g.register_meeting(&c, r);
         record_meeting(RecordMeetingRequest) -> Meeting => |g, c, r| g.record_meeting(&c, r);
         list_meetings(ListMeetingsRequest) -> ListMeetingsResponse => |g, c, r| g.list_meetings(&c, r);
+        // ---- rights follow-up (ADR 0046) ----
+        record_talk(RecordTalkRequest) -> Talk => |g, c, r| g.record_talk(&c, r);
+        list_follow_up(ListFollowUpRequest) -> ListFollowUpResponse => |g, c, r| g.list_follow_up(&c, r);
+        run_follow_up(RunFollowUpRequest) -> RunFollowUpResponse => |g, c, r| g.run_follow_up(&c, r);
+        follow_up_counts(FollowUpCountsRequest) -> FollowUpCountsResponse => |g, c, r| g.follow_up_counts(&c, r);
     ;
 }
 

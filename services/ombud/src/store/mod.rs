@@ -278,3 +278,8 @@ pub async fn meetings_of_child<'e, E: Executor<'e, Database = Any>>(
     f.and("child_id = ?", child_id);
     page_of(e, &MEETINGS, f, page).await
 }
+
+// ------------------------------------------------------ rights follow-up
+
+mod follow_up;
+pub use follow_up::*;

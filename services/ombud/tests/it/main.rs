@@ -9,4 +9,5 @@ mod access;
 mod assignment;
 mod cases;
 mod meetings;
+mod follow_up;
 mod reviews;
