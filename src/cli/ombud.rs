@@ -95,9 +95,9 @@ pub async fn run(cfg: &Config, conn: &Connection, cmd: OmbudCommand) -> anyhow::
         }
         OmbudCommand::FollowUp { as_of } => {
             let as_of = match as_of {
-                Some(d) => Some(samling_kit::dates::to_proto(
-                    samling_kit::dates::parse_iso("--as-of", &d)?,
-                )),
+                Some(d) => Some(samling_kit::dates::to_proto(samling_kit::dates::parse_iso(
+                    "--as-of", &d,
+                )?)),
                 None => None,
             };
             let r = call!(

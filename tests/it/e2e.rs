@@ -313,7 +313,14 @@ async fn serve_all_answers_grpc_and_the_cli_across_regions() {
     // The ombud's rights follow-up over the CLI (ADR 0046): a run as of a
     // day, then the counts per item; a bad day names the option.
     let out = samling(data.path(), base)
-        .args(["ombud", "follow-up", "--as-of", "2026-12-01", "--region", "stockholm-gotland"])
+        .args([
+            "ombud",
+            "follow-up",
+            "--as-of",
+            "2026-12-01",
+            "--region",
+            "stockholm-gotland",
+        ])
         .output()
         .unwrap();
     let text = common::stdout_of_success(&out);
@@ -321,9 +328,19 @@ async fn serve_all_answers_grpc_and_the_cli_across_regions() {
         text.starts_with("follow-up as of 2026-12-01: ") && text.contains("children evaluated"),
         "{text}"
     );
-    assert!(text.contains("item overdue due met upcoming unknown children"), "{text}");
+    assert!(
+        text.contains("item overdue due met upcoming unknown children"),
+        "{text}"
+    );
     let out = samling(data.path(), base)
-        .args(["ombud", "follow-up", "--as-of", "1 december", "--region", "stockholm-gotland"])
+        .args([
+            "ombud",
+            "follow-up",
+            "--as-of",
+            "1 december",
+            "--region",
+            "stockholm-gotland",
+        ])
         .output()
         .unwrap();
     assert!(!out.status.success());

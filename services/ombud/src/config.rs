@@ -51,10 +51,7 @@ impl OmbudConfig {
             ));
         }
         if !(1..=180).contains(&self.talks_first_within_days) {
-            return Err((
-                "ombud.talks_first_within_days",
-                "must be between 1 and 180",
-            ));
+            return Err(("ombud.talks_first_within_days", "must be between 1 and 180"));
         }
         if !(1..=6).contains(&self.talks_every_months) {
             return Err(("ombud.talks_every_months", "must be between 1 and 6"));

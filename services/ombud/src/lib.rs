@@ -136,10 +136,8 @@ pub async fn open(cfg: &Config, region: &str, regions: Arc<RegionMap>) -> Result
     // The handler holds a copy without the handle: no cycle keeps it alive.
     let feed = registry_feed::follow(&svc, cfg, region, &regions)?;
     let portfolio = portfolio_feed::follow(&svc, cfg, region, &regions)?;
-    let job = service::follow_up::FollowUpJob::spawn(
-        svc.clone(),
-        std::time::Duration::from_secs(3600),
-    );
+    let job =
+        service::follow_up::FollowUpJob::spawn(svc.clone(), std::time::Duration::from_secs(3600));
     let mut svc = svc;
     svc.registry_feed = Some(Arc::new(feed));
     svc.portfolio_feed = Some(Arc::new(portfolio));

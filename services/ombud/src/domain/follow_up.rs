@@ -90,7 +90,11 @@ pub fn talks_item(
 /// A health examination the portfolio has not reported on: "upcoming"
 /// until `after_days` past the care's start, then "unknown" (no data — not
 /// met, not overdue: the ombud asks).
-pub fn unreported_item(after_days: u32, care_start: NaiveDate, today: NaiveDate) -> (State, NaiveDate) {
+pub fn unreported_item(
+    after_days: u32,
+    care_start: NaiveDate,
+    today: NaiveDate,
+) -> (State, NaiveDate) {
     let by = care_start + Days::new(u64::from(after_days));
     if today > by {
         (State::Unknown, by)
@@ -147,7 +151,10 @@ mod tests {
         );
         assert_eq!(talks_item(RULE, start, talk, d(2027, 4, 20)).0, State::Due);
         assert_eq!(talks_item(RULE, start, talk, d(2027, 5, 20)).0, State::Due);
-        assert_eq!(talks_item(RULE, start, talk, d(2027, 5, 21)).0, State::Overdue);
+        assert_eq!(
+            talks_item(RULE, start, talk, d(2027, 5, 21)).0,
+            State::Overdue
+        );
     }
 
     #[test]

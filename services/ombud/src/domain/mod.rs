@@ -5,7 +5,7 @@
 pub mod assign;
 pub mod calendar;
 pub mod cases;
-pub mod follow_up;
 mod error;
+pub mod follow_up;
 
 pub use error::OmbudError;

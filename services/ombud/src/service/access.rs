@@ -88,7 +88,7 @@ impl Ombuds {
     /// Every RPC: the region's bind, and the gateway's public caller
     /// refused (one check used everywhere).
     pub(crate) fn enter(&self, ctx: &AuthContext) -> R<()> {
-        self.bind(ctx)?;
+        self.bind_records(ctx)?;
         if ctx.is_public() {
             return Err(role_refused(ctx, "use the ombud service"));
         }

@@ -196,9 +196,8 @@ impl Ombuds {
         let item = text(&o, "item");
         rules::check_item(&item)?;
         let state_text = text(&o, "state");
-        let state = State::parse(&state_text).ok_or_else(|| {
-            OmbudError::invalid("state", "must be upcoming, due, overdue or met")
-        })?;
+        let state = State::parse(&state_text)
+            .ok_or_else(|| OmbudError::invalid("state", "must be upcoming, due, overdue or met"))?;
         let due_on = dates::parse_iso("due_on", &text(&o, "due_on"))?;
         if let Some(region) = o.get("region").and_then(Value::as_str)
             && self.region.as_ref().is_some_and(|r| r.as_str() != region)
@@ -242,7 +241,10 @@ impl Ombuds {
         let child_id = parse_id("child_id", &req.child_id)?.to_string();
         let with = match TalkWith::try_from(req.with) {
             Ok(TalkWith::Unspecified) | Err(_) => {
-                return Err(OmbudError::invalid("with", "is required (caseworker or ombud)"));
+                return Err(OmbudError::invalid(
+                    "with",
+                    "is required (caseworker or ombud)",
+                ));
             }
             Ok(w) => w,
         };
@@ -254,7 +256,11 @@ impl Ombuds {
         if with != own {
             return Err(OmbudError::invalid(
                 "with",
-                format!("a {} records its own talks ({})", ctx.role.as_str(), own.as_str_name()),
+                format!(
+                    "a {} records its own talks ({})",
+                    ctx.role.as_str(),
+                    own.as_str_name()
+                ),
             ));
         }
         let held_on = dates::from_proto("held_on", req.held_on.as_ref())?;
@@ -323,7 +329,12 @@ impl Ombuds {
         self.enter(ctx)?;
         only(
             ctx,
-            &[Role::Ombud, Role::Child, Role::RegionalOfficer, Role::Service],
+            &[
+                Role::Ombud,
+                Role::Child,
+                Role::RegionalOfficer,
+                Role::Service,
+            ],
             "read the rights follow-up of a child",
         )?;
         let page = Page::from_request(req.page.as_ref())?;
@@ -353,17 +364,15 @@ impl Ombuds {
         for a in &children {
             let mut f = self.follow_up_of(a, today).await?;
             if req.overdue_only {
-                f.items
-                    .retain(|i| i.state == FollowUpState::Overdue as i32);
+                f.items.retain(|i| i.state == FollowUpState::Overdue as i32);
                 if f.items.is_empty() {
                     continue;
                 }
             }
             rows.push(f);
         }
-        let key = |f: &ChildFollowUp| {
-            format!("{}/{}", if f.overdue > 0 { 0 } else { 1 }, f.child_id)
-        };
+        let key =
+            |f: &ChildFollowUp| format!("{}/{}", if f.overdue > 0 { 0 } else { 1 }, f.child_id);
         rows.sort_by_key(key);
         if let Some(after) = &page.after {
             rows.retain(|f| key(f).as_str() > after.as_str());

@@ -108,6 +108,18 @@ impl Service for Ombuds {
     /// officer works in its own region's service only. Refused before
     /// anything is read.
     fn bind(&self, ctx: &AuthContext) -> R<()> {
+        // Their one RPC, the follow-up's suppressed counts (ADR 0046),
+        // admits them itself; every other RPC refuses them in `enter`.
+        if ctx.role.aggregates_only() {
+            return Ok(());
+        }
+        self.bind_records(ctx)
+    }
+}
+
+impl Ombuds {
+    /// [`Service::bind`] for the RPCs on records (all but the counts).
+    pub(crate) fn bind_records(&self, ctx: &AuthContext) -> R<()> {
         if ctx.role.aggregates_only() {
             return Err(OmbudError::Kit(KitError::refused(
                 Reason::ForbiddenRole,

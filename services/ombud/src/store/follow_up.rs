@@ -46,7 +46,11 @@ pub async fn portfolio_item_of<'e, E: Executor<'e, Database = Any>>(
 }
 
 /// Store the portfolio's state of an item (replacing an older one).
-pub async fn save_portfolio_item(conn: &mut AnyConnection, p: &PortfolioItem, is_new: bool) -> R<()> {
+pub async fn save_portfolio_item(
+    conn: &mut AnyConnection,
+    p: &PortfolioItem,
+    is_new: bool,
+) -> R<()> {
     let sql = if is_new {
         "INSERT INTO follow_up_portfolio (state, due_on, seq, child_id, item) VALUES ($1, $2, $3, $4, $5)"
     } else {
@@ -114,7 +118,12 @@ pub async fn alert_of<'e, E: Executor<'e, Database = Any>>(
 
 /// Remember an alert raised for the item at `due_on` (replacing one for
 /// an earlier date).
-pub async fn set_alert(conn: &mut AnyConnection, child_id: &str, item: &str, due_on: &str) -> R<()> {
+pub async fn set_alert(
+    conn: &mut AnyConnection,
+    child_id: &str,
+    item: &str,
+    due_on: &str,
+) -> R<()> {
     clear_alert(&mut *conn, child_id, item).await?;
     sqlx::query("INSERT INTO follow_up_alerts (child_id, item, due_on) VALUES ($1, $2, $3)")
         .bind(child_id)
@@ -139,11 +148,13 @@ pub async fn all_of_ombud<'e, E: Executor<'e, Database = Any>>(
     e: E,
     subject: &str,
 ) -> R<Vec<Assignment>> {
-    let rows = sqlx::query("SELECT doc FROM assignments WHERE state = $1 AND ombud_subject = $2 ORDER BY id")
-        .bind(AssignmentState::Assigned.as_str_name())
-        .bind(subject)
-        .fetch_all(e)
-        .await?;
+    let rows = sqlx::query(
+        "SELECT doc FROM assignments WHERE state = $1 AND ombud_subject = $2 ORDER BY id",
+    )
+    .bind(AssignmentState::Assigned.as_str_name())
+    .bind(subject)
+    .fetch_all(e)
+    .await?;
     Ok(super::ASSIGNMENTS.from_rows(&rows)?)
 }
 

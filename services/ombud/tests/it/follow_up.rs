@@ -108,9 +108,19 @@ async fn talks_with_the_child_are_due_then_overdue_and_met_after_a_recorded_talk
             (Code::InvalidArgument, Some("with")),
             "[{bk}]"
         );
-        let e = rpc!(cw, record_talk, talk(&child, TalkWith::Caseworker, 2026, 12, 9)).unwrap_err();
+        let e = rpc!(
+            cw,
+            record_talk,
+            talk(&child, TalkWith::Caseworker, 2026, 12, 9)
+        )
+        .unwrap_err();
         assert_eq!(field_of(&e).as_deref(), Some("held_on"), "[{bk}]");
-        let t = rpc!(cw, record_talk, talk(&child, TalkWith::Caseworker, 2026, 12, 2)).unwrap();
+        let t = rpc!(
+            cw,
+            record_talk,
+            talk(&child, TalkWith::Caseworker, 2026, 12, 2)
+        )
+        .unwrap();
         assert_eq!(t.child_id, child, "[{bk}]");
         let list = rpc!(a, list_follow_up, worklist("", false)).unwrap();
         let t = item(&list.children[0], "talks_with_child");
@@ -126,9 +136,13 @@ async fn talks_with_the_child_are_due_then_overdue_and_met_after_a_recorded_talk
         // Another municipality may not record a talk with the child.
         let mut solna = h.client(caseworker(SOLNA)).await;
         assert_eq!(
-            rpc!(solna, record_talk, talk(&child, TalkWith::Caseworker, 2026, 12, 2))
-                .unwrap_err()
-                .code(),
+            rpc!(
+                solna,
+                record_talk,
+                talk(&child, TalkWith::Caseworker, 2026, 12, 2)
+            )
+            .unwrap_err()
+            .code(),
             Code::NotFound,
             "[{bk}]"
         );
@@ -156,7 +170,12 @@ async fn a_portfolio_deadline_shows_on_the_ombuds_worklist_alerts_once_and_is_cl
         let (child, _) = setup(&mut h).await;
         let mut a = h.client(ombud_as("ombud-a")).await;
         let dead = h
-            .publish_portfolio(vec![deadline(&child, "six_month_review", "overdue", "2026-11-28")])
+            .publish_portfolio(vec![deadline(
+                &child,
+                "six_month_review",
+                "overdue",
+                "2026-11-28",
+            )])
             .await;
         assert_eq!(dead, 0, "[{bk}]");
         let list = rpc!(a, list_follow_up, worklist("", true)).unwrap();
@@ -212,7 +231,10 @@ async fn a_portfolio_deadline_shows_on_the_ombuds_worklist_alerts_once_and_is_cl
                 "item": "six_month_review", "state": "overdue", "due_on": "2026-11-28"})
             .to_string(),
         };
-        h.service.apply_portfolio_event(&mut tx, &stale).await.unwrap();
+        h.service
+            .apply_portfolio_event(&mut tx, &stale)
+            .await
+            .unwrap();
         tx.commit(&h.service.feed).await.unwrap();
         let list = rpc!(a, list_follow_up, worklist(&child, false)).unwrap();
         assert_eq!(
@@ -235,13 +257,14 @@ async fn a_portfolio_deadline_shows_on_the_ombuds_worklist_alerts_once_and_is_cl
                 .fetch_all(&h.service.store.read)
                 .await
                 .unwrap();
-        assert!(
-            bad.len() == 1 && bad[0].contains("state"),
-            "[{bk}] {bad:?}"
-        );
+        assert!(bad.len() == 1 && bad[0].contains("state"), "[{bk}] {bad:?}");
         h.publish_portfolio(vec![deadline(&child, "dental", "overdue", "2026-11-30")])
             .await;
-        assert_eq!(h.portfolio_status().applied, 1, "[{bk}] resumed after its cursor");
+        assert_eq!(
+            h.portfolio_status().applied,
+            1,
+            "[{bk}] resumed after its cursor"
+        );
         let raised = alerts(&h).await;
         assert_eq!(raised.len(), 2, "[{bk}]");
         assert_eq!(raised[1]["item"], "dental", "[{bk}]");
@@ -255,8 +278,13 @@ async fn the_follow_up_is_refused_to_strangers_as_an_attacker_would_try() {
     for mut h in harnesses().await {
         let bk = h.backend;
         let (child, home) = setup(&mut h).await;
-        h.publish_portfolio(vec![deadline(&child, "six_month_review", "overdue", "2026-11-28")])
-            .await;
+        h.publish_portfolio(vec![deadline(
+            &child,
+            "six_month_review",
+            "overdue",
+            "2026-11-28",
+        )])
+        .await;
         h.register("ombud-b").await;
         // ombud-b gets the next child (fewest children).
         let other_child = new_id();
@@ -352,8 +380,13 @@ async fn follow_up_counts_are_suppressed_below_five_and_exact_from_five() {
         for c in &children[..2] {
             rpc!(a, record_talk, talk(c, TalkWith::Ombud, 2026, 11, 20)).unwrap();
         }
-        h.publish_portfolio(vec![deadline(&children[0], "six_month_review", "overdue", "2026-11-28")])
-            .await;
+        h.publish_portfolio(vec![deadline(
+            &children[0],
+            "six_month_review",
+            "overdue",
+            "2026-11-28",
+        )])
+        .await;
         for ctx in [analyst(), council_member(), office()] {
             let mut c = h.client(ctx.clone()).await;
             let counts = rpc!(c, follow_up_counts, FollowUpCountsRequest {}).unwrap();
@@ -363,7 +396,12 @@ async fn follow_up_counts_are_suppressed_below_five_and_exact_from_five() {
                 .find(|i| i.item == "talks_with_child")
                 .unwrap();
             assert_eq!(
-                (talks.children.as_str(), talks.due.as_str(), talks.met.as_str(), talks.overdue.as_str()),
+                (
+                    talks.children.as_str(),
+                    talks.due.as_str(),
+                    talks.met.as_str(),
+                    talks.overdue.as_str()
+                ),
                 ("6", "<5", "<5", "0"),
                 "[{bk}] {:?}",
                 ctx.role
@@ -390,7 +428,10 @@ async fn follow_up_counts_are_suppressed_below_five_and_exact_from_five() {
             );
             let shown = format!("{counts:?}");
             for child in &children {
-                assert!(!shown.contains(child.as_str()), "[{bk}] a child id in the counts");
+                assert!(
+                    !shown.contains(child.as_str()),
+                    "[{bk}] a child id in the counts"
+                );
             }
         }
         // Every child's talk recorded: 6 met, shown exactly.
@@ -404,7 +445,11 @@ async fn follow_up_counts_are_suppressed_below_five_and_exact_from_five() {
             .iter()
             .find(|i| i.item == "talks_with_child")
             .unwrap();
-        assert_eq!((talks.met.as_str(), talks.due.as_str()), ("6", "0"), "[{bk}]");
+        assert_eq!(
+            (talks.met.as_str(), talks.due.as_str()),
+            ("6", "0"),
+            "[{bk}]"
+        );
         // Not for municipality roles or the ombud.
         for ctx in [caseworker(STOCKHOLM), ombud_as("ombud-a")] {
             let mut c = h.client(ctx).await;

@@ -8,6 +8,6 @@ mod common;
 mod access;
 mod assignment;
 mod cases;
-mod meetings;
 mod follow_up;
+mod meetings;
 mod reviews;
