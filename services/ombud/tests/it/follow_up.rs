@@ -182,7 +182,7 @@ async fn a_portfolio_deadline_shows_on_the_ombuds_worklist_alerts_once_and_is_cl
         assert_eq!(list.children.len(), 1, "[{bk}]");
         let r = item(&list.children[0], "six_month_review");
         assert_eq!(
-            (r.state, r.due_on.clone(), r.source),
+            (r.state, r.due_on, r.source),
             (
                 FollowUpState::Overdue as i32,
                 date(2026, 11, 28),
