@@ -1,9 +1,10 @@
 //! `samling ombud …`: the regional office's ombud roster over gRPC —
 //! register the region's ombuds, list them with their workload, list the
-//! placed children waiting for an ombud — and the user surveys: open a
-//! round (the office), print a round's suppressed results (the office, a
-//! council member, an analyst). Cases go through the REST API (no child's
-//! words on a command line); a survey is answered on the public REST route.
+//! placed children waiting for an ombud; run the rights follow-up and show
+//! its counts; and the user surveys: open a round (the office), print a
+//! round's suppressed results (the office, a council member, an analyst).
+//! Cases go through the REST API (no child's words on a command line); a
+//! survey is answered on the public REST route.
 
 use super::Connection;
 use samling_kit::client::ServiceClient;
@@ -43,6 +44,14 @@ pub enum OmbudCommand {
         /// The round's id.
         #[arg(long)]
         round: String,
+    },
+    /// The rights follow-up (ADR 0046): evaluate the talks rule as of a day
+    /// (alerting what became overdue), then the region's counts per item
+    /// (1–4 shown as "<5").
+    FollowUp {
+        /// The day to evaluate as of (YYYY-MM-DD; default today).
+        #[arg(long)]
+        as_of: Option<String>,
     },
 }
 
@@ -190,6 +199,37 @@ pub async fn run(cfg: &Config, conn: &Connection, cmd: OmbudCommand) -> anyhow::
                 GetSurveyResultsRequest { round_id: round }
             );
             print!("{}", format_results(&r));
+        }
+        OmbudCommand::FollowUp { as_of } => {
+            let as_of = match as_of {
+                Some(d) => Some(samling_kit::dates::to_proto(samling_kit::dates::parse_iso(
+                    "--as-of", &d,
+                )?)),
+                None => None,
+            };
+            let r = call!(
+                run_follow_up,
+                RunFollowUpRequest {
+                    request_id: samling_kit::ids::new_id_string(),
+                    as_of,
+                }
+            );
+            let day = r
+                .as_of
+                .map(|d| format!("{:04}-{:02}-{:02}", d.year, d.month, d.day))
+                .unwrap_or_default();
+            println!(
+                "follow-up as of {day}: {} children evaluated, {} alerts raised",
+                r.children, r.alerts_raised
+            );
+            let counts = call!(follow_up_counts, FollowUpCountsRequest {});
+            println!("item overdue due met upcoming unknown children");
+            for c in &counts.items {
+                println!(
+                    "{} {} {} {} {} {} {}",
+                    c.item, c.overdue, c.due, c.met, c.upcoming, c.unknown, c.children
+                );
+            }
         }
     }
     Ok(())

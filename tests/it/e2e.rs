@@ -310,6 +310,46 @@ async fn serve_all_answers_grpc_and_the_cli_across_regions() {
         .unwrap();
     assert!(common::stdout_of_success(&out).contains("re-confirmed"));
 
+    // The ombud's rights follow-up over the CLI (ADR 0046): a run as of a
+    // day, then the counts per item; a bad day names the option.
+    let out = samling(data.path(), base)
+        .args([
+            "ombud",
+            "follow-up",
+            "--as-of",
+            "2026-12-01",
+            "--region",
+            "stockholm-gotland",
+        ])
+        .output()
+        .unwrap();
+    let text = common::stdout_of_success(&out);
+    assert!(
+        text.starts_with("follow-up as of 2026-12-01: ") && text.contains("children evaluated"),
+        "{text}"
+    );
+    assert!(
+        text.contains("item overdue due met upcoming unknown children"),
+        "{text}"
+    );
+    let out = samling(data.path(), base)
+        .args([
+            "ombud",
+            "follow-up",
+            "--as-of",
+            "1 december",
+            "--region",
+            "stockholm-gotland",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--as-of"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
     // Recruitment's CLI against the same system: a campaign, the cases, the funnel.
     let recruitment = |args: &[&str]| {
         samling(data.path(), base)

@@ -116,6 +116,24 @@ const PUBLIC: &[&str] = &["submitSurveyAnswers"];
 /// caller is the same caller, and the token makes an answer single-use.
 const NEVER_STORED: &[&str] = &["getMySurveyInvitation", "submitSurveyAnswers"];
 
+// ---- rights follow-up (ADR 0046) ----
+/// A child's follow-up: the child (its own), its ombud, the office.
+pub const FOLLOW_UP_READERS: &[Role] = &[
+    Role::Child,
+    Role::Ombud,
+    Role::RegionalOfficer,
+    Role::Service,
+];
+/// Who records a talk with the child: its ombud, its placing caseworker.
+pub const TALKERS: &[Role] = &[Role::Ombud, Role::MunicipalityCaseworker];
+/// The follow-up's counts (1–4 as "<5"): the office and the aggregate roles.
+pub const COUNT_READERS: &[Role] = &[
+    Role::RegionalOfficer,
+    Role::Service,
+    Role::CouncilMember,
+    Role::NationalAnalyst,
+];
+
 const CREATES: &[(&str, &str, &str)] = &[
     ("openCase", "/id", "case_id"),
     ("contactMyOmbud", "/id", "case_id"),
@@ -178,4 +196,15 @@ route_table! {
         Body, NOBODY_NEEDED, own = [], party = None, "PUBLIC (no login): answer a survey with the invitation's token, anonymously; the token is burnt; nothing kept names who answered";
     GET "/v1/regions/{region}/ombud/survey-rounds/{round_id}/results" "getSurveyResults" => get_survey_results(GetSurveyResultsRequest) -> SurveyResults,
         Query, SURVEY_RESULT_READERS, own = [], party = None, "A round's results as suppressed aggregates per placement form (1–4 shown as <5, complementary cells as ..): the Brukarråd, national analysts, the office";
+    // ---- rights follow-up (ADR 0046) ----
+    GET "/v1/regions/{region}/ombud/follow-up" "listMyFollowUp" => list_follow_up(ListFollowUpRequest) -> ListFollowUpResponse,
+        Query, OMBUD, own = [], party = None, "The calling ombud's worklist: its children's follow-up items, overdue first (overdueOnly filters)";
+    GET "/v1/regions/{region}/ombud/children/{child_id}/follow-up" "listChildFollowUp" => list_follow_up(ListFollowUpRequest) -> ListFollowUpResponse,
+        Query, FOLLOW_UP_READERS, own = [], party = Some("child_id"), "A child's follow-up items (its ombud, the office; the child its own)";
+    POST "/v1/regions/{region}/ombud/children/{child_id}/talks" "recordTalk" => record_talk(RecordTalkRequest) -> Talk,
+        Body, TALKERS, own = [], party = None, "A talk with the child (its ombud, or its placing municipality's caseworker)";
+    POST "/v1/regions/{region}/ombud/follow-up/runs" "runFollowUp" => run_follow_up(RunFollowUpRequest) -> RunFollowUpResponse,
+        Body, OFFICE, own = [], party = None, "Evaluate the talks rule as of a date and alert what became overdue (ombud.follow_up_overdue)";
+    GET "/v1/regions/{region}/ombud/follow-up/counts" "followUpCounts" => follow_up_counts(FollowUpCountsRequest) -> FollowUpCountsResponse,
+        Query, COUNT_READERS, own = [], party = None, "Per follow-up item, the region's children overdue, due, met (1–4 shown as \"<5\")";
 }

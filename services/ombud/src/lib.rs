@@ -9,6 +9,8 @@
 //!   the case, the one view of each record, the registry's events;
 //! * `grpc/` — the tonic service adapting `samling.ombud.v1`;
 //! * `registry_feed` — following the registry's feed (kit's consumer);
+//! * `portfolio_feed` — following the portfolio's deadlines (the rights
+//!   follow-up, ADR 0046);
 //! * [`module`] — ombud as the `samling` binary runs it.
 #![forbid(unsafe_code)]
 
@@ -16,6 +18,7 @@ pub mod client;
 pub mod config;
 pub mod domain;
 pub mod grpc;
+pub mod portfolio_feed;
 pub mod registry_feed;
 pub mod service;
 pub mod store;
@@ -48,6 +51,10 @@ pub const MIGRATIONS: &[samling_kit::db::Migration] = &[
     samling_kit::db::Migration {
         name: "ombud/0003_surveys",
         sql: include_str!("../migrations/0003_surveys.sql"),
+    },
+    samling_kit::db::Migration {
+        name: "ombud/0004_follow_up",
+        sql: include_str!("../migrations/0004_follow_up.sql"),
     },
 ];
 
@@ -86,9 +93,17 @@ impl Instance for Opened {
     fn on_stop(&self) -> Box<dyn FnOnce() + Send> {
         let feed = self.0.feed.clone();
         let registry = self.0.registry_feed.as_ref().map(|h| h.stopper());
+        let portfolio = self.0.portfolio_feed.as_ref().map(|h| h.stopper());
+        let job = self.0.follow_up_job.clone();
         Box::new(move || {
             if let Some(r) = registry {
                 r.stop();
+            }
+            if let Some(p) = portfolio {
+                p.stop();
+            }
+            if let Some(j) = job {
+                j.stop();
             }
             feed.close()
         })
@@ -124,7 +139,12 @@ pub async fn open(cfg: &Config, region: &str, regions: Arc<RegionMap>) -> Result
         .with_registry(Arc::new(lookup));
     // The handler holds a copy without the handle: no cycle keeps it alive.
     let feed = registry_feed::follow(&svc, cfg, region, &regions)?;
+    let portfolio = portfolio_feed::follow(&svc, cfg, region, &regions)?;
+    let job =
+        service::follow_up::FollowUpJob::spawn(svc.clone(), std::time::Duration::from_secs(3600));
     let mut svc = svc;
     svc.registry_feed = Some(Arc::new(feed));
+    svc.portfolio_feed = Some(Arc::new(portfolio));
+    svc.follow_up_job = Some(Arc::new(job));
     Ok(svc)
 }

@@ -7,6 +7,7 @@ pub mod assign;
 pub mod calendar;
 pub mod cases;
 mod error;
+pub mod follow_up;
 pub mod surveys;
 
 pub use error::OmbudError;

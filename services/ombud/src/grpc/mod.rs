@@ -36,6 +36,11 @@ samling_kit::grpc_service! {
         get_my_survey_invitation(GetMySurveyInvitationRequest) -> SurveyInvitation => |g, c, r| g.get_my_survey_invitation(&c, r);
         submit_survey_answers(SubmitSurveyAnswersRequest) -> SurveyReceipt => |g, c, r| g.submit_survey_answers(&c, r);
         get_survey_results(GetSurveyResultsRequest) -> SurveyResults => |g, c, r| g.get_survey_results(&c, r);
+        // ---- rights follow-up (ADR 0046) ----
+        record_talk(RecordTalkRequest) -> Talk => |g, c, r| g.record_talk(&c, r);
+        list_follow_up(ListFollowUpRequest) -> ListFollowUpResponse => |g, c, r| g.list_follow_up(&c, r);
+        run_follow_up(RunFollowUpRequest) -> RunFollowUpResponse => |g, c, r| g.run_follow_up(&c, r);
+        follow_up_counts(FollowUpCountsRequest) -> FollowUpCountsResponse => |g, c, r| g.follow_up_counts(&c, r);
     ;
 }
 

@@ -88,10 +88,17 @@ impl Ombuds {
         } else {
             self.facts(&placement_id).await?
         };
+        // The care's start (the rights follow-up counts from it).
+        let start = samling_kit::dates::parse_iso("start_date", &text(&o, "start_date"))
+            .unwrap_or_else(|_| self.clock.today());
         match existing {
             Some(a) if a.placement_id == placement_id => Ok(()),
             Some(mut a) => {
-                // A new placement (a move): the ombud stays.
+                // A new placement (a move): the ombud stays. The care
+                // goes on (its start stays) unless the last one had ended.
+                if a.placement_ended_on.is_some() || a.care_started_on.is_none() {
+                    a.care_started_on = Some(samling_kit::dates::to_proto(start));
+                }
                 a.placement_id = placement_id;
                 a.home_id = facts.home_id;
                 a.placing_municipality_code = facts.placing_municipality_code;
@@ -109,6 +116,7 @@ impl Ombuds {
                     placement_id,
                     placing_municipality_code: facts.placing_municipality_code,
                     home_id: facts.home_id,
+                    care_started_on: Some(samling_kit::dates::to_proto(start)),
                     placed_at: if e.occurred_at.is_empty() {
                         self.now_text()
                     } else {

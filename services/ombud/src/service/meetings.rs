@@ -19,7 +19,7 @@ use serde_json::json;
 
 impl Ombuds {
     /// Is `ctx` the child's placing municipality (per the assignment)?
-    fn is_placing(&self, ctx: &AuthContext, a: &Assignment) -> bool {
+    pub(crate) fn is_placing(&self, ctx: &AuthContext, a: &Assignment) -> bool {
         ctx.role.is_municipal()
             && !a.placing_municipality_code.is_empty()
             && ctx

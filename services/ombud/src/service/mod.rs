@@ -7,6 +7,8 @@
 pub mod access;
 mod cases;
 mod feed;
+/// The rights follow-up (ADR 0046).
+pub mod follow_up;
 /// The registry's events ombud follows.
 pub mod feed_events {
     pub const PLACEMENT_CREATED: &str = "registry.placement_created";
@@ -51,6 +53,10 @@ pub struct Ombuds {
     pub registry: Option<Arc<dyn RegistryLookup>>,
     /// The consumer following the registry's feed, when opened by the module.
     pub registry_feed: Option<Arc<samling_kit::consumer::ConsumerHandle>>,
+    /// The consumer following the portfolio's feed (rights follow-up).
+    pub portfolio_feed: Option<Arc<samling_kit::consumer::ConsumerHandle>>,
+    /// The rights follow-up's periodic run.
+    pub follow_up_job: Option<Arc<follow_up::FollowUpJob>>,
 }
 
 impl Ombuds {
@@ -65,6 +71,8 @@ impl Ombuds {
             clock,
             registry: None,
             registry_feed: None,
+            portfolio_feed: None,
+            follow_up_job: None,
         }
     }
 

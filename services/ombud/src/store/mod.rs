@@ -500,3 +500,8 @@ pub async fn survey_invited_count<'e, E: Executor<'e, Database = Any>>(
         .await?;
     Ok(row.try_get::<i64, _>(0)?)
 }
+
+// ------------------------------------------------------ rights follow-up
+
+mod follow_up;
+pub use follow_up::*;

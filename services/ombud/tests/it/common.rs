@@ -87,6 +87,10 @@ pub struct Harness {
     registry_feed: EventFeed,
     consumer: Option<ConsumerHandle>,
     published: u64,
+    portfolio_store: Store,
+    portfolio_events: EventFeed,
+    portfolio_consumer: Option<ConsumerHandle>,
+    portfolio_published: u64,
     served: Arc<Served>,
     /// Kept for the harness's life: its temporary SQLite files live with it.
     _backend: Backend,
@@ -114,6 +118,9 @@ impl Harness {
         .await;
         let (registry_store, _) = backend.store("registry", None, &[]).await;
         let registry_feed = EventFeed::new(registry_store.clone());
+        // The portfolio's feed (its deadlines), followed the same way.
+        let (portfolio_store, _) = backend.store("portfolio", None, &[]).await;
+        let portfolio_events = EventFeed::new(portfolio_store.clone());
         let mut h = Harness {
             backend: backend.database(),
             service,
@@ -125,11 +132,66 @@ impl Harness {
             registry_feed,
             consumer: None,
             published: 0,
+            portfolio_store,
+            portfolio_events,
+            portfolio_consumer: None,
+            portfolio_published: 0,
             served: Arc::new(served),
             _backend: backend_owned,
         };
         h.consumer = Some(h.spawn_consumer());
+        h.portfolio_consumer = Some(h.spawn_portfolio_consumer());
         h
+    }
+
+    /// The real consumer over the portfolio's feed, resuming from its
+    /// stored cursor.
+    fn spawn_portfolio_consumer(&self) -> ConsumerHandle {
+        let mut opts = samling_ombud::portfolio_feed::options();
+        opts.backoff_initial = std::time::Duration::from_millis(5);
+        opts.max_attempts = 2;
+        Consumer::new(
+            samling_ombud::portfolio_feed::feed_name(REGION),
+            FeedSource(self.portfolio_events.clone()),
+        )
+        .with_options(opts)
+        .spawn_durable(
+            self.service.store.clone(),
+            self.service.feed.clone(),
+            samling_ombud::portfolio_feed::PortfolioFeed(self.service.clone()),
+        )
+        .expect("portfolio consumer")
+    }
+
+    /// Stop the portfolio feed's consumer and start a new one: it resumes
+    /// after its stored cursor.
+    pub async fn restart_portfolio_consumer(&mut self) {
+        if let Some(c) = self.portfolio_consumer.take() {
+            c.stop().await;
+        }
+        self.portfolio_consumer = Some(self.spawn_portfolio_consumer());
+        self.portfolio_published = 0;
+    }
+
+    /// The portfolio feed consumer's status (applied since its start).
+    pub fn portfolio_status(&self) -> samling_kit::consumer::ConsumerStatus {
+        self.portfolio_consumer.as_ref().unwrap().status()
+    }
+
+    /// Write `events` to the portfolio's feed and wait until the consumer
+    /// has applied (or dead-lettered) them; returns the dead letters so far.
+    pub async fn publish_portfolio(&mut self, events: Vec<NewEvent>) -> u64 {
+        self.portfolio_published += events.len() as u64;
+        let handle = self.portfolio_consumer.as_ref().unwrap();
+        publish_to(
+            self.backend,
+            &self.portfolio_store,
+            &self.portfolio_events,
+            handle,
+            self.portfolio_published,
+            events,
+        )
+        .await
     }
 
     /// The real consumer over the registry's feed, resuming from its
@@ -242,10 +304,48 @@ impl Harness {
     }
 
     pub async fn stop(mut self) {
-        if let Some(c) = self.consumer.take() {
+        for c in [self.consumer.take(), self.portfolio_consumer.take()]
+            .into_iter()
+            .flatten()
+        {
             c.stop().await;
         }
     }
+}
+
+/// Write `events` to a source's feed and wait until `handle` has applied
+/// (or dead-lettered) `n` in all; the dead letters so far.
+async fn publish_to(
+    backend: &str,
+    store: &Store,
+    feed: &EventFeed,
+    handle: &ConsumerHandle,
+    n: u64,
+    events: Vec<NewEvent>,
+) -> u64 {
+    let mut tx = store.begin_write().await.unwrap();
+    for e in events {
+        tx.event(e).await.unwrap();
+    }
+    tx.commit(feed).await.unwrap();
+    let status = tokio::time::timeout(
+        std::time::Duration::from_secs(20),
+        handle.wait_for(|s| s.applied + s.dead_letters >= n),
+    )
+    .await
+    .unwrap_or_else(|_| panic!("[{backend}] the consumer caught up: {:?}", handle.status()));
+    status.dead_letters
+}
+
+/// `portfolio.deadline` as the portfolio writes it.
+pub fn deadline(child: &str, item: &str, state: &str, due_on: &str) -> NewEvent {
+    NewEvent::new(
+        "portfolio.deadline",
+        "child",
+        child,
+        serde_json::json!({"child_id": child, "region": REGION, "item": item,
+            "state": state, "due_on": due_on}),
+    )
 }
 
 /// A harness on every test backend (region Stockholm-Gotland).

@@ -8,6 +8,7 @@ mod common;
 mod access;
 mod assignment;
 mod cases;
+mod follow_up;
 mod meetings;
 mod reviews;
 mod surveys;
