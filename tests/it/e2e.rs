@@ -528,6 +528,27 @@ async fn serve_all_answers_grpc_and_the_cli_across_regions() {
         String::from_utf8_lossy(&out.stderr)
     );
 
+    // The ombud follows the portfolio's deadlines (issue 23 §6): after a
+    // run for today, the ombud's counts list the portfolio's items (the
+    // care plan is the portfolio's alone: the ombud computes none).
+    common::stdout_of_success(&portfolio(&["deadlines", "--run"]));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let out = samling(data.path(), base)
+            .args(["ombud", "follow-up", "--region", "stockholm-gotland"])
+            .output()
+            .unwrap();
+        let text = common::stdout_of_success(&out);
+        if text.lines().any(|l| l.starts_with("care_plan ")) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the ombud never saw the portfolio's items: {text}"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+
     // Bad input over the CLI is a clear error naming the field, not a panic.
     let out = samling(data.path(), base)
         .args([
