@@ -720,7 +720,12 @@ def rust_default(path: Path, struct: str) -> dict[str, Any]:
     src = path.read_text(encoding="utf-8")
     m = re.search(rf"impl Default for {struct} \{{.*?{struct} \{{(.*?)\n\s*\}}\n\s*\}}\n\}}", src, re.S)
     assert m, f"no `impl Default for {struct}` in {path}"
-    return {f.group(1): rust_value(f.group(2)) for f in re.finditer(r"^\s*(\w+):\s*(.+?),\s*$", m.group(1), re.M)}
+    out = {}
+    for f in re.finditer(r"^\s*(\w+):\s*(.+?),\s*$", m.group(1), re.M):
+        nested = re.fullmatch(r"(\w+)::default\(\)", f.group(2).strip())
+        # A nested section (`deadlines: DeadlineConfig::default()`): its own Default.
+        out[f.group(1)] = rust_default(path, nested.group(1)) if nested else rust_value(f.group(2))
+    return out
 
 
 def test_recruitment_is_on_by_default_and_serves_what_the_binary_names():
