@@ -110,7 +110,7 @@ pub async fn of_children<'e, E: Executor<'e, Database = Any>>(
     }
     let params: Vec<String> = (1..=child_ids.len()).map(|i| format!("${i}")).collect();
     let sql = format!(
-        "SELECT placement_id, child_id, home_id, starts_on, ends_on FROM home_access WHERE child_id IN ({}) ORDER BY starts_on, placement_id",
+        "SELECT placement_id, child_id, home_id, starts_on, ends_on, legal_basis FROM home_access WHERE child_id IN ({}) ORDER BY starts_on, placement_id",
         params.join(", ")
     );
     let mut q = sqlx::query(&sql);

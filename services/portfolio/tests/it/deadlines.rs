@@ -687,7 +687,6 @@ async fn the_rights_the_ombud_follows_up_dental_bup_school_and_the_plans_are_ite
             ("care_plan", "due", "2026-12-15"),
             ("school_placement", "due", "2026-12-15"),
             ("implementation_plan", "due", "2026-12-31"),
-            ("dental", "upcoming", "2027-03-01"),
         ] {
             assert!(
                 items.contains(&(want.0.into(), want.1.into(), ymd(want.2))),
@@ -697,6 +696,14 @@ async fn the_rights_the_ombud_follows_up_dental_bup_school_and_the_plans_are_ite
         assert!(
             !items.iter().any(|(i, _, _)| i == "bup_referral"),
             "[{bk}] no referral, no item"
+        );
+        // The dental visit is not due yet (the worklist lists due and
+        // overdue items): announced as upcoming.
+        let ev = events(&h, &child).await;
+        assert_eq!(
+            count(&ev, "dental", "upcoming", "2027-03-01"),
+            1,
+            "[{bk}] {ev:?}"
         );
 
         // A care plan dated before care start, the school, a BUP referral.
