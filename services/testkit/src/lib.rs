@@ -18,6 +18,7 @@ pub mod http;
 pub mod otlp;
 pub mod people;
 mod process;
+pub mod python;
 pub mod server;
 
 pub use backend::{Backend, backends, for_each_backend, for_each_store_backend, store_backends};

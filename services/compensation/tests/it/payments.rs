@@ -41,55 +41,17 @@ pub(crate) fn second_officer() -> AuthContext {
     AuthContext::new("officer-2", Role::RegionalOfficer).with_region(REGION)
 }
 
-/// The Python that validates against sepaxml's XSD: `SAMLING_TEST_PYTHON`
-/// (CI's venv, .ci/run), else `python3` when it has sepaxml and xmlschema,
-/// else a venv this test makes once under the target dir from the pinned
-/// `.ci/requirements-pain001.txt` (so `cargo test --workspace` needs no
-/// setup beyond Python and the package registry).
+/// The Python that validates against sepaxml's XSD (testkit's
+/// `python::with_packages`: `SAMLING_TEST_PYTHON`, `python3`, or a venv
+/// from the pinned `.ci/requirements-pain001.txt`).
 fn python() -> String {
     static PYTHON: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     PYTHON
         .get_or_init(|| {
-            if let Ok(p) = std::env::var("SAMLING_TEST_PYTHON") {
-                return p;
-            }
-            let has_packages = |python: &str| {
-                std::process::Command::new(python)
-                    .args(["-c", "import sepaxml, xmlschema"])
-                    .output()
-                    .is_ok_and(|o| o.status.success())
-            };
-            if has_packages("python3") {
-                return "python3".into();
-            }
-            let venv = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("pain001-venv");
-            let python = venv.join("bin/python").to_string_lossy().to_string();
-            if !has_packages(&python) {
-                let requirements = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-                    .join("../../.ci/requirements-pain001.txt");
-                let run = |cmd: &mut std::process::Command| {
-                    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
-                    assert!(
-                        out.status.success(),
-                        "{cmd:?}: {}",
-                        String::from_utf8_lossy(&out.stderr)
-                    );
-                };
-                run(std::process::Command::new("python3")
-                    .args(["-m", "venv", "--clear"])
-                    .arg(&venv));
-                run(std::process::Command::new(&python)
-                    .args([
-                        "-m",
-                        "pip",
-                        "install",
-                        "--quiet",
-                        "--disable-pip-version-check",
-                        "-r",
-                    ])
-                    .arg(&requirements));
-            }
-            python
+            samling_testkit::python::with_packages(
+                "import sepaxml, xmlschema",
+                &std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("pain001-venv"),
+            )
         })
         .clone()
 }

@@ -347,54 +347,16 @@ async fn the_export_is_on_the_childs_access_log() {
     }
 }
 
-/// The Python with `fhir.resources`: `SAMLING_TEST_PYTHON` (CI's venv,
-/// .ci/run), else `python3` when it has the package, else a venv this test
-/// makes once under the target dir from the pinned
-/// `.ci/requirements-pain001.txt` (as compensation's pain.001 check does).
+/// The Python with `fhir.resources` (testkit's `python::with_packages`,
+/// as compensation's pain.001 check).
 fn python() -> String {
     static PYTHON: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     PYTHON
         .get_or_init(|| {
-            if let Ok(p) = std::env::var("SAMLING_TEST_PYTHON") {
-                return p;
-            }
-            let has_packages = |python: &str| {
-                std::process::Command::new(python)
-                    .args(["-c", "import fhir.resources.R4B.bundle"])
-                    .output()
-                    .is_ok_and(|o| o.status.success())
-            };
-            if has_packages("python3") {
-                return "python3".into();
-            }
-            let venv = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("fhir-venv");
-            let python = venv.join("bin/python").to_string_lossy().to_string();
-            if !has_packages(&python) {
-                let requirements = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-                    .join("../../.ci/requirements-pain001.txt");
-                let run = |cmd: &mut std::process::Command| {
-                    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
-                    assert!(
-                        out.status.success(),
-                        "{cmd:?}: {}",
-                        String::from_utf8_lossy(&out.stderr)
-                    );
-                };
-                run(std::process::Command::new("python3")
-                    .args(["-m", "venv", "--clear"])
-                    .arg(&venv));
-                run(std::process::Command::new(&python)
-                    .args([
-                        "-m",
-                        "pip",
-                        "install",
-                        "--quiet",
-                        "--disable-pip-version-check",
-                        "-r",
-                    ])
-                    .arg(&requirements));
-            }
-            python
+            samling_testkit::python::with_packages(
+                "import fhir.resources.R4B.bundle",
+                &std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("fhir-venv"),
+            )
         })
         .clone()
 }
