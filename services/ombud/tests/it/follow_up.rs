@@ -115,13 +115,17 @@ async fn talks_with_the_child_are_due_then_overdue_and_met_after_a_recorded_talk
         )
         .unwrap_err();
         assert_eq!(field_of(&e).as_deref(), Some("held_on"), "[{bk}]");
-        let t = rpc!(
-            cw,
-            record_talk,
-            talk(&child, TalkWith::Caseworker, 2026, 12, 2)
-        )
-        .unwrap();
+        let req = talk(&child, TalkWith::Caseworker, 2026, 12, 2);
+        let t = rpc!(cw, record_talk, req.clone()).unwrap();
         assert_eq!(t.child_id, child, "[{bk}]");
+        // The same request id under another municipality's token: refused
+        // before the replay, never the first caller's answer.
+        let mut solna = h.client(caseworker(SOLNA)).await;
+        assert_eq!(
+            rpc!(solna, record_talk, req).unwrap_err().code(),
+            Code::NotFound,
+            "[{bk}]"
+        );
         let list = rpc!(a, list_follow_up, worklist("", false)).unwrap();
         let t = item(&list.children[0], "talks_with_child");
         assert_eq!(t.state, FollowUpState::Met as i32, "[{bk}] {t:?}");
@@ -134,7 +138,6 @@ async fn talks_with_the_child_are_due_then_overdue_and_met_after_a_recorded_talk
             "[{bk}] nothing overdue"
         );
         // Another municipality may not record a talk with the child.
-        let mut solna = h.client(caseworker(SOLNA)).await;
         assert_eq!(
             rpc!(
                 solna,

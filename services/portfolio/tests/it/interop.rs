@@ -571,6 +571,19 @@ async fn school_data_is_imported_into_the_school_section() {
             .unwrap();
         assert_eq!(again, answer, "[{bk}]");
         assert_eq!(school_of(&h, &a).await.unwrap().version, 2, "[{bk}]");
+        // The same request id under another token (another school unit,
+        // another municipality's caseworker): refused as for any import of
+        // children it may not write, never the first caller's answer.
+        for other in [school_staff("skolenhet-annan"), caseworker("1480")] {
+            let e = import(&h, other.clone(), &doc, &rid).await.unwrap_err();
+            assert_eq!(e.code(), tonic::Code::InvalidArgument, "[{bk}] {other:?}");
+            assert!(
+                e.message()
+                    .contains("no portfolio whose school section you may write"),
+                "[{bk}] {e:?}"
+            );
+        }
+        assert_eq!(school_of(&h, &a).await.unwrap().version, 2, "[{bk}]");
         // A caseworker imports too; the write is on the child's log.
         import(&h, caseworker(STOCKHOLM), &doc, &new_id())
             .await
