@@ -245,9 +245,9 @@ pub fn authorize(
             }
         }
     }
-    // A home or child must be the path's party where the route names one;
-    // elsewhere (placements, providers) the service scopes to their party.
-    if matches!(ctx.role, Role::FamilyHome | Role::Child)
+    // A home, child or unit must be the path's party where the route names
+    // one; elsewhere (placements, providers) the service scopes to their party.
+    if matches!(ctx.role, Role::FamilyHome | Role::Child | Role::UnitStaff)
         && let Some(param) = spec.party_param
     {
         let value = path
@@ -282,7 +282,7 @@ fn to_json<T: serde::Serialize>(value: &T) -> Vec<u8> {
 
 /// Parse the query and body into the JSON object of `spec.request`, with
 /// the path parameters (all but `region`) set last so they win.
-async fn request_object(
+pub(crate) async fn request_object(
     gw: &Gateway,
     spec: &RouteSpec,
     path: &[(String, String)],
@@ -324,7 +324,7 @@ async fn request_object(
 }
 
 /// The declared body length, if any.
-fn content_length(headers: &HeaderMap) -> Option<u64> {
+pub(crate) fn content_length(headers: &HeaderMap) -> Option<u64> {
     headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())

@@ -90,12 +90,12 @@ pub fn router(gw: Arc<Gateway>) -> Router {
 /// Every national request: the shared front half, the service's answer
 /// (the access log is the envelope's, `crate::envelope`).
 async fn handle(gw: Arc<Gateway>, route: &'static NationalRoute, req: Request) -> Response {
-    let (parts, _) = req.into_parts();
+    let (parts, body) = req.into_parts();
     let rid = crate::envelope::request_id_of(&parts.extensions, &parts.headers);
     let spec = &route.spec;
     let mut role = "-";
     let result = async {
-        let n = prepare(&gw, spec, &parts, &rid).await?;
+        let n = prepare(&gw, spec, &parts, body, &rid).await?;
         role = n.caller.ctx.role.as_str();
         (route.answer)(gw.clone(), n).await
     }
@@ -103,16 +103,35 @@ async fn handle(gw: Arc<Gateway>, route: &'static NationalRoute, req: Request) -
     dispatch::answer(role, &rid, result)
 }
 
-/// Common front half: authenticate, limit, parse the query, authorize.
+/// Common front half: authenticate, limit, parse the query (or, for a
+/// route that carries its request in the body — a personnummer never goes
+/// in a URL — the body), authorize.
 async fn prepare(
     gw: &Gateway,
     spec: &'static RouteSpec,
     parts: &axum::http::request::Parts,
+    body: axum::body::Body,
     rid: &str,
 ) -> Result<National, Problem> {
     let caller = authenticate(gw, &parts.headers, dispatch::peer_ip(&parts.extensions)).await?;
     let query = parts.uri.query();
     limit_token(gw, &caller).await?;
+    if spec.carry == crate::routes::Carry::Body {
+        if dispatch::content_length(&parts.headers)
+            .is_some_and(|len| len > gw.cfg.body_limit_bytes as u64)
+        {
+            return Err(Problem::too_large(gw.cfg.body_limit_bytes));
+        }
+        let (obj, _) = dispatch::request_object(gw, spec, &[], parts, body).await?;
+        dispatch::authorize(spec, &caller.ctx, &obj, &[])?;
+        return Ok(National {
+            spec,
+            caller,
+            query: obj,
+            page_token: None,
+            request_id: rid.to_string(),
+        });
+    }
     let mut pairs: Vec<(String, String)> = match query {
         Some(q) => serde_urlencoded::from_str(q)
             .map_err(|_| Problem::invalid("query", "is not a valid query string"))?,

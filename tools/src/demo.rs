@@ -365,6 +365,9 @@ const AGENCY_NAMES: &[&str] = &[
     "Vägledaren Konsulent AB",
     "Ankaret Familjevård AB",
 ];
+/// The target groups the demo's units take, in turn.
+const UNIT_TARGET_GROUPS: &[&str] = &["girls_13_17", "boys_13_17", "youth_16_20", "families"];
+
 const UNIT_NAMES: &[&str] = &[
     "Björkgården",
     "Ekhagen",
@@ -800,7 +803,7 @@ impl Loader<'_> {
         agencies: &[String],
     ) -> Result<(), Status> {
         let mut rng = SplitMix64::stream(seed, "units");
-        for name in UNIT_NAMES.iter().take(UNIT_COUNT) {
+        for (i, name) in UNIT_NAMES.iter().take(UNIT_COUNT).enumerate() {
             let private = rng.percent(60);
             let places = rng.between(4, 14);
             let k = usize::try_from(rng.between(1, 3)).unwrap_or(1);
@@ -820,6 +823,16 @@ impl Loader<'_> {
                 orientation: rng.sample(ORIENTATIONS, k),
                 places: i32::try_from(places).unwrap_or(4),
                 permit: permit(&mut rng, self.today),
+                // Derived from the position, not drawn: the seed's other
+                // values stay as they were (issue 24 §8).
+                target_groups: vec![UNIT_TARGET_GROUPS[i % UNIT_TARGET_GROUPS.len()].to_string()],
+                contact_phone: format!(
+                    "010-{:03} {:02} {:02}",
+                    100 + i,
+                    (i * 7) % 100,
+                    (i * 13) % 100
+                ),
+                contact_email: format!("intag.{}@hvb.example", i + 1),
             };
             let req = self.client.request(req);
             let r = self.client.raw().create_unit(req).await;

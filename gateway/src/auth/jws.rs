@@ -132,7 +132,7 @@ pub(super) fn context_from_claims(
     if party.is_none() && role.needs_party() {
         return Err(bad_claim(
             "party",
-            "is required for the family_home, child, guardian, health_staff and school_staff roles",
+            "is required for the family_home, child, guardian, health_staff, school_staff and unit_staff roles",
         ));
     }
     let region = text_claim(claims, "region", MAX_REGION_LEN)?;

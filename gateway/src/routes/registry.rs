@@ -1,7 +1,8 @@
 //! The registry's REST API: its route table, each route's gRPC call, and
 //! its national answers (home search across regions, a municipality's
 //! placements in every region, the national quarterly report of unexecuted
-//! decisions).
+//! decisions, units in every region, socialjouren's lookup of a child who
+//! ran away).
 
 #![allow(clippy::result_large_err)] // Problem is the error response itself; it is built once per failed request.
 
@@ -127,7 +128,15 @@ pub const PROVIDER_READERS: &[Role] = &[
     Role::Ombud,
     Role::FamilyHome,
     Role::Ivo,
+    Role::UnitStaff,
 ];
+/// A unit's vacancies (issue 24 §8): the office, or the unit's own staff
+/// (the path's unit must be the token's party; the register checks again).
+pub const VACANCY_REPORTERS: &[Role] = &[Role::RegionalOfficer, Role::Service, Role::UnitStaff];
+/// Socialjouren's lookup of a child who ran away (issue 24 §8): the office
+/// and municipal staff of any municipality. The police is not a role: it
+/// calls socialjouren.
+pub const LOCATORS: &[Role] = MUNI_AND_OFFICE;
 pub const REPORT_READERS: &[Role] = &[
     Role::RegionalOfficer,
     Role::Service,
@@ -212,7 +221,7 @@ route_table! {
     GET "/v1/regions/{region}/units/{unit_id}" "getUnit" => get_unit(GetUnitRequest) -> Unit,
         Query, PROVIDER_READERS, own = [], party = None, "A unit";
     PUT "/v1/regions/{region}/units/{unit_id}/vacancies" "updateVacancies" => update_vacancies(UpdateVacanciesRequest) -> Unit,
-        Body, OFFICE, own = [], party = None, "Report a unit's vacancies";
+        Body, VACANCY_REPORTERS, own = [], party = Some("unit_id"), "Report a unit's vacancies (the office, or the unit's own staff)";
     POST "/v1/regions/{region}/units/{unit_id}/inspections" "recordInspection" => record_inspection(RecordInspectionRequest) -> Unit,
         Body, IVO_AND_OFFICE, own = [], party = None, "Record an inspection of a unit (IVO or the office; unannounced marked, findings)";
     POST "/v1/regions/{region}/agencies/{agency_id}/inspections" "recordAgencyInspection" => record_agency_inspection(RecordAgencyInspectionRequest) -> Agency,
@@ -272,6 +281,40 @@ route_table! {
 /// The national (fan-out) routes, answered below.
 pub const NATIONAL_ROUTES: &[NationalRoute] = &[
     NationalRoute {
+        answer: units_nationally,
+        spec: RouteSpec {
+            method: "GET",
+            path: "/v1/units",
+            operation_id: "listUnitsNationally",
+            summary: "HVB and other units in every region, with target groups, contact details and vacancies; partial when a region did not answer in time",
+            request: "samling.registry.v1.ListUnitsRequest",
+            response: "samling.gateway.NationalUnitsResponse",
+            carry: Carry::Query,
+            roles: PROVIDER_READERS,
+            own_municipality: &[],
+            party_param: None,
+            national: true,
+            service: NAME,
+        },
+    },
+    NationalRoute {
+        answer: locate_nationally,
+        spec: RouteSpec {
+            method: "POST",
+            path: "/v1/children/locate",
+            operation_id: "locateChildNationally",
+            summary: "Socialjouren's lookup of a child who ran away: where it is placed now and whom to call, in every region (personnummer in the body; reason audited)",
+            request: "samling.registry.v1.LocateChildRequest",
+            response: "samling.gateway.NationalLocateChildResponse",
+            carry: Carry::Body,
+            roles: LOCATORS,
+            own_municipality: &[],
+            party_param: None,
+            national: true,
+            service: NAME,
+        },
+    },
+    NationalRoute {
         answer: search_nationally,
         spec: RouteSpec {
             method: "GET",
@@ -327,7 +370,7 @@ pub const NATIONAL_ROUTES: &[NationalRoute] = &[
 /// Operations whose answer the gateway never stores for `Idempotency-Key`
 /// replays (the key is ignored): a protected address stays in the register.
 /// Revealing twice is a read, audited each time.
-const NEVER_STORED: &[&str] = &["revealProtectedAddress"];
+const NEVER_STORED: &[&str] = &["revealProtectedAddress", "locateChildNationally"];
 
 /// Operations whose answer always names a record others take in their path:
 /// (operation, JSON pointer into its answer, the path parameter it fills).
@@ -377,6 +420,33 @@ fn components() -> Vec<(&'static str, Value)> {
             }),
         ),
         (
+            "gateway.NationalUnitsResponse",
+            json!({
+                "type": "object",
+                "required": ["units", "partial", "missing_regions"],
+                "properties": {
+                    "units": {"type": "array", "items": {"$ref": "#/components/schemas/registry.v1.Unit"}},
+                    "next_page_token": {"type": "string"},
+                    "partial": {"type": "boolean", "description": "True when a region did not answer in time"},
+                    "missing_regions": {"type": "array", "items": {"type": "string"}}
+                },
+                "additionalProperties": false
+            }),
+        ),
+        (
+            "gateway.NationalLocateChildResponse",
+            json!({
+                "type": "object",
+                "required": ["children", "partial", "missing_regions"],
+                "properties": {
+                    "children": {"type": "array", "items": {"$ref": "#/components/schemas/registry.v1.ChildWhereabouts"}},
+                    "partial": {"type": "boolean", "description": "True when a region did not answer in time: the child may be registered there"},
+                    "missing_regions": {"type": "array", "items": {"type": "string"}}
+                },
+                "additionalProperties": false
+            }),
+        ),
+        (
             "gateway.NationalQuarterlyReport",
             json!({
                 "type": "object",
@@ -406,6 +476,20 @@ fn placements_nationally(
     Box::pin(placements(gw, n))
 }
 
+fn units_nationally(
+    gw: Arc<Gateway>,
+    n: National,
+) -> BoxFuture<'static, Result<Response, Problem>> {
+    Box::pin(units(gw, n))
+}
+
+fn locate_nationally(
+    gw: Arc<Gateway>,
+    n: National,
+) -> BoxFuture<'static, Result<Response, Problem>> {
+    Box::pin(locate(gw, n))
+}
+
 fn quarterly_nationally(
     gw: Arc<Gateway>,
     n: National,
@@ -429,6 +513,48 @@ async fn search(gw: Arc<Gateway>, mut n: National) -> Result<Response, Problem> 
     let homes: Vec<_> = answers.into_iter().flat_map(|(_, r)| r.homes).collect();
     let homes = serde_json::to_value(&homes).unwrap_or(Value::Array(vec![]));
     Ok(national::list_response(&gw, &n, "homes", homes, next, missing).await)
+}
+
+/// Units of every region (issue 24 §8), a page of each; the page token is
+/// the regions' own, carried as one.
+async fn units(gw: Arc<Gateway>, mut n: National) -> Result<Response, Problem> {
+    let q: ListUnitsRequest = n.decode(&gw)?;
+    let (answers, missing, next) = national::paged_fan_out(
+        &gw,
+        &n,
+        &q,
+        |m| &mut m.page,
+        |r: &ListUnitsResponse| r.page.as_ref().map(|p| p.next_page_token.clone()),
+        |ch, r| async move { RegistryServiceClient::new(ch).list_units(r).await },
+    )
+    .await?;
+    let units: Vec<_> = answers.into_iter().flat_map(|(_, r)| r.units).collect();
+    let units = serde_json::to_value(&units).unwrap_or(Value::Array(vec![]));
+    Ok(national::list_response(&gw, &n, "units", units, next, missing).await)
+}
+
+/// A child who ran away, looked up in every region (issue 24 §8): a child
+/// is registered once, in its placing municipality's region (ADR 0021), so
+/// the region that knows it answers; each region applies the caller's view
+/// and audits the lookup. A region that did not answer: `partial`.
+async fn locate(gw: Arc<Gateway>, mut n: National) -> Result<Response, Problem> {
+    let q: LocateChildRequest = n.decode(&gw)?;
+    let regions = national::regions_for(&gw, &n)?;
+    let (answers, missing) = national::fan_out(
+        &gw,
+        &n,
+        &n.caller,
+        regions,
+        |_| q.clone(),
+        |ch, r| async move { RegistryServiceClient::new(ch).locate_child(r).await },
+    )
+    .await?;
+    let children: Vec<_> = answers.into_iter().flat_map(|(_, r)| r.children).collect();
+    Ok(national::json(&json!({
+        "children": serde_json::to_value(&children).unwrap_or(Value::Array(vec![])),
+        "partial": !missing.is_empty(),
+        "missing_regions": missing,
+    })))
 }
 
 /// A municipality's placements in every region (ADR 0021). A placement is

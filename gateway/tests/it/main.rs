@@ -4,6 +4,7 @@
 mod common;
 
 mod compensation;
+mod duties;
 mod http;
 mod ivo;
 mod limits;

@@ -44,7 +44,9 @@ impl Case {
             } else {
                 vec![Case::OwnMunicipality, Case::OtherMunicipality]
             }
-        } else if matches!(role, Role::FamilyHome | Role::Child) && spec.party_param.is_some() {
+        } else if matches!(role, Role::FamilyHome | Role::Child | Role::UnitStaff)
+            && spec.party_param.is_some()
+        {
             vec![Case::OwnParty, Case::OtherParty]
         } else {
             vec![Case::Plain]
@@ -97,6 +99,7 @@ fn abbrev(role: Role) -> &'static str {
         Role::HealthStaff => "health",
         Role::SchoolStaff => "school",
         Role::Guardian => "guardian",
+        Role::UnitStaff => "unit",
     }
 }
 
@@ -157,7 +160,7 @@ fn token(
         Role::MunicipalityCaseworker | Role::MunicipalityManager => {
             env.token(role, Some(OWN), None)
         }
-        Role::FamilyHome | Role::Child => {
+        Role::FamilyHome | Role::Child | Role::UnitStaff => {
             let party = match (case, spec.party_param) {
                 (Case::OwnParty, Some(p)) => ids[p].clone(),
                 _ => new_id(),

@@ -52,10 +52,13 @@ pub enum Role {
     /// A birth parent or guardian (`party` = the child's id): reads the
     /// child's portfolio but its sealed sections.
     Guardian,
+    /// The staff of an HVB or other unit (`party` = the unit's id): report
+    /// their own unit's vacancies in the register (issue 24 §8).
+    UnitStaff,
 }
 
 impl Role {
-    pub const ALL: [Role; 14] = [
+    pub const ALL: [Role; 15] = [
         Role::MunicipalityCaseworker,
         Role::MunicipalityManager,
         Role::RegionalOfficer,
@@ -70,6 +73,7 @@ impl Role {
         Role::HealthStaff,
         Role::SchoolStaff,
         Role::Guardian,
+        Role::UnitStaff,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -88,6 +92,7 @@ impl Role {
             Role::HealthStaff => "health_staff",
             Role::SchoolStaff => "school_staff",
             Role::Guardian => "guardian",
+            Role::UnitStaff => "unit_staff",
         }
     }
 
@@ -111,7 +116,12 @@ impl Role {
     pub fn needs_party(self) -> bool {
         matches!(
             self,
-            Role::FamilyHome | Role::Child | Role::Guardian | Role::HealthStaff | Role::SchoolStaff
+            Role::FamilyHome
+                | Role::Child
+                | Role::Guardian
+                | Role::HealthStaff
+                | Role::SchoolStaff
+                | Role::UnitStaff
         )
     }
 
@@ -138,7 +148,7 @@ pub struct AuthContext {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
     /// For `family_home`: the home id; for `child` and `guardian`: the child
-    /// id; for `health_staff` and `school_staff`: their unit's id.
+    /// id; for `health_staff`, `school_staff` and `unit_staff`: their unit's id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub party: Option<String>,
     /// Why the data is being accessed (the token's purpose); recorded in the audit log.

@@ -683,6 +683,51 @@ pub fn overdue_homes_used_by(ctx: &AuthContext, requested: &str) -> Result<Strin
     }
 }
 
+/// A unit's vacancies (issue 24 §8): the office, or the unit's own staff
+/// (`unit_staff` whose party is the unit). Another unit's staff, and every
+/// other role, is refused. Checked before anything is read or replayed.
+pub fn report_vacancies(ctx: &AuthContext, unit_id: &str) -> Result<(), RegistryError> {
+    if is_office(ctx) || (ctx.role == Role::UnitStaff && ctx.is_party(unit_id)) {
+        Ok(())
+    } else if ctx.role == Role::UnitStaff {
+        Err(RegistryError::refused(
+            Reason::NotOwnRecord,
+            "unit_id: a unit reports its own vacancies only",
+        ))
+    } else {
+        Err(deny("report a unit's vacancies"))
+    }
+}
+
+/// Socialjouren's lookup of a child who ran away (issue 24 §8): the office
+/// and municipal staff of any municipality — socialjouren acts where the
+/// child is found, which is seldom the placing municipality. The police is
+/// no role in Samling: it calls socialjouren. Every other role is refused.
+pub fn locate_child(ctx: &AuthContext) -> Result<(), RegistryError> {
+    if is_office(ctx) || (ctx.role.is_municipal() && ctx.municipality.is_some()) {
+        Ok(())
+    } else {
+        Err(deny("look up where a child is placed"))
+    }
+}
+
+/// What a lookup shows of a found child's placement: a protected child's
+/// home or unit only to the office and the placing municipality (as
+/// [`placement_view`]); a protected home's municipality only to the office.
+pub fn locate_view(
+    ctx: &AuthContext,
+    placing: &str,
+    child_protected: bool,
+    home_protected: bool,
+) -> PlacementView {
+    let office = is_office(ctx);
+    let show_home = !child_protected || office || own_municipality(ctx, placing);
+    PlacementView {
+        show_home,
+        show_receiving: show_home && (!home_protected || office),
+    }
+}
+
 /// Agencies and units are public-sector facts; reading them needs no personal-data right.
 pub fn read_providers(ctx: &AuthContext) -> Result<(), RegistryError> {
     match ctx.role {

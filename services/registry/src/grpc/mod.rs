@@ -67,6 +67,7 @@ samling_kit::grpc_service! {
         get_child(GetChildRequest) -> Child => |g, c, r| g.get_child(&c, &r.child_id);
         list_children(ListChildrenRequest) -> ListChildrenResponse => |g, c, r| g.list_children(&c, &r);
         set_child_protection(SetChildProtectionRequest) -> Child => |g, c, r| g.set_child_protection(&c, r);
+        locate_child(LocateChildRequest) -> LocateChildResponse => |g, c, r| g.locate_child(&c, &r);
         create_placement(CreatePlacementRequest) -> CreatePlacementResponse => |g, c, r| g.create_placement(&c, r);
         get_placement(GetPlacementRequest) -> Placement => |g, c, r| g.get_placement(&c, &r.placement_id);
         list_placements(ListPlacementsRequest) -> ListPlacementsResponse => |g, c, r| g.list_placements(&c, &r);

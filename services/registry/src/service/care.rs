@@ -327,6 +327,107 @@ impl Registry {
         self.child_for(ctx, c).await
     }
 
+    /// Socialjouren's lookup of a child who ran away (issue 24 §8): where
+    /// each child registered here with this personnummer is placed now and
+    /// whom to call, as [`access::locate_view`] allows; no name, number or
+    /// address in the answer. Every lookup is audited with its reason (a
+    /// number not registered here too: the answer "not here" is a fact).
+    pub async fn locate_child(
+        &self,
+        ctx: &AuthContext,
+        req: &LocateChildRequest,
+    ) -> R<LocateChildResponse> {
+        access::locate_child(ctx)?;
+        let pnr = parse_pnr("personnummer", &req.personnummer)?;
+        let reason = access::reveal_reason(&req.reason)?.to_string();
+        let children =
+            store::children::with_personnummer(&self.store.read, pnr.canonical()).await?;
+        let mut out = Vec::with_capacity(children.len());
+        let mut entries = Vec::new();
+        for c in children {
+            // A protected child: another municipality's socialjour learns
+            // that it is registered and placed and whom to call, not which
+            // record it is (nor where it lives).
+            let knows = access::locate_view(
+                ctx,
+                &c.placing_municipality_code,
+                c.protected_identity,
+                false,
+            )
+            .show_home;
+            let mut w = ChildWhereabouts {
+                child_id: c.id.clone(),
+                placing_municipality_code: c.placing_municipality_code.clone(),
+                region_id: self
+                    .region
+                    .as_ref()
+                    .map(|r| r.as_str().to_string())
+                    .unwrap_or_default(),
+                protected_identity: c.protected_identity,
+                ..Default::default()
+            };
+            let active = if c.active_placement_id.is_empty() {
+                None
+            } else {
+                store::placements::get(&self.store.read, &c.active_placement_id)
+                    .await?
+                    .filter(|p| p.status == PlacementStatus::Active as i32)
+            };
+            if let Some(p) = active {
+                let home_protected = self.home_protected(&p.home_id).await?;
+                let v = access::locate_view(
+                    ctx,
+                    &p.placing_municipality_code,
+                    c.protected_identity,
+                    home_protected,
+                );
+                w.placed = true;
+                if knows {
+                    w.placement_id = p.id.clone();
+                }
+                w.legal_basis = p.legal_basis;
+                w.placed_since = p.start_date;
+                if v.show_home {
+                    w.home_id = p.home_id.clone();
+                    w.home_region = p.home_region.clone();
+                    w.home_type = p.home_type;
+                    if !p.unit_id.is_empty()
+                        && let Some(u) = store::units::get(&self.store.read, &p.unit_id).await?
+                    {
+                        w.unit_id = u.id;
+                        w.unit_name = u.name;
+                        w.unit_contact_phone = u.contact_phone;
+                        w.unit_contact_email = u.contact_email;
+                    }
+                } else {
+                    w.location_withheld = true;
+                }
+                if v.show_receiving {
+                    w.receiving_municipality_code = p.receiving_municipality_code.clone();
+                } else {
+                    w.location_withheld = true;
+                }
+                let mut e = ctx.audit("locate_child", "placement", &p.id);
+                e.reason = reason.clone();
+                entries.push(e);
+            }
+            let mut e = ctx.audit("locate_child", "child", &c.id);
+            e.reason = reason.clone();
+            entries.push(e);
+            if !knows {
+                w.child_id.clear();
+            }
+            out.push(w);
+        }
+        if entries.is_empty() {
+            let mut e = ctx.audit("locate_child", "child", "");
+            e.reason = reason;
+            entries.push(e);
+        }
+        self.core.audit(entries).await?;
+        Ok(LocateChildResponse { children: out })
+    }
+
     pub async fn list_children(
         &self,
         ctx: &AuthContext,

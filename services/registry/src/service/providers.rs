@@ -36,6 +36,51 @@ fn org_number(s: &str) -> R<String> {
     Ok(format!("{}-{}", &digits[..6], &digits[6..]))
 }
 
+/// A unit's switchboard number: digits, spaces, hyphens and a leading `+`,
+/// 6–20 digits ("" for none).
+fn contact_phone(s: &str) -> R<String> {
+    let s = s.trim();
+    if s.is_empty() {
+        return Ok(String::new());
+    }
+    let digits = s.chars().filter(char::is_ascii_digit).count();
+    let shape = s
+        .char_indices()
+        .all(|(i, c)| c.is_ascii_digit() || c == ' ' || c == '-' || (c == '+' && i == 0));
+    if !shape || !(6..=20).contains(&digits) {
+        return Err(RegistryError::invalid(
+            "contact_phone",
+            "must be a phone number: 6–20 digits, spaces, hyphens, a leading +",
+        ));
+    }
+    Ok(s.to_string())
+}
+
+/// A unit's functional mailbox ("" for none): one `@`, no spaces, ≤ 254.
+fn contact_email(s: &str) -> R<String> {
+    let s = s.trim();
+    if s.is_empty() {
+        return Ok(String::new());
+    }
+    crate::domain::home::check_plain("contact_email", s)?;
+    let ok = s.len() <= 254
+        && !s.chars().any(char::is_whitespace)
+        && s.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.contains('@')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+        });
+    if !ok {
+        return Err(RegistryError::invalid(
+            "contact_email",
+            "must be an e-mail address (name@domain)",
+        ));
+    }
+    Ok(s.to_lowercase())
+}
+
 fn permit(field: &str, p: Option<&IvoPermit>) -> R<Option<IvoPermit>> {
     let Some(p) = p else { return Ok(None) };
     if p.permit_number.trim().is_empty() {
@@ -267,6 +312,9 @@ impl Registry {
             return Err(RegistryError::invalid("places", "must be 1–500"));
         }
         let orientation = normalise_tags("orientation", &req.orientation)?;
+        let target_groups = normalise_tags("target_groups", &req.target_groups)?;
+        let phone = contact_phone(&req.contact_phone)?;
+        let email = contact_email(&req.contact_email)?;
         let permit = permit("permit", req.permit.as_ref())?;
         if !req.agency_id.is_empty() {
             ids::parse_id("agency_id", &req.agency_id)?;
@@ -301,6 +349,9 @@ impl Registry {
             placed_count: 0,
             created_at: now,
             inspection_remarks: false,
+            target_groups,
+            contact_phone: phone,
+            contact_email: email,
         };
         store::units::save(tx.conn(), &u, true).await?;
         self.core.record(&mut tx, ctx, "unit_created", "unit", &u.id, json!({"unit_id": u.id, "kind": kind.as_str_name(), "municipality_code": u.municipality_code}))
@@ -331,18 +382,28 @@ impl Registry {
                 .pop()
                 .unwrap_or_default()
         };
+        let target_group = if req.target_group.is_empty() {
+            String::new()
+        } else {
+            normalise_tags("target_group", std::slice::from_ref(&req.target_group))
+                .map_err(|_| {
+                    RegistryError::invalid(
+                        "target_group",
+                        "must be 1–64 letters, digits, '-', '_' or spaces",
+                    )
+                })?
+                .pop()
+                .unwrap_or_default()
+        };
+        // Filters the store has no column for (permit validity depends on
+        // the day; target groups live in the document): the units are read
+        // in batches and filtered here (a region has hundreds, not millions).
+        let filtered = req.permit_invalid_only || !target_group.is_empty();
         let mut list = Vec::new();
         let mut scan = Page {
-            size: if req.permit_invalid_only {
-                500
-            } else {
-                page.size
-            },
+            size: if filtered { 500 } else { page.size },
             after: page.after.clone(),
         };
-        // Permit validity depends on the day: without a column to filter
-        // on, the units are read in batches and filtered here (a region
-        // has hundreds, not millions).
         loop {
             let batch = store::units::list(
                 &self.store.read,
@@ -355,9 +416,11 @@ impl Registry {
             let done = (batch.len() as i64) < scan.limit();
             scan.after = batch.last().map(|u| u.id.clone());
             list.extend(batch.into_iter().filter(|u| {
-                !req.permit_invalid_only || !permit_valid_on(u.permit.as_ref(), self.clock.today())
+                (!req.permit_invalid_only
+                    || !permit_valid_on(u.permit.as_ref(), self.clock.today()))
+                    && (target_group.is_empty() || u.target_groups.contains(&target_group))
             }));
-            if !req.permit_invalid_only || done || list.len() as i64 >= page.limit() {
+            if !filtered || done || list.len() as i64 >= page.limit() {
                 break;
             }
         }
@@ -393,7 +456,9 @@ impl Registry {
         ctx: &AuthContext,
         req: UpdateVacanciesRequest,
     ) -> R<Unit> {
-        access::manage_register(ctx)?;
+        // The unit's own staff or the office, before anything is read or
+        // a retry replayed.
+        access::report_vacancies(ctx, &req.unit_id)?;
         let tx = self
             .core
             .begin(ctx, "UpdateVacancies", &req.request_id, &req)

@@ -10,6 +10,10 @@ type R<T> = Result<T, RegistryError>;
 
 pub const DOCS: Docs<Unit> = Docs::new("units", "unit");
 
+pub async fn get<'e, E: Executor<'e, Database = Any>>(e: E, id: &str) -> R<Option<Unit>> {
+    Ok(DOCS.get(e, id).await?)
+}
+
 /// The unit, or "unit <id> not found".
 pub async fn must_get<'e, E: Executor<'e, Database = Any>>(e: E, id: &str) -> R<Unit> {
     Ok(DOCS.must_get(e, id).await?)

@@ -1453,7 +1453,12 @@ async fn reads_of_unexecuted_decisions_and_home_requests_are_audited() {
 // ------------------------------------------------------------ privacy walk
 
 /// Who walks: a name and the context.
-fn walkers(home: &str, other_home: &str, child: &str) -> Vec<(&'static str, AuthContext)> {
+fn walkers(
+    home: &str,
+    other_home: &str,
+    child: &str,
+    unit: &str,
+) -> Vec<(&'static str, AuthContext)> {
     let mut bound = office();
     bound.region = Some("stockholm-gotland".into());
     vec![
@@ -1475,6 +1480,10 @@ fn walkers(home: &str, other_home: &str, child: &str) -> Vec<(&'static str, Auth
         (
             "another child",
             child_ctx(&samling_kit::ids::new_id_string()),
+        ),
+        (
+            "the unit's staff",
+            AuthContext::new("unit-user", samling_kit::auth::Role::UnitStaff).with_party(unit),
         ),
     ]
 }
@@ -1563,6 +1572,28 @@ async fn walk(h: &Harness, ctx: AuthContext, ids: &WalkIds) -> Vec<(String, bool
         ListAgenciesRequest::default()
     );
     call!("ListUnits", list_units, ListUnitsRequest::default());
+    // Issue 24 §8: socialjouren's lookup of a runaway child (the protected
+    // one), and a unit's own vacancies (its replay too).
+    call!(
+        "LocateChild",
+        locate_child,
+        LocateChildRequest {
+            personnummer: ids.child_pnr.clone(),
+            reason: "walk: ran away".into()
+        }
+    );
+    let who = ctx.sub.clone();
+    for _ in 0..2 {
+        call!(
+            "UpdateVacancies",
+            update_vacancies,
+            UpdateVacanciesRequest {
+                request_id: format!("vac-{who}"),
+                unit_id: ids.unit.clone(),
+                vacancies: 1
+            }
+        );
+    }
     call!(
         "GetChild",
         get_child,
@@ -1897,6 +1928,7 @@ async fn walk(h: &Harness, ctx: AuthContext, ids: &WalkIds) -> Vec<(String, bool
 }
 
 struct WalkIds {
+    unit: String,
     home: String,
     child: String,
     child_pnr: String,
@@ -1969,7 +2001,22 @@ async fn the_privacy_walk_every_rpc_and_the_feed_as_every_role() {
             }
         )
         .unwrap();
+        let unit = rpc!(
+            h.office().await,
+            create_unit,
+            CreateUnitRequest {
+                name: "HVB Walk".into(),
+                kind: UnitKind::Hvb as i32,
+                municipality_code: "0180".into(),
+                places: 4,
+                permit: valid_permit(),
+                contact_phone: "08-100 200".into(),
+                ..Default::default()
+            }
+        )
+        .unwrap();
         let ids = WalkIds {
+            unit: unit.id.clone(),
             home: home.id.clone(),
             child: child.id.clone(),
             child_pnr: child_pnr.clone(),
@@ -1988,7 +2035,7 @@ async fn the_privacy_walk_every_rpc_and_the_feed_as_every_role() {
         let carer_pnr = canonical(&carer);
         let mut failures = Vec::new();
         let mut calls = 0;
-        for (who, ctx) in walkers(&home.id, &other_home.id, &child.id) {
+        for (who, ctx) in walkers(&home.id, &other_home.id, &child.id, &unit.id) {
             let keeper = matches!(who, "office" | "service" | "the protected home");
             let household = keeper
                 || matches!(
@@ -2021,6 +2068,16 @@ async fn the_privacy_walk_every_rpc_and_the_feed_as_every_role() {
                 if rpc == "ListHomeNotices" && ok && !text.contains("walk: an investigation") {
                     failures.push(format!("{who} / {rpc}: no notice: {text}"));
                 }
+                // Issue 24 §8: the lookup — the office and municipal staff
+                // of any municipality; the vacancies — the office and the
+                // unit's own staff.
+                let municipal = who.contains("caseworker") || who.contains("manager");
+                if rpc == "LocateChild" && ok != (office || municipal) {
+                    failures.push(format!("{who} / {rpc}: answered {ok}: {text}"));
+                }
+                if rpc == "UpdateVacancies" && ok != (office || who == "the unit's staff") {
+                    failures.push(format!("{who} / {rpc}: answered {ok}: {text}"));
+                }
                 if reveal && ok != office {
                     failures.push(format!("{who} / {rpc}: answered {ok}: {text}"));
                 }
@@ -2035,7 +2092,17 @@ async fn the_privacy_walk_every_rpc_and_the_feed_as_every_role() {
                         }
                     }
                 }
-                if (!keeper || feed) && who != "approving manager 0160" {
+                // The walk's own RegisterChild calls (the office's under
+                // 0160) register the number again: the lookup names those
+                // records' placing municipality, which is no location. What
+                // it must not show is the protected home's municipality.
+                if rpc == "LocateChild"
+                    && !office
+                    && text.contains("receiving_municipality_code: \"0160\"")
+                {
+                    failures.push(format!("{who} / {rpc}: the protected home's municipality"));
+                }
+                if (!keeper || feed) && who != "approving manager 0160" && rpc != "LocateChild" {
                     for s in location {
                         if text.contains(s) {
                             failures.push(format!("{who} / {rpc}: location {s}"));

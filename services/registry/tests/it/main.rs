@@ -17,5 +17,7 @@ mod placements;
 mod providers;
 mod quarterly_form;
 mod restrictions;
+mod runaway;
 mod socialjour;
+mod unit_role;
 mod xregion;
