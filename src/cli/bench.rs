@@ -611,6 +611,26 @@ pub async fn run(base: &Config, cmd: BenchCommand) -> anyhow::Result<()> {
                 reason: "bench".into(),
             });
             c.raw().transition_home(r).await?;
+            // The evidence an approval needs when served (ADR 0047).
+            let r = c.request(RecordTrainingRequest {
+                request_id: String::new(),
+                home_id: ids[i].clone(),
+                municipality_code: munis[i % munis.len()].clone(),
+                course_name: "bench".into(),
+                completed_on: Some(dates::to_proto(today)),
+                ..Default::default()
+            });
+            c.raw().record_training(r).await?;
+            let r = c.request(RecordInvestigationRequest {
+                request_id: String::new(),
+                home_id: ids[i].clone(),
+                municipality_code: munis[i % munis.len()].clone(),
+                methods: vec![InvestigationMethod::BraFam as i32],
+                result: InvestigationResult::Suitable as i32,
+                completed_on: Some(dates::to_proto(today)),
+                ..Default::default()
+            });
+            c.raw().record_investigation(r).await?;
             // Home i was imported in municipality i mod n, which approves it.
             let approval = RecordApprovalRequest {
                 request_id: String::new(),

@@ -19,6 +19,31 @@ mod faults;
 use common::{BIN, Server};
 
 /// A base port whose region ports (base + 0 and base + 5) are free now.
+/// The evidence an approval needs when served (ADR 0047): the household's
+/// training and an evidence-based investigation, recorded by `c` for
+/// `municipality`.
+async fn record_evidence(c: &mut RegistryClient, home_id: &str, municipality: &str, tag: &str) {
+    let r = c.request(RecordTrainingRequest {
+        request_id: format!("e2e-tr-{tag}"),
+        home_id: home_id.into(),
+        municipality_code: municipality.into(),
+        course_name: "Ett hem att växa i".into(),
+        completed_on: Some(dates::to_proto(dates::today())),
+        ..Default::default()
+    });
+    c.raw().record_training(r).await.unwrap();
+    let r = c.request(RecordInvestigationRequest {
+        request_id: format!("e2e-inv-{tag}"),
+        home_id: home_id.into(),
+        municipality_code: municipality.into(),
+        methods: vec![InvestigationMethod::BraFam as i32],
+        result: InvestigationResult::Suitable as i32,
+        completed_on: Some(dates::to_proto(dates::today())),
+        ..Default::default()
+    });
+    c.raw().record_investigation(r).await.unwrap();
+}
+
 fn free_base_port() -> u16 {
     // Below Linux's ephemeral range (32768–60999): a port found free there
     // can be handed to any outgoing connection (another test's client, a
@@ -158,6 +183,7 @@ async fn serve_all_answers_grpc_and_the_cli_across_regions() {
         reason: "home study".into(),
     });
     c.raw().transition_home(r).await.unwrap();
+    record_evidence(&mut c, &home.id, "0180", "1").await;
 
     let mut m = c.acting_as(manager("0180"));
     let approved = m
@@ -230,6 +256,7 @@ async fn serve_all_answers_grpc_and_the_cli_across_regions() {
         reason: "home study".into(),
     });
     n.raw().transition_home(r).await.unwrap();
+    record_evidence(&mut n, &umea.id, "2480", "2").await;
     n.record_approval(RecordApprovalRequest {
         request_id: "e2e-a2".into(),
         home_id: umea.id.clone(),

@@ -1003,6 +1003,29 @@ impl Loader<'_> {
                 continue;
             }
             let decided = minus_days(today, rng.below(730));
+            // The evidence an approval needs (ADR 0047): the training and
+            // an evidence-based investigation, completed before the decision.
+            let req = self.client.request(RecordTrainingRequest {
+                request_id: new_id_string(),
+                home_id: home.id.clone(),
+                municipality_code: home.municipality.clone(),
+                course_name: "Ett hem att växa i".into(),
+                completed_on: Some(dates::to_proto(decided)),
+                ..Default::default()
+            });
+            let r = self.client.raw().record_training(req).await;
+            accept(r, &mut self.sum)?;
+            let req = self.client.request(RecordInvestigationRequest {
+                request_id: new_id_string(),
+                home_id: home.id.clone(),
+                municipality_code: home.municipality.clone(),
+                methods: vec![InvestigationMethod::BraFam as i32],
+                result: InvestigationResult::Suitable as i32,
+                completed_on: Some(dates::to_proto(decided)),
+                ..Default::default()
+            });
+            let r = self.client.raw().record_investigation(req).await;
+            accept(r, &mut self.sum)?;
             // The approving nämnd is the home's municipality's.
             let req = self.client.request(RecordApprovalRequest {
                 request_id: new_id_string(),

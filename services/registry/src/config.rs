@@ -20,8 +20,12 @@ pub struct RegistryConfig {
     pub record_check_renewal_months: u32,
     /// Refuse an approval that lacks completed training or an
     /// evidence-based investigation (recorded, or in recruitment's
-    /// evidence). Off by default: homes approved before the register
-    /// recorded evidence are shown with `evidence_missing` instead (ADR 0028).
+    /// evidence). On by default (issue 24 §5, ADR 0047): a home does not go
+    /// from applicant to approved without training. Homes approved before
+    /// the register recorded evidence keep their approval and are shown
+    /// with `evidence_missing` (ADR 0028). The served register reads this;
+    /// registers built in-process from `domain::Rules::default()` (the test
+    /// harnesses) do not enforce it unless they say so.
     pub approval_requires_evidence: bool,
     /// A child in an emergency home (jourhem) longer than this many days is
     /// listed by ListLongJourhemStays (ADR 0030).
@@ -47,7 +51,7 @@ impl Default for RegistryConfig {
             reconfirmation_months: 12,
             home_request_response_days: 28,
             record_check_renewal_months: 12,
-            approval_requires_evidence: false,
+            approval_requires_evidence: true,
             jourhem_alert_days: 90,
             settling_in_min_days: 14,
             custody_reconsideration_months: 6,
@@ -70,6 +74,18 @@ mod tests {
         assert_eq!(section.normal_capacity, 2);
         assert_eq!(section.reconfirmation_months, 6);
         assert_eq!(section.ivo_report_above, 4, "the rest keep their defaults");
+        // What `serve` runs with: an approval needs its evidence (ADR 0047).
+        assert!(section.approval_requires_evidence);
+        assert!(crate::domain::Rules::from(&section).approval_requires_evidence);
+        let off = samling_kit::config::Config::from_toml(
+            "[registry]\napproval_requires_evidence = false\n",
+        )
+        .unwrap();
+        assert!(
+            !off.section::<RegistryConfig>(crate::NAME)
+                .unwrap()
+                .approval_requires_evidence
+        );
         let cfg =
             samling_kit::config::Config::from_toml("[registry]\nnormal_capacty = 2\n").unwrap();
         let e = cfg

@@ -309,7 +309,10 @@ mod tests {
     #[test]
     fn the_rule_refuses_an_approval_without_evidence_only_when_configured() {
         let mut rules = super::super::Rules::default();
-        assert!(!rules.approval_requires_evidence, "off by default");
+        assert!(
+            !rules.approval_requires_evidence,
+            "off for in-process registers (the served default is on: config.rs)"
+        );
         assert_eq!(rules.record_check_renewal_months, 12);
         let bare = Home::default();
         assert!(check_approval(&bare, &rules).is_ok());

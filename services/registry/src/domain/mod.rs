@@ -34,9 +34,17 @@ pub struct Rules {
     pub custody_reconsideration_months: u32,
 }
 
+/// The configured defaults, but approvals without recorded evidence
+/// allowed: for registers built in-process (the test harnesses of every
+/// service, whose tests are about something else than the evidence; those
+/// that are about it turn it on). The served register reads
+/// `RegistryConfig`, whose default enforces it (ADR 0047).
 impl Default for Rules {
     fn default() -> Self {
-        Rules::from(&crate::config::RegistryConfig::default())
+        Rules {
+            approval_requires_evidence: false,
+            ..Rules::from(&crate::config::RegistryConfig::default())
+        }
     }
 }
 
