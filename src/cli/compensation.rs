@@ -70,7 +70,10 @@ pub enum GrantCommand {
     },
     /// One municipality's grant history (`--as municipality_manager
     /// --municipality CODE` for its own).
-    History { municipality: String },
+    History {
+        /// The municipality's code.
+        code: String,
+    },
     /// Share a year's leftovers among the municipalities that opted in.
     Redistribute {
         #[arg(long)]
@@ -362,11 +365,11 @@ pub async fn run(cfg: &Config, conn: &Connection, cmd: CompensationCommand) -> a
                 );
                 print_grant_report(&r);
             }
-            GrantCommand::History { municipality } => {
+            GrantCommand::History { code } => {
                 let h = call!(
                     get_grant_history,
                     GetGrantHistoryRequest {
-                        municipality_code: municipality,
+                        municipality_code: code,
                     }
                 );
                 println!("{} {}", h.municipality_code, h.municipality_name);
