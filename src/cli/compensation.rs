@@ -1,6 +1,7 @@
 //! `samling compensation …`: regional finance's compensation work over
 //! gRPC — fee schedules, the month's payment run, its approval by a second
-//! person, its pain.001 file and its statements. Accounts, agreements and
+//! person, its pain.001 file and its statements, and the state grant ledger's
+//! report, history and redistribution. Accounts, agreements and
 //! claims go through the REST API (no IBAN or note on a command line).
 
 use super::Connection;
@@ -44,6 +45,39 @@ pub enum CompensationCommand {
         run_id: String,
         #[arg(long)]
         home: Option<String>,
+    },
+    /// The state grant ledger (ADR 0048; the import is `samling import state-grants`).
+    Grants {
+        #[command(subcommand)]
+        command: GrantCommand,
+    },
+}
+
+#[derive(clap::Subcommand, Debug)]
+pub enum GrantCommand {
+    /// Yearly totals reconciled against the available sums (finance,
+    /// analysts, council members).
+    Report {
+        /// One year (default: every year).
+        #[arg(long)]
+        year: Option<i32>,
+        /// One county's municipalities (SCB code, e.g. 14).
+        #[arg(long)]
+        county: Option<String>,
+        /// Every municipality's row too.
+        #[arg(long)]
+        municipalities: bool,
+    },
+    /// One municipality's grant history (`--as municipality_manager
+    /// --municipality CODE` for its own).
+    History {
+        /// The municipality's code.
+        code: String,
+    },
+    /// Share a year's leftovers among the municipalities that opted in.
+    Redistribute {
+        #[arg(long)]
+        year: i32,
     },
 }
 
@@ -315,6 +349,123 @@ pub async fn run(cfg: &Config, conn: &Connection, cmd: CompensationCommand) -> a
                 }
             }
         }
+        CompensationCommand::Grants { command } => match command {
+            GrantCommand::Report {
+                year,
+                county,
+                municipalities,
+            } => {
+                let r = call!(
+                    get_grant_report,
+                    GetGrantReportRequest {
+                        year: year.unwrap_or(0),
+                        county_code: county.unwrap_or_default(),
+                        municipalities,
+                    }
+                );
+                print_grant_report(&r);
+            }
+            GrantCommand::History { code } => {
+                let h = call!(
+                    get_grant_history,
+                    GetGrantHistoryRequest {
+                        municipality_code: code,
+                    }
+                );
+                println!("{} {}", h.municipality_code, h.municipality_name);
+                for e in &h.years {
+                    print_grant_entry(e);
+                }
+                for p in &h.unused_periods {
+                    println!("  unused {}–{}: {} kr", p.from_year, p.to_year, p.unused_kr);
+                }
+            }
+            GrantCommand::Redistribute { year } => {
+                let r = call!(
+                    redistribute_leftovers,
+                    RedistributeLeftoversRequest {
+                        request_id: format!("redistribute-{year}"),
+                        year,
+                    }
+                );
+                println!(
+                    "{}: {} kr left over of {} kr available shared among {} municipalities: {} or {} kr each",
+                    r.year, r.leftover_kr, r.available_kr, r.municipalities, r.low_kr, r.high_kr
+                );
+            }
+        },
     }
     Ok(())
+}
+
+fn print_grant_entry(e: &GrantLedgerEntry) {
+    println!(
+        "  {} {:<5} granted {:>11} kr, {} {:>11} kr{}, paid {:>11} kr{}{}{}",
+        e.year,
+        e.municipality_code,
+        e.granted_kr,
+        e.requisition_status()
+            .as_str_name()
+            .trim_start_matches("REQUISITION_STATUS_")
+            .to_lowercase(),
+        e.requisitioned_kr,
+        if e.redistributed_kr > 0 {
+            format!(" + {} kr leftovers", e.redistributed_kr)
+        } else {
+            String::new()
+        },
+        e.paid_kr,
+        if e.usage_reported {
+            format!(", used {} kr, unused {} kr", e.used_kr, e.unused_kr)
+        } else {
+            String::new()
+        },
+        if e.reclaimed_kr > 0 {
+            format!(", reclaimed {} kr", e.reclaimed_kr)
+        } else {
+            String::new()
+        },
+        if e.flags.is_empty() {
+            String::new()
+        } else {
+            format!("  [{}]", e.flags.join(", "))
+        }
+    );
+}
+
+fn print_grant_report(r: &GrantReport) {
+    println!(
+        "{:<6} {:>13} {:>13} {:>13} {:>13} {:>11} {:>11} {:>6}  flags",
+        "year",
+        "available kr",
+        "granted kr",
+        "paid kr",
+        "difference",
+        "unused kr",
+        "reclaimed",
+        "munic"
+    );
+    for y in &r.years {
+        println!(
+            "{:<6} {:>13} {:>13} {:>13} {:>13} {:>11} {:>11} {:>6}  {}",
+            y.year,
+            y.available_kr,
+            y.granted_kr,
+            y.paid_kr,
+            y.difference_kr,
+            y.unused_kr,
+            y.reclaimed_kr,
+            y.municipalities,
+            y.flags.join(", ")
+        );
+    }
+    for p in &r.periods {
+        println!(
+            "unused {}–{}: {} kr in {} municipalities",
+            p.from_year, p.to_year, p.unused_kr, p.municipalities
+        );
+    }
+    for e in &r.municipalities {
+        print_grant_entry(e);
+    }
 }

@@ -1,4 +1,5 @@
-//! `samling import homes`, `samling export homes` and `samling seed-demo`:
+//! `samling import homes`, `samling export homes` and `samling seed-demo`
+//! (`samling import state-grants` is in `grants.rs`):
 //! bulk data in and out of a region's register, over gRPC.
 
 use super::Connection;
@@ -37,6 +38,29 @@ pub enum ImportCommand {
         /// Rows per ImportHomes call (1–5000).
         #[arg(long, default_value_t = 1000)]
         batch: usize,
+    },
+    /// Import a historical state grant ledger (CSV, header
+    /// `year,municipality,granted_kr` or `from_year,to_year,municipality,unused_kr`;
+    /// a municipality by code or by name as printed, e.g. "Borås stad").
+    ///
+    /// Nothing is imported unless every row is good and every name resolves
+    /// (unresolved names are listed with the closest municipalities). Values
+    /// are set, not added: importing the same file again changes nothing.
+    StateGrants {
+        /// The CSV file.
+        file: PathBuf,
+        /// Import the rows that resolve and leave out those that do not.
+        #[arg(long)]
+        skip_unresolved: bool,
+        /// The grants are decisions (e.g. a distribution's result) the
+        /// municipalities still requisition; without it a historical
+        /// table's amounts count as requisitioned and paid.
+        #[arg(long)]
+        decisions_only: bool,
+        /// A year's available sum, YEAR=KRONOR (repeatable), reconciled
+        /// against the year's grants.
+        #[arg(long, value_parser = super::grants::parse_available)]
+        available: Vec<samling_proto::compensation::v1::GrantAvailable>,
     },
 }
 
@@ -118,6 +142,22 @@ pub async fn import(cfg: &Config, conn: &Connection, cmd: ImportCommand) -> anyh
             dry_run,
             batch,
         } => import_homes(cfg, conn, &file, dry_run, batch).await,
+        ImportCommand::StateGrants {
+            file,
+            skip_unresolved,
+            decisions_only,
+            available,
+        } => {
+            super::grants::import_state_grants(
+                cfg,
+                conn,
+                &file,
+                skip_unresolved,
+                decisions_only,
+                available,
+            )
+            .await
+        }
     }
 }
 

@@ -5,6 +5,7 @@ pub mod bench;
 pub mod certs;
 pub mod compensation;
 pub mod data;
+pub mod grants;
 mod httpc;
 pub mod ombud;
 pub mod portfolio;

@@ -337,6 +337,67 @@ async fn serve_all_answers_grpc_and_the_cli_across_regions() {
         .unwrap();
     assert!(common::stdout_of_success(&out).contains("re-confirmed"));
 
+    // The state grant ledger's import (ADR 0048): a misprinted name is
+    // reported with the closest municipality and nothing is imported;
+    // corrected, the file imports, prints the year's total, and importing it
+    // again leaves the total as it was.
+    let grants = data.path().join("grants.csv");
+    let grant_file = |bengtsfors: &str| {
+        format!(
+            "year,municipality,granted_kr\n2021,Ale kommun,556 745\n2021,{bengtsfors},926 090\n"
+        )
+    };
+    let import_grants = || {
+        samling(data.path(), base)
+            .args([
+                "import",
+                "state-grants",
+                grants.to_str().unwrap(),
+                "--available",
+                "2021=1482835",
+                "--region",
+                "stockholm-gotland",
+            ])
+            .output()
+            .unwrap()
+    };
+    std::fs::write(&grants, grant_file("Bengtstors kommun")).unwrap();
+    let out = import_grants();
+    assert!(!out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        text.contains("line 3: municipality: `Bengtstors kommun` is not a municipality; closest: 1460 Bengtsfors"),
+        "{text}"
+    );
+    std::fs::write(&grants, grant_file("Bengtsfors kommun")).unwrap();
+    for _ in 0..2 {
+        let text = common::stdout_of_success(&import_grants());
+        assert!(
+            text.contains("year 2021: granted 1482835 kr to 2 municipalities, available 1482835 kr, difference 0 kr"),
+            "{text}"
+        );
+    }
+    let out = samling(data.path(), base)
+        .args([
+            "compensation",
+            "grants",
+            "history",
+            "1460",
+            "--as",
+            "municipality_manager",
+            "--municipality",
+            "1460",
+            "--region",
+            "stockholm-gotland",
+        ])
+        .output()
+        .unwrap();
+    let text = common::stdout_of_success(&out);
+    assert!(
+        text.starts_with("1460 Bengtsfors") && text.contains("granted      926090 kr"),
+        "{text}"
+    );
+
     // The ombud's rights follow-up over the CLI (ADR 0046): a run as of a
     // day, then the counts per item; a bad day names the option.
     let out = samling(data.path(), base)

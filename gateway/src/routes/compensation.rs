@@ -49,6 +49,24 @@ pub const CASEWORKER: &[Role] = &[Role::MunicipalityCaseworker];
 /// The state grants' key: finance and the national analyst.
 pub const GRANT_READERS: &[Role] = &[Role::RegionalOfficer, Role::Service, Role::NationalAnalyst];
 
+/// A municipality's own staff (its requisitions and usage reports).
+pub const MUNICIPAL_STAFF: &[Role] = &[Role::MunicipalityCaseworker, Role::MunicipalityManager];
+/// A municipality's grant history: finance, analysts, its own staff.
+pub const HISTORY_READERS: &[Role] = &[
+    Role::RegionalOfficer,
+    Role::Service,
+    Role::NationalAnalyst,
+    Role::MunicipalityCaseworker,
+    Role::MunicipalityManager,
+];
+/// The grant report: finance, analysts, council members.
+pub const REPORT_READERS: &[Role] = &[
+    Role::RegionalOfficer,
+    Role::Service,
+    Role::NationalAnalyst,
+    Role::CouncilMember,
+];
+
 route_table! {
     service = NAME,
     package = "samling.compensation.v1",
@@ -100,6 +118,23 @@ route_table! {
     // --- State grants ------------------------------------------------------------------
     POST "/v1/regions/{region}/compensation/state-grants/distribution" "distributeStateGrant" => distribute_state_grant(DistributeStateGrantRequest) -> StateGrantDistribution,
         Body, GRANT_READERS, own = [], party = None, "The distribution key: whole kronor per municipality, summing exactly to the available sum (nothing stored)";
+    // --- State grant ledger (ADR 0048) ---------------------------------------------------
+    POST "/v1/regions/{region}/compensation/state-grants/imports" "importStateGrants" => import_state_grants(ImportStateGrantsRequest) -> ImportStateGrantsResponse,
+        Body, FINANCE, own = [], party = None, "Set the grant ledger from historical tables: available sums, grants per year and municipality, unused amounts (idempotent)";
+    POST "/v1/regions/{region}/compensation/state-grants/municipalities/{municipality_code}/requisitions" "requisitionStateGrant" => requisition_state_grant(RequisitionStateGrantRequest) -> GrantLedgerEntry,
+        Body, MUNICIPAL_STAFF, own = ["municipality_code"], party = None, "The municipality asks for its year's grant (up to the amount granted) and may opt in to leftovers";
+    POST "/v1/regions/{region}/compensation/state-grants/municipalities/{municipality_code}/requisitions/decision" "decideRequisition" => decide_requisition(DecideRequisitionRequest) -> GrantLedgerEntry,
+        Body, FINANCE, own = [], party = None, "Finance approves or rejects a municipality's requisition of a year";
+    POST "/v1/regions/{region}/compensation/state-grants/municipalities/{municipality_code}/usage" "reportGrantUsage" => report_grant_usage(ReportGrantUsageRequest) -> GrantLedgerEntry,
+        Body, MUNICIPAL_STAFF, own = ["municipality_code"], party = None, "The municipality reports what it used of a year's grant";
+    POST "/v1/regions/{region}/compensation/state-grants/municipalities/{municipality_code}/reclaims" "reclaimStateGrant" => reclaim_state_grant(ReclaimStateGrantRequest) -> GrantLedgerEntry,
+        Body, FINANCE, own = [], party = None, "Finance reclaims (återkrav) unused grant of a year";
+    POST "/v1/regions/{region}/compensation/state-grants/redistributions" "redistributeLeftovers" => redistribute_leftovers(RedistributeLeftoversRequest) -> Redistribution,
+        Body, FINANCE, own = [], party = None, "A year's leftovers shared equally in whole kronor among the municipalities that opted in";
+    GET "/v1/regions/{region}/compensation/state-grants/municipalities/{municipality_code}" "getGrantHistory" => get_grant_history(GetGrantHistoryRequest) -> GrantHistory,
+        Query, HISTORY_READERS, own = ["municipality_code"], party = None, "A municipality's grant history (its own staff, finance, analysts)";
+    GET "/v1/regions/{region}/compensation/state-grants/report" "getGrantReport" => get_grant_report(GetGrantReportRequest) -> GrantReport,
+        Query, REPORT_READERS, own = [], party = None, "Yearly grant totals reconciled against the available sums (`year`, `county_code`, `municipalities`)";
 }
 
 /// The distribution key is a computation that must be a POST (its factors

@@ -174,3 +174,74 @@ async fn finance_makes_agreements_and_a_home_reads_only_its_own() {
     })
     .await;
 }
+
+/// The state grant ledger through the door (ADR 0048): a municipality reads
+/// its own grant history and is refused another's, at the door and by the
+/// service; finance imports; a municipality's staff requisition their own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_municipality_reads_its_own_grant_history_and_not_anothers() {
+    for_each_backend(|b| async move {
+        let env = Env::start(&b).await;
+        let http = env.http();
+        let officer = env.officer();
+        let imported = http
+            .post(
+                &format!("{BASE}/state-grants/imports"),
+                &officer,
+                &json!({"request_id": "grants-1",
+                        "available": [{"year": 2021, "available_kr": "1400000"}],
+                        "granted": [
+                            {"year": 2021, "municipality_code": "1440", "granted_kr": "556745"},
+                            {"year": 2021, "municipality_code": "1489", "granted_kr": "744518"}],
+                        "unused": [{"from_year": 2021, "to_year": 2023,
+                                    "municipality_code": "1440", "unused_kr": "151810"}]}),
+            )
+            .await
+            .ok();
+        assert_eq!(imported["years"][0]["granted_kr"], "1301263", "{imported}");
+
+        let ale = env.token(Role::MunicipalityManager, Some("1440"), None);
+        let h = http
+            .get(&format!("{BASE}/state-grants/municipalities/1440"), &ale)
+            .await
+            .ok();
+        assert_eq!(h["municipality_name"], "Ale", "{h}");
+        assert_eq!(h["years"][0]["granted_kr"], "556745", "{h}");
+        assert_eq!(h["unused_periods"][0]["unused_kr"], "151810", "{h}");
+        // Alingsås's history: refused at the door (the code is in the path).
+        http.get(&format!("{BASE}/state-grants/municipalities/1489"), &ale)
+            .await
+            .refusal(403, "NOT_OWN_MUNICIPALITY");
+        // Nor may Ale requisition for Alingsås, or import.
+        http.post(
+            &format!("{BASE}/state-grants/municipalities/1489/requisitions"),
+            &ale,
+            &json!({"request_id": "r-1", "year": 2021}),
+        )
+        .await
+        .refusal(403, "NOT_OWN_MUNICIPALITY");
+        http.post(
+            &format!("{BASE}/state-grants/imports"),
+            &ale,
+            &json!({"request_id": "grants-2", "granted": []}),
+        )
+        .await
+        .refusal(403, "FORBIDDEN_ROLE");
+        // A family home reads no grant history; an analyst reads the report.
+        let home = env.token(Role::FamilyHome, None, Some(&new_id()));
+        http.get(&format!("{BASE}/state-grants/municipalities/1440"), &home)
+            .await
+            .refusal(403, "FORBIDDEN_ROLE");
+        let analyst = env.token(Role::NationalAnalyst, None, None);
+        let r = http
+            .get(&format!("{BASE}/state-grants/report?year=2021"), &analyst)
+            .await
+            .ok();
+        assert_eq!(r["years"][0]["difference_kr"], "-98737", "{r}");
+        assert_eq!(
+            r["years"][0]["flags"][0], "granted_differs_from_available",
+            "{r}"
+        );
+    })
+    .await;
+}

@@ -50,6 +50,10 @@ pub const MIGRATIONS: &[samling_kit::db::Migration] = &[
         name: "compensation/0003_claims",
         sql: include_str!("../migrations/0003_claims.sql"),
     },
+    samling_kit::db::Migration {
+        name: "compensation/0004_grant_ledger",
+        sql: include_str!("../migrations/0004_grant_ledger.sql"),
+    },
 ];
 
 /// Compensation as the binary's module list sees it.

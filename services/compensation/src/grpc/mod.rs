@@ -37,6 +37,14 @@ samling_kit::grpc_service! {
         get_claim(GetClaimRequest) -> Claim => |g, c, r| g.get_claim(&c, r);
         list_claims(ListClaimsRequest) -> ListClaimsResponse => |g, c, r| g.list_claims(&c, r);
         distribute_state_grant(DistributeStateGrantRequest) -> StateGrantDistribution => |g, c, r| g.distribute_state_grant(&c, r);
+        import_state_grants(ImportStateGrantsRequest) -> ImportStateGrantsResponse => |g, c, r| g.import_state_grants(&c, r);
+        requisition_state_grant(RequisitionStateGrantRequest) -> GrantLedgerEntry => |g, c, r| g.requisition_state_grant(&c, r);
+        decide_requisition(DecideRequisitionRequest) -> GrantLedgerEntry => |g, c, r| g.decide_requisition(&c, r);
+        report_grant_usage(ReportGrantUsageRequest) -> GrantLedgerEntry => |g, c, r| g.report_grant_usage(&c, r);
+        reclaim_state_grant(ReclaimStateGrantRequest) -> GrantLedgerEntry => |g, c, r| g.reclaim_state_grant(&c, r);
+        redistribute_leftovers(RedistributeLeftoversRequest) -> Redistribution => |g, c, r| g.redistribute_leftovers(&c, r);
+        get_grant_history(GetGrantHistoryRequest) -> GrantHistory => |g, c, r| g.get_grant_history(&c, r);
+        get_grant_report(GetGrantReportRequest) -> GrantReport => |g, c, r| g.get_grant_report(&c, r);
     ;
 }
 

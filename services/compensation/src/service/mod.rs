@@ -8,6 +8,7 @@ pub mod access;
 mod agreements;
 mod claims;
 mod grants;
+mod ledger;
 mod payments;
 mod schedules;
 

@@ -7,6 +7,7 @@ mod common;
 mod agreements;
 mod claims;
 mod grants;
+mod ledger;
 mod payments;
 mod schedules;
 mod skeleton;
