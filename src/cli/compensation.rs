@@ -80,23 +80,42 @@ fn parse_kr(flag: &str, s: &str) -> anyhow::Result<i64> {
     let t = t.replace(',', ".");
     let (whole, frac) = t.split_once('.').unwrap_or((&t, ""));
     let bad = || anyhow::anyhow!("{flag}: {s:?} is not an amount in kronor (at most two decimals)");
-    if whole.is_empty() || frac.len() > 2 || !whole.bytes().all(|b| b.is_ascii_digit()) || !frac.bytes().all(|b| b.is_ascii_digit()) {
+    if whole.is_empty()
+        || frac.len() > 2
+        || !whole.bytes().all(|b| b.is_ascii_digit())
+        || !frac.bytes().all(|b| b.is_ascii_digit())
+    {
         return Err(bad());
     }
     let kr: i64 = whole.parse().map_err(|_| bad())?;
     let ore: i64 = format!("{frac:0<2}").parse().map_err(|_| bad())?;
-    kr.checked_mul(100).and_then(|k| k.checked_add(ore)).ok_or_else(bad)
+    kr.checked_mul(100)
+        .and_then(|k| k.checked_add(ore))
+        .ok_or_else(bad)
 }
 
 /// KR_PER_DAY:MONTHS:PERSONS[:LABEL] → (öre a day, months, persons, label).
-fn parse_scenario(flag: &str, s: &str, default_label: &str) -> anyhow::Result<(i64, u32, u32, String)> {
+fn parse_scenario(
+    flag: &str,
+    s: &str,
+    default_label: &str,
+) -> anyhow::Result<(i64, u32, u32, String)> {
     let parts: Vec<&str> = s.splitn(4, ':').collect();
     if parts.len() < 3 {
         anyhow::bail!("{flag}: {s:?} is not KR_PER_DAY:MONTHS:PERSONS[:LABEL]");
     }
-    let months = parts[1].trim().parse().map_err(|_| anyhow::anyhow!("{flag}: months {:?} is not a whole number", parts[1]))?;
-    let persons = parts[2].trim().parse().map_err(|_| anyhow::anyhow!("{flag}: persons {:?} is not a whole number", parts[2]))?;
-    let label = parts.get(3).map(|l| l.trim().to_string()).unwrap_or_else(|| default_label.to_string());
+    let months = parts[1]
+        .trim()
+        .parse()
+        .map_err(|_| anyhow::anyhow!("{flag}: months {:?} is not a whole number", parts[1]))?;
+    let persons = parts[2]
+        .trim()
+        .parse()
+        .map_err(|_| anyhow::anyhow!("{flag}: persons {:?} is not a whole number", parts[2]))?;
+    let label = parts
+        .get(3)
+        .map(|l| l.trim().to_string())
+        .unwrap_or_else(|| default_label.to_string());
     Ok((parse_kr(flag, parts[0])?, months, persons, label))
 }
 
@@ -114,8 +133,18 @@ pub fn calculate_request(a: &CalculateArgs) -> anyhow::Result<CalculateCostsRequ
         ..Default::default()
     };
     for (flag, list, kind, name) in [
-        ("--prevented", &a.prevented, ScenarioKind::Prevented, "prevented"),
-        ("--shortened", &a.shortened, ScenarioKind::Shortened, "shortened"),
+        (
+            "--prevented",
+            &a.prevented,
+            ScenarioKind::Prevented,
+            "prevented",
+        ),
+        (
+            "--shortened",
+            &a.shortened,
+            ScenarioKind::Shortened,
+            "shortened",
+        ),
     ] {
         for s in list {
             let (cost, months, persons, label) = parse_scenario(flag, s, name)?;
@@ -138,15 +167,17 @@ pub fn calculate_request(a: &CalculateArgs) -> anyhow::Result<CalculateCostsRequ
         });
     }
     for s in &a.alternative {
-        let (kind, rest) = s
-            .split_once(':')
-            .ok_or_else(|| anyhow::anyhow!("--alternative: {s:?} is not KIND:KR_PER_DAY:MONTHS:PERSONS[:LABEL]"))?;
+        let (kind, rest) = s.split_once(':').ok_or_else(|| {
+            anyhow::anyhow!("--alternative: {s:?} is not KIND:KR_PER_DAY:MONTHS:PERSONS[:LABEL]")
+        })?;
         let k = match kind.trim() {
             "family-home" => AlternativeKind::FamilyHome,
             "hvb" => AlternativeKind::Hvb,
             "support-team" => AlternativeKind::SupportTeam,
             "other" => AlternativeKind::Other,
-            other => anyhow::bail!("--alternative: kind {other:?} is not family-home, hvb, support-team or other"),
+            other => anyhow::bail!(
+                "--alternative: kind {other:?} is not family-home, hvb, support-team or other"
+            ),
         };
         let (cost, months, persons, label) = parse_scenario("--alternative", rest, kind.trim())?;
         req.alternatives.push(CostAlternative {
@@ -167,10 +198,24 @@ fn print_calculation(c: &CostCalculation) {
         c.days_per_month_tenths % 10
     );
     for s in &c.scenarios {
-        println!("  {:<10} {:<40} {:>18} kr", if s.kind() == ScenarioKind::Prevented { "prevented" } else { "shortened" }, s.label, kr(s.amount_ore));
+        println!(
+            "  {:<10} {:<40} {:>18} kr",
+            if s.kind() == ScenarioKind::Prevented {
+                "prevented"
+            } else {
+                "shortened"
+            },
+            s.label,
+            kr(s.amount_ore)
+        );
     }
     if !c.scenarios.is_empty() {
-        println!("placement costs {} kr (prevented {} kr, shortened {} kr)", kr(c.placement_costs_ore), kr(c.prevented_ore), kr(c.shortened_ore));
+        println!(
+            "placement costs {} kr (prevented {} kr, shortened {} kr)",
+            kr(c.placement_costs_ore),
+            kr(c.prevented_ore),
+            kr(c.shortened_ore)
+        );
         println!("team cost {} kr", kr(c.team_cost_ore));
         println!("savings {} kr", kr(c.savings_ore));
     }
@@ -485,14 +530,24 @@ mod tests {
         let a = CalculateArgs {
             prevented: vec!["3749:6:9".into()],
             shortened: vec!["3749:3:4:förkortade".into()],
-            team: vec!["Omsorgsnämnden=2000000".into(), "Socialförvaltningen=2 500 000".into()],
+            team: vec![
+                "Omsorgsnämnden=2000000".into(),
+                "Socialförvaltningen=2 500 000".into(),
+            ],
             alternative: vec!["hvb:3749,50:12:1".into()],
             days_per_month: "30.5".into(),
         };
         let r = calculate_request(&a).unwrap();
         assert_eq!(r.days_per_month_tenths, 305);
         assert_eq!(r.scenarios.len(), 2);
-        assert_eq!((r.scenarios[0].cost_per_day_ore, r.scenarios[0].months, r.scenarios[0].persons), (374_900, 6, 9));
+        assert_eq!(
+            (
+                r.scenarios[0].cost_per_day_ore,
+                r.scenarios[0].months,
+                r.scenarios[0].persons
+            ),
+            (374_900, 6, 9)
+        );
         assert_eq!(r.scenarios[1].label, "förkortade");
         assert_eq!(r.scenarios[1].kind, ScenarioKind::Shortened as i32);
         assert_eq!(r.team_costs[1].amount_ore, 250_000_000);
@@ -501,8 +556,16 @@ mod tests {
         // The calculation of the request reproduces the seed's 7 546 737 kr.
         let c = samling_compensation::domain::costs::calculate(&r).unwrap();
         assert_eq!(c.placement_costs_ore, 754_673_700);
-        let bad = CalculateArgs { alternative: vec!["boat:1:1:1".into()], ..a };
-        assert!(calculate_request(&bad).unwrap_err().to_string().contains("--alternative"));
+        let bad = CalculateArgs {
+            alternative: vec!["boat:1:1:1".into()],
+            ..a
+        };
+        assert!(
+            calculate_request(&bad)
+                .unwrap_err()
+                .to_string()
+                .contains("--alternative")
+        );
         assert!(parse_kr("--team", "1.234").is_err());
         assert!(parse_kr("--team", "-5").is_err());
     }

@@ -176,7 +176,7 @@ pub fn calculate(req: &CalculateCostsRequest) -> R<CostCalculation> {
 /// Answers the total a day.
 pub fn check_split(field: &str, s: Option<&PriceSplit>) -> R<(PriceSplit, i64)> {
     let s = s
-        .cloned()
+        .copied()
         .ok_or_else(|| CompensationError::invalid(field, "is required"))?;
     for (key, v) in [
         ("fee_per_day_ore", s.fee_per_day_ore),
@@ -202,7 +202,10 @@ pub fn check_split(field: &str, s: Option<&PriceSplit>) -> R<(PriceSplit, i64)> 
 }
 
 pub fn total(s: &PriceSplit) -> i64 {
-    s.fee_per_day_ore + s.expenses_per_day_ore + s.administration_per_day_ore + s.add_ons_per_day_ore
+    s.fee_per_day_ore
+        + s.expenses_per_day_ore
+        + s.administration_per_day_ore
+        + s.add_ons_per_day_ore
 }
 
 /// One recorded price, as the comparison reads it.
@@ -281,7 +284,13 @@ pub fn suppress(cells: &mut [PriceCell]) {
     for column in [0, 1] {
         let counts: Vec<u32> = cells
             .iter()
-            .map(|c| if column == 0 { c.placements } else { c.agencies })
+            .map(|c| {
+                if column == 0 {
+                    c.placements
+                } else {
+                    c.agencies
+                }
+            })
             .collect();
         let total = counts.iter().sum();
         let (shown, _) = samling_kit::disclosure::suppress(&counts, total);
@@ -303,7 +312,13 @@ mod tests {
     use samling_kit::error::ServiceError;
     use samling_proto::compensation::v1::{CostAlternative, CostScenario, TeamCost};
 
-    fn scenario(label: &str, kind: ScenarioKind, kr_day: i64, months: u32, persons: u32) -> CostScenario {
+    fn scenario(
+        label: &str,
+        kind: ScenarioKind,
+        kr_day: i64,
+        months: u32,
+        persons: u32,
+    ) -> CostScenario {
         CostScenario {
             label: label.into(),
             kind: kind as i32,
@@ -406,7 +421,14 @@ mod tests {
         let got: Vec<(i64, i64, i64, u32)> = c
             .alternatives
             .iter()
-            .map(|a| (a.total_ore, a.per_person_month_ore, a.above_cheapest_ore, a.rank))
+            .map(|a| {
+                (
+                    a.total_ore,
+                    a.per_person_month_ore,
+                    a.above_cheapest_ore,
+                    a.rank,
+                )
+            })
             .collect();
         // 3 749 kr × 30.5 × 12 = 1 372 134 kr; 1 200 kr × 30.5 × 12 = 439 200 kr.
         assert_eq!(
@@ -423,30 +445,54 @@ mod tests {
     #[test]
     fn bad_input_names_the_field() {
         let ok = scenario("x", ScenarioKind::Prevented, 100, 1, 1);
-        let field = |req: CalculateCostsRequest| calculate(&req).unwrap_err().field().map(str::to_string);
+        let field =
+            |req: CalculateCostsRequest| calculate(&req).unwrap_err().field().map(str::to_string);
         let with = |s: CostScenario| CalculateCostsRequest {
             scenarios: vec![ok.clone(), s],
             ..Default::default()
         };
-        assert_eq!(field(CalculateCostsRequest::default()).as_deref(), Some("scenarios"));
         assert_eq!(
-            field(with(CostScenario { months: 0, ..ok.clone() })).as_deref(),
+            field(CalculateCostsRequest::default()).as_deref(),
+            Some("scenarios")
+        );
+        assert_eq!(
+            field(with(CostScenario {
+                months: 0,
+                ..ok.clone()
+            }))
+            .as_deref(),
             Some("scenarios[1].months")
         );
         assert_eq!(
-            field(with(CostScenario { persons: 10_001, ..ok.clone() })).as_deref(),
+            field(with(CostScenario {
+                persons: 10_001,
+                ..ok.clone()
+            }))
+            .as_deref(),
             Some("scenarios[1].persons")
         );
         assert_eq!(
-            field(with(CostScenario { cost_per_day_ore: -1, ..ok.clone() })).as_deref(),
+            field(with(CostScenario {
+                cost_per_day_ore: -1,
+                ..ok.clone()
+            }))
+            .as_deref(),
             Some("scenarios[1].cost_per_day_ore")
         );
         assert_eq!(
-            field(with(CostScenario { kind: 0, ..ok.clone() })).as_deref(),
+            field(with(CostScenario {
+                kind: 0,
+                ..ok.clone()
+            }))
+            .as_deref(),
             Some("scenarios[1].kind")
         );
         assert_eq!(
-            field(with(CostScenario { label: " ".into(), ..ok.clone() })).as_deref(),
+            field(with(CostScenario {
+                label: " ".into(),
+                ..ok.clone()
+            }))
+            .as_deref(),
             Some("scenarios[1].label")
         );
         let mut r = with(ok.clone());
@@ -490,7 +536,14 @@ mod tests {
                 )
             })
             .collect();
-        ps.push(price(HomeType::FamilyHome, "a", 80_000, 30_000, 90_000, 5_000));
+        ps.push(price(
+            HomeType::FamilyHome,
+            "a",
+            80_000,
+            30_000,
+            90_000,
+            5_000,
+        ));
         let cells = compare(&ps);
         assert_eq!(cells.len(), 2);
         let fam = &cells[0];
@@ -533,10 +586,13 @@ mod tests {
             add_ons_per_day_ore: 0,
         };
         assert_eq!(check_split("split", Some(&s)).unwrap().1, 290_000);
-        assert_eq!(check_split("split", None).unwrap_err().field(), Some("split"));
+        assert_eq!(
+            check_split("split", None).unwrap_err().field(),
+            Some("split")
+        );
         let bad = PriceSplit {
             add_ons_per_day_ore: -1,
-            ..s.clone()
+            ..s
         };
         assert_eq!(
             check_split("split", Some(&bad)).unwrap_err().field(),

@@ -510,7 +510,10 @@ mod tests {
             },
         };
         let march = statements("r3", 2026, 3, vec![corr], &t, |_| true);
-        assert_eq!((march[0].net_ore, march[0].paid_by_transfer), (-1_230_357, false));
+        assert_eq!(
+            (march[0].net_ore, march[0].paid_by_transfer),
+            (-1_230_357, false)
+        );
         let c = carries(&march);
         assert_eq!(
             c,
@@ -543,10 +546,17 @@ mod tests {
             .collect();
         assert_eq!(carried.len(), 1);
         assert_eq!(
-            (carried[0].amount_ore, carried[0].taxable, carried[0].corrects_period.as_str()),
+            (
+                carried[0].amount_ore,
+                carried[0].taxable,
+                carried[0].corrects_period.as_str()
+            ),
             (-1_230_357, false, "2026-03")
         );
-        assert!(carries(&april).is_empty(), "recovered: nothing more to carry");
+        assert!(
+            carries(&april).is_empty(),
+            "recovered: nothing more to carry"
+        );
     }
 
     #[test]

@@ -48,7 +48,10 @@ fn see_price(ctx: &AuthContext, placement_id: &str, municipality_code: &str) -> 
         }
         _ => Err(refused(
             Reason::ForbiddenRole,
-            format!("a {} may not read or record agencies' prices", ctx.role.as_str()),
+            format!(
+                "a {} may not read or record agencies' prices",
+                ctx.role.as_str()
+            ),
         )),
     }
 }
@@ -171,7 +174,8 @@ impl Compensation {
         if !is_finance(ctx) && !ctx.role.is_municipal() {
             see_price(ctx, &placement_id, "")?;
         }
-        let hidden = || CompensationError::not_found(format!("price split of placement {placement_id}"));
+        let hidden =
+            || CompensationError::not_found(format!("price split of placement {placement_id}"));
         let p = store::costs::get(&self.store.read, &placement_id)
             .await?
             .ok_or_else(hidden)?;

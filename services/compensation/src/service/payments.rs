@@ -224,16 +224,14 @@ impl Compensation {
                 let own_run = st.run_id == r.id;
                 for l in &st.lines {
                     // Claims and carried nets are paid once, never corrected.
-                    let counts = if matches!(
-                        l.component(),
-                        Component::Claim | Component::CarriedOver
-                    ) {
-                        false
-                    } else if own_run {
-                        l.corrects_period.is_empty()
-                    } else {
-                        l.corrects_period == period
-                    };
+                    let counts =
+                        if matches!(l.component(), Component::Claim | Component::CarriedOver) {
+                            false
+                        } else if own_run {
+                            l.corrects_period.is_empty()
+                        } else {
+                            l.corrects_period == period
+                        };
                     if counts {
                         *paid
                             .entry((l.agreement_id.clone(), l.component))

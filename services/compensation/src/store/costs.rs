@@ -23,9 +23,14 @@ pub async fn save(conn: &mut AnyConnection, p: &PriceSplitRecord, is_new: bool) 
     let columns = [
         ("agency_id", Value::from(p.agency_id.as_str())),
         ("home_type", Value::from(p.home_type().as_str_name())),
-        ("municipality_code", Value::from(p.municipality_code.as_str())),
+        (
+            "municipality_code",
+            Value::from(p.municipality_code.as_str()),
+        ),
     ];
-    Ok(DOCS.save(conn, &p.placement_id, p, &columns, is_new).await?)
+    Ok(DOCS
+        .save(conn, &p.placement_id, p, &columns, is_new)
+        .await?)
 }
 
 /// Every recorded price (of one home type, or all), for the comparison.

@@ -279,8 +279,7 @@ pub async fn mark_carried(
         .await?;
         if done.rows_affected() != 1 {
             return Err(CompensationError::Conflict(
-                "a carried-over net was taken by another run meanwhile: start the run again"
-                    .into(),
+                "a carried-over net was taken by another run meanwhile: start the run again".into(),
             ));
         }
     }

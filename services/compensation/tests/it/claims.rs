@@ -248,12 +248,7 @@ async fn a_claim_over_its_kinds_ceiling_is_refused_naming_the_field() {
         );
         assert!(e.message().contains("CLAIM_KIND_TRAVEL_VISITS"), "[{bk}]");
         // Another kind has its own (default) ceiling: 50 001 öre of training is fine.
-        rpc!(
-            me,
-            submit_claim,
-            claim(&a.id, ClaimKind::Training, 50_001)
-        )
-        .unwrap();
+        rpc!(me, submit_claim, claim(&a.id, ClaimKind::Training, 50_001)).unwrap();
         let at = rpc!(
             me,
             submit_claim,
@@ -496,10 +491,18 @@ async fn a_change_to_a_paid_month_is_a_correction_line_of_the_next_run() {
             vec![(-1_230_357, false, "2026-03".to_string())],
             "[{bk}]"
         );
-        assert_eq!((s4.net_ore, s4.paid_by_transfer), (-1_230_357, false), "[{bk}]");
+        assert_eq!(
+            (s4.net_ore, s4.paid_by_transfer),
+            (-1_230_357, false),
+            "[{bk}]"
+        );
         // Asking for April again answers the same run: carried once.
         let again = rpc!(office, start_payment_run, start(4)).unwrap();
-        assert_eq!((again.id.as_str(), again.net_ore), (april.id.as_str(), april.net_ore), "[{bk}]");
+        assert_eq!(
+            (again.id.as_str(), again.net_ore),
+            (april.id.as_str(), april.net_ore),
+            "[{bk}]"
+        );
         // May: a decided start grant of 20 000 kr (tax-free) meets April's
         // carried net: 2 000 000 − 1 230 357 = 769 643 öre is transferred.
         let mut me = h.client(family_home(&home)).await;
@@ -522,14 +525,22 @@ async fn a_change_to_a_paid_month_is_a_correction_line_of_the_next_run() {
             vec![(-1_230_357, false, "2026-04".to_string())],
             "[{bk}] April's net, once (not March's again)"
         );
-        assert_eq!((s5.tax_ore, s5.net_ore, s5.paid_by_transfer), (0, 769_643, true), "[{bk}]");
+        assert_eq!(
+            (s5.tax_ore, s5.net_ore, s5.paid_by_transfer),
+            (0, 769_643, true),
+            "[{bk}]"
+        );
         assert!(!may.homes_with_nothing_to_pay.contains(&home), "[{bk}]");
         // June: recovered, nothing more is carried; the corrections of
         // earlier months leave the carried lines alone.
         let june = rpc!(office, start_payment_run, start(6)).unwrap();
         assert_eq!(june.corrections, 0, "[{bk}]");
         let e = statement(&mut office, &june.id, &home).await.unwrap_err();
-        assert_eq!(e.code(), Code::NotFound, "[{bk}] no statement: nothing owed or carried");
+        assert_eq!(
+            e.code(),
+            Code::NotFound,
+            "[{bk}] no statement: nothing owed or carried"
+        );
     }
 }
 

@@ -102,9 +102,8 @@ impl Harness {
 }
 
 /// The costs service's client acting as `ctx` (the same endpoint).
-pub type CostsClient = ServiceClient<
-    samling_proto::compensation::v1::costs_client::CostsClient<Channel>,
->;
+pub type CostsClient =
+    ServiceClient<samling_proto::compensation::v1::costs_client::CostsClient<Channel>>;
 
 impl Harness {
     pub async fn costs(&self, ctx: AuthContext) -> CostsClient {

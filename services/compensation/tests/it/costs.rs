@@ -46,7 +46,13 @@ fn seed_004() -> CalculateCostsRequest {
 async fn the_cost_calculator_answers_staff_with_seed_004s_figures() {
     for (h, _b) in harnesses().await {
         let bk = h.backend;
-        for ctx in [caseworker("0180"), office(), analyst(), council_member(), ombud()] {
+        for ctx in [
+            caseworker("0180"),
+            office(),
+            analyst(),
+            council_member(),
+            ombud(),
+        ] {
             let role = ctx.role.as_str();
             let c = rpc!(h.costs(ctx).await, calculate_costs, seed_004()).unwrap();
             assert_eq!(
@@ -57,8 +63,8 @@ async fn the_cost_calculator_answers_staff_with_seed_004s_figures() {
             assert_eq!(c.savings_ore, 304_673_700, "[{bk}] {role}: ca 3 mnkr");
             assert_eq!(c.alternatives[0].total_ore, 137_213_400, "[{bk}]");
         }
-        let guardian = AuthContext::new("guardian-1", samling_kit::auth::Role::Guardian)
-            .with_party(&new_id());
+        let guardian =
+            AuthContext::new("guardian-1", samling_kit::auth::Role::Guardian).with_party(new_id());
         for ctx in [child_ctx(&new_id()), family_home(&new_id()), guardian] {
             let e = rpc!(h.costs(ctx).await, calculate_costs, seed_004()).unwrap_err();
             assert_eq!(e.code(), Code::PermissionDenied, "[{bk}] {e:?}");
@@ -95,7 +101,12 @@ fn split(fee: i64, exp: i64, admin: i64, add: i64) -> Option<PriceSplit> {
     })
 }
 
-fn record(placement: &str, agency: &str, t: HomeType, s: Option<PriceSplit>) -> RecordPriceSplitRequest {
+fn record(
+    placement: &str,
+    agency: &str,
+    t: HomeType,
+    s: Option<PriceSplit>,
+) -> RecordPriceSplitRequest {
     RecordPriceSplitRequest {
         request_id: new_id(),
         placement_id: placement.into(),
@@ -128,12 +139,26 @@ async fn agencies_prices_are_recorded_per_placement_and_compared_per_home_type()
             let r = rpc!(
                 fin,
                 record_price_split,
-                record(p, agency, HomeType::EmergencyHome, split(100_000, 40_000, 150_000 + 10_001 * i as i64, 0))
+                record(
+                    p,
+                    agency,
+                    HomeType::EmergencyHome,
+                    split(100_000, 40_000, 150_000 + 10_001 * i as i64, 0)
+                )
             )
             .unwrap();
-            assert_eq!((r.version, r.municipality_code.as_str()), (1, "0180"), "[{bk}]");
+            assert_eq!(
+                (r.version, r.municipality_code.as_str()),
+                (1, "0180"),
+                "[{bk}]"
+            );
         }
-        let req6 = record(&jour[5], &a2, HomeType::EmergencyHome, split(120_000, 40_000, 100_000, 20_000));
+        let req6 = record(
+            &jour[5],
+            &a2,
+            HomeType::EmergencyHome,
+            split(120_000, 40_000, 100_000, 20_000),
+        );
         let sixth = rpc!(cw, record_price_split, req6.clone()).unwrap();
         assert_eq!(sixth.total_per_day_ore, 280_000, "[{bk}]");
         // Another municipality's placement is not found to Stockholm, and a
@@ -147,14 +172,23 @@ async fn agencies_prices_are_recorded_per_placement_and_compared_per_home_type()
         .unwrap_err();
         assert_eq!(e.code(), Code::NotFound, "[{bk}]");
         let e = rpc!(solna, record_price_split, req6.clone()).unwrap_err();
-        assert_eq!(e.code(), Code::NotFound, "[{bk}] replay under another token");
+        assert_eq!(
+            e.code(),
+            Code::NotFound,
+            "[{bk}] replay under another token"
+        );
         // The same request again under its own token: the same answer.
         let again = rpc!(cw, record_price_split, req6).unwrap();
         assert_eq!(again.version, sixth.version, "[{bk}]");
         rpc!(
             solna,
             record_price_split,
-            record(&solna_p, &a1, HomeType::FamilyHome, split(80_000, 30_000, 90_000, 5_000))
+            record(
+                &solna_p,
+                &a1,
+                HomeType::FamilyHome,
+                split(80_000, 30_000, 90_000, 5_000)
+            )
         )
         .unwrap();
         // A placement the feed has not shown.
@@ -183,7 +217,11 @@ async fn agencies_prices_are_recorded_per_placement_and_compared_per_home_type()
             record(&jour[0], &a1, HomeType::EmergencyHome, split(1, -1, 0, 0))
         )
         .unwrap_err();
-        assert_eq!(field_of(&e).as_deref(), Some("split.expenses_per_day_ore"), "[{bk}]");
+        assert_eq!(
+            field_of(&e).as_deref(),
+            Some("split.expenses_per_day_ore"),
+            "[{bk}]"
+        );
         let e = rpc!(
             fin,
             record_price_split,
@@ -191,7 +229,12 @@ async fn agencies_prices_are_recorded_per_placement_and_compared_per_home_type()
         )
         .unwrap_err();
         assert_eq!(field_of(&e).as_deref(), Some("home_type"), "[{bk}]");
-        for ctx in [family_home(&new_id()), analyst(), ombud(), child_ctx(&new_id())] {
+        for ctx in [
+            family_home(&new_id()),
+            analyst(),
+            ombud(),
+            child_ctx(&new_id()),
+        ] {
             let e = rpc!(
                 h.costs(ctx).await,
                 record_price_split,
@@ -201,7 +244,12 @@ async fn agencies_prices_are_recorded_per_placement_and_compared_per_home_type()
             assert_eq!(e.code(), Code::PermissionDenied, "[{bk}]");
         }
         // Optimistic concurrency on a replacement.
-        let mut stale = record(&jour[0], &a1, HomeType::EmergencyHome, split(100_000, 40_000, 150_000, 0));
+        let mut stale = record(
+            &jour[0],
+            &a1,
+            HomeType::EmergencyHome,
+            split(100_000, 40_000, 150_000, 0),
+        );
         stale.expected_version = 7;
         let e = rpc!(fin, record_price_split, stale).unwrap_err();
         assert_eq!(e.code(), Code::Aborted, "[{bk}] {e:?}");
@@ -210,21 +258,27 @@ async fn agencies_prices_are_recorded_per_placement_and_compared_per_home_type()
         let got = rpc!(
             cw,
             get_price_split,
-            GetPriceSplitRequest { placement_id: jour[0].clone() }
+            GetPriceSplitRequest {
+                placement_id: jour[0].clone()
+            }
         )
         .unwrap();
         assert_eq!(got.agency_id, a1, "[{bk}]");
         let e = rpc!(
             solna,
             get_price_split,
-            GetPriceSplitRequest { placement_id: jour[0].clone() }
+            GetPriceSplitRequest {
+                placement_id: jour[0].clone()
+            }
         )
         .unwrap_err();
         assert_eq!(e.code(), Code::NotFound, "[{bk}]");
         let e = rpc!(
             h.costs(analyst()).await,
             get_price_split,
-            GetPriceSplitRequest { placement_id: jour[0].clone() }
+            GetPriceSplitRequest {
+                placement_id: jour[0].clone()
+            }
         )
         .unwrap_err();
         assert_eq!(e.code(), Code::PermissionDenied, "[{bk}]");
@@ -241,7 +295,11 @@ async fn agencies_prices_are_recorded_per_placement_and_compared_per_home_type()
                 .unwrap()
         };
         let fam = cell(&c, HomeType::FamilyHome);
-        assert_eq!((fam.placements, fam.placements_display.as_str()), (1, "1"), "[{bk}]");
+        assert_eq!(
+            (fam.placements, fam.placements_display.as_str()),
+            (1, "1"),
+            "[{bk}]"
+        );
         assert!(!fam.averages_shown && fam.average.is_none(), "[{bk}]");
         let j = cell(&c, HomeType::EmergencyHome);
         assert_eq!((j.placements, j.agencies), (6, 2), "[{bk}]");
@@ -256,9 +314,18 @@ async fn agencies_prices_are_recorded_per_placement_and_compared_per_home_type()
         // The analyst and the council: "<5" for the one placement and the
         // two agencies; what would give them away hidden.
         for ctx in [analyst(), council_member()] {
-            let c = rpc!(h.costs(ctx).await, compare_prices, ComparePricesRequest::default()).unwrap();
+            let c = rpc!(
+                h.costs(ctx).await,
+                compare_prices,
+                ComparePricesRequest::default()
+            )
+            .unwrap();
             let fam = cell(&c, HomeType::FamilyHome);
-            assert_eq!((fam.placements, fam.placements_display.as_str()), (0, "<5"), "[{bk}]");
+            assert_eq!(
+                (fam.placements, fam.placements_display.as_str()),
+                (0, "<5"),
+                "[{bk}]"
+            );
             let j = cell(&c, HomeType::EmergencyHome);
             assert_eq!(j.placements_display, "..", "[{bk}]");
             assert_eq!(j.agencies_display, "<5", "[{bk}]");
@@ -268,12 +335,19 @@ async fn agencies_prices_are_recorded_per_placement_and_compared_per_home_type()
         let c = rpc!(
             fin,
             compare_prices,
-            ComparePricesRequest { home_type: HomeType::FamilyHome as i32 }
+            ComparePricesRequest {
+                home_type: HomeType::FamilyHome as i32
+            }
         )
         .unwrap();
         assert_eq!(c.cells.len(), 1, "[{bk}]");
         for ctx in [family_home(&new_id()), ombud(), child_ctx(&new_id())] {
-            let e = rpc!(h.costs(ctx).await, compare_prices, ComparePricesRequest::default()).unwrap_err();
+            let e = rpc!(
+                h.costs(ctx).await,
+                compare_prices,
+                ComparePricesRequest::default()
+            )
+            .unwrap_err();
             assert_eq!(e.code(), Code::PermissionDenied, "[{bk}]");
         }
     }
