@@ -809,6 +809,10 @@ def test_the_chart_defaults_are_the_binarys():
     portfolio = rust_default(REPO / "services" / "portfolio" / "src" / "config.rs", "PortfolioConfig")
     assert portfolio.pop("credential_key_file") is None  # the chart's (secrets.portfolioCredentialKey)
     assert config["portfolio"] == portfolio
+    # Compensation: the claim ceilings (the tax table and payer stay the binary's).
+    ceilings = rust_default(REPO / "services" / "compensation" / "src" / "domain" / "claims.rs", "ClaimCeilings")
+    assert set(ceilings) == set(config_structs()["compensation::ClaimCeilings"]), "the Default impl was not read whole"
+    assert config["compensation"] == {"rules": {"claim_ceilings": ceilings}}
 
 
 @pytest.mark.parametrize("s", SCENARIOS, ids=ALL_IDS)

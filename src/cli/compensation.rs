@@ -51,6 +51,10 @@ pub enum CompensationCommand {
         #[command(subcommand)]
         command: GrantCommand,
     },
+    /// A cost calculation (seed 004; nothing stored): kronor a day × days a
+    /// month × months × persons for prevented and shortened placements, the
+    /// team's cost, the savings, and alternatives compared.
+    Calculate(CalculateArgs),
 }
 
 #[derive(clap::Subcommand, Debug)]
@@ -79,6 +83,185 @@ pub enum GrantCommand {
         #[arg(long)]
         year: i32,
     },
+
+/// `samling compensation calculate --prevented 3749:6:9 --shortened 3749:3:4
+/// --team Omsorgsnämnden=2000000 --team Socialförvaltningen=2500000
+/// --alternative hvb:3749:12:1 --alternative family-home:1200:12:1`
+#[derive(clap::Args, Debug)]
+pub struct CalculateArgs {
+    /// Prevented placements: KR_PER_DAY:MONTHS:PERSONS[:LABEL] (repeatable).
+    #[arg(long)]
+    pub prevented: Vec<String>,
+    /// Shortened placements (the months saved): KR_PER_DAY:MONTHS:PERSONS[:LABEL].
+    #[arg(long)]
+    pub shortened: Vec<String>,
+    /// A part of the team's cost over the period: LABEL=KR (repeatable).
+    #[arg(long)]
+    pub team: Vec<String>,
+    /// An alternative: KIND:KR_PER_DAY:MONTHS:PERSONS[:LABEL], KIND one of
+    /// family-home, hvb, support-team, other (repeatable).
+    #[arg(long)]
+    pub alternative: Vec<String>,
+    /// Days a month (default 30.5, seed 004).
+    #[arg(long, default_value = "30.5")]
+    pub days_per_month: String,
+}
+
+/// Kronor with at most two decimals ("3749", "3749.5", "3 749,50") as öre.
+fn parse_kr(flag: &str, s: &str) -> anyhow::Result<i64> {
+    let t: String = s.chars().filter(|c| !c.is_whitespace()).collect();
+    let t = t.replace(',', ".");
+    let (whole, frac) = t.split_once('.').unwrap_or((&t, ""));
+    let bad = || anyhow::anyhow!("{flag}: {s:?} is not an amount in kronor (at most two decimals)");
+    if whole.is_empty()
+        || frac.len() > 2
+        || !whole.bytes().all(|b| b.is_ascii_digit())
+        || !frac.bytes().all(|b| b.is_ascii_digit())
+    {
+        return Err(bad());
+    }
+    let kr: i64 = whole.parse().map_err(|_| bad())?;
+    let ore: i64 = format!("{frac:0<2}").parse().map_err(|_| bad())?;
+    kr.checked_mul(100)
+        .and_then(|k| k.checked_add(ore))
+        .ok_or_else(bad)
+}
+
+/// KR_PER_DAY:MONTHS:PERSONS[:LABEL] → (öre a day, months, persons, label).
+fn parse_scenario(
+    flag: &str,
+    s: &str,
+    default_label: &str,
+) -> anyhow::Result<(i64, u32, u32, String)> {
+    let parts: Vec<&str> = s.splitn(4, ':').collect();
+    if parts.len() < 3 {
+        anyhow::bail!("{flag}: {s:?} is not KR_PER_DAY:MONTHS:PERSONS[:LABEL]");
+    }
+    let months = parts[1]
+        .trim()
+        .parse()
+        .map_err(|_| anyhow::anyhow!("{flag}: months {:?} is not a whole number", parts[1]))?;
+    let persons = parts[2]
+        .trim()
+        .parse()
+        .map_err(|_| anyhow::anyhow!("{flag}: persons {:?} is not a whole number", parts[2]))?;
+    let label = parts
+        .get(3)
+        .map(|l| l.trim().to_string())
+        .unwrap_or_else(|| default_label.to_string());
+    Ok((parse_kr(flag, parts[0])?, months, persons, label))
+}
+
+/// The calculation's request from the command line.
+pub fn calculate_request(a: &CalculateArgs) -> anyhow::Result<CalculateCostsRequest> {
+    let tenths = {
+        let ore = parse_kr("--days-per-month", &a.days_per_month)?;
+        if ore % 10 != 0 {
+            anyhow::bail!("--days-per-month: at most one decimal");
+        }
+        u32::try_from(ore / 10).map_err(|_| anyhow::anyhow!("--days-per-month: too large"))?
+    };
+    let mut req = CalculateCostsRequest {
+        days_per_month_tenths: tenths,
+        ..Default::default()
+    };
+    for (flag, list, kind, name) in [
+        (
+            "--prevented",
+            &a.prevented,
+            ScenarioKind::Prevented,
+            "prevented",
+        ),
+        (
+            "--shortened",
+            &a.shortened,
+            ScenarioKind::Shortened,
+            "shortened",
+        ),
+    ] {
+        for s in list {
+            let (cost, months, persons, label) = parse_scenario(flag, s, name)?;
+            req.scenarios.push(CostScenario {
+                label,
+                kind: kind as i32,
+                cost_per_day_ore: cost,
+                months,
+                persons,
+            });
+        }
+    }
+    for t in &a.team {
+        let (label, kr) = t
+            .split_once('=')
+            .ok_or_else(|| anyhow::anyhow!("--team: {t:?} is not LABEL=KR"))?;
+        req.team_costs.push(TeamCost {
+            label: label.trim().to_string(),
+            amount_ore: parse_kr("--team", kr)?,
+        });
+    }
+    for s in &a.alternative {
+        let (kind, rest) = s.split_once(':').ok_or_else(|| {
+            anyhow::anyhow!("--alternative: {s:?} is not KIND:KR_PER_DAY:MONTHS:PERSONS[:LABEL]")
+        })?;
+        let k = match kind.trim() {
+            "family-home" => AlternativeKind::FamilyHome,
+            "hvb" => AlternativeKind::Hvb,
+            "support-team" => AlternativeKind::SupportTeam,
+            "other" => AlternativeKind::Other,
+            other => anyhow::bail!(
+                "--alternative: kind {other:?} is not family-home, hvb, support-team or other"
+            ),
+        };
+        let (cost, months, persons, label) = parse_scenario("--alternative", rest, kind.trim())?;
+        req.alternatives.push(CostAlternative {
+            label,
+            kind: k as i32,
+            cost_per_day_ore: cost,
+            months,
+            persons,
+        });
+    }
+    Ok(req)
+}
+
+fn print_calculation(c: &CostCalculation) {
+    println!(
+        "days a month: {}.{}",
+        c.days_per_month_tenths / 10,
+        c.days_per_month_tenths % 10
+    );
+    for s in &c.scenarios {
+        println!(
+            "  {:<10} {:<40} {:>18} kr",
+            if s.kind() == ScenarioKind::Prevented {
+                "prevented"
+            } else {
+                "shortened"
+            },
+            s.label,
+            kr(s.amount_ore)
+        );
+    }
+    if !c.scenarios.is_empty() {
+        println!(
+            "placement costs {} kr (prevented {} kr, shortened {} kr)",
+            kr(c.placement_costs_ore),
+            kr(c.prevented_ore),
+            kr(c.shortened_ore)
+        );
+        println!("team cost {} kr", kr(c.team_cost_ore));
+        println!("savings {} kr", kr(c.savings_ore));
+    }
+    for a in &c.alternatives {
+        println!(
+            "  #{} {:<40} {:>18} kr ({} kr a person and month; {} kr above the cheapest)",
+            a.rank,
+            a.label,
+            kr(a.total_ore),
+            kr(a.per_person_month_ore),
+            kr(a.above_cheapest_ore)
+        );
+    }
 }
 
 #[derive(clap::Subcommand, Debug)]
@@ -161,6 +344,23 @@ fn print_run(r: &PaymentRun) {
 }
 
 pub async fn run(cfg: &Config, conn: &Connection, cmd: CompensationCommand) -> anyhow::Result<()> {
+    if let CompensationCommand::Calculate(args) = &cmd {
+        let req = calculate_request(args)?;
+        let (signer, _) = crate::serve::context_keys(cfg, false)?;
+        let tls = samling_kit::tls::Tls::from_config(&cfg.tls)?;
+        let mut costs = ServiceClient::connect(
+            samling_compensation::client::COSTS_STUB,
+            &conn.endpoint(cfg, &samling_compensation::module())?,
+            tls.as_ref(),
+            signer,
+            conn.context(cfg)?,
+        )
+        .await?;
+        let request = costs.request(req);
+        let c = costs.raw().calculate_costs(request).await?.into_inner();
+        print_calculation(&c);
+        return Ok(());
+    }
     let mut client = conn.compensation(cfg).await?;
     let request_id = samling_kit::ids::new_id_string;
     macro_rules! call {
@@ -170,6 +370,7 @@ pub async fn run(cfg: &Config, conn: &Connection, cmd: CompensationCommand) -> a
         }};
     }
     match cmd {
+        CompensationCommand::Calculate(_) => unreachable!("answered above"),
         CompensationCommand::Schedules { code } => {
             let resp = call!(
                 list_fee_schedules,
@@ -467,5 +668,53 @@ fn print_grant_report(r: &GrantReport) {
     }
     for e in &r.municipalities {
         print_grant_entry(e);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_calculate_flags_make_seed_004s_request() {
+        let a = CalculateArgs {
+            prevented: vec!["3749:6:9".into()],
+            shortened: vec!["3749:3:4:förkortade".into()],
+            team: vec![
+                "Omsorgsnämnden=2000000".into(),
+                "Socialförvaltningen=2 500 000".into(),
+            ],
+            alternative: vec!["hvb:3749,50:12:1".into()],
+            days_per_month: "30.5".into(),
+        };
+        let r = calculate_request(&a).unwrap();
+        assert_eq!(r.days_per_month_tenths, 305);
+        assert_eq!(r.scenarios.len(), 2);
+        assert_eq!(
+            (
+                r.scenarios[0].cost_per_day_ore,
+                r.scenarios[0].months,
+                r.scenarios[0].persons
+            ),
+            (374_900, 6, 9)
+        );
+        assert_eq!(r.scenarios[1].label, "förkortade");
+        assert_eq!(r.scenarios[1].kind, ScenarioKind::Shortened as i32);
+        assert_eq!(r.team_costs[1].amount_ore, 250_000_000);
+        assert_eq!(r.alternatives[0].cost_per_day_ore, 374_950);
+        assert_eq!(r.alternatives[0].kind, AlternativeKind::Hvb as i32);
+        // The calculation of the request reproduces the seed's 7 546 737 kr.
+        let c = samling_compensation::domain::costs::calculate(&r).unwrap();
+        assert_eq!(c.placement_costs_ore, 754_673_700);
+        let bad = CalculateArgs {
+            alternative: vec!["boat:1:1:1".into()],
+            ..a
+        };
+        assert!(
+            calculate_request(&bad)
+                .unwrap_err()
+                .to_string()
+                .contains("--alternative")
+        );
+        assert!(parse_kr("--team", "1.234").is_err());
+        assert!(parse_kr("--team", "-5").is_err());
     }
 }

@@ -149,3 +149,76 @@ const CREATES: &[(&str, &str, &str)] = &[
     ("startPaymentRun", "/id", "run_id"),
     ("submitClaim", "/id", "claim_id"),
 ];
+
+// --- Costs (ADR 0049) --------------------------------------------------------------
+/// `samling.compensation.v1.Costs` (served by the compensation service on
+/// the same port): the cost calculator and cost transparency. Its own route
+/// table (a module: one `REGION_ROUTES` per table), listed in `SERVICES`.
+pub mod costs {
+    use super::NAME;
+    use crate::routes::ServiceRoutes;
+    use samling_kit::auth::Role;
+    use samling_proto::compensation::v1::costs_client::CostsClient;
+    use samling_proto::compensation::v1::*;
+
+    /// The cost calculator: staff (every role but a child, a guardian and a
+    /// family home).
+    pub const STAFF: &[Role] = &[
+        Role::MunicipalityCaseworker,
+        Role::MunicipalityManager,
+        Role::RegionalOfficer,
+        Role::NationalAnalyst,
+        Role::Ombud,
+        Role::CouncilMember,
+        Role::Service,
+        Role::NationalReviewer,
+        Role::Ivo,
+        Role::HealthStaff,
+        Role::SchoolStaff,
+    ];
+    /// A placement's price: finance and the placing municipality (the
+    /// service checks the municipality: another's is not found).
+    pub const PRICE_KEEPERS: &[Role] = &[
+        Role::RegionalOfficer,
+        Role::Service,
+        Role::MunicipalityCaseworker,
+        Role::MunicipalityManager,
+    ];
+    /// The comparison: also the aggregate-only roles (counts below 5 "<5").
+    pub const PRICE_READERS: &[Role] = &[
+        Role::RegionalOfficer,
+        Role::Service,
+        Role::MunicipalityCaseworker,
+        Role::MunicipalityManager,
+        Role::NationalAnalyst,
+        Role::CouncilMember,
+    ];
+
+    route_table! {
+        service = NAME,
+        package = "samling.compensation.v1",
+        client = CostsClient;
+        POST "/v1/regions/{region}/compensation/cost-calculations" "calculateCosts" => calculate_costs(CalculateCostsRequest) -> CostCalculation,
+            Body, STAFF, own = [], party = None, "A cost calculation: per-day cost × 30.5 × months × persons for prevented and shortened placements, the team's cost, the savings, alternatives compared (nothing stored)";
+        PUT "/v1/regions/{region}/compensation/placements/{placement_id}/price-split" "recordPriceSplit" => record_price_split(RecordPriceSplitRequest) -> PriceSplitRecord,
+            Body, PRICE_KEEPERS, own = [], party = None, "An agency's price of a placement a day, split into fee, expenses, administration and add-ons";
+        GET "/v1/regions/{region}/compensation/placements/{placement_id}/price-split" "getPriceSplit" => get_price_split(GetPriceSplitRequest) -> PriceSplitRecord,
+            Query, PRICE_KEEPERS, own = [], party = None, "A placement's recorded price split (finance, the placing municipality)";
+        GET "/v1/regions/{region}/compensation/price-comparison" "comparePrices" => compare_prices(ComparePricesRequest) -> PriceComparison,
+            Query, PRICE_READERS, own = [], party = None, "The region's agency prices per home type (counts below 5 \"<5\" for the aggregate roles; averages of fewer than 5 placements hidden)";
+    }
+
+    /// The calculator is a computation that must be a POST: nothing is
+    /// stored, its answer is not kept for `Idempotency-Key` replays.
+    const NEVER_STORED: &[&str] = &["calculateCosts"];
+
+    pub const SERVICE: ServiceRoutes = ServiceRoutes {
+        service: NAME,
+        routes: REGION_ROUTES,
+        national: &[],
+        never_stored: NEVER_STORED,
+        public: &[],
+        creates: &[],
+        components: Vec::new,
+    };
+}

@@ -71,6 +71,7 @@ pub const SERVICES: &[&ServiceRoutes] = &[
     &recruitment::SERVICE,
     &matching::SERVICE,
     &compensation::SERVICE,
+    &compensation::costs::SERVICE,
     &portfolio::SERVICE,
     &ombud::SERVICE,
 ];

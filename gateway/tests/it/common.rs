@@ -227,6 +227,10 @@ impl RegionServer {
                         compensation.clone(),
                         signer.verifier(),
                     ))
+                    .add_service(samling_compensation::grpc::costs_server(
+                        compensation.clone(),
+                        signer.verifier(),
+                    ))
                     .add_service(samling_portfolio::grpc::server(
                         portfolio.clone(),
                         signer.verifier(),

@@ -242,6 +242,90 @@ async fn a_municipality_reads_its_own_grant_history_and_not_anothers() {
             r["years"][0]["flags"][0], "granted_differs_from_available",
             "{r}"
         );
+
+/// The cost calculator and cost transparency through the gateway (ADR 0049):
+/// seed 004's figures for a caseworker, a child refused at the door, a
+/// price split on a placement the registry's feed has shown, and the
+/// analyst's suppressed comparison.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn costs_are_calculated_for_staff_and_prices_compared() {
+    for_each_backend(|b| async move {
+        let env = Env::start(&b).await;
+        let http = env.http();
+        let cw = env.token(Role::MunicipalityCaseworker, Some("0180"), None);
+        let body = json!({
+            "scenarios": [
+                {"label": "förhindrade", "kind": "SCENARIO_KIND_PREVENTED", "cost_per_day_ore": 374900, "months": 6, "persons": 9},
+                {"label": "förkortade", "kind": "SCENARIO_KIND_SHORTENED", "cost_per_day_ore": 374900, "months": 3, "persons": 4}
+            ],
+            "team_costs": [{"label": "teamet", "amount_ore": 450000000}]
+        });
+        let c = http
+            .post(&format!("{BASE}/cost-calculations"), &cw, &body)
+            .await
+            .ok();
+        // 7 546 737 kr of placements, ca 3 mnkr saved (seed 004).
+        assert_eq!(c["placement_costs_ore"], "754673700", "{c}");
+        assert_eq!(c["savings_ore"], "304673700", "{c}");
+        assert_eq!(c["days_per_month_tenths"], 305, "{c}");
+        let child = env.token(Role::Child, None, Some(&new_id()));
+        http.post(&format!("{BASE}/cost-calculations"), &child, &body)
+            .await
+            .refusal(403, "FORBIDDEN_ROLE");
+
+        // A placement the registry's feed has shown, placed by 0180.
+        let region = env.region(STOCKHOLM);
+        let placement = new_id();
+        let mut tx = region.compensation.store.begin_write().await.unwrap();
+        region
+            .compensation
+            .apply_registry_event(
+                &mut tx,
+                &samling_proto::common::v1::Event {
+                    seq: 1,
+                    id: "ev-1".into(),
+                    event_type: "registry.placement_created".into(),
+                    aggregate_type: "placement".into(),
+                    aggregate_id: placement.clone(),
+                    occurred_at: "2026-03-20T08:00:00Z".into(),
+                    payload_json: json!({"placement_id": placement, "home_id": new_id(),
+                                         "placing_municipality_code": "0180",
+                                         "start_date": "2026-03-20"})
+                    .to_string(),
+                },
+            )
+            .await
+            .unwrap();
+        tx.commit(&region.compensation.feed).await.unwrap();
+        let split = json!({"agency_id": new_id(), "home_type": "HOME_TYPE_EMERGENCY_HOME",
+                           "split": {"fee_per_day_ore": 100000, "expenses_per_day_ore": 40000,
+                                     "administration_per_day_ore": 150000, "add_ons_per_day_ore": 0}});
+        let path = format!("{BASE}/placements/{placement}/price-split");
+        let r = http
+            .send(
+                samling_testkit::http::Req::new("PUT", &path)
+                    .bearer(&cw)
+                    .json(&split),
+            )
+            .await
+            .ok();
+        assert_eq!(r["total_per_day_ore"], "290000", "{r}");
+        assert_eq!(r["municipality_code"], "0180", "{r}");
+        let other = env.token(Role::MunicipalityCaseworker, Some("0184"), None);
+        http.get(&path, &other).await.problem(404, "NOT_FOUND");
+        let analyst = env.token(Role::NationalAnalyst, None, None);
+        let cmp = http
+            .get(&format!("{BASE}/price-comparison"), &analyst)
+            .await
+            .ok();
+        assert_eq!(cmp["cells"][0]["placements_display"], "<5", "{cmp}");
+        // Fewer than 5 placements: no averages (false is left out of the JSON).
+        assert_ne!(cmp["cells"][0]["averages_shown"], true, "{cmp}");
+        assert!(cmp["cells"][0].get("average").is_none(), "{cmp}");
+        let home = env.token(Role::FamilyHome, None, Some(&new_id()));
+        http.get(&format!("{BASE}/price-comparison"), &home)
+            .await
+            .refusal(403, "FORBIDDEN_ROLE");
     })
     .await;
 }

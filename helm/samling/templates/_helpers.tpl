@@ -240,6 +240,8 @@ otlp_endpoint = {{ toJson . }}
 {{ include "samling.tomlTable" (dict "name" "recruitment" "table" $recruitment) }}
 
 {{ include "samling.tomlTable" (dict "name" "portfolio" "table" $portfolio) }}
+
+{{ include "samling.tomlTable" (dict "name" "compensation" "table" $c.compensation) }}
 {{- if .Values.gateway.enabled }}
 {{- $jwt := .Values.gateway.jwt }}
 

@@ -8,3 +8,9 @@ use tonic::transport::Channel;
 
 pub const STUB: Stub<CompensationServiceClient<Channel>> =
     samling_kit::stub!("compensation", CompensationServiceClient);
+
+/// The costs service's client (the same endpoint).
+pub const COSTS_STUB: Stub<samling_proto::compensation::v1::costs_client::CostsClient<Channel>> = samling_kit::stub!(
+    "compensation",
+    samling_proto::compensation::v1::costs_client::CostsClient
+);

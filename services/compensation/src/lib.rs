@@ -54,6 +54,14 @@ pub const MIGRATIONS: &[samling_kit::db::Migration] = &[
         name: "compensation/0004_grant_ledger",
         sql: include_str!("../migrations/0004_grant_ledger.sql"),
     },
+    samling_kit::db::Migration {
+        name: "compensation/0005_carry_over",
+        sql: include_str!("../migrations/0005_carry_over.sql"),
+    },
+    samling_kit::db::Migration {
+        name: "compensation/0006_price_splits",
+        sql: include_str!("../migrations/0006_price_splits.sql"),
+    },
 ];
 
 /// Compensation as the binary's module list sees it.
@@ -104,7 +112,10 @@ impl Instance for Opened {
         router: samling_kit::grpc::Router,
         verifier: &samling_kit::auth::ContextVerifier,
     ) -> samling_kit::grpc::Router {
-        router.add_service(grpc::server(self.0, verifier.clone()))
+        let costs = grpc::costs_server(self.0.clone(), verifier.clone());
+        router
+            .add_service(grpc::server(self.0, verifier.clone()))
+            .add_service(costs)
     }
 }
 

@@ -6,6 +6,7 @@
 
 pub mod agreement;
 pub mod claims;
+pub mod costs;
 pub mod error;
 pub mod grants;
 pub mod ledger;
@@ -36,6 +37,9 @@ pub struct Rules {
     /// The region's own account, the debtor of its payment files
     /// (`[compensation.rules.payer]`); unset: no file can be made.
     pub payer: Option<pain001::Payer>,
+    /// The ceiling of one claim per kind (rule K3,
+    /// `[compensation.rules.claim_ceilings]`).
+    pub claim_ceilings: crate::domain::claims::ClaimCeilings,
 }
 
 impl Default for Rules {
@@ -49,6 +53,7 @@ impl Default for Rules {
                 basis_points: 3000,
             }],
             payer: None,
+            claim_ceilings: claims::ClaimCeilings::default(),
         }
     }
 }
@@ -68,6 +73,8 @@ impl Rules {
         if let Some(p) = &self.payer {
             p.check("compensation.rules.payer")?;
         }
+        self.claim_ceilings
+            .check("compensation.rules.claim_ceilings")?;
         Ok(())
     }
 }

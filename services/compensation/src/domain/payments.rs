@@ -364,6 +364,49 @@ pub fn statements(
         .collect()
 }
 
+/// A negative net of a statement, to be carried into a later run (rule C2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Carry {
+    pub from_run_id: String,
+    pub home_id: String,
+    /// The month (YYYY-MM) of the statement whose net it is.
+    pub period: String,
+    /// Below 0.
+    pub amount_ore: i64,
+}
+
+/// Rule C2: every statement of a run whose net is below 0 leaves that net
+/// to the next run (nothing is transferred for it, nothing is lost).
+pub fn carries(statements: &[Statement]) -> Vec<Carry> {
+    statements
+        .iter()
+        .filter(|s| s.net_ore < 0)
+        .map(|s| Carry {
+            from_run_id: s.run_id.clone(),
+            home_id: s.home_id.clone(),
+            period: format!("{:04}-{:02}", s.year, s.month),
+            amount_ore: s.net_ore,
+        })
+        .collect()
+}
+
+/// The explicit line a carried net is in the next run: tax-free (the
+/// earlier statement's tax stands; the net is already after tax), naming
+/// the month it comes from in `corrects_period`.
+pub fn carry_line(c: &Carry) -> PayLine {
+    PayLine {
+        home_id: c.home_id.clone(),
+        pensionable: false,
+        line: StatementLine {
+            component: Component::CarriedOver as i32,
+            amount_ore: c.amount_ore,
+            taxable: false,
+            corrects_period: c.period.clone(),
+            ..Default::default()
+        },
+    }
+}
+
 /// An IBAN as stored: spaces removed, upper case, 15–34 characters, two
 /// letters, two check digits and letters/digits, mod 97 = 1 (ISO 13616).
 /// A Swedish one (SE) has 24 characters. The message never echoes it.
@@ -445,6 +488,75 @@ mod tests {
             total_ore: arvode + omk,
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn a_negative_net_is_carried_as_one_tax_free_line_of_the_next_run() {
+        let t = vec![TaxBracket {
+            up_to_ore: None,
+            basis_points: 3000,
+        }];
+        // March: a correction of −1 230 357 öre and nothing else.
+        let corr = PayLine {
+            home_id: "h1".into(),
+            pensionable: false,
+            line: StatementLine {
+                agreement_id: "a1".into(),
+                component: Component::Arvode as i32,
+                amount_ore: -1_230_357,
+                taxable: true,
+                corrects_period: "2026-02".into(),
+                ..Default::default()
+            },
+        };
+        let march = statements("r3", 2026, 3, vec![corr], &t, |_| true);
+        assert_eq!(
+            (march[0].net_ore, march[0].paid_by_transfer),
+            (-1_230_357, false)
+        );
+        let c = carries(&march);
+        assert_eq!(
+            c,
+            vec![Carry {
+                from_run_id: "r3".into(),
+                home_id: "h1".into(),
+                period: "2026-03".into(),
+                amount_ore: -1_230_357,
+            }]
+        );
+        // April: 20 000 kr arvode, taxed 6 000 kr as if nothing were carried;
+        // the carried net is deducted after tax.
+        let mut lines = Paid {
+            home_id: "h1".into(),
+            placement_id: "p1".into(),
+            quote: quote("a1", 30, 2_000_000, 0),
+        }
+        .lines();
+        lines.retain(|l| l.line.amount_ore != 0);
+        lines.push(carry_line(&c[0]));
+        let april = statements("r4", 2026, 4, lines, &t, |_| true);
+        let s = &april[0];
+        assert_eq!(s.tax_ore, 600_000);
+        assert_eq!(s.net_ore, 2_000_000 - 600_000 - 1_230_357);
+        assert!(s.paid_by_transfer);
+        let carried: Vec<_> = s
+            .lines
+            .iter()
+            .filter(|l| l.component() == Component::CarriedOver)
+            .collect();
+        assert_eq!(carried.len(), 1);
+        assert_eq!(
+            (
+                carried[0].amount_ore,
+                carried[0].taxable,
+                carried[0].corrects_period.as_str()
+            ),
+            (-1_230_357, false, "2026-03")
+        );
+        assert!(
+            carries(&april).is_empty(),
+            "recovered: nothing more to carry"
+        );
     }
 
     #[test]

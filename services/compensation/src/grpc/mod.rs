@@ -64,3 +64,53 @@ pub fn server(
 > {
     CompensationServiceServer::with_interceptor(CompensationGrpc(svc), auth::interceptor(verifier))
 }
+
+/// `samling.compensation.v1.Costs` (ADR 0049): the cost calculator and
+/// cost transparency, beside `CompensationService` on the same port (no
+/// audit or event RPCs of its own: `CompensationService` serves them).
+pub struct CostsGrpc(pub Compensation);
+
+#[tonic::async_trait]
+impl samling_proto::compensation::v1::costs_server::Costs for CostsGrpc {
+    async fn calculate_costs(
+        &self,
+        request: tonic::Request<CalculateCostsRequest>,
+    ) -> Result<tonic::Response<CostCalculation>, Status> {
+        samling_kit::unary!(&self.0, request, |g, c, r| g.calculate_costs(&c, r))
+    }
+
+    async fn record_price_split(
+        &self,
+        request: tonic::Request<RecordPriceSplitRequest>,
+    ) -> Result<tonic::Response<PriceSplitRecord>, Status> {
+        samling_kit::unary!(&self.0, request, |g, c, r| g.record_price_split(&c, r))
+    }
+
+    async fn get_price_split(
+        &self,
+        request: tonic::Request<GetPriceSplitRequest>,
+    ) -> Result<tonic::Response<PriceSplitRecord>, Status> {
+        samling_kit::unary!(&self.0, request, |g, c, r| g.get_price_split(&c, r))
+    }
+
+    async fn compare_prices(
+        &self,
+        request: tonic::Request<ComparePricesRequest>,
+    ) -> Result<tonic::Response<PriceComparison>, Status> {
+        samling_kit::unary!(&self.0, request, |g, c, r| g.compare_prices(&c, r))
+    }
+}
+
+/// The costs service behind kit's auth interceptor.
+pub fn costs_server(
+    svc: Compensation,
+    verifier: auth::ContextVerifier,
+) -> tonic::service::interceptor::InterceptedService<
+    samling_proto::compensation::v1::costs_server::CostsServer<CostsGrpc>,
+    impl tonic::service::Interceptor + Clone,
+> {
+    samling_proto::compensation::v1::costs_server::CostsServer::with_interceptor(
+        CostsGrpc(svc),
+        auth::interceptor(verifier),
+    )
+}

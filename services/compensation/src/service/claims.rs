@@ -53,6 +53,10 @@ impl Compensation {
         }
         let agreement_id = parse_id("agreement_id", &req.agreement_id)?.to_string();
         let (kind, note) = claims::check_claim(req.kind, req.amount_ore, &req.note)?;
+        // K3: over its kind's ceiling is refused, naming the field.
+        self.rules
+            .claim_ceilings
+            .within("amount_ore", kind, req.amount_ore)?;
         let occurred = dates::from_proto("occurred_on", req.occurred_on.as_ref())?;
         if occurred > self.clock.today() {
             return Err(CompensationError::invalid(
@@ -145,6 +149,12 @@ impl Compensation {
             req.approved_ore,
             &req.note,
         )?;
+        // K3: a ceiling lowered since the claim was made binds the decision.
+        if status == ClaimStatus::Approved {
+            self.rules
+                .claim_ceilings
+                .within("approved_ore", c.kind(), amount)?;
+        }
         c.status = status as i32;
         c.approved_ore = amount;
         c.decision_note = note;

@@ -7,6 +7,7 @@
 pub mod access;
 mod agreements;
 mod claims;
+mod costs;
 mod grants;
 mod ledger;
 mod payments;

@@ -136,6 +136,9 @@ impl Compensation {
                     .unwrap_or(false),
             ));
         }
+        // C2: negative nets of earlier runs, each carried once.
+        let carried = store::payments::open_carries(w.conn()).await?;
+        lines.extend(carried.iter().map(payments::carry_line));
         let run_id = new_id_string();
         let statements = payments::statements(
             &run_id,
@@ -178,11 +181,14 @@ impl Compensation {
         store::payments::insert_statements(w.conn(), &statements).await?;
         let claim_ids: Vec<String> = claims.into_iter().map(|c| c.id).collect();
         store::claims::mark_paid(w.conn(), &claim_ids, &run.id).await?;
+        store::payments::mark_carried(w.conn(), &carried, &run.id).await?;
+        store::payments::insert_carries(w.conn(), &payments::carries(&statements)).await?;
         self.core()
             .record(&mut w, ctx, "payment_run_calculated", "payment_run", &run.id,
                 json!({"payment_run_id": run.id, "period": store::payments::period(run.year, run.month),
                        "statements": run.statements, "transfers": run.transfers,
                        "net_ore": run.net_ore, "claims_paid": run.claims_paid,
+                       "carried_over": carried.len(),
                        "corrections": run.corrections}))
             .await?;
         w.finish(self, ctx, run).await
@@ -217,13 +223,15 @@ impl Compensation {
             for st in &paid_statements {
                 let own_run = st.run_id == r.id;
                 for l in &st.lines {
-                    let counts = if l.component() == Component::Claim {
-                        false
-                    } else if own_run {
-                        l.corrects_period.is_empty()
-                    } else {
-                        l.corrects_period == period
-                    };
+                    // Claims and carried nets are paid once, never corrected.
+                    let counts =
+                        if matches!(l.component(), Component::Claim | Component::CarriedOver) {
+                            false
+                        } else if own_run {
+                            l.corrects_period.is_empty()
+                        } else {
+                            l.corrects_period == period
+                        };
                     if counts {
                         *paid
                             .entry((l.agreement_id.clone(), l.component))
@@ -480,6 +488,11 @@ impl Compensation {
         let ends = end.map(dates::date_text).unwrap_or_default();
         store::placements::upsert(tx.conn(), &placement_id, &text("home_id"), &starts, &ends)
             .await?;
+        // The placing municipality (who may record the agency's price, ADR 0049).
+        let placing = text("placing_municipality_code");
+        if !placing.is_empty() {
+            store::costs::set_placement_municipality(tx.conn(), &placement_id, &placing).await?;
+        }
         Ok(())
     }
 }

@@ -10,6 +10,7 @@ use samling_kit::error::KitError;
 
 pub mod agreements;
 pub mod claims;
+pub mod costs;
 pub mod ledger;
 pub mod payments;
 pub mod placements;

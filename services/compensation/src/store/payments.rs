@@ -218,3 +218,70 @@ pub async fn list_statements<'e, E: Executor<'e, Database = Any>>(
     .await?;
     Ok(STATEMENTS.from_rows(&rows)?)
 }
+
+/// Rule C2: every negative net not yet carried into a run, by home and the
+/// run it came from.
+pub async fn open_carries<'e, E: Executor<'e, Database = Any>>(
+    e: E,
+) -> R<Vec<crate::domain::payments::Carry>> {
+    let rows = sqlx::query(
+        "SELECT from_run_id, home_id, period, amount_ore FROM carry_overs WHERE into_run_id = '' ORDER BY home_id, period, from_run_id",
+    )
+    .fetch_all(e)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(crate::domain::payments::Carry {
+                from_run_id: r.try_get(0)?,
+                home_id: r.try_get(1)?,
+                period: r.try_get(2)?,
+                amount_ore: r.try_get(3)?,
+            })
+        })
+        .collect()
+}
+
+/// Keep a run's negative nets (rule C2) to be carried by a later run.
+pub async fn insert_carries(
+    conn: &mut AnyConnection,
+    carries: &[crate::domain::payments::Carry],
+) -> R<()> {
+    for c in carries {
+        sqlx::query(
+            "INSERT INTO carry_overs (from_run_id, home_id, period, amount_ore) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(c.from_run_id.as_str())
+        .bind(c.home_id.as_str())
+        .bind(c.period.as_str())
+        .bind(c.amount_ore)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Mark carried negative nets as taken by `run_id`, each exactly once: one
+/// already taken (a run made at the same moment) is a conflict, and the
+/// transaction is not committed.
+pub async fn mark_carried(
+    conn: &mut AnyConnection,
+    carries: &[crate::domain::payments::Carry],
+    run_id: &str,
+) -> R<()> {
+    for c in carries {
+        let done = sqlx::query(
+            "UPDATE carry_overs SET into_run_id = $1 WHERE into_run_id = '' AND from_run_id = $2 AND home_id = $3",
+        )
+        .bind(run_id)
+        .bind(c.from_run_id.as_str())
+        .bind(c.home_id.as_str())
+        .execute(&mut *conn)
+        .await?;
+        if done.rows_affected() != 1 {
+            return Err(CompensationError::Conflict(
+                "a carried-over net was taken by another run meanwhile: start the run again".into(),
+            ));
+        }
+    }
+    Ok(())
+}

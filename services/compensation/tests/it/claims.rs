@@ -216,6 +216,73 @@ async fn a_home_claims_the_municipality_decides_and_the_next_run_pays_each_claim
     }
 }
 
+/// Rule K3: a claim over its kind's ceiling is refused naming the field,
+/// at submission and (a ceiling lowered since) at the decision; at the
+/// ceiling it is accepted.
+#[tokio::test]
+async fn a_claim_over_its_kinds_ceiling_is_refused_naming_the_field() {
+    let mut r = rules();
+    r.claim_ceilings.travel_visits_ore = 50_000;
+    for (h, _b) in harnesses_with(r).await {
+        let bk = h.backend;
+        let mut office = h.client(office()).await;
+        create_schedule(&mut office, "national", date(2026, 1, 1)).await;
+        let home = new_id();
+        let a = rpc!(
+            office,
+            create_agreement,
+            agreement_request(&home, date(2026, 1, 1))
+        )
+        .unwrap();
+        let mut me = h.client(family_home(&home)).await;
+        let e = rpc!(
+            me,
+            submit_claim,
+            claim(&a.id, ClaimKind::TravelVisits, 50_001)
+        )
+        .unwrap_err();
+        assert_eq!(
+            (e.code(), field_of(&e).as_deref()),
+            (Code::InvalidArgument, Some("amount_ore")),
+            "[{bk}] {e:?}"
+        );
+        assert!(e.message().contains("CLAIM_KIND_TRAVEL_VISITS"), "[{bk}]");
+        // Another kind has its own (default) ceiling: 50 001 öre of training is fine.
+        rpc!(me, submit_claim, claim(&a.id, ClaimKind::Training, 50_001)).unwrap();
+        let at = rpc!(
+            me,
+            submit_claim,
+            claim(&a.id, ClaimKind::TravelVisits, 50_000)
+        )
+        .unwrap();
+        // The region lowers the ceiling before the decision: approving the
+        // claimed amount is refused naming approved_ore; a lower one passes.
+        let mut lowered = h.service.clone();
+        let mut rules = (*lowered.rules).clone();
+        rules.claim_ceilings.travel_visits_ore = 30_000;
+        lowered.rules = std::sync::Arc::new(rules);
+        let cw = caseworker("0180");
+        let e = lowered
+            .decide_claim(&cw, decide(&at.id, true, 0, ""))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            samling_kit::error::ServiceError::field(&e),
+            Some("approved_ore"),
+            "[{bk}]"
+        );
+        let ok = lowered
+            .decide_claim(&cw, decide(&at.id, true, 30_000, "taket"))
+            .await
+            .unwrap();
+        assert_eq!(
+            (ok.status, ok.approved_ore),
+            (ClaimStatus::Approved as i32, 30_000),
+            "[{bk}]"
+        );
+    }
+}
+
 #[tokio::test]
 async fn notice_pay_jourhem_while_empty_and_pay_after_a_custody_transfer() {
     for (h, b) in harnesses_with(rules()).await {
@@ -406,9 +473,74 @@ async fn a_change_to_a_paid_month_is_a_correction_line_of_the_next_run() {
         .unwrap();
         assert_eq!(f.xml.matches("<CdtTrfTxInf>").count(), 1, "[{bk}]");
         validate(&f.xml).unwrap_or_else(|e| panic!("[{bk}] {e}"));
-        // Corrected once: April has no more corrections.
+        // C2: April first carries March's negative net alone (the home has
+        // nothing else in April): still negative, carried again, not lost.
         let april = rpc!(office, start_payment_run, start(4)).unwrap();
+        // Corrected once: April has no more corrections.
         assert_eq!(april.corrections, 0, "[{bk}]");
+        let s4 = statement(&mut office, &april.id, &home).await.unwrap();
+        let carried = |s: &Statement| -> Vec<(i64, bool, String)> {
+            s.lines
+                .iter()
+                .filter(|l| l.component() == Component::CarriedOver)
+                .map(|l| (l.amount_ore, l.taxable, l.corrects_period.clone()))
+                .collect()
+        };
+        assert_eq!(
+            carried(&s4),
+            vec![(-1_230_357, false, "2026-03".to_string())],
+            "[{bk}]"
+        );
+        assert_eq!(
+            (s4.net_ore, s4.paid_by_transfer),
+            (-1_230_357, false),
+            "[{bk}]"
+        );
+        // Asking for April again answers the same run: carried once.
+        let again = rpc!(office, start_payment_run, start(4)).unwrap();
+        assert_eq!(
+            (again.id.as_str(), again.net_ore),
+            (april.id.as_str(), april.net_ore),
+            "[{bk}]"
+        );
+        // May: a decided start grant of 20 000 kr (tax-free) meets April's
+        // carried net: 2 000 000 − 1 230 357 = 769 643 öre is transferred.
+        let mut me = h.client(family_home(&home)).await;
+        let grant = rpc!(
+            me,
+            submit_claim,
+            claim(&a.id, ClaimKind::StartGrant, 2_000_000)
+        )
+        .unwrap();
+        rpc!(
+            h.client(caseworker("0180")).await,
+            decide_claim,
+            decide(&grant.id, true, 0, "")
+        )
+        .unwrap();
+        let may = rpc!(office, start_payment_run, start(5)).unwrap();
+        let s5 = statement(&mut office, &may.id, &home).await.unwrap();
+        assert_eq!(
+            carried(&s5),
+            vec![(-1_230_357, false, "2026-04".to_string())],
+            "[{bk}] April's net, once (not March's again)"
+        );
+        assert_eq!(
+            (s5.tax_ore, s5.net_ore, s5.paid_by_transfer),
+            (0, 769_643, true),
+            "[{bk}]"
+        );
+        assert!(!may.homes_with_nothing_to_pay.contains(&home), "[{bk}]");
+        // June: recovered, nothing more is carried; the corrections of
+        // earlier months leave the carried lines alone.
+        let june = rpc!(office, start_payment_run, start(6)).unwrap();
+        assert_eq!(june.corrections, 0, "[{bk}]");
+        let e = statement(&mut office, &june.id, &home).await.unwrap_err();
+        assert_eq!(
+            e.code(),
+            Code::NotFound,
+            "[{bk}] no statement: nothing owed or carried"
+        );
     }
 }
 

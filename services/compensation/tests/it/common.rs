@@ -66,10 +66,15 @@ impl Harness {
         }
         let signer = ContextSigner::generate().expect("signer");
         let served = Served::start(&[samling_compensation::SERVICE_NAME], |router| {
-            router.add_service(samling_compensation::grpc::server(
-                service.clone(),
-                signer.verifier(),
-            ))
+            router
+                .add_service(samling_compensation::grpc::server(
+                    service.clone(),
+                    signer.verifier(),
+                ))
+                .add_service(samling_compensation::grpc::costs_server(
+                    service.clone(),
+                    signer.verifier(),
+                ))
         })
         .await;
         Harness {
@@ -86,6 +91,24 @@ impl Harness {
     pub async fn client(&self, ctx: AuthContext) -> Client {
         ServiceClient::connect(
             samling_compensation::client::STUB,
+            &self.endpoint,
+            None,
+            self.signer.clone(),
+            ctx,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("[{}] connect: {e}", self.backend))
+    }
+}
+
+/// The costs service's client acting as `ctx` (the same endpoint).
+pub type CostsClient =
+    ServiceClient<samling_proto::compensation::v1::costs_client::CostsClient<Channel>>;
+
+impl Harness {
+    pub async fn costs(&self, ctx: AuthContext) -> CostsClient {
+        ServiceClient::connect(
+            samling_compensation::client::COSTS_STUB,
             &self.endpoint,
             None,
             self.signer.clone(),

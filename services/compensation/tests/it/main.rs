@@ -6,6 +6,7 @@ mod common;
 
 mod agreements;
 mod claims;
+mod costs;
 mod grants;
 mod ledger;
 mod payments;
