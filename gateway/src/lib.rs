@@ -18,6 +18,7 @@
 
 pub mod auth;
 pub mod client_ip;
+pub mod dashboard;
 pub mod dispatch;
 pub mod envelope;
 pub mod limits;
@@ -289,7 +290,8 @@ async fn readyz(gw: Arc<Gateway>) -> Response {
     r
 }
 
-/// Routes anyone may call without a token (the contract and its docs; the
+/// Routes anyone may call without a token (the contract and its docs, the
+/// statistics dashboard's page and assets, which hold no data; the
 /// recruitment service's public inquiry form joins them): each request is
 /// charged to the client's address (`ip_rate_per_minute`).
 fn public_router(gw: Arc<Gateway>, openapi: Vec<u8>) -> Router {
@@ -310,6 +312,7 @@ fn public_router(gw: Arc<Gateway>, openapi: Vec<u8>) -> Router {
                 )
             }),
         )
+        .merge(dashboard::router())
         .layer(axum::middleware::from_fn(
             move |req: axum::extract::Request, next: axum::middleware::Next| {
                 let gw = gw.clone();

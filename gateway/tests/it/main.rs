@@ -4,6 +4,7 @@
 mod common;
 
 mod compensation;
+mod dashboard;
 mod http;
 mod ivo;
 mod limits;
