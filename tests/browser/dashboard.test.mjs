@@ -90,13 +90,21 @@ async function pageQuery() {
   }));
 }
 
-// Wait until the page shows (and has finished loading) exactly this query.
+// Wait until the page shows (and has finished loading) exactly this query;
+// an error the page shows instead fails at once, naming it.
 async function loaded(q) {
   const key = `${q.scope}|${q.county || ""}|${q.municipality || ""}|${q.from}|${q.to}`;
-  await page.waitForFunction(
-    (k) => document.body.dataset.loaded === k && !document.body.hasAttribute("aria-busy"),
+  const outcome = await page.waitForFunction(
+    (k) => {
+      const error = document.getElementById("error");
+      if (!error.hidden && error.textContent) return `error: ${error.textContent}`;
+      const login = document.getElementById("login-error");
+      if (!login.hidden && login.textContent) return `error: ${login.textContent}`;
+      return document.body.dataset.loaded === k && !document.body.hasAttribute("aria-busy") && "ok";
+    },
     key,
   );
+  assert.equal(await outcome.jsonValue(), "ok", `the page loads ${key}`);
 }
 
 // Every table the page shows: id, title, and each row's label and cells as displayed.
