@@ -28,6 +28,7 @@ pub mod problem;
 pub mod regions;
 pub mod routes;
 pub mod schema;
+pub mod statistics;
 
 use axum::Router;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -333,6 +334,7 @@ pub fn router(gw: Arc<Gateway>) -> Router {
     let ready = gw.clone();
     let mut app = routes::region_router(gw.clone())
         .merge(national::router(gw.clone()))
+        .merge(statistics::router(gw.clone()))
         .route("/healthz", axum::routing::get(healthz))
         .route("/readyz", axum::routing::get(move || readyz(ready.clone())))
         .merge(public_router(gw.clone(), openapi))

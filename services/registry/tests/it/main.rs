@@ -18,4 +18,5 @@ mod providers;
 mod quarterly_form;
 mod restrictions;
 mod socialjour;
+mod statistics;
 mod xregion;
