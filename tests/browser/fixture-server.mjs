@@ -49,6 +49,10 @@ http
     if (url.pathname === "/dashboard/assets/app.css") return send(200, "text/css", fs.readFileSync(new URL("app.css", dir)));
     if (url.pathname === "/dashboard/assets/geo.json") return send(200, "application/json", geo);
     if (!/^Bearer .+/.test(req.headers.authorization || "")) return send(401, "application/problem+json", '{"title":"Unauthenticated"}');
+    // As the gateway: the aggregate roles get national and regional figures only.
+    const role = (() => { try { return JSON.parse(Buffer.from(req.headers.authorization.split(".")[1], "base64url")).role; } catch { return ""; } })();
+    if (url.pathname.startsWith("/v1/statistics") && url.searchParams.get("county") && /council_member|national_analyst/.test(role))
+      return send(403, "application/problem+json", '{"title":"Forbidden","detail":"county: the aggregate roles get regional and national figures only"}');
     if (url.pathname === "/v1/statistics") return send(200, "application/json", JSON.stringify(report(url.searchParams)));
     const m = url.pathname.match(/^\/v1\/statistics\/(.+)\.csv$/);
     if (m) {

@@ -7,6 +7,7 @@
 // `Authorization: Bearer`; it never appears in a URL.
 
 const TOKEN_KEY = "samling.dashboard.token";
+const MODE_KEY = "samling.dashboard.grid";
 const SVG = "http://www.w3.org/2000/svg";
 
 // The county grid: [column, row] of each county on a 5 × 9 tile map of Sweden.
@@ -45,7 +46,11 @@ const SERVICES = {
 const UNITS = { antal: "antal", kr: "kronor", dagar: "dagar", procent: "procent" };
 
 const state = {
-  geo: { counties: [], municipalities: [] },
+  geo: { regions: [], counties: [], municipalities: [] },
+  // "county": the grid shows each county's own figure; "region": the role
+  // may not filter by county (the gateway refused it), so each county shows
+  // its region's figure and a tile chooses the region.
+  gridMode: "county",
   regions: [],
   report: null,
   query: null,
@@ -207,7 +212,12 @@ function describe(q) {
 // ------------------------------------------------------------ pickers
 
 function fillRegions(regions) {
-  state.regions = regions || [];
+  // The answer lists the regions this gateway serves; their names are the
+  // reference data's when the answer gives only the code.
+  state.regions = (regions || []).map((r) => {
+    const known = (state.geo.regions || []).find((g) => g.code === r.code);
+    return { code: r.code, name: r.name && r.name !== r.code ? r.name : known ? known.name : r.code };
+  });
   const sel = $("scope");
   const keep = sel.value;
   sel.replaceChildren(el("option", { value: "national", text: "Hela landet" }));
@@ -524,37 +534,57 @@ function bin(v, max) {
   return `c${Math.min(5, 1 + Math.floor((v / Math.max(1, max)) * 4.999))}`;
 }
 
+function setFilterMode(mode) {
+  state.gridMode = mode;
+  const byCounty = mode === "county";
+  for (const id of ["county", "municipality"]) {
+    $(id).closest(".field").hidden = !byCounty;
+    if (!byCounty) $(id).value = "";
+  }
+  $("map-help").textContent = byCounty
+    ? "Varje ruta är ett län. Välj ett län för att visa bara det länets siffror."
+    : "Din roll får se nationella och regionala siffror, inte siffror per län. Varje län visar sin regions siffra; välj ett län för att visa dess region.";
+}
+
 function drawGrid(values) {
   const grid = $("grid");
   grid.replaceChildren();
   const shown = Object.values(values).filter((c) => c && !isHidden(c)).map((c) => c.value);
   const max = Math.max(1, ...shown);
-  const selected = $("county").value;
+  const byCounty = state.gridMode === "county";
+  const selected = byCounty ? $("county").value : "";
+  const scope = $("scope").value;
   for (const c of state.geo.counties) {
     const pos = TILES[c.code];
     if (!pos) continue;
     const cell = values[c.code];
     const text = cell ? cell.display : "–";
     const cls = !cell ? "c0" : isHidden(cell) ? "cx" : bin(cell.value, max);
+    const pressed = byCounty ? selected === c.code : scope === c.region;
     const b = el(
       "button",
       {
         type: "button",
         class: cls,
         "data-county": c.code,
-        "aria-pressed": selected === c.code ? "true" : "false",
+        "data-region": c.region,
+        "aria-pressed": pressed ? "true" : "false",
       },
       el("span", { text: c.name.replace(/ län$/, "") }),
       el("span", { class: "v", text }),
+      byCounty ? null : el("span", { class: "sr-only", text: ` (region ${regionName(c.region)})` }),
     );
     b.style.gridColumn = String(pos[0] + 1);
     b.style.gridRow = String(pos[1] + 1);
     b.addEventListener("click", () => {
-      const same = $("county").value === c.code;
-      if (same) {
+      const known = state.regions.some((r) => r.code === c.region);
+      if (!byCounty) {
+        $("scope").value = pressed || !known ? "national" : c.region;
+        fillCounties();
+      } else if ($("county").value === c.code) {
         $("county").value = "";
       } else {
-        if (state.regions.some((r) => r.code === c.region)) $("scope").value = c.region;
+        if (known) $("scope").value = c.region;
         fillCounties();
         $("county").value = c.code;
       }
@@ -575,27 +605,64 @@ function drawGrid(values) {
   for (const [cls, label] of steps) legend.append(el("li", {}, el("span", { class: `sw ${cls}` }), label));
 }
 
-// One question per county (the region that holds it), four at a time.
+// The metric's figure per county: one question per county (to the region
+// that holds it), four at a time; if the role may not ask by county, one
+// question per region instead, its figure shown on each of its counties.
 async function loadGrid(q) {
   const table = $("metric").value;
   if (!table) return;
   const values = {};
-  const todo = state.geo.counties.filter((c) => TILES[c.code] && state.regions.some((r) => r.code === c.region));
-  const ask = async (c) => {
-    try {
-      const res = await api(`/v1/statistics?${params({ ...q, scope: c.region, county: c.code, municipality: "" }, { tables: table })}`);
-      const rep = await res.json();
-      values[c.code] = headline(rep.tables.find((t) => t.id === table));
-    } catch {
-      values[c.code] = null;
-    }
+  const counties = state.geo.counties.filter((c) => TILES[c.code] && state.regions.some((r) => r.code === c.region));
+  const one = async (scope, county) => {
+    const res = await api(`/v1/statistics?${params({ ...q, scope, county, municipality: "" }, { tables: table })}`);
+    const rep = await res.json();
+    return headline(rep.tables.find((t) => t.id === table));
   };
-  const queue = [...todo];
-  await Promise.all(
-    Array.from({ length: 4 }, async () => {
-      while (queue.length) await ask(queue.shift());
-    }),
-  );
+  const pool = async (items, ask) => {
+    const queue = [...items];
+    await Promise.all(
+      Array.from({ length: 4 }, async () => {
+        while (queue.length) await ask(queue.shift());
+      }),
+    );
+  };
+  if (state.gridMode === "county") {
+    // The first county alone: if the role may not ask by county, that is
+    // the one refused question (then the page remembers it for the tab).
+    let refused = false;
+    const [first, ...rest] = counties;
+    if (first) {
+      try {
+        values[first.code] = await one(first.region, first.code);
+      } catch (e) {
+        refused = e.status === 403;
+        values[first.code] = null;
+      }
+    }
+    if (!refused) {
+      await pool(rest, async (c) => {
+        try {
+          values[c.code] = await one(c.region, c.code);
+        } catch {
+          values[c.code] = null;
+        }
+      });
+    } else {
+      setFilterMode("region");
+      sessionStorage.setItem(MODE_KEY, "region");
+    }
+  }
+  if (state.gridMode === "region") {
+    const byRegion = {};
+    await pool(state.regions, async (r) => {
+      try {
+        byRegion[r.code] = await one(r.code, "");
+      } catch {
+        byRegion[r.code] = null;
+      }
+    });
+    for (const c of counties) values[c.code] = byRegion[c.region];
+  }
   if (state.query === q) drawGrid(values);
 }
 
@@ -641,6 +708,7 @@ async function load() {
 }
 
 function loggedIn() {
+  setFilterMode(sessionStorage.getItem(MODE_KEY) === "region" ? "region" : "county");
   const c = claims(token());
   const role = ROLES[c.role] || c.role || "okänd roll";
   $("who").textContent = `Inloggad som ${role}${c.region ? ` (${c.region})` : ""}.`;
@@ -650,6 +718,7 @@ function loggedIn() {
 
 function logout(message) {
   sessionStorage.removeItem(TOKEN_KEY);
+  sessionStorage.removeItem(MODE_KEY);
   $("app").hidden = true;
   $("login").hidden = false;
   $("tables").replaceChildren();
@@ -665,7 +734,7 @@ async function start() {
     const res = await fetch("/dashboard/assets/geo.json", { credentials: "omit" });
     state.geo = await res.json();
   } catch {
-    state.geo = { counties: [], municipalities: [] };
+    state.geo = { regions: [], counties: [], municipalities: [] };
   }
   const [from, to] = period("current-year");
   $("from").value = from;

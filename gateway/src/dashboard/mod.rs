@@ -24,9 +24,11 @@ const INDEX_HTML: &str = include_str!("index.html");
 const APP_JS: &str = include_str!("app.js");
 const APP_CSS: &str = include_str!("app.css");
 
-/// Counties (with the region each belongs to in the reference map) and
-/// municipalities, for the pickers and the county grid: one source, the
-/// kit's reference data, so the page never carries its own copy.
+/// Regions (their names), counties (with the region each belongs to in the
+/// reference map) and municipalities, for the pickers and the county grid:
+/// one source, the kit's reference data, so the page never carries its own
+/// copy. (The picker's list of regions is the statistics answer's: the
+/// regions this gateway serves; names are looked up here.)
 pub fn geo_json() -> &'static str {
     static GEO: OnceLock<String> = OnceLock::new();
     GEO.get_or_init(|| {
@@ -49,7 +51,17 @@ pub fn geo_json() -> &'static str {
                 })
             })
             .collect();
-        serde_json::json!({ "counties": counties, "municipalities": municipalities }).to_string()
+        let regions: Vec<_> = map
+            .regions()
+            .into_iter()
+            .map(|r| serde_json::json!({ "code": r.id.as_str(), "name": r.name }))
+            .collect();
+        serde_json::json!({
+            "regions": regions,
+            "counties": counties,
+            "municipalities": municipalities,
+        })
+        .to_string()
     })
 }
 
@@ -122,6 +134,8 @@ mod tests {
         let stockholm = counties.iter().find(|c| c["code"] == "01").unwrap();
         assert_eq!(stockholm["name"], "Stockholms län");
         assert_eq!(stockholm["region"], "stockholm-gotland");
+        assert_eq!(v["regions"][0]["name"], "Stockholm-Gotland");
+        assert_eq!(v["regions"].as_array().unwrap().len(), 6);
         assert_eq!(v["municipalities"].as_array().unwrap().len(), 290);
     }
 
@@ -154,5 +168,44 @@ mod tests {
             !APP_JS.contains("innerHTML"),
             "DOM built with textContent only"
         );
+    }
+
+    /// WCAG 2.x contrast ratio of two `#rrggbb` colours.
+    fn contrast(a: &str, b: &str) -> f64 {
+        fn lum(hex: &str) -> f64 {
+            let c = |i: usize| {
+                let v = f64::from(u8::from_str_radix(&hex[i..i + 2], 16).unwrap()) / 255.0;
+                if v <= 0.03928 {
+                    v / 12.92
+                } else {
+                    ((v + 0.055) / 1.055).powf(2.4)
+                }
+            };
+            0.2126 * c(1) + 0.7152 * c(3) + 0.0722 * c(5)
+        }
+        let (x, y) = (lum(a), lum(b));
+        (x.max(y) + 0.05) / (x.min(y) + 0.05)
+    }
+
+    #[test]
+    fn every_grid_tiles_text_has_a_contrast_of_at_least_4_5() {
+        // `.cN { background: #…; color: #…; }` in app.css.
+        let mut checked = 0;
+        for line in APP_CSS.lines() {
+            let Some(rest) = line.strip_prefix(".c") else {
+                continue;
+            };
+            let colour = |key: &str| {
+                let at = rest.find(key)? + key.len();
+                Some(rest[at..].trim_start()[..7].to_string())
+            };
+            if let (Some(bg), Some(fg)) = (colour("background:"), colour(" color:")) {
+                let ratio = contrast(&bg, &fg);
+                assert!(ratio >= 4.5, "{line}: {ratio:.2}");
+                checked += 1;
+            }
+        }
+        assert_eq!(checked, 7, "the six steps and the hidden tile");
+        assert!(contrast("#000000", "#ffffff") > 20.9);
     }
 }
