@@ -14,5 +14,6 @@ mod portfolio;
 mod recruitment;
 mod regions;
 mod restrictions;
+mod statistics;
 mod trace;
 mod xregion;
