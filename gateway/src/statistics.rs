@@ -35,6 +35,13 @@ use tonic::transport::Channel;
 /// listed.
 pub const SERVICES: &[&str] = &["registry"];
 
+/// The statistics routes: (path, method, operation id), as the OpenAPI
+/// document lists them.
+pub const ROUTES: &[(&str, &str, &str)] = &[
+    ("/v1/statistics", "GET", "getStatistics"),
+    ("/v1/statistics/{file}", "GET", "getStatisticsCsv"),
+];
+
 /// The query parameters (anything else is refused, named).
 const PARAMS: &[&str] = &["scope", "county", "municipality", "from", "to", "tables"];
 
@@ -559,12 +566,12 @@ pub fn openapi(regions: &[String]) -> (Vec<(&'static str, Value)>, (&'static str
     csv_params.insert(0, json!({"name": "file", "in": "path", "required": true, "description": "<table id>.csv", "schema": {"type": "string", "pattern": "^[a-z_]+\\.[a-z_]+\\.csv$"}}));
     let paths = vec![
         (
-            "/v1/statistics",
-            json!({"get": {"operationId": "getStatistics", "summary": "Statistics tables nationally or for a region (disclosure control for the aggregate roles); partial when a region did not answer in time", "description": roles, "parameters": params, "responses": json_responses, "security": [{"bearerAuth": []}]}}),
+            ROUTES[0].0,
+            json!({"get": {"operationId": ROUTES[0].2, "summary": "Statistics tables nationally or for a region (disclosure control for the aggregate roles); partial when a region did not answer in time", "description": roles, "parameters": params, "responses": json_responses, "security": [{"bearerAuth": []}]}}),
         ),
         (
-            "/v1/statistics/{file}",
-            json!({"get": {"operationId": "getStatisticsCsv", "summary": "One statistics table as CSV", "description": roles, "parameters": csv_params, "responses": csv_responses, "security": [{"bearerAuth": []}]}}),
+            ROUTES[1].0,
+            json!({"get": {"operationId": ROUTES[1].2, "summary": "One statistics table as CSV", "description": roles, "parameters": csv_params, "responses": csv_responses, "security": [{"bearerAuth": []}]}}),
         ),
     ];
     let cell = json!({"type": "object", "required": ["display", "value"], "properties": {"display": {"type": "string"}, "value": {"type": ["integer", "null"]}}});

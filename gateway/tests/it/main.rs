@@ -15,5 +15,6 @@ mod portfolio;
 mod recruitment;
 mod regions;
 mod restrictions;
+mod statistics;
 mod trace;
 mod xregion;
