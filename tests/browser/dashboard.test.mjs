@@ -189,6 +189,11 @@ test("the page is served with its policy and logs in with a token", async () => 
   assert.ok(await page.isVisible("text=färre än 5"));
   assert.ok(await page.isVisible("text=dold för att skydda små tal"));
   await shot("02-national");
+  // Close-ups of a bar chart and a time series with their tables.
+  for (const chart of ["bar", "series"]) {
+    const t = national.report.tables.find((x) => x.chart === chart && x.rows.length > 0);
+    if (t) await page.locator(`section.stat[data-table="${t.id}"]`).screenshot({ path: path.join(SHOTS, `02-${chart}.png`) });
+  }
 });
 
 test("switching the region shows that region's figures", async () => {
@@ -314,6 +319,7 @@ test("the county grid shows each county's figure and chooses it", async () => {
     assert.equal(await gotland.getAttribute("aria-pressed"), "true");
   }
   await shot("06-county-grid");
+  await page.locator("#map").screenshot({ path: path.join(SHOTS, "06-grid.png") });
 });
 
 test("every control is labelled and reachable with Tab, with a visible focus", async () => {
