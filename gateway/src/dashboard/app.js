@@ -357,7 +357,7 @@ function seriesChart(table, ids) {
   const width = 640;
   const height = 240;
   const left = 50;
-  const right = 15;
+  const right = 35;
   const top = 15;
   const bottom = 40;
   const plotW = width - left - right;
@@ -381,7 +381,9 @@ function seriesChart(table, ids) {
   s.append(svg("line", { x1: left, y1: top, x2: left, y2: top + plotH, class: "axis" }));
   s.append(svg("line", { x1: left, y1: y(max), x2: left + plotW, y2: y(max), class: "grid" }));
   s.append(svg("text", { x: left - 6, y: top + plotH + 4, "text-anchor": "end" }, "0"));
-  if (maxCell) s.append(svg("text", { x: left - 6, y: y(max) + 4, "text-anchor": "end" }, maxCell.display));
+  if (maxCell && maxCell.value > 0) {
+    s.append(svg("text", { x: left - 6, y: y(max) + 4, "text-anchor": "end" }, maxCell.display));
+  }
   const step = Math.max(1, Math.ceil(n / 12));
   table.columns.forEach((c, i) => {
     if (i % step === 0 || i === n - 1) {
@@ -501,6 +503,14 @@ function renderTables(report, q) {
       );
     }
     if (table.rows.length === 0) section.append(el("p", { class: "help", text: "Inga uppgifter för urvalet." }));
+    if (chart && table.rows.some((r) => r.cells.some(isHidden))) {
+      section.append(
+        el("p", {
+          class: "help",
+          text: "Dolda tal (<5 och ..) ritas inte i diagrammet; de står i tabellen.",
+        }),
+      );
+    }
     section.append(tableNode(table, ids, q));
     section.append(csvLink(table, q));
     box.append(section);
