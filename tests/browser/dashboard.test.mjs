@@ -375,6 +375,40 @@ test("every control is labelled and reachable with Tab, with a visible focus", a
   await shot("07-focus");
 });
 
+test("a partial answer gets a banner naming what is missing", async () => {
+  // A region that does not answer in time cannot be staged in a live
+  // server without stopping it; the gateway's own test covers the flag
+  // (gateway/tests/it/statistics.rs). Here the real answer is marked
+  // partial on its way to the page, to check what the page makes of it.
+  const region = snapshots.national.report.regions.find((r) => r.code === SMALL);
+  await page.route("**/v1/statistics?*", async (route) => {
+    const response = await route.fetch();
+    const json = await response.json();
+    json.partial = true;
+    json.missing = [{ region: SMALL, service: "registry", reason: "did not answer within the deadline" }];
+    await route.fulfill({ response, json });
+  });
+  try {
+    assert.ok(await page.locator("#partial").isHidden(), "no banner while the answer is whole");
+    await page.selectOption("#scope", "national");
+    await page.getByRole("button", { name: "Visa statistik" }).click();
+    await agreesWithApi("partial");
+    const banner = page.locator("#partial");
+    assert.ok(await banner.isVisible());
+    assert.equal(await banner.getAttribute("role"), "alert");
+    const text = await banner.textContent();
+    assert.match(text, /ofullständiga/);
+    assert.ok(text.includes("registret"), text);
+    assert.ok(text.includes(region && region.name !== region.code ? region.name : "Norr"), text);
+    await banner.screenshot({ path: path.join(SHOTS, "08-partial.png") });
+  } finally {
+    await page.unroute("**/v1/statistics?*");
+  }
+  await page.getByRole("button", { name: "Visa statistik" }).click();
+  await agreesWithApi("whole-again");
+  assert.ok(await page.locator("#partial").isHidden(), "the banner goes with the next whole answer");
+});
+
 test("the page caused no console error, CSP violation or token in a URL", () => {
   // One refused county question is how the page learns that the role may
   // not filter by county (the county grid test checks that it follows it).
