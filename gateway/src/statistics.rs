@@ -152,7 +152,11 @@ impl Params {
                 return Err(Problem::invalid(&k, "is given twice"));
             }
         }
-        let take = |k: &str| seen.get(k).map(|v| v.trim().to_string()).unwrap_or_default();
+        let take = |k: &str| {
+            seen.get(k)
+                .map(|v| v.trim().to_string())
+                .unwrap_or_default()
+        };
         let date = |k: &str| -> Result<String, Problem> {
             let v = take(k);
             if v.is_empty() {
@@ -460,7 +464,8 @@ pub fn add_up(reports: &[(String, StatisticsReport)]) -> Vec<StatTable> {
             let unit = t.unit.clone();
             for c in t.rows.iter_mut().flat_map(|r| r.cells.iter_mut()) {
                 if c.denominator != 0 || unit == "procent" || unit == "dagar" {
-                    c.value = samling_kit::statistics::ratio_value(&unit, c.numerator, c.denominator);
+                    c.value =
+                        samling_kit::statistics::ratio_value(&unit, c.numerator, c.denominator);
                 }
             }
         }
@@ -650,7 +655,11 @@ mod tests {
     #[test]
     fn csv_has_swedish_labels_and_the_cells_as_shown() {
         let mut t = Table::counts("registry.x", "Hem; per typ", "bar")
-            .columns([("a", "Kommunal"), ("b", "Konsulentstödd"), ("total", "Totalt")])
+            .columns([
+                ("a", "Kommunal"),
+                ("b", "Konsulentstödd"),
+                ("total", "Totalt"),
+            ])
             .row("r1", "Jourhem", &[1, 10])
             .row("r2", "Familjehem", &[12, 30])
             .total_row("Totalt")

@@ -94,21 +94,35 @@ async fn national_figures_add_the_regions_up_then_suppress_and_a_dead_region_is_
         let nsh = "no_suitable_home";
         assert_eq!(cell(&raw, TABLE, nsh, "female"), ("13".into(), json!(13)));
         assert_eq!(cell(&raw, TABLE, nsh, "male"), ("32".into(), json!(32)));
-        assert_eq!(cell(&raw, TABLE, "total", "total"), ("45".into(), json!(45)));
+        assert_eq!(
+            cell(&raw, TABLE, "total", "total"),
+            ("45".into(), json!(45))
+        );
 
         let analyst = env.token(Role::NationalAnalyst, None, None);
         let council = env.token(Role::CouncilMember, None, None);
         for token in [&analyst, &council] {
             // Each region as the aggregate roles see it.
-            let south = get(&env, &format!("scope={STOCKHOLM}&{}&tables={TABLE}", period()), token)
-                .await
-                .ok();
-            assert_eq!(cell(&south, TABLE, nsh, "female"), ("<5".into(), Value::Null));
+            let south = get(
+                &env,
+                &format!("scope={STOCKHOLM}&{}&tables={TABLE}", period()),
+                token,
+            )
+            .await
+            .ok();
+            assert_eq!(
+                cell(&south, TABLE, nsh, "female"),
+                ("<5".into(), Value::Null)
+            );
             // 15 − 12 would give the 3 away: the 12 is hidden too.
             assert_eq!(cell(&south, TABLE, nsh, "male"), ("..".into(), Value::Null));
-            let north = get(&env, &format!("scope={NORR}&{}&tables={TABLE}", period()), token)
-                .await
-                .ok();
+            let north = get(
+                &env,
+                &format!("scope={NORR}&{}&tables={TABLE}", period()),
+                token,
+            )
+            .await
+            .ok();
             assert_eq!(cell(&north, TABLE, nsh, "female").0, "10");
             // Nationally, 13 − Norr's 10 would give Stockholm's 3 away:
             // hidden wherever a region hides its part.
@@ -143,11 +157,17 @@ async fn national_figures_add_the_regions_up_then_suppress_and_a_dead_region_is_
         assert_eq!(csv.content_type(), "text/csv; charset=utf-8");
         let text = csv.text();
         let lines: Vec<&str> = text.lines().collect();
-        assert!(lines[0].ends_with(";Flickor;Pojkar;Ej angivet;Totalt"), "{text}");
+        assert!(
+            lines[0].ends_with(";Flickor;Pojkar;Ej angivet;Totalt"),
+            "{text}"
+        );
         assert!(lines[1].starts_with("Inget lämpligt hem;<5;..;"), "{text}");
         let missing = env
             .http()
-            .get(&format!("/v1/statistics/registry.nope.csv?{}", period()), &analyst)
+            .get(
+                &format!("/v1/statistics/registry.nope.csv?{}", period()),
+                &analyst,
+            )
             .await;
         assert_eq!(missing.status, 400, "{}", missing.text());
 
@@ -181,8 +201,16 @@ async fn statistics_are_refused_to_callers_without_them_and_bad_queries_name_the
         for token in [
             env.caseworker(OWN),
             env.token(Role::MunicipalityManager, Some(OWN), None),
-            env.token(Role::Child, None, Some("0191d4f0-0000-7000-8000-000000000001")),
-            env.token(Role::FamilyHome, None, Some("0191d4f0-0000-7000-8000-000000000002")),
+            env.token(
+                Role::Child,
+                None,
+                Some("0191d4f0-0000-7000-8000-000000000001"),
+            ),
+            env.token(
+                Role::FamilyHome,
+                None,
+                Some("0191d4f0-0000-7000-8000-000000000002"),
+            ),
             env.token(Role::Ombud, None, None),
             env.token(Role::Ivo, None, None),
         ] {
@@ -191,7 +219,11 @@ async fn statistics_are_refused_to_callers_without_them_and_bad_queries_name_the
                 assert_eq!(r.status, 403, "{}", r.text());
             }
         }
-        assert_eq!(env.reached(), reached, "refused before any region was asked");
+        assert_eq!(
+            env.reached(),
+            reached,
+            "refused before any region was asked"
+        );
         // The office: its own region raw, never the nation's or another's.
         let officer = env.officer();
         let own = get(&env, &format!("{region_q}&tables={TABLE}"), &officer)
@@ -200,7 +232,9 @@ async fn statistics_are_refused_to_callers_without_them_and_bad_queries_name_the
         assert_eq!(cell(&own, TABLE, "no_suitable_home", "female").0, "6");
         assert_eq!(get(&env, &q, &officer).await.status, 403);
         assert_eq!(
-            get(&env, &format!("scope={NORR}&{}", period()), &officer).await.status,
+            get(&env, &format!("scope={NORR}&{}", period()), &officer)
+                .await
+                .status,
             403
         );
         // The aggregate roles: no municipality's or county's figures.
@@ -216,7 +250,10 @@ async fn statistics_are_refused_to_callers_without_them_and_bad_queries_name_the
             (format!("scope=nowhere&{}", period()), "scope"),
             (format!("{q}&tables=registry"), "tables"),
             (format!("{q}&colour=red"), "colour"),
-            (format!("scope=national&from={}&to={}", day(0), day(10)), "to"),
+            (
+                format!("scope=national&from={}&to={}", day(0), day(10)),
+                "to",
+            ),
         ] {
             let r = get(&env, &query, &analyst).await;
             assert_eq!(r.status, 400, "{query}: {}", r.text());

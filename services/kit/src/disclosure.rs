@@ -245,6 +245,9 @@ pub fn show_quarterly_report(report: &mut QuarterlyReport) {
     report.small_counts_suppressed = false;
 }
 
+/// A line of a grid: its members and its total, as (row, column).
+type Line = (Vec<(usize, usize)>, (usize, usize));
+
 /// A table of counts in two directions (ADR 0050): rows that may end in a
 /// total row (`total_row`, the column sums) and columns that may end in a
 /// total column (`total_col`, the row sums). Each column with a total row,
@@ -280,7 +283,7 @@ pub fn suppress_grid(
         .collect();
     let width = cells.iter().map(Vec::len).max().unwrap_or(0);
     // Each line: its members and its total, as (row, column).
-    let mut lines: Vec<(Vec<(usize, usize)>, (usize, usize))> = Vec::new();
+    let mut lines: Vec<Line> = Vec::new();
     if let Some(tr) = total_row {
         for c in 0..width {
             let members = (0..cells.len())
@@ -295,7 +298,10 @@ pub fn suppress_grid(
     if let Some(tc) = total_col {
         for (r, row) in cells.iter().enumerate() {
             if tc < row.len() {
-                let members = (0..row.len()).filter(|&c| c != tc).map(|c| (r, c)).collect();
+                let members = (0..row.len())
+                    .filter(|&c| c != tc)
+                    .map(|c| (r, c))
+                    .collect();
                 lines.push((members, (r, tc)));
             }
         }
@@ -305,9 +311,16 @@ pub fn suppress_grid(
         let mut changed = false;
         for (members, (tr, tc)) in &lines {
             let values: Vec<u32> = members.iter().map(|&(r, c)| cells[r][c]).collect();
-            let hid: Vec<bool> = members.iter().map(|&(r, c)| is_hidden(shown[r][c])).collect();
+            let hid: Vec<bool> = members
+                .iter()
+                .map(|&(r, c)| is_hidden(shown[r][c]))
+                .collect();
             let (s, t) = suppress_with(&values, cells[*tr][*tc], &hid, is_hidden(shown[*tr][*tc]));
-            for (&(r, c), new) in members.iter().zip(s).chain(std::iter::once((&(*tr, *tc), t))) {
+            for (&(r, c), new) in members
+                .iter()
+                .zip(s)
+                .chain(std::iter::once((&(*tr, *tc), t)))
+            {
                 if !is_hidden(shown[r][c]) && is_hidden(new) {
                     shown[r][c] = new;
                     changed = true;
@@ -697,15 +710,28 @@ mod tests {
                 _ => (THRESHOLD..=cap).collect(),
             })
             .collect();
-        let mut seen: Vec<std::collections::BTreeSet<u32>> = vec![Default::default(); unknowns.len()];
+        let mut seen: Vec<std::collections::BTreeSet<u32>> =
+            vec![Default::default(); unknowns.len()];
         let mut grid: Vec<Vec<u32>> = cells.to_vec();
         let mut pick = vec![0usize; unknowns.len()];
         loop {
             for (k, &(r, c)) in unknowns.iter().enumerate() {
                 grid[r][c] = opts[k][pick[k]];
             }
-            let rows_ok = (0..rows).all(|r| (0..cols).filter(|&c| c != tc).map(|c| grid[r][c]).sum::<u32>() == grid[r][tc]);
-            let cols_ok = (0..cols).all(|c| (0..rows).filter(|&r| r != tr).map(|r| grid[r][c]).sum::<u32>() == grid[tr][c]);
+            let rows_ok = (0..rows).all(|r| {
+                (0..cols)
+                    .filter(|&c| c != tc)
+                    .map(|c| grid[r][c])
+                    .sum::<u32>()
+                    == grid[r][tc]
+            });
+            let cols_ok = (0..cols).all(|c| {
+                (0..rows)
+                    .filter(|&r| r != tr)
+                    .map(|r| grid[r][c])
+                    .sum::<u32>()
+                    == grid[tr][c]
+            });
             if rows_ok && cols_ok {
                 for (k, &(r, c)) in unknowns.iter().enumerate() {
                     seen[k].insert(grid[r][c]);
@@ -772,8 +798,10 @@ mod tests {
         // The attacker does find a primary suppression alone: one "<5" in a
         // 2×2 table with every total shown is the total minus the rest.
         let cells = with_totals(&[&[1, 10], &[12, 30]]);
-        let mut primary: Vec<Vec<Shown>> =
-            cells.iter().map(|r| r.iter().map(|&n| Count(n)).collect()).collect();
+        let mut primary: Vec<Vec<Shown>> = cells
+            .iter()
+            .map(|r| r.iter().map(|&n| Count(n)).collect())
+            .collect();
         primary[0][0] = Small;
         assert!(grid_attacker_can_derive(&cells, &primary));
     }
@@ -785,16 +813,26 @@ mod tests {
             id: "registry.x".into(),
             unit: "antal".into(),
             counts: true,
-            columns: vec![StatColumn { id: "n".into(), label: "N".into() }],
-            rows: [("girls", a, false), ("boys", b, false), ("total", a + b, true)]
-                .into_iter()
-                .map(|(k, v, total)| StatRow {
-                    key: k.into(),
-                    label: k.into(),
-                    cells: vec![StatCell { value: v, ..Default::default() }],
-                    total,
-                })
-                .collect(),
+            columns: vec![StatColumn {
+                id: "n".into(),
+                label: "N".into(),
+            }],
+            rows: [
+                ("girls", a, false),
+                ("boys", b, false),
+                ("total", a + b, true),
+            ]
+            .into_iter()
+            .map(|(k, v, total)| StatRow {
+                key: k.into(),
+                label: k.into(),
+                cells: vec![StatCell {
+                    value: v,
+                    ..Default::default()
+                }],
+                total,
+            })
+            .collect(),
             ..Default::default()
         };
         // Region A hides its 3 girls; the nation's 13 minus B's 10 would
@@ -824,11 +862,24 @@ mod tests {
             id: "registry.shares".into(),
             unit: "procent".into(),
             counts: false,
-            columns: vec![StatColumn { id: "share".into(), label: "Andel".into() }],
-            rows: [ratio(2, 4), ratio(57, 100), ratio(1, 40), ratio(39, 40), ratio(0, 0)]
-                .into_iter()
-                .map(|c| StatRow { key: "k".into(), cells: vec![c], ..Default::default() })
-                .collect(),
+            columns: vec![StatColumn {
+                id: "share".into(),
+                label: "Andel".into(),
+            }],
+            rows: [
+                ratio(2, 4),
+                ratio(57, 100),
+                ratio(1, 40),
+                ratio(39, 40),
+                ratio(0, 0),
+            ]
+            .into_iter()
+            .map(|c| StatRow {
+                key: "k".into(),
+                cells: vec![c],
+                ..Default::default()
+            })
+            .collect(),
             ..Default::default()
         };
         suppress_stat_table(&mut t, &[]);
@@ -836,7 +887,18 @@ mod tests {
         // Base 4; 57 of 100 shown; 1 of 40 and 39 of 40 would give a count
         // of 1 away; no base.
         assert_eq!(shown, ["..", "57", "..", "..", ".."]);
-        assert!(t.rows.iter().flat_map(|r| &r.cells).all(|c| c.numerator == 0 && c.denominator == 0));
-        assert!(t.rows.iter().flat_map(|r| &r.cells).filter(|c| c.suppressed).all(|c| c.value == 0));
+        assert!(
+            t.rows
+                .iter()
+                .flat_map(|r| &r.cells)
+                .all(|c| c.numerator == 0 && c.denominator == 0)
+        );
+        assert!(
+            t.rows
+                .iter()
+                .flat_map(|r| &r.cells)
+                .filter(|c| c.suppressed)
+                .all(|c| c.value == 0)
+        );
     }
 }

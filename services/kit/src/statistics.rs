@@ -44,9 +44,9 @@ impl Query {
         }
         let county = match req.county.trim() {
             "" => None,
-            c => Some(
-                CountyCode::parse(c).map_err(|e| KitError::invalid("county", e.to_string()))?,
-            ),
+            c => {
+                Some(CountyCode::parse(c).map_err(|e| KitError::invalid("county", e.to_string()))?)
+            }
         };
         let municipality = match req.municipality.trim() {
             "" => None,
@@ -158,7 +158,10 @@ pub fn view_for(ctx: &AuthContext, q: &Query) -> Result<View, KitError> {
         }
         r => Err(KitError::refused(
             Reason::ForbiddenRole,
-            format!("statistics are for the office, analysts and councils, not a {}", r.as_str()),
+            format!(
+                "statistics are for the office, analysts and councils, not a {}",
+                r.as_str()
+            ),
         )),
     }
 }
@@ -171,10 +174,9 @@ impl Forbidden for KitError {
     /// A filter the role may not use: refused (PERMISSION_DENIED), naming it.
     fn because_forbidden(self) -> KitError {
         match self {
-            KitError::InvalidArgument(f) => KitError::refused(
-                Reason::ForbiddenRole,
-                format!("{}: {}", f.field, f.message),
-            ),
+            KitError::InvalidArgument(f) => {
+                KitError::refused(Reason::ForbiddenRole, format!("{}: {}", f.field, f.message))
+            }
             e => e,
         }
     }
@@ -370,8 +372,14 @@ mod tests {
     #[test]
     fn a_request_names_the_field_at_fault() {
         assert!(Query::parse(&req("2026-01-01", "2026-12-31"), &[]).is_ok());
-        assert_eq!(field(Query::parse(&req("2026-02-01", "2026-01-31"), &[]).unwrap_err()), "to");
-        assert_eq!(field(Query::parse(&req("2020-01-01", "2025-01-02"), &[]).unwrap_err()), "to");
+        assert_eq!(
+            field(Query::parse(&req("2026-02-01", "2026-01-31"), &[]).unwrap_err()),
+            "to"
+        );
+        assert_eq!(
+            field(Query::parse(&req("2020-01-01", "2025-01-02"), &[]).unwrap_err()),
+            "to"
+        );
         assert!(Query::parse(&req("2020-01-01", "2025-01-01"), &[]).is_ok());
         let mut r = req("2026-01-01", "2026-12-31");
         r.from = None;
@@ -384,7 +392,10 @@ mod tests {
         assert_eq!(field(Query::parse(&r, &[]).unwrap_err()), "municipality");
         let mut r = req("2026-01-01", "2026-12-31");
         r.tables = vec!["registry.nope".into()];
-        assert_eq!(field(Query::parse(&r, &["registry.homes_by_type"]).unwrap_err()), "tables");
+        assert_eq!(
+            field(Query::parse(&r, &["registry.homes_by_type"]).unwrap_err()),
+            "tables"
+        );
     }
 
     #[test]
@@ -401,9 +412,18 @@ mod tests {
         let q = Query::parse(&req("2026-01-01", "2026-12-31"), &[]).unwrap();
         let ctx = |r: Role| AuthContext::new("x", r);
         assert_eq!(view_for(&ctx(Role::Service), &q).unwrap(), View::Raw);
-        assert_eq!(view_for(&ctx(Role::RegionalOfficer), &q).unwrap(), View::Raw);
-        assert_eq!(view_for(&ctx(Role::NationalAnalyst), &q).unwrap(), View::Suppressed);
-        assert_eq!(view_for(&ctx(Role::CouncilMember), &q).unwrap(), View::Suppressed);
+        assert_eq!(
+            view_for(&ctx(Role::RegionalOfficer), &q).unwrap(),
+            View::Raw
+        );
+        assert_eq!(
+            view_for(&ctx(Role::NationalAnalyst), &q).unwrap(),
+            View::Suppressed
+        );
+        assert_eq!(
+            view_for(&ctx(Role::CouncilMember), &q).unwrap(),
+            View::Suppressed
+        );
         for r in [
             Role::MunicipalityCaseworker,
             Role::MunicipalityManager,
@@ -422,7 +442,10 @@ mod tests {
         r.municipality = "0180".into();
         let q = Query::parse(&r, &[]).unwrap();
         assert!(view_for(&ctx(Role::CouncilMember), &q).is_err());
-        assert_eq!(view_for(&ctx(Role::RegionalOfficer), &q).unwrap(), View::Raw);
+        assert_eq!(
+            view_for(&ctx(Role::RegionalOfficer), &q).unwrap(),
+            View::Raw
+        );
     }
 
     #[test]
@@ -438,8 +461,15 @@ mod tests {
             .row("r2", "R2", &[10, 20])
             .total_row("Totalt")
             .build();
-        let vals: Vec<Vec<i64>> = t.rows.iter().map(|r| r.cells.iter().map(|c| c.value).collect()).collect();
-        assert_eq!(vals, vec![vec![1, 2, 3], vec![10, 20, 30], vec![11, 22, 33]]);
+        let vals: Vec<Vec<i64>> = t
+            .rows
+            .iter()
+            .map(|r| r.cells.iter().map(|c| c.value).collect())
+            .collect();
+        assert_eq!(
+            vals,
+            vec![vec![1, 2, 3], vec![10, 20, 30], vec![11, 22, 33]]
+        );
         assert!(t.rows[2].total);
     }
 }

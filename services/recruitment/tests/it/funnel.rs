@@ -207,19 +207,26 @@ async fn the_dashboard_tables_count_each_household_once_at_its_furthest_step() {
             to: Some(day(2026, 12, 31)),
             ..Default::default()
         };
-        let values = |t: &StatTable| -> Vec<i64> {
-            t.rows.iter().map(|r| r.cells[0].value).collect()
-        };
+        let values =
+            |t: &StatTable| -> Vec<i64> { t.rows.iter().map(|r| r.cells[0].value).collect() };
         let mut office = h.client(office()).await;
         let s = rpc!(office, get_statistics, req("0180")).unwrap();
         assert_eq!(s.tables[0].id, "recruitment.funnel");
         // inquired only, met, trained, investigated, approved; all 8.
-        assert_eq!(values(&s.tables[0]), vec![1, 1, 2, 1, 3, 8], "[{}]", h.backend);
+        assert_eq!(
+            values(&s.tables[0]),
+            vec![1, 1, 2, 1, 3, 8],
+            "[{}]",
+            h.backend
+        );
         // Met two weeks after the inquiry (7 households), trained one week later.
         let days = &s.tables[1];
         assert_eq!(days.rows[0].key, "met");
         assert_eq!(
-            (days.rows[0].cells[0].value, days.rows[0].cells[0].denominator),
+            (
+                days.rows[0].cells[0].value,
+                days.rows[0].cells[0].denominator
+            ),
             (14, 7)
         );
         assert_eq!(days.rows[1].cells[0].value, 7);
@@ -235,7 +242,11 @@ async fn the_dashboard_tables_count_each_household_once_at_its_furthest_step() {
             }
             // 7 households met: enough for a mean; 4 investigated: not.
             assert_eq!(s.tables[1].rows[0].cells[0].display, "14");
-            let investigated = s.tables[1].rows.iter().find(|r| r.key == "investigated").unwrap();
+            let investigated = s.tables[1]
+                .rows
+                .iter()
+                .find(|r| r.key == "investigated")
+                .unwrap();
             assert_eq!(investigated.cells[0].display, "..");
             assert_eq!(investigated.cells[0].denominator, 0);
             // One municipality's figures: not for these roles.
@@ -252,7 +263,9 @@ async fn the_dashboard_tables_count_each_household_once_at_its_furthest_step() {
         let e = rpc!(office, get_statistics, bad).unwrap_err();
         assert_eq!(e.code(), Code::InvalidArgument);
         assert_eq!(
-            e.metadata().get("samling-field").and_then(|v| v.to_str().ok()),
+            e.metadata()
+                .get("samling-field")
+                .and_then(|v| v.to_str().ok()),
             Some("to")
         );
     }

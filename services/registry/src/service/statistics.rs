@@ -164,10 +164,7 @@ fn ended<'a>(q: &'a Query, ps: &'a [Placement]) -> impl Iterator<Item = &'a Plac
 }
 
 /// Rows of home types × provider (public, agency, total) with a total row.
-fn by_type_and_provider<'a>(
-    table: Table,
-    items: impl Iterator<Item = (i32, i32)>,
-) -> StatTable {
+fn by_type_and_provider<'a>(table: Table, items: impl Iterator<Item = (i32, i32)>) -> StatTable {
     let mut counts: BTreeMap<i32, [i64; 2]> = BTreeMap::new();
     for (home_type, provider) in items {
         counts.entry(home_type).or_default()[provider_col(provider)] += 1;
@@ -211,7 +208,11 @@ fn places(homes: &[Home]) -> StatTable {
         ("total", "Platser"),
     ]);
     for (ty, key, label) in home_types() {
-        t = t.row(key, label, &rows.get(&(ty as i32)).copied().unwrap_or_default());
+        t = t.row(
+            key,
+            label,
+            &rows.get(&(ty as i32)).copied().unwrap_or_default(),
+        );
     }
     t.total_row("Totalt").build()
 }
@@ -471,13 +472,21 @@ fn time_in_emergency(q: &Query, ps: &[Placement]) -> StatTable {
 
 fn unexecuted(q: &Query, ds: &[UnexecutedDecision]) -> StatTable {
     let reasons = [
-        (UnexecutedReason::NoSuitableHome, "no_suitable_home", "Inget lämpligt hem"),
+        (
+            UnexecutedReason::NoSuitableHome,
+            "no_suitable_home",
+            "Inget lämpligt hem",
+        ),
         (
             UnexecutedReason::ChildOrGuardianDeclined,
             "declined",
             "Barnet eller vårdnadshavare tackade nej",
         ),
-        (UnexecutedReason::ResourceShortage, "resource_shortage", "Resursbrist"),
+        (
+            UnexecutedReason::ResourceShortage,
+            "resource_shortage",
+            "Resursbrist",
+        ),
         (
             UnexecutedReason::ProviderDeclined,
             "provider_declined",
@@ -511,17 +520,13 @@ fn unexecuted(q: &Query, ds: &[UnexecutedDecision]) -> StatTable {
         };
         counts.entry(reason).or_default()[col] += 1;
     }
-    let mut t = Table::counts(
-        UNEXECUTED,
-        "Ej verkställda beslut per orsak och kön",
-        "bar",
-    )
-    .columns([
-        ("female", "Flickor"),
-        ("male", "Pojkar"),
-        ("unspecified", "Ej angivet"),
-        ("total", "Totalt"),
-    ]);
+    let mut t = Table::counts(UNEXECUTED, "Ej verkställda beslut per orsak och kön", "bar")
+        .columns([
+            ("female", "Flickor"),
+            ("male", "Pojkar"),
+            ("unspecified", "Ej angivet"),
+            ("total", "Totalt"),
+        ]);
     for (r, key, label) in reasons {
         t = t.row(
             key,

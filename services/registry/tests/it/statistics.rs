@@ -46,11 +46,7 @@ fn table<'a>(r: &'a StatisticsReport, id: &str) -> &'a StatTable {
 }
 
 /// A cell by row key and column id.
-fn cell<'a>(
-    t: &'a StatTable,
-    row: &str,
-    col: &str,
-) -> &'a samling_proto::statistics::v1::StatCell {
+fn cell<'a>(t: &'a StatTable, row: &str, col: &str) -> &'a samling_proto::statistics::v1::StatCell {
     let c = t.columns.iter().position(|c| c.id == col).expect("column");
     &t.rows.iter().find(|r| r.key == row).expect("row").cells[c]
 }
@@ -178,9 +174,13 @@ async fn the_registers_figures_agree_with_its_records_and_filters_narrow_them() 
         );
 
         // The placing municipality's filter: 0114's one placement.
-        let muni = stats(&h, office(), request("0114", &["registry.placements_by_type"]))
-            .await
-            .unwrap();
+        let muni = stats(
+            &h,
+            office(),
+            request("0114", &["registry.placements_by_type"]),
+        )
+        .await
+        .unwrap();
         assert_eq!(muni.tables.len(), 1);
         assert_eq!(cell(&muni.tables[0], "total", "total").value, 1);
         // A county: both municipalities are in Stockholm county (01).
@@ -236,7 +236,10 @@ async fn the_aggregate_roles_see_small_counts_suppressed_and_no_child_stands_out
             assert_eq!(cell(by_muni, "0114", "total").display, "<5");
             // One child of seven placed twice: 1 in the share's numerator.
             let shares = table(&seen, "registry.shares");
-            assert_eq!(cell(shares, "more_than_one_placement", "share").display, "..");
+            assert_eq!(
+                cell(shares, "more_than_one_placement", "share").display,
+                ".."
+            );
         }
     })
     .await;
@@ -257,7 +260,10 @@ async fn statistics_are_refused_to_whoever_may_not_read_them() {
             ivo(),
         ] {
             let role = ctx.role;
-            let e = expect_code(stats(&h, ctx, request("", &[])).await, Code::PermissionDenied);
+            let e = expect_code(
+                stats(&h, ctx, request("", &[])).await,
+                Code::PermissionDenied,
+            );
             assert!(!e.message().contains(&placed[0].child_id), "{role:?}");
         }
         // The aggregate roles: never one municipality's or county's figures.
@@ -276,7 +282,10 @@ async fn statistics_are_refused_to_whoever_may_not_read_them() {
         let seen = stats(&h, other_council, request("", &["registry.homes_by_type"]))
             .await
             .unwrap();
-        assert_eq!(cell(&seen.tables[0], "network_home", "public").display, "<5");
+        assert_eq!(
+            cell(&seen.tables[0], "network_home", "public").display,
+            "<5"
+        );
         // Another region's office: refused by the register.
         expect_code(
             stats(&h, office_in("vast"), request("", &[])).await,
@@ -296,7 +305,10 @@ async fn statistics_are_refused_to_whoever_may_not_read_them() {
             stats(&h, office(), request("", &["registry.no_such_table"])).await,
             "tables",
         );
-        expect_invalid(stats(&h, office(), request("9999", &[])).await, "municipality");
+        expect_invalid(
+            stats(&h, office(), request("9999", &[])).await,
+            "municipality",
+        );
     })
     .await;
 }
