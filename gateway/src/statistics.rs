@@ -33,7 +33,7 @@ use tonic::transport::Channel;
 
 /// The services that answer `GetStatistics`, in the order their tables are
 /// listed.
-pub const SERVICES: &[&str] = &["registry"];
+pub const SERVICES: &[&str] = &["registry", "recruitment"];
 
 /// The statistics routes: (path, method, operation id), as the OpenAPI
 /// document lists them.
@@ -431,9 +431,11 @@ async fn call(
     ch: Channel,
     r: tonic::Request<GetStatisticsRequest>,
 ) -> Result<tonic::Response<StatisticsReport>, tonic::Status> {
+    use samling_proto::recruitment::v1::recruitment_service_client::RecruitmentServiceClient;
     use samling_proto::registry::v1::registry_service_client::RegistryServiceClient;
     match service {
         "registry" => RegistryServiceClient::new(ch).get_statistics(r).await,
+        "recruitment" => RecruitmentServiceClient::new(ch).get_statistics(r).await,
         other => Err(tonic::Status::unimplemented(format!(
             "{other} has no statistics"
         ))),

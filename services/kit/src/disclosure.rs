@@ -245,6 +245,9 @@ pub fn show_quarterly_report(report: &mut QuarterlyReport) {
     report.small_counts_suppressed = false;
 }
 
+/// A line of a grid: its members and its total, as (row, column).
+type Line = (Vec<(usize, usize)>, (usize, usize));
+
 /// A table of counts in two directions (ADR 0050): rows that may end in a
 /// total row (`total_row`, the column sums) and columns that may end in a
 /// total column (`total_col`, the row sums). Each column with a total row,
@@ -280,7 +283,7 @@ pub fn suppress_grid(
         .collect();
     let width = cells.iter().map(Vec::len).max().unwrap_or(0);
     // Each line: its members and its total, as (row, column).
-    let mut lines: Vec<(Vec<(usize, usize)>, (usize, usize))> = Vec::new();
+    let mut lines: Vec<Line> = Vec::new();
     if let Some(tr) = total_row {
         for c in 0..width {
             let members = (0..cells.len())
