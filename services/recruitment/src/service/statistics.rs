@@ -74,11 +74,11 @@ impl Recruitment {
             // Days from the last step reached before it to each step.
             let mut parts = [(0i64, 0i64); 5];
             for c in &cases {
-                for i in 1..5 {
+                for (i, part) in parts.iter_mut().enumerate().skip(1) {
                     let Some(at) = c.reached[i] else { continue };
                     if let Some(before) = (0..i).rev().find_map(|j| c.reached[j]) {
-                        parts[i].0 += (at - before).num_days().max(0);
-                        parts[i].1 += 1;
+                        part.0 += (at - before).num_days().max(0);
+                        part.1 += 1;
                     }
                 }
             }

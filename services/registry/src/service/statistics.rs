@@ -164,7 +164,7 @@ fn ended<'a>(q: &'a Query, ps: &'a [Placement]) -> impl Iterator<Item = &'a Plac
 }
 
 /// Rows of home types × provider (public, agency, total) with a total row.
-fn by_type_and_provider<'a>(table: Table, items: impl Iterator<Item = (i32, i32)>) -> StatTable {
+fn by_type_and_provider(table: Table, items: impl Iterator<Item = (i32, i32)>) -> StatTable {
     let mut counts: BTreeMap<i32, [i64; 2]> = BTreeMap::new();
     for (home_type, provider) in items {
         counts.entry(home_type).or_default()[provider_col(provider)] += 1;
