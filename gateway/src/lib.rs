@@ -18,6 +18,7 @@
 
 pub mod auth;
 pub mod client_ip;
+pub mod dashboard;
 pub mod dispatch;
 pub mod envelope;
 pub mod limits;
@@ -27,6 +28,7 @@ pub mod problem;
 pub mod regions;
 pub mod routes;
 pub mod schema;
+pub mod statistics;
 
 use axum::Router;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -289,7 +291,8 @@ async fn readyz(gw: Arc<Gateway>) -> Response {
     r
 }
 
-/// Routes anyone may call without a token (the contract and its docs; the
+/// Routes anyone may call without a token (the contract and its docs, the
+/// statistics dashboard's page and assets, which hold no data; the
 /// recruitment service's public inquiry form joins them): each request is
 /// charged to the client's address (`ip_rate_per_minute`).
 fn public_router(gw: Arc<Gateway>, openapi: Vec<u8>) -> Router {
@@ -310,6 +313,7 @@ fn public_router(gw: Arc<Gateway>, openapi: Vec<u8>) -> Router {
                 )
             }),
         )
+        .merge(dashboard::router())
         .layer(axum::middleware::from_fn(
             move |req: axum::extract::Request, next: axum::middleware::Next| {
                 let gw = gw.clone();
@@ -330,6 +334,7 @@ pub fn router(gw: Arc<Gateway>) -> Router {
     let ready = gw.clone();
     let mut app = routes::region_router(gw.clone())
         .merge(national::router(gw.clone()))
+        .merge(statistics::router(gw.clone()))
         .route("/healthz", axum::routing::get(healthz))
         .route("/readyz", axum::routing::get(move || readyz(ready.clone())))
         .merge(public_router(gw.clone(), openapi))

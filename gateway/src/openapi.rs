@@ -138,6 +138,12 @@ pub fn document(schema: &Schema, regions: &[String]) -> Value {
             .or_insert_with(|| json!({}));
         entry[spec.method.to_lowercase()] = op;
     }
+    // The statistics routes (not a service's: they ask every service).
+    let (stat_paths, (name, schema)) = crate::statistics::openapi(regions);
+    for (path, item) in stat_paths {
+        paths.insert(path.to_string(), item);
+    }
+    components.insert(name.into(), schema);
     json!({
         "openapi": "3.1.0",
         "info": {

@@ -28,6 +28,9 @@ pub enum BenchCommand {
     /// decided claims, with its approval and pain.001 file, on SQLite and
     /// (with `--database-url`) PostgreSQL.
     Payments(PaymentsBench),
+    /// The national dashboard (every statistics table, one period) over
+    /// six regions of demo data, against a bare HTTP hop (issue 25).
+    Dashboard(super::bench_dashboard::DashboardBench),
 }
 
 #[derive(clap::Args, Debug, Clone)]
@@ -504,6 +507,7 @@ pub async fn run(base: &Config, cmd: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Gateway(g) => return gateway(base, g).await,
         BenchCommand::Matching(m) => return matching(m),
         BenchCommand::Payments(p) => return payments(base, p).await,
+        BenchCommand::Dashboard(d) => return super::bench_dashboard::run(base, d).await,
     };
     let dir = std::env::temp_dir().join(format!(
         "samling-bench-{}",

@@ -2,6 +2,7 @@
 //! `samling serve`, signing the caller's auth context with the context key.
 
 pub mod bench;
+mod bench_dashboard;
 pub mod certs;
 pub mod compensation;
 pub mod data;

@@ -4,6 +4,7 @@
 mod common;
 
 mod compensation;
+mod dashboard;
 mod duties;
 mod http;
 mod ivo;
@@ -15,5 +16,6 @@ mod portfolio;
 mod recruitment;
 mod regions;
 mod restrictions;
+mod statistics;
 mod trace;
 mod xregion;

@@ -5,6 +5,7 @@
 //! and the gateway (the national sum, suppressed after adding up).
 
 use samling_proto::registry::v1::QuarterlyReport;
+use samling_proto::statistics::v1::StatTable;
 
 /// Counts below this are never shown to the aggregate-only roles.
 pub const THRESHOLD: u32 = 5;
@@ -242,6 +243,198 @@ pub fn show_quarterly_report(report: &mut QuarterlyReport) {
     report.total_not_executed_display = report.total_not_executed.to_string();
     report.total_executed_late_display = report.total_executed_late.to_string();
     report.small_counts_suppressed = false;
+}
+
+/// A line of a grid: its members and its total, as (row, column).
+type Line = (Vec<(usize, usize)>, (usize, usize));
+
+/// A table of counts in two directions (ADR 0050): rows that may end in a
+/// total row (`total_row`, the column sums) and columns that may end in a
+/// total column (`total_col`, the row sums). Each column with a total row,
+/// and each row with a total column, is one line whose cells add up to its
+/// total; every line is suppressed as [`suppress_with`] does, with what the
+/// other lines hid, until no line hides more. `hide` marks figures hidden
+/// from the start (a national figure whose regional part is hidden).
+pub fn suppress_grid(
+    cells: &[Vec<u32>],
+    total_row: Option<usize>,
+    total_col: Option<usize>,
+    hide: &[Vec<bool>],
+) -> Vec<Vec<Shown>> {
+    let small = |n: u32| (1..THRESHOLD).contains(&n);
+    let hidden_at = |r: usize, c: usize| hide.get(r).and_then(|h| h.get(c)).copied() == Some(true);
+    let mut shown: Vec<Vec<Shown>> = cells
+        .iter()
+        .enumerate()
+        .map(|(r, row)| {
+            row.iter()
+                .enumerate()
+                .map(|(c, &n)| {
+                    if small(n) {
+                        Shown::Small
+                    } else if hidden_at(r, c) && n > 0 {
+                        Shown::Hidden
+                    } else {
+                        Shown::Count(n)
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    let width = cells.iter().map(Vec::len).max().unwrap_or(0);
+    // Each line: its members and its total, as (row, column).
+    let mut lines: Vec<Line> = Vec::new();
+    if let Some(tr) = total_row {
+        for c in 0..width {
+            let members = (0..cells.len())
+                .filter(|&r| r != tr && c < cells[r].len())
+                .map(|r| (r, c))
+                .collect();
+            if c < cells[tr].len() {
+                lines.push((members, (tr, c)));
+            }
+        }
+    }
+    if let Some(tc) = total_col {
+        for (r, row) in cells.iter().enumerate() {
+            if tc < row.len() {
+                let members = (0..row.len())
+                    .filter(|&c| c != tc)
+                    .map(|c| (r, c))
+                    .collect();
+                lines.push((members, (r, tc)));
+            }
+        }
+    }
+    let is_hidden = |s: Shown| !matches!(s, Shown::Count(_));
+    loop {
+        let mut changed = false;
+        for (members, (tr, tc)) in &lines {
+            let values: Vec<u32> = members.iter().map(|&(r, c)| cells[r][c]).collect();
+            let hid: Vec<bool> = members
+                .iter()
+                .map(|&(r, c)| is_hidden(shown[r][c]))
+                .collect();
+            let (s, t) = suppress_with(&values, cells[*tr][*tc], &hid, is_hidden(shown[*tr][*tc]));
+            for (&(r, c), new) in members
+                .iter()
+                .zip(s)
+                .chain(std::iter::once((&(*tr, *tc), t)))
+            {
+                if !is_hidden(shown[r][c]) && is_hidden(new) {
+                    shown[r][c] = new;
+                    changed = true;
+                }
+            }
+        }
+        if !changed {
+            return shown;
+        }
+    }
+}
+
+/// Where a statistics table's totals are: the row marked `total` and the
+/// column whose id is `total`.
+fn totals_of(t: &StatTable) -> (Option<usize>, Option<usize>) {
+    (
+        t.rows.iter().position(|r| r.total),
+        t.columns.iter().position(|c| c.id == "total"),
+    )
+}
+
+fn count_of(v: i64) -> u32 {
+    u32::try_from(v.max(0)).unwrap_or(u32::MAX)
+}
+
+/// The grid of a counts table as shown (each part's hidden figures hidden
+/// from the start, by row key and column id).
+fn shown_grid(t: &StatTable, parts: &[&StatTable]) -> Vec<Vec<Shown>> {
+    let cells: Vec<Vec<u32>> = t
+        .rows
+        .iter()
+        .map(|r| r.cells.iter().map(|c| count_of(c.value)).collect())
+        .collect();
+    let mut hide: Vec<Vec<bool>> = cells.iter().map(|r| vec![false; r.len()]).collect();
+    for part in parts {
+        let grid = shown_grid(part, &[]);
+        for (pr, prow) in part.rows.iter().zip(&grid) {
+            let Some(r) = t.rows.iter().position(|r| r.key == pr.key) else {
+                continue;
+            };
+            for (pc, s) in part.columns.iter().zip(prow) {
+                if let Some(c) = t.columns.iter().position(|c| c.id == pc.id)
+                    && c < hide[r].len()
+                    && !matches!(s, Shown::Count(_))
+                {
+                    hide[r][c] = true;
+                }
+            }
+        }
+    }
+    let (tr, tc) = totals_of(t);
+    suppress_grid(&cells, tr, tc, &hide)
+}
+
+/// Is a ratio (unit "procent" or "dagar") too thin to show? Fewer than
+/// [`THRESHOLD`] in its base; for a share, also 1–4 in it or outside it
+/// (a share of a shown base gives those counts away).
+pub fn ratio_hidden(unit: &str, numerator: i64, denominator: i64) -> bool {
+    let small = |n: i64| (1..i64::from(THRESHOLD)).contains(&n);
+    denominator < i64::from(THRESHOLD)
+        || (unit == "procent" && (small(numerator) || small(denominator - numerator)))
+}
+
+/// A statistics table as an aggregate-only role may see it (ADR 0050).
+/// Counts: 1–4 "<5", complementary ".." along rows and columns with
+/// totals (see [`suppress_grid`]); with `parts` (the regions a national
+/// table adds up, each also shown to the role) a figure is hidden from the
+/// start wherever a part hides its share. Ratios: ".." when thin
+/// ([`ratio_hidden`]). Other tables ("kr") as they are. A hidden figure's
+/// value is 0; a ratio's parts never leave.
+pub fn suppress_stat_table(t: &mut StatTable, parts: &[&StatTable]) {
+    if t.counts {
+        let grid = shown_grid(t, parts);
+        for (row, shown) in t.rows.iter_mut().zip(grid) {
+            for (cell, s) in row.cells.iter_mut().zip(shown) {
+                cell.value = i64::from(s.number());
+                cell.display = s.display();
+                cell.suppressed = !matches!(s, Shown::Count(_));
+            }
+        }
+    } else {
+        let unit = t.unit.clone();
+        for cell in t.rows.iter_mut().flat_map(|r| r.cells.iter_mut()) {
+            let ratio = cell.denominator != 0 || unit == "procent" || unit == "dagar";
+            if ratio && ratio_hidden(&unit, cell.numerator, cell.denominator) {
+                cell.value = 0;
+                cell.display = HIDDEN.into();
+                cell.suppressed = true;
+            } else {
+                cell.display = cell.value.to_string();
+                cell.suppressed = false;
+            }
+        }
+    }
+    for cell in t.rows.iter_mut().flat_map(|r| r.cells.iter_mut()) {
+        cell.numerator = 0;
+        cell.denominator = 0;
+    }
+}
+
+/// A statistics table with every figure shown (the office, services): the
+/// display is the number; a ratio with no base is "..".
+pub fn show_stat_table(t: &mut StatTable) {
+    let unit = t.unit.clone();
+    for cell in t.rows.iter_mut().flat_map(|r| r.cells.iter_mut()) {
+        let ratio = unit == "procent" || unit == "dagar";
+        if ratio && cell.denominator == 0 {
+            cell.display = HIDDEN.into();
+            cell.suppressed = true;
+        } else {
+            cell.display = cell.value.to_string();
+            cell.suppressed = false;
+        }
+    }
 }
 
 #[cfg(test)]
@@ -494,5 +687,218 @@ mod tests {
         assert_eq!(r.total_not_executed, 9);
         assert_eq!(r.rows[0].executed_late_display, "6");
         assert_eq!(r.total_executed_late_display, "6");
+    }
+
+    /// Brute force over every grid a reader would find consistent with what
+    /// is shown of a table with a total row and a total column: hidden
+    /// cells range over 1–4 ("<5") or 5..=cap (".."), and every row and
+    /// column must add up to its total. Is some hidden figure the same in
+    /// every consistent grid (derived)?
+    fn grid_attacker_can_derive(cells: &[Vec<u32>], shown: &[Vec<Shown>]) -> bool {
+        let cap = 40u32;
+        let rows = cells.len();
+        let cols = cells[0].len();
+        let (tr, tc) = (rows - 1, cols - 1);
+        let unknowns: Vec<(usize, usize)> = (0..rows)
+            .flat_map(|r| (0..cols).map(move |c| (r, c)))
+            .filter(|&(r, c)| !matches!(shown[r][c], Count(_)))
+            .collect();
+        let opts: Vec<Vec<u32>> = unknowns
+            .iter()
+            .map(|&(r, c)| match shown[r][c] {
+                Small => (1..THRESHOLD).collect(),
+                _ => (THRESHOLD..=cap).collect(),
+            })
+            .collect();
+        let mut seen: Vec<std::collections::BTreeSet<u32>> =
+            vec![Default::default(); unknowns.len()];
+        let mut grid: Vec<Vec<u32>> = cells.to_vec();
+        let mut pick = vec![0usize; unknowns.len()];
+        loop {
+            for (k, &(r, c)) in unknowns.iter().enumerate() {
+                grid[r][c] = opts[k][pick[k]];
+            }
+            let rows_ok = (0..rows).all(|r| {
+                (0..cols)
+                    .filter(|&c| c != tc)
+                    .map(|c| grid[r][c])
+                    .sum::<u32>()
+                    == grid[r][tc]
+            });
+            let cols_ok = (0..cols).all(|c| {
+                (0..rows)
+                    .filter(|&r| r != tr)
+                    .map(|r| grid[r][c])
+                    .sum::<u32>()
+                    == grid[tr][c]
+            });
+            if rows_ok && cols_ok {
+                for (k, &(r, c)) in unknowns.iter().enumerate() {
+                    seen[k].insert(grid[r][c]);
+                }
+            }
+            let mut k = 0;
+            loop {
+                if k == pick.len() {
+                    return seen.iter().any(|s| s.len() == 1);
+                }
+                pick[k] += 1;
+                if pick[k] < opts[k].len() {
+                    break;
+                }
+                pick[k] = 0;
+                k += 1;
+            }
+        }
+    }
+
+    /// A grid of `inner` cells with its row sums, column sums and total.
+    fn with_totals(inner: &[&[u32]]) -> Vec<Vec<u32>> {
+        let mut g: Vec<Vec<u32>> = inner
+            .iter()
+            .map(|r| {
+                let mut v = r.to_vec();
+                v.push(r.iter().sum());
+                v
+            })
+            .collect();
+        let width = g[0].len();
+        g.push((0..width).map(|c| g.iter().map(|r| r[c]).sum()).collect());
+        g
+    }
+
+    #[test]
+    fn a_suppressed_cell_cannot_be_derived_from_row_and_column_totals() {
+        let tables: &[&[&[u32]]] = &[
+            &[&[1, 10], &[12, 30]],
+            &[&[3, 9, 8], &[7, 0, 11]],
+            &[&[2, 15], &[20, 1]],
+            &[&[0, 4], &[6, 9], &[13, 12]],
+            &[&[1, 1], &[9, 10]],
+        ];
+        for inner in tables {
+            let cells = with_totals(inner);
+            let (tr, tc) = (cells.len() - 1, cells[0].len() - 1);
+            let shown = suppress_grid(&cells, Some(tr), Some(tc), &[]);
+            // Every count of 1–4 is "<5".
+            for (row, srow) in cells.iter().zip(&shown) {
+                for (&n, s) in row.iter().zip(srow) {
+                    if (1..THRESHOLD).contains(&n) {
+                        assert_eq!(*s, Small, "{inner:?}");
+                    }
+                }
+            }
+            // Knowing the shown cells and that rows and columns add up, the
+            // reader cannot pin any hidden one.
+            assert!(
+                !grid_attacker_can_derive(&cells, &shown),
+                "{inner:?} → {shown:?}"
+            );
+        }
+        // The attacker does find a primary suppression alone: one "<5" in a
+        // 2×2 table with every total shown is the total minus the rest.
+        let cells = with_totals(&[&[1, 10], &[12, 30]]);
+        let mut primary: Vec<Vec<Shown>> = cells
+            .iter()
+            .map(|r| r.iter().map(|&n| Count(n)).collect())
+            .collect();
+        primary[0][0] = Small;
+        assert!(grid_attacker_can_derive(&cells, &primary));
+    }
+
+    #[test]
+    fn a_national_table_hides_what_a_region_hides() {
+        use samling_proto::statistics::v1::{StatCell, StatColumn, StatRow};
+        let table = |a: i64, b: i64| StatTable {
+            id: "registry.x".into(),
+            unit: "antal".into(),
+            counts: true,
+            columns: vec![StatColumn {
+                id: "n".into(),
+                label: "N".into(),
+            }],
+            rows: [
+                ("girls", a, false),
+                ("boys", b, false),
+                ("total", a + b, true),
+            ]
+            .into_iter()
+            .map(|(k, v, total)| StatRow {
+                key: k.into(),
+                label: k.into(),
+                cells: vec![StatCell {
+                    value: v,
+                    ..Default::default()
+                }],
+                total,
+            })
+            .collect(),
+            ..Default::default()
+        };
+        // Region A hides its 3 girls; the nation's 13 minus B's 10 would
+        // give them away: the national girls are hidden too.
+        let (a, b) = (table(3, 20), table(10, 20));
+        let mut national = table(13, 40);
+        suppress_stat_table(&mut national, &[&a, &b]);
+        let girls = &national.rows[0].cells[0];
+        assert!(girls.suppressed && girls.value == 0, "{national:?}");
+        assert_ne!(girls.display, "13");
+        // Without the regions, 13 would be shown.
+        let mut alone = table(13, 40);
+        suppress_stat_table(&mut alone, &[]);
+        assert_eq!(alone.rows[0].cells[0].display, "13");
+    }
+
+    #[test]
+    fn thin_ratios_are_hidden_and_their_parts_never_leave() {
+        use samling_proto::statistics::v1::{StatCell, StatColumn, StatRow};
+        let ratio = |n: i64, d: i64| StatCell {
+            value: if d > 0 { 100 * n / d } else { 0 },
+            numerator: n,
+            denominator: d,
+            ..Default::default()
+        };
+        let mut t = StatTable {
+            id: "registry.shares".into(),
+            unit: "procent".into(),
+            counts: false,
+            columns: vec![StatColumn {
+                id: "share".into(),
+                label: "Andel".into(),
+            }],
+            rows: [
+                ratio(2, 4),
+                ratio(57, 100),
+                ratio(1, 40),
+                ratio(39, 40),
+                ratio(0, 0),
+            ]
+            .into_iter()
+            .map(|c| StatRow {
+                key: "k".into(),
+                cells: vec![c],
+                ..Default::default()
+            })
+            .collect(),
+            ..Default::default()
+        };
+        suppress_stat_table(&mut t, &[]);
+        let shown: Vec<&str> = t.rows.iter().map(|r| r.cells[0].display.as_str()).collect();
+        // Base 4; 57 of 100 shown; 1 of 40 and 39 of 40 would give a count
+        // of 1 away; no base.
+        assert_eq!(shown, ["..", "57", "..", "..", ".."]);
+        assert!(
+            t.rows
+                .iter()
+                .flat_map(|r| &r.cells)
+                .all(|c| c.numerator == 0 && c.denominator == 0)
+        );
+        assert!(
+            t.rows
+                .iter()
+                .flat_map(|r| &r.cells)
+                .filter(|c| c.suppressed)
+                .all(|c| c.value == 0)
+        );
     }
 }

@@ -34,6 +34,7 @@ pub mod paging;
 pub mod personnummer;
 pub mod reference;
 pub mod service;
+pub mod statistics;
 pub mod telemetry;
 pub mod tls;
 pub mod tx;

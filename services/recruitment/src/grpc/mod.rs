@@ -12,6 +12,7 @@ use samling_proto::recruitment::v1::recruitment_service_server::{
     RecruitmentService, RecruitmentServiceServer,
 };
 use samling_proto::recruitment::v1::*;
+use samling_proto::statistics::v1::{GetStatisticsRequest, StatisticsReport};
 use tonic::Status;
 
 pub struct RecruitmentGrpc(pub Recruitment);
@@ -66,6 +67,7 @@ samling_kit::grpc_service! {
         list_closing_conversations(ListClosingConversationsRequest) -> ListClosingConversationsResponse => |g, c, r| g.list_closing_conversations(&c, r);
         record_closing_conversation(RecordClosingConversationRequest) -> ClosingConversation => |g, c, r| g.record_closing_conversation(&c, r);
         get_funnel_statistics(GetFunnelStatisticsRequest) -> FunnelStatistics => |g, c, r| g.get_funnel_statistics(&c, r);
+        get_statistics(GetStatisticsRequest) -> StatisticsReport => |g, c, r| g.get_statistics(&c, &r);
     ;
 }
 

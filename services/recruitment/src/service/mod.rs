@@ -12,6 +12,7 @@ pub mod matching;
 mod network;
 mod office;
 pub mod registry_link;
+pub mod statistics;
 pub mod support;
 mod training;
 

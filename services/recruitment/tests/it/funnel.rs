@@ -180,3 +180,93 @@ async fn the_office_sees_exact_figures_and_the_aggregate_roles_see_small_counts_
         assert_eq!(err.code(), Code::InvalidArgument, "[{}]", h.backend);
     }
 }
+
+/// The dashboards' tables (issue 25, ADR 0050): how far each household got
+/// (a partition: each once), the mean days to each step; small counts
+/// suppressed for the aggregate roles; other roles refused.
+#[tokio::test]
+async fn the_dashboard_tables_count_each_household_once_at_its_furthest_step() {
+    use samling_proto::statistics::v1::{GetStatisticsRequest, StatTable};
+    for (h, _b) in harnesses(None).await {
+        for (upto, dropped) in [
+            (5, false),
+            (5, false),
+            (5, false),
+            (4, false),
+            (3, true),
+            (3, false),
+            (2, false),
+            (1, true),
+        ] {
+            funnel_case(&h, "0180", upto, dropped).await;
+        }
+        funnel_case(&h, "0184", 1, false).await;
+        let req = |municipality: &str| GetStatisticsRequest {
+            municipality: municipality.into(),
+            from: Some(day(2026, 10, 1)),
+            to: Some(day(2026, 12, 31)),
+            ..Default::default()
+        };
+        let values =
+            |t: &StatTable| -> Vec<i64> { t.rows.iter().map(|r| r.cells[0].value).collect() };
+        let mut office = h.client(office()).await;
+        let s = rpc!(office, get_statistics, req("0180")).unwrap();
+        assert_eq!(s.tables[0].id, "recruitment.funnel");
+        // inquired only, met, trained, investigated, approved; all 8.
+        assert_eq!(
+            values(&s.tables[0]),
+            vec![1, 1, 2, 1, 3, 8],
+            "[{}]",
+            h.backend
+        );
+        // Met two weeks after the inquiry (7 households), trained one week later.
+        let days = &s.tables[1];
+        assert_eq!(days.rows[0].key, "met");
+        assert_eq!(
+            (
+                days.rows[0].cells[0].value,
+                days.rows[0].cells[0].denominator
+            ),
+            (14, 7)
+        );
+        assert_eq!(days.rows[1].cells[0].value, 7);
+        let region = rpc!(office, get_statistics, req("")).unwrap();
+        assert_eq!(values(&region.tables[0]), vec![2, 1, 2, 1, 3, 9]);
+
+        for ctx in [analyst(), council_member()] {
+            let mut c = h.client(ctx).await;
+            let s = rpc!(c, get_statistics, req("")).unwrap();
+            for row in s.tables[0].rows.iter().filter(|r| !r.total) {
+                assert_eq!(row.cells[0].display, "<5", "[{}] {}", h.backend, row.key);
+                assert_eq!(row.cells[0].value, 0);
+            }
+            // 7 households met: enough for a mean; 4 investigated: not.
+            assert_eq!(s.tables[1].rows[0].cells[0].display, "14");
+            let investigated = s.tables[1]
+                .rows
+                .iter()
+                .find(|r| r.key == "investigated")
+                .unwrap();
+            assert_eq!(investigated.cells[0].display, "..");
+            assert_eq!(investigated.cells[0].denominator, 0);
+            // One municipality's figures: not for these roles.
+            let e = rpc!(c, get_statistics, req("0180")).unwrap_err();
+            assert_eq!(e.code(), Code::PermissionDenied);
+        }
+        for ctx in [manager("0180"), caseworker("0180")] {
+            let mut c = h.client(ctx).await;
+            let e = rpc!(c, get_statistics, req("0180")).unwrap_err();
+            assert_eq!(e.code(), Code::PermissionDenied, "[{}]", h.backend);
+        }
+        let mut bad = req("");
+        bad.to = Some(day(2026, 9, 1));
+        let e = rpc!(office, get_statistics, bad).unwrap_err();
+        assert_eq!(e.code(), Code::InvalidArgument);
+        assert_eq!(
+            e.metadata()
+                .get("samling-field")
+                .and_then(|v| v.to_str().ok()),
+            Some("to")
+        );
+    }
+}

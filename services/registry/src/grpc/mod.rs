@@ -9,6 +9,7 @@ use samling_proto::registry::v1::registry_service_server::{
     RegistryService, RegistryServiceServer,
 };
 use samling_proto::registry::v1::*;
+use samling_proto::statistics::v1::{GetStatisticsRequest, StatisticsReport};
 use std::pin::Pin;
 use tonic::{Request, Response, Status};
 
@@ -78,6 +79,7 @@ samling_kit::grpc_service! {
         set_sibling_link(SetSiblingLinkRequest) -> Child => |g, c, r| g.set_sibling_link(&c, r);
         record_closing_conversation(RecordClosingConversationRequest) -> Placement => |g, c, r| g.record_closing_conversation(&c, r);
         get_placement_statistics(GetPlacementStatisticsRequest) -> PlacementStatistics => |g, c, r| g.placement_statistics(&c, &r);
+        get_statistics(GetStatisticsRequest) -> StatisticsReport => |g, c, r| g.get_statistics(&c, &r);
         report_unexecuted_decision(ReportUnexecutedDecisionRequest) -> UnexecutedDecision => |g, c, r| g.report_decision(&c, r);
         mark_decision_executed(MarkDecisionExecutedRequest) -> UnexecutedDecision => |g, c, r| g.mark_executed(&c, r);
         list_unexecuted_decisions(ListUnexecutedDecisionsRequest) -> ListUnexecutedDecisionsResponse => |g, c, r| g.list_decisions(&c, &r);

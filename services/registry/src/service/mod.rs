@@ -1323,3 +1323,4 @@ mod over_time;
 mod providers;
 mod regions;
 mod restrictions;
+pub mod statistics;

@@ -23,6 +23,7 @@ pub mod ombud;
 pub mod placements;
 pub mod regions;
 pub mod requests;
+pub mod statistics;
 pub mod units;
 
 pub use samling_kit::docstore::{Docs, Filter, Value, like_escape};

@@ -19,5 +19,6 @@ mod quarterly_form;
 mod restrictions;
 mod runaway;
 mod socialjour;
+mod statistics;
 mod unit_role;
 mod xregion;
