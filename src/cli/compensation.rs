@@ -83,6 +83,7 @@ pub enum GrantCommand {
         #[arg(long)]
         year: i32,
     },
+}
 
 /// `samling compensation calculate --prevented 3749:6:9 --shortened 3749:3:4
 /// --team Omsorgsnämnden=2000000 --team Socialförvaltningen=2500000
@@ -668,6 +669,8 @@ fn print_grant_report(r: &GrantReport) {
     }
     for e in &r.municipalities {
         print_grant_entry(e);
+    }
+}
 
 #[cfg(test)]
 mod tests {
