@@ -242,6 +242,9 @@ async fn a_municipality_reads_its_own_grant_history_and_not_anothers() {
             r["years"][0]["flags"][0], "granted_differs_from_available",
             "{r}"
         );
+    })
+    .await;
+}
 
 /// The cost calculator and cost transparency through the gateway (ADR 0049):
 /// seed 004's figures for a caseworker, a child refused at the door, a
