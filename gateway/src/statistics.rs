@@ -97,11 +97,16 @@ async fn handle(gw: Arc<Gateway>, csv: Option<String>, req: Request) -> Response
             }
             Some(id) => {
                 let t = answer.tables.iter().find(|t| t.id == id).ok_or_else(|| {
-                    // Every region that holds it was missing.
-                    Problem::new(
-                        tonic::Code::Unavailable,
-                        format!("no region answered for table {id}"),
-                    )
+                    if answer.missing.is_empty() {
+                        // Every service answered and none has it: no such table.
+                        Problem::new(tonic::Code::NotFound, format!("table: no table {id}"))
+                    } else {
+                        // Every region that holds it was missing.
+                        Problem::new(
+                            tonic::Code::Unavailable,
+                            format!("no region answered for table {id}"),
+                        )
+                    }
                 })?;
                 let body = to_csv(t).into_bytes();
                 dispatch::charge_answer(&gw, &caller, body.len()).await;

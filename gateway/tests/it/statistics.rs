@@ -170,6 +170,12 @@ async fn national_figures_add_the_regions_up_then_suppress_and_a_dead_region_is_
             )
             .await;
         assert_eq!(missing.status, 400, "{}", missing.text());
+        // A table no service has (found by schemathesis: it was a 503).
+        let unknown = env
+            .http()
+            .get(&format!("/v1/statistics/_._.csv?{}", period()), &analyst)
+            .await;
+        assert_eq!(unknown.status, 404, "{}", unknown.text());
 
         // Norr goes down: the national answer is partial, Stockholm's
         // figures still there.
