@@ -30,7 +30,9 @@ pub enum HomesCommand {
     },
     /// Show one home as your role may see it.
     Show { home_id: String },
-    /// Record a municipality's approval decision.
+    /// Record a municipality's approval decision. A served registry refuses it
+    /// until the home's training and an evidence-based investigation are
+    /// recorded (`[registry] approval_requires_evidence`, ADR 0047).
     Approve {
         home_id: String,
         #[arg(long = "by")]
